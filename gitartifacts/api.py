@@ -1,0 +1,614 @@
+"""The one facade: every verb of the CLI is a function here, and so is the Python API's core.
+
+Functions take an open Project and return plain records; the CLI formats them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from gitartifacts import manifest as mf
+from gitartifacts import versions as ver
+from gitartifacts import workspace as ws
+from gitartifacts.errors import CacheError, ManifestError, NotFoundError, UsageError
+from gitartifacts.hashing import sha256_file
+from gitartifacts.progress import Progress
+from gitartifacts.project import CONFIG_FILE, Project, write_atomic
+
+DEFAULT_CONFIG = "# gitartifacts settings, committed with the repository. No secrets here.\nremotes: {}\n"
+
+
+# ---------------------------------------------------------------- init
+
+
+def init(project: Project) -> list[str]:
+    """Set up the repository; idempotent. Returns what was done."""
+    done = []
+    cfg = project.root / CONFIG_FILE
+    if not cfg.exists():
+        write_atomic(cfg, DEFAULT_CONFIG.encode())
+        project.repo.stage([CONFIG_FILE])
+        done.append(f"created {CONFIG_FILE}")
+    (project.root / mf.MANIFEST_DIR).mkdir(exist_ok=True)
+    project.cache.objects.mkdir(parents=True, exist_ok=True)
+    project.state  # noqa: B018 - creates the state database
+    return done
+
+
+def ensure_init(project: Project) -> None:
+    if not (project.root / CONFIG_FILE).exists():
+        init(project)
+
+
+# ---------------------------------------------------------------- add
+
+
+class AddResult(NamedTuple):
+    name: str
+    digest: str
+    files: int
+    size: int
+    outcome: str  # "new", "unchanged" or "existing"
+    version: int | None  # the version it is (or will be once committed)
+    manifest: str
+    aliases: list[str]
+
+
+def add(
+    project: Project,
+    paths: Sequence[str],
+    *,
+    name: str,
+    type: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    aliases: Sequence[str] = (),
+    ttl: str | None = None,
+    progress: Progress | None = None,
+) -> AddResult:
+    """Snapshot files and folders into the cache and stage the artifact's manifest."""
+    mf.validate_name(name, "name")
+    if type is not None:
+        mf.validate_name(type, "type")
+    for a in aliases:
+        mf.validate_alias(a)
+    if metadata is not None:
+        mf.validate_metadata(metadata)
+    if ttl is not None and not mf.TTL_RE.match(ttl):
+        raise UsageError(f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d")
+    existing = project.read_manifest(name, entries=not paths)
+    hist = ver.histories(project)
+    known_type = existing.type if existing else _type_from_history(project, hist.get(name))
+    if type is None:
+        if known_type is None:
+            raise UsageError(f"artifact {name!r} is new and needs a type", "pass --type, e.g. --type dataset")
+        type = known_type
+    elif known_type is not None and known_type != type:
+        raise UsageError(
+            f"artifact {name!r} is of type {known_type!r}, not {type!r}",
+            "a name never changes type; choose another name",
+        )
+    base_rel, top_names = _plan_paths(project, paths, existing)
+    _check_not_tracked(project, base_rel, top_names)
+    _check_no_overlap(project, name, base_rel, top_names)
+    base = str(project.root / base_rel)
+    scan = ws.scan(base, top_names, what=base_rel)
+    missing = [t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)]
+    if missing:
+        raise UsageError(
+            f"{_join(base_rel, missing[0])} contains no files",
+            "add files to it first; empty folders are not stored",
+        )
+    # Nothing has been written before this point: bad input leaves repo and cache untouched.
+    ensure_init(project)
+    found, trusted = ws.digests(
+        project.state, base_rel, scan.files, base=base, store=project.cache, progress=progress
+    )
+    entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+    m = mf.build(
+        name,
+        type,
+        entries,
+        description=description if description is not None else (existing.description if existing else None),
+        metadata=metadata if metadata is not None else (existing.metadata if existing else None),
+        path=base_rel,
+        ttl=ttl if ttl is not None else (existing.ttl if existing else None),
+    )
+    rel = project.write_manifest(m)
+    ignore_changed = ensure_ignored(project, base_rel, top_names)
+    project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
+    _remember_workspace(project, m, scan.fingerprint if trusted else None)
+    return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+
+
+def _type_from_history(project: Project, h: ver.History | None) -> str | None:
+    if h is None or not h.versions:
+        return None
+    newest = h.versions[max(h.versions)]
+    s = ver.summaries(project, h.name, [newest])[newest]
+    return s.type if s else None
+
+
+def _plan_paths(project: Project, paths: Sequence[str], existing: mf.Manifest | None) -> tuple[str, list[str]]:
+    """(artifact path relative to the root, the top names under it) for the given paths."""
+    if not paths:
+        if existing is None or existing.path is None or not existing.entries:
+            raise UsageError("no paths given", "name the files or folders to add")
+        return existing.path, ws.tops(existing.entries)
+    rels = list(dict.fromkeys(project.relpath(p) for p in paths))
+    for r, p in zip(rels, paths, strict=False):
+        if r == ".":
+            raise UsageError("cannot add the whole repository", "add a folder or files inside it")
+        if r.split("/")[0] in (mf.MANIFEST_DIR, CONFIG_FILE):
+            raise UsageError(f"{p} is gitartifacts' own file", "add your data, not the manifests")
+        if not os.path.lexists(project.root / r):
+            raise UsageError(f"no such file or folder: {p}", "check the path")
+    parents = {os.path.dirname(r) for r in rels}
+    if len(parents) > 1:
+        raise UsageError(
+            f"the paths are in different folders ({', '.join(sorted(p or '.' for p in parents))})",
+            "add paths from one folder into one artifact, or make one artifact per folder",
+        )
+    base = parents.pop() or "."
+    mf.validate_entry_path(base, "path") if base != "." else None
+    return base, sorted(r.rsplit("/", 1)[-1] for r in rels)
+
+
+def _check_not_tracked(project: Project, base: str, top_names: list[str]) -> None:
+    specs = [_join(base, t) for t in top_names]
+    out = project.repo.run("ls-files", "-z", "--", *specs)
+    tracked = [p for p in out.split("\0") if p]
+    if tracked:
+        raise UsageError(
+            f"{tracked[0]} is tracked by git",
+            f"stop tracking it first: git rm -r --cached {specs[0]}",
+        )
+
+
+def _check_no_overlap(project: Project, name: str, base: str, top_names: list[str]) -> None:
+    mine = [_join(base, t) for t in top_names]
+    for other in project.names():
+        if other == name:
+            continue
+        try:
+            m = project.read_manifest(other)
+        except (ManifestError, CacheError):
+            continue
+        if m is None or m.path is None or not m.entries:
+            continue
+        for theirs in (_join(m.path, t) for t in ws.tops(m.entries)):
+            for p in mine:
+                if p == theirs or p.startswith(theirs + "/") or theirs.startswith(p + "/"):
+                    raise UsageError(
+                        f"{p} overlaps {theirs}, which belongs to artifact {other!r}",
+                        f"add it to {other!r} instead, or choose a folder of its own",
+                    )
+
+
+def _remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> None:
+    if fp is not None:
+        project.state.set_snapshot(m.name, m.digest, fp)
+    else:
+        project.state.drop_snapshot(m.name)
+    project.state.put(f"tops:{m.digest}", "\n".join(ws.tops(m.entries or {})))
+    project.state.put(f"complete:{m.digest}", _cache_identity(project))
+
+
+def _settle_version(
+    project: Project,
+    m: mf.Manifest,
+    h: ver.History | None,
+    existing: mf.Manifest | None,
+    aliases: list[str],
+    rel: str,
+) -> AddResult:
+    known = ver.digest_versions(project, h) if h else {}
+    if m.digest in known:
+        n = known[m.digest]
+        assert h is not None
+        project.repo.update_refs(
+            [(ver.alias_ref(m.name, a), h.versions[n], None) for a in [ver.LATEST, *aliases]]
+        )
+        outcome = "unchanged" if existing is not None and existing.digest == m.digest else "existing"
+        return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
+    for a in aliases:
+        project.state.add_pending_alias(m.name, m.digest, a)
+    outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
+    n_next = h.next_number if h else 0
+    return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)
+
+
+def ensure_ignored(project: Project, base: str, top_names: Sequence[str]) -> bool:
+    """Add `/<path>` lines for the workspace data to the root .gitignore. True if changed."""
+    path = project.root / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = set(text.splitlines())
+    new = [p for p in ("/" + _gitignore_escape(_join(base, t)) for t in top_names) if p not in lines]
+    if not new:
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    write_atomic(path, (text + "".join(p + "\n" for p in new)).encode())
+    return True
+
+
+def _gitignore_escape(p: str) -> str:
+    out = "".join("\\" + c if c in "*?[\\" else c for c in p)
+    if out.endswith(" "):
+        out = out[:-1] + "\\ "
+    return out
+
+
+def _join(base: str | None, rel: str) -> str:
+    return rel if base in (None, ".", "") else f"{base}/{rel}"
+
+
+# ---------------------------------------------------------------- status
+
+
+class ArtifactStatus(NamedTuple):
+    name: str
+    type: str
+    path: str | None
+    version: int | None
+    digest: str
+    manifest: str  # "committed", "staged", "modified", "new", "deleted"
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
+    not_in_cache: int
+    error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return (
+            self.manifest == "committed"
+            and not (self.added or self.modified or self.deleted)
+            and not self.not_in_cache
+            and self.error is None
+        )
+
+
+def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
+    all_names = project.names()
+    for n in names:
+        if n not in all_names:
+            raise NotFoundError(f"artifact {n!r} does not exist", "see git artifacts ls")
+    porcelain = project.repo.status_porcelain([mf.MANIFEST_DIR])
+    hist = ver.histories(project)
+    out = []
+    for name in names or all_names:
+        rel = mf.manifest_path(name)
+        manifest_state = _manifest_state(porcelain.get(rel))
+        try:
+            m = project.read_manifest(name, entries=False)
+        except ManifestError as exc:
+            out.append(ArtifactStatus(name, "?", None, None, "", manifest_state, [], [], [], 0, str(exc)))
+            continue
+        assert m is not None
+        h = hist.get(name)
+        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        try:
+            diff, not_in_cache = _workspace_status(project, m)
+        except (CacheError, ManifestError) as exc:
+            out.append(
+                ArtifactStatus(name, m.type, m.path, version, m.digest, manifest_state, [], [], [], 0, str(exc))
+            )
+            continue
+        out.append(
+            ArtifactStatus(
+                name, m.type, m.path, version, m.digest, manifest_state,
+                diff.added, diff.modified, diff.deleted, not_in_cache,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _manifest_state(code: str | None) -> str:
+    if code is None:
+        return "committed"
+    if code == "??":
+        return "new"
+    if "D" in code:
+        return "deleted"
+    if code[1] == " ":
+        return "staged"
+    return "modified"
+
+
+def _workspace_status(project: Project, m: mf.Manifest) -> tuple[ws.Diff, int]:
+    if m.path is None:
+        return ws.Diff([], [], []), _not_in_cache(project, m)
+    base = str(project.root / m.path)
+    tops_text = project.state.get(f"tops:{m.digest}")
+    if tops_text is None:
+        project.load_entries(m)
+        tops_text = "\n".join(ws.tops(m.entries or {}))
+        project.state.put(f"tops:{m.digest}", tops_text)
+    top_names = tops_text.split("\n") if tops_text else []
+    scan = ws.scan(base, top_names, what=m.path)
+    if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
+        return ws.Diff([], [], []), _not_in_cache(project, m)
+    entries = project.load_entries(m)
+    found, trusted = ws.digests(project.state, m.path, scan.files, base=base)
+    diff = ws.compare(entries, {p: d for p, (d, _) in found.items()})
+    if diff.clean and trusted:
+        project.state.set_snapshot(m.name, m.digest, scan.fingerprint)
+    return diff, _not_in_cache(project, m)
+
+
+def _cache_identity(project: Project) -> str:
+    try:
+        st = os.stat(project.cache.objects)
+    except FileNotFoundError:
+        return "none"
+    return f"{project.cache.objects}:{st.st_dev}:{st.st_ino}"
+
+
+def _not_in_cache(project: Project, m: mf.Manifest) -> int:
+    """How many stored entries lack their object in the local cache (0 is remembered)."""
+    ident = _cache_identity(project)
+    if project.state.get(f"complete:{m.digest}") == ident:
+        return 0
+    try:
+        entries = project.load_entries(m)
+    except CacheError:
+        return m.files
+    n = len(project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})))
+    if n == 0:
+        project.state.put(f"complete:{m.digest}", ident)
+    return n
+
+
+# ---------------------------------------------------------------- ls, log, show
+
+
+class VersionInfo(NamedTuple):
+    version: int
+    commit: str
+    digest: str
+    size: int
+    files: int
+    date: str
+    aliases: list[str]
+
+
+def log(project: Project, name: str) -> list[VersionInfo]:
+    mf.validate_name(name)
+    h = ver.histories(project).get(name)
+    if h is None or not h.versions:
+        if project.manifest_file(name).exists():
+            return []
+        raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
+    commits = [h.versions[n] for n in sorted(h.versions, reverse=True)]
+    sums = ver.summaries(project, name, commits)
+    info = project.repo.commit_info(commits)
+    out = []
+    for n in sorted(h.versions, reverse=True):
+        c = h.versions[n]
+        s = sums[c]
+        ts = info.get(c, (0, ""))[0]
+        out.append(
+            VersionInfo(
+                n, c, s.digest if s else "?", s.size if s else 0, s.files if s else 0,
+                dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds"),
+                h.aliases_of(n),
+            )  # fmt: skip
+        )
+    return out
+
+
+class ListRow(NamedTuple):
+    name: str
+    type: str
+    path: str | None
+    version: int | None
+    latest: int | None
+    size: int
+    files: int
+    description: str | None
+
+
+def ls(project: Project) -> list[ListRow]:
+    hist = ver.histories(project)
+    rows = []
+    names = sorted(set(project.names()) | set(hist))
+    for name in names:
+        h = hist.get(name)
+        m = project.read_manifest(name, entries=False)
+        if m is None:
+            assert h is not None
+            latest = max(h.versions) if h.versions else None
+            if latest is None:
+                continue
+            s = ver.summaries(project, name, [h.versions[latest]])[h.versions[latest]]
+            if s is None:
+                continue
+            rows.append(ListRow(name, s.type, None, None, latest, s.size, s.files, None))
+            continue
+        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        latest_n = max(h.versions) if h and h.versions else None
+        rows.append(ListRow(name, m.type, m.path, version, latest_n, m.size, m.files, m.description))
+    return rows
+
+
+def show(project: Project, spec: str) -> dict[str, Any]:
+    r = ver.resolve(project, spec)
+    m = r.manifest
+    h = ver.histories(project).get(m.name)
+    return {
+        "name": m.name,
+        "type": m.type,
+        "version": f"v{r.version}" if r.version is not None else None,
+        "aliases": h.aliases_of(r.version) if h and r.version is not None else [],
+        "commit": r.commit,
+        "digest": m.digest,
+        "description": m.description,
+        "metadata": m.metadata,
+        "path": m.path,
+        "size": m.size,
+        "files": m.files,
+        "ttl": m.ttl,
+        "listing": m.listing,
+        "entries": {p: e._asdict() for p, e in (m.entries or {}).items()},
+    }
+
+
+# ---------------------------------------------------------------- aliases
+
+
+def alias(project: Project, spec: str, alias_name: str) -> str:
+    """Point `alias_name` at the version `spec` resolves to. Returns a message."""
+    mf.validate_alias(alias_name)
+    r = ver.resolve(project, spec, entries=False)
+    name = r.manifest.name
+    if r.version is None:
+        if r.commit is not None:
+            raise UsageError(f"{spec} is not a version of {name}", "aliases point at versions; see git artifacts log")
+        project.state.add_pending_alias(name, r.manifest.digest, alias_name)
+        return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
+    ver.set_alias(project, name, r.version, alias_name)
+    return f"{name}:{alias_name} -> v{r.version}"
+
+
+def delete_alias(project: Project, name: str, alias_name: str) -> str:
+    ver.delete_alias(project, name, alias_name)
+    project.state.clear_pending_alias(name, alias_name)
+    return f"deleted alias {name}:{alias_name}"
+
+
+# ---------------------------------------------------------------- checkout and get
+
+
+class CheckoutResult(NamedTuple):
+    name: str
+    version: int | None
+    written: int
+    deleted: int
+    path: str
+
+
+def checkout(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    link: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> list[CheckoutResult]:
+    link = link or project.repo.config_get("artifacts.link") or "copy"
+    _check_link(link)
+    targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
+    for spec in specs or project.names():
+        r = ver.resolve(project, spec)
+        current = project.read_manifest(r.manifest.name)
+        if r.manifest.path is None:
+            raise UsageError(
+                f"{r.manifest.name} has no workspace path",
+                f"download it with git artifacts get {spec} -o DIR",
+            )
+        targets.append((r, current))
+    out = []
+    for r, current in targets:
+        m = r.manifest
+        assert m.path is not None and m.entries is not None
+        manage = ws.tops(current.entries or {}) if current and current.path == m.path else []
+        plan, after = ws.materialize(
+            project.state, project.cache, m.entries, base=str(project.root / m.path), path=m.path,
+            manage=manage, link=link, force=force, what=m.path, progress=progress,
+        )  # fmt: skip
+        if current is None or current.digest != m.digest:
+            rel = project.write_manifest(m)
+            project.repo.stage([rel])
+        ignore_changed = ensure_ignored(project, m.path, ws.tops(m.entries))
+        if ignore_changed:
+            project.repo.stage([".gitignore"])
+        _remember_workspace(project, m, after.fingerprint if after else None)
+        out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), m.path))
+    return out
+
+
+def default_download_dir(r: ver.Resolved) -> str:
+    root = os.environ.get("GITARTIFACTS_DIR", "artifacts")
+    label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
+    return os.path.join(root, f"{r.manifest.name}-{label}")
+
+
+def get(
+    project: Project,
+    spec: str,
+    out: str | None = None,
+    *,
+    link: str = "copy",
+    progress: Progress | None = None,
+) -> tuple[str, int]:
+    """Download a version into a folder: never deletes, skips files that already match."""
+    _check_link(link)
+    r = ver.resolve(project, spec)
+    target = os.path.abspath(out or default_download_dir(r))
+    os.makedirs(target, exist_ok=True)
+    assert r.manifest.entries is not None
+    plan, _ = ws.materialize(
+        project.state, project.cache, r.manifest.entries, base=target, path=target,
+        delete_extra=False, link=link, force=True, what=target, progress=progress,
+    )  # fmt: skip
+    return target, len(plan.write)
+
+
+def checkout_root(project: Project, spec: str, root: str, progress: Progress | None = None) -> str:
+    """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
+    r = ver.resolve(project, spec)
+    target = os.path.abspath(root)
+    os.makedirs(target, exist_ok=True)
+    assert r.manifest.entries is not None
+    present = sorted(os.listdir(target))
+    ws.materialize(
+        project.state, project.cache, r.manifest.entries, base=target, path=target,
+        manage=present, delete_extra=True, force=True, what=target, progress=progress,
+    )  # fmt: skip
+    return target
+
+
+def _check_link(link: str) -> None:
+    if link not in ("copy", "reflink", "hardlink", "symlink"):
+        raise UsageError(f"unknown link type {link!r}", "use copy, reflink, hardlink or symlink")
+
+
+# ---------------------------------------------------------------- verify
+
+
+class Problem(NamedTuple):
+    path: str
+    problem: str  # "modified", "missing", "not a member", "corrupt object", "object missing"
+
+
+def verify(project: Project, spec: str, root: str | None = None) -> tuple[ver.Resolved, list[Problem]]:
+    """Re-hash everything (no stat cache): the cache objects and the files at `root`
+    (default: the artifact's workspace path)."""
+    r = ver.resolve(project, spec)
+    m = r.manifest
+    entries = m.entries or {}
+    problems: list[Problem] = []
+    for p, e in entries.items():
+        if e.ref is not None:
+            continue
+        if not project.cache.has(e.digest):
+            problems.append(Problem(p, "object missing"))
+        elif not project.cache.verify_object(e.digest):
+            problems.append(Problem(p, "corrupt object"))
+    base = os.path.abspath(root) if root else (str(project.root / m.path) if m.path else None)
+    if base is not None:
+        names = sorted(os.listdir(base)) if root and os.path.isdir(base) else ws.tops(entries)
+        scan = ws.scan(base, names, what=root or m.path or "")
+        files = {p: sha256_file(os.path.join(base, p))[0] for p in scan.files}
+        diff = ws.compare(entries, files)
+        problems += [Problem(p, "modified") for p in diff.modified]
+        problems += [Problem(p, "missing") for p in diff.deleted]
+        problems += [Problem(p, "not a member") for p in diff.added]
+    return r, problems

@@ -1,0 +1,228 @@
+"""The local content cache: objects named by the sha256 of their bytes.
+
+Layout `<root>/sha256/<2 hex>/<62 hex>`. Objects are written to a temporary file and
+renamed into place, so a reader never sees a partial object and several processes may
+write the same object at once; every object is read-only.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from gitartifacts.errors import CacheError
+from gitartifacts.hashing import CHUNK, hex_of
+
+# Files up to this size are read whole: one read, one hash, one write.
+SMALL = 1 << 20
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+_FICLONE = 0x40049409
+
+
+class ObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "sha256"
+        self._shards: set[str] = set()
+        self._reflink_ok: bool | None = None
+
+    def path(self, digest: str) -> Path:
+        h = hex_of(digest)
+        return self.objects / h[:2] / h[2:]
+
+    def has(self, digest: str) -> bool:
+        return os.path.exists(self.path(digest))
+
+    def missing(self, digests: list[str]) -> list[str]:
+        return [d for d in digests if not os.path.exists(self.path(d))]
+
+    def read(self, digest: str) -> bytes:
+        try:
+            return self.path(digest).read_bytes()
+        except FileNotFoundError:
+            raise CacheError(
+                f"object {digest} is not in the local cache",
+                "run git artifacts fetch, or re-add the data",
+            ) from None
+
+    # ------------------------------------------------------------------ writing
+
+    def add_bytes(self, data: bytes, digest: str | None = None) -> str:
+        if digest is None:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        final = self.path(digest)
+        if not os.path.exists(final):
+            self._publish(final, data)
+        return digest
+
+    def add_file(self, src: str, size_hint: int = -1) -> tuple[str, int]:
+        """Hash `src` and store its bytes; one read pass. Returns (digest, size)."""
+        if 0 <= size_hint <= SMALL:
+            with open(src, "rb", buffering=0) as f:
+                data = f.read()
+            if len(data) <= SMALL:
+                return self.add_bytes(data), len(data)
+            return self._add_stream_from(src)  # it grew while we looked
+        return self._add_stream_from(src)
+
+    def add_verified(self, digest: str, src: str) -> None:
+        """Store bytes that must hash to `digest` (a download, a copy from elsewhere)."""
+        if self.has(digest):
+            return
+        tmp = self._tmp_path()
+        h = hashlib.sha256()
+        try:
+            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
+                while chunk := fin.read(CHUNK):
+                    h.update(chunk)
+                    fout.write(chunk)
+            if "sha256:" + h.hexdigest() != digest:
+                raise CacheError(
+                    f"content of {src} does not match its expected digest {digest}",
+                    "the source is corrupt or changed; fetch it again",
+                )
+            self._rename_in(tmp, self.path(digest))
+        finally:
+            _unlink_quiet(tmp)
+
+    def _add_stream_from(self, src: str) -> tuple[str, int]:
+        tmp = self._tmp_path()
+        h = hashlib.sha256()
+        size = 0
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        try:
+            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
+                while n := fin.readinto(buf):
+                    h.update(view[:n])
+                    fout.write(view[:n])
+                    size += n
+            digest = "sha256:" + h.hexdigest()
+            final = self.path(digest)
+            if not os.path.exists(final):
+                self._rename_in(tmp, final)
+            return digest, size
+        finally:
+            _unlink_quiet(tmp)
+
+    def _publish(self, final: Path, data: bytes) -> None:
+        self._ensure_shard(final.parent)
+        tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+
+    def _rename_in(self, tmp: Path, final: Path) -> None:
+        self._ensure_shard(final.parent)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+
+    def _tmp_path(self) -> Path:
+        tmpdir = self.root / "tmp"
+        if "tmp" not in self._shards:
+            tmpdir.mkdir(parents=True, exist_ok=True)
+            self._shards.add("tmp")
+        return tmpdir / uuid.uuid4().hex
+
+    def _ensure_shard(self, shard: Path) -> None:
+        key = shard.name
+        if key not in self._shards:
+            shard.mkdir(parents=True, exist_ok=True)
+            self._shards.add(key)
+
+    # ------------------------------------------------------------------ reading out
+
+    def materialize(self, digest: str, dst: str, link: str = "copy") -> os.stat_result:
+        """Write the object at `dst` (replacing what is there) and return the new file's stat.
+
+        `dst` is replaced by rename, so a symlink at `dst` is replaced, never written through.
+        """
+        src = self.path(digest)
+        parent = os.path.dirname(dst)
+        tmp = os.path.join(parent, f".ga-tmp-{uuid.uuid4().hex}")
+        try:
+            if link == "hardlink":
+                os.link(src, tmp)
+            elif link == "symlink":
+                os.symlink(src, tmp)
+            else:
+                self._copy(src, tmp, link == "reflink" or link == "copy")
+            os.replace(tmp, dst)
+        except FileNotFoundError:
+            _unlink_quiet(tmp)
+            if not os.path.exists(src):
+                raise CacheError(
+                    f"object {digest} is not in the local cache",
+                    "run git artifacts fetch, or git artifacts add the data again",
+                ) from None
+            raise
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return os.lstat(dst) if link == "symlink" else os.stat(dst)
+
+    def _copy(self, src: Path, dst: str, try_reflink: bool) -> None:
+        with open(src, "rb", buffering=0) as fin:
+            fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                if try_reflink and self._reflink_ok is not False:
+                    try:
+                        import fcntl
+
+                        fcntl.ioctl(fd, _FICLONE, fin.fileno())
+                        self._reflink_ok = True
+                        return
+                    except OSError as exc:
+                        if exc.errno not in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY):
+                            raise
+                        self._reflink_ok = False
+                size = os.fstat(fin.fileno()).st_size
+                if size <= SMALL:
+                    data = fin.read()
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                else:
+                    with open(fd, "wb", closefd=False) as fout:
+                        shutil.copyfileobj(fin, fout, CHUNK)
+            finally:
+                os.close(fd)
+
+    def verify_object(self, digest: str) -> bool:
+        p = self.path(digest)
+        h = hashlib.sha256()
+        with open(p, "rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+        return "sha256:" + h.hexdigest() == digest
+
+    def remove_corrupt(self, digest: str) -> None:
+        p = self.path(digest)
+        os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
+        _unlink_quiet(p)
+
+
+def _open_new(path: Path) -> BinaryIO:
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
+
+
+def _unlink_quiet(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

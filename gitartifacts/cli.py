@@ -1,0 +1,381 @@
+"""`git artifacts`: parses options, calls gitartifacts.api, prints. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from gitartifacts import api
+from gitartifacts import versions as ver
+from gitartifacts.errors import GitArtifactsError, UsageError
+from gitartifacts.progress import Progress
+from gitartifacts.project import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
+_SHOWN_FILES = 20
+
+
+class Ctx:
+    def __init__(self, quiet: bool, debug: bool) -> None:
+        self.quiet = quiet
+        self.debug = debug
+        self._project: Project | None = None
+
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.open()
+            ver.sync(self._project)
+        return self._project
+
+    def progress(self) -> Progress:
+        return Progress(enabled=False) if self.quiet else Progress()
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            click.echo(msg)
+
+
+def _command(fn: F) -> F:
+    """Run a verb with the shared context; turn our errors into one line and an exit code."""
+
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(ctx, *args, **kwargs)
+        except GitArtifactsError as exc:
+            if ctx.debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        finally:
+            if ctx._project is not None:
+                ctx._project.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors; no progress bars.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("-C", "directory", type=click.Path(file_okay=False), help="Run as if started in DIR.")
+@click.version_option(package_name="gitartifacts")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) -> None:
+    """Versioned data and models in Git: artifacts, versions, aliases and lineage."""
+    if directory:
+        os.chdir(directory)
+    ctx.obj = Ctx(quiet, debug)
+
+
+# ---------------------------------------------------------------- init
+
+
+@main.command()
+@_command
+def init(ctx: Ctx) -> None:
+    """Set up gitartifacts in this repository."""
+    done = api.init(ctx.project())
+    ctx.say("\n".join(done) if done else "already set up")
+
+
+# ---------------------------------------------------------------- add
+
+
+def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
+    if not values:
+        return None
+    meta: dict[str, Any] = {}
+    for v in values:
+        s = v.strip()
+        if s.startswith("{"):
+            try:
+                parsed = json.loads(s)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--metadata is not valid JSON: {exc.msg}", "pass a JSON object or key=value") from None
+            if not isinstance(parsed, dict):
+                raise UsageError("--metadata JSON must be an object", "wrap it in {...}")
+            meta.update(parsed)
+            continue
+        key, eq, raw = s.partition("=")
+        if not eq or not key:
+            raise UsageError(f"--metadata {v!r} is neither JSON nor key=value", "e.g. --metadata classes=12")
+        try:
+            meta[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            meta[key] = raw
+    return meta
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-n", "--name", required=True, help="Artifact name.")
+@click.option("-t", "--type", "type_", help="Artifact type, e.g. dataset or model (required when new).")
+@click.option("-d", "--description", help="Free text.")
+@click.option("-m", "--metadata", multiple=True, help="JSON object or key=value; repeatable.")
+@click.option("-a", "--alias", "aliases", multiple=True, help="Alias to set on this version; repeatable.")
+@click.option("--ttl", help="Time to live, e.g. 30d.")
+@_command
+def add(
+    ctx: Ctx,
+    paths: tuple[str, ...],
+    name: str,
+    type_: str | None,
+    description: str | None,
+    metadata: tuple[str, ...],
+    aliases: tuple[str, ...],
+    ttl: str | None,
+) -> None:
+    """Snapshot files and folders as a version of artifact NAME.
+
+    Several paths from one folder go into one artifact; with no path, re-snapshot the
+    artifact's own files. The manifest is staged: commit it to make the version.
+    """
+    r = api.add(
+        ctx.project(), paths, name=name, type=type_, description=description,
+        metadata=_parse_metadata(metadata), aliases=aliases, ttl=ttl, progress=ctx.progress(),
+    )  # fmt: skip
+    summary = f"{r.files} files, {_size(r.size)}, {r.digest[:19]}"
+    if r.outcome == "unchanged":
+        where = f"still v{r.version}" if r.version is not None else "not committed yet"
+        ctx.say(f"{r.name}: unchanged, {where} ({summary})")
+    elif r.outcome == "existing":
+        ctx.say(f"{r.name}: same content as v{r.version}; latest now points to v{r.version} ({summary})")
+    else:
+        ctx.say(f"{r.name}: staged {r.manifest} ({summary}); it becomes v{r.version} when you commit it")
+
+
+# ---------------------------------------------------------------- status
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--check", is_flag=True, help="Exit 1 when anything differs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-a", "--all-files", is_flag=True, help="List every changed file.")
+@_command
+def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_files: bool) -> None:
+    """Workspace and manifests against the committed versions."""
+    rows = api.status(ctx.project(), names)
+    if as_json:
+        _json([{**r._asdict(), "clean": r.clean} for r in rows])
+    else:
+        if not rows:
+            ctx.say("no artifacts yet (add one with git artifacts add PATH --name NAME --type TYPE)")
+        for r in rows:
+            _print_status(ctx, r, all_files)
+    if check and any(not r.clean for r in rows):
+        sys.exit(1)
+
+
+def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
+    label = f"v{r.version}" if r.version is not None else "no version yet"
+    head = f"{r.name} ({r.type}, {label})"
+    if r.error:
+        click.echo(f"{head}: {r.error}")
+        return
+    if r.clean:
+        ctx.say(f"{head}: up to date")
+        return
+    click.echo(f"{head}:")
+    if r.manifest != "committed":
+        hints = {
+            "new": "manifest not committed (git commit it)",
+            "staged": "manifest staged, not committed (git commit it)",
+            "modified": "manifest modified, not committed (git add and commit it)",
+            "deleted": "manifest deleted",
+        }
+        click.echo(f"  {hints[r.manifest]}")
+    for label_, files in (("modified", r.modified), ("added", r.added), ("deleted", r.deleted)):
+        shown = files if all_files else files[:_SHOWN_FILES]
+        for f in shown:
+            click.echo(f"  {label_}: {_in(r.path, f)}")
+        if len(files) > len(shown):
+            click.echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
+    if r.added or r.modified or r.deleted:
+        click.echo(f"  (save with git artifacts add --name {r.name}; discard with git artifacts checkout {r.name})")
+    if r.not_in_cache:
+        click.echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
+
+
+# ---------------------------------------------------------------- ls, log, show
+
+
+@main.command(name="ls")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def ls_(ctx: Ctx, as_json: bool) -> None:
+    """List the artifacts of this repository."""
+    rows = api.ls(ctx.project())
+    if as_json:
+        _json([r._asdict() for r in rows])
+        return
+    if not rows:
+        ctx.say("no artifacts yet")
+    for r in rows:
+        v = f"v{r.version}" if r.version is not None else "uncommitted" if r.path else "-"
+        latest = f"latest v{r.latest}" if r.latest is not None else "no versions"
+        click.echo(f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {_size(r.size):>10}  {r.path or ''}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def log(ctx: Ctx, name: str, as_json: bool) -> None:
+    """Versions of artifact NAME, newest first."""
+    rows = api.log(ctx.project(), name)
+    if as_json:
+        _json([r._asdict() for r in rows])
+        return
+    if not rows:
+        ctx.say(f"{name} has no committed version yet (commit its manifest)")
+    for r in rows:
+        aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
+        click.echo(
+            f"v{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
+            f"\n    {r.files} files, {_size(r.size)}"
+        )
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-a", "--all-files", is_flag=True, help="List every entry.")
+@_command
+def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
+    """Details of one version: NAME, NAME:vN, NAME:ALIAS, NAME:DIGEST or REV:NAME."""
+    d = api.show(ctx.project(), spec)
+    if as_json:
+        _json(d)
+        return
+    entries = d.pop("entries")
+    for key in ("name", "type", "version", "aliases", "commit", "digest", "description", "path", "ttl"):
+        value = d.get(key)
+        if value not in (None, [], ""):
+            click.echo(f"{key + ':':13}{', '.join(value) if isinstance(value, list) else value}")
+    if d["metadata"]:
+        click.echo(f"{'metadata:':13}{json.dumps(d['metadata'], sort_keys=True)}")
+    click.echo(f"{'size:':13}{_size(d['size'])} in {d['files']} files")
+    items = list(entries.items())
+    shown = items if all_files else items[:_SHOWN_FILES]
+    for p, e in shown:
+        click.echo(f"  {p}  {e['size']}  {e['ref'] or e['digest'][:19]}")
+    if len(items) > len(shown):
+        click.echo(f"  ... and {len(items) - len(shown)} more (see --all-files)")
+
+
+# ---------------------------------------------------------------- alias
+
+
+@main.command()
+@click.argument("spec")
+@click.argument("alias_name", required=False)
+@click.option("--delete", is_flag=True, help="Delete alias: NAME ALIAS or NAME:ALIAS.")
+@_command
+def alias(ctx: Ctx, spec: str, alias_name: str | None, delete: bool) -> None:
+    """Point ALIAS at a version: git artifacts alias NAME:SPEC ALIAS."""
+    project = ctx.project()
+    if delete:
+        name, _, a = spec.partition(":")
+        a = alias_name or a
+        if not a:
+            raise UsageError("which alias?", "git artifacts alias --delete NAME ALIAS")
+        ctx.say(api.delete_alias(project, name, a))
+        return
+    if not alias_name:
+        raise UsageError("missing ALIAS", "git artifacts alias NAME:SPEC ALIAS")
+    ctx.say(api.alias(project, spec, alias_name))
+
+
+# ---------------------------------------------------------------- checkout, get, verify
+
+_LINK = click.option(
+    "--link",
+    type=click.Choice(["copy", "reflink", "hardlink", "symlink"]),
+    help="How files come out of the cache (default: git config artifacts.link, else copy; "
+    "reflink falls back to copy).",
+)
+
+
+@main.command()
+@click.argument("specs", nargs=-1)
+@_LINK
+@click.option("-f", "--force", is_flag=True, help="Overwrite local changes not saved anywhere.")
+@_command
+def checkout(ctx: Ctx, specs: tuple[str, ...], link: str | None, force: bool) -> None:
+    """Make the workspace hold versions: all artifacts, NAME, or NAME:SPEC.
+
+    NAME:SPEC also writes that version's manifest into .artifacts/ (and stages it).
+    """
+    rows = api.checkout(ctx.project(), specs, link=link, force=force, progress=ctx.progress())
+    for r in rows:
+        v = f"v{r.version}" if r.version is not None else "uncommitted"
+        ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
+
+
+@main.command()
+@click.argument("spec")
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False), help="Folder (default artifacts/NAME-vN).")
+@click.option("--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]), default="copy")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def get(ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool) -> None:
+    """Download a version into a folder (never deletes files there)."""
+    target, written = api.get(ctx.project(), spec, out, link=link, progress=ctx.progress())
+    if as_json:
+        _json({"path": target, "written": written})
+    else:
+        ctx.say(f"{spec} -> {target} ({written} files written)")
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--root", type=click.Path(file_okay=False), help="Check this folder instead of the workspace path.")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
+    """Re-hash a version's cached objects and its files on disk; exit 1 on any problem."""
+    r, problems = api.verify(ctx.project(), spec, root)
+    if as_json:
+        _json({"spec": spec, "ok": not problems, "problems": [p._asdict() for p in problems]})
+    else:
+        for p in problems:
+            click.echo(f"{p.problem}: {p.path}")
+        if not problems:
+            ctx.say(f"{spec}: OK ({r.manifest.files} files, {r.manifest.digest[:19]})")
+    if problems:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+def _in(path: str | None, rel: str) -> str:
+    return rel if path in (None, ".", "") else f"{path}/{rel}"
+
+
+if __name__ == "__main__":
+    main()

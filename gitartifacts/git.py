@@ -1,0 +1,227 @@
+"""Thin, batched git plumbing over subprocess.
+
+One process per question, never one per object: blobs are read through a single
+`git cat-file --batch`, refs are written in one `git update-ref --stdin` transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitartifacts.errors import GitError, UsageError
+
+ZERO = "0" * 40
+
+
+@dataclass
+class Repo:
+    root: Path  # the work tree
+    git_dir: Path  # this work tree's git dir
+    common_dir: Path  # shared by all work trees (holds refs, objects, the cache)
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None) -> Repo:
+        cwd = Path(start or os.getcwd())
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed", "install git 2.30 or newer") from None
+        if out.returncode != 0:
+            raise UsageError(
+                f"{cwd} is not inside a git repository",
+                "run git init first, or cd into your repository",
+            )
+        top, git_dir, common = out.stdout.splitlines()[:3]
+        if not top:
+            raise UsageError("this is a bare repository", "run git artifacts inside a work tree")
+        common_path = Path(common)
+        if not common_path.is_absolute():
+            common_path = (cwd / common_path).resolve()
+        return cls(Path(top), Path(git_dir), common_path)
+
+    # ------------------------------------------------------------------ running
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **env} if env else None,
+        )
+        if check and proc.returncode != 0:
+            msg = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+            raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+        return proc.stdout
+
+    def ok(self, *args: str) -> bool:
+        return (
+            subprocess.run(["git", *args], cwd=self.root, capture_output=True, check=False).returncode
+            == 0
+        )
+
+    # ------------------------------------------------------------------ revisions and refs
+
+    def rev_parse(self, rev: str) -> str | None:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", rev],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def head(self) -> str | None:
+        return self.rev_parse("HEAD^{commit}")
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        """ref name -> object id for every ref under `prefix`."""
+        out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        refs: dict[str, str] = {}
+        for line in out.splitlines():
+            name, _, sha = line.partition(" ")
+            refs[name] = sha
+        return refs
+
+    def update_refs(self, updates: Sequence[tuple[str, str, str | None]]) -> None:
+        """Atomically apply (ref, new, old) updates; new ZERO deletes, old None means any."""
+        if not updates:
+            return
+        lines = ["start"]
+        for ref, new, old in updates:
+            if new == ZERO:
+                lines.append(f"delete {ref}" + (f" {old}" if old else ""))
+            else:
+                lines.append(f"update {ref} {new}" + (f" {old}" if old is not None else ""))
+        lines += ["prepare", "commit", ""]
+        self.run("update-ref", "--stdin", input="\n".join(lines))
+
+    # ------------------------------------------------------------------ trees and blobs
+
+    def ls_tree(self, rev: str, path: str) -> dict[str, str]:
+        """path -> blob id for the files directly in `path` at `rev`."""
+        out = self.run("ls-tree", "-z", "--full-tree", rev, "--", path.rstrip("/") + "/")
+        result: dict[str, str] = {}
+        for rec in out.split("\0"):
+            if not rec:
+                continue
+            meta, _, name = rec.partition("\t")
+            _, kind, sha = meta.split()
+            if kind == "blob":
+                result[name] = sha
+        return result
+
+    def cat_blobs(self, specs: Iterable[str]) -> dict[str, bytes | None]:
+        """Read many objects (`<rev>:<path>` or ids) in one `git cat-file --batch` process."""
+        specs = list(dict.fromkeys(specs))
+        if not specs:
+            return {}
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            input="".join(s + "\n" for s in specs).encode(),
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+        data = proc.stdout
+        out: dict[str, bytes | None] = {}
+        pos = 0
+        for spec in specs:
+            nl = data.index(b"\n", pos)
+            header = data[pos:nl]
+            pos = nl + 1
+            if header.endswith((b" missing", b" ambiguous")):
+                out[spec] = None
+                continue
+            size = int(header.split()[2])
+            out[spec] = data[pos : pos + size]
+            pos += size + 1
+        return out
+
+    def show_file(self, rev: str, path: str) -> bytes | None:
+        return self.cat_blobs([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+    def hash_object(self, path: str) -> str:
+        return self.run("hash-object", "--", path).strip()
+
+    def rev_list(self, *args: str) -> list[str]:
+        return self.run("rev-list", *args).split()
+
+    # ------------------------------------------------------------------ index and config
+
+    def stage(self, paths: Sequence[str]) -> None:
+        if paths:
+            self.run("add", "--", *paths)
+
+    def config_get(self, key: str) -> str | None:
+        proc = subprocess.run(
+            ["git", "config", "--get", key], cwd=self.root, capture_output=True, text=True, check=False
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def config_get_regexp(self, pattern: str) -> dict[str, str]:
+        proc = subprocess.run(
+            ["git", "config", "--get-regexp", pattern],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        out: dict[str, str] = {}
+        for line in proc.stdout.splitlines():
+            key, _, value = line.partition(" ")
+            out[key] = value
+        return out
+
+    def config_set(self, key: str, value: str, add: bool = False) -> None:
+        self.run("config", *(["--add"] if add else []), key, value)
+
+    def commit_info(self, shas: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """commit -> (committer unix time, subject), in one process."""
+        shas = list(dict.fromkeys(shas))
+        if not shas:
+            return {}
+        out = self.run("show", "-s", "--no-walk=unsorted", "--format=%H %ct %s", *shas)
+        info: dict[str, tuple[int, str]] = {}
+        for line in out.splitlines():
+            sha, ts, *subject = line.split(" ", 2)
+            info[sha] = (int(ts), subject[0] if subject else "")
+        return info
+
+    def status_porcelain(self, paths: Sequence[str]) -> dict[str, str]:
+        """path -> two-letter porcelain status, for changed paths among `paths`."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
+        result: dict[str, str] = {}
+        recs = out.split("\0")
+        i = 0
+        while i < len(recs):
+            rec = recs[i]
+            i += 1
+            if not rec:
+                continue
+            code, path = rec[:2], rec[3:]
+            result[path] = code
+            if code[0] in "RC":
+                i += 1  # the rename source follows
+        return result

@@ -1,0 +1,526 @@
+"""Manifest schema 1: the canonical digest, YAML load and dump, validation, listing objects.
+
+Everything here is pure: no git, no file system beyond reading the text handed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import yaml
+
+from gitartifacts.errors import ManifestError, UsageError
+
+SCHEMA = 1
+KEY_ORDER = (
+    "gitartifacts", "name", "type", "description", "metadata", "path",
+    "digest", "size", "files", "ttl", "entries", "listing",
+)  # fmt: skip
+REQUIRED_KEYS = ("gitartifacts", "name", "type", "digest", "size", "files")
+ENTRY_KEY_ORDER = ("ref", "digest", "version_id", "size")
+# Above this many entries the listing moves out of the YAML into content objects.
+INLINE_LIMIT = 1000
+MAX_METADATA_KEYS = 100
+MANIFEST_DIR = ".artifacts"
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+REF_DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|etag:.+|uri:.+)$")
+TTL_RE = re.compile(r"^[1-9][0-9]*[smhdw]$")
+VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)$")
+_DIGEST_HEADER = b"gitartifacts-manifest-v1\n"
+_LISTING_HEADER = "gitartifacts-listing 1\n"
+
+
+class Entry(NamedTuple):
+    """One file (stored bytes) or reference (external URI) of an artifact."""
+
+    digest: str
+    size: int
+    ref: str | None = None
+    version_id: str | None = None
+
+
+@dataclass
+class Manifest:
+    """One version of an artifact as written in `.artifacts/<name>.yaml`."""
+
+    name: str
+    type: str
+    digest: str
+    size: int
+    files: int
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    ttl: str | None = None
+    # Exactly one of the two is set in a file; a loaded listing fills `entries` too.
+    entries: dict[str, Entry] | None = None
+    listing: str | None = None
+
+
+def canonical_digest(entries: Iterable[tuple[str, str]]) -> str:
+    """The artifact digest over (path, entry digest) pairs, sorted by UTF-8 bytes of the path."""
+    encoded = sorted((path.encode(), digest) for path, digest in entries)
+    h = hashlib.sha256(_DIGEST_HEADER)
+    h.update(b"".join(p + b"\t" + d.encode() + b"\n" for p, d in encoded))
+    return "sha256:" + h.hexdigest()
+
+
+def entries_digest(entries: Mapping[str, Entry]) -> str:
+    return canonical_digest((path, e.digest) for path, e in entries.items())
+
+
+def build(
+    name: str,
+    type: str,
+    entries: Mapping[str, Entry],
+    *,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    path: str | None = None,
+    ttl: str | None = None,
+) -> Manifest:
+    """A manifest for these entries, with digest, size and file count computed."""
+    validate_name(name, "name")
+    validate_name(type, "type")
+    meta = dict(metadata or {})
+    validate_metadata(meta)
+    if path is not None:
+        validate_entry_path(path, what="path")
+    if ttl is not None and not TTL_RE.match(ttl):
+        raise UsageError(f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d")
+    ordered = {p: entries[p] for p in sorted(entries, key=str.encode)}
+    for p in ordered:
+        validate_entry_path(p)
+    _check_no_file_dir_clash(ordered)
+    return Manifest(
+        name=name,
+        type=type,
+        digest=entries_digest(ordered),
+        size=sum(e.size for e in ordered.values()),
+        files=len(ordered),
+        description=description,
+        metadata=meta,
+        path=path,
+        ttl=ttl,
+        entries=ordered,
+    )
+
+
+# ---------------------------------------------------------------- names, paths, metadata
+
+
+def validate_name(value: object, what: str = "name") -> str:
+    """Names, types and aliases: a safe git ref component of at most 128 characters."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise UsageError(
+            f"invalid artifact {what} {value!r}",
+            "use 1-128 letters, digits, '-', '_' or '.', starting with a letter or digit",
+        )
+    if ".." in value or value.endswith(".lock") or value.endswith("."):
+        raise UsageError(
+            f"invalid artifact {what} {value!r}",
+            "a name may not contain '..' nor end with '.lock' or '.'",
+        )
+    return value
+
+
+def validate_alias(alias: object) -> str:
+    if isinstance(alias, str) and any(c in alias for c in "/:"):
+        raise UsageError(
+            f"invalid alias {alias!r}: Aliases must not contain any of the following "
+            "characters: '/', ':'",
+            "choose an alias of letters, digits, '-', '_' or '.'",
+        )
+    validate_name(alias, "alias")
+    assert isinstance(alias, str)
+    if VERSION_RE.match(alias):
+        raise UsageError(
+            f"alias {alias!r} looks like a version number",
+            "versions are numbered by the tool; choose another alias, e.g. 'best'",
+        )
+    return alias
+
+
+def validate_entry_path(path: object, what: str = "entry path") -> str:
+    """A relative POSIX path that cannot escape the folder it is written under."""
+    fix = "use a relative POSIX path without '..', '.git', backslashes or empty segments"
+    if not isinstance(path, str) or not path:
+        raise UsageError(f"invalid {what} {path!r}", fix)
+    if path.startswith("/") or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
+        raise UsageError(f"invalid {what} {path!r}", fix)
+    for segment in path.split("/"):
+        if segment in ("", ".", "..") or segment.lower() == ".git":
+            raise UsageError(f"invalid {what} {path!r}", fix)
+    return path
+
+
+def validate_metadata(metadata: object) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise UsageError("metadata must be a mapping", "pass a JSON object or key=value pairs")
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise UsageError(
+            f"metadata has {len(metadata)} top-level keys",
+            f"keep at most {MAX_METADATA_KEYS}; nest the rest under one key",
+        )
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(
+            f"metadata is not JSON-serialisable: {exc}",
+            "use strings, numbers, booleans, lists and mappings with string keys; no NaN or Inf",
+        ) from None
+    if any(not isinstance(k, str) for k in metadata):
+        raise UsageError("metadata keys must be strings", "quote the keys")
+    return metadata
+
+
+def _check_no_file_dir_clash(entries: Mapping[str, Entry]) -> None:
+    """No entry may be both a file and the folder of another entry ('a' and 'a/b')."""
+    names = set(entries)
+    for p in entries:
+        cut = p.rfind("/")
+        while cut > 0:
+            parent = p[:cut]
+            if parent in names:
+                raise UsageError(
+                    f"entry {parent!r} is a file and also the folder of {p!r}",
+                    "rename one of them",
+                )
+            cut = parent.rfind("/")
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written in flow style: `{digest: ..., size: ...}`."""
+
+
+class _Dumper(yaml.CSafeDumper if hasattr(yaml, "CSafeDumper") else yaml.SafeDumper):  # type: ignore[misc]
+    pass
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+_Dumper.add_representer(_Flow, _represent_flow)
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def dumps(m: Manifest) -> str:
+    """The canonical YAML text: keys in schema order, entries sorted, one entry a line."""
+    doc: dict[str, Any] = {"gitartifacts": SCHEMA, "name": m.name, "type": m.type}
+    if m.description is not None:
+        doc["description"] = m.description
+    if m.metadata:
+        doc["metadata"] = _Flow(_sorted_json(m.metadata))
+    if m.path is not None:
+        doc["path"] = m.path
+    doc.update(digest=m.digest, size=m.size, files=m.files)
+    if m.ttl is not None:
+        doc["ttl"] = m.ttl
+    if m.listing is not None:
+        doc["listing"] = m.listing
+    else:
+        entries = m.entries or {}
+        doc["entries"] = {p: _Flow(_entry_fields(entries[p])) for p in sorted(entries, key=str.encode)}
+    text: str = yaml.dump(
+        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
+        default_flow_style=False,
+    )  # fmt: skip
+    return text
+
+
+def loads(text: str, source: str = "manifest") -> Manifest:
+    """Parse and validate manifest text; errors name `source`, the key and the fix."""
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - the C *safe* loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ManifestError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
+            "restore the file with git checkout or re-run git artifacts add",
+        ) from None
+    try:
+        return from_dict(doc)
+    except UsageError as exc:
+        key = getattr(exc, "key", None)
+        line = _line_of(text, key) if key else None
+        where = f"{source}:{line}" if line else source
+        raise ManifestError(f"{where}: {exc.message}", exc.fix) from None
+
+
+def from_dict(doc: object) -> Manifest:
+    """Validate a parsed manifest document. Raises UsageError carrying the offending key."""
+    if not isinstance(doc, dict):
+        raise _keyed(None, "the manifest is not a YAML mapping", "restore it with git checkout")
+    unknown = [k for k in doc if k not in KEY_ORDER]
+    if unknown:
+        raise _keyed(unknown[0], f"unknown key {unknown[0]!r}", f"remove it; allowed keys: {', '.join(KEY_ORDER)}")
+    for key in REQUIRED_KEYS:
+        if key not in doc:
+            raise _keyed(None, f"missing key {key!r}", "re-run git artifacts add to rewrite the manifest")
+    schema = doc["gitartifacts"]
+    if schema != SCHEMA:
+        fix = "upgrade gitartifacts" if isinstance(schema, int) and schema > SCHEMA else "set it to 1"
+        raise _keyed("gitartifacts", f"key 'gitartifacts': unsupported schema {schema!r}", fix)
+    m = Manifest(
+        name=_field(doc, "name", lambda v: validate_name(v, "name")),
+        type=_field(doc, "type", lambda v: validate_name(v, "type")),
+        digest=_field(doc, "digest", _check_sha256),
+        size=_field(doc, "size", _check_count),
+        files=_field(doc, "files", _check_count),
+        description=_field(doc, "description", _check_optional_str),
+        metadata=_field(doc, "metadata", lambda v: validate_metadata({} if v is None else v)),
+        path=_field(doc, "path", lambda v: None if v is None else validate_entry_path(v, "path")),
+        ttl=_field(doc, "ttl", _check_ttl),
+    )
+    has_entries, has_listing = "entries" in doc, "listing" in doc
+    if has_entries == has_listing:
+        raise _keyed(None, "a manifest needs exactly one of 'entries' and 'listing'", "re-run git artifacts add")
+    if has_listing:
+        m.listing = _field(doc, "listing", _check_sha256)
+        return m
+    raw = doc["entries"]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _keyed("entries", "key 'entries' must be a mapping of path to entry", "re-run git artifacts add")
+    entries: dict[str, Entry] = {}
+    for p, value in raw.items():
+        try:
+            validate_entry_path(p)
+            entries[p] = entry_from_dict(value)
+        except UsageError as exc:
+            raise _keyed("entries", f"key 'entries', entry {p!r}: {exc.message}", exc.fix) from None
+    try:
+        _check_no_file_dir_clash(entries)
+    except UsageError as exc:
+        raise _keyed("entries", f"key 'entries': {exc.message}", exc.fix) from None
+    m.entries = entries
+    check_totals(m, entries)
+    return m
+
+
+def check_totals(m: Manifest, entries: Mapping[str, Entry]) -> None:
+    """The digest, size and file count must agree with the entries."""
+    fix = "the file was edited by hand; restore it with git checkout or re-run git artifacts add"
+    if entries_digest(entries) != m.digest:
+        raise _keyed("digest", "key 'digest' does not match the entries", fix)
+    if sum(e.size for e in entries.values()) != m.size:
+        raise _keyed("size", "key 'size' is not the sum of the entry sizes", fix)
+    if len(entries) != m.files:
+        raise _keyed("files", "key 'files' is not the number of entries", fix)
+
+
+def entry_from_dict(value: object) -> Entry:
+    if not isinstance(value, dict):
+        raise UsageError("an entry must be a mapping like {digest: sha256:..., size: N}", "re-run git artifacts add")
+    extra = [k for k in value if k not in ENTRY_KEY_ORDER]
+    if extra:
+        raise UsageError(f"unknown entry key {extra[0]!r}", f"allowed: {', '.join(ENTRY_KEY_ORDER)}")
+    digest, size, ref = value.get("digest"), value.get("size"), value.get("ref")
+    version_id = value.get("version_id")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise UsageError(f"entry size {size!r} is not a whole number of bytes", "re-run git artifacts add")
+    if ref is None:
+        if not isinstance(digest, str) or not SHA256_RE.match(digest):
+            raise UsageError(f"malformed digest {digest!r}", "a stored file's digest is sha256:<64 hex>")
+    else:
+        if not isinstance(ref, str) or "://" not in ref:
+            raise UsageError(f"reference {ref!r} is not a URI", "use s3://, gs://, http(s):// or file://")
+        if not isinstance(digest, str) or not REF_DIGEST_RE.match(digest):
+            raise UsageError(f"malformed reference digest {digest!r}", "use etag:, md5:, sha256: or uri:")
+    if version_id is not None and not isinstance(version_id, str):
+        version_id = str(version_id)
+    return Entry(digest, size, ref, version_id)
+
+
+def _entry_fields(e: Entry) -> dict[str, Any]:
+    if e.ref is None:
+        return {"digest": e.digest, "size": e.size}
+    out: dict[str, Any] = {"ref": e.ref, "digest": e.digest}
+    if e.version_id is not None:
+        out["version_id"] = e.version_id
+    out["size"] = e.size
+    return out
+
+
+def _sorted_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_json(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_json(v) for v in value]
+    return value
+
+
+class _KeyedError(UsageError):
+    key: str | None
+
+
+def _keyed(key: str | None, message: str, fix: str) -> UsageError:
+    err = _KeyedError(message, fix)
+    err.key = key
+    return err
+
+
+def _field(doc: dict[str, Any], key: str, check: Callable[[Any], Any]) -> Any:
+    try:
+        return check(doc.get(key))
+    except _KeyedError:
+        raise
+    except UsageError as exc:
+        raise _keyed(key, f"key {key!r}: {exc.message}", exc.fix or "") from None
+
+
+def _check_sha256(v: object) -> str:
+    if not isinstance(v, str) or not SHA256_RE.match(v):
+        raise UsageError(f"malformed digest {v!r}", "it must be sha256: followed by 64 lowercase hex digits")
+    return v
+
+
+def _check_count(v: object) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise UsageError(f"{v!r} is not a whole number", "re-run git artifacts add")
+    return v
+
+
+def _check_optional_str(v: object) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise UsageError(f"{v!r} is not text", "quote it")
+    return v
+
+
+def _check_ttl(v: object) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str) or not TTL_RE.match(v):
+        raise UsageError(f"invalid ttl {v!r}", "use a number and a unit s, m, h, d or w, e.g. 30d")
+    return v
+
+
+def _line_of(text: str, key: str | None) -> int | None:
+    """1-based line of a top-level key, for error messages."""
+    if key is None:
+        return None
+    prefix = key + ":"
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.startswith(prefix):
+            return i
+    return None
+
+
+def ttl_seconds(ttl: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return int(ttl[:-1]) * units[ttl[-1]]
+
+
+# ---------------------------------------------------------------- listings
+#
+# A large artifact's entries live in content objects: one listing object per folder,
+# naming its files and the listing objects of its subfolders (a Merkle tree), so a
+# one-file change rewrites one object per folder level, not the whole list.
+# Line format, sorted by name bytes:
+#   t<TAB>name<TAB>sha256 hex of the subfolder listing<TAB>size<TAB>files
+#   f<TAB>name<TAB>digest<TAB>size
+#   r<TAB>name<TAB>{"ref": ..., "digest": ..., "version_id": ..., "size": ...}
+
+
+class Listing(NamedTuple):
+    root: str  # "sha256:<hex>" of the root listing object
+    objects: dict[str, bytes]  # hex digest -> bytes, every listing object
+
+
+def build_listing(entries: Mapping[str, Entry]) -> Listing:
+    tree: dict[str, Any] = {}
+    for p, e in entries.items():
+        parts = p.split("/")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = e
+    objects: dict[str, bytes] = {}
+    root_hex, _, _ = _encode_tree(tree, objects)
+    return Listing("sha256:" + root_hex, objects)
+
+
+def _encode_tree(node: dict[str, Any], objects: dict[str, bytes]) -> tuple[str, int, int]:
+    lines = [_LISTING_HEADER]
+    size = files = 0
+    for name in sorted(node, key=str.encode):
+        child = node[name]
+        if isinstance(child, dict):
+            hex_, s, n = _encode_tree(child, objects)
+            lines.append(f"t\t{name}\t{hex_}\t{s}\t{n}\n")
+        elif child.ref is None:
+            s, n = child.size, 1
+            lines.append(f"f\t{name}\t{child.digest}\t{s}\n")
+        else:
+            s, n = child.size, 1
+            lines.append(f"r\t{name}\t{json.dumps(_entry_fields(child), sort_keys=True)}\n")
+        size += s
+        files += n
+    data = "".join(lines).encode()
+    hex_ = hashlib.sha256(data).hexdigest()
+    objects[hex_] = data
+    return hex_, size, files
+
+
+def read_listing(root: str, fetch: Callable[[str], bytes]) -> dict[str, Entry]:
+    """All entries of a listing; `fetch(hex)` returns one listing object's bytes."""
+    entries: dict[str, Entry] = {}
+    stack = [("", root.removeprefix("sha256:"))]
+    while stack:
+        prefix, hex_ = stack.pop()
+        for kind, name, rest in parse_listing_object(fetch(hex_)):
+            p = prefix + name
+            if kind == "t":
+                stack.append((p + "/", rest[0]))
+            elif kind == "f":
+                entries[p] = Entry(rest[0], int(rest[1]))
+            else:
+                entries[p] = entry_from_dict(json.loads(rest[0]))
+    return {p: entries[p] for p in sorted(entries, key=str.encode)}
+
+
+def listing_children(data: bytes) -> list[str]:
+    """Hex digests of the subfolder listings named by one listing object."""
+    return [rest[0] for kind, _, rest in parse_listing_object(data) if kind == "t"]
+
+
+def parse_listing_object(data: bytes) -> list[tuple[str, str, list[str]]]:
+    text = data.decode()
+    if not text.startswith(_LISTING_HEADER):
+        raise ManifestError("a listing object has an unknown format", "fetch it again or re-run git artifacts add")
+    out = []
+    for line in text[len(_LISTING_HEADER) :].splitlines():
+        kind, name, *rest = line.split("\t", 2 if line.startswith("r") else 4)
+        if kind not in ("t", "f", "r") or not rest:
+            raise ManifestError("a listing object has a malformed line", "re-run git artifacts add")
+        validate_entry_path(name)
+        out.append((kind, name, rest))
+    return out
+
+
+def with_listing(m: Manifest, limit: int = INLINE_LIMIT) -> tuple[Manifest, dict[str, bytes]]:
+    """Move entries into listing objects when there are more than `limit` of them."""
+    entries = m.entries or {}
+    if len(entries) <= limit:
+        return m, {}
+    listing = build_listing(entries)
+    out = Manifest(**{**m.__dict__, "listing": listing.root})
+    return out, listing.objects
+
+
+def manifest_path(name: str) -> str:
+    return f"{MANIFEST_DIR}/{name}.yaml"

@@ -1,0 +1,137 @@
+"""A repository opened for gitartifacts: git, the local cache, machine-local state, manifests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from gitartifacts import manifest as mf
+from gitartifacts.cache import ObjectStore
+from gitartifacts.errors import CacheError, ManifestError, UsageError
+from gitartifacts.git import Repo
+from gitartifacts.state import State
+
+CONFIG_FILE = ".gitartifacts.yaml"
+
+
+class Project:
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.root = repo.root
+        base = repo.common_dir / "artifacts"
+        cache_dir = os.environ.get("GITARTIFACTS_CACHE") or repo.config_get("artifacts.cache")
+        self.cache = ObjectStore(Path(cache_dir).expanduser() if cache_dir else base / "objects")
+        self._state: State | None = None
+        self._state_path = base / "state.db"
+
+    @classmethod
+    def open(cls, start: str | os.PathLike[str] | None = None) -> Project:
+        return cls(Repo.find(start))
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = State(self._state_path)
+        return self._state
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
+    # ------------------------------------------------------------------ manifests in the work tree
+
+    def manifest_file(self, name: str) -> Path:
+        return self.root / mf.manifest_path(name)
+
+    def names(self) -> list[str]:
+        d = self.root / mf.MANIFEST_DIR
+        if not d.is_dir():
+            return []
+        return sorted(p.name[:-5] for p in d.iterdir() if p.name.endswith(".yaml") and p.is_file())
+
+    def read_manifest(self, name: str, entries: bool = True) -> mf.Manifest | None:
+        path = self.manifest_file(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        m = mf.loads(text, source=mf.manifest_path(name))
+        if m.name != name:
+            raise ManifestError(
+                f"{mf.manifest_path(name)}: key 'name' is {m.name!r}, but the file is named {name!r}",
+                f"rename the file to {mf.manifest_path(m.name)} or fix the name",
+            )
+        if entries:
+            self.load_entries(m)
+        return m
+
+    def parse_manifest(self, data: bytes, source: str, entries: bool = True) -> mf.Manifest:
+        m = mf.loads(data.decode("utf-8"), source=source)
+        if entries:
+            self.load_entries(m)
+        return m
+
+    def load_entries(self, m: mf.Manifest) -> dict[str, mf.Entry]:
+        """Fill in the entries of a listing-form manifest from the cache."""
+        if m.entries is None:
+            if m.listing is None:
+                raise ManifestError(f"manifest {m.name} has neither entries nor listing")
+            try:
+                m.entries = mf.read_listing(m.listing, self.read_listing_object)
+            except CacheError:
+                raise CacheError(
+                    f"the listing of {m.name} ({m.listing[:19]}) is not in the local cache",
+                    "run git artifacts fetch to download it",
+                ) from None
+            try:
+                mf.check_totals(m, m.entries)
+            except UsageError as exc:
+                raise ManifestError(f"{mf.manifest_path(m.name)}: {exc.message}", exc.fix) from None
+        return m.entries
+
+    def read_listing_object(self, hex_: str) -> bytes:
+        return self.cache.read("sha256:" + hex_)
+
+    def write_manifest(self, m: mf.Manifest) -> str:
+        """Store listing objects (when large) and write the manifest file atomically."""
+        m, objects = mf.with_listing(m)
+        for hex_, data in objects.items():
+            self.cache.add_bytes(data, "sha256:" + hex_)
+        rel = mf.manifest_path(m.name)
+        write_atomic(self.root / rel, mf.dumps(m).encode())
+        return rel
+
+    # ------------------------------------------------------------------ paths
+
+    def relpath(self, path: str | os.PathLike[str]) -> str:
+        """Repository-relative POSIX path of a user-given path (lexical, symlinks kept)."""
+        absolute = os.path.normpath(os.path.abspath(path))
+        root = os.path.normpath(str(self.root))
+        if absolute != root and not absolute.startswith(root + os.sep):
+            raise UsageError(
+                f"{path} is outside the repository {root}",
+                "move the data into the repository, or reference it with add --ref file://",
+            )
+        rel = os.path.relpath(absolute, root).replace(os.sep, "/")
+        first = rel.split("/")[0]
+        if first == ".git":
+            raise UsageError(f"{path} is inside .git", "add data from the work tree, not from .git")
+        return rel
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

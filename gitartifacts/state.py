@@ -1,0 +1,155 @@
+"""Machine-local state in SQLite (stdlib): the stat cache and small per-repository indexes.
+
+The stat cache maps (path, inode, mtime_ns, size) to a digest, so unchanged files are never
+hashed twice. A workspace *snapshot* records one fingerprint over every file of an
+artifact's workspace for a manifest digest: a no-op `status` compares one string.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+# Files modified this close to the moment they were hashed may change again within the
+# file system's timestamp granularity without their stat changing: never trust those.
+RACY_NS = 50_000_000
+_BATCH = 900
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hashes (
+    path TEXT PRIMARY KEY, ino INTEGER, mtime_ns INTEGER, size INTEGER, digest TEXT);
+CREATE TABLE IF NOT EXISTS snapshots (
+    artifact TEXT PRIMARY KEY, digest TEXT, fingerprint TEXT);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS pending_aliases (
+    name TEXT, digest TEXT, alias TEXT, PRIMARY KEY (name, alias));
+"""
+
+
+class StatKey(NamedTuple):
+    ino: int
+    mtime_ns: int
+    size: int
+
+
+class State:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ stat cache
+
+    def lookup(self, paths: list[str]) -> dict[str, tuple[StatKey, str]]:
+        out: dict[str, tuple[StatKey, str]] = {}
+        for i in range(0, len(paths), _BATCH):
+            chunk = paths[i : i + _BATCH]
+            q = "SELECT path, ino, mtime_ns, size, digest FROM hashes WHERE path IN (%s)" % ",".join(
+                "?" * len(chunk)
+            )
+            for path, ino, mtime_ns, size, digest in self.db.execute(q, chunk):
+                out[path] = (StatKey(ino, mtime_ns, size), digest)
+        return out
+
+    def lookup_prefix(self, prefixes: Iterable[str]) -> dict[str, tuple[StatKey, str]]:
+        """Every row under these workspace paths (files or folders)."""
+        out: dict[str, tuple[StatKey, str]] = {}
+        for prefix in prefixes:
+            rows = self.db.execute(
+                "SELECT path, ino, mtime_ns, size, digest FROM hashes WHERE path = ? "
+                "OR (path >= ? AND path < ?)",
+                (prefix, prefix + "/", prefix + "0"),
+            )
+            for path, ino, mtime_ns, size, digest in rows:
+                out[path] = (StatKey(ino, mtime_ns, size), digest)
+        return out
+
+    def record(self, rows: Iterable[tuple[str, StatKey, str]], started_ns: int | None = None) -> bool:
+        """Remember digests; returns False when some row was racy and so not trusted."""
+        limit = (started_ns if started_ns is not None else time.time_ns()) - RACY_NS
+        trusted = True
+        good = []
+        for path, key, digest in rows:
+            if key.mtime_ns >= limit:
+                trusted = False
+                continue
+            good.append((path, key.ino, key.mtime_ns, key.size, digest))
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", good)
+        return trusted
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self, artifact: str) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT digest, fingerprint FROM snapshots WHERE artifact = ?", (artifact,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def set_snapshot(self, artifact: str, digest: str, fingerprint: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (artifact, digest, fingerprint))
+
+    def drop_snapshot(self, artifact: str) -> None:
+        self.db.execute("DELETE FROM snapshots WHERE artifact = ?", (artifact,))
+
+    # ------------------------------------------------------------------ key/value
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), _BATCH):
+            chunk = keys[i : i + _BATCH]
+            q = "SELECT key, value FROM kv WHERE key IN (%s)" % ",".join("?" * len(chunk))
+            out.update(self.db.execute(q, chunk))
+        return out
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
+
+    def put_many(self, items: Iterable[tuple[str, str]]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", items)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff"))
+
+    # ------------------------------------------------------------------ pending aliases
+
+    def add_pending_alias(self, name: str, digest: str, alias: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO pending_aliases VALUES (?, ?, ?)", (name, digest, alias))
+
+    def pending_aliases(self, name: str) -> list[tuple[str, str]]:
+        return list(self.db.execute("SELECT digest, alias FROM pending_aliases WHERE name = ?", (name,)))
+
+    def clear_pending_alias(self, name: str, alias: str) -> None:
+        self.db.execute("DELETE FROM pending_aliases WHERE name = ? AND alias = ?", (name, alias))
+
+    def transaction(self) -> _Tx:
+        return _Tx(self.db)
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def iter_chunks(items: list[str], n: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

@@ -1,0 +1,377 @@
+"""Workspace data: scanning, hashing into the cache, comparing with a manifest, materialising.
+
+An artifact with `path: P` owns `P/<t>` for each first path segment `t` of its entries;
+nothing else under P is touched or reported.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, TypeVar
+
+from gitartifacts import manifest as mf
+from gitartifacts.cache import ObjectStore
+from gitartifacts.errors import CacheError, ConflictError, UsageError
+from gitartifacts.hashing import sha256_file
+from gitartifacts.progress import Progress
+from gitartifacts.state import State, StatKey
+
+JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
+TMP_PREFIX = ".ga-tmp-"
+_BATCH_BYTES = 4 << 20
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Scan(NamedTuple):
+    files: dict[str, StatKey]  # entry path -> stat, in a deterministic walk order
+    fingerprint: str
+
+
+class Diff(NamedTuple):
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.modified or self.deleted)
+
+
+def tops(entries: Iterable[str]) -> list[str]:
+    """First path segments: what an artifact owns under its `path`."""
+    return sorted({p.split("/", 1)[0] for p in entries})
+
+
+def state_key(path: str | None, rel: str) -> str:
+    return rel if path in (None, ".", "") else f"{path}/{rel}"
+
+
+# ---------------------------------------------------------------- scanning
+
+
+def scan(base: str, top_names: Sequence[str], what: str = "") -> Scan:
+    """Stat every file under `base/<top>`; symlinks are followed, loops are an error."""
+    files: dict[str, StatKey] = {}
+    for top in sorted(top_names):
+        full = os.path.join(base, top)
+        try:
+            st = os.stat(full)
+        except FileNotFoundError:
+            if os.path.islink(full):
+                raise _broken_link(what, top) from None
+            continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _loop(what, top) from None
+            raise
+        if stat.S_ISDIR(st.st_mode):
+            _walk(full, top, files, what, frozenset({(st.st_dev, st.st_ino)}))
+        elif stat.S_ISREG(st.st_mode):
+            files[top] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
+    return Scan(files, fingerprint(files))
+
+
+def _walk(
+    root: str, rel: str, files: dict[str, StatKey], what: str, ancestors: frozenset[tuple[int, int]]
+) -> None:
+    stack = [(root, rel, ancestors)]
+    while stack:
+        d, r, anc = stack.pop()
+        with os.scandir(d) as it:
+            items = sorted(it, key=lambda e: e.name, reverse=True)
+        subdirs = []
+        for e in reversed(items):
+            name = e.name
+            if name.startswith(TMP_PREFIX):
+                continue
+            p = r + "/" + name
+            if e.is_symlink():
+                try:
+                    st = os.stat(e.path)
+                except FileNotFoundError:
+                    raise _broken_link(what, p) from None
+                except OSError as exc:
+                    if exc.errno == errno.ELOOP:
+                        raise _loop(what, p) from None
+                    raise
+                if stat.S_ISDIR(st.st_mode):
+                    key = (st.st_dev, st.st_ino)
+                    if key in anc:
+                        raise _loop(what, p)
+                    subdirs.append((e.path, p, anc | {key}))
+                elif stat.S_ISREG(st.st_mode):
+                    files[p] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
+            elif e.is_dir(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                subdirs.append((e.path, p, anc | {(st.st_dev, st.st_ino)}))
+            elif e.is_file(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                files[p] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
+        stack.extend(reversed(subdirs))
+
+
+def fingerprint(files: dict[str, StatKey]) -> str:
+    h = hashlib.sha256()
+    h.update("".join([f"{p}\0{k[0]}\0{k[1]}\0{k[2]}\n" for p, k in files.items()]).encode())
+    return h.hexdigest()
+
+
+def _loop(what: str, rel: str) -> UsageError:
+    return UsageError(
+        f"symlink loop at {_join(what, rel)}",
+        "remove the link or point it outside its own folder",
+    )
+
+
+def _broken_link(what: str, rel: str) -> UsageError:
+    return UsageError(f"broken symlink {_join(what, rel)}", "remove it or fix its target")
+
+
+def _join(a: str, b: str) -> str:
+    return b if a in ("", ".") else f"{a}/{b}"
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def digests(
+    state: State,
+    path: str | None,
+    files: dict[str, StatKey],
+    *,
+    base: str,
+    store: ObjectStore | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, tuple[str, int]], bool]:
+    """Digest of every scanned file: from the stat cache, else hashed (and stored when
+    `store` is given). Returns (digests, trusted): trusted is False when a file changed too
+    recently for its stat to be trusted next time.
+    """
+    started = time.time_ns()
+    keys = {rel: state_key(path, rel) for rel in files}
+    known = state.lookup_prefix(tops(files)) if path in (None, ".", "") else state.lookup_prefix(
+        [state_key(path, t) for t in tops(files)]
+    )
+    out: dict[str, tuple[str, int]] = {}
+    todo: list[str] = []
+    for rel, st in files.items():
+        hit = known.get(keys[rel])
+        if hit is not None and hit[0] == st and (store is None or store.has(hit[1])):
+            out[rel] = (hit[1], st.size)
+        else:
+            todo.append(rel)
+    if not todo:
+        return out, True
+    if progress is not None:
+        progress.start(sum(files[r].size for r in todo), "hashing")
+
+    def work(batch: list[str]) -> list[tuple[str, str, int]]:
+        res = []
+        for rel in batch:
+            full = os.path.join(base, rel)
+            if store is not None:
+                digest, size = store.add_file(full, files[rel].size)
+            else:
+                digest, size = sha256_file(full)
+            res.append((rel, digest, size))
+        if progress is not None:
+            progress.update(sum(files[r].size for r in batch))
+        return res
+
+    rows = []
+    for rel, digest, size in parallel(work, _batches(todo, files)):
+        out[rel] = (digest, size)
+        if size == files[rel].size:
+            rows.append((keys[rel], files[rel], digest))
+    trusted = state.record(rows, started)
+    if progress is not None:
+        progress.close()
+    return out, trusted
+
+
+def _batches(paths: list[str], files: dict[str, StatKey]) -> list[list[str]]:
+    """Group small files so a thread task is worth its overhead; big files go alone."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    size = 0
+    for rel in paths:
+        cur.append(rel)
+        size += files[rel].size + 4096
+        if size >= _BATCH_BYTES or len(cur) >= 256:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def parallel(fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS) -> list[R]:
+    if len(batches) <= 1:
+        return [r for b in batches for r in fn(b)]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return [r for rs in pool.map(fn, batches) for r in rs]
+
+
+def compare(entries: dict[str, mf.Entry], current: dict[str, str]) -> Diff:
+    added = [p for p in current if p not in entries]
+    deleted = [p for p, e in entries.items() if p not in current and e.ref is None]
+    modified = [p for p, d in current.items() if p in entries and entries[p].digest != d]
+    return Diff(sorted(added), sorted(modified), sorted(deleted))
+
+
+# ---------------------------------------------------------------- materialising
+
+
+class Plan(NamedTuple):
+    write: list[str]
+    delete: list[str]
+    conflicts: list[str]
+
+
+def materialize(
+    state: State,
+    store: ObjectStore,
+    entries: dict[str, mf.Entry],
+    *,
+    base: str,
+    path: str | None,
+    manage: Sequence[str] = (),
+    delete_extra: bool = True,
+    link: str = "copy",
+    force: bool = False,
+    what: str = "",
+    progress: Progress | None = None,
+) -> tuple[Plan, Scan | None]:
+    """Make `base/<entry>` hold each entry's bytes.
+
+    Files under the owned tops (those of `entries` plus `manage`) that are not entries are
+    deleted when `delete_extra`. A file is replaced or deleted only when its bytes are in
+    the cache (nothing is lost) unless `force`. Returns the plan and the scan afterwards.
+    """
+    stored = {p: e for p, e in entries.items() if e.ref is None}
+    missing = store.missing(sorted({e.digest for e in stored.values()}))
+    if missing:
+        raise CacheError(
+            f"{len(missing)} object(s) of {what or 'this artifact'} are not in the local cache"
+            f" (first: {missing[0]})",
+            "run git artifacts pull to download them",
+        )
+    owned = sorted(set(tops(entries)) | set(manage))
+    _check_no_symlinked_parents(base, owned, what, force)
+    before = scan(base, owned, what)
+    found, _ = digests(state, path, before.files, base=base)
+    current = {p: d for p, (d, _) in found.items()}
+    write = [p for p, e in stored.items() if current.get(p) != e.digest]
+    delete = [p for p in current if p not in entries] if delete_extra else []
+    conflicts = [
+        p for p in [*write, *delete] if p in current and not store.has(current[p])
+    ]
+    # A folder where a file must go (or the reverse) is a conflict too.
+    clashes = _clashes(base, write)
+    conflicts += [c for c in clashes if c not in conflicts]
+    plan = Plan(write, delete, conflicts)
+    if conflicts and not force:
+        shown = ", ".join(_join(what, c) for c in conflicts[:5])
+        more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+        raise ConflictError(
+            f"would overwrite or delete local changes not saved anywhere: {shown}{more}",
+            "save them with git artifacts add, move them away, or pass --force",
+        )
+    for c in clashes:
+        full = os.path.join(base, c)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+    for p in delete:
+        _remove(os.path.join(base, p))
+    _prune_empty_dirs(base, delete)
+    if progress is not None:
+        progress.start(sum(stored[p].size for p in write), "checkout")
+    made: set[str] = set()
+
+    def work(batch: list[str]) -> list[tuple[str, StatKey, str]]:
+        res = []
+        for rel in batch:
+            parent = os.path.dirname(rel)
+            if parent and parent not in made:
+                os.makedirs(os.path.join(base, parent), exist_ok=True)
+                made.add(parent)
+            st = store.materialize(stored[rel].digest, os.path.join(base, rel), link)
+            res.append((state_key(path, rel), StatKey(st.st_ino, st.st_mtime_ns, st.st_size), stored[rel].digest))
+        if progress is not None:
+            progress.update(sum(stored[r].size for r in batch))
+        return res
+
+    sizes = {p: StatKey(0, 0, stored[p].size) for p in write}
+    rows = parallel(work, _batches(write, sizes))
+    if progress is not None:
+        progress.close()
+    # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
+    state.record(rows, started_ns=1 << 62)
+    after = scan(base, owned, what) if (write or delete) else before
+    return plan, after
+
+
+def _check_no_symlinked_parents(base: str, owned: Sequence[str], what: str, force: bool) -> None:
+    """Writes must never be redirected through a symlink to a folder outside the artifact."""
+    for top in owned:
+        full = os.path.join(base, top)
+        if os.path.islink(full) and os.path.isdir(full):
+            if not force:
+                raise ConflictError(
+                    f"{_join(what, top)} is a symlink to a folder; refusing to write through it",
+                    "remove the link, or pass --force to replace it with a real folder",
+                )
+            os.unlink(full)
+    if base and os.path.islink(base.rstrip("/")) and not force:
+        raise ConflictError(
+            f"{what or base} is a symlink; refusing to write through it",
+            "remove the link, or pass --force",
+        )
+
+
+def _clashes(base: str, write: list[str]) -> list[str]:
+    out = []
+    seen: set[str] = set()
+    for rel in write:
+        full = os.path.join(base, rel)
+        if os.path.isdir(full) and not os.path.islink(full):
+            out.append(rel)
+        parent = os.path.dirname(rel)
+        while parent and parent not in seen:
+            seen.add(parent)
+            pfull = os.path.join(base, parent)
+            if os.path.lexists(pfull) and (os.path.islink(pfull) or not os.path.isdir(pfull)):
+                out.append(parent)
+            parent = os.path.dirname(parent)
+    return out
+
+
+def _remove(full: str) -> None:
+    try:
+        os.unlink(full)
+    except IsADirectoryError:
+        shutil.rmtree(full)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        os.chmod(os.path.dirname(full), 0o755)
+        os.unlink(full)
+
+
+def _prune_empty_dirs(base: str, removed: Iterable[str]) -> None:
+    dirs = sorted({os.path.dirname(p) for p in removed if "/" in p}, key=len, reverse=True)
+    for d in dirs:
+        while d:
+            try:
+                os.rmdir(os.path.join(base, d))
+            except OSError:
+                break
+            d = os.path.dirname(d)
