@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from gitartifacts import diff as adiff
 from gitartifacts import manifest as mf
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
@@ -18,7 +19,9 @@ from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
 from gitartifacts.project import CONFIG_FILE, Project, write_atomic
 
-DEFAULT_CONFIG = "# gitartifacts settings, committed with the repository. No secrets here.\nremotes: {}\n"
+DEFAULT_CONFIG = (
+    "# gitartifacts settings, committed with the repository. No secrets here.\nremotes: {}\n"
+)
 
 
 # ---------------------------------------------------------------- init
@@ -78,13 +81,17 @@ def add(
     if metadata is not None:
         mf.validate_metadata(metadata)
     if ttl is not None and not mf.TTL_RE.match(ttl):
-        raise UsageError(f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d")
+        raise UsageError(
+            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+        )
     existing = project.read_manifest(name, entries=not paths)
     hist = ver.histories(project)
     known_type = existing.type if existing else _type_from_history(project, hist.get(name))
     if type is None:
         if known_type is None:
-            raise UsageError(f"artifact {name!r} is new and needs a type", "pass --type, e.g. --type dataset")
+            raise UsageError(
+                f"artifact {name!r} is new and needs a type", "pass --type, e.g. --type dataset"
+            )
         type = known_type
     elif known_type is not None and known_type != type:
         raise UsageError(
@@ -112,7 +119,9 @@ def add(
         name,
         type,
         entries,
-        description=description if description is not None else (existing.description if existing else None),
+        description=description
+        if description is not None
+        else (existing.description if existing else None),
         metadata=metadata if metadata is not None else (existing.metadata if existing else None),
         path=base_rel,
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
@@ -132,7 +141,9 @@ def _type_from_history(project: Project, h: ver.History | None) -> str | None:
     return s.type if s else None
 
 
-def _plan_paths(project: Project, paths: Sequence[str], existing: mf.Manifest | None) -> tuple[str, list[str]]:
+def _plan_paths(
+    project: Project, paths: Sequence[str], existing: mf.Manifest | None
+) -> tuple[str, list[str]]:
     """(artifact path relative to the root, the top names under it) for the given paths."""
     if not paths:
         if existing is None or existing.path is None or not existing.entries:
@@ -153,7 +164,7 @@ def _plan_paths(project: Project, paths: Sequence[str], existing: mf.Manifest | 
             "add paths from one folder into one artifact, or make one artifact per folder",
         )
     base = parents.pop() or "."
-    mf.validate_entry_path(base, "path") if base != "." else None
+    mf.validate_workspace_path(base)
     return base, sorted(r.rsplit("/", 1)[-1] for r in rels)
 
 
@@ -212,7 +223,9 @@ def _settle_version(
         project.repo.update_refs(
             [(ver.alias_ref(m.name, a), h.versions[n], None) for a in [ver.LATEST, *aliases]]
         )
-        outcome = "unchanged" if existing is not None and existing.digest == m.digest else "existing"
+        outcome = (
+            "unchanged" if existing is not None and existing.digest == m.digest else "existing"
+        )
         return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
     for a in aliases:
         project.state.add_pending_alias(m.name, m.digest, a)
@@ -229,7 +242,9 @@ def ensure_ignored(project: Project, base: str, top_names: Sequence[str]) -> boo
     except FileNotFoundError:
         text = ""
     lines = set(text.splitlines())
-    new = [p for p in ("/" + _gitignore_escape(_join(base, t)) for t in top_names) if p not in lines]
+    new = [
+        p for p in ("/" + _gitignore_escape(_join(base, t)) for t in top_names) if p not in lines
+    ]
     if not new:
         return False
     if text and not text.endswith("\n"):
@@ -289,7 +304,9 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
         try:
             m = project.read_manifest(name, entries=False)
         except ManifestError as exc:
-            out.append(ArtifactStatus(name, "?", None, None, "", manifest_state, [], [], [], 0, str(exc)))
+            out.append(
+                ArtifactStatus(name, "?", None, None, "", manifest_state, [], [], [], 0, str(exc))
+            )
             continue
         assert m is not None
         h = hist.get(name)
@@ -298,14 +315,24 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
             diff, not_in_cache = _workspace_status(project, m)
         except (CacheError, ManifestError) as exc:
             out.append(
-                ArtifactStatus(name, m.type, m.path, version, m.digest, manifest_state, [], [], [], 0, str(exc))
+                ArtifactStatus(
+                    name, m.type, m.path, version, m.digest, manifest_state, [], [], [], 0, str(exc)
+                )
             )
             continue
         out.append(
             ArtifactStatus(
-                name, m.type, m.path, version, m.digest, manifest_state,
-                diff.added, diff.modified, diff.deleted, not_in_cache,
-            )  # fmt: skip
+                name,
+                m.type,
+                m.path,
+                version,
+                m.digest,
+                manifest_state,
+                diff.added,
+                diff.modified,
+                diff.deleted,
+                not_in_cache,
+            )
         )
     return out
 
@@ -396,10 +423,14 @@ def log(project: Project, name: str) -> list[VersionInfo]:
         ts = info.get(c, (0, ""))[0]
         out.append(
             VersionInfo(
-                n, c, s.digest if s else "?", s.size if s else 0, s.files if s else 0,
+                n,
+                c,
+                s.digest if s else "?",
+                s.size if s else 0,
+                s.files if s else 0,
                 dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds"),
                 h.aliases_of(n),
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -434,7 +465,9 @@ def ls(project: Project) -> list[ListRow]:
             continue
         version = ver.digest_versions(project, h).get(m.digest) if h else None
         latest_n = max(h.versions) if h and h.versions else None
-        rows.append(ListRow(name, m.type, m.path, version, latest_n, m.size, m.files, m.description))
+        rows.append(
+            ListRow(name, m.type, m.path, version, latest_n, m.size, m.files, m.description)
+        )
     return rows
 
 
@@ -470,7 +503,10 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
     name = r.manifest.name
     if r.version is None:
         if r.commit is not None:
-            raise UsageError(f"{spec} is not a version of {name}", "aliases point at versions; see git artifacts log")
+            raise UsageError(
+                f"{spec} is not a version of {name}",
+                "aliases point at versions; see git artifacts log",
+            )
         project.state.add_pending_alias(name, r.manifest.digest, alias_name)
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
     ver.set_alias(project, name, r.version, alias_name)
@@ -520,9 +556,17 @@ def checkout(
         assert m.path is not None and m.entries is not None
         manage = ws.tops(current.entries or {}) if current and current.path == m.path else []
         plan, after = ws.materialize(
-            project.state, project.cache, m.entries, base=str(project.root / m.path), path=m.path,
-            manage=manage, link=link, force=force, what=m.path, progress=progress,
-        )  # fmt: skip
+            project.state,
+            project.cache,
+            m.entries,
+            base=str(project.root / m.path),
+            path=m.path,
+            manage=manage,
+            link=link,
+            force=force,
+            what=m.path,
+            progress=progress,
+        )
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
             project.repo.stage([rel])
@@ -555,9 +599,17 @@ def get(
     os.makedirs(target, exist_ok=True)
     assert r.manifest.entries is not None
     plan, _ = ws.materialize(
-        project.state, project.cache, r.manifest.entries, base=target, path=target,
-        delete_extra=False, link=link, force=True, what=target, progress=progress,
-    )  # fmt: skip
+        project.state,
+        project.cache,
+        r.manifest.entries,
+        base=target,
+        path=target,
+        delete_extra=False,
+        link=link,
+        force=True,
+        what=target,
+        progress=progress,
+    )
     return target, len(plan.write)
 
 
@@ -569,9 +621,17 @@ def checkout_root(project: Project, spec: str, root: str, progress: Progress | N
     assert r.manifest.entries is not None
     present = sorted(os.listdir(target))
     ws.materialize(
-        project.state, project.cache, r.manifest.entries, base=target, path=target,
-        manage=present, delete_extra=True, force=True, what=target, progress=progress,
-    )  # fmt: skip
+        project.state,
+        project.cache,
+        r.manifest.entries,
+        base=target,
+        path=target,
+        manage=present,
+        delete_extra=True,
+        force=True,
+        what=target,
+        progress=progress,
+    )
     return target
 
 
@@ -588,7 +648,9 @@ class Problem(NamedTuple):
     problem: str  # "modified", "missing", "not a member", "corrupt object", "object missing"
 
 
-def verify(project: Project, spec: str, root: str | None = None) -> tuple[ver.Resolved, list[Problem]]:
+def verify(
+    project: Project, spec: str, root: str | None = None
+) -> tuple[ver.Resolved, list[Problem]]:
     """Re-hash everything (no stat cache): the cache objects and the files at `root`
     (default: the artifact's workspace path)."""
     r = ver.resolve(project, spec)
@@ -612,3 +674,72 @@ def verify(project: Project, spec: str, root: str | None = None) -> tuple[ver.Re
         problems += [Problem(p, "missing") for p in diff.deleted]
         problems += [Problem(p, "not a member") for p in diff.added]
     return r, problems
+
+
+# ---------------------------------------------------------------- diff
+
+
+def diff(project: Project, a: str | None = None, b: str | None = None) -> list[adiff.ArtifactDiff]:
+    """Per-artifact changes from A to B: git revisions, ranges (`main...HEAD`) or name:spec.
+
+    Default: HEAD against the work tree's manifests.
+    """
+    if a is not None and b is None and ".." in a and ":" not in a:
+        left, _, right = a.partition("...") if "..." in a else a.partition("..")
+        if "..." in a:
+            base = project.repo.run("merge-base", left or "HEAD", right or "HEAD").strip()
+            a, b = base, right or "HEAD"
+        else:
+            a, b = left or "HEAD", right or "HEAD"
+    old = _diff_side(project, a or "HEAD")
+    new = _diff_side(project, b)
+    # Naming an artifact (name:spec) on either side restricts the diff to that artifact.
+    focus = {name for side, spec in ((old, a), (new, b)) if spec and ":" in spec for name in side}
+    out = []
+    for name in sorted(focus or set(old) | set(new)):
+        o, n = old.get(name), new.get(name)
+        d = adiff.diff_manifests(
+            o[0] if o else None, n[0] if n else None, o[1] if o else None, n[1] if n else None
+        )
+        if d.changed or focus:
+            out.append(d)
+    return out
+
+
+def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifest, str]]:
+    hist = ver.histories(project)
+
+    def label(m: mf.Manifest, where: str) -> str:
+        h = hist.get(m.name)
+        n = ver.digest_versions(project, h).get(m.digest) if h else None
+        return f"v{n}" if n is not None else where
+
+    if spec is None:
+        out = {}
+        for name in project.names():
+            m = project.read_manifest(name)
+            if m is not None:
+                out[name] = (m, label(m, "work tree"))
+        return out
+    if ":" in spec:
+        r = ver.resolve(project, spec)
+        return {r.manifest.name: (r.manifest, label(r.manifest, spec))}
+    commit = project.repo.rev_parse(spec + "^{commit}")
+    if commit is None:
+        if project.manifest_file(spec).exists() or spec in hist:
+            r = ver.resolve(project, spec)
+            return {r.manifest.name: (r.manifest, label(r.manifest, "work tree"))}
+        raise NotFoundError(
+            f"{spec!r} is neither a git revision nor an artifact",
+            "use a revision, a range or name:spec",
+        )
+    blobs = project.repo.ls_tree(commit, mf.MANIFEST_DIR)
+    data = project.repo.cat_blobs(blobs.values())
+    out = {}
+    for path, sha in blobs.items():
+        raw = data.get(sha)
+        if raw is None or not path.endswith(".yaml"):
+            continue
+        m = project.parse_manifest(raw, f"{spec}:{path}")
+        out[m.name] = (m, label(m, spec))
+    return out

@@ -7,6 +7,7 @@ write the same object at once; every object is read-only.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -188,7 +189,12 @@ class ObjectStore:
                         self._reflink_ok = True
                         return
                     except OSError as exc:
-                        if exc.errno not in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY):
+                        if exc.errno not in (
+                            errno.EOPNOTSUPP,
+                            errno.EXDEV,
+                            errno.EINVAL,
+                            errno.ENOTTY,
+                        ):
                             raise
                         self._reflink_ok = False
                 size = os.fstat(fin.fileno()).st_size
@@ -222,7 +228,5 @@ def _open_new(path: Path) -> BinaryIO:
 
 
 def _unlink_quiet(path: str | Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from gitartifacts import api
+from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError
 from gitartifacts.progress import Progress
@@ -105,14 +106,18 @@ def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
             try:
                 parsed = json.loads(s)
             except json.JSONDecodeError as exc:
-                raise UsageError(f"--metadata is not valid JSON: {exc.msg}", "pass a JSON object or key=value") from None
+                raise UsageError(
+                    f"--metadata is not valid JSON: {exc.msg}", "pass a JSON object or key=value"
+                ) from None
             if not isinstance(parsed, dict):
                 raise UsageError("--metadata JSON must be an object", "wrap it in {...}")
             meta.update(parsed)
             continue
         key, eq, raw = s.partition("=")
         if not eq or not key:
-            raise UsageError(f"--metadata {v!r} is neither JSON nor key=value", "e.g. --metadata classes=12")
+            raise UsageError(
+                f"--metadata {v!r} is neither JSON nor key=value", "e.g. --metadata classes=12"
+            )
         try:
             meta[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -123,10 +128,14 @@ def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-n", "--name", required=True, help="Artifact name.")
-@click.option("-t", "--type", "type_", help="Artifact type, e.g. dataset or model (required when new).")
+@click.option(
+    "-t", "--type", "type_", help="Artifact type, e.g. dataset or model (required when new)."
+)
 @click.option("-d", "--description", help="Free text.")
 @click.option("-m", "--metadata", multiple=True, help="JSON object or key=value; repeatable.")
-@click.option("-a", "--alias", "aliases", multiple=True, help="Alias to set on this version; repeatable.")
+@click.option(
+    "-a", "--alias", "aliases", multiple=True, help="Alias to set on this version; repeatable."
+)
 @click.option("--ttl", help="Time to live, e.g. 30d.")
 @_command
 def add(
@@ -145,17 +154,28 @@ def add(
     artifact's own files. The manifest is staged: commit it to make the version.
     """
     r = api.add(
-        ctx.project(), paths, name=name, type=type_, description=description,
-        metadata=_parse_metadata(metadata), aliases=aliases, ttl=ttl, progress=ctx.progress(),
-    )  # fmt: skip
+        ctx.project(),
+        paths,
+        name=name,
+        type=type_,
+        description=description,
+        metadata=_parse_metadata(metadata),
+        aliases=aliases,
+        ttl=ttl,
+        progress=ctx.progress(),
+    )
     summary = f"{r.files} files, {_size(r.size)}, {r.digest[:19]}"
     if r.outcome == "unchanged":
         where = f"still v{r.version}" if r.version is not None else "not committed yet"
         ctx.say(f"{r.name}: unchanged, {where} ({summary})")
     elif r.outcome == "existing":
-        ctx.say(f"{r.name}: same content as v{r.version}; latest now points to v{r.version} ({summary})")
+        ctx.say(
+            f"{r.name}: same content as v{r.version}; latest now points to v{r.version} ({summary})"
+        )
     else:
-        ctx.say(f"{r.name}: staged {r.manifest} ({summary}); it becomes v{r.version} when you commit it")
+        ctx.say(
+            f"{r.name}: staged {r.manifest} ({summary}); it becomes v{r.version} when you commit it"
+        )
 
 
 # ---------------------------------------------------------------- status
@@ -174,7 +194,9 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
         _json([{**r._asdict(), "clean": r.clean} for r in rows])
     else:
         if not rows:
-            ctx.say("no artifacts yet (add one with git artifacts add PATH --name NAME --type TYPE)")
+            ctx.say(
+                "no artifacts yet (add one with git artifacts add PATH --name NAME --type TYPE)"
+            )
         for r in rows:
             _print_status(ctx, r, all_files)
     if check and any(not r.clean for r in rows):
@@ -206,7 +228,9 @@ def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
         if len(files) > len(shown):
             click.echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
     if r.added or r.modified or r.deleted:
-        click.echo(f"  (save with git artifacts add --name {r.name}; discard with git artifacts checkout {r.name})")
+        click.echo(
+            f"  (save with git artifacts add --name {r.name}; discard with git artifacts checkout {r.name})"
+        )
     if r.not_in_cache:
         click.echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
 
@@ -228,7 +252,9 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted" if r.path else "-"
         latest = f"latest v{r.latest}" if r.latest is not None else "no versions"
-        click.echo(f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {_size(r.size):>10}  {r.path or ''}")
+        click.echo(
+            f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {_size(r.size):>10}  {r.path or ''}"
+        )
 
 
 @main.command()
@@ -263,7 +289,17 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
         _json(d)
         return
     entries = d.pop("entries")
-    for key in ("name", "type", "version", "aliases", "commit", "digest", "description", "path", "ttl"):
+    for key in (
+        "name",
+        "type",
+        "version",
+        "aliases",
+        "commit",
+        "digest",
+        "description",
+        "path",
+        "ttl",
+    ):
         value = d.get(key)
         if value not in (None, [], ""):
             click.echo(f"{key + ':':13}{', '.join(value) if isinstance(value, list) else value}")
@@ -329,8 +365,16 @@ def checkout(ctx: Ctx, specs: tuple[str, ...], link: str | None, force: bool) ->
 
 @main.command()
 @click.argument("spec")
-@click.option("-o", "--output", "out", type=click.Path(file_okay=False), help="Folder (default artifacts/NAME-vN).")
-@click.option("--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]), default="copy")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False),
+    help="Folder (default artifacts/NAME-vN).",
+)
+@click.option(
+    "--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]), default="copy"
+)
 @click.option("--json", "as_json", is_flag=True)
 @_command
 def get(ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool) -> None:
@@ -344,7 +388,11 @@ def get(ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("spec")
-@click.option("--root", type=click.Path(file_okay=False), help="Check this folder instead of the workspace path.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    help="Check this folder instead of the workspace path.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @_command
 def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
@@ -359,6 +407,30 @@ def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
             ctx.say(f"{spec}: OK ({r.manifest.files} files, {r.manifest.digest[:19]})")
     if problems:
         sys.exit(1)
+
+
+# ---------------------------------------------------------------- diff
+
+
+@main.command()
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@_command
+def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> None:
+    """Changes per artifact from A to B (revisions, ranges like main...HEAD, or NAME:SPEC).
+
+    Default: HEAD against the manifests in the work tree.
+    """
+    rows = api.diff(ctx.project(), a, b)
+    if as_json or fmt == "json":
+        _json([adiff.to_json(d) for d in rows])
+        return
+    if not rows:
+        ctx.say("no artifact changes")
+    for d in rows:
+        click.echo(adiff.to_text(d))
 
 
 # ---------------------------------------------------------------- helpers

@@ -74,7 +74,9 @@ class Repo:
 
     def ok(self, *args: str) -> bool:
         return (
-            subprocess.run(["git", *args], cwd=self.root, capture_output=True, check=False).returncode
+            subprocess.run(
+                ["git", *args], cwd=self.root, capture_output=True, check=False
+            ).returncode
             == 0
         )
 
@@ -176,7 +178,11 @@ class Repo:
 
     def config_get(self, key: str) -> str | None:
         proc = subprocess.run(
-            ["git", "config", "--get", key], cwd=self.root, capture_output=True, text=True, check=False
+            ["git", "config", "--get", key],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return proc.stdout.strip() if proc.returncode == 0 else None
 

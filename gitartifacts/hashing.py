@@ -13,7 +13,9 @@ def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike[str], sink: Callable[[bytes], object] | None = None) -> tuple[str, int]:
+def sha256_file(
+    path: str | os.PathLike[str], sink: Callable[[memoryview], object] | None = None
+) -> tuple[str, int]:
     """Digest and size of a file, streaming; each chunk also goes to `sink` when given."""
     h = hashlib.sha256()
     size = 0

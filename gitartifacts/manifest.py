@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +18,19 @@ from gitartifacts.errors import ManifestError, UsageError
 
 SCHEMA = 1
 KEY_ORDER = (
-    "gitartifacts", "name", "type", "description", "metadata", "path",
-    "digest", "size", "files", "ttl", "entries", "listing",
-)  # fmt: skip
+    "gitartifacts",
+    "name",
+    "type",
+    "description",
+    "metadata",
+    "path",
+    "digest",
+    "size",
+    "files",
+    "ttl",
+    "entries",
+    "listing",
+)
 REQUIRED_KEYS = ("gitartifacts", "name", "type", "digest", "size", "files")
 ENTRY_KEY_ORDER = ("ref", "digest", "version_id", "size")
 # Above this many entries the listing moves out of the YAML into content objects.
@@ -93,9 +102,11 @@ def build(
     meta = dict(metadata or {})
     validate_metadata(meta)
     if path is not None:
-        validate_entry_path(path, what="path")
+        validate_workspace_path(path)
     if ttl is not None and not TTL_RE.match(ttl):
-        raise UsageError(f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d")
+        raise UsageError(
+            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+        )
     ordered = {p: entries[p] for p in sorted(entries, key=str.encode)}
     for p in ordered:
         validate_entry_path(p)
@@ -160,6 +171,11 @@ def validate_entry_path(path: object, what: str = "entry path") -> str:
         if segment in ("", ".", "..") or segment.lower() == ".git":
             raise UsageError(f"invalid {what} {path!r}", fix)
     return path
+
+
+def validate_workspace_path(path: object) -> str:
+    """An artifact's `path`: '.' (the repository root) or a safe relative path."""
+    return "." if path == "." else validate_entry_path(path, what="path")
 
 
 def validate_metadata(metadata: object) -> dict[str, Any]:
@@ -232,18 +248,24 @@ def dumps(m: Manifest) -> str:
         doc["listing"] = m.listing
     else:
         entries = m.entries or {}
-        doc["entries"] = {p: _Flow(_entry_fields(entries[p])) for p in sorted(entries, key=str.encode)}
+        doc["entries"] = {
+            p: _Flow(_entry_fields(entries[p])) for p in sorted(entries, key=str.encode)
+        }
     text: str = yaml.dump(
-        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16,
+        doc,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1 << 16,
         default_flow_style=False,
-    )  # fmt: skip
+    )
     return text
 
 
 def loads(text: str, source: str = "manifest") -> Manifest:
     """Parse and validate manifest text; errors name `source`, the key and the fix."""
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - the C *safe* loader
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -257,7 +279,7 @@ def loads(text: str, source: str = "manifest") -> Manifest:
         key = getattr(exc, "key", None)
         line = _line_of(text, key) if key else None
         where = f"{source}:{line}" if line else source
-        raise ManifestError(f"{where}: {exc.message}", exc.fix) from None
+        raise ManifestError(f"{where}: {exc.message}", exc.fix or "") from None
 
 
 def from_dict(doc: object) -> Manifest:
@@ -266,13 +288,21 @@ def from_dict(doc: object) -> Manifest:
         raise _keyed(None, "the manifest is not a YAML mapping", "restore it with git checkout")
     unknown = [k for k in doc if k not in KEY_ORDER]
     if unknown:
-        raise _keyed(unknown[0], f"unknown key {unknown[0]!r}", f"remove it; allowed keys: {', '.join(KEY_ORDER)}")
+        raise _keyed(
+            unknown[0],
+            f"unknown key {unknown[0]!r}",
+            f"remove it; allowed keys: {', '.join(KEY_ORDER)}",
+        )
     for key in REQUIRED_KEYS:
         if key not in doc:
-            raise _keyed(None, f"missing key {key!r}", "re-run git artifacts add to rewrite the manifest")
+            raise _keyed(
+                None, f"missing key {key!r}", "re-run git artifacts add to rewrite the manifest"
+            )
     schema = doc["gitartifacts"]
     if schema != SCHEMA:
-        fix = "upgrade gitartifacts" if isinstance(schema, int) and schema > SCHEMA else "set it to 1"
+        fix = (
+            "upgrade gitartifacts" if isinstance(schema, int) and schema > SCHEMA else "set it to 1"
+        )
         raise _keyed("gitartifacts", f"key 'gitartifacts': unsupported schema {schema!r}", fix)
     m = Manifest(
         name=_field(doc, "name", lambda v: validate_name(v, "name")),
@@ -282,12 +312,16 @@ def from_dict(doc: object) -> Manifest:
         files=_field(doc, "files", _check_count),
         description=_field(doc, "description", _check_optional_str),
         metadata=_field(doc, "metadata", lambda v: validate_metadata({} if v is None else v)),
-        path=_field(doc, "path", lambda v: None if v is None else validate_entry_path(v, "path")),
+        path=_field(doc, "path", lambda v: None if v is None else validate_workspace_path(v)),
         ttl=_field(doc, "ttl", _check_ttl),
     )
     has_entries, has_listing = "entries" in doc, "listing" in doc
     if has_entries == has_listing:
-        raise _keyed(None, "a manifest needs exactly one of 'entries' and 'listing'", "re-run git artifacts add")
+        raise _keyed(
+            None,
+            "a manifest needs exactly one of 'entries' and 'listing'",
+            "re-run git artifacts add",
+        )
     if has_listing:
         m.listing = _field(doc, "listing", _check_sha256)
         return m
@@ -295,18 +329,24 @@ def from_dict(doc: object) -> Manifest:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise _keyed("entries", "key 'entries' must be a mapping of path to entry", "re-run git artifacts add")
+        raise _keyed(
+            "entries",
+            "key 'entries' must be a mapping of path to entry",
+            "re-run git artifacts add",
+        )
     entries: dict[str, Entry] = {}
     for p, value in raw.items():
         try:
             validate_entry_path(p)
             entries[p] = entry_from_dict(value)
         except UsageError as exc:
-            raise _keyed("entries", f"key 'entries', entry {p!r}: {exc.message}", exc.fix) from None
+            raise _keyed(
+                "entries", f"key 'entries', entry {p!r}: {exc.message}", exc.fix or ""
+            ) from None
     try:
         _check_no_file_dir_clash(entries)
     except UsageError as exc:
-        raise _keyed("entries", f"key 'entries': {exc.message}", exc.fix) from None
+        raise _keyed("entries", f"key 'entries': {exc.message}", exc.fix or "") from None
     m.entries = entries
     check_totals(m, entries)
     return m
@@ -325,22 +365,35 @@ def check_totals(m: Manifest, entries: Mapping[str, Entry]) -> None:
 
 def entry_from_dict(value: object) -> Entry:
     if not isinstance(value, dict):
-        raise UsageError("an entry must be a mapping like {digest: sha256:..., size: N}", "re-run git artifacts add")
+        raise UsageError(
+            "an entry must be a mapping like {digest: sha256:..., size: N}",
+            "re-run git artifacts add",
+        )
     extra = [k for k in value if k not in ENTRY_KEY_ORDER]
     if extra:
-        raise UsageError(f"unknown entry key {extra[0]!r}", f"allowed: {', '.join(ENTRY_KEY_ORDER)}")
+        raise UsageError(
+            f"unknown entry key {extra[0]!r}", f"allowed: {', '.join(ENTRY_KEY_ORDER)}"
+        )
     digest, size, ref = value.get("digest"), value.get("size"), value.get("ref")
     version_id = value.get("version_id")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise UsageError(f"entry size {size!r} is not a whole number of bytes", "re-run git artifacts add")
+        raise UsageError(
+            f"entry size {size!r} is not a whole number of bytes", "re-run git artifacts add"
+        )
     if ref is None:
         if not isinstance(digest, str) or not SHA256_RE.match(digest):
-            raise UsageError(f"malformed digest {digest!r}", "a stored file's digest is sha256:<64 hex>")
+            raise UsageError(
+                f"malformed digest {digest!r}", "a stored file's digest is sha256:<64 hex>"
+            )
     else:
         if not isinstance(ref, str) or "://" not in ref:
-            raise UsageError(f"reference {ref!r} is not a URI", "use s3://, gs://, http(s):// or file://")
+            raise UsageError(
+                f"reference {ref!r} is not a URI", "use s3://, gs://, http(s):// or file://"
+            )
         if not isinstance(digest, str) or not REF_DIGEST_RE.match(digest):
-            raise UsageError(f"malformed reference digest {digest!r}", "use etag:, md5:, sha256: or uri:")
+            raise UsageError(
+                f"malformed reference digest {digest!r}", "use etag:, md5:, sha256: or uri:"
+            )
     if version_id is not None and not isinstance(version_id, str):
         version_id = str(version_id)
     return Entry(digest, size, ref, version_id)
@@ -385,7 +438,9 @@ def _field(doc: dict[str, Any], key: str, check: Callable[[Any], Any]) -> Any:
 
 def _check_sha256(v: object) -> str:
     if not isinstance(v, str) or not SHA256_RE.match(v):
-        raise UsageError(f"malformed digest {v!r}", "it must be sha256: followed by 64 lowercase hex digits")
+        raise UsageError(
+            f"malformed digest {v!r}", "it must be sha256: followed by 64 lowercase hex digits"
+        )
     return v
 
 
@@ -501,7 +556,9 @@ def listing_children(data: bytes) -> list[str]:
 def parse_listing_object(data: bytes) -> list[tuple[str, str, list[str]]]:
     text = data.decode()
     if not text.startswith(_LISTING_HEADER):
-        raise ManifestError("a listing object has an unknown format", "fetch it again or re-run git artifacts add")
+        raise ManifestError(
+            "a listing object has an unknown format", "fetch it again or re-run git artifacts add"
+        )
     out = []
     for line in text[len(_LISTING_HEADER) :].splitlines():
         kind, name, *rest = line.split("\t", 2 if line.startswith("r") else 4)

@@ -24,7 +24,9 @@ class Progress:
             return
         from tqdm import tqdm
 
-        self._bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False, file=sys.stderr)
+        self._bar = tqdm(
+            total=total, desc=desc, unit="B", unit_scale=True, leave=False, file=sys.stderr
+        )
 
     def update(self, n: int) -> None:
         if self._bar is not None:

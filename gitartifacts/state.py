@@ -48,17 +48,6 @@ class State:
 
     # ------------------------------------------------------------------ stat cache
 
-    def lookup(self, paths: list[str]) -> dict[str, tuple[StatKey, str]]:
-        out: dict[str, tuple[StatKey, str]] = {}
-        for i in range(0, len(paths), _BATCH):
-            chunk = paths[i : i + _BATCH]
-            q = "SELECT path, ino, mtime_ns, size, digest FROM hashes WHERE path IN (%s)" % ",".join(
-                "?" * len(chunk)
-            )
-            for path, ino, mtime_ns, size, digest in self.db.execute(q, chunk):
-                out[path] = (StatKey(ino, mtime_ns, size), digest)
-        return out
-
     def lookup_prefix(self, prefixes: Iterable[str]) -> dict[str, tuple[StatKey, str]]:
         """Every row under these workspace paths (files or folders)."""
         out: dict[str, tuple[StatKey, str]] = {}
@@ -72,7 +61,9 @@ class State:
                 out[path] = (StatKey(ino, mtime_ns, size), digest)
         return out
 
-    def record(self, rows: Iterable[tuple[str, StatKey, str]], started_ns: int | None = None) -> bool:
+    def record(
+        self, rows: Iterable[tuple[str, StatKey, str]], started_ns: int | None = None
+    ) -> bool:
         """Remember digests; returns False when some row was racy and so not trusted."""
         limit = (started_ns if started_ns is not None else time.time_ns()) - RACY_NS
         trusted = True
@@ -95,7 +86,9 @@ class State:
         return (row[0], row[1]) if row else None
 
     def set_snapshot(self, artifact: str, digest: str, fingerprint: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (artifact, digest, fingerprint))
+        self.db.execute(
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (artifact, digest, fingerprint)
+        )
 
     def drop_snapshot(self, artifact: str) -> None:
         self.db.execute("DELETE FROM snapshots WHERE artifact = ?", (artifact,))
@@ -110,7 +103,8 @@ class State:
         out: dict[str, str] = {}
         for i in range(0, len(keys), _BATCH):
             chunk = keys[i : i + _BATCH]
-            q = "SELECT key, value FROM kv WHERE key IN (%s)" % ",".join("?" * len(chunk))
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT key, value FROM kv WHERE key IN ({marks})"
             out.update(self.db.execute(q, chunk))
         return out
 
@@ -127,10 +121,14 @@ class State:
     # ------------------------------------------------------------------ pending aliases
 
     def add_pending_alias(self, name: str, digest: str, alias: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO pending_aliases VALUES (?, ?, ?)", (name, digest, alias))
+        self.db.execute(
+            "INSERT OR REPLACE INTO pending_aliases VALUES (?, ?, ?)", (name, digest, alias)
+        )
 
     def pending_aliases(self, name: str) -> list[tuple[str, str]]:
-        return list(self.db.execute("SELECT digest, alias FROM pending_aliases WHERE name = ?", (name,)))
+        return list(
+            self.db.execute("SELECT digest, alias FROM pending_aliases WHERE name = ?", (name,))
+        )
 
     def clear_pending_alias(self, name: str, alias: str) -> None:
         self.db.execute("DELETE FROM pending_aliases WHERE name = ? AND alias = ?", (name, alias))

@@ -286,21 +286,25 @@ def _resolve_worktree(project: Project, name: str, entries: bool) -> Resolved:
     return Resolved(m, version, commit, name)
 
 
-def _resolve_selector(project: Project, name: str, selector: str, spec: str, entries: bool) -> Resolved:
+def _resolve_selector(
+    project: Project, name: str, selector: str, spec: str, entries: bool
+) -> Resolved:
     h = histories(project).get(name, History(name))
     if mf.VERSION_RE.match(selector):
         n = int(selector[1:])
         if n not in h.versions:
             raise NotFoundError(
                 f"{name}:{selector} does not exist",
-                f"versions of {name}: {_listing(h)}" if h.versions else f"{name} has no committed version yet; commit its manifest",
+                f"versions of {name}: {_listing(h)}"
+                if h.versions
+                else f"{name} has no committed version yet; commit its manifest",
             )
         return _resolve_version(project, h, n, spec, entries)
     if selector in h.aliases:
         commit = h.aliases[selector]
-        n = h.version_of_commit(commit)
-        if n is not None:
-            return _resolve_version(project, h, n, spec, entries)
+        at = h.version_of_commit(commit)
+        if at is not None:
+            return _resolve_version(project, h, at, spec, entries)
         return _resolve_at_commit(project, name, commit, spec, entries)
     if _DIGEST_PREFIX_RE.match(selector):
         prefix = selector if selector.startswith("sha256:") else "sha256:" + selector
@@ -329,11 +333,15 @@ def _resolve_version(project: Project, h: History, n: int, spec: str, entries: b
     return Resolved(r.manifest, n, commit, spec)
 
 
-def _resolve_at_commit(project: Project, name: str, commit: str, spec: str, entries: bool) -> Resolved:
+def _resolve_at_commit(
+    project: Project, name: str, commit: str, spec: str, entries: bool
+) -> Resolved:
     path = mf.manifest_path(name)
     data = project.repo.show_file(commit, path)
     if data is None:
-        raise NotFoundError(f"{spec!r}: commit {commit[:10]} has no {path}", "check the revision and the name")
+        raise NotFoundError(
+            f"{spec!r}: commit {commit[:10]} has no {path}", "check the revision and the name"
+        )
     m = project.parse_manifest(data, f"{commit[:10]}:{path}", entries=entries)
     h = histories(project).get(name)
     version = digest_versions(project, h).get(m.digest) if h else None

@@ -157,8 +157,10 @@ def digests(
     """
     started = time.time_ns()
     keys = {rel: state_key(path, rel) for rel in files}
-    known = state.lookup_prefix(tops(files)) if path in (None, ".", "") else state.lookup_prefix(
-        [state_key(path, t) for t in tops(files)]
+    known = (
+        state.lookup_prefix(tops(files))
+        if path in (None, ".", "")
+        else state.lookup_prefix([state_key(path, t) for t in tops(files)])
     )
     out: dict[str, tuple[str, int]] = {}
     todo: list[str] = []
@@ -271,9 +273,7 @@ def materialize(
     current = {p: d for p, (d, _) in found.items()}
     write = [p for p, e in stored.items() if current.get(p) != e.digest]
     delete = [p for p in current if p not in entries] if delete_extra else []
-    conflicts = [
-        p for p in [*write, *delete] if p in current and not store.has(current[p])
-    ]
+    conflicts = [p for p in [*write, *delete] if p in current and not store.has(current[p])]
     # A folder where a file must go (or the reverse) is a conflict too.
     clashes = _clashes(base, write)
     conflicts += [c for c in clashes if c not in conflicts]
@@ -304,7 +304,13 @@ def materialize(
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
             st = store.materialize(stored[rel].digest, os.path.join(base, rel), link)
-            res.append((state_key(path, rel), StatKey(st.st_ino, st.st_mtime_ns, st.st_size), stored[rel].digest))
+            res.append(
+                (
+                    state_key(path, rel),
+                    StatKey(st.st_ino, st.st_mtime_ns, st.st_size),
+                    stored[rel].digest,
+                )
+            )
         if progress is not None:
             progress.update(sum(stored[r].size for r in batch))
         return res
