@@ -9,23 +9,25 @@ ga.Api().artifact("bikes:latest").download()
 
 from __future__ import annotations
 
-from gitartifacts.artifact import (
-    Api,
-    Artifact,
-    ArtifactEntry,
-    ArtifactFinalizedError,
-    ArtifactNotLoggedError,
-)
-from gitartifacts.errors import (
-    CacheError,
-    ConflictError,
-    GitArtifactsError,
-    ManifestError,
-    NotFoundError,
-    UsageError,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Imported on first use, so that `git artifacts status` does not pay for the Python API.
+_LAZY = {
+    "Api": "gitartifacts.artifact",
+    "Artifact": "gitartifacts.artifact",
+    "ArtifactEntry": "gitartifacts.artifact",
+    "ArtifactFinalizedError": "gitartifacts.artifact",
+    "ArtifactNotLoggedError": "gitartifacts.artifact",
+    "CacheError": "gitartifacts.errors",
+    "ConflictError": "gitartifacts.errors",
+    "GitArtifactsError": "gitartifacts.errors",
+    "ManifestError": "gitartifacts.errors",
+    "NotFoundError": "gitartifacts.errors",
+    "UsageError": "gitartifacts.errors",
+}
 __all__ = [
     "Api",
     "Artifact",
@@ -39,3 +41,27 @@ __all__ = [
     "NotFoundError",
     "UsageError",
 ]
+
+if TYPE_CHECKING:
+    from gitartifacts.artifact import (
+        Api,
+        Artifact,
+        ArtifactEntry,
+        ArtifactFinalizedError,
+        ArtifactNotLoggedError,
+    )
+    from gitartifacts.errors import (
+        CacheError,
+        ConflictError,
+        GitArtifactsError,
+        ManifestError,
+        NotFoundError,
+        UsageError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

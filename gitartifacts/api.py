@@ -5,7 +5,6 @@ Functions take an open Project and return plain records; the CLI formats them.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -413,6 +412,8 @@ def log(project: Project, name: str) -> list[VersionInfo]:
         if project.manifest_file(name).exists():
             return []
         raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
+    import datetime as dt
+
     commits = [h.versions[n] for n in sorted(h.versions, reverse=True)]
     sums = ver.summaries(project, name, commits)
     info = project.repo.commit_info(commits)

@@ -144,7 +144,7 @@ class Artifact:
         scan = ws.scan(local, sorted(os.listdir(local)), what=local)
         new = {}
         for rel, st in scan.files.items():
-            digest, size = self.project.cache.add_file(os.path.join(local, rel), st.size)
+            digest, size = self.project.cache.add_file(os.path.join(local, rel), st[2])
             new[prefix + rel] = mf.Entry(digest, size)
         for p, e in new.items():
             self._put(p, e, merge)

@@ -43,6 +43,8 @@ SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 REF_DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|etag:.+|uri:.+)$")
 TTL_RE = re.compile(r"^[1-9][0-9]*[smhdw]$")
 VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)$")
+# Empty, '.', '..' or '.git' segments (so also a leading '/'), backslashes, control characters.
+_BAD_PATH_RE = re.compile(r"(?:^|/)(?:|\.|\.\.|\.[gG][iI][tT])(?:/|$)|[\\\x00-\x1f\x7f]")
 _DIGEST_HEADER = b"gitartifacts-manifest-v1\n"
 _LISTING_HEADER = "gitartifacts-listing 1\n"
 
@@ -162,14 +164,11 @@ def validate_alias(alias: object) -> str:
 
 def validate_entry_path(path: object, what: str = "entry path") -> str:
     """A relative POSIX path that cannot escape the folder it is written under."""
-    fix = "use a relative POSIX path without '..', '.git', backslashes or empty segments"
-    if not isinstance(path, str) or not path:
-        raise UsageError(f"invalid {what} {path!r}", fix)
-    if path.startswith("/") or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
-        raise UsageError(f"invalid {what} {path!r}", fix)
-    for segment in path.split("/"):
-        if segment in ("", ".", "..") or segment.lower() == ".git":
-            raise UsageError(f"invalid {what} {path!r}", fix)
+    if not isinstance(path, str) or not path or _BAD_PATH_RE.search(path):
+        raise UsageError(
+            f"invalid {what} {path!r}",
+            "use a relative POSIX path without '..', '.git', backslashes or empty segments",
+        )
     return path
 
 

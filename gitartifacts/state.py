@@ -11,7 +11,6 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 # Files modified this close to the moment they were hashed may change again within the
 # file system's timestamp granularity without their stat changing: never trust those.
@@ -29,10 +28,9 @@ CREATE TABLE IF NOT EXISTS pending_aliases (
 """
 
 
-class StatKey(NamedTuple):
-    ino: int
-    mtime_ns: int
-    size: int
+# (inode, mtime_ns, size): plain tuples, because the no-op status builds 100,000s of them.
+StatKey = tuple[int, int, int]
+INO, MTIME, SIZE = 0, 1, 2
 
 
 class State:
@@ -58,7 +56,7 @@ class State:
                 (prefix, prefix + "/", prefix + "0"),
             )
             for path, ino, mtime_ns, size, digest in rows:
-                out[path] = (StatKey(ino, mtime_ns, size), digest)
+                out[path] = ((ino, mtime_ns, size), digest)
         return out
 
     def record(
@@ -69,10 +67,10 @@ class State:
         trusted = True
         good = []
         for path, key, digest in rows:
-            if key.mtime_ns >= limit:
+            if key[MTIME] >= limit:
                 trusted = False
                 continue
-            good.append((path, key.ino, key.mtime_ns, key.size, digest))
+            good.append((path, key[INO], key[MTIME], key[SIZE], digest))
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", good)
         return trusted

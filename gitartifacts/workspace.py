@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import marshal
 import os
 import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, TypeVar
 
 from gitartifacts import manifest as mf
@@ -21,7 +21,7 @@ from gitartifacts.cache import ObjectStore
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
-from gitartifacts.state import State, StatKey
+from gitartifacts.state import SIZE, State, StatKey
 
 JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
 TMP_PREFIX = ".ga-tmp-"
@@ -30,9 +30,31 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Scan(NamedTuple):
-    files: dict[str, StatKey]  # entry path -> stat, in a deterministic walk order
-    fingerprint: str
+# One folder's regular files as (name, inode, mtime_ns, size), in file-system order.
+Rows = list[tuple[str, int, int, int]]
+
+
+class Scan:
+    """Every file under an artifact's owned paths, as stat data grouped by folder.
+
+    The fingerprint comes straight from the grouped rows; the flat `files` mapping is built
+    only when a caller needs it (a no-op status never does).
+    """
+
+    def __init__(self, groups: list[tuple[str, Rows]]) -> None:
+        self.groups = groups
+        self.fingerprint = hashlib.sha256(marshal.dumps(groups)).hexdigest()
+        self._files: dict[str, StatKey] | None = None
+
+    @property
+    def files(self) -> dict[str, StatKey]:
+        if self._files is None:
+            self._files = {
+                (f"{d}/{name}" if d else name): (ino, mtime, size)
+                for d, rows in self.groups
+                for name, ino, mtime, size in rows
+            }
+        return self._files
 
 
 class Diff(NamedTuple):
@@ -59,7 +81,8 @@ def state_key(path: str | None, rel: str) -> str:
 
 def scan(base: str, top_names: Sequence[str], what: str = "") -> Scan:
     """Stat every file under `base/<top>`; symlinks are followed, loops are an error."""
-    files: dict[str, StatKey] = {}
+    groups: list[tuple[str, Rows]] = []
+    top_rows: Rows = []
     for top in sorted(top_names):
         full = os.path.join(base, top)
         try:
@@ -73,55 +96,67 @@ def scan(base: str, top_names: Sequence[str], what: str = "") -> Scan:
                 raise _loop(what, top) from None
             raise
         if stat.S_ISDIR(st.st_mode):
-            _walk(full, top, files, what, frozenset({(st.st_dev, st.st_ino)}))
+            _walk(full, top, groups, what, frozenset({(st.st_dev, st.st_ino)}))
         elif stat.S_ISREG(st.st_mode):
-            files[top] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
-    return Scan(files, fingerprint(files))
+            top_rows.append((top, st.st_ino, st.st_mtime_ns, st.st_size))
+    if top_rows:
+        groups.append(("", top_rows))
+    return Scan(groups)
 
 
 def _walk(
-    root: str, rel: str, files: dict[str, StatKey], what: str, ancestors: frozenset[tuple[int, int]]
+    root: str,
+    rel: str,
+    groups: list[tuple[str, Rows]],
+    what: str,
+    ancestors: frozenset[tuple[int, int]],
 ) -> None:
+    # The hot loop of a no-op status: as little Python per file as possible. Directory
+    # order is the file system's, which is stable while a folder is unchanged.
     stack = [(root, rel, ancestors)]
     while stack:
         d, r, anc = stack.pop()
+        rows: Rows = []
         with os.scandir(d) as it:
-            items = sorted(it, key=lambda e: e.name, reverse=True)
-        subdirs = []
-        for e in reversed(items):
-            name = e.name
-            if name.startswith(TMP_PREFIX):
-                continue
-            p = r + "/" + name
-            if e.is_symlink():
-                try:
-                    st = os.stat(e.path)
-                except FileNotFoundError:
-                    raise _broken_link(what, p) from None
-                except OSError as exc:
-                    if exc.errno == errno.ELOOP:
-                        raise _loop(what, p) from None
-                    raise
-                if stat.S_ISDIR(st.st_mode):
-                    key = (st.st_dev, st.st_ino)
-                    if key in anc:
-                        raise _loop(what, p)
-                    subdirs.append((e.path, p, anc | {key}))
-                elif stat.S_ISREG(st.st_mode):
-                    files[p] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
-            elif e.is_dir(follow_symlinks=False):
-                st = e.stat(follow_symlinks=False)
-                subdirs.append((e.path, p, anc | {(st.st_dev, st.st_ino)}))
-            elif e.is_file(follow_symlinks=False):
-                st = e.stat(follow_symlinks=False)
-                files[p] = StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
-        stack.extend(reversed(subdirs))
+            for e in it:
+                if e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
+                elif e.is_dir(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    stack.append((e.path, f"{r}/{e.name}", anc | {(st.st_dev, st.st_ino)}))
+                elif e.is_symlink():
+                    _follow(e, r, rows, stack, anc, what)
+        if rows:
+            if any(row[0].startswith(TMP_PREFIX) for row in rows):
+                rows = [row for row in rows if not row[0].startswith(TMP_PREFIX)]
+            groups.append((r, rows))
 
 
-def fingerprint(files: dict[str, StatKey]) -> str:
-    h = hashlib.sha256()
-    h.update("".join([f"{p}\0{k[0]}\0{k[1]}\0{k[2]}\n" for p, k in files.items()]).encode())
-    return h.hexdigest()
+def _follow(
+    e: os.DirEntry[str],
+    r: str,
+    rows: Rows,
+    stack: list[tuple[str, str, frozenset[tuple[int, int]]]],
+    anc: frozenset[tuple[int, int]],
+    what: str,
+) -> None:
+    p = f"{r}/{e.name}"
+    try:
+        st = os.stat(e.path)
+    except FileNotFoundError:
+        raise _broken_link(what, p) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _loop(what, p) from None
+        raise
+    if stat.S_ISDIR(st.st_mode):
+        key = (st.st_dev, st.st_ino)
+        if key in anc:
+            raise _loop(what, p)
+        stack.append((e.path, p, anc | {key}))
+    elif stat.S_ISREG(st.st_mode):
+        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
 
 
 def _loop(what: str, rel: str) -> UsageError:
@@ -167,31 +202,31 @@ def digests(
     for rel, st in files.items():
         hit = known.get(keys[rel])
         if hit is not None and hit[0] == st and (store is None or store.has(hit[1])):
-            out[rel] = (hit[1], st.size)
+            out[rel] = (hit[1], st[SIZE])
         else:
             todo.append(rel)
     if not todo:
         return out, True
     if progress is not None:
-        progress.start(sum(files[r].size for r in todo), "hashing")
+        progress.start(sum(files[r][SIZE] for r in todo), "hashing")
 
     def work(batch: list[str]) -> list[tuple[str, str, int]]:
         res = []
         for rel in batch:
             full = os.path.join(base, rel)
             if store is not None:
-                digest, size = store.add_file(full, files[rel].size)
+                digest, size = store.add_file(full, files[rel][SIZE])
             else:
                 digest, size = sha256_file(full)
             res.append((rel, digest, size))
         if progress is not None:
-            progress.update(sum(files[r].size for r in batch))
+            progress.update(sum(files[r][SIZE] for r in batch))
         return res
 
     rows = []
     for rel, digest, size in parallel(work, _batches(todo, files)):
         out[rel] = (digest, size)
-        if size == files[rel].size:
+        if size == files[rel][SIZE]:
             rows.append((keys[rel], files[rel], digest))
     trusted = state.record(rows, started)
     if progress is not None:
@@ -206,7 +241,7 @@ def _batches(paths: list[str], files: dict[str, StatKey]) -> list[list[str]]:
     size = 0
     for rel in paths:
         cur.append(rel)
-        size += files[rel].size + 4096
+        size += files[rel][SIZE] + 4096
         if size >= _BATCH_BYTES or len(cur) >= 256:
             out.append(cur)
             cur, size = [], 0
@@ -218,6 +253,8 @@ def _batches(paths: list[str], files: dict[str, StatKey]) -> list[list[str]]:
 def parallel(fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS) -> list[R]:
     if len(batches) <= 1:
         return [r for b in batches for r in fn(b)]
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return [r for rs in pool.map(fn, batches) for r in rs]
 
@@ -307,7 +344,7 @@ def materialize(
             res.append(
                 (
                     state_key(path, rel),
-                    StatKey(st.st_ino, st.st_mtime_ns, st.st_size),
+                    (st.st_ino, st.st_mtime_ns, st.st_size),
                     stored[rel].digest,
                 )
             )
@@ -315,7 +352,7 @@ def materialize(
             progress.update(sum(stored[r].size for r in batch))
         return res
 
-    sizes = {p: StatKey(0, 0, stored[p].size) for p in write}
+    sizes = {p: (0, 0, stored[p].size) for p in write}
     rows = parallel(work, _batches(write, sizes))
     if progress is not None:
         progress.close()

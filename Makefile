@@ -1,0 +1,25 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Each builds the virtual environment first when it is missing or older than pyproject.toml.
+VENV ?= .venv
+PYTHON ?= python3
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -U pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+.PHONY: demo test lint bench
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m gitartifacts.demo
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest -n 2 -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check gitartifacts tests bench
+	$(VENV)/bin/ruff format --check gitartifacts tests bench
+	$(VENV)/bin/mypy --strict gitartifacts
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run_bench.py
