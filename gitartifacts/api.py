@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from gitartifacts import diff as adiff
 from gitartifacts import manifest as mf
+from gitartifacts import transfer
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError, UsageError
@@ -34,6 +35,16 @@ def init(project: Project) -> list[str]:
         write_atomic(cfg, DEFAULT_CONFIG.encode())
         project.repo.stage([CONFIG_FILE])
         done.append(f"created {CONFIG_FILE}")
+    for remote in project.repo.run("remote").split():
+        spec = ver.fetch_refspec(remote)
+        if (
+            spec
+            not in project.repo.run(
+                "config", "--get-all", f"remote.{remote}.fetch", check=False
+            ).split()
+        ):
+            project.repo.config_set(f"remote.{remote}.fetch", spec, add=True)
+            done.append(f"git fetch from {remote} now brings published artifact versions")
     (project.root / mf.MANIFEST_DIR).mkdir(exist_ok=True)
     project.cache.objects.mkdir(parents=True, exist_ok=True)
     project.state  # noqa: B018 - creates the state database
@@ -595,7 +606,9 @@ def get(
 ) -> tuple[str, int]:
     """Download a version into a folder: never deletes, skips files that already match."""
     _check_link(link)
-    r = ver.resolve(project, spec)
+    r = ver.resolve(project, spec, entries=False)
+    transfer.fetch_for(project, [r.manifest])
+    project.load_entries(r.manifest)
     target = os.path.abspath(out or default_download_dir(r))
     os.makedirs(target, exist_ok=True)
     assert r.manifest.entries is not None
@@ -744,3 +757,21 @@ def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifes
         m = project.parse_manifest(raw, f"{spec}:{path}")
         out[m.name] = (m, label(m, spec))
     return out
+
+
+# ---------------------------------------------------------------- pull
+
+
+def pull(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    jobs: int = transfer.JOBS,
+    link: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> tuple[transfer.FetchResult, list[CheckoutResult]]:
+    """fetch, then checkout."""
+    fetched = transfer.fetch(project, specs, remote_name=remote_name, jobs=jobs, progress=progress)
+    return fetched, checkout(project, specs, link=link, force=force, progress=progress)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitartifacts import api
+from gitartifacts import api, config, transfer
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError
@@ -431,6 +431,192 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
         ctx.say("no artifact changes")
     for d in rows:
         click.echo(adiff.to_text(d))
+
+
+# ---------------------------------------------------------------- remotes, push, fetch, pull
+
+
+@main.group()
+def remote() -> None:
+    """Remote caches: a folder, s3://bucket/prefix or gs://bucket/prefix."""
+
+
+@remote.command(name="add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--default", "make_default", is_flag=True, help="Use it when --remote is not given.")
+@click.option("--endpoint-url", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
+@click.option("--region", help="Bucket region.")
+@click.option("--profile", help="AWS/GCP profile name (credentials stay in the profile).")
+@click.option(
+    "--local", "local", is_flag=True, help="Only for this clone (git config), not committed."
+)
+@_command
+def remote_add(
+    ctx: Ctx,
+    name: str,
+    url: str,
+    make_default: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    local: bool,
+) -> None:
+    """Add remote NAME at URL (committed in .gitartifacts.yaml unless --local)."""
+    opts = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
+    r = config.add(
+        ctx.project(),
+        name,
+        url,
+        default=make_default,
+        options={k: v for k, v in opts.items() if v},
+        local=local,
+    )
+    where = "git config (this clone)" if r.source == "local" else ".gitartifacts.yaml (commit it)"
+    ctx.say(f"remote {name} -> {url} in {where}")
+
+
+@remote.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def remote_list(ctx: Ctx, as_json: bool) -> None:
+    """List remote caches."""
+    project = ctx.project()
+    remotes, default = config.load(project)
+    rows = [{**r._asdict(), "default": r.name == default} for r in remotes.values()]
+    if not rows:
+        origin = config.origin_cache(project)
+        if origin:
+            rows = [
+                {
+                    "name": "origin",
+                    "url": origin,
+                    "options": {},
+                    "source": "origin",
+                    "default": True,
+                }
+            ]
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        ctx.say("no remotes (git artifacts remote add NAME URL --default)")
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        opts = " ".join(f"{k}={v}" for k, v in row["options"].items())
+        click.echo(
+            f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}"
+        )
+
+
+@remote.command(name="remove")
+@click.argument("name")
+@_command
+def remote_remove(ctx: Ctx, name: str) -> None:
+    """Remove remote NAME."""
+    config.remove(ctx.project(), name)
+    ctx.say(f"removed remote {name}")
+
+
+_REMOTE = click.option(
+    "-r", "--remote", "remote_name", help="Remote cache (default: the default remote)."
+)
+_JOBS = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=transfer.JOBS,
+    show_default=True,
+    help="Parallel transfers.",
+)
+
+
+@main.command()
+@_REMOTE
+@click.option("--all", "all_commits", is_flag=True, help="Everything any branch or tag needs.")
+@_JOBS
+@click.option("--no-tags", is_flag=True, help="Upload content only; do not publish tags.")
+@click.option("--git-remote", help="Git remote for tags (default: origin).")
+@_command
+def push(
+    ctx: Ctx,
+    remote_name: str | None,
+    all_commits: bool,
+    jobs: int,
+    no_tags: bool,
+    git_remote: str | None,
+) -> None:
+    """Upload the content of HEAD and of unpushed commits, then publish version tags."""
+    r = transfer.push(
+        ctx.project(),
+        remote_name=remote_name,
+        all_commits=all_commits,
+        jobs=jobs,
+        tags=not no_tags,
+        git_remote_name=git_remote,
+        progress=ctx.progress(),
+    )
+    for m in r.messages:
+        click.echo(m, err=True)
+    ctx.say(
+        f"pushed to {r.remote}: {r.uploaded} objects uploaded, {r.already} already there ({r.manifests} manifests)"
+    )
+
+
+@main.command()
+@click.argument("specs", nargs=-1)
+@_REMOTE
+@_JOBS
+@click.option("--git-remote", help="Git remote for tags (default: origin).")
+@_command
+def fetch(
+    ctx: Ctx, specs: tuple[str, ...], remote_name: str | None, jobs: int, git_remote: str | None
+) -> None:
+    """Bring tags and the content of versions (default: the work tree's) into the cache."""
+    r = transfer.fetch(
+        ctx.project(),
+        specs,
+        remote_name=remote_name,
+        jobs=jobs,
+        git_remote_name=git_remote,
+        progress=ctx.progress(),
+    )
+    for m in r.messages:
+        click.echo(m, err=True)
+    ctx.say(f"fetched from {r.remote}: {r.downloaded} objects for {r.manifests} manifests")
+
+
+@main.command()
+@click.argument("specs", nargs=-1)
+@_REMOTE
+@_JOBS
+@_LINK
+@click.option("-f", "--force", is_flag=True, help="Overwrite local changes not saved anywhere.")
+@_command
+def pull(
+    ctx: Ctx,
+    specs: tuple[str, ...],
+    remote_name: str | None,
+    jobs: int,
+    link: str | None,
+    force: bool,
+) -> None:
+    """fetch, then checkout."""
+    fetched, rows = api.pull(
+        ctx.project(),
+        specs,
+        remote_name=remote_name,
+        jobs=jobs,
+        link=link,
+        force=force,
+        progress=ctx.progress(),
+    )
+    for m in fetched.messages:
+        click.echo(m, err=True)
+    ctx.say(f"fetched {fetched.downloaded} objects from {fetched.remote}")
+    for r in rows:
+        v = f"v{r.version}" if r.version is not None else "uncommitted"
+        ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
 
 
 # ---------------------------------------------------------------- helpers

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS hashes (
 CREATE TABLE IF NOT EXISTS snapshots (
     artifact TEXT PRIMARY KEY, digest TEXT, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS on_remote (
+    remote TEXT, digest TEXT, PRIMARY KEY (remote, digest)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_aliases (
     name TEXT, digest TEXT, alias TEXT, PRIMARY KEY (name, alias));
 """
@@ -115,6 +117,28 @@ class State:
 
     def delete_prefix(self, prefix: str) -> None:
         self.db.execute("DELETE FROM kv WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff"))
+
+    # ------------------------------------------------------------------ remote index
+
+    def known_on_remote(self, remote: str, digests: list[str]) -> set[str]:
+        """Objects this machine has seen on (or put on) `remote`."""
+        out: set[str] = set()
+        for i in range(0, len(digests), _BATCH):
+            chunk = digests[i : i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT digest FROM on_remote WHERE remote = ? AND digest IN ({marks})"
+            out.update(row[0] for row in self.db.execute(q, [remote, *chunk]))
+        return out
+
+    def mark_on_remote(self, remote: str, digests: Iterable[str]) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO on_remote VALUES (?, ?)", ((remote, d) for d in digests)
+            )
+
+    def forget_remote(self, remote: str) -> None:
+        self.db.execute("DELETE FROM on_remote WHERE remote = ?", (remote,))
+        self.delete_prefix(f"pushed:{remote}:")
 
     # ------------------------------------------------------------------ pending aliases
 

@@ -155,9 +155,15 @@ def sync(project: Project) -> list[tuple[str, int]]:
     if head is None:
         return []
     refs = repo.refs(TAG_PREFIX.rstrip("/"))
-    marker = _marker(head, refs)
+    tracking = repo.refs(TRACKING.rstrip("/"))
+    marker = _marker(head, {**refs, **tracking})
     if project.state.get("synced") == marker:
         return []
+    if tracking:
+        # A plain `git fetch` brought remote tags: adopt what was published first.
+        for remote in sorted({ref[len(TRACKING) :].split("/", 1)[0] for ref in tracking}):
+            reconcile(project, remote)
+        refs = repo.refs(TAG_PREFIX.rstrip("/"))
     manifests = repo.ls_tree(head, mf.MANIFEST_DIR)
     hist = histories(project, refs)
     created: list[tuple[str, int]] = []
@@ -190,7 +196,9 @@ def sync(project: Project) -> list[tuple[str, int]]:
             # Another process tagged at the same moment: start over from its tags.
             project.state.put("synced", "")
             return sync(project)
-        marker = _marker(head, repo.refs(TAG_PREFIX.rstrip("/")))
+        marker = _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking})
+    if tracking and not updates:
+        marker = _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking})
     project.state.put("synced", marker)
     return created
 
@@ -351,4 +359,150 @@ def _resolve_at_commit(
 def _listing(h: History) -> str:
     return ", ".join(f"v{n}" for n in sorted(h.versions)) + (
         "; aliases: " + ", ".join(sorted(h.aliases)) if h.aliases else ""
+    )
+
+
+# ---------------------------------------------------------------- publishing to a git remote
+#
+# A version number is authoritative once its tag is on the shared git remote. Remote tags are
+# fetched into refs/artifacts/remotes/<remote>/tags/<name>/<label> (never over local tags);
+# reconciling then adopts every published version and renumbers a local, unpublished version
+# whose number was taken by another clone. Aliases point at commits, so they follow.
+
+TRACKING = "refs/artifacts/remotes/"
+
+
+def tracking_prefix(remote: str) -> str:
+    return f"{TRACKING}{remote}/tags/"
+
+
+def fetch_refspec(remote: str) -> str:
+    return f"+refs/tags/artifacts/*:{tracking_prefix(remote)}*"
+
+
+def fetch_tags(project: Project, remote: str) -> list[str]:
+    """Fetch the remote's artifact tags into the tracking namespace and reconcile."""
+    project.repo.run("fetch", "--quiet", "--prune", "--no-tags", remote, fetch_refspec(remote))
+    return reconcile(project, remote)
+
+
+def reconcile(project: Project, remote: str) -> list[str]:
+    """Make local tags agree with the published ones. Returns messages about renumbering."""
+    repo = project.repo
+    prefix = tracking_prefix(remote)
+    tracked = {
+        TAG_PREFIX + r[len(prefix) :]: sha for r, sha in repo.refs(prefix.rstrip("/")).items()
+    }
+    local = repo.refs(TAG_PREFIX.rstrip("/"))
+    seen_key = f"seen:{remote}:"
+    seen = project.state.get_many([seen_key + r for r in set(tracked) | set(local)])
+    remote_h, local_h = histories(project, tracked), histories(project, local)
+    updates: list[tuple[str, str, str | None]] = []
+    messages: list[str] = []
+    for name, rh in remote_h.items():
+        lh = local_h.get(name, History(name))
+        u, m = _reconcile_one(project, rh, lh)
+        updates += u
+        messages += m
+        for alias, commit in rh.aliases.items():
+            ref = alias_ref(name, alias)
+            mine = local.get(ref)
+            # Take the remote's alias unless this clone moved it since it last saw the remote.
+            if mine != commit and (mine is None or mine == seen.get(seen_key + ref)):
+                updates.append((ref, commit, None))
+    if updates:
+        repo.update_refs(updates)
+    project.state.put_many([(seen_key + r, sha) for r, sha in tracked.items()])
+    return messages
+
+
+def _reconcile_one(
+    project: Project, rh: History, lh: History
+) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    name = rh.name
+    commits = list(set(rh.versions.values()) | set(lh.versions.values()))
+    sums = summaries(project, name, commits)
+
+    def digest(c: str) -> str | None:
+        s = sums.get(c)
+        return s.digest if s else None
+
+    published = {digest(c): n for n, c in rh.versions.items()}
+    updates: list[tuple[str, str, str | None]] = []
+    displaced: list[tuple[int, str]] = []
+    for n, c in sorted(lh.versions.items()):
+        if rh.versions.get(n) == c:
+            continue
+        d = digest(c)
+        if d in published:
+            # The same content was published under its own number: that number wins.
+            if published[d] != n:
+                updates.append((version_ref(name, n), ZERO, c))
+            continue
+        if n in rh.versions:
+            updates.append((version_ref(name, n), ZERO, c))
+            displaced.append((n, c))
+    for n, c in rh.versions.items():
+        if lh.versions.get(n) != c:
+            updates.append((version_ref(name, n), c, None))
+    kept = set(rh.versions) | {
+        n for n, c in lh.versions.items() if n not in rh.versions and digest(c) not in published
+    }
+    free = max(kept, default=-1) + 1
+    messages = []
+    for n, c in displaced:
+        updates.append((version_ref(name, free), c, None))
+        messages.append(
+            f"{name}: v{n} was published by another clone; your unpublished v{n} is now v{free}"
+        )
+        free += 1
+    # Deletions of a ref must come before its re-creation in one transaction: git rejects
+    # two updates of one ref, so fold them.
+    return _fold(updates), messages
+
+
+def _fold(updates: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
+    by_ref: dict[str, tuple[str, str, str | None]] = {}
+    for ref, new, old in updates:
+        if ref in by_ref:
+            _, _, first_old = by_ref[ref]
+            by_ref[ref] = (ref, new, first_old)
+        else:
+            by_ref[ref] = (ref, new, old)
+    return list(by_ref.values())
+
+
+def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
+    """Push unpublished version tags (never forced) and changed aliases (forced).
+
+    A rejected version tag means another clone published that number meanwhile: fetch,
+    renumber, try again.
+    """
+    messages: list[str] = []
+    for _ in range(attempts):
+        messages += fetch_tags(project, remote)
+        sync(project)
+        prefix = tracking_prefix(remote)
+        tracked = {
+            TAG_PREFIX + r[len(prefix) :]: sha
+            for r, sha in project.repo.refs(prefix.rstrip("/")).items()
+        }
+        local = project.repo.refs(TAG_PREFIX.rstrip("/"))
+        specs = []
+        for ref, sha in sorted(local.items()):
+            if tracked.get(ref) == sha:
+                continue
+            parsed = parse_ref(ref)
+            if parsed is None:
+                continue
+            force = "" if mf.VERSION_RE.match(parsed[1]) else "+"
+            specs.append(f"{force}{sha}:{ref}")
+        if not specs:
+            return messages
+        if project.repo.ok("push", "--quiet", "--atomic", "--no-verify", remote, *specs):
+            fetch_tags(project, remote)
+            return messages
+    raise GitError(
+        f"could not publish version tags to {remote} after {attempts} attempts",
+        "another clone keeps publishing; run git artifacts push again",
     )

@@ -1,0 +1,264 @@
+"""push, fetch, pull: move content between the local cache and a remote cache.
+
+A transfer is "compute what is missing, then move it in parallel": the manifests of the
+commits concerned give the objects; a local index of what the remote holds and one batched
+existence check give what is missing. Listing objects travel after the objects they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from gitartifacts import config
+from gitartifacts import manifest as mf
+from gitartifacts import versions as ver
+from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.progress import Progress
+from gitartifacts.project import Project
+
+if TYPE_CHECKING:
+    from gitartifacts.remote import RemoteStore
+
+JOBS = 16
+
+
+class PushResult(NamedTuple):
+    remote: str
+    manifests: int
+    uploaded: int
+    already: int
+    messages: list[str]
+
+
+class FetchResult(NamedTuple):
+    remote: str
+    manifests: int
+    downloaded: int
+    messages: list[str]
+
+
+def open_store(remote: config.Remote) -> RemoteStore:
+    from gitartifacts.remote import RemoteStore
+
+    return RemoteStore(remote.url, remote.options)
+
+
+def git_remote(project: Project, name: str | None = None) -> str | None:
+    """The git remote that carries tags and notes: the named one, else `origin` if any."""
+    remotes = project.repo.run("remote").split()
+    if name is not None:
+        if name not in remotes:
+            raise CacheError(f"no git remote named {name!r}", "see git remote -v")
+        return name
+    return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
+
+
+# ---------------------------------------------------------------- push
+
+
+def push(
+    project: Project,
+    *,
+    remote_name: str | None = None,
+    revs: Sequence[str] = ("HEAD",),
+    all_commits: bool = False,
+    jobs: int = JOBS,
+    tags: bool = True,
+    git_remote_name: str | None = None,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Upload what the manifests of the commits being pushed need, then publish the tags."""
+    remote = config.resolve(project, remote_name)
+    gremote = git_remote(project, git_remote_name)
+    rid = config.remote_id(remote)
+    manifests = manifests_in_commits(project, revs, gremote, all_commits)
+    todo = [m for m in manifests if project.state.get(f"pushed:{rid}:{m.digest}") is None]
+    uploaded = already = 0
+    if todo:
+        store = open_store(remote)
+        data: set[str] = set()
+        listings: list[str] = []  # children before parents
+        for m in todo:
+            entries = project.load_entries(m)
+            data.update(e.digest for e in entries.values() if e.ref is None)
+            if m.listing is not None:
+                listings += reversed(_listing_objects(project, m.listing))
+        candidates = sorted(data)
+        known = project.state.known_on_remote(rid, candidates)
+        unknown = [d for d in candidates if d not in known]
+        missing = store.missing(unknown) if unknown else []
+        absent = project.cache.missing(missing)
+        if absent:
+            raise CacheError(
+                f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
+                "fetch them from a clone that has them, or re-add the data",
+            )
+        if missing:
+            store.upload(project.cache, missing, jobs=jobs)
+        already = len(candidates) - len(missing)
+        uploaded = len(missing)
+        project.state.mark_on_remote(rid, candidates)
+        new_listings = [h for h in dict.fromkeys(listings) if "sha256:" + h not in known]
+        if new_listings:
+            need = store.missing(["sha256:" + h for h in new_listings])
+            if need:
+                store.upload(project.cache, need, jobs=jobs)
+                uploaded += len(need)
+            project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
+        project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
+    messages = ver.publish(project, gremote) if tags and gremote else []
+    return PushResult(remote.name, len(manifests), uploaded, already, messages)
+
+
+def manifests_in_commits(
+    project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
+) -> list[mf.Manifest]:
+    """Manifests at the tips of `revs` and in every commit the git remote does not have."""
+    repo = project.repo
+    blobs: set[str] = set()
+    tips = [c for c in (repo.rev_parse(r + "^{commit}") for r in revs) if c]
+    for tip in tips:
+        blobs.update(repo.ls_tree(tip, mf.MANIFEST_DIR).values())
+    if all_commits:
+        log_args = ["--all"]
+    elif tips:
+        log_args = [*tips, "--not", f"--remotes={gremote}"] if gremote else tips
+    else:
+        log_args = []
+    if log_args:
+        out = repo.run(
+            "log",
+            "--format=",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            *log_args,
+            "--",
+            mf.MANIFEST_DIR,
+        )
+        for line in out.splitlines():
+            if line.startswith(":"):
+                new = line.split()[3]
+                if new != "0" * 40:
+                    blobs.add(new)
+    return _parse_blobs(project, blobs)
+
+
+def _parse_blobs(project: Project, blobs: Iterable[str]) -> list[mf.Manifest]:
+    data = project.repo.cat_blobs(sorted(blobs))
+    seen: set[str] = set()
+    out = []
+    for sha, raw in data.items():
+        if raw is None:
+            continue
+        try:
+            m = project.parse_manifest(raw, f"blob {sha[:10]}", entries=False)
+        except ManifestError:
+            continue  # an old, broken manifest in history is not ours to push
+        if m.digest not in seen:
+            seen.add(m.digest)
+            out.append(m)
+    return out
+
+
+def _listing_objects(project: Project, root: str) -> list[str]:
+    """Hex names of a listing's objects, root first."""
+    order = [root.removeprefix("sha256:")]
+    i = 0
+    while i < len(order):
+        order += mf.listing_children(project.read_listing_object(order[i]))
+        i += 1
+    return order
+
+
+# ---------------------------------------------------------------- fetch and pull
+
+
+def fetch(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    jobs: int = JOBS,
+    tags: bool = True,
+    git_remote_name: str | None = None,
+    progress: Progress | None = None,
+) -> FetchResult:
+    """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
+    gremote = git_remote(project, git_remote_name)
+    messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    ver.sync(project)
+    remote = config.resolve(project, remote_name)
+    wanted = (
+        [ver.resolve(project, s, entries=False).manifest for s in specs]
+        if specs
+        else [
+            m
+            for m in (project.read_manifest(n, entries=False) for n in project.names())
+            if m is not None
+        ]
+    )
+    downloaded = fetch_manifests(project, remote, wanted, jobs=jobs)
+    return FetchResult(remote.name, len(wanted), downloaded, messages)
+
+
+def fetch_manifests(
+    project: Project, remote: config.Remote, manifests: Sequence[mf.Manifest], jobs: int = JOBS
+) -> int:
+    """Download every object these manifests name that the local cache lacks."""
+    store: RemoteStore | None = None
+    rid = config.remote_id(remote)
+    count = 0
+    needed: set[str] = set()
+    for m in manifests:
+        if m.listing is not None and m.entries is None:
+            store = store or open_store(remote)
+            count += _fetch_listing(project, store, m.listing, jobs)
+        entries = project.load_entries(m)
+        needed.update(e.digest for e in entries.values() if e.ref is None)
+    missing = project.cache.missing(sorted(needed))
+    if missing:
+        store = store or open_store(remote)
+        store.download(project.cache, missing, jobs=jobs)
+        project.state.mark_on_remote(rid, missing)
+        count += len(missing)
+    return count
+
+
+def _fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
+    """Fetch a listing's objects level by level (each level in one parallel batch)."""
+    count = 0
+    level = [root]
+    while level:
+        missing = project.cache.missing(level)
+        if missing:
+            store.download(project.cache, missing, jobs=jobs)
+            count += len(missing)
+        nxt: list[str] = []
+        for d in level:
+            nxt += ["sha256:" + h for h in mf.listing_children(project.cache.read(d))]
+        level = nxt
+    return count
+
+
+def fetch_for(project: Project, manifests: Sequence[mf.Manifest]) -> int:
+    """Fetch what these manifests lack, from the default remote; 0 when nothing is missing."""
+    need_listing = [
+        m for m in manifests if m.listing is not None and not project.cache.has(m.listing)
+    ]
+    need_objects = []
+    for m in manifests:
+        if m in need_listing:
+            continue
+        try:
+            entries = project.load_entries(m)
+        except CacheError:
+            need_listing.append(m)
+            continue
+        if project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})):
+            need_objects.append(m)
+    todo = need_listing + need_objects
+    if not todo:
+        return 0
+    return fetch_manifests(project, config.resolve(project), todo)
