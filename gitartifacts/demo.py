@@ -1,8 +1,9 @@
 """A guided run of the main job in a throw-away repository: `python -m gitartifacts.demo`.
 
 Builds a repository with a small dataset, versions it, changes it, shows status, log and the
-diff of the two versions, restores the old version and verifies it. Every step runs the real
-`git artifacts` command and prints what it ran and what it answered.
+diff of the two versions, restores the old version and verifies it, then pushes to a local
+remote cache and pulls into a second clone. Every step runs the real `git artifacts` command
+and prints what it ran and what it answered.
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(workdir: Path) -> None:
-    repo = workdir / "project"
-    repo.mkdir()
     env = _env(workdir)
+    repo = workdir / "project"
+    origin = workdir / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], env=env, check=True)
+    subprocess.run(
+        ["git", "clone", "-q", str(origin), str(repo)], env=env, check=True, capture_output=True
+    )
     step = _Step(repo, env)
 
-    _section("1. A repository with a small dataset")
-    step("git", "init", "-q", "-b", "main")
+    _section("1. A repository (cloned from a shared bare repository) with a small dataset")
     _write_dataset(repo / "data" / "bikes", seed=1, n=24)
     (repo / "train.py").write_text("print('training')\n")
     step("git", "add", "train.py")
@@ -75,6 +79,20 @@ def run_demo(workdir: Path) -> None:
     step("git", "artifacts", "checkout", "bikes:latest")
     step("git", "artifacts", "get", "bikes:v1", "-o", str(workdir / "bikes-v1"))
     step("git", "artifacts", "ls")
+
+    _section("6. Share it: push git as usual, push content to the remote cache beside origin")
+    step("git", "push", "-q", "origin", "main")
+    step("git", "artifacts", "push")
+    step("git", "artifacts", "push")
+
+    _section("7. A colleague clones and pulls: same versions, same bytes")
+    colleague = workdir / "colleague"
+    subprocess.run(["git", "clone", "-q", str(origin), str(colleague)], env=env, check=True)
+    other = _Step(colleague, env)
+    other("git", "artifacts", "pull")
+    other("git", "artifacts", "log", "bikes")
+    other("git", "artifacts", "verify", "bikes:latest")
+    other("git", "artifacts", "get", "bikes:v0", "-o", str(workdir / "bikes-v0"))
 
 
 def _write_dataset(root: Path, seed: int, n: int) -> None:

@@ -73,6 +73,9 @@ def push(
     gremote = git_remote(project, git_remote_name)
     rid = config.remote_id(remote)
     manifests = manifests_in_commits(project, revs, gremote, all_commits)
+    if tags:
+        seen = {m.digest for m in manifests}
+        manifests += [m for m in unpushed_versions(project, rid) if m.digest not in seen]
     todo = [m for m in manifests if project.state.get(f"pushed:{rid}:{m.digest}") is None]
     uploaded = already = 0
     if todo:
@@ -145,8 +148,26 @@ def manifests_in_commits(
     return _parse_blobs(project, blobs)
 
 
-def _parse_blobs(project: Project, blobs: Iterable[str]) -> list[mf.Manifest]:
-    data = project.repo.cat_blobs(sorted(blobs))
+def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
+    """Every version tag whose content this clone has not yet pushed to the remote:
+    a published version must never point at data the remote lacks."""
+    specs = []
+    for name, h in ver.histories(project).items():
+        sums = ver.summaries(project, name, list(h.versions.values()))
+        digests = {c: s.digest for c, s in sums.items() if s is not None}
+        done = project.state.get_many([f"pushed:{rid}:{d}" for d in digests.values()])
+        specs += [
+            f"{c}:{mf.manifest_path(name)}"
+            for c, d in digests.items()
+            if f"pushed:{rid}:{d}" not in done
+        ]
+    return _parse_blobs(project, [], specs) if specs else []
+
+
+def _parse_blobs(
+    project: Project, blobs: Iterable[str], specs: Sequence[str] = ()
+) -> list[mf.Manifest]:
+    data = project.repo.cat_blobs([*sorted(blobs), *specs])
     seen: set[str] = set()
     out = []
     for sha, raw in data.items():

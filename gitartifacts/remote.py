@@ -1,0 +1,638 @@
+"""The remote cache: content objects in an fsspec store, laid out as the local cache.
+
+A transfer first asks which objects are missing, with batched existence checks, then moves
+them in parallel. Uploads are conditional creates: of two writers racing on one object both
+succeed and neither overwrites the other. Every downloaded byte is hashed before it enters
+the local cache. Listings must reach the remote only after the objects they name, so push
+with `upload_ordered([data_objects, listing_objects])`.
+
+Credentials never come from here: s3fs and gcsfs find them in the environment and the usual
+AWS and gcloud configuration. The options (endpoint_url, region, profile, ...) are the
+non-secret ones a committed `.gitartifacts.yaml` may hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import math
+import os
+import re
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from gitartifacts.cache import ObjectStore
+from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
+from gitartifacts.hashing import CHUNK, hex_of, sha256_file
+
+ProgressFn = Callable[[int], object]
+
+JOBS = 16
+# Objects per listing page on S3 and GCS: the unit of cost when listing is compared with
+# one existence check per object (DVC's heuristic).
+PAGE = 1000
+S3_MIN_PART = 5 << 20
+S3_MAX_PARTS = 10_000
+# Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
+GCS_CHUNK = 8 << 20
+S3_CONFIG = {
+    "connect_timeout": 5,
+    "read_timeout": 60,
+    "retries": {"max_attempts": 3, "mode": "standard"},
+    "max_pool_connections": 32,
+}
+PROBE_TIMEOUT = 5.0
+SCHEMES = ("file", "s3", "gs", "gcs", "memory", "http", "https")
+# Option names that hold secrets: they must come from the environment, never from config.
+SECRET_OPTIONS = frozenset(
+    {
+        "key",
+        "secret",
+        "password",
+        "username",
+        "token",
+        "session_token",
+        "access_key",
+        "secret_key",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "client_secret",
+        "credentials",
+    }
+)
+GCS_TOKEN_METHODS = frozenset({"anon", "google_default", "cloud", "browser"})
+
+_QUERY_RE = re.compile(r"\?\S*")
+_OBJECT_RE = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/([0-9a-f]{62})$")
+_CONNECTION_ERRORS = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ClientConnectorError",
+        "ClientConnectionError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "FSTimeoutError",
+    }
+)
+_AUTH_ERRORS = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "ProfileNotFound",
+        "DefaultCredentialsError",
+        "RefreshError",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "ExpiredToken",
+    }
+)
+_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class RemoteStore:
+    """Content objects at `<url>/sha256/<2 hex>/<62 hex>` in a local directory, S3, GCS, ..."""
+
+    def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self.protocol, self.root = parse_url(url)
+        self.options = check_options(self.protocol, options)
+        self._fs: Any = None
+        self._fs_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({redact(self.url)!r})"
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec file system, created on first use (importing s3fs/gcsfs is slow)."""
+        with self._fs_lock:
+            if self._fs is None:
+                self._fs = filesystem(self.protocol, self.options)
+            return self._fs
+
+    def path(self, digest: str) -> str:
+        h = hex_of(digest)
+        return f"{self.root}/sha256/{h[:2]}/{h[2:]}"
+
+    # ------------------------------------------------------------------ existence
+
+    def missing(self, digests: Iterable[str], jobs: int = JOBS) -> list[str]:
+        """The digests the remote lacks, in the order given, each once.
+
+        A few objects are checked one by one in parallel; many are answered by listing the
+        2-hex prefixes they fall in, or the whole tree when the remote is small.
+        """
+        wanted = list(dict.fromkeys(digests))
+        if not wanted:
+            return []
+        with self._errors():
+            self._connect()
+            present = self._present(wanted, max(1, jobs))
+        return [d for d in wanted if d not in present]
+
+    def _present(self, wanted: list[str], jobs: int) -> set[str]:
+        if self.protocol == "file":
+            return {d for d in wanted if os.path.exists(self.path(d))}
+        if len(wanted) <= jobs or self.protocol in ("http", "https"):
+            return self._present_each(wanted, jobs)
+        prefixes = sorted({hex_of(d)[:2] for d in wanted})
+        sample = self._list_prefix(prefixes[0])
+        strategy = choose_strategy(len(wanted), len(prefixes), len(sample) * 256, jobs)
+        if strategy == "each":
+            return self._present_each(wanted, jobs)
+        if strategy == "tree":
+            listed = self._list_tree()
+        else:
+            rest = _parallel(self._list_prefix, prefixes[1:], jobs)
+            listed = sample.union(*rest)
+        return listed.intersection(wanted)
+
+    def _present_each(self, wanted: list[str], jobs: int) -> set[str]:
+        found = _parallel(self._exists, wanted, jobs)
+        return {d for d, ok in zip(wanted, found, strict=True) if ok}
+
+    def _exists(self, digest: str) -> bool:
+        try:
+            self.fs.info(self.path(digest))
+        except FileNotFoundError as exc:
+            cause = exc.__cause__
+            if cause is not None and _is_connection_error(cause):
+                raise cause from None  # fsspec's HTTP file system reports it as not found
+            return False
+        return True
+
+    def _list_prefix(self, prefix: str) -> set[str]:
+        return self._digests_under(f"{self.root}/sha256/{prefix}")
+
+    def _list_tree(self) -> set[str]:
+        return self._digests_under(f"{self.root}/sha256")
+
+    def _digests_under(self, path: str) -> set[str]:
+        try:
+            names = self.fs.find(path)
+        except FileNotFoundError:
+            return set()
+        found = set()
+        for name in names:
+            if m := _OBJECT_RE.search(name):
+                found.add(f"sha256:{m.group(1)}{m.group(2)}")
+        return found
+
+    # ------------------------------------------------------------------ upload
+
+    def upload(
+        self,
+        cache: ObjectStore,
+        digests: Sequence[str],
+        jobs: int = JOBS,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Copy these objects from the local cache, in parallel; present ones are kept as is.
+
+        `progress` is called with the bytes of each object done, from worker threads.
+        """
+        self._check_writable()
+        wanted = list(dict.fromkeys(digests))
+        with self._errors():
+            self._connect()
+            _parallel(lambda d: self._upload_one(cache, d, progress), wanted, jobs)
+
+    def upload_ordered(
+        self,
+        cache: ObjectStore,
+        batches: Sequence[Sequence[str]],
+        jobs: int = JOBS,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Upload batch after batch: a batch starts only once every earlier one is complete.
+
+        Pass `[data_objects, listing_objects]` so a listing on the remote implies its contents.
+        """
+        for batch in batches:
+            self.upload(cache, batch, jobs, progress)
+
+    def write_bytes(self, digest: str, data: bytes) -> None:
+        """Store a small object (a listing) given as bytes; they must hash to `digest`."""
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise ValueError(f"bytes do not hash to {digest}")
+        self._check_writable()
+        path = self.path(digest)
+        with self._errors():
+            if self.protocol == "file":
+                _write_local(Path(path), lambda f: f.write(data))
+            else:
+                self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+
+    def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
+        src = cache.path(digest)
+        try:
+            size = os.stat(src).st_size
+        except FileNotFoundError:
+            raise CacheError(
+                f"object {digest} is not in the local cache, so it cannot be pushed",
+                "run git artifacts fetch, or git artifacts add the data again",
+            ) from None
+        with self._errors():
+            self._put(str(src), self.path(digest), size)
+        if progress is not None:
+            progress(size)
+
+    def _put(self, src: str, dest: str, size: int) -> None:
+        if self.protocol == "file":
+            _write_local(Path(dest), lambda f: _copy_into(src, f))
+        elif self.protocol == "s3":
+            part = max(S3_MIN_PART, math.ceil(size / S3_MAX_PARTS))
+            # s3fs reads a file whole below two parts and goes multipart above.
+            put = self.fs.put_file
+            self._create(
+                lambda mode: put(src, dest, mode=mode, chunksize=part, max_concurrency=4), dest
+            )
+        elif self.protocol == "gs":
+            put = self.fs.put_file
+            self._create(lambda mode: put(src, dest, mode=mode, chunksize=GCS_CHUNK), dest)
+        else:
+            self.fs.put_file(src, dest)
+
+    def _create(self, write: Callable[[str], object], path: str) -> None:
+        """Write with create-only semantics; losing the race to another writer is success."""
+        try:
+            write("create")
+        except FileExistsError:
+            return
+        except OSError as exc:
+            # SeaweedFS answers a lost race with a 412 that s3fs turns into EINVAL.
+            if exc.errno == errno.EINVAL and self._exists_path(path):
+                return
+            raise
+
+    def _exists_path(self, path: str) -> bool:
+        try:
+            self.fs.info(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _connect(self) -> None:
+        # Create the file system once, before worker threads share it.
+        if self.protocol != "file":
+            self.fs  # noqa: B018
+
+    def _check_writable(self) -> None:
+        if self.protocol in ("http", "https"):
+            raise UsageError(
+                f"remote {redact(self.url)} is read-only over HTTP",
+                "push to its s3://, gs:// or file location instead",
+            )
+
+    # ------------------------------------------------------------------ download
+
+    def download(
+        self,
+        cache: ObjectStore,
+        digests: Sequence[str],
+        jobs: int = JOBS,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Copy these objects into the local cache, in parallel, verifying every byte.
+
+        An object enters the cache only under its own name and only if its bytes hash to
+        that name; an interrupted download leaves at most a temporary file.
+        """
+        wanted = [d for d in dict.fromkeys(digests) if not cache.has(d)]
+        if not wanted:
+            return
+        tmpdir = _cache_tmpdir(cache)
+        with self._errors():
+            self._connect()
+            _parallel(lambda d: self._download_one(cache, tmpdir, d, progress), wanted, jobs)
+
+    def read_bytes(self, digest: str) -> bytes:
+        """A small object (a listing), verified against its name."""
+        with self._errors(missing=digest):
+            if self.protocol == "file":
+                data = Path(self.path(digest)).read_bytes()
+            else:
+                data = self.fs.cat_file(self.path(digest))
+        self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
+        return bytes(data)
+
+    def _download_one(
+        self, cache: ObjectStore, tmpdir: Path, digest: str, progress: ProgressFn | None
+    ) -> None:
+        tmp = tmpdir / f"{hex_of(digest)[:16]}-{uuid.uuid4().hex}"
+        try:
+            with self._errors(missing=digest):
+                actual, size = self._fetch_hashing(self.path(digest), tmp)
+            self._check_digest(digest, actual)
+            _publish(cache, digest, tmp)
+        finally:
+            _unlink_quiet(tmp)
+        if progress is not None:
+            progress(size)
+
+    def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
+        if self.protocol == "file":
+            with _open_new(tmp) as out:
+                return sha256_file(src, sink=out.write)
+        self.fs.get_file(src, str(tmp))
+        return sha256_file(tmp)
+
+    def _check_digest(self, digest: str, actual: str) -> None:
+        if actual != digest:
+            raise CacheError(
+                f"object {digest} on remote {redact(self.url)} is corrupt: its content hashes "
+                f"to {actual}",
+                "it was not stored; delete it on the remote and push it again from a clone "
+                "that has it",
+            )
+
+    # ------------------------------------------------------------------ errors
+
+    @contextlib.contextmanager
+    def _errors(self, missing: str | None = None) -> Iterator[None]:
+        """Turn a file system's exception into a one-line error naming this remote.
+
+        With `missing`, a FileNotFoundError means that object is not on the remote.
+        """
+        try:
+            yield
+        except GitArtifactsError:
+            raise
+        except FileNotFoundError as exc:
+            if missing is None or _is_connection_error(exc):
+                raise storage_error(exc, self.url) from None
+            raise CacheError(
+                f"object {missing} is missing from remote {redact(self.url)}",
+                "push it from a clone that has it",
+            ) from None
+        except Exception as exc:
+            raise storage_error(exc, self.url) from None
+
+
+# ---------------------------------------------------------------- URLs, options, file systems
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """(protocol, root path as fsspec names it) of a remote URL or absolute path."""
+    if url.startswith("/"):
+        return "file", _strip_root(url)
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in SCHEMES:
+        raise UsageError(
+            f"unsupported remote URL {redact(url)!r}",
+            "use an absolute path, file:///path, s3://bucket/prefix or gs://bucket/prefix",
+        )
+    if scheme == "file":
+        path = unquote(urlsplit(url).path)
+        if not path.startswith("/"):
+            raise UsageError(f"remote URL {url!r} is not absolute", "write file:///abs/path")
+        return "file", _strip_root(path)
+    if scheme in ("http", "https"):
+        return scheme, url.rstrip("/")
+    if scheme == "memory":
+        return "memory", "/" + rest.strip("/")
+    root = rest.strip("/")
+    if not root:
+        raise UsageError(f"remote URL {url!r} names no bucket", f"write {scheme}://bucket/prefix")
+    return ("gs" if scheme == "gcs" else scheme), root
+
+
+def check_options(protocol: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The storage options, refusing any that would hold a credential."""
+    opts = dict(options or {})
+    for name, value in opts.items():
+        if name.lower() not in SECRET_OPTIONS:
+            continue
+        if protocol == "gs" and name == "token" and value in GCS_TOKEN_METHODS:
+            continue
+        raise UsageError(
+            f"remote option {name!r} would store a credential in configuration",
+            "remove it; credentials come from the environment or the AWS/gcloud configuration",
+        )
+    return opts
+
+
+def filesystem(
+    protocol: str, options: Mapping[str, Any] | None = None, *, version_aware: bool = False
+) -> Any:
+    """A fresh fsspec file system for `protocol` with these (non-secret) options."""
+    opts = check_options(protocol, options)
+    if protocol == "s3":
+        return _s3_filesystem(opts, version_aware)
+    if protocol == "gs":
+        return _gcs_filesystem(opts, version_aware)
+    import fsspec
+
+    if protocol in ("http", "https"):
+        return fsspec.filesystem(protocol, skip_instance_cache=True, **opts)
+    return fsspec.filesystem(protocol, skip_instance_cache=True)
+
+
+def storage_error(exc: BaseException, url: str) -> GitArtifactsError:
+    """One line for a storage failure, naming the location and never a credential."""
+    where = redact(url)
+    if _is_auth_error(exc):
+        return CacheError(
+            f"access to {where} was denied",
+            "check the credentials for it (environment variables, AWS profile or gcloud login)",
+        )
+    if _is_connection_error(exc):
+        return CacheError(
+            f"cannot reach {where}",
+            "check the endpoint URL and the network, and that the server is running",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return CacheError(f"{where} does not exist", "check the URL and that the bucket exists")
+    return CacheError(f"storage error at {where}: {_describe(exc)}", "retry, or check the remote")
+
+
+def redact(url: str) -> str:
+    """The URL without a user or password part."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int) -> str:
+    """How to learn which of `wanted` objects a remote of about `remote_estimate` objects has.
+
+    "each": one check per object; "prefixes": list the `prefixes` 2-hex folders in parallel;
+    "tree": one paginated listing of everything. Costs are in rounds of parallel requests.
+    """
+    jobs = max(1, jobs)
+    each = math.ceil(wanted / jobs)
+    pages_per_prefix = max(1, math.ceil(remote_estimate / 256 / PAGE))
+    by_prefix = math.ceil(prefixes / jobs) * pages_per_prefix
+    tree = max(1, math.ceil(remote_estimate / PAGE))
+    best = min(each, by_prefix, tree)
+    if tree == best:
+        return "tree"
+    return "prefixes" if by_prefix == best else "each"
+
+
+def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
+    import s3fs
+
+    client_kwargs = dict(opts.pop("client_kwargs", None) or {})
+    region = opts.pop("region", None) or opts.pop("region_name", None)
+    # us-east-1 is the default, and naming it in client_kwargs breaks bucket creation.
+    if region and region != "us-east-1":
+        client_kwargs["region_name"] = region
+    config = {**S3_CONFIG, **(opts.pop("config_kwargs", None) or {})}
+    return s3fs.S3FileSystem(
+        skip_instance_cache=True,
+        use_listings_cache=False,
+        version_aware=version_aware,
+        client_kwargs=client_kwargs,
+        config_kwargs=config,
+        **opts,
+    )
+
+
+def _gcs_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
+    # Else gcsfs asks every bucket for its layout over gRPC, which hangs on emulators.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    import gcsfs
+
+    # gcsfs logs every exhausted retry with a traceback; our error says it in one line.
+    logging.getLogger("gcsfs").addHandler(logging.NullHandler())
+    endpoint = opts.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
+    if endpoint:
+        # gcsfs retries a refused connection for half a minute; fail in seconds instead.
+        _probe(endpoint)
+    return gcsfs.GCSFileSystem(
+        skip_instance_cache=True,
+        use_listings_cache=False,
+        version_aware=version_aware,
+        **opts,
+    )
+
+
+def _probe(endpoint: str) -> None:
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "localhost", port), PROBE_TIMEOUT).close()
+    except OSError as exc:
+        raise ConnectionError(f"cannot connect to {parts.hostname}:{port}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    # Query strings may carry signatures or tokens: keep them out of messages.
+    text = _QUERY_RE.sub("", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _strip_root(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _is_connection_error(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return True
+        if any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    if isinstance(exc, PermissionError):
+        return True
+    if any(cls.__name__ in _AUTH_ERRORS for cls in type(exc).__mro__):
+        return True
+    # gcsfs reports HTTP 401/403 as a plain OSError or HttpError.
+    text = str(exc)
+    return text.startswith("Forbidden") or getattr(exc, "code", None) in (401, 403)
+
+
+# ---------------------------------------------------------------- local files
+
+
+def _write_local(final: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Create `final` atomically and only if absent: it never appears partially written."""
+    if final.exists():
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+    try:
+        with _open_new(tmp) as f:
+            fill(f)
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, final)  # fails if another writer got there first: that is fine
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            if exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            os.replace(tmp, final)  # no hard links here; a rename is atomic too
+    finally:
+        _unlink_quiet(tmp)
+
+
+def _copy_into(src: str, out: BinaryIO) -> None:
+    with open(src, "rb", buffering=0) as f:
+        while chunk := f.read(CHUNK):
+            out.write(chunk)
+
+
+def _cache_tmpdir(cache: ObjectStore) -> Path:
+    # The cache's own temporary folder: same file system, so the final rename is atomic.
+    tmpdir = cache.root / "tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    return tmpdir
+
+
+def _publish(cache: ObjectStore, digest: str, tmp: Path) -> None:
+    final = cache.path(digest)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, final)
+
+
+def _open_new(path: Path) -> BinaryIO:
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
+
+
+def _unlink_quiet(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """fn over items in up to `jobs` threads; the first failure cancels what has not started."""
+    if len(items) <= 1 or jobs <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
