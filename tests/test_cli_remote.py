@@ -1,0 +1,300 @@
+"""push, fetch, pull and published version numbers, end to end: real bare repositories,
+real clones, the real `git artifacts` command, a local-folder remote and a loopback S3."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import (
+    GitRepo,
+    assert_cache_sound,
+    cache_objects,
+    file_digests,
+    stderr_error_line,
+)
+from servers import Bucket, cloud_test_env, moto_s3, s3_bucket  # noqa: F401 - fixtures
+
+# ---------------------------------------------------------------- helpers
+
+
+def clone(origin: Path, dest: Path) -> GitRepo:
+    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
+    return GitRepo(dest)
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    return bare
+
+
+@pytest.fixture
+def alice(origin: Path, tmp_path: Path) -> GitRepo:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.ga("init")
+    repo.write({f"data/ds/f{i}.bin": os.urandom(300 + i) for i in range(20)})
+    repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    repo.commit("ds v0")
+    repo.git("push", "-q", "origin", "main")
+    return repo
+
+
+def remote_cache(origin: Path) -> Path:
+    return origin / "artifacts" / "objects"
+
+
+def versions(repo: GitRepo, name: str = "ds") -> list[tuple[int, str, list[str]]]:
+    return [(v["version"], v["digest"], v["aliases"]) for v in repo.ga_json("log", name)]
+
+
+# ---------------------------------------------------------------- push and pull
+
+
+def test_push_then_pull_in_a_fresh_clone_gives_identical_bytes(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    out = alice.ga("push").stdout
+    assert "20 objects uploaded" in out
+    assert assert_cache_sound(remote_cache(origin)) == 20
+    bob = clone(origin, tmp_path / "bob")
+    assert not (bob.root / "data").exists()
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    assert versions(bob) == versions(alice)
+    bob.ga("verify", "ds:latest")
+    status = bob.ga_json("status")
+    assert status[0]["clean"], status
+
+
+def test_second_push_has_nothing_to_do(alice: GitRepo) -> None:
+    alice.ga("push")
+    out = alice.ga("push").stdout
+    assert "0 objects uploaded" in out
+
+
+def test_get_works_in_a_fresh_clone_with_an_empty_cache(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    assert not bob.cache.exists() or not cache_objects(bob.cache)
+    target = tmp_path / "out"
+    bob.ga("get", "ds:v0", "-o", str(target))
+    assert file_digests(target) == file_digests(alice.root / "data")
+
+
+def test_push_after_git_push_still_uploads_every_version(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """Versions whose commits git already sent must not become pointers without data."""
+    (alice.root / "data/ds/f0.bin").write_bytes(b"changed")
+    alice.ga("add", "data/ds", "--name", "ds")
+    alice.commit("ds v1")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
+    bob.ga("get", "ds:v1", "-o", str(tmp_path / "v1"))
+    assert (tmp_path / "v1/ds/f0.bin").read_bytes() == b"changed"
+    assert (tmp_path / "v0/ds/f0.bin").read_bytes() != b"changed"
+
+
+def test_fetch_downloads_into_cache_without_touching_the_workspace(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("fetch")
+    assert len(cache_objects(bob.cache)) == 20
+    assert not (bob.root / "data").exists()
+    assert bob.ga_json("status")[0]["not_in_cache"] == 0
+
+
+def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_path: Path) -> None:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.write({f"data/big/d{i % 12}/f{i}.txt": f"row {i}\n" for i in range(1300)})
+    repo.ga("add", "data/big", "--name", "big", "--type", "dataset")
+    assert "listing" in repo.manifest("big")
+    repo.commit("big v0")
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+
+
+# ---------------------------------------------------------------- published version numbers
+
+
+@pytest.mark.parametrize("first", ["alice", "bob"])
+def test_two_clones_publishing_the_same_number_end_with_the_same_log(
+    alice: GitRepo, origin: Path, tmp_path: Path, first: str
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    for who, repo in (("alice", alice), ("bob", bob)):
+        (repo.root / "data/ds/f1.bin").write_bytes(f"{who} was here".encode())
+        repo.ga("add", "data/ds", "--name", "ds")
+        repo.commit(f"{who}'s v1")
+        assert [v for v, _, _ in versions(repo)] == [1, 0]
+    one, two = (alice, bob) if first == "alice" else (bob, alice)
+    one.ga("push")
+    published_v1 = one.tag_commit("artifacts/ds/v1")
+    renumbered = two.ga("push")
+    assert "is now v2" in renumbered.stderr
+    one.ga("fetch")
+    assert versions(one) == versions(two)
+    assert [v for v, _, _ in versions(one)] == [2, 1, 0]
+    remote_v1 = subprocess.run(
+        ["git", "ls-remote", str(origin), "refs/tags/artifacts/ds/v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    assert remote_v1 == published_v1, "a published version tag moved"
+    assert two.tag_commit("artifacts/ds/v2") == two.head()
+
+
+def test_the_same_content_published_twice_keeps_one_number(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    for repo in (alice, bob):
+        (repo.root / "data/ds/f1.bin").write_bytes(b"same change")
+        repo.ga("add", "data/ds", "--name", "ds")
+        repo.commit("same v1")
+    alice.ga("push")
+    bob.ga("push")
+    assert [v for v, _, _ in versions(bob)] == [1, 0]
+    assert versions(alice) == versions(bob) or versions(alice)[0][:2] == versions(bob)[0][:2]
+
+
+# ---------------------------------------------------------------- remote configuration
+
+
+def test_remote_add_writes_only_non_secret_settings(alice: GitRepo, tmp_path: Path) -> None:
+    alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    doc = yaml.safe_load((alice.root / ".gitartifacts.yaml").read_text())
+    assert doc["remotes"]["store"]["url"] == str(tmp_path / "store")
+    assert doc["default_remote"] == "store"
+    listed = alice.ga_json("remote", "list")
+    assert [(r["name"], r["default"]) for r in listed] == [("store", True)]
+    alice.ga("push")
+    assert assert_cache_sound(tmp_path / "store") == 20
+    alice.ga("remote", "remove", "store")
+    assert "store" not in (
+        yaml.safe_load((alice.root / ".gitartifacts.yaml").read_text()).get("remotes") or {}
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["s3://AKIAEXAMPLE:sekrit@bucket/prefix"],
+        ["https://user:sekrit@example.com/cache"],
+    ],
+)
+def test_remote_add_refuses_credentials(alice: GitRepo, args: list[str]) -> None:
+    before = (alice.root / ".gitartifacts.yaml").read_bytes()
+    proc = alice.ga("remote", "add", "bad", *args, rc=2)
+    line = stderr_error_line(proc)
+    assert "sekrit" not in line and "credential" in line
+    assert (alice.root / ".gitartifacts.yaml").read_bytes() == before
+
+
+def test_local_remote_lives_in_git_config_not_in_the_committed_file(
+    alice: GitRepo, tmp_path: Path
+) -> None:
+    before = (alice.root / ".gitartifacts.yaml").read_bytes()
+    alice.ga("remote", "add", "mine", str(tmp_path / "mine"), "--local", "--default")
+    assert (alice.root / ".gitartifacts.yaml").read_bytes() == before
+    assert alice.git("config", "artifacts.remote.mine.url").strip() == str(tmp_path / "mine")
+    alice.ga("push")
+    assert assert_cache_sound(tmp_path / "mine") == 20
+
+
+def test_without_any_remote_push_says_how_to_add_one(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "solo")
+    repo.root.mkdir()
+    repo.git("init", "-q", "-b", "main")
+    repo.commit("initial")
+    repo.write({"data/x/a.txt": "a"})
+    repo.ga("add", "data/x", "--name", "x", "--type", "dataset")
+    line = stderr_error_line(repo.ga("push", rc=2))
+    assert "git artifacts remote add" in line
+
+
+# ---------------------------------------------------------------- integrity and faults
+
+
+def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    objects = cache_objects(remote_cache(origin))
+    victim_hex, victim = sorted(objects.items())[0]
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"garbage")
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim_hex in line
+    assert not (bob.root / "data").exists()
+    assert assert_cache_sound(bob.cache) >= 0
+    assert victim_hex not in cache_objects(bob.cache)
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
+def test_push_and_pull_killed_with_sigkill_then_rerun_complete(
+    origin: Path, tmp_path: Path, delay: float
+) -> None:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.write({f"data/big/f{i}.bin": os.urandom(1 << 20) for i in range(40)})
+    repo.ga("add", "data/big", "--name", "big", "--type", "model")
+    repo.commit("big v0")
+    repo.git("push", "-q", "origin", "main")
+    _kill_after(["git", "artifacts", "push"], repo.root, delay)
+    repo.ga("push")
+    assert assert_cache_sound(remote_cache(origin)) == 40
+    bob = clone(origin, tmp_path / "bob")
+    _kill_after(["git", "artifacts", "pull"], bob.root, delay)
+    bob.ga("pull")
+    assert assert_cache_sound(bob.cache) == 40
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+
+
+def _kill_after(cmd: list[str], cwd: Path, delay: float) -> None:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+# ---------------------------------------------------------------- a real S3 API on loopback
+
+
+def test_push_and_pull_through_s3(
+    alice: GitRepo, origin: Path, tmp_path: Path, s3_bucket: Bucket
+) -> None:
+    url = f"{s3_bucket.url}/cache"
+    alice.ga("remote", "add", "s3", url, "--default", "--endpoint-url", s3_bucket.endpoint)
+    alice.commit("remote", ".gitartifacts.yaml")
+    alice.git("push", "-q", "origin", "main")
+    assert "20 objects uploaded" in alice.ga("push").stdout
+    assert len(s3_bucket.fs.find(f"{s3_bucket.name}/cache/sha256")) == 20
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
