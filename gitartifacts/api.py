@@ -6,7 +6,7 @@ Functions take an open Project and return plain records; the CLI formats them.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from gitartifacts import diff as adiff
@@ -80,9 +80,16 @@ def add(
     metadata: dict[str, Any] | None = None,
     aliases: Sequence[str] = (),
     ttl: str | None = None,
+    refs: Sequence[str] = (),
+    checksum: bool = True,
+    max_objects: int | None = None,
     progress: Progress | None = None,
 ) -> AddResult:
-    """Snapshot files and folders into the cache and stage the artifact's manifest."""
+    """Snapshot files and folders into the cache and stage the artifact's manifest.
+
+    `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally `NAME=URI`, tracked
+    by their etag, version or checksum instead of being copied.
+    """
     mf.validate_name(name, "name")
     if type is not None:
         mf.validate_name(type, "type")
@@ -94,7 +101,7 @@ def add(
         raise UsageError(
             f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
         )
-    existing = project.read_manifest(name, entries=not paths)
+    existing = project.read_manifest(name, entries=not paths and not refs)
     hist = ver.histories(project)
     known_type = existing.type if existing else _type_from_history(project, hist.get(name))
     if type is None:
@@ -108,23 +115,48 @@ def add(
             f"artifact {name!r} is of type {known_type!r}, not {type!r}",
             "a name never changes type; choose another name",
         )
-    base_rel, top_names = _plan_paths(project, paths, existing)
-    _check_not_tracked(project, base_rel, top_names)
-    _check_no_overlap(project, name, base_rel, top_names)
-    base = str(project.root / base_rel)
-    scan = ws.scan(base, top_names, what=base_rel)
-    missing = [t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)]
-    if missing:
-        raise UsageError(
-            f"{_join(base_rel, missing[0])} contains no files",
-            "add files to it first; empty folders are not stored",
-        )
+    if not paths and not refs and existing is not None and existing.entries:
+        # Re-adding with no arguments re-checks the references too (like `dvc update`).
+        refs = [f"{p}={e.ref}" for p, e in existing.entries.items() if e.ref is not None]
+    ref_entries = _resolve_refs(project, refs, checksum, max_objects)
+    entries: dict[str, mf.Entry] = {}
+    base_rel: str | None = None
+    top_names: list[str] = []
+    scan: ws.Scan | None = None
+    if paths or not refs:
+        base_rel, top_names = _plan_paths(project, paths, existing)
+        _check_not_tracked(project, base_rel, top_names)
+        _check_no_overlap(project, name, base_rel, top_names)
+        base = str(project.root / base_rel)
+        scan = ws.scan(base, top_names, what=base_rel)
+        missing = [
+            t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)
+        ]
+        if missing:
+            raise UsageError(
+                f"{_join(base_rel, missing[0])} contains no files",
+                "add files to it first; empty folders are not stored",
+            )
+        clash = sorted(set(ws.tops(ref_entries)) & set(top_names))
+        if clash:
+            raise UsageError(
+                f"reference entry {clash[0]!r} has the name of a local path",
+                "name it: --ref NAME=URI",
+            )
     # Nothing has been written before this point: bad input leaves repo and cache untouched.
     ensure_init(project)
-    found, trusted = ws.digests(
-        project.state, base_rel, scan.files, base=base, store=project.cache, progress=progress
-    )
-    entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+    trusted = True
+    if scan is not None and base_rel is not None:
+        found, trusted = ws.digests(
+            project.state,
+            base_rel,
+            scan.files,
+            base=str(project.root / base_rel),
+            store=project.cache,
+            progress=progress,
+        )
+        entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+    entries.update(ref_entries)
     m = mf.build(
         name,
         type,
@@ -137,10 +169,55 @@ def add(
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
     )
     rel = project.write_manifest(m)
-    ignore_changed = ensure_ignored(project, base_rel, top_names)
+    ignore_changed = base_rel is not None and ensure_ignored(project, base_rel, ws.tops(entries))
     project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
-    _remember_workspace(project, m, scan.fingerprint if trusted else None)
+    _remember_workspace(
+        project, m, scan.fingerprint if scan is not None and trusted and not ref_entries else None
+    )
     return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+
+
+def _resolve_refs(
+    project: Project, refs: Sequence[str], checksum: bool, max_objects: int | None
+) -> dict[str, mf.Entry]:
+    if not refs:
+        return {}
+    from gitartifacts import config, references
+
+    out: dict[str, mf.Entry] = {}
+    for spec in refs:
+        name, eq, uri = spec.partition("=")
+        if not eq or "://" in name:
+            name, uri = "", spec
+        found = references.resolve(
+            uri,
+            name or None,
+            checksum=checksum,
+            max_objects=max_objects,
+            options=config.reference_options(project, uri),
+        )
+        for p, e in found.items():
+            if p in out and out[p] != e:
+                raise UsageError(f"two references give entry {p!r}", "name them: --ref NAME=URI")
+            out[p] = e
+    return out
+
+
+def ref_fetcher(project: Project, allow_changed: bool) -> Callable[[str, mf.Entry, str], None]:
+    """Fetches one reference entry from its source, checking it has not changed."""
+    from gitartifacts import config, references
+
+    def fetch(rel: str, entry: mf.Entry, dest: str) -> None:
+        assert entry.ref is not None
+        references.fetch(
+            rel,
+            entry,
+            dest,
+            allow_changed=allow_changed,
+            options=config.reference_options(project, entry.ref),
+        )
+
+    return fetch
 
 
 def _type_from_history(project: Project, h: ver.History | None) -> str | None:
@@ -156,9 +233,12 @@ def _plan_paths(
 ) -> tuple[str, list[str]]:
     """(artifact path relative to the root, the top names under it) for the given paths."""
     if not paths:
-        if existing is None or existing.path is None or not existing.entries:
+        stored = (
+            [p for p, e in (existing.entries or {}).items() if e.ref is None] if existing else []
+        )
+        if existing is None or existing.path is None or not stored:
             raise UsageError("no paths given", "name the files or folders to add")
-        return existing.path, ws.tops(existing.entries)
+        return existing.path, ws.tops(stored)
     rels = list(dict.fromkeys(project.relpath(p) for p in paths))
     for r, p in zip(rels, paths, strict=False):
         if r == ".":
@@ -548,6 +628,7 @@ def checkout(
     *,
     link: str | None = None,
     force: bool = False,
+    allow_changed_references: bool = False,
     progress: Progress | None = None,
 ) -> list[CheckoutResult]:
     link = link or project.repo.config_get("artifacts.link") or "copy"
@@ -578,6 +659,7 @@ def checkout(
             force=force,
             what=m.path,
             progress=progress,
+            fetch_ref=ref_fetcher(project, allow_changed_references),
         )
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
@@ -602,6 +684,7 @@ def get(
     out: str | None = None,
     *,
     link: str = "copy",
+    allow_changed_references: bool = False,
     progress: Progress | None = None,
 ) -> tuple[str, int]:
     """Download a version into a folder: never deletes, skips files that already match."""
@@ -623,11 +706,18 @@ def get(
         force=True,
         what=target,
         progress=progress,
+        fetch_ref=ref_fetcher(project, allow_changed_references),
     )
     return target, len(plan.write)
 
 
-def checkout_root(project: Project, spec: str, root: str, progress: Progress | None = None) -> str:
+def checkout_root(
+    project: Project,
+    spec: str,
+    root: str,
+    allow_changed_references: bool = False,
+    progress: Progress | None = None,
+) -> str:
     """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
     r = ver.resolve(project, spec)
     target = os.path.abspath(root)
@@ -645,6 +735,7 @@ def checkout_root(project: Project, spec: str, root: str, progress: Progress | N
         force=True,
         what=target,
         progress=progress,
+        fetch_ref=ref_fetcher(project, allow_changed_references),
     )
     return target
 
@@ -770,8 +861,17 @@ def pull(
     jobs: int = transfer.JOBS,
     link: str | None = None,
     force: bool = False,
+    allow_changed_references: bool = False,
     progress: Progress | None = None,
 ) -> tuple[transfer.FetchResult, list[CheckoutResult]]:
     """fetch, then checkout."""
     fetched = transfer.fetch(project, specs, remote_name=remote_name, jobs=jobs, progress=progress)
-    return fetched, checkout(project, specs, link=link, force=force, progress=progress)
+    rows = checkout(
+        project,
+        specs,
+        link=link,
+        force=force,
+        allow_changed_references=allow_changed_references,
+        progress=progress,
+    )
+    return fetched, rows

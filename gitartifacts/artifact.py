@@ -149,6 +149,32 @@ class Artifact:
         for p, e in new.items():
             self._put(p, e, merge)
 
+    def add_reference(
+        self,
+        uri: str | ArtifactEntry,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> list[ArtifactEntry]:
+        """Track `s3://`, `gs://`, `http(s)://` or `file://` objects by etag, version or checksum
+        instead of copying them; a prefix expands to its objects (never truncated)."""
+        self._ensure_draft()
+        from gitartifacts import config, references
+
+        ref = uri.ref if isinstance(uri, ArtifactEntry) else uri
+        if not isinstance(ref, str) or "://" not in ref:
+            raise UsageError(
+                "References must be URIs. To reference a local file, use file://", "pass a URI"
+            )
+        found = references.resolve(
+            ref,
+            name,
+            checksum=checksum,
+            max_objects=max_objects,
+            options=config.reference_options(self.project, ref),
+        )
+        return [self._put(p, e, False) for p, e in found.items()]
+
     @contextmanager
     def new_file(
         self, name: str, mode: str = "x", encoding: str | None = None

@@ -137,6 +137,21 @@ def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
     "-a", "--alias", "aliases", multiple=True, help="Alias to set on this version; repeatable."
 )
 @click.option("--ttl", help="Time to live, e.g. 30d.")
+@click.option(
+    "--ref",
+    "refs",
+    multiple=True,
+    metavar="[NAME=]URI",
+    help="Reference s3://, gs://, http(s):// or file:// instead of copying; repeatable.",
+)
+@click.option(
+    "--no-checksum", is_flag=True, help="References: record the URI only, not an etag or checksum."
+)
+@click.option(
+    "--max-objects",
+    type=click.IntRange(1),
+    help="References: fail when a prefix holds more objects.",
+)
 @_command
 def add(
     ctx: Ctx,
@@ -147,6 +162,9 @@ def add(
     metadata: tuple[str, ...],
     aliases: tuple[str, ...],
     ttl: str | None,
+    refs: tuple[str, ...],
+    no_checksum: bool,
+    max_objects: int | None,
 ) -> None:
     """Snapshot files and folders as a version of artifact NAME.
 
@@ -162,6 +180,9 @@ def add(
         metadata=_parse_metadata(metadata),
         aliases=aliases,
         ttl=ttl,
+        refs=refs,
+        checksum=not no_checksum,
+        max_objects=max_objects,
         progress=ctx.progress(),
     )
     summary = f"{r.files} files, {_size(r.size)}, {r.digest[:19]}"
@@ -339,6 +360,11 @@ def alias(ctx: Ctx, spec: str, alias_name: str | None, delete: bool) -> None:
 
 # ---------------------------------------------------------------- checkout, get, verify
 
+_ALLOW_CHANGED = click.option(
+    "--allow-changed-references",
+    is_flag=True,
+    help="Accept reference sources whose etag, version or size changed.",
+)
 _LINK = click.option(
     "--link",
     type=click.Choice(["copy", "reflink", "hardlink", "symlink"]),
@@ -351,13 +377,23 @@ _LINK = click.option(
 @click.argument("specs", nargs=-1)
 @_LINK
 @click.option("-f", "--force", is_flag=True, help="Overwrite local changes not saved anywhere.")
+@_ALLOW_CHANGED
 @_command
-def checkout(ctx: Ctx, specs: tuple[str, ...], link: str | None, force: bool) -> None:
+def checkout(
+    ctx: Ctx, specs: tuple[str, ...], link: str | None, force: bool, allow_changed_references: bool
+) -> None:
     """Make the workspace hold versions: all artifacts, NAME, or NAME:SPEC.
 
     NAME:SPEC also writes that version's manifest into .artifacts/ (and stages it).
     """
-    rows = api.checkout(ctx.project(), specs, link=link, force=force, progress=ctx.progress())
+    rows = api.checkout(
+        ctx.project(),
+        specs,
+        link=link,
+        force=force,
+        allow_changed_references=allow_changed_references,
+        progress=ctx.progress(),
+    )
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted"
         ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
@@ -376,10 +412,20 @@ def checkout(ctx: Ctx, specs: tuple[str, ...], link: str | None, force: bool) ->
     "--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]), default="copy"
 )
 @click.option("--json", "as_json", is_flag=True)
+@_ALLOW_CHANGED
 @_command
-def get(ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool) -> None:
+def get(
+    ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool, allow_changed_references: bool
+) -> None:
     """Download a version into a folder (never deletes files there)."""
-    target, written = api.get(ctx.project(), spec, out, link=link, progress=ctx.progress())
+    target, written = api.get(
+        ctx.project(),
+        spec,
+        out,
+        link=link,
+        allow_changed_references=allow_changed_references,
+        progress=ctx.progress(),
+    )
     if as_json:
         _json({"path": target, "written": written})
     else:
@@ -592,6 +638,7 @@ def fetch(
 @_JOBS
 @_LINK
 @click.option("-f", "--force", is_flag=True, help="Overwrite local changes not saved anywhere.")
+@_ALLOW_CHANGED
 @_command
 def pull(
     ctx: Ctx,
@@ -600,6 +647,7 @@ def pull(
     jobs: int,
     link: str | None,
     force: bool,
+    allow_changed_references: bool,
 ) -> None:
     """fetch, then checkout."""
     fetched, rows = api.pull(
@@ -609,6 +657,7 @@ def pull(
         jobs=jobs,
         link=link,
         force=force,
+        allow_changed_references=allow_changed_references,
         progress=ctx.progress(),
     )
     for m in fetched.messages:

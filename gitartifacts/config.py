@@ -161,6 +161,20 @@ def check_no_secrets(url: str, options: dict[str, str]) -> None:
             )
 
 
+def reference_options(project: Project, uri: str) -> dict[str, str]:
+    """Options (an endpoint, a profile) for reading a reference: those of a configured remote
+    on the same bucket, else of one with the same scheme."""
+    parts = urlsplit(uri)
+    remotes, default = load(project)
+    same_scheme = [r for r in remotes.values() if urlsplit(r.url).scheme == parts.scheme]
+    for r in same_scheme:
+        if urlsplit(r.url).netloc == parts.netloc:
+            return dict(r.options)
+    for r in sorted(same_scheme, key=lambda r: r.name != default):
+        return dict(r.options)
+    return {}
+
+
 def remote_id(remote: Remote) -> str:
     """A stable identity for local indexes of what a remote holds."""
     return remote.url.rstrip("/") + "|" + remote.options.get("endpoint_url", "")

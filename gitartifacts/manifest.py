@@ -38,11 +38,12 @@ INLINE_LIMIT = 1000
 MAX_METADATA_KEYS = 100
 MANIFEST_DIR = ".artifacts"
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-REF_DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|etag:.+|uri:.+)$")
-TTL_RE = re.compile(r"^[1-9][0-9]*[smhdw]$")
-VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
+SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
+REF_DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|etag:.+|uri:.+)\Z")
+TTL_RE = re.compile(r"^[1-9][0-9]*[smhdw]\Z")
+VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)\Z")
+VERSION_LIKE_RE = re.compile(r"^v[0-9]+\Z")  # refused as aliases, leading zeros too
 # Empty, '.', '..' or '.git' segments (so also a leading '/'), backslashes, control characters.
 _BAD_PATH_RE = re.compile(r"(?:^|/)(?:|\.|\.\.|\.[gG][iI][tT])(?:/|$)|[\\\x00-\x1f\x7f]")
 _DIGEST_HEADER = b"gitartifacts-manifest-v1\n"
@@ -154,7 +155,7 @@ def validate_alias(alias: object) -> str:
         )
     validate_name(alias, "alias")
     assert isinstance(alias, str)
-    if VERSION_RE.match(alias):
+    if VERSION_LIKE_RE.match(alias):
         raise UsageError(
             f"alias {alias!r} looks like a version number",
             "versions are numbered by the tool; choose another alias, e.g. 'best'",

@@ -16,15 +16,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import logging
 import math
 import os
 import re
-import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -39,6 +36,8 @@ JOBS = 16
 # Objects per listing page on S3 and GCS: the unit of cost when listing is compared with
 # one existence check per object (DVC's heuristic).
 PAGE = 1000
+# Objects up to this size go in one request from memory; larger ones stream in parts.
+SMALL_PUT = 1 << 20
 S3_MIN_PART = 5 << 20
 S3_MAX_PARTS = 10_000
 # Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
@@ -159,12 +158,12 @@ class RemoteStore:
         if strategy == "tree":
             listed = self._list_tree()
         else:
-            rest = _parallel(self._list_prefix, prefixes[1:], jobs)
+            rest = parallel_map(self._list_prefix, prefixes[1:], jobs)
             listed = sample.union(*rest)
         return listed.intersection(wanted)
 
     def _present_each(self, wanted: list[str], jobs: int) -> set[str]:
-        found = _parallel(self._exists, wanted, jobs)
+        found = parallel_map(self._exists, wanted, jobs)
         return {d for d, ok in zip(wanted, found, strict=True) if ok}
 
     def _exists(self, digest: str) -> bool:
@@ -172,20 +171,23 @@ class RemoteStore:
             self.fs.info(self.path(digest))
         except FileNotFoundError as exc:
             cause = exc.__cause__
-            if cause is not None and _is_connection_error(cause):
+            if cause is not None and is_connection_error(cause):
                 raise cause from None  # fsspec's HTTP file system reports it as not found
             return False
         return True
 
     def _list_prefix(self, prefix: str) -> set[str]:
+        if self.protocol in ("s3", "gs"):
+            # As a key prefix an empty folder costs one request; as a path, a list and a HEAD.
+            return self._digests_under(f"{self.root}/sha256", prefix=f"{prefix}/")
         return self._digests_under(f"{self.root}/sha256/{prefix}")
 
     def _list_tree(self) -> set[str]:
         return self._digests_under(f"{self.root}/sha256")
 
-    def _digests_under(self, path: str) -> set[str]:
+    def _digests_under(self, path: str, **kwargs: str) -> set[str]:
         try:
-            names = self.fs.find(path)
+            names = self.fs.find(path, **kwargs)
         except FileNotFoundError:
             return set()
         found = set()
@@ -211,7 +213,7 @@ class RemoteStore:
         wanted = list(dict.fromkeys(digests))
         with self._errors():
             self._connect()
-            _parallel(lambda d: self._upload_one(cache, d, progress), wanted, jobs)
+            parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, jobs)
 
     def upload_ordered(
         self,
@@ -256,6 +258,13 @@ class RemoteStore:
     def _put(self, src: str, dest: str, size: int) -> None:
         if self.protocol == "file":
             _write_local(Path(dest), lambda f: _copy_into(src, f))
+        elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
+            data = Path(src).read_bytes()
+            self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
+        elif self.protocol in ("s3", "gs") and self._exists_path(dest):
+            # A multipart or resumable create is refused only at its end: ask first. Some
+            # GCS emulators also ignore the precondition on resumable uploads.
+            return
         elif self.protocol == "s3":
             part = max(S3_MIN_PART, math.ceil(size / S3_MAX_PARTS))
             # s3fs reads a file whole below two parts and goes multipart above.
@@ -320,7 +329,7 @@ class RemoteStore:
         tmpdir = _cache_tmpdir(cache)
         with self._errors():
             self._connect()
-            _parallel(lambda d: self._download_one(cache, tmpdir, d, progress), wanted, jobs)
+            parallel_map(lambda d: self._download_one(cache, tmpdir, d, progress), wanted, jobs)
 
     def read_bytes(self, digest: str) -> bytes:
         """A small object (a listing), verified against its name."""
@@ -375,14 +384,14 @@ class RemoteStore:
         except GitArtifactsError:
             raise
         except FileNotFoundError as exc:
-            if missing is None or _is_connection_error(exc):
-                raise storage_error(exc, self.url) from None
+            if missing is None or is_connection_error(exc):
+                raise storage_error(exc, self.url) from exc
             raise CacheError(
                 f"object {missing} is missing from remote {redact(self.url)}",
                 "push it from a clone that has it",
-            ) from None
+            ) from exc
         except Exception as exc:
-            raise storage_error(exc, self.url) from None
+            raise storage_error(exc, self.url) from exc
 
 
 # ---------------------------------------------------------------- URLs, options, file systems
@@ -445,22 +454,24 @@ def filesystem(
     return fsspec.filesystem(protocol, skip_instance_cache=True)
 
 
-def storage_error(exc: BaseException, url: str) -> GitArtifactsError:
+def storage_error(
+    exc: BaseException, url: str, kind: type[GitArtifactsError] = CacheError
+) -> GitArtifactsError:
     """One line for a storage failure, naming the location and never a credential."""
     where = redact(url)
     if _is_auth_error(exc):
-        return CacheError(
+        return kind(
             f"access to {where} was denied",
             "check the credentials for it (environment variables, AWS profile or gcloud login)",
         )
-    if _is_connection_error(exc):
-        return CacheError(
+    if is_connection_error(exc):
+        return kind(
             f"cannot reach {where}",
             "check the endpoint URL and the network, and that the server is running",
         )
     if isinstance(exc, FileNotFoundError):
-        return CacheError(f"{where} does not exist", "check the URL and that the bucket exists")
-    return CacheError(f"storage error at {where}: {_describe(exc)}", "retry, or check the remote")
+        return kind(f"{where} does not exist", "check the URL and that the bucket exists")
+    return kind(f"storage error at {where}: {_describe(exc)}", "retry, or check the location")
 
 
 def redact(url: str) -> str:
@@ -493,6 +504,33 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     return "prefixes" if by_prefix == best else "each"
 
 
+def is_connection_error(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception that caused it, is a failure to reach a server."""
+    while exc is not None:
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return True
+        if any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = JOBS) -> list[R]:
+    """fn over items in up to `jobs` threads; the first failure cancels what has not started."""
+    if len(items) <= 1 or jobs <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
 def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
     import s3fs
 
@@ -515,6 +553,8 @@ def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
 def _gcs_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
     # Else gcsfs asks every bucket for its layout over gRPC, which hangs on emulators.
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    import logging
+
     import gcsfs
 
     # gcsfs logs every exhausted retry with a traceback; our error says it in one line.
@@ -532,6 +572,8 @@ def _gcs_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
 
 
 def _probe(endpoint: str) -> None:
+    import socket
+
     parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -548,16 +590,6 @@ def _describe(exc: BaseException) -> str:
 
 def _strip_root(path: str) -> str:
     return path.rstrip("/") or "/"
-
-
-def _is_connection_error(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, ConnectionError | TimeoutError):
-            return True
-        if any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__):
-            return True
-        exc = exc.__cause__
-    return False
 
 
 def _is_auth_error(exc: BaseException) -> bool:
@@ -622,17 +654,3 @@ def _open_new(path: Path) -> BinaryIO:
 def _unlink_quiet(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
-    """fn over items in up to `jobs` threads; the first failure cancels what has not started."""
-    if len(items) <= 1 or jobs <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-        futures = [pool.submit(fn, item) for item in items]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise

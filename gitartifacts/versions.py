@@ -20,7 +20,7 @@ from gitartifacts.project import Project
 
 TAG_PREFIX = "refs/tags/artifacts/"
 LATEST = "latest"
-_DIGEST_PREFIX_RE = re.compile(r"^(sha256:)?[0-9a-f]{8,64}$")
+_DIGEST_PREFIX_RE = re.compile(r"^(sha256:)?[0-9a-f]{8,64}\Z")
 
 
 def version_ref(name: str, n: int) -> str:

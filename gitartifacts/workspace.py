@@ -288,8 +288,9 @@ def materialize(
     force: bool = False,
     what: str = "",
     progress: Progress | None = None,
+    fetch_ref: Callable[[str, mf.Entry, str], None] | None = None,
 ) -> tuple[Plan, Scan | None]:
-    """Make `base/<entry>` hold each entry's bytes.
+    """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
 
     Files under the owned tops (those of `entries` plus `manage`) that are not entries are
     deleted when `delete_extra`. A file is replaced or deleted only when its bytes are in
@@ -309,12 +310,15 @@ def materialize(
     found, _ = digests(state, path, before.files, base=base)
     current = {p: d for p, (d, _) in found.items()}
     write = [p for p, e in stored.items() if current.get(p) != e.digest]
+    refs = [p for p, e in entries.items() if e.ref is not None and current.get(p) != e.digest]
+    if fetch_ref is None:
+        refs = []
     delete = [p for p in current if p not in entries] if delete_extra else []
-    conflicts = [p for p in [*write, *delete] if p in current and not store.has(current[p])]
+    conflicts = [p for p in [*write, *refs, *delete] if p in current and not store.has(current[p])]
     # A folder where a file must go (or the reverse) is a conflict too.
-    clashes = _clashes(base, write)
+    clashes = _clashes(base, [*write, *refs])
     conflicts += [c for c in clashes if c not in conflicts]
-    plan = Plan(write, delete, conflicts)
+    plan = Plan([*write, *refs], delete, conflicts)
     if conflicts and not force:
         shown = ", ".join(_join(what, c) for c in conflicts[:5])
         more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
@@ -356,9 +360,18 @@ def materialize(
     rows = parallel(work, _batches(write, sizes))
     if progress is not None:
         progress.close()
+    for rel in refs:
+        assert fetch_ref is not None
+        full = os.path.join(base, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        fetch_ref(rel, entries[rel], full)
+        st = os.stat(full)
+        rows.append(
+            (state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), entries[rel].digest)
+        )
     # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
     state.record(rows, started_ns=1 << 62)
-    after = scan(base, owned, what) if (write or delete) else before
+    after = scan(base, owned, what) if (write or refs or delete) else before
     return plan, after
 
 

@@ -18,7 +18,7 @@ from helpers import (
     file_digests,
     stderr_error_line,
 )
-from servers import Bucket, cloud_test_env, moto_s3, s3_bucket  # noqa: F401 - fixtures
+from servers import Bucket
 
 # ---------------------------------------------------------------- helpers
 
