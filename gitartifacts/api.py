@@ -5,6 +5,7 @@ Functions take an open Project and return plain records; the CLI formats them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -137,6 +138,8 @@ def add(
                 f"{_join(base_rel, missing[0])} contains no files",
                 "add files to it first; empty folders are not stored",
             )
+        for rel in scan.files:
+            mf.validate_entry_path(rel, what=f"file name under {base_rel}")
         clash = sorted(set(ws.tops(ref_entries)) & set(top_names))
         if clash:
             raise UsageError(
@@ -403,7 +406,10 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
         version = ver.digest_versions(project, h).get(m.digest) if h else None
         try:
             diff, not_in_cache = _workspace_status(project, m)
-        except (CacheError, ManifestError) as exc:
+        except CacheError:
+            # Without its listing the entries are unknown: all of it counts as not in cache.
+            diff, not_in_cache = ws.Diff([], [], []), m.files
+        except ManifestError as exc:
             out.append(
                 ArtifactStatus(
                     name, m.type, m.path, version, m.digest, manifest_state, [], [], [], 0, str(exc)
@@ -461,11 +467,18 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[ws.Diff, int]:
 
 
 def _cache_identity(project: Project) -> str:
+    """Changes whenever an object is added to or removed from the cache: one stat per shard
+    folder, so "all objects present" can be remembered without re-checking 100,000 files."""
+    objects = project.cache.objects
     try:
-        st = os.stat(project.cache.objects)
+        shards = sorted(os.scandir(objects), key=lambda e: e.name)
     except FileNotFoundError:
         return "none"
-    return f"{project.cache.objects}:{st.st_dev}:{st.st_ino}"
+    parts = [str(objects)]
+    for e in shards:
+        st = e.stat(follow_symlinks=False)
+        parts.append(f"{e.name}:{st.st_ino}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _not_in_cache(project: Project, m: mf.Manifest) -> int:
@@ -606,6 +619,10 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
 
 
 def delete_alias(project: Project, name: str, alias_name: str) -> str:
+    if alias_name == ver.LATEST:
+        raise UsageError(
+            "'latest' is kept by the tool", "point another alias instead, or delete a custom one"
+        )
     ver.delete_alias(project, name, alias_name)
     project.state.clear_pending_alias(name, alias_name)
     return f"deleted alias {name}:{alias_name}"
@@ -637,6 +654,8 @@ def checkout(
     for spec in specs or project.names():
         r = ver.resolve(project, spec)
         current = project.read_manifest(r.manifest.name)
+        if r.manifest.path is None and not specs:
+            continue  # nothing of it lives in the workspace
         if r.manifest.path is None:
             raise UsageError(
                 f"{r.manifest.name} has no workspace path",

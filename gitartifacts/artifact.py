@@ -108,6 +108,7 @@ class Artifact:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open()
+            ver.sync(self._project)
         return self._project
 
     def is_draft(self) -> bool:

@@ -220,6 +220,8 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
             )
         for r in rows:
             _print_status(ctx, r, all_files)
+    if any(r.error for r in rows):
+        sys.exit(2)
     if check and any(not r.clean for r in rows):
         sys.exit(1)
 
@@ -228,7 +230,7 @@ def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
     label = f"v{r.version}" if r.version is not None else "no version yet"
     head = f"{r.name} ({r.type}, {label})"
     if r.error:
-        click.echo(f"{head}: {r.error}")
+        click.echo(f"error: {head}: {r.error}", err=True)
         return
     if r.clean:
         ctx.say(f"{head}: up to date")

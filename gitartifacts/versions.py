@@ -145,10 +145,11 @@ def digest_versions(project: Project, h: History) -> dict[str, int]:
 
 
 def sync(project: Project) -> list[tuple[str, int]]:
-    """Tag every digest that HEAD's manifests hold and that has no version yet.
+    """Tag every digest that commits up to HEAD introduced and that has no version yet.
 
     Runs at the start of every command (and from the post-commit hook), so versions appear
-    after a plain `git commit` too. Returns the (name, N) created.
+    after a plain `git commit`, several commits, a merge or a pull alike. Only commits not
+    seen before are read. Returns the (name, N) created.
     """
     repo = project.repo
     head = repo.head()
@@ -164,31 +165,29 @@ def sync(project: Project) -> list[tuple[str, int]]:
         for remote in sorted({ref[len(TRACKING) :].split("/", 1)[0] for ref in tracking}):
             reconcile(project, remote)
         refs = repo.refs(TAG_PREFIX.rstrip("/"))
-    manifests = repo.ls_tree(head, mf.MANIFEST_DIR)
     hist = histories(project, refs)
+    known: dict[str, dict[str, int]] = {}
     created: list[tuple[str, int]] = []
     updates: list[tuple[str, str, str | None]] = []
-    for path in sorted(manifests):
-        name = path[len(mf.MANIFEST_DIR) + 1 : -len(".yaml")] if path.endswith(".yaml") else None
-        if not name or not mf.NAME_RE.match(name):
-            continue
-        current = summaries(project, name, [head])[head]
-        if current is None:
-            continue
+    newest: dict[str, str] = {}
+    applied: list[tuple[str, str]] = []
+    for commit, name, s in _manifest_changes(project, project.state.get("synced_head"), head):
         h = hist.setdefault(name, History(name))
-        known = digest_versions(project, h)
-        if current.digest in known:
+        if name not in known:
+            known[name] = digest_versions(project, h)
+        if s.digest in known[name]:
             continue
-        first = _first_commit_with(project, name, head, current.digest)
         n = h.next_number
-        h.versions[n] = first
-        updates.append((version_ref(name, n), first, ZERO))
-        updates.append((alias_ref(name, LATEST), first, None))
+        h.versions[n] = commit
+        known[name][s.digest] = n
+        updates.append((version_ref(name, n), commit, ZERO))
+        newest[name] = commit
         for digest, alias in project.state.pending_aliases(name):
-            if digest == current.digest:
-                updates.append((alias_ref(name, alias), first, None))
-                project.state.clear_pending_alias(name, alias)
+            if digest == s.digest:
+                updates.append((alias_ref(name, alias), commit, None))
+                applied.append((name, alias))
         created.append((name, n))
+    updates += [(alias_ref(name, LATEST), commit, None) for name, commit in newest.items()]
     if updates:
         try:
             repo.update_refs(updates)
@@ -196,11 +195,77 @@ def sync(project: Project) -> list[tuple[str, int]]:
             # Another process tagged at the same moment: start over from its tags.
             project.state.put("synced", "")
             return sync(project)
-        marker = _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking})
-    if tracking and not updates:
-        marker = _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking})
-    project.state.put("synced", marker)
+        for name, alias in applied:
+            project.state.clear_pending_alias(name, alias)
+    project.state.put("synced_head", head)
+    project.state.put("synced", _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking}))
     return created
+
+
+def _manifest_changes(
+    project: Project, since: str | None, head: str
+) -> list[tuple[str, str, Summary]]:
+    """(commit, name, summary) for every manifest change in commits reachable from HEAD and
+    not from `since`, oldest first."""
+    repo = project.repo
+    rng = [head, "--not", since] if since and repo.rev_parse(since + "^{commit}") else [head]
+    out = repo.run(
+        "log",
+        "--reverse",
+        "--format=%x00%H",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--diff-merges=first-parent",
+        *rng,
+        "--",
+        mf.MANIFEST_DIR + "/",
+    )
+    changes: list[tuple[str, str, str]] = []
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("\0"):
+            commit = line[1:]
+        elif line.startswith(":") and commit:
+            meta, _, path = line.partition("\t")
+            blob = meta.split()[3]
+            name = path[len(mf.MANIFEST_DIR) + 1 : -len(".yaml")]
+            if (
+                blob != ZERO
+                and path.endswith(".yaml")
+                and "/" not in name
+                and mf.NAME_RE.match(name)
+            ):
+                changes.append((commit, name, blob))
+    sums = blob_summaries(project, [blob for _, _, blob in changes])
+    return [(c, n, sums[b]) for c, n, b in changes if sums.get(b) is not None]  # type: ignore[misc]
+
+
+def blob_summaries(project: Project, blobs: list[str]) -> dict[str, Summary | None]:
+    """Summary of each manifest blob; cached, so each blob is parsed once per machine."""
+    keys = [f"blob:{b}" for b in dict.fromkeys(blobs)]
+    cached = project.state.get_many(keys)
+    out: dict[str, Summary | None] = {}
+    for k, v in cached.items():
+        raw = json.loads(v)
+        out[k[5:]] = Summary(*raw) if raw else None
+    missing = [k[5:] for k in keys if k not in cached]
+    if missing:
+        data = project.repo.cat_blobs(missing)
+        new = []
+        for b in missing:
+            s = None
+            raw_bytes = data.get(b)
+            if raw_bytes is not None:
+                try:
+                    m = mf.loads(raw_bytes.decode("utf-8"), source=f"blob {b[:10]}")
+                    s = Summary(m.name, m.type, m.digest, m.size, m.files)
+                except (ManifestError, UnicodeDecodeError):
+                    s = None
+            out[b] = s
+            new.append((f"blob:{b}", json.dumps(list(s) if s else None)))
+        project.state.put_many(new)
+    return out
 
 
 def _marker(head: str, refs: dict[str, str]) -> str:
@@ -209,21 +274,6 @@ def _marker(head: str, refs: dict[str, str]) -> str:
     for ref in sorted(refs):
         h.update(f"{ref} {refs[ref]}\n".encode())
     return h.hexdigest()
-
-
-def _first_commit_with(project: Project, name: str, head: str, digest: str) -> str:
-    """The oldest commit in HEAD's history, on the run back from HEAD, holding `digest`."""
-    commits = project.repo.rev_list("--first-parent", head, "--", mf.manifest_path(name))
-    first = head
-    for i in range(0, len(commits), 64):
-        batch = commits[i : i + 64]
-        sums = summaries(project, name, batch)
-        for c in batch:
-            s = sums[c]
-            if s is None or s.digest != digest:
-                return first
-            first = c
-    return first
 
 
 # ---------------------------------------------------------------- aliases
