@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -15,7 +16,7 @@ from gitartifacts import manifest as mf
 from gitartifacts import transfer
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
-from gitartifacts.errors import CacheError, ManifestError, NotFoundError, UsageError
+from gitartifacts.errors import CacheError, GitError, ManifestError, NotFoundError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
 from gitartifacts.project import CONFIG_FILE, Project, write_atomic
@@ -325,6 +326,33 @@ def _settle_version(
     outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
     n_next = h.next_number if h else 0
     return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)
+
+
+def commit_only(project: Project, paths: Sequence[str], message: str, attempts: int = 50) -> str:
+    """Commit just these paths; what else is staged stays staged. Retries while another
+    process holds the index lock."""
+    import random
+    import time
+
+    for attempt in range(attempts):
+        proc = subprocess.run(
+            ["git", "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            head = project.repo.head()
+            assert head is not None
+            return head
+        if "index.lock" not in proc.stderr or attempt == attempts - 1:
+            raise GitError(
+                f"git commit of {', '.join(paths)} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
+                "commit the manifest yourself, or pass commit=False",
+            )
+        time.sleep(random.uniform(0.01, 0.05))
+    raise AssertionError("unreachable")
 
 
 def ensure_ignored(project: Project, base: str, top_names: Sequence[str]) -> bool:

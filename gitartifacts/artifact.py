@@ -247,10 +247,17 @@ class Artifact:
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, aliases: list[str] | tuple[str, ...] = ()) -> Artifact:
+    def save(
+        self,
+        aliases: list[str] | tuple[str, ...] = (),
+        commit: bool = False,
+        message: str | None = None,
+    ) -> Artifact:
         """Write `.artifacts/<name>.yaml` and stage it; it becomes a version when committed.
 
-        Content already stored under an existing version makes no new version.
+        With `commit=True` the manifest is committed alone (other staged changes stay staged),
+        so the version exists at once. Content already stored under an existing version makes
+        no new version.
         """
         self._ensure_draft()
         project = self.project
@@ -272,6 +279,14 @@ class Artifact:
         project.repo.stage([rel])
         res = api._settle_version(project, m, hist.get(self._name), existing, list(aliases), rel)
         self._digest = m.digest
+        if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
+            api.commit_only(
+                project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
+            )
+            ver.sync(project)
+            h = ver.histories(project)[self._name]
+            n = ver.digest_versions(project, h).get(m.digest)
+            res = res._replace(outcome="existing" if n is not None else res.outcome, version=n)
         if res.outcome != "new":
             self._version = res.version
             self._commit = ver.histories(project)[self._name].versions.get(res.version or 0)

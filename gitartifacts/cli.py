@@ -686,5 +686,8 @@ def _in(path: str | None, rel: str) -> str:
     return rel if path in (None, ".", "") else f"{path}/{rel}"
 
 
+# Verbs of the runs and review layers register themselves on `main`.
+from gitartifacts import cli_review, cli_runs  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()
