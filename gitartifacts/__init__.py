@@ -27,6 +27,9 @@ _LAZY = {
     "ManifestError": "gitartifacts.errors",
     "NotFoundError": "gitartifacts.errors",
     "UsageError": "gitartifacts.errors",
+    "init": "gitartifacts.runs",
+    "finish": "gitartifacts.runs",
+    "Run": "gitartifacts.runs",
 }
 __all__ = [
     "Api",
@@ -39,7 +42,11 @@ __all__ = [
     "GitArtifactsError",
     "ManifestError",
     "NotFoundError",
+    "Run",
     "UsageError",
+    "finish",
+    "init",
+    "run",
 ]
 
 if TYPE_CHECKING:
@@ -58,9 +65,12 @@ if TYPE_CHECKING:
         NotFoundError,
         UsageError,
     )
+    from gitartifacts.runs import Run, finish, init, run
 
 
 def __getattr__(name: str) -> Any:
+    if name == "run":  # the active run of this process, or None
+        return importlib.import_module("gitartifacts.runs").run
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")

@@ -342,6 +342,33 @@ class Artifact:
                 raise ValueError(f"Digest mismatch for file: {p.path}")
             raise ValueError(f"{p.problem}: {p.path}")
 
+    # ------------------------------------------------------------------ lineage
+
+    def logged_by(self) -> Any:
+        """The run that logged this version first, or None (e.g. added from the command line)."""
+        self._ensure_logged()
+        from gitartifacts import lineage
+        from gitartifacts.runs import Run
+
+        found = lineage.producers(self.project, self.digest)
+        return Run(self.project, found[0].record) if found else None
+
+    def used_by(self) -> list[Any]:
+        """Runs that used this version (through any name, alias or registry link)."""
+        self._ensure_logged()
+        from gitartifacts import lineage
+        from gitartifacts.runs import Run
+
+        return [Run(self.project, r.record) for r in lineage.consumers(self.project, self.digest)]
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
+        """Link this version into a registry collection (its own v0, v1, ... and aliases)."""
+        self._ensure_logged()
+        from gitartifacts import registry
+
+        registry.link(self.project, self, target_path, aliases or [])
+        return self
+
     @classmethod
     def _from_resolved(cls, project: Project, r: ver.Resolved) -> Artifact:
         m = r.manifest
@@ -390,6 +417,30 @@ class Api:
         except GitArtifactsError:
             return False
         return True
+
+    def run(self, run_id: str) -> Any:
+        """A recorded run by id (read-only)."""
+        from gitartifacts import lineage
+        from gitartifacts.runs import Run
+
+        return Run(self.project, lineage.run_record(self.project, run_id).record)
+
+    def runs(
+        self,
+        job_type: str | None = None,
+        group: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        state: str | None = None,
+    ) -> list[Any]:
+        """Recorded runs, e.g. `runs(group="sweep-3", order="-summary.val_acc")[0]`."""
+        from gitartifacts import lineage
+        from gitartifacts.runs import Run
+
+        recs = lineage.select_runs(
+            self.project, job_type=job_type, group=group, state=state, filters=filters, order=order
+        )
+        return [Run(self.project, r.record) for r in recs]
 
     def artifact_versions(self, name: str) -> list[Artifact]:
         """Every version of `name`, oldest first."""

@@ -300,7 +300,20 @@ def delete_alias(project: Project, name: str, alias: str) -> None:
 
 
 def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
-    """`name`, `name:vN`, `name:alias`, `name:<digest prefix>` or `<git rev>:name`."""
+    """`name`, `name:vN`, `name:alias`, `name:<digest prefix>`, `<git rev>:name`, or a registry
+    link `registry/<collection>:<vN or alias>`."""
+    if spec.startswith("registry/"):
+        from gitartifacts import registry
+
+        link = registry.resolve(project, spec)
+        h = histories(project).get(link.source)
+        n = digest_versions(project, h).get(link.digest) if h else None
+        if n is None:
+            raise NotFoundError(
+                f"{spec} links {link.source} {link.digest[:19]}, which has no version here",
+                "git artifacts fetch",
+            )
+        return resolve(project, f"{link.source}:v{n}", entries)
     name, _, selector = spec.partition(":")
     if not selector:
         return _resolve_worktree(project, spec, entries)
@@ -431,8 +444,18 @@ def fetch_refspec(remote: str) -> str:
 
 
 def fetch_tags(project: Project, remote: str) -> list[str]:
-    """Fetch the remote's artifact tags into the tracking namespace and reconcile."""
-    project.repo.run("fetch", "--quiet", "--prune", "--no-tags", remote, fetch_refspec(remote))
+    """Fetch the remote's artifact tags into the tracking namespace and reconcile; registry
+    links come as they are (the remote's win)."""
+    project.repo.run(
+        "fetch",
+        "--quiet",
+        "--prune",
+        "--no-tags",
+        remote,
+        fetch_refspec(remote),
+        "+refs/tags/registry/*:refs/tags/registry/*",
+        "+refs/artifacts/pins/*:refs/artifacts/pins/*",
+    )
     return reconcile(project, remote)
 
 
@@ -538,7 +561,7 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
             for r, sha in project.repo.refs(prefix.rstrip("/")).items()
         }
         local = project.repo.refs(TAG_PREFIX.rstrip("/"))
-        specs = []
+        specs = [f"+{sha}:{ref}" for ref, sha in _unpublished_extras(project, remote).items()]
         for ref, sha in sorted(local.items()):
             if tracked.get(ref) == sha:
                 continue
@@ -556,3 +579,16 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
         f"could not publish version tags to {remote} after {attempts} attempts",
         "another clone keeps publishing; run git artifacts push again",
     )
+
+
+def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:
+    """Registry links and pinned commits that the remote lacks or has elsewhere."""
+    local = {**project.repo.refs("refs/tags/registry"), **project.repo.refs("refs/artifacts/pins")}
+    if not local:
+        return {}
+    out = project.repo.run("ls-remote", remote, "refs/tags/registry/*", "refs/artifacts/pins/*")
+    theirs = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        theirs[ref] = sha
+    return {ref: sha for ref, sha in local.items() if theirs.get(ref) != sha}
