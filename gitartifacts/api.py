@@ -47,6 +47,9 @@ def init(project: Project) -> list[str]:
         ):
             project.repo.config_set(f"remote.{remote}.fetch", spec, add=True)
             done.append(f"git fetch from {remote} now brings published artifact versions")
+    from gitartifacts import notes as run_notes
+
+    done += run_notes.configure(project.repo)
     (project.root / mf.MANIFEST_DIR).mkdir(exist_ok=True)
     project.cache.objects.mkdir(parents=True, exist_ok=True)
     project.state  # noqa: B018 - creates the state database

@@ -94,6 +94,11 @@ class Artifact:
         return len(self._entries)
 
     @property
+    def path(self) -> str | None:
+        """Where the artifact lives in the workspace (None for artifacts made in Python)."""
+        return self._path
+
+    @property
     def commit_hash(self) -> str | None:
         return self._commit
 

@@ -122,6 +122,9 @@ def fetch_refspec(remote: str) -> str:
 
 def fetch(repo: Repo, remote: str) -> None:
     """Fetch the remote's records and merge them into ours (never a conflict)."""
+    listed = repo.run("ls-remote", remote, NOTES_REF).strip()
+    if not listed:
+        return  # the remote has no records yet
     repo.run("fetch", "--quiet", "--no-tags", remote, fetch_refspec(remote))
     merge_tracking(repo, remote)
 

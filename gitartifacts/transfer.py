@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from gitartifacts import config
 from gitartifacts import manifest as mf
+from gitartifacts import notes as run_notes
 from gitartifacts import versions as ver
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.progress import Progress
@@ -85,6 +86,9 @@ def push(
         for m in todo:
             entries = project.load_entries(m)
             data.update(e.digest for e in entries.values() if e.ref is None)
+            patch = m.metadata.get("patch") if m.type == "code" else None
+            if isinstance(patch, str) and project.cache.has(patch):
+                data.add(patch)
             if m.listing is not None:
                 listings += reversed(_listing_objects(project, m.listing))
         candidates = sorted(data)
@@ -111,6 +115,8 @@ def push(
             project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
         project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
     messages = ver.publish(project, gremote) if tags and gremote else []
+    if tags and gremote:
+        run_notes.push(project.repo, gremote)
     return PushResult(remote.name, len(manifests), uploaded, already, messages)
 
 
@@ -209,6 +215,8 @@ def fetch(
     """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
     gremote = git_remote(project, git_remote_name)
     messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    if tags and gremote:
+        run_notes.fetch(project.repo, gremote)
     ver.sync(project)
     remote = config.resolve(project, remote_name)
     wanted = (
