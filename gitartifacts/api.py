@@ -227,6 +227,19 @@ def ref_fetcher(project: Project, allow_changed: bool) -> Callable[[str, mf.Entr
     return fetch
 
 
+def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()) -> Any:
+    """Stage a `code` artifact pinning HEAD (see gitartifacts.code)."""
+    from gitartifacts import code
+
+    art = code.code_artifact(project, root, name)
+    if art is None:
+        raise UsageError(
+            f"no code files under {root}",
+            "code artifacts take .py, Dockerfile* and requirements.txt files tracked by git",
+        )
+    return art.save(list(aliases))
+
+
 def _type_from_history(project: Project, h: ver.History | None) -> str | None:
     if h is None or not h.versions:
         return None
@@ -743,6 +756,11 @@ def get(
     transfer.fetch_for(project, [r.manifest])
     project.load_entries(r.manifest)
     target = os.path.abspath(out or default_download_dir(r))
+    from gitartifacts import code
+
+    if code.is_code(r.manifest):
+        os.makedirs(target, exist_ok=True)
+        return target, code.materialize(project, r.manifest, target)
     os.makedirs(target, exist_ok=True)
     assert r.manifest.entries is not None
     plan, _ = ws.materialize(

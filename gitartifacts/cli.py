@@ -152,6 +152,12 @@ def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
     type=click.IntRange(1),
     help="References: fail when a prefix holds more objects.",
 )
+@click.option(
+    "--code",
+    "code_",
+    is_flag=True,
+    help="A code artifact pinning HEAD: tracked files under PATH (default .), no upload.",
+)
 @_command
 def add(
     ctx: Ctx,
@@ -165,12 +171,20 @@ def add(
     refs: tuple[str, ...],
     no_checksum: bool,
     max_objects: int | None,
+    code_: bool,
 ) -> None:
     """Snapshot files and folders as a version of artifact NAME.
 
     Several paths from one folder go into one artifact; with no path, re-snapshot the
     artifact's own files. The manifest is staged: commit it to make the version.
     """
+    if code_:
+        art = api.add_code(ctx.project(), paths[0] if paths else ".", name, aliases)
+        dirty = ", dirty" if art.metadata.get("dirty") else ""
+        ctx.say(
+            f"{name}: staged code artifact pinning {art.metadata['commit'][:12]} ({art.file_count} files{dirty})"
+        )
+        return
     r = api.add(
         ctx.project(),
         paths,

@@ -55,6 +55,10 @@ def load(project: Project) -> tuple[dict[str, Remote], str | None]:
             r = r._replace(options={**r.options, opt: value})
         remotes[name] = r
     default = project.repo.config_get("artifacts.defaultremote") or default
+    for n, r in remotes.items():
+        if r.url and "://" not in r.url and not os.path.isabs(r.url):
+            # A relative folder in the committed file means relative to the repository root.
+            remotes[n] = r._replace(url=os.path.normpath(os.path.join(project.root, r.url)))
     return {n: r for n, r in remotes.items() if r.url}, default
 
 

@@ -40,7 +40,10 @@ MANIFEST_DIR = ".artifacts"
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")
-REF_DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|etag:.+|uri:.+)\Z")
+REF_DIGEST_RE = re.compile(
+    r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32}|git:[0-9a-f]{40}|etag:.+|uri:.+)\Z"
+)
+GIT_REF_RE = re.compile(r"^git:[0-9a-f]{40}\Z")  # a file pinned in a commit (code artifacts)
 TTL_RE = re.compile(r"^[1-9][0-9]*[smhdw]\Z")
 VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)\Z")
 VERSION_LIKE_RE = re.compile(r"^v[0-9]+\Z")  # refused as aliases, leading zeros too
@@ -386,7 +389,7 @@ def entry_from_dict(value: object) -> Entry:
                 f"malformed digest {digest!r}", "a stored file's digest is sha256:<64 hex>"
             )
     else:
-        if not isinstance(ref, str) or "://" not in ref:
+        if not isinstance(ref, str) or ("://" not in ref and not GIT_REF_RE.match(ref)):
             raise UsageError(
                 f"reference {ref!r} is not a URI", "use s3://, gs://, http(s):// or file://"
             )

@@ -382,7 +382,9 @@ class Run:
         from gitartifacts import distributed
 
         merged = distributed.finish(self, artifact, self._distributed_id(distributed_id))
-        return self.log_artifact(merged)
+        logged = self.log_artifact(merged)
+        distributed.clear(merged)
+        return logged
 
     def _distributed_id(self, given: str | None) -> str:
         did = given or self.group

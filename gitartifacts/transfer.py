@@ -246,6 +246,9 @@ def fetch_manifests(
             count += _fetch_listing(project, store, m.listing, jobs)
         entries = project.load_entries(m)
         needed.update(e.digest for e in entries.values() if e.ref is None)
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str):
+            needed.add(patch)
     missing = project.cache.missing(sorted(needed))
     if missing:
         store = store or open_store(remote)
@@ -285,7 +288,11 @@ def fetch_for(project: Project, manifests: Sequence[mf.Manifest]) -> int:
         except CacheError:
             need_listing.append(m)
             continue
-        if project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})):
+        wanted = {e.digest for e in entries.values() if e.ref is None}
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str):
+            wanted.add(patch)
+        if project.cache.missing(sorted(wanted)):
             need_objects.append(m)
     todo = need_listing + need_objects
     if not todo:
