@@ -71,14 +71,17 @@ def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, 
         data = blobs.get(blob)
         if not data:
             continue
-        for line in data.decode("utf-8", errors="replace").splitlines():
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        lines = [ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.startswith("{")]
+        try:
+            parsed = json.loads("[" + ",".join(lines) + "]")  # one decode per note, not per line
+        except json.JSONDecodeError:
+            parsed = []
+            for ln in lines:
+                try:
+                    parsed.append(json.loads(ln))
+                except json.JSONDecodeError:
+                    continue  # a damaged line must not hide the others
+        for rec in parsed:
             if isinstance(rec, dict):
                 yield obj, rec
 

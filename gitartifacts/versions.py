@@ -420,9 +420,15 @@ def _resolve_at_commit(
 
 
 def _listing(h: History) -> str:
-    return ", ".join(f"v{n}" for n in sorted(h.versions)) + (
-        "; aliases: " + ", ".join(sorted(h.aliases)) if h.aliases else ""
+    nums = sorted(h.versions)
+    shown = (
+        ", ".join(f"v{n}" for n in nums)
+        if len(nums) <= 8
+        else f"v{nums[0]} to v{nums[-1]} ({len(nums)} versions)"
     )
+    aliases = sorted(h.aliases)
+    more = f" and {len(aliases) - 8} more" if len(aliases) > 8 else ""
+    return shown + ("; aliases: " + ", ".join(aliases[:8]) + more if aliases else "")
 
 
 # ---------------------------------------------------------------- publishing to a git remote
