@@ -330,9 +330,7 @@ def _settle_version(
     if m.digest in known:
         n = known[m.digest]
         assert h is not None
-        project.repo.update_refs(
-            [(ver.alias_ref(m.name, a), h.versions[n], None) for a in [ver.LATEST, *aliases]]
-        )
+        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in [ver.LATEST, *aliases]], h)
         outcome = (
             "unchanged" if existing is not None and existing.digest == m.digest else "existing"
         )

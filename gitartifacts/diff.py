@@ -15,6 +15,12 @@ class Change(NamedTuple):
     new_size: int | None
     old_digest: str | None
     new_digest: str | None
+    old_ref: str | None = None  # the URI of a reference entry
+    new_ref: str | None = None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.old_ref is not None or self.new_ref is not None
 
 
 class ArtifactDiff(NamedTuple):
@@ -51,7 +57,7 @@ def diff_manifests(
     added = [p for p in b if p not in a]
     removed = [p for p in a if p not in b]
     modified = [
-        Change(p, None, a[p].size, b[p].size, a[p].digest, b[p].digest)
+        Change(p, None, a[p].size, b[p].size, a[p].digest, b[p].digest, a[p].ref, b[p].ref)
         for p in b
         if p in a and (a[p].digest != b[p].digest or a[p].ref != b[p].ref)
     ]
@@ -62,8 +68,10 @@ def diff_manifests(
         new_label=new_label if new else None,
         old_digest=old.digest if old else None,
         new_digest=new.digest if new else None,
-        added=[Change(p, None, None, b[p].size, None, b[p].digest) for p in added],
-        removed=[Change(p, None, a[p].size, None, a[p].digest, None) for p in removed],
+        added=[Change(p, None, None, b[p].size, None, b[p].digest, None, b[p].ref) for p in added],
+        removed=[
+            Change(p, None, a[p].size, None, a[p].digest, None, a[p].ref, None) for p in removed
+        ],
         modified=modified,
         renamed=renamed,
         fields=_field_changes(old, new),
@@ -89,7 +97,11 @@ def _pair_renames(
         if olds:
             old = olds.pop(0)
             paired.add(old)
-            renamed.append(Change(p, old, a[old].size, b[p].size, a[old].digest, b[p].digest))
+            renamed.append(
+                Change(
+                    p, old, a[old].size, b[p].size, a[old].digest, b[p].digest, a[old].ref, b[p].ref
+                )
+            )
         else:
             still_added.append(p)
     return renamed, still_added, [p for p in removed if p not in paired]

@@ -71,7 +71,9 @@ def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, 
         data = blobs.get(blob)
         if not data:
             continue
-        lines = [ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.startswith("{")]
+        lines = [
+            ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.startswith("{")
+        ]
         try:
             parsed = json.loads("[" + ",".join(lines) + "]")  # one decode per note, not per line
         except json.JSONDecodeError:

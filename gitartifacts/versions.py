@@ -7,6 +7,7 @@ Tag grammar (the only place it is spelled out):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -197,6 +198,18 @@ def sync(project: Project) -> list[tuple[str, int]]:
             return sync(project)
         for name, alias in applied:
             project.state.clear_pending_alias(name, alias)
+        before = histories(project, refs)
+        for name in newest:
+            prefix = f"{TAG_PREFIX}{name}/"
+            moved = [
+                (ref[len(prefix) :], new)
+                for ref, new, _ in updates
+                if ref.startswith(prefix) and not mf.VERSION_RE.match(ref[len(prefix) :])
+            ]
+            old = before.get(name, History(name))
+            record_alias_events(
+                project, name, [(a, old.aliases.get(a), c) for a, c in moved], hist[name]
+            )
     project.state.put("synced_head", head)
     project.state.put("synced", _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking}))
     return created
@@ -284,7 +297,57 @@ def set_alias(project: Project, name: str, n: int, alias: str) -> None:
     h = histories(project).get(name)
     if h is None or n not in h.versions:
         raise NotFoundError(f"{name}:v{n} does not exist", f"see git artifacts log {name}")
-    project.repo.update_refs([(alias_ref(name, alias), h.versions[n], None)])
+    move_aliases(project, name, [(alias, h.versions[n])], h)
+
+
+def move_aliases(
+    project: Project, name: str, moves: list[tuple[str, str]], h: History | None = None
+) -> None:
+    """Point aliases at commits (ZERO deletes) in one transaction, and record who moved what
+    and when in the notes: a lightweight tag carries no author or date."""
+    h = h if h is not None else histories(project).get(name, History(name))
+    changed = [(a, c) for a, c in moves if h.aliases.get(a) != (None if c == ZERO else c)]
+    if not changed:
+        return
+    project.repo.update_refs(
+        [(alias_ref(name, a), c, None if c != ZERO else h.aliases.get(a)) for a, c in changed]
+    )
+    record_alias_events(project, name, [(a, h.aliases.get(a), c) for a, c in changed], h)
+    for a, c in changed:
+        if c == ZERO:
+            h.aliases.pop(a, None)
+        else:
+            h.aliases[a] = c
+
+
+def record_alias_events(
+    project: Project, name: str, moves: list[tuple[str, str | None, str]], h: History
+) -> None:
+    """(alias, old commit, new commit) events, each on the commit it now points at."""
+    import getpass
+    import time
+
+    from gitartifacts import notes as run_notes
+
+    by_commit: dict[str, list[dict[str, object]]] = {}
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = None
+    for alias, old, new in moves:
+        target = old if new == ZERO else new
+        if not target:
+            continue
+        ev = {
+            "ev": "alias", "name": name, "alias": alias, "t": time.time_ns(), "who": who,
+            "from": f"v{h.version_of_commit(old)}" if old and h.version_of_commit(old) is not None else old,
+            "to": None if new == ZERO else (f"v{h.version_of_commit(new)}" if h.version_of_commit(new) is not None else new),
+        }  # fmt: skip
+        by_commit.setdefault(target, []).append(ev)
+    for commit, events in by_commit.items():
+        # The move itself happened; a missing audit line must not undo it.
+        with contextlib.suppress(GitError):
+            run_notes.append(project.repo, commit, events)
 
 
 def delete_alias(project: Project, name: str, alias: str) -> None:
@@ -293,7 +356,7 @@ def delete_alias(project: Project, name: str, alias: str) -> None:
     h = histories(project).get(name)
     if h is None or alias not in h.aliases:
         raise NotFoundError(f"{name} has no alias {alias!r}", f"see git artifacts log {name}")
-    project.repo.update_refs([(alias_ref(name, alias), ZERO, h.aliases[alias])])
+    move_aliases(project, name, [(alias, ZERO)], h)
 
 
 # ---------------------------------------------------------------- resolving specs

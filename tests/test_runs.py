@@ -499,3 +499,19 @@ def test_runs_json_and_lineage_of_unknown_spec(proj: GitRepo) -> None:
     assert runs_json(proj) == []
     line = stderr_error_line(proj.ga("lineage", "nothing:v0", rc=None))
     assert "nothing" in line
+
+
+def test_alias_moves_are_recorded_in_the_notes_with_who_and_when(proj: GitRepo) -> None:
+    for text in ("1", "2"):
+        proj.write({"data/m/a.bin": text})
+        proj.ga("add", "data/m", "--name", "m", "--type", "model")
+        proj.commit(f"m {text}")
+    proj.ga("alias", "m:v0", "best")
+    proj.ga("alias", "m:v1", "best")
+    proj.ga("alias", "--delete", "m", "best")
+    events = [r for r in records(proj) if r.get("ev") == "alias" and r.get("alias") == "best"]
+    moves = sorted(((e["from"], e["to"]) for e in events), key=str)
+    assert moves == sorted([(None, "v0"), ("v0", "v1"), ("v1", None)], key=str)
+    assert all(e["who"] and e["t"] for e in events)
+    latest = [r for r in records(proj) if r.get("ev") == "alias" and r.get("alias") == "latest"]
+    assert {e["to"] for e in latest} == {"v0", "v1"}

@@ -1,0 +1,480 @@
+"""Checks for pre-commit and pre-push: `git artifacts validate` and its two options.
+
+- `manifests`: schema 1, names, a type that never changes, well-formed digests, safe entry
+  paths, listing totals when the listing objects are in the local cache. No network.
+- `data_not_committed`: staged files inside an artifact's workspace folders, or too large.
+- `pushed`: every object named by the manifests of the commits being pushed is on the remote
+  cache (the one check here that talks to a remote).
+
+Findings are records, one per problem; the CLI prints them as `file:line: message`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import yaml
+
+from gitartifacts import manifest as mf
+from gitartifacts import versions as ver
+from gitartifacts import workspace as ws
+from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
+from gitartifacts.project import Project
+
+DEFAULT_MAX_SIZE = 5_000_000
+_LISTING_FIX = (
+    "the file was edited by hand; restore it with git checkout or re-run git artifacts add"
+)
+
+
+class Finding(NamedTuple):
+    file: str
+    line: int | None  # None for findings about a whole file that is not a manifest
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.file}: {self.message}"
+        )
+
+
+class CheckFailed(GitArtifactsError):
+    """A check found problems (exit 1, as linters do); usage errors keep exit 2."""
+
+    exit_code = 1
+
+
+# ---------------------------------------------------------------- manifests
+
+
+def manifests(project: Project, files: Sequence[str] = ()) -> list[Finding]:
+    """Problems in manifest files (default: every `.artifacts/*.yaml` of the work tree)."""
+    if files:
+        targets = [(f, project.relpath(f)) for f in files]
+    else:
+        targets = [(mf.manifest_path(n), mf.manifest_path(n)) for n in project.names()]
+    history = _types_in_history(project)
+    findings: list[Finding] = []
+    names: dict[str, str] = {}
+    for shown, rel in targets:
+        found, m = _check_file(project, shown, rel, history)
+        findings += found
+        if m is not None:
+            names[m.name] = shown
+    findings += _case_clashes(project, names)
+    return findings
+
+
+def check_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None]:
+    """Schema problems of one manifest's text, each with its line; the manifest if none."""
+    findings, m, _ = _parse(text, source)
+    return findings, m
+
+
+def _parse(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, _KeyLines]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark else 1
+        return [Finding(source, line, f"not valid YAML ({what})")], None, _KeyLines(None)
+    lines = _KeyLines(node)
+    findings = [Finding(source, line, msg) for line, msg in lines.duplicates]
+    # Every bad entry is reported, so one run shows all of them.
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    if isinstance(entries, dict):
+        for p, value in entries.items():
+            try:
+                mf.validate_entry_path(p)
+                mf.entry_from_dict(value)
+            except UsageError as exc:
+                findings.append(Finding(source, lines.entry(p), f"entry {p!r}: {_message(exc)}"))
+    if findings and isinstance(doc, dict):
+        # The rest of the file still gets checked; totals cannot agree without those entries.
+        doc = {**doc, "entries": {}} if "entries" in doc else doc
+    try:
+        m = mf.from_dict(doc)
+    except UsageError as exc:
+        key = getattr(exc, "key", None)
+        if not findings or key not in ("digest", "size", "files"):
+            findings.append(Finding(source, lines.top(key), _message(exc)))
+        return findings, None, lines
+    return findings, None if findings else m, lines
+
+
+def _check_file(
+    project: Project, shown: str, rel: str, history: dict[str, dict[str, list[str]]]
+) -> tuple[list[Finding], mf.Manifest | None]:
+    folder, _, filename = rel.rpartition("/")
+    if folder != mf.MANIFEST_DIR or not filename.endswith(".yaml"):
+        return [
+            Finding(
+                shown,
+                None,
+                f"not a manifest location (manifests live directly in {mf.MANIFEST_DIR}/ "
+                "as <name>.yaml; move or rename it)",
+            )
+        ], None
+    try:
+        text = (project.root / rel).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [Finding(shown, None, "no such file")], None
+    except UnicodeDecodeError:
+        return [Finding(shown, 1, "not UTF-8 text (restore it with git checkout)")], None
+    findings, m, lines = _parse(text, shown)
+    if m is None:
+        return findings, None
+    stem = filename[: -len(".yaml")]
+    if m.name != stem:
+        findings.append(
+            Finding(
+                shown,
+                lines.top("name"),
+                f"key 'name' is {m.name!r}, but the file is named {stem!r} "
+                f"(rename the file to {mf.manifest_path(m.name)} or fix the name)",
+            )
+        )
+    known = history.get(m.name, {})
+    other = {t: where for t, where in known.items() if t != m.type}
+    if other:
+        t, where = next(iter(sorted(other.items())))
+        findings.append(
+            Finding(
+                shown,
+                lines.top("type"),
+                f"artifact {m.name!r} is of type {t!r} ({', '.join(where)}), not {m.type!r} "
+                "(a name never changes type; choose another name for the new artifact)",
+            )
+        )
+    if m.listing is not None:
+        findings += _check_listing(project, m, shown, lines)
+    return findings, m
+
+
+def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:
+    """Totals against the listing objects, when they are all in the local cache."""
+    assert m.listing is not None
+    try:
+        entries = mf.read_listing(m.listing, project.read_listing_object)
+    except CacheError:
+        return []  # not here: checking it would need the network
+    except (GitArtifactsError, ValueError) as exc:
+        return [Finding(shown, lines.top("listing"), f"key 'listing': {_message(exc)}")]
+    try:
+        mf.check_totals(m, entries)
+    except UsageError as exc:
+        key = getattr(exc, "key", None) or "listing"
+        return [Finding(shown, lines.top(key), f"{exc.message} of the listing ({_LISTING_FIX})")]
+    return []
+
+
+def _types_in_history(project: Project) -> dict[str, dict[str, list[str]]]:
+    """name -> type -> where it was seen: version tags (own and published) and HEAD."""
+    repo = project.repo
+    refs = dict(repo.refs(ver.TAG_PREFIX.rstrip("/")))
+    for ref, sha in repo.refs(ver.TRACKING.rstrip("/")).items():
+        _, _, rest = ref[len(ver.TRACKING) :].partition("/tags/")
+        refs.setdefault(ver.TAG_PREFIX + rest, sha)
+    found: dict[str, dict[str, list[str]]] = {}
+    for name, h in ver.histories(project, refs).items():
+        commits = {c: f"v{n}" for n, c in sorted(h.versions.items())}
+        for c, s in ver.summaries(project, name, list(commits)).items():
+            if s is not None:
+                found.setdefault(name, {}).setdefault(s.type, []).append(commits[c])
+    head = repo.head()
+    if head is not None:
+        blobs = repo.ls_tree(head, mf.MANIFEST_DIR)
+        names = {b: p[len(mf.MANIFEST_DIR) + 1 : -len(".yaml")] for p, b in blobs.items()}
+        for blob, s in ver.blob_summaries(project, list(names)).items():
+            if s is not None and s.name == names[blob]:
+                found.setdefault(s.name, {}).setdefault(s.type, []).append("HEAD")
+    return found
+
+
+def _case_clashes(project: Project, names: dict[str, str]) -> list[Finding]:
+    """Names that differ only in case collide as tags and files on macOS and Windows."""
+    everyone = {n.lower(): n for n in [*project.names(), *ver.histories(project)] if n not in names}
+    out = []
+    for name, shown in sorted(names.items()):
+        for other in (n for n in names if n != name and n.lower() == name.lower()):
+            if other < name:
+                out.append(_case_finding(shown, name, other))
+        theirs = everyone.get(name.lower())
+        if theirs is not None and theirs != name:
+            out.append(_case_finding(shown, name, theirs))
+    return out
+
+
+def _case_finding(shown: str, name: str, other: str) -> Finding:
+    return Finding(
+        shown,
+        1,
+        f"artifact name {name!r} differs from {other!r} only in case; they clash on "
+        "case-insensitive file systems (choose another name)",
+    )
+
+
+class _KeyLines:
+    """1-based lines of top-level keys and of entry paths, from the YAML node tree."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.keys: dict[str, int] = {}
+        self.entries: dict[str, int] = {}
+        self.duplicates: list[tuple[int, str]] = []
+        if not isinstance(node, yaml.MappingNode):
+            return
+        self.keys = self._map(node, "")
+        for k, v in node.value:
+            if k.value == "entries" and isinstance(v, yaml.MappingNode):
+                self.entries = self._map(v, "entry ")
+                for _, ev in v.value:
+                    if isinstance(ev, yaml.MappingNode):
+                        self._map(ev, "entry field ")
+
+    def _map(self, node: yaml.MappingNode, what: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k, _ in node.value:
+            key = str(k.value)
+            line = k.start_mark.line + 1
+            if key in out:
+                # The YAML loader keeps the last one silently: a reviewer may read the other.
+                self.duplicates.append(
+                    (line, f"duplicate {what}key {key!r} (first on line {out[key]}; remove one)")
+                )
+            else:
+                out[key] = line
+        return out
+
+    def top(self, key: str | None) -> int:
+        return self.keys.get(key, 1) if key else 1
+
+    def entry(self, path: object) -> int:
+        return self.entries.get(str(path), self.keys.get("entries", 1))
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, GitArtifactsError):
+        return f"{exc.message} ({exc.fix})" if exc.fix else exc.message
+    return str(exc)
+
+
+# ---------------------------------------------------------------- data not committed
+
+
+def data_not_committed(
+    project: Project, files: Sequence[str] = (), max_size: int = DEFAULT_MAX_SIZE
+) -> list[Finding]:
+    """Staged files that belong in the artifact cache: under an artifact's owned paths
+    (`<path>/<first segment of each entry>`), or larger than `max_size` bytes."""
+    repo = project.repo
+    if files:
+        paths = [project.relpath(f) for f in files]
+    else:
+        out = repo.run("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR")
+        paths = [p for p in out.split("\0") if p]
+    if not paths:
+        return []
+    owners = _owned_paths(project)
+    sizes = _staged_sizes(project, paths)
+    findings = []
+    for p in paths:
+        owner = _owner(owners, p)
+        if owner is not None:
+            name, folder = owner
+            findings.append(
+                Finding(
+                    p,
+                    None,
+                    f"belongs to artifact {name!r} ({folder}): its bytes go in the artifact "
+                    f"cache, not in git (git rm --cached {_quote(p)}, then git artifacts add "
+                    f"--name {name})",
+                )
+            )
+            continue
+        size = sizes.get(p)
+        if size is not None and size > max_size:
+            findings.append(
+                Finding(
+                    p,
+                    None,
+                    f"{_size(size)} is over the {_size(max_size)} limit for files in git "
+                    f"(git rm --cached {_quote(p)}, then git artifacts add {_quote(p)} "
+                    "--name NAME --type TYPE)",
+                )
+            )
+    return findings
+
+
+def parse_size(text: str) -> int:
+    """`5MB`, `500k`, `1MiB`, `123` -> bytes (k, M, G are powers of 1000; Ki, Mi, Gi of 1024)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)(i?)[bB]?\s*", text)
+    if not m:
+        raise UsageError(f"invalid size {text!r}", "write bytes or a unit, e.g. 5MB, 500k, 1MiB")
+    number, unit, binary = m.groups()
+    power = " kmg".index(unit.lower() or " ")
+    return int(float(number) * (1024 if binary else 1000) ** power)
+
+
+def _owned_paths(project: Project) -> dict[str, str]:
+    """Repository path -> artifact name, for every folder or file an artifact owns."""
+    owned: dict[str, str] = {}
+    for name in project.names():
+        try:
+            m = project.read_manifest(name, entries=False)
+        except GitArtifactsError:
+            continue  # the manifest check reports it
+        if m is None or m.path is None:
+            continue
+        for top in _tops(project, m):
+            owned[top if m.path == "." else f"{m.path}/{top}"] = name
+    return owned
+
+
+def _tops(project: Project, m: mf.Manifest) -> list[str]:
+    if m.entries is not None:
+        # Code artifacts pin files that git tracks (`git:` references): those stay in git.
+        return ws.tops(p for p, e in m.entries.items() if not (e.ref or "").startswith("git:"))
+    assert m.listing is not None
+    try:
+        return sorted(name for _, name, _ in mf.parse_listing_object(project.cache.read(m.listing)))
+    except CacheError:
+        known = project.state.get(f"tops:{m.digest}")
+        return known.split("\n") if known else []
+
+
+def _owner(owners: dict[str, str], path: str) -> tuple[str, str] | None:
+    cut = len(path)
+    while cut > 0:
+        prefix = path[:cut]
+        if prefix in owners:
+            return owners[prefix], prefix
+        cut = prefix.rfind("/")
+    return None
+
+
+def _staged_sizes(project: Project, paths: Sequence[str]) -> dict[str, int]:
+    """Size of each path's staged blob (the index), else of the file in the work tree."""
+    out = project.repo.run("ls-files", "-s", "-z", "--", *paths)
+    blobs: dict[str, str] = {}
+    for rec in out.split("\0"):
+        meta, _, p = rec.partition("\t")
+        if p and meta.split()[0] != "160000":  # submodules are not files
+            blobs[p] = meta.split()[1]
+    sizes = _blob_sizes(project, blobs.values())
+    out_sizes = {p: sizes[b] for p, b in blobs.items() if b in sizes}
+    for p in paths:
+        if p not in out_sizes:
+            with contextlib.suppress(OSError):
+                out_sizes[p] = os.stat(project.root / p).st_size
+    return out_sizes
+
+
+def _blob_sizes(project: Project, blobs: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    out = project.repo.run(
+        "cat-file", "--batch-check=%(objectname) %(objectsize)", input="\n".join(wanted) + "\n"
+    )
+    sizes = {}
+    for line in out.splitlines():
+        sha, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[sha] = int(size)
+    return sizes
+
+
+# ---------------------------------------------------------------- pushed
+
+
+class PushedReport(NamedTuple):
+    remote: str
+    manifests: int
+    objects: int
+    findings: list[Finding]
+
+
+def pushed(
+    project: Project,
+    revs: Sequence[str] = ("HEAD",),
+    git_remote: str | None = None,
+    remote_name: str | None = None,
+) -> PushedReport:
+    """Which objects, named by the manifests of the commits being pushed, the remote cache
+    lacks. A listing whose objects are not in the local cache is checked by its root alone:
+    a listing reaches the remote only after everything it names."""
+    from gitartifacts import config, transfer
+
+    manifests_ = transfer.manifests_in_commits(project, revs, git_remote, False)
+    if not manifests_:
+        return PushedReport("", 0, 0, [])
+    remote = config.resolve(project, remote_name)
+    needed: dict[str, list[str]] = {}  # digest -> paths naming it, per manifest
+    per_manifest: list[tuple[mf.Manifest, dict[str, str]]] = []
+    for m in manifests_:
+        wanted = _objects_of(project, m)
+        per_manifest.append((m, wanted))
+        for digest, path in wanted.items():
+            needed.setdefault(digest, []).append(path)
+    missing = set(transfer.open_store(remote).missing(sorted(needed))) if needed else set()
+    findings = []
+    for m, wanted in per_manifest:
+        lost = sorted(p for d, p in wanted.items() if d in missing)
+        if lost:
+            shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+            findings.append(
+                Finding(
+                    mf.manifest_path(m.name),
+                    None,
+                    f"{m.name} {m.digest[:19]}: {len(lost)} of {len(wanted)} objects are not on "
+                    f"remote cache {remote.name}: {shown}",
+                )
+            )
+    return PushedReport(remote.name, len(manifests_), len(needed), findings)
+
+
+def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
+    """digest -> one path (or what it is) for every object a manifest needs on a remote."""
+    out: dict[str, str] = {}
+    if m.listing is not None:
+        try:
+            entries = project.load_entries(m)
+        except GitArtifactsError:
+            return {m.listing: "(listing)"}
+        order = [m.listing.removeprefix("sha256:")]
+        for hex_ in order:
+            order += mf.listing_children(project.read_listing_object(hex_))
+            out["sha256:" + hex_] = "(listing)"
+    else:
+        entries = m.entries or {}
+    for p, e in entries.items():
+        if e.ref is None:
+            out.setdefault(e.digest, p)
+    patch: Any = m.metadata.get("patch") if m.type == "code" else None
+    if isinstance(patch, str) and mf.SHA256_RE.match(patch):
+        out.setdefault(patch, "(patch of the work tree)")
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+def _quote(path: str) -> str:
+    return f"'{path}'" if re.search(r"[^A-Za-z0-9_./@%+=:,-]", path) else path
