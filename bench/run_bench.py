@@ -20,34 +20,45 @@ command failed, 0 otherwise (missed targets are reported, not an error).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import gen_datasets
+from common import (
+    DEFAULT_WORK_DIR,
+    DVC_VENV,
+    DVC_VERSION,
+    CommandFailed,
+    Settler,
+    Trash,
+    command_output,
+    compare_trees,
+    count_symlinks,
+    display,
+    ensure_dvc,
+    fmt,
+    resolve_ours,
+    run_checked,
+    say,
+    time_command,
+    tool_env,
+    tree_digest,
+    tree_listing,
+)
 
-BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_WORK_DIR = BENCH_DIR / ".work"
-DVC_VENV = BENCH_DIR / ".venv-dvc"
-DVC_VERSION = "3.67.1"
-GNU_TIME = "/usr/bin/time"
 TOOLS = ("ours", "dvc")
 OPERATIONS = ("add", "status", "checkout")
 FLAT_RSS_TOLERANCE_MIB = 16.0
 TINY_RSS_LIMIT_MIB = 150.0
 TINY_STATUS_LIMIT_S = 0.6
-TAIL_LINES = 25
 
 
 @dataclass
@@ -97,10 +108,6 @@ class Context:
     failures: list[str] = field(default_factory=list)
     verifications: list[dict[str, object]] = field(default_factory=list)
     log_counter: int = 0
-
-
-class CommandFailed(Exception):
-    """An untimed set-up command failed; the message carries its stderr."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -311,9 +318,8 @@ def commit_all(ctx: Context, repo: Repo) -> None:
 def verify_checkout(ctx: Context, repo: Repo, expected: dict[str, str]) -> None:
     data = repo.path / "data"
     actual = tree_listing(data) if data.is_dir() else {}
-    missing = sorted(set(expected) - set(actual))
-    extra = sorted(set(actual) - set(expected))
-    changed = sorted(p for p in set(expected) & set(actual) if expected[p] != actual[p])
+    diff = compare_trees(expected, actual)
+    missing, extra, changed = diff["missing"], diff["extra"], diff["changed"]
     ok = not (missing or extra or changed)
     record = {
         "dataset": repo.dataset,
@@ -375,80 +381,24 @@ def timed_step(ctx: Context, repo: Repo, op: str) -> None:
 def run_timed(ctx: Context, repo: Repo, op: str, cmd: list[str]) -> Measurement:
     """Run `cmd` under GNU time after a sync; report wall seconds and peak RSS."""
     out, err = log_paths(ctx, repo, op)
-    with tempfile.NamedTemporaryFile("r", prefix="time-", suffix=".txt") as time_file:
-        subprocess.run(["sync"], check=True)
-        started = time.perf_counter()
-        code, timed_out = run_process(
-            [GNU_TIME, "-f", "%e %M", "-o", time_file.name, *cmd],
-            repo.path,
-            ctx.envs[repo.tool],
-            out,
-            err,
-            ctx.timeout,
-        )
-        precise = time.perf_counter() - started
-        wall, rss_kib = parse_gnu_time(Path(time_file.name).read_text())
-    measurement = Measurement(
+    timing = time_command(cmd, repo.path, ctx.envs[repo.tool], out, err, ctx.timeout)
+    return Measurement(
         dataset=repo.dataset,
         tool=repo.tool,
         op=op,
         rep=repo.rep,
-        ok=code == 0 and not timed_out,
-        wall_s=wall,
-        rss_mib=None if rss_kib is None else rss_kib / 1024,
-        precise_s=round(precise, 4),
-        exit_code=code,
+        ok=timing.ok,
+        wall_s=timing.wall_s,
+        rss_mib=timing.rss_mib,
+        precise_s=timing.precise_s,
+        exit_code=timing.exit_code,
+        error=timing.error,
     )
-    if timed_out:
-        measurement.error = f"timed out after {ctx.timeout:.0f} s{output_tail(out, err)}"
-    elif code != 0:
-        measurement.error = f"exited with status {code}{output_tail(out, err)}"
-    return measurement
 
 
 def run_untimed(ctx: Context, repo: Repo, cmd: list[str]) -> None:
     out, err = log_paths(ctx, repo, Path(cmd[0]).name + "-" + (cmd[1] if len(cmd) > 1 else ""))
-    try:
-        code, timed_out = run_process(cmd, repo.path, ctx.envs[repo.tool], out, err, ctx.timeout)
-    except OSError as exc:
-        raise CommandFailed(f"`{display(cmd)}` could not start: {exc}") from exc
-    if timed_out:
-        raise CommandFailed(f"`{display(cmd)}` timed out{output_tail(out, err)}")
-    if code != 0:
-        raise CommandFailed(f"`{display(cmd)}` exited with status {code}{output_tail(out, err)}")
-
-
-def run_process(
-    cmd: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path, timeout: float
-) -> tuple[int, bool]:
-    """Run with output to log files, in its own process group so a timeout kills it all."""
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-        try:
-            return proc.wait(timeout=timeout), False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return proc.wait(), True
-
-
-def parse_gnu_time(text: str) -> tuple[float | None, float | None]:
-    """The '%e %M' line; GNU time puts 'Command exited with non-zero status' lines above it."""
-    for line in reversed(text.strip().splitlines()):
-        parts = line.split()
-        if len(parts) == 2:
-            try:
-                return float(parts[0]), float(parts[1])
-            except ValueError:
-                continue
-    return None, None
+    run_checked(cmd, repo.path, ctx.envs[repo.tool], out, err, ctx.timeout)
 
 
 def log_paths(ctx: Context, repo: Repo, label: str) -> tuple[Path, Path]:
@@ -457,20 +407,6 @@ def log_paths(ctx: Context, repo: Repo, label: str) -> tuple[Path, Path]:
     ctx.log_counter += 1
     stem = f"{ctx.log_counter:04d}-{repo.tool}-r{repo.rep}-{label}"
     return logs / f"{stem}.out", logs / f"{stem}.err"
-
-
-def output_tail(out: Path, err: Path) -> str:
-    """Last lines of stderr (or of stdout when stderr is empty), indented for the report."""
-    for path in (err, out):
-        lines = path.read_text(errors="replace").strip().splitlines()
-        if lines:
-            tail = "\n".join(f"    {line}" for line in lines[-TAIL_LINES:])
-            return f"; {path.suffix[1:]}:\n{tail}"
-    return " (no output)"
-
-
-def display(cmd: list[str]) -> str:
-    return " ".join([Path(cmd[0]).name, *cmd[1:]])
 
 
 # --- tools -------------------------------------------------------------------------------------
@@ -491,45 +427,6 @@ def tool_commands(tool: str, exe: Path) -> dict[str, list[str]]:
         "status": [x, "status"],
         "checkout": [x, "checkout"],
     }
-
-
-def tool_env(work: Path, bin_dir: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    identity = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
-    for role in ("AUTHOR", "COMMITTER"):
-        for key, value in identity.items():
-            env[f"GIT_{role}_{key}"] = value
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    # Keep DVC's per-repo state, config and analytics inside the scratch folder.
-    env["DVC_NO_ANALYTICS"] = "1"
-    env["DVC_SITE_CACHE_DIR"] = str(work / "runs" / "dvc-site-cache")
-    env["DVC_GLOBAL_CONFIG_DIR"] = str(work / "dvc-config" / "global")
-    env["DVC_SYSTEM_CONFIG_DIR"] = str(work / "dvc-config" / "system")
-    if bin_dir is not None:
-        # Hooks installed by the tool call `git artifacts`, so it must be on PATH.
-        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def resolve_ours(path: Path) -> Path:
-    """A bare name is looked up on PATH; a path is made absolute (commands run in the repos)."""
-    if path.parent == Path("."):
-        found = shutil.which(str(path))
-        if found is not None:
-            return Path(found)
-    return path.absolute()
-
-
-def ensure_dvc() -> Path:
-    """bench/.venv-dvc/bin/dvc, creating the venv with the pinned DVC if it is missing."""
-    dvc = DVC_VENV / "bin" / "dvc"
-    if dvc.exists():
-        return dvc
-    say(f"creating {DVC_VENV} with dvc=={DVC_VERSION}")
-    subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
-    pip = [str(DVC_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, f"dvc=={DVC_VERSION}"], check=True)
-    return dvc
 
 
 def environment_info(
@@ -555,106 +452,6 @@ def environment_info(
         "settle_min_files": args.settle_min_files,
         "datasets": {name: {"files": i["files"], "bytes": i["bytes"]} for name, i in infos.items()},
     }
-
-
-def command_output(cmd: list[str]) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unavailable ({exc})"
-    text = (proc.stdout or proc.stderr).strip()
-    if proc.returncode != 0:
-        return f"unavailable (exit {proc.returncode}: {text.splitlines()[-1] if text else ''})"
-    return text
-
-
-# --- settling and trash ------------------------------------------------------------------------
-
-
-class Settler:
-    """Waits out the VM's slow inode allocation after many files were deleted."""
-
-    def __init__(self, seconds: float, stamp: Path) -> None:
-        self.seconds = seconds
-        self.stamp = stamp
-
-    def mark(self) -> None:
-        self.stamp.write_text(f"{time.time()}\n")
-
-    def wait(self) -> None:
-        try:
-            last = float(self.stamp.read_text())
-        except (OSError, ValueError):
-            return
-        remaining = last + self.seconds - time.time()
-        if remaining > 0:
-            say(f"settling {remaining:.0f} s (files were deleted or rewritten recently)")
-            time.sleep(remaining)
-
-
-class Trash:
-    """Old trees are moved here while timing and only deleted between datasets."""
-
-    def __init__(self, path: Path, settler: Settler, min_files: int) -> None:
-        self.path = path
-        self.settler = settler
-        self.min_files = min_files
-
-    def put(self, tree: Path) -> None:
-        if not tree.exists():
-            return
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.path / f"{time.time_ns()}-{tree.name}"
-        tree.rename(target)
-
-    def empty(self, *, settle: bool = True) -> None:
-        if not self.path.exists():
-            return
-        files = sum(len(names) for _, _, names in os.walk(self.path))
-        if files == 0:
-            return
-        say(f"emptying trash ({files} files)")
-        subprocess.run(["rm", "-rf", "--", str(self.path)], check=True)
-        if files >= self.min_files:
-            self.settler.mark()
-            if settle:
-                self.settler.wait()
-
-
-# --- trees -------------------------------------------------------------------------------------
-
-
-def tree_listing(root: Path) -> dict[str, str]:
-    """Relative POSIX path -> sha256 of the content, for every file (symlinks followed)."""
-    listing = {}
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(folder) / name
-            listing[path.relative_to(root).as_posix()] = file_sha256(path)
-    return listing
-
-
-def tree_digest(listing: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for rel in sorted(listing, key=lambda p: p.encode()):
-        digest.update(f"{rel}\t{listing[rel]}\n".encode())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def count_symlinks(root: Path) -> int:
-    if not root.is_dir():
-        return 0
-    return sum(
-        (Path(folder) / name).is_symlink()
-        for folder, dirs, names in os.walk(root)
-        for name in [*names, *dirs]
-    )
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -797,18 +594,6 @@ def time_cell(seconds: object, error: object) -> str:
     if seconds is None and error is not None:
         return "FAIL"
     return fmt(seconds, 2)
-
-
-def fmt(value: object, digits: int) -> str:
-    if isinstance(value, list):
-        return " -> ".join(fmt(v, digits) for v in value)
-    if isinstance(value, (int, float)):
-        return f"{value:.{digits}f}"
-    return "-"
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

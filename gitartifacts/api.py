@@ -729,7 +729,9 @@ def checkout(
         if ignore_changed:
             project.repo.stage([".gitignore"])
         _remember_workspace(project, m, after.fingerprint if after else None)
-        out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), m.path))
+        owned = ws.tops(m.entries)
+        where = _join(m.path, owned[0]) if len(owned) == 1 else m.path
+        out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
     return out
 
 

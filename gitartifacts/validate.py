@@ -61,12 +61,12 @@ def manifests(project: Project, files: Sequence[str] = ()) -> list[Finding]:
         targets = [(mf.manifest_path(n), mf.manifest_path(n)) for n in project.names()]
     history = _types_in_history(project)
     findings: list[Finding] = []
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, int]] = {}
     for shown, rel in targets:
-        found, m = _check_file(project, shown, rel, history)
+        found, m, name_line = _check_file(project, shown, rel, history)
         findings += found
         if m is not None:
-            names[m.name] = shown
+            names[m.name] = (shown, name_line)
     findings += _case_clashes(project, names)
     return findings
 
@@ -112,26 +112,20 @@ def _parse(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, _
 
 def _check_file(
     project: Project, shown: str, rel: str, history: dict[str, dict[str, list[str]]]
-) -> tuple[list[Finding], mf.Manifest | None]:
+) -> tuple[list[Finding], mf.Manifest | None, int]:
     folder, _, filename = rel.rpartition("/")
     if folder != mf.MANIFEST_DIR or not filename.endswith(".yaml"):
-        return [
-            Finding(
-                shown,
-                None,
-                f"not a manifest location (manifests live directly in {mf.MANIFEST_DIR}/ "
-                "as <name>.yaml; move or rename it)",
-            )
-        ], None
+        where = f"manifests live directly in {mf.MANIFEST_DIR}/ as <name>.yaml; move or rename it"
+        return [Finding(shown, None, f"not a manifest location ({where})")], None, 0
     try:
         text = (project.root / rel).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return [Finding(shown, None, "no such file")], None
+        return [Finding(shown, None, "no such file")], None, 0
     except UnicodeDecodeError:
-        return [Finding(shown, 1, "not UTF-8 text (restore it with git checkout)")], None
+        return [Finding(shown, 1, "not UTF-8 text (restore it with git checkout)")], None, 0
     findings, m, lines = _parse(text, shown)
     if m is None:
-        return findings, None
+        return findings, None, 0
     stem = filename[: -len(".yaml")]
     if m.name != stem:
         findings.append(
@@ -143,20 +137,20 @@ def _check_file(
             )
         )
     known = history.get(m.name, {})
-    other = {t: where for t, where in known.items() if t != m.type}
+    other = {t: seen for t, seen in known.items() if t != m.type}
     if other:
-        t, where = next(iter(sorted(other.items())))
+        t, seen = next(iter(sorted(other.items())))
         findings.append(
             Finding(
                 shown,
                 lines.top("type"),
-                f"artifact {m.name!r} is of type {t!r} ({', '.join(where)}), not {m.type!r} "
+                f"artifact {m.name!r} is of type {t!r} ({', '.join(seen)}), not {m.type!r} "
                 "(a name never changes type; choose another name for the new artifact)",
             )
         )
     if m.listing is not None:
         findings += _check_listing(project, m, shown, lines)
-    return findings, m
+    return findings, m, lines.top("name")
 
 
 def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:
@@ -199,27 +193,24 @@ def _types_in_history(project: Project) -> dict[str, dict[str, list[str]]]:
     return found
 
 
-def _case_clashes(project: Project, names: dict[str, str]) -> list[Finding]:
+def _case_clashes(project: Project, names: dict[str, tuple[str, int]]) -> list[Finding]:
     """Names that differ only in case collide as tags and files on macOS and Windows."""
-    everyone = {n.lower(): n for n in [*project.names(), *ver.histories(project)] if n not in names}
+    by_lower: dict[str, set[str]] = {}
+    for n in [*project.names(), *ver.histories(project), *names]:
+        by_lower.setdefault(n.lower(), set()).add(n)
     out = []
-    for name, shown in sorted(names.items()):
-        for other in (n for n in names if n != name and n.lower() == name.lower()):
-            if other < name:
-                out.append(_case_finding(shown, name, other))
-        theirs = everyone.get(name.lower())
-        if theirs is not None and theirs != name:
-            out.append(_case_finding(shown, name, theirs))
+    for name, (shown, line) in sorted(names.items()):
+        others = sorted(by_lower[name.lower()] - {name})
+        if others:
+            out.append(
+                Finding(
+                    shown,
+                    line,
+                    f"artifact name {name!r} differs from {others[0]!r} only in case; they "
+                    "clash on case-insensitive file systems (choose another name)",
+                )
+            )
     return out
-
-
-def _case_finding(shown: str, name: str, other: str) -> Finding:
-    return Finding(
-        shown,
-        1,
-        f"artifact name {name!r} differs from {other!r} only in case; they clash on "
-        "case-insensitive file systems (choose another name)",
-    )
 
 
 class _KeyLines:
