@@ -324,42 +324,30 @@ def graph(
             seen_edges.add((a, b))
             g.edges.append((a, b))
 
+    def walk(runs_of: dict[str, list[str]], arts_key: str, upstream: bool) -> None:
+        """Breadth-first, `depth` run steps: artifact -> its runs -> their artifacts -> ..."""
+        frontier = [start]
+        for _ in range(depth):
+            nxt = []
+            for nid in frontier:
+                for rid in dict.fromkeys(runs_of.get(g.nodes[nid]["digest"], [])):
+                    rec = idx.runs[rid].record
+                    rn = run_node(rec)
+                    edge(*((rn, nid) if upstream else (nid, rn)))
+                    for art in rec.get(arts_key, []):
+                        an = art_node(art["name"], art["digest"], art.get("type"))
+                        pair = (an, rn) if upstream else (rn, an)
+                        if pair not in seen_edges:
+                            nxt.append(an)
+                        edge(*pair)
+            frontier = nxt
+            if not frontier:
+                break
+
     if up:
-        frontier = [start]
-        for _ in range(depth):
-            nxt = []
-            for nid in frontier:
-                digest = g.nodes[nid]["digest"]
-                for rid in dict.fromkeys(idx.logged.get(digest, [])):
-                    rec = idx.runs[rid].record
-                    rn = run_node(rec)
-                    edge(rn, nid)
-                    for art in rec.get("inputs", []):
-                        an = art_node(art["name"], art["digest"], art.get("type"))
-                        if (an, rn) not in seen_edges:
-                            nxt.append(an)
-                        edge(an, rn)
-            frontier = nxt
-            if not frontier:
-                break
+        walk(idx.logged, "inputs", upstream=True)
     if down:
-        frontier = [start]
-        for _ in range(depth):
-            nxt = []
-            for nid in frontier:
-                digest = g.nodes[nid]["digest"]
-                for rid in dict.fromkeys(idx.used.get(digest, [])):
-                    rec = idx.runs[rid].record
-                    rn = run_node(rec)
-                    edge(nid, rn)
-                    for art in rec.get("outputs", []):
-                        an = art_node(art["name"], art["digest"], art.get("type"))
-                        if (rn, an) not in seen_edges:
-                            nxt.append(an)
-                        edge(rn, an)
-            frontier = nxt
-            if not frontier:
-                break
+        walk(idx.used, "outputs", upstream=False)
     return g, start
 
 
