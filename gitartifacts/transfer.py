@@ -82,9 +82,11 @@ def push(
     if todo:
         store = open_store(remote)
         data: set[str] = set()
+        sizes: dict[str, int] = {}
         listings: list[str] = []  # children before parents
         for m in todo:
             entries = project.load_entries(m)
+            sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
             data.update(e.digest for e in entries.values() if e.ref is None)
             patch = m.metadata.get("patch") if m.type == "code" else None
             if isinstance(patch, str) and project.cache.has(patch):
@@ -102,7 +104,16 @@ def push(
                 "fetch them from a clone that has them, or re-add the data",
             )
         if missing:
-            store.upload(project.cache, missing, jobs=jobs)
+            _start(progress, sum(sizes.get(d, 0) for d in missing), "push")
+            try:
+                store.upload(
+                    project.cache,
+                    missing,
+                    jobs=jobs,
+                    progress=progress.update if progress else None,
+                )
+            finally:
+                _close(progress)
         already = len(candidates) - len(missing)
         uploaded = len(missing)
         project.state.mark_on_remote(rid, candidates)
@@ -228,31 +239,43 @@ def fetch(
             if m is not None
         ]
     )
-    downloaded = fetch_manifests(project, remote, wanted, jobs=jobs)
+    downloaded = fetch_manifests(project, remote, wanted, jobs=jobs, progress=progress)
     return FetchResult(remote.name, len(wanted), downloaded, messages)
 
 
 def fetch_manifests(
-    project: Project, remote: config.Remote, manifests: Sequence[mf.Manifest], jobs: int = JOBS
+    project: Project,
+    remote: config.Remote,
+    manifests: Sequence[mf.Manifest],
+    jobs: int = JOBS,
+    progress: Progress | None = None,
 ) -> int:
     """Download every object these manifests name that the local cache lacks."""
     store: RemoteStore | None = None
     rid = config.remote_id(remote)
     count = 0
     needed: set[str] = set()
+    sizes: dict[str, int] = {}
     for m in manifests:
         if m.listing is not None and m.entries is None:
             store = store or open_store(remote)
             count += _fetch_listing(project, store, m.listing, jobs)
         entries = project.load_entries(m)
         needed.update(e.digest for e in entries.values() if e.ref is None)
+        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
         patch = m.metadata.get("patch") if m.type == "code" else None
         if isinstance(patch, str):
             needed.add(patch)
     missing = project.cache.missing(sorted(needed))
     if missing:
         store = store or open_store(remote)
-        store.download(project.cache, missing, jobs=jobs)
+        _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")
+        try:
+            store.download(
+                project.cache, missing, jobs=jobs, progress=progress.update if progress else None
+            )
+        finally:
+            _close(progress)
         project.state.mark_on_remote(rid, missing)
         count += len(missing)
     return count
@@ -298,3 +321,13 @@ def fetch_for(project: Project, manifests: Sequence[mf.Manifest]) -> int:
     if not todo:
         return 0
     return fetch_manifests(project, config.resolve(project), todo)
+
+
+def _start(progress: Progress | None, total: int, desc: str) -> None:
+    if progress is not None:
+        progress.start(total, desc)
+
+
+def _close(progress: Progress | None) -> None:
+    if progress is not None:
+        progress.close()
