@@ -88,10 +88,24 @@ def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) ->
 
 
 @main.command()
+@click.option(
+    "--hooks", "with_hooks", is_flag=True, help="Also install the git hooks (see install-hooks)."
+)
 @_command
-def init(ctx: Ctx) -> None:
-    """Set up gitartifacts in this repository."""
-    done = api.init(ctx.project())
+def init(ctx: Ctx, with_hooks: bool) -> None:
+    """Set up gitartifacts in this repository: config file, fetch refspecs, notes settings,
+    readable `git diff` of manifests, and, with --hooks, the git hooks."""
+    from gitartifacts import hooks
+
+    project = ctx.project()
+    done = api.init(project)
+    done += hooks.setup_textconv(project)
+    if with_hooks:
+        done += hooks.install(project)
+    elif done:
+        done.append(
+            "tip: git artifacts install-hooks uploads content on git push and updates data on checkout"
+        )
     ctx.say("\n".join(done) if done else "already set up")
 
 
@@ -479,7 +493,7 @@ def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
 @main.command()
 @click.argument("a", required=False)
 @click.argument("b", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @_command
 def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> None:
@@ -488,6 +502,11 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
     Default: HEAD against the manifests in the work tree.
     """
     rows = api.diff(ctx.project(), a, b)
+    if fmt == "markdown":
+        from gitartifacts import review
+
+        click.echo(review.to_markdown(rows), nl=False)
+        return
     if as_json or fmt == "json":
         _json([adiff.to_json(d) for d in rows])
         return

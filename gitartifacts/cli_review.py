@@ -130,7 +130,7 @@ def install_hooks(ctx: Ctx) -> None:
 @_command
 def uninstall_hooks(ctx: Ctx) -> None:
     """Remove the hooks of install-hooks and restore the hooks they chained."""
-    done = hooks.uninstall(Project.open())
+    done = hooks.uninstall(ctx.project())
     ctx.say("\n".join(done) if done else "no gitartifacts hooks installed")
 
 

@@ -45,17 +45,17 @@ class ReviewProject(Project):
     def read_listing_object(self, hex_: str) -> bytes:
         digest = "sha256:" + hex_
         if not self.cache.has(digest):
-            self._fetch_listing(digest)
+            self.fetch_listing(digest)
         return super().read_listing_object(hex_)
 
-    def _fetch_listing(self, digest: str) -> None:
+    def fetch_listing(self, digest: str) -> None:
         from gitartifacts import config, transfer
 
         try:
             if self._store is None:
                 self._store = transfer.open_store(config.resolve(self))
             # The whole tree under it, a level per batch: read_listing asks for all of it.
-            transfer._fetch_listing(self, self._store, digest, transfer.JOBS)
+            transfer.fetch_listing(self, self._store, digest, transfer.JOBS)
         except GitArtifactsError as exc:
             # Not a CacheError: load_entries would call it "not in the local cache".
             raise GitArtifactsError(
@@ -208,15 +208,11 @@ def _size_change(d: adiff.ArtifactDiff) -> str:
 
 
 def _reference_change(c: adiff.Change) -> str:
-    old = (
-        f"{_code(c.old_ref or '(stored file)')} {_code(c.old_digest or '')}" if c.old_digest else ""
-    )
-    new = (
-        f"{_code(c.new_ref or '(stored file)')} {_code(c.new_digest or '')}" if c.new_digest else ""
-    )
-    if old and new:
-        return f"{old} → {new}"
-    return f"added {new}" if new else f"removed {old}"
+    old = f"{_code(c.old_ref or '(stored file)')} {_code(_short(c.old_digest))}"
+    new = f"{_code(c.new_ref or '(stored file)')} {_code(_short(c.new_digest))}"
+    if c.old_digest is None:
+        return f"added: {new}"
+    return f"removed: {old}" if c.new_digest is None else f"{old} → {new}"
 
 
 def _label(label: str | None) -> str:
@@ -227,7 +223,13 @@ def _label(label: str | None) -> str:
 
 
 def _short(digest: str | None) -> str:
-    return "-" if digest is None else digest[:19]
+    """`sha256:` and 12 hex digits; other digests (etags, URIs) up to 32 characters."""
+    if digest is None:
+        return "-"
+    if digest.startswith(("sha256:", "md5:")):
+        algo, _, hex_ = digest.partition(":")
+        return f"{algo}:{hex_[:12]}"
+    return digest if len(digest) <= 32 else digest[:31] + "…"
 
 
 def _size(n: int | None) -> str:
@@ -298,7 +300,5 @@ def textconv(text: str, project: Project | None = None) -> str:
             out.append(f"  ({m.files} entries not shown: the listing is not in the local cache;")
             out.append("   git artifacts fetch brings it)")
     for p, e in (entries or {}).items():
-        digest = e.digest.split(":", 1)
-        short = f"{digest[0]}:{digest[1][:12]}" if len(digest) == 2 else e.digest
-        out.append(f"{p}  {e.size}  {short}" + (f"  {e.ref}" if e.ref else ""))
+        out.append(f"{p}  {e.size}  {_short(e.digest)}" + (f"  {e.ref}" if e.ref else ""))
     return "\n".join(out) + "\n"

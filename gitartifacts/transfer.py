@@ -259,7 +259,7 @@ def fetch_manifests(
     for m in manifests:
         if m.listing is not None and m.entries is None:
             store = store or open_store(remote)
-            count += _fetch_listing(project, store, m.listing, jobs)
+            count += fetch_listing(project, store, m.listing, jobs)
         entries = project.load_entries(m)
         needed.update(e.digest for e in entries.values() if e.ref is None)
         sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
@@ -281,7 +281,7 @@ def fetch_manifests(
     return count
 
 
-def _fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
+def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
     """Fetch a listing's objects level by level (each level in one parallel batch)."""
     count = 0
     level = [root]

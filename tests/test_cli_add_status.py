@@ -31,7 +31,7 @@ def test_init_creates_and_stages_the_config_and_is_idempotent(tmp_path: Path) ->
     out = repo.ga("init").stdout
     assert ".gitartifacts.yaml" in out
     assert (repo.root / ".gitartifacts.yaml").is_file()
-    assert repo.staged() == [".gitartifacts.yaml"]
+    assert repo.staged() == [".gitartifacts.yaml", ".gitattributes"]
     assert (repo.root / ".git" / "artifacts" / "objects").is_dir()
     before = repo.snapshot()
     assert "already set up" in repo.ga("init").stdout
