@@ -300,3 +300,11 @@ def test_every_hook_script_is_plain_posix_shell(bikes: GitRepo) -> None:
         )
         assert proc.returncode == 0, proc.stderr
         assert script.read_text().startswith("#!/bin/sh\n")
+
+
+def test_the_hooks_folder_holds_exactly_what_install_hooks_writes() -> None:
+    folder = Path(__file__).resolve().parents[1] / "hooks"
+    for hook in hooks.HOOKS:
+        script = folder / hook
+        assert script.read_text() == hooks._script(hook, embed_path=False)
+        assert os.access(script, os.X_OK)
