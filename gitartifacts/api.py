@@ -133,7 +133,7 @@ def add(
         _check_not_tracked(project, base_rel, top_names)
         _check_no_overlap(project, name, base_rel, top_names)
         base = str(project.root / base_rel)
-        scan = ws.scan(base, top_names, what=base_rel)
+        scan = ws.scan(base, top_names, what=base_rel, ignore=project.ignore_for(base_rel))
         missing = [
             t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)
         ]
@@ -497,7 +497,7 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[ws.Diff, int]:
         tops_text = "\n".join(ws.tops(m.entries or {}))
         project.state.put(f"tops:{m.digest}", tops_text)
     top_names = tops_text.split("\n") if tops_text else []
-    scan = ws.scan(base, top_names, what=m.path)
+    scan = ws.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
     if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
         return ws.Diff([], [], []), _not_in_cache(project, m)
     entries = project.load_entries(m)
@@ -721,6 +721,7 @@ def checkout(
             what=m.path,
             progress=progress,
             fetch_ref=ref_fetcher(project, allow_changed_references),
+            ignore=project.ignore_for(m.path),
         )
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
@@ -840,7 +841,12 @@ def verify(
     base = os.path.abspath(root) if root else (str(project.root / m.path) if m.path else None)
     if base is not None:
         names = sorted(os.listdir(base)) if root and os.path.isdir(base) else ws.tops(entries)
-        scan = ws.scan(base, names, what=root or m.path or "")
+        scan = ws.scan(
+            base,
+            names,
+            what=root or m.path or "",
+            ignore=None if root else project.ignore_for(m.path),
+        )
         files = {p: sha256_file(os.path.join(base, p))[0] for p in scan.files}
         diff = ws.compare(entries, files)
         problems += [Problem(p, "modified") for p in diff.modified]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from gitartifacts import manifest as mf
@@ -14,6 +15,7 @@ from gitartifacts.git import Repo
 from gitartifacts.state import State
 
 CONFIG_FILE = ".gitartifacts.yaml"
+IGNORE_FILE = ".artifactignore"
 
 
 class Project:
@@ -105,6 +107,19 @@ class Project:
         return rel
 
     # ------------------------------------------------------------------ paths
+
+    def ignore_for(self, base: str | None) -> Callable[[str], bool] | None:
+        """Files to leave out of artifacts under `base`: `.artifactignore` at the repository
+        root, in .gitignore syntax, matched against repository-relative paths."""
+        try:
+            lines = (self.root / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return None
+        import pathspec
+
+        spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        prefix = "" if base in (None, ".", "") else f"{base}/"
+        return lambda rel: bool(spec.match_file(prefix + rel))
 
     def relpath(self, path: str | os.PathLike[str]) -> str:
         """Repository-relative POSIX path of a user-given path (lexical, symlinks kept)."""

@@ -79,8 +79,11 @@ def state_key(path: str | None, rel: str) -> str:
 # ---------------------------------------------------------------- scanning
 
 
-def scan(base: str, top_names: Sequence[str], what: str = "") -> Scan:
-    """Stat every file under `base/<top>`; symlinks are followed, loops are an error."""
+def scan(
+    base: str, top_names: Sequence[str], what: str = "", ignore: Callable[[str], bool] | None = None
+) -> Scan:
+    """Stat every file under `base/<top>`; symlinks are followed, loops are an error.
+    Files for which `ignore(path under base)` is true are left out."""
     groups: list[tuple[str, Rows]] = []
     top_rows: Rows = []
     for top in sorted(top_names):
@@ -101,6 +104,12 @@ def scan(base: str, top_names: Sequence[str], what: str = "") -> Scan:
             top_rows.append((top, st.st_ino, st.st_mtime_ns, st.st_size))
     if top_rows:
         groups.append(("", top_rows))
+    if ignore is not None:
+        groups = [
+            (d, kept)
+            for d, rows in groups
+            if (kept := [row for row in rows if not ignore(f"{d}/{row[0]}" if d else row[0])])
+        ]
     return Scan(groups)
 
 
@@ -289,6 +298,7 @@ def materialize(
     what: str = "",
     progress: Progress | None = None,
     fetch_ref: Callable[[str, mf.Entry, str], None] | None = None,
+    ignore: Callable[[str], bool] | None = None,
 ) -> tuple[Plan, Scan | None]:
     """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
 
@@ -306,7 +316,7 @@ def materialize(
         )
     owned = sorted(set(tops(entries)) | set(manage))
     _check_no_symlinked_parents(base, owned, what, force)
-    before = scan(base, owned, what)
+    before = scan(base, owned, what, ignore)
     found, _ = digests(state, path, before.files, base=base)
     current = {p: d for p, (d, _) in found.items()}
     write = [p for p, e in stored.items() if current.get(p) != e.digest]
@@ -371,7 +381,7 @@ def materialize(
         )
     # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
     state.record(rows, started_ns=1 << 62)
-    after = scan(base, owned, what) if (write or refs or delete) else before
+    after = scan(base, owned, what, ignore) if (write or refs or delete) else before
     return plan, after
 
 

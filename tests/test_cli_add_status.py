@@ -325,3 +325,20 @@ def test_status_check_fails_and_names_a_broken_manifest(bikes: GitRepo) -> None:
     assert proc.returncode != 0
     assert ".artifacts/bikes.yaml" in proc.stdout + proc.stderr
     assert "colour" in proc.stdout + proc.stderr
+
+
+def test_artifactignore_leaves_matching_files_out_of_add_status_and_checkout(repo: GitRepo) -> None:
+    (repo.root / ".artifactignore").write_text("*.tmp\n.DS_Store\n")
+    repo.write(
+        {"data/ds/a.csv": "1\n", "data/ds/scratch.tmp": "x", "data/ds/sub/.DS_Store": "junk"}
+    )
+    repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    assert sorted(repo.manifest("ds")["entries"]) == ["ds/a.csv"]
+    repo.commit("ds", ".artifactignore")
+    repo.write({"data/ds/more.tmp": "y"})
+    assert repo.ga_json("status", "ds")[0]["clean"] is True
+    repo.ga("checkout", "ds")
+    assert (repo.root / "data/ds/scratch.tmp").exists() and (
+        repo.root / "data/ds/more.tmp"
+    ).exists()
+    assert repo.ga_json("verify", "ds")["ok"] is True
