@@ -148,22 +148,42 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ reading out
 
-    def materialize(self, digest: str, dst: str, link: str = "copy") -> os.stat_result:
+    def materialize(
+        self, digest: str, dst: str, link: str = "copy", fresh: bool = False
+    ) -> os.stat_result:
         """Write the object at `dst` (replacing what is there) and return the new file's stat.
 
-        `dst` is replaced by rename, so a symlink at `dst` is replaced, never written through.
+        An existing `dst` is replaced by rename, so a symlink there is replaced, never written
+        through. A `fresh` copy (nothing at `dst`) is written in place with O_EXCL: one file
+        created instead of a temporary one plus a rename, the largest cost with many small
+        files; the caller journals the checkout so an interrupted one is finished, not feared.
         """
         src = self.path(digest)
+        if fresh and link in ("copy", "reflink"):
+            try:
+                return self._copy(src, dst, True)
+            except FileExistsError:
+                pass  # something appeared there meanwhile: replace it atomically below
+            except FileNotFoundError:
+                if not os.path.exists(src):
+                    raise CacheError(
+                        f"object {digest} is not in the local cache",
+                        "run git artifacts fetch, or git artifacts add the data again",
+                    ) from None
+                raise
         parent = os.path.dirname(dst)
         tmp = os.path.join(parent, f".ga-tmp-{uuid.uuid4().hex}")
         try:
+            copied = None
             if link == "hardlink":
                 os.link(src, tmp)
             elif link == "symlink":
                 os.symlink(src, tmp)
             else:
-                self._copy(src, tmp, link == "reflink" or link == "copy")
+                copied = self._copy(src, tmp, link == "reflink" or link == "copy")
             os.replace(tmp, dst)
+            if copied is not None:
+                return copied
         except FileNotFoundError:
             _unlink_quiet(tmp)
             if not os.path.exists(src):
@@ -177,7 +197,7 @@ class ObjectStore:
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
-    def _copy(self, src: Path, dst: str, try_reflink: bool) -> None:
+    def _copy(self, src: Path, dst: str, try_reflink: bool) -> os.stat_result:
         with open(src, "rb", buffering=0) as fin:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
@@ -187,7 +207,7 @@ class ObjectStore:
 
                         fcntl.ioctl(fd, _FICLONE, fin.fileno())
                         self._reflink_ok = True
-                        return
+                        return os.fstat(fd)
                     except OSError as exc:
                         if exc.errno not in (
                             errno.EOPNOTSUPP,
@@ -206,6 +226,7 @@ class ObjectStore:
                 else:
                     with open(fd, "wb", closefd=False) as fout:
                         shutil.copyfileobj(fin, fout, CHUNK)
+                return os.fstat(fd)
             finally:
                 os.close(fd)
 

@@ -115,6 +115,9 @@ class State:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", items)
 
+    def delete_key(self, key: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
     def delete_prefix(self, prefix: str) -> None:
         self.db.execute("DELETE FROM kv WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff"))
 

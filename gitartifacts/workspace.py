@@ -13,7 +13,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from gitartifacts import manifest as mf
@@ -268,6 +268,24 @@ def parallel(fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS)
         return [r for rs in pool.map(fn, batches) for r in rs]
 
 
+def parallel_chunks(
+    fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS, per_chunk: int = 20_000
+) -> Iterator[list[R]]:
+    """Results in chunks of about `per_chunk` as they complete, so that 100,000 of them need
+    not be held at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: list[R] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for rs in pool.map(fn, batches):
+            pending += rs
+            if len(pending) >= per_chunk:
+                yield pending
+                pending = []
+    if pending:
+        yield pending
+
+
 def compare(entries: dict[str, mf.Entry], current: dict[str, str]) -> Diff:
     added = [p for p in current if p not in entries]
     deleted = [p for p, e in entries.items() if p not in current and e.ref is None]
@@ -324,7 +342,14 @@ def materialize(
     if fetch_ref is None:
         refs = []
     delete = [p for p in current if p not in entries] if delete_extra else []
-    conflicts = [p for p in [*write, *refs, *delete] if p in current and not store.has(current[p])]
+    journal = f"checkout-journal:{os.path.abspath(base)}"
+    # Files an interrupted checkout was writing are ours to finish, not user changes.
+    ours = set(write) if state.get(journal) else set()
+    conflicts = [
+        p
+        for p in [*write, *refs, *delete]
+        if p in current and p not in ours and not store.has(current[p])
+    ]
     # A folder where a file must go (or the reverse) is a conflict too.
     clashes = _clashes(base, [*write, *refs])
     conflicts += [c for c in clashes if c not in conflicts]
@@ -346,6 +371,8 @@ def materialize(
     if progress is not None:
         progress.start(sum(stored[p].size for p in write), "checkout")
     made: set[str] = set()
+    if write:
+        state.put(journal, "1")
 
     def work(batch: list[str]) -> list[tuple[str, StatKey, str]]:
         res = []
@@ -354,7 +381,8 @@ def materialize(
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
-            st = store.materialize(stored[rel].digest, os.path.join(base, rel), link)
+            fresh = rel not in current
+            st = store.materialize(stored[rel].digest, os.path.join(base, rel), link, fresh=fresh)
             res.append(
                 (
                     state_key(path, rel),
@@ -367,7 +395,12 @@ def materialize(
         return res
 
     sizes = {p: (0, 0, stored[p].size) for p in write}
-    rows = parallel(work, _batches(write, sizes))
+    # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
+    for rows in parallel_chunks(work, _batches(write, sizes), jobs=2):
+        # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
+        state.record(rows, started_ns=1 << 62)
+    del sizes
+    rows = []
     if progress is not None:
         progress.close()
     for rel in refs:
@@ -379,8 +412,9 @@ def materialize(
         rows.append(
             (state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), entries[rel].digest)
         )
-    # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
     state.record(rows, started_ns=1 << 62)
+    if write:
+        state.delete_key(journal)
     after = scan(base, owned, what, ignore) if (write or refs or delete) else before
     return plan, after
 

@@ -306,3 +306,24 @@ def test_verify_of_another_version_than_the_workspace_fails(bikes_v1: GitRepo) -
     kinds = {p["path"]: p["problem"] for p in res["problems"]}
     assert kinds["bikes/img0.txt"] == "modified"
     assert "bikes/extra.txt" in kinds
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6])
+def test_a_checkout_killed_midway_is_finished_by_the_next_one(repo: GitRepo, delay: float) -> None:
+    import signal
+    import subprocess
+    import time
+
+    files = {f"data/many/d{i % 20}/f{i}.bin": os.urandom(2000) for i in range(3000)}
+    repo.write(files)
+    repo.ga("add", "data/many", "--name", "many", "--type", "dataset")
+    repo.commit("many")
+    shutil.rmtree(repo.root / "data" / "many")
+    proc = subprocess.Popen(["git", "artifacts", "checkout"], cwd=repo.root)
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    repo.ga("checkout")  # no --force needed: half-written files were ours
+    assert repo.ga_json("verify", "many")["ok"] is True
+    assert repo.ga_json("status", "many")[0]["clean"] is True
