@@ -153,16 +153,21 @@ def add(
     # Nothing has been written before this point: bad input leaves repo and cache untouched.
     ensure_init(project)
     trusted = True
+    fingerprint = scan.fingerprint if scan is not None else None
     if scan is not None and base_rel is not None:
+        files = scan.files
+        scan = None  # 100,000s of stat rows: let them go before the manifest is built
         found, trusted = ws.digests(
             project.state,
             base_rel,
-            scan.files,
+            files,
             base=str(project.root / base_rel),
             store=project.cache,
             progress=progress,
         )
+        del files
         entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+        del found
     entries.update(ref_entries)
     m = mf.build(
         name,
@@ -178,9 +183,7 @@ def add(
     rel = project.write_manifest(m)
     ignore_changed = base_rel is not None and ensure_ignored(project, base_rel, ws.tops(entries))
     project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
-    _remember_workspace(
-        project, m, scan.fingerprint if scan is not None and trusted and not ref_entries else None
-    )
+    _remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
     return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
 
 

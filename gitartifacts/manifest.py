@@ -82,9 +82,11 @@ class Manifest:
 
 def canonical_digest(entries: Iterable[tuple[str, str]]) -> str:
     """The artifact digest over (path, entry digest) pairs, sorted by UTF-8 bytes of the path."""
-    encoded = sorted((path.encode(), digest) for path, digest in entries)
+    pairs = sorted(entries, key=lambda pd: pd[0].encode())
     h = hashlib.sha256(_DIGEST_HEADER)
-    h.update(b"".join(p + b"\t" + d.encode() + b"\n" for p, d in encoded))
+    # Hashed in slices: a million entries never become one big byte string.
+    for i in range(0, len(pairs), 4096):
+        h.update("".join(f"{p}\t{d}\n" for p, d in pairs[i : i + 4096]).encode())
     return "sha256:" + h.hexdigest()
 
 
@@ -548,7 +550,7 @@ def read_listing(root: str, fetch: Callable[[str], bytes]) -> dict[str, Entry]:
                 entries[p] = Entry(rest[0], int(rest[1]))
             else:
                 entries[p] = entry_from_dict(json.loads(rest[0]))
-    return {p: entries[p] for p in sorted(entries, key=str.encode)}
+    return entries  # in tree order; dumps() and the digest sort for themselves
 
 
 def listing_children(data: bytes) -> list[str]:

@@ -200,7 +200,6 @@ def digests(
     recently for its stat to be trusted next time.
     """
     started = time.time_ns()
-    keys = {rel: state_key(path, rel) for rel in files}
     known = (
         state.lookup_prefix(tops(files))
         if path in (None, ".", "")
@@ -209,7 +208,7 @@ def digests(
     out: dict[str, tuple[str, int]] = {}
     todo: list[str] = []
     for rel, st in files.items():
-        hit = known.get(keys[rel])
+        hit = known.get(state_key(path, rel))
         if hit is not None and hit[0] == st and (store is None or store.has(hit[1])):
             out[rel] = (hit[1], st[SIZE])
         else:
@@ -233,24 +232,24 @@ def digests(
         return res
 
     rows = []
-    for rel, digest, size in parallel(work, _batches(todo, files)):
+    for rel, digest, size in parallel(work, _batches(todo, lambda r: files[r][SIZE])):
         out[rel] = (digest, size)
         if size == files[rel][SIZE]:
-            rows.append((keys[rel], files[rel], digest))
+            rows.append((state_key(path, rel), files[rel], digest))
     trusted = state.record(rows, started)
     if progress is not None:
         progress.close()
     return out, trusted
 
 
-def _batches(paths: list[str], files: dict[str, StatKey]) -> list[list[str]]:
+def _batches(paths: list[str], size_of: Callable[[str], int]) -> list[list[str]]:
     """Group small files so a thread task is worth its overhead; big files go alone."""
     out: list[list[str]] = []
     cur: list[str] = []
     size = 0
     for rel in paths:
         cur.append(rel)
-        size += files[rel][SIZE] + 4096
+        size += size_of(rel) + 4096
         if size >= _BATCH_BYTES or len(cur) >= 256:
             out.append(cur)
             cur, size = [], 0
@@ -394,12 +393,10 @@ def materialize(
             progress.update(sum(stored[r].size for r in batch))
         return res
 
-    sizes = {p: (0, 0, stored[p].size) for p in write}
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
-    for rows in parallel_chunks(work, _batches(write, sizes), jobs=2):
+    for rows in parallel_chunks(work, _batches(write, lambda r: stored[r].size), jobs=2):
         # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
         state.record(rows, started_ns=1 << 62)
-    del sizes
     rows = []
     if progress is not None:
         progress.close()
