@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import shutil
 import stat
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitartifacts.errors import CacheError
-from gitartifacts.hashing import CHUNK, hex_of
+from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
@@ -93,24 +94,40 @@ class ObjectStore:
             _unlink_quiet(tmp)
 
     def _add_stream_from(self, src: str) -> tuple[str, int]:
+        """Large files: the kernel copies them (copy_file_range, no trip through our memory),
+        then we hash our private copy, so the name always matches what was stored even if
+        `src` changes meanwhile."""
         tmp = self._tmp_path()
-        h = hashlib.sha256()
-        size = 0
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
         try:
             with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
-                while n := fin.readinto(buf):
-                    h.update(view[:n])
-                    fout.write(view[:n])
-                    size += n
-            digest = "sha256:" + h.hexdigest()
+                if not _kernel_copy(fin.fileno(), fout.fileno()):
+                    return self._hash_and_write(fin, fout, tmp)
+            digest, size = sha256_file(tmp)
             final = self.path(digest)
             if not os.path.exists(final):
                 self._rename_in(tmp, final)
             return digest, size
         finally:
             _unlink_quiet(tmp)
+
+    def _hash_and_write(self, fin: io.FileIO, fout: BinaryIO, tmp: Path) -> tuple[str, int]:
+        h = hashlib.sha256()
+        size = 0
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        fin.seek(0)
+        fout.seek(0)
+        fout.truncate()
+        while n := fin.readinto(buf):
+            h.update(view[:n])
+            fout.write(view[:n])
+            size += n
+        fout.close()
+        digest = "sha256:" + h.hexdigest()
+        final = self.path(digest)
+        if not os.path.exists(final):
+            self._rename_in(tmp, final)
+        return digest, size
 
     def _publish(self, final: Path, data: bytes) -> None:
         self._ensure_shard(final.parent)
@@ -242,6 +259,18 @@ class ObjectStore:
         p = self.path(digest)
         os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
         _unlink_quiet(p)
+
+
+def _kernel_copy(fd_in: int, fd_out: int) -> bool:
+    """Copy a whole file inside the kernel; False where copy_file_range is not available."""
+    try:
+        while os.copy_file_range(fd_in, fd_out, 1 << 30):
+            pass
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
+            return False
+        raise
+    return True
 
 
 def _open_new(path: Path) -> BinaryIO:
