@@ -100,7 +100,7 @@ class ObjectStore:
         tmp = self._tmp_path()
         try:
             with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
-                if not _kernel_copy(fin.fileno(), fout.fileno()):
+                if not kernel_copy(fin.fileno(), fout.fileno()):
                     return self._hash_and_write(fin, fout, tmp)
             digest, size = sha256_file(tmp)
             final = self.path(digest)
@@ -261,7 +261,7 @@ class ObjectStore:
         _unlink_quiet(p)
 
 
-def _kernel_copy(fd_in: int, fd_out: int) -> bool:
+def kernel_copy(fd_in: int, fd_out: int) -> bool:
     """Copy a whole file inside the kernel; False where copy_file_range is not available."""
     try:
         while os.copy_file_range(fd_in, fd_out, 1 << 30):

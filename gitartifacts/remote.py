@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from gitartifacts.cache import ObjectStore
+from gitartifacts.cache import ObjectStore, kernel_copy
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 
@@ -111,11 +111,16 @@ class RemoteStore:
         self.url = url
         self.protocol, self.root = parse_url(url)
         self.options = check_options(self.protocol, options)
+        self._made: set[str] = set()  # shard folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RemoteStore({redact(self.url)!r})"
+
+    def _jobs(self, jobs: int) -> int:
+        # A local folder is bound by creating files, which more than a few threads only slow.
+        return min(jobs, 4) if self.protocol == "file" else jobs
 
     @property
     def fs(self) -> Any:
@@ -213,7 +218,7 @@ class RemoteStore:
         wanted = list(dict.fromkeys(digests))
         with self._errors():
             self._connect()
-            parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, jobs)
+            parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, self._jobs(jobs))
 
     def upload_ordered(
         self,
@@ -257,7 +262,7 @@ class RemoteStore:
 
     def _put(self, src: str, dest: str, size: int) -> None:
         if self.protocol == "file":
-            _write_local(Path(dest), lambda f: _copy_into(src, f))
+            _put_local(src, Path(dest), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
             data = Path(src).read_bytes()
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
@@ -329,7 +334,9 @@ class RemoteStore:
         tmpdir = _cache_tmpdir(cache)
         with self._errors():
             self._connect()
-            parallel_map(lambda d: self._download_one(cache, tmpdir, d, progress), wanted, jobs)
+            parallel_map(
+                lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
+            )
 
     def read_bytes(self, digest: str) -> bytes:
         """A small object (a listing), verified against its name."""
@@ -357,8 +364,14 @@ class RemoteStore:
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":
-            with _open_new(tmp) as out:
-                return sha256_file(src, sink=out.write)
+            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as out:
+                if not kernel_copy(fin.fileno(), out.fileno()):
+                    out.seek(0)
+                    out.truncate()
+                    fin.seek(0)
+                    while chunk := fin.read(CHUNK):
+                        out.write(chunk)
+            return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
         self.fs.get_file(src, str(tmp))
         return sha256_file(tmp)
 
@@ -617,6 +630,37 @@ def _write_local(final: Path, fill: Callable[[BinaryIO], object]) -> None:
         os.chmod(tmp, 0o444)
         try:
             os.link(tmp, final)  # fails if another writer got there first: that is fine
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            if exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            os.replace(tmp, final)  # no hard links here; a rename is atomic too
+    finally:
+        _unlink_quiet(tmp)
+
+
+def _put_local(src: str, final: Path, made: set[str]) -> None:
+    """Create `final`, only if absent, as a read-only copy of `src`, never visible half-written:
+    a kernel copy into a temporary file beside it, then a hard link to the final name."""
+    shard = str(final.parent)
+    if shard not in made:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        made.add(shard)
+    tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+    try:
+        with open(src, "rb", buffering=0) as fin:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                if not kernel_copy(fin.fileno(), fd):
+                    while chunk := fin.read(CHUNK):
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        try:
+            os.link(tmp, final)  # create-only: an object already there is never replaced
         except FileExistsError:
             pass
         except OSError as exc:
