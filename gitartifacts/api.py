@@ -756,31 +756,18 @@ def get(
 ) -> tuple[str, int]:
     """Download a version into a folder: never deletes, skips files that already match."""
     _check_link(link)
-    r = ver.resolve(project, spec, entries=False)
-    transfer.fetch_for(project, [r.manifest])
-    project.load_entries(r.manifest)
+    r = _resolve_fetched(project, spec)
     target = os.path.abspath(out or default_download_dir(r))
-    from gitartifacts import code
-
-    if code.is_code(r.manifest):
-        os.makedirs(target, exist_ok=True)
-        return target, code.materialize(project, r.manifest, target)
-    os.makedirs(target, exist_ok=True)
-    assert r.manifest.entries is not None
-    plan, _ = ws.materialize(
-        project.state,
-        project.cache,
-        r.manifest.entries,
-        base=target,
-        path=target,
-        delete_extra=False,
+    written = _into_folder(
+        project,
+        r,
+        target,
+        exact=False,
         link=link,
-        force=True,
-        what=target,
+        allow_changed=allow_changed_references,
         progress=progress,
-        fetch_ref=ref_fetcher(project, allow_changed_references),
     )
-    return target, len(plan.write)
+    return target, written
 
 
 def checkout_root(
@@ -791,25 +778,54 @@ def checkout_root(
     progress: Progress | None = None,
 ) -> str:
     """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
-    r = ver.resolve(project, spec)
+    r = _resolve_fetched(project, spec)
     target = os.path.abspath(root)
+    _into_folder(
+        project, r, target, exact=True, allow_changed=allow_changed_references, progress=progress
+    )
+    return target
+
+
+def _resolve_fetched(project: Project, spec: str) -> ver.Resolved:
+    """A version with its entries, fetching what the local cache lacks (as W&B's download)."""
+    r = ver.resolve(project, spec, entries=False)
+    transfer.fetch_for(project, [r.manifest])
+    project.load_entries(r.manifest)
+    return r
+
+
+def _into_folder(
+    project: Project,
+    r: ver.Resolved,
+    target: str,
+    *,
+    exact: bool,
+    link: str = "copy",
+    allow_changed: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Files of a version into any folder; `exact` also removes what is not in it."""
+    from gitartifacts import code
+
     os.makedirs(target, exist_ok=True)
+    if code.is_code(r.manifest):
+        return code.materialize(project, r.manifest, target)
     assert r.manifest.entries is not None
-    present = sorted(os.listdir(target))
-    ws.materialize(
+    plan, _ = ws.materialize(
         project.state,
         project.cache,
         r.manifest.entries,
         base=target,
         path=target,
-        manage=present,
-        delete_extra=True,
+        manage=sorted(os.listdir(target)) if exact else (),
+        delete_extra=exact,
+        link=link,
         force=True,
         what=target,
         progress=progress,
-        fetch_ref=ref_fetcher(project, allow_changed_references),
+        fetch_ref=ref_fetcher(project, allow_changed),
     )
-    return target
+    return len(plan.write)
 
 
 def _check_link(link: str) -> None:
