@@ -262,7 +262,7 @@ class RemoteStore:
 
     def _put(self, src: str, dest: str, size: int) -> None:
         if self.protocol == "file":
-            _put_local(src, Path(dest), self._made)
+            _write_local(Path(dest), lambda f: _copy_into(src, f), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
             data = Path(src).read_bytes()
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
@@ -364,13 +364,8 @@ class RemoteStore:
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":
-            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as out:
-                if not kernel_copy(fin.fileno(), out.fileno()):
-                    out.seek(0)
-                    out.truncate()
-                    fin.seek(0)
-                    while chunk := fin.read(CHUNK):
-                        out.write(chunk)
+            with _open_new(tmp) as out:
+                _copy_into(src, out)
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
         self.fs.get_file(src, str(tmp))
         return sha256_file(tmp)
@@ -632,47 +627,22 @@ def _is_auth_error(exc: BaseException) -> bool:
 # ---------------------------------------------------------------- local files
 
 
-def _write_local(final: Path, fill: Callable[[BinaryIO], object]) -> None:
+def _write_local(
+    final: Path, fill: Callable[[BinaryIO], object], made: set[str] | None = None
+) -> None:
     """Create `final` atomically and only if absent: it never appears partially written."""
     if final.exists():
         return
-    final.parent.mkdir(parents=True, exist_ok=True)
+    shard = str(final.parent)
+    if made is None or shard not in made:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(shard)
     tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
     try:
         with _open_new(tmp) as f:
             fill(f)
         os.chmod(tmp, 0o444)
-        try:
-            os.link(tmp, final)  # fails if another writer got there first: that is fine
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in _LINK_UNSUPPORTED:
-                raise
-            os.replace(tmp, final)  # no hard links here; a rename is atomic too
-    finally:
-        _unlink_quiet(tmp)
-
-
-def _put_local(src: str, final: Path, made: set[str]) -> None:
-    """Create `final`, only if absent, as a read-only copy of `src`, never visible half-written:
-    a kernel copy into a temporary file beside it, then a hard link to the final name."""
-    shard = str(final.parent)
-    if shard not in made:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        made.add(shard)
-    tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
-    try:
-        with open(src, "rb", buffering=0) as fin:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                if not kernel_copy(fin.fileno(), fd):
-                    while chunk := fin.read(CHUNK):
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
         try:
             os.link(tmp, final)  # create-only: an object already there is never replaced
         except FileExistsError:
@@ -686,7 +656,10 @@ def _put_local(src: str, final: Path, made: set[str]) -> None:
 
 
 def _copy_into(src: str, out: BinaryIO) -> None:
+    """The kernel copies where it can (copy_file_range); otherwise through our memory."""
     with open(src, "rb", buffering=0) as f:
+        if kernel_copy(f.fileno(), out.fileno()):
+            return
         while chunk := f.read(CHUNK):
             out.write(chunk)
 
