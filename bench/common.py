@@ -334,3 +334,56 @@ def fmt(value: object, digits: int) -> str:
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- result tables
+
+
+def verdict(checks: list[bool | None], ours_error: str | None) -> str:
+    """ "yes" when every target check passed, "no" when one failed, "FAIL" when ours failed."""
+    if ours_error is not None:
+        return "FAIL"
+    if not checks:
+        return "-"
+    if any(ok is False for ok in checks):
+        return "no"
+    if any(ok is None for ok in checks):
+        return "n/a"
+    return "yes"
+
+
+def time_cell(seconds: object, error: object) -> str:
+    if error is not None and seconds is None:
+        return "FAIL"
+    return fmt(seconds, 2)
+
+
+def markdown_table(rows: list[dict[str, object]], keys: list[str]) -> str:
+    """The table both benchmarks print: `keys` first (dataset, remote, operation...), then
+    the timings, ratio, peak memory, target and verdict columns."""
+    header = [
+        *keys,
+        "ours s",
+        "dvc s",
+        "ratio (dvc/ours)",
+        "ours peak RSS MiB",
+        "dvc peak RSS MiB",
+        "target",
+        "met?",
+    ]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(keys) + "---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        cells = [str(row[k]) for k in keys] + [
+            time_cell(row["ours_s"], row["ours_error"]),
+            time_cell(row["dvc_s"], row["dvc_error"]),
+            fmt(row["ratio"], 1),
+            fmt(row["ours_rss_mib"], 0),
+            fmt(row["dvc_rss_mib"], 0),
+            str(row["target"]),
+            str(row["met"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

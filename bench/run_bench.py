@@ -44,7 +44,7 @@ from common import (
     count_symlinks,
     display,
     ensure_dvc,
-    fmt,
+    markdown_table,
     resolve_ours,
     run_checked,
     say,
@@ -52,6 +52,7 @@ from common import (
     tool_env,
     tree_digest,
     tree_listing,
+    verdict,
 )
 
 TOOLS = ("ours", "dvc")
@@ -170,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.trash.empty(settle=False)
 
     rows = summarize(ctx, datasets, tools)
-    table = markdown_table(rows)
+    table = markdown_table(rows, ["dataset", "operation"])
     results = {
         "meta": meta,
         "summary": rows,
@@ -554,46 +555,6 @@ def verification_error(ctx: Context, dataset: str, tool: str) -> str | None:
         if (record["dataset"], record["tool"]) == (dataset, tool) and not record["ok"]:
             return "checkout not byte-identical"
     return None
-
-
-def verdict(checks: list[bool | None], ours_error: str | None) -> str:
-    if ours_error is not None:
-        return "FAIL"
-    if not checks:
-        return "-"
-    if any(ok is False for ok in checks):
-        return "no"
-    if any(ok is None for ok in checks):
-        return "n/a"
-    return "yes"
-
-
-def markdown_table(rows: list[dict[str, object]]) -> str:
-    header = (
-        "| dataset | operation | ours s | dvc s | ratio (dvc/ours) | ours peak RSS MiB "
-        "| dvc peak RSS MiB | target | met? |"
-    )
-    lines = [header, "|---|---|---:|---:|---:|---:|---:|---|---|"]
-    for row in rows:
-        cells = [
-            str(row["dataset"]),
-            str(row["operation"]),
-            time_cell(row["ours_s"], row["ours_error"]),
-            time_cell(row["dvc_s"], row["dvc_error"]),
-            fmt(row["ratio"], 1),
-            fmt(row["ours_rss_mib"], 0),
-            fmt(row["dvc_rss_mib"], 0),
-            str(row["target"]),
-            str(row["met"]),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def time_cell(seconds: object, error: object) -> str:
-    if seconds is None and error is not None:
-        return "FAIL"
-    return fmt(seconds, 2)
 
 
 if __name__ == "__main__":
