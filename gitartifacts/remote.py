@@ -29,10 +29,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from gitartifacts.cache import ObjectStore, kernel_copy
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.hashing import CHUNK, hex_of, sha256_file
+from gitartifacts.s3direct import S3Direct
 
 ProgressFn = Callable[[int], object]
 
-JOBS = 16
+JOBS = 32
 # Objects per listing page on S3 and GCS: the unit of cost when listing is compared with
 # one existence check per object (DVC's heuristic).
 PAGE = 1000
@@ -114,6 +115,8 @@ class RemoteStore:
         self._made: set[str] = set()  # shard folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._direct: S3Direct | None = None
+        self._direct_checked = False
 
     def __repr__(self) -> str:
         return f"RemoteStore({redact(self.url)!r})"
@@ -218,6 +221,16 @@ class RemoteStore:
         wanted = list(dict.fromkeys(digests))
         with self._errors():
             self._connect()
+            direct = self._direct_path()
+            if direct is not None:
+                direct.upload(
+                    [(d, cache.path(d)) for d in wanted],
+                    max(1, jobs),
+                    SMALL_PUT,
+                    progress or _ignore,
+                    lambda d: self._upload_one(cache, d, progress),
+                )
+                return
             parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, self._jobs(jobs))
 
     def upload_ordered(
@@ -302,6 +315,16 @@ class RemoteStore:
             return False
         return True
 
+    def _direct_path(self) -> S3Direct | None:
+        """Direct signed requests for S3-compatible servers (see s3direct), when they apply."""
+        if not self._direct_checked:
+            self._direct_checked = True
+            if self.protocol == "s3":
+                self._direct = S3Direct.create(self.root, self.options)
+        if self._direct is not None and self._direct.broken:
+            return None
+        return self._direct
+
     def _connect(self) -> None:
         # Create the file system once, before worker threads share it.
         if self.protocol != "file":
@@ -334,6 +357,23 @@ class RemoteStore:
         tmpdir = _cache_tmpdir(cache)
         with self._errors():
             self._connect()
+            direct = self._direct_path()
+            if direct is not None:
+
+                def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
+                    self._check_digest(digest, actual)
+                    _publish(cache, digest, tmp)
+                    if progress is not None:
+                        progress(size)
+
+                direct.download(
+                    wanted,
+                    max(1, jobs),
+                    tmpdir,
+                    publish,
+                    lambda d: self._download_one(cache, tmpdir, d, progress),
+                )
+                return
             parallel_map(
                 lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
             )
@@ -680,6 +720,10 @@ def _publish(cache: ObjectStore, digest: str, tmp: Path) -> None:
 
 def _open_new(path: Path) -> BinaryIO:
     return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
+
+
+def _ignore(_: int) -> None:
+    pass
 
 
 def _unlink_quiet(path: Path) -> None:

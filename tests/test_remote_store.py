@@ -23,7 +23,8 @@ from gitartifacts.remote import RemoteStore, choose_strategy, parse_url, redact
 
 pytest_plugins = ["servers"]  # the loopback server fixtures
 
-BACKENDS = ["local", "moto", "seaweedfs", "gcs"]
+# moto-s3fs: the same server with the direct S3 path off, so s3fs carries every request.
+BACKENDS = ["local", "moto", "moto-s3fs", "seaweedfs", "gcs"]
 BIG = 12 << 20  # above two S3 parts and one GCS chunk: multipart and resumable uploads
 
 
@@ -38,11 +39,20 @@ def other_cache(tmp_path: Path) -> ObjectStore:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> RemoteStore:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> RemoteStore:
     """A fresh, empty remote cache on each kind of server."""
     if request.param == "local":
         return RemoteStore(str(tmp_path / "remote"))
-    fixture = {"moto": "s3_bucket", "seaweedfs": "seaweedfs_bucket", "gcs": "gcs_bucket"}
+    if request.param == "moto-s3fs":
+        monkeypatch.setenv("GITARTIFACTS_S3_DIRECT", "0")
+    fixture = {
+        "moto": "s3_bucket",
+        "moto-s3fs": "s3_bucket",
+        "seaweedfs": "seaweedfs_bucket",
+        "gcs": "gcs_bucket",
+    }
     bucket: Bucket = request.getfixturevalue(fixture[request.param])
     return RemoteStore(f"{bucket.url}/cache", bucket.options)
 
@@ -433,3 +443,75 @@ def test_memory_remote_round_trip(cache: ObjectStore, other_cache: ObjectStore) 
     assert store.missing(digests) == []
     store.download(other_cache, digests)
     assert all(other_cache.verify_object(d) for d in digests)
+
+
+# ---------------------------------------------------------------- the direct S3 path
+
+
+def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
+    moto_store: RemoteStore,
+    cache: ObjectStore,
+    other_cache: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    small = add_objects(cache, 40, size=3000)
+    (big,) = add_objects(cache, 1, size=remote.SMALL_PUT + 1, tag="big")
+    through_s3fs: list[str] = []
+    upload_one = moto_store._upload_one
+    monkeypatch.setattr(
+        moto_store, "_upload_one", lambda c, d, p: (through_s3fs.append(d), upload_one(c, d, p))
+    )
+    moto_store.upload(cache, [*small, big], jobs=8)
+
+    assert through_s3fs == [big]
+    assert moto_store._direct_path() is not None  # still on: nothing was refused
+    for d in [*small, big]:
+        assert hashlib.sha256(read_raw(moto_store, d)).hexdigest() == hex_of(d)
+    moto_store.download(other_cache, [*small, big], jobs=8)
+    assert all(other_cache.verify_object(d) for d in [*small, big])
+
+
+def test_s3_direct_path_hands_a_refusal_to_s3fs_and_stays_off(
+    s3_bucket: Bucket, cache: ObjectStore
+) -> None:
+    store = RemoteStore("s3://no-such-bucket-here/cache", s3_bucket.options)
+    digests = add_objects(cache, 5)
+    with pytest.raises(CacheError, match="no-such-bucket-here"):
+        store.upload(cache, digests, jobs=2)
+    assert store._direct is not None and store._direct.broken
+    assert store._direct_path() is None
+
+
+@pytest.mark.parametrize(
+    ("root", "options", "env", "applies"),
+    [
+        ("bucket/cache", {"endpoint_url": "http://127.0.0.1:9"}, {}, True),
+        ("bucket", {}, {"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"}, True),
+        ("bucket/cache", {}, {}, False),  # AWS itself: s3fs finds the region and style
+        ("bucket/cache", {"endpoint_url": "http://x", "s3_additional_kwargs": {}}, {}, False),
+        ("Bucket_Name/cache", {"endpoint_url": "http://127.0.0.1:9"}, {}, False),
+        ("bucket/a b", {"endpoint_url": "http://127.0.0.1:9"}, {}, False),
+        ("bucket", {"endpoint_url": "http://x"}, {"GITARTIFACTS_S3_DIRECT": "0"}, False),
+    ],
+)
+def test_s3_direct_path_applies_only_where_requests_stay_the_same(
+    root: str,
+    options: dict[str, Any],
+    env: dict[str, str],
+    applies: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitartifacts.s3direct import S3Direct
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "GITARTIFACTS_S3_DIRECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    direct = S3Direct.create(root, options)
+    assert (direct is not None) == applies
+    if direct is not None:
+        assert direct.url("sha256:" + "ab" * 32).endswith(
+            "/bucket" + root[6:] + "/sha256/ab/" + "ab" * 31
+        )
