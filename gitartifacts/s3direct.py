@@ -43,6 +43,7 @@ class S3Direct:
     region: str
     credentials: Any
     broken: bool = field(default=False)
+    _proxy: str | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, root: str, options: Mapping[str, Any]) -> S3Direct | None:
@@ -136,7 +137,8 @@ class S3Direct:
 
     async def _get_into(self, session: Any, digest: str, tmp: Path) -> tuple[str, int] | None:
         url = self.url(digest)
-        async with session.get(url, headers=self._sign("GET", url)) as resp:
+        headers = self._sign("GET", url)
+        async with session.get(url, headers=headers, proxy=self._proxy) as resp:
             if resp.status != 200:
                 if resp.status != 404:  # a missing object is for s3fs to report, not a refusal
                     self.broken = True
@@ -154,7 +156,7 @@ class S3Direct:
     async def _put(self, session: Any, digest: str, body: bytes) -> int:
         url = self.url(digest)
         headers = self._sign("PUT", url, body, {"If-None-Match": "*"})
-        async with session.put(url, data=body, headers=headers) as resp:
+        async with session.put(url, data=body, headers=headers, proxy=self._proxy) as resp:
             await resp.read()
             return int(resp.status)
 
@@ -189,8 +191,11 @@ class S3Direct:
 
         timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
         connector = aiohttp.TCPConnector(limit=jobs)
+        # The proxy settings are looked up once here: aiohttp's trust_env would look them
+        # (and ~/.netrc) up again in a thread for every request.
+        self._proxy = _proxy_for(self.base)
         async with aiohttp.ClientSession(
-            connector=connector, timeout=timeout, trust_env=True, auto_decompress=False
+            connector=connector, timeout=timeout, auto_decompress=False
         ) as session:
             queue = iter(items)
 
@@ -209,3 +214,14 @@ def _read_small(path: Path, limit: int) -> bytes | None:
             return f.read()
     except FileNotFoundError:
         return None
+
+
+def _proxy_for(url: str) -> str | None:
+    """The HTTP(S)_PROXY that applies to `url` under NO_PROXY, as requests and botocore do."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
