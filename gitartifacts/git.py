@@ -95,9 +95,9 @@ class Repo:
     def head(self) -> str | None:
         return self.rev_parse("HEAD^{commit}")
 
-    def refs(self, prefix: str) -> dict[str, str]:
-        """ref name -> object id for every ref under `prefix`."""
-        out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+    def refs(self, *prefixes: str) -> dict[str, str]:
+        """ref name -> object id for every ref under any of `prefixes`."""
+        out = self.run("for-each-ref", "--format=%(refname) %(objectname)", *prefixes)
         refs: dict[str, str] = {}
         for line in out.splitlines():
             name, _, sha = line.partition(" ")

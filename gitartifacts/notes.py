@@ -155,6 +155,13 @@ def merge_tracking(repo: Repo, remote: str) -> None:
     )
 
 
+def unpushed(repo: Repo, remote: str) -> bool:
+    """Whether we hold records the remote did not have when we last fetched or pushed."""
+    refs = repo.refs(NOTES_REF, tracking_ref(remote))
+    ours = refs.get(NOTES_REF)
+    return ours is not None and refs.get(tracking_ref(remote)) != ours
+
+
 def push(repo: Repo, remote: str, attempts: int = 5) -> None:
     """Publish our records: merge the remote's first, so the push is a fast-forward."""
     if repo.rev_parse(NOTES_REF) is None:
@@ -162,5 +169,8 @@ def push(repo: Repo, remote: str, attempts: int = 5) -> None:
     for _ in range(attempts):
         fetch(repo, remote)
         if repo.ok("push", "--quiet", "--no-verify", remote, f"{NOTES_REF}:{NOTES_REF}"):
+            pushed = repo.rev_parse(NOTES_REF)
+            if pushed is not None:  # the remote now has it: remember, as git does for branches
+                repo.update_refs([(tracking_ref(remote), pushed, None)])
             return
     raise GitError(f"could not push run records to {remote}", "run git artifacts push again")

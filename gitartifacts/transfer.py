@@ -125,9 +125,14 @@ def push(
                 uploaded += len(need)
             project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
         project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
-    messages = ver.publish(project, gremote) if tags and gremote else []
+    messages: list[str] = []
     if tags and gremote:
-        run_notes.push(project.repo, gremote)
+        # What we last saw of the remote tells whether there is anything to publish.
+        fresh = ver.tracking_current(project, gremote)
+        if not fresh or ver.has_unpublished(project, gremote):
+            messages = ver.publish(project, gremote)
+        if not fresh or run_notes.unpushed(project.repo, gremote):
+            run_notes.push(project.repo, gremote)
     return PushResult(remote.name, len(manifests), uploaded, already, messages)
 
 

@@ -525,7 +525,13 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
         "+refs/tags/registry/*:refs/tags/registry/*",
         "+refs/artifacts/pins/*:refs/artifacts/pins/*",
     )
+    # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
+    project.state.put(f"tracking-url:{remote}", _remote_url(project, remote))
     return reconcile(project, remote)
+
+
+def _remote_url(project: Project, remote: str) -> str:
+    return project.repo.config_get(f"remote.{remote}.url") or remote
 
 
 def reconcile(project: Project, remote: str) -> list[str]:
@@ -648,6 +654,30 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
         f"could not publish version tags to {remote} after {attempts} attempts",
         "another clone keeps publishing; run git artifacts push again",
     )
+
+
+def tracking_current(project: Project, remote: str) -> bool:
+    """Whether the tracking refs were last fetched from the URL `remote` has now."""
+    return project.state.get(f"tracking-url:{remote}") == _remote_url(project, remote)
+
+
+def has_unpublished(project: Project, remote: str) -> bool:
+    """Whether `publish` has anything to push, judged from what was last seen of the remote
+    (its tracking refs, see `tracking_current`), so a push with nothing new needs no network
+    round trip."""
+    prefix = tracking_prefix(remote)
+    refs = project.repo.refs(
+        TAG_PREFIX.rstrip("/"), prefix.rstrip("/"), "refs/tags/registry", "refs/artifacts/pins"
+    )
+    tracked = {
+        TAG_PREFIX + r[len(prefix) :]: sha for r, sha in refs.items() if r.startswith(prefix)
+    }
+    for ref, sha in refs.items():
+        if ref.startswith(("refs/tags/registry/", "refs/artifacts/pins/")):
+            return True  # not tracked: only the remote can say
+        if ref.startswith(TAG_PREFIX) and parse_ref(ref) is not None and tracked.get(ref) != sha:
+            return True
+    return False
 
 
 def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:

@@ -80,6 +80,44 @@ def test_second_push_has_nothing_to_do(alice: GitRepo) -> None:
     assert "0 objects uploaded" in out
 
 
+def ls_remote(repo: GitRepo, where: str | Path, *patterns: str) -> dict[str, str]:
+    out = repo.git("ls-remote", str(where), *patterns)
+    return {ref: sha for sha, _, ref in (line.partition("\t") for line in out.splitlines())}
+
+
+def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    alice.ga("alias", "ds:v0", "best")
+    alice.ga("push")
+    away = origin.rename(tmp_path / "away.git")  # a push that asked the remote would fail
+    assert "0 objects uploaded" in alice.ga("push").stdout
+    away.rename(origin)
+    alice.ga("alias", "ds:v0", "production")  # something new: a tag and a run record
+    alice.ga("push")
+    published = ls_remote(alice, origin, "refs/tags/artifacts/*", "refs/notes/artifacts")
+    local = alice.git("rev-parse", "artifacts/ds/production", "refs/notes/artifacts")
+    tag, notes = local.split()
+    assert published["refs/tags/artifacts/ds/production"] == tag
+    assert published["refs/notes/artifacts"] == notes
+
+
+def test_push_publishes_everything_to_a_git_remote_that_now_points_elsewhere(
+    alice: GitRepo, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    fresh = tmp_path / "fresh.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(fresh)], check=True)
+    alice.git("remote", "set-url", "origin", str(fresh))
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    published = ls_remote(alice, fresh, "refs/tags/artifacts/*")
+    assert "refs/tags/artifacts/ds/v0" in published
+    assert "refs/tags/artifacts/ds/latest" in published
+    assert assert_cache_sound(remote_cache(fresh)) == 20
+
+
 def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:

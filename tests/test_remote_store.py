@@ -515,3 +515,44 @@ def test_s3_direct_path_applies_only_where_requests_stay_the_same(
         assert direct.url("sha256:" + "ab" * 32).endswith(
             "/bucket" + root[6:] + "/sha256/ab/" + "ab" * 31
         )
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "token"),
+    [
+        ("PUT", "http://127.0.0.1:9000/bucket/cache/sha256/ab/cdef", b"object bytes", None),
+        ("PUT", "https://s3.example.com/bucket/sha256/01/23", b"", "session-token/+="),
+        ("GET", "https://s3.example.com:8443/bucket/a/b/sha256/ff/00", b"", None),
+    ],
+)
+def test_s3_direct_signature_is_the_one_botocore_computes(
+    method: str, url: str, body: bytes, token: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    from urllib.parse import urlsplit
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from gitartifacts.s3direct import Signer, _host
+
+    now = dt.datetime(2026, 11, 21, 23, 59, 58, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    creds = Credentials("AKIDEXAMPLE", "wJalr/XUtnFEMI+K7MDENG", token=token)
+    extra = {"if-none-match": "*"} if method == "PUT" else {}
+    theirs = AWSRequest(method=method, url=url, data=body, headers=dict(extra))
+    botocore.auth.S3SigV4Auth(creds, "s3", "eu-west-1").add_auth(theirs)
+
+    parts = urlsplit(url)
+    signer = Signer(creds, "eu-west-1", _host(parts))
+    ours = signer.headers(method, parts.path, hashlib.sha256(body).hexdigest(), extra, now)
+    assert ours["authorization"] == theirs.headers["Authorization"]
+    assert ours["x-amz-date"] == theirs.headers["X-Amz-Date"]
+    assert ours.get("x-amz-security-token") == token
+    # The derived key is reused within the day and renewed on the next one.
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(seconds=1))
+    assert list(signer._keys) == [(creds.secret_key, "20261121")]
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(seconds=1))
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(days=1))
+    assert list(signer._keys) == [(creds.secret_key, "20261122")]
