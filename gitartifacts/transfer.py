@@ -119,10 +119,9 @@ def push(
         project.state.mark_on_remote(rid, candidates)
         new_listings = [h for h in dict.fromkeys(listings) if "sha256:" + h not in known]
         if new_listings:
-            need = store.missing(["sha256:" + h for h in new_listings])
-            if need:
-                store.upload(project.cache, need, jobs=jobs)
-                uploaded += len(need)
+            # Small, and uploads are create-only: sending them beats asking about each one.
+            store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
+            uploaded += len(new_listings)
             project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
         project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
     messages: list[str] = []
