@@ -11,6 +11,7 @@ import contextlib
 import errno
 import hashlib
 import io
+import itertools
 import os
 import shutil
 import stat
@@ -23,6 +24,8 @@ from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
+_PROCESS = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
 
@@ -131,7 +134,7 @@ class ObjectStore:
 
     def _publish(self, final: Path, data: bytes) -> None:
         self._ensure_shard(final.parent)
-        tmp = final.parent / f".tmp-{uuid.uuid4().hex}"
+        tmp = final.parent / f".tmp-{temp_name()}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
@@ -155,7 +158,7 @@ class ObjectStore:
         if "tmp" not in self._shards:
             tmpdir.mkdir(parents=True, exist_ok=True)
             self._shards.add("tmp")
-        return tmpdir / uuid.uuid4().hex
+        return tmpdir / temp_name()
 
     def _ensure_shard(self, shard: Path) -> None:
         key = shard.name
@@ -189,7 +192,7 @@ class ObjectStore:
                     ) from None
                 raise
         parent = os.path.dirname(dst)
-        tmp = os.path.join(parent, f".ga-tmp-{uuid.uuid4().hex}")
+        tmp = os.path.join(parent, f".ga-tmp-{temp_name()}")
         try:
             copied = None
             if link == "hardlink":
@@ -259,6 +262,27 @@ class ObjectStore:
         p = self.path(digest)
         os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
         _unlink_quiet(p)
+
+
+def temp_name() -> str:
+    """A file name no other writer uses: random once per process, then a counter (a random
+    name per file costs a system call each)."""
+    return f"{_PROCESS}-{os.getpid()}-{next(_COUNTER)}"
+
+
+def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
+    """The whole file when it is at most `limit` bytes, else None."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return None
+        data = os.read(fd, size + 1)  # one more than expected: a longer file shows itself
+        while len(data) < size and (more := os.read(fd, size - len(data))):
+            data += more
+        return data if len(data) <= limit else None
+    finally:
+        os.close(fd)
 
 
 def kernel_copy(fd_in: int, fd_out: int) -> bool:

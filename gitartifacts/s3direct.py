@@ -20,13 +20,13 @@ import hashlib
 import hmac
 import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from gitartifacts.cache import read_small, temp_name
 from gitartifacts.hashing import CHUNK, hex_of
 
 T = TypeVar("T")
@@ -115,7 +115,7 @@ class S3Direct:
 
         async def one(session: Any, item: tuple[str, Path]) -> None:
             digest, src = item
-            data = None if self.broken else _read_small(src, limit)
+            data = None if self.broken else _read_if_there(src, limit)
             if data is not None:
                 status = await self._guard(self._put(session, digest, data))
                 # 412: the object is there already (a lost race or an earlier push).
@@ -140,7 +140,7 @@ class S3Direct:
 
         async def one(session: Any, digest: str) -> None:
             if not self.broken:
-                tmp = tmpdir / f"{hex_of(digest)[:16]}-{uuid.uuid4().hex}"
+                tmp = tmpdir / f"{hex_of(digest)[:16]}-{temp_name()}"
                 try:
                     got = await self._guard(self._get_into(session, digest, tmp))
                     if got is not None:
@@ -288,14 +288,11 @@ def _host(parts: SplitResult) -> str:
     return host if port is None or port == _DEFAULT_PORTS[parts.scheme] else f"{host}:{port}"
 
 
-def _read_small(path: Path, limit: int) -> bytes | None:
+def _read_if_there(path: Path, limit: int) -> bytes | None:
     try:
-        with open(path, "rb", buffering=0) as f:
-            if os.fstat(f.fileno()).st_size > limit:
-                return None
-            return f.read()
+        return read_small(path, limit)
     except FileNotFoundError:
-        return None
+        return None  # s3fs's path names the missing object
 
 
 def _proxy_for(url: str) -> str | None:
