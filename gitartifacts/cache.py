@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +25,7 @@ from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
+_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
 _PROCESS = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -134,19 +136,7 @@ class ObjectStore:
 
     def _publish(self, final: Path, data: bytes) -> None:
         self._ensure_shard(final.parent)
-        tmp = final.parent / f".tmp-{temp_name()}"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            os.replace(tmp, final)
-        except BaseException:
-            _unlink_quiet(tmp)
-            raise
+        create_only(final, lambda fd: write_all(fd, data))
 
     def _rename_in(self, tmp: Path, final: Path) -> None:
         self._ensure_shard(final.parent)
@@ -262,6 +252,66 @@ class ObjectStore:
         p = self.path(digest)
         os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
         _unlink_quiet(p)
+
+
+def create_only(final: Path, fill: Callable[[int], object]) -> None:
+    """Create `final` only if absent, atomically: `fill(fd)` writes the bytes.
+
+    The file is born unnamed (O_TMPFILE) and linked into place whole, so a killed writer
+    leaves nothing behind and a file already there is kept; where the file system cannot,
+    a named temporary file is linked (or renamed) into place instead.
+    """
+    fd = _open_unnamed(str(final.parent))
+    if fd is not None:
+        try:
+            fill(fd)
+            try:
+                os.link(f"/proc/self/fd/{fd}", final, follow_symlinks=True)
+                return
+            except FileExistsError:
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, *_LINK_UNSUPPORTED):
+                    raise
+        finally:
+            os.close(fd)
+    tmp = final.parent / f".tmp-{temp_name()}"
+    try:
+        # Read-only from birth; the descriptor that creates it may still write.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            fill(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            if exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            os.replace(tmp, final)  # no hard links here; a rename is atomic too
+    finally:
+        _unlink_quiet(tmp)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _open_unnamed(folder: str) -> int | None:
+    """A new file with no name yet in `folder`, or None where O_TMPFILE is not supported."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o444)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+            return None
+        raise
 
 
 def temp_name() -> str:

@@ -19,13 +19,21 @@ import hashlib
 import math
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from gitartifacts.cache import ObjectStore, kernel_copy, read_small, temp_name
+from gitartifacts.cache import (
+    ObjectStore,
+    create_only,
+    kernel_copy,
+    read_small,
+    temp_name,
+    write_all,
+)
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 from gitartifacts.s3direct import S3Direct
@@ -98,9 +106,6 @@ _AUTH_ERRORS = frozenset(
         "ExpiredToken",
     }
 )
-_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
-_AT_FDCWD = -100
-_RENAMEAT2: Any = None  # libc's renameat2 once looked up; False where there is none
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -256,7 +261,7 @@ class RemoteStore:
         path = self.path(digest)
         with self._errors():
             if self.protocol == "file":
-                _write_local(Path(path), lambda f: f.write(data))
+                _write_local(Path(path), lambda fd: write_all(fd, data))
             else:
                 self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
 
@@ -276,7 +281,7 @@ class RemoteStore:
 
     def _put(self, src: str, dest: str, size: int) -> None:
         if self.protocol == "file":
-            _put_local(src, Path(dest), size, self._made)
+            _write_local(Path(dest), _copy_file(src, size), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
             data = Path(src).read_bytes()
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
@@ -415,8 +420,9 @@ class RemoteStore:
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":
-            with _open_new(tmp) as out:
-                _copy_into(src, out)
+            with _open_new(tmp) as out, open(src, "rb", buffering=0) as f:
+                if not kernel_copy(f.fileno(), out.fileno()):
+                    shutil.copyfileobj(f, out, CHUNK)
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
         self.fs.get_file(src, str(tmp))
         return sha256_file(tmp)
@@ -678,56 +684,27 @@ def _is_auth_error(exc: BaseException) -> bool:
 # ---------------------------------------------------------------- local files
 
 
-def _write_local(
-    final: Path, fill: Callable[[BinaryIO], object], made: set[str] | None = None
-) -> None:
-    """Create `final` atomically and only if absent: it never appears partially written."""
+def _write_local(final: Path, fill: Callable[[int], object], made: set[str] | None = None) -> None:
+    """Create `final` only if absent, atomically (see `cache.create_only`)."""
     shard = str(final.parent)
     if made is None or shard not in made:
         final.parent.mkdir(parents=True, exist_ok=True)
         if made is not None:
             made.add(shard)
-    tmp = final.parent / f".tmp-{temp_name()}"
-    try:
-        # Read-only from birth; the descriptor that creates it may still write.
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb", 0) as f:
-            fill(f)
-        if _rename_noreplace(tmp, final):  # create-only: an object there is never replaced
-            return
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in _LINK_UNSUPPORTED:
-                raise
-            os.replace(tmp, final)  # no hard links here; a rename is atomic too
-    finally:
-        _unlink_quiet(tmp)
+    create_only(final, fill)
 
 
-def _put_local(src: str, final: Path, size: int, made: set[str]) -> None:
-    """`_write_local` for a file copy with the fewest system calls: many small objects."""
-    shard = str(final.parent)
-    if shard not in made:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        made.add(shard)
-    tmp = f"{shard}/.tmp-{temp_name()}"
-    placed = False
-    fd_in = os.open(src, os.O_RDONLY)
-    try:
-        fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+def _copy_file(src: str, size: int) -> Callable[[int], None]:
+    """A `fill` for `_write_local`: the object at `src` of `size` bytes."""
+
+    def fill(fd_out: int) -> None:
+        fd_in = os.open(src, os.O_RDONLY)
         try:
             _copy_fd(fd_in, fd_out, size)
         finally:
-            os.close(fd_out)
-        placed = _rename_noreplace(Path(tmp), final)
-    finally:
-        os.close(fd_in)
-        if not placed:
-            _unlink_quiet(Path(tmp))
-    if not placed:  # no renameat2 here: the linking way
-        _write_local(final, lambda f: _copy_into(src, f), made)
+            os.close(fd_in)
+
+    return fill
 
 
 def _copy_fd(fd_in: int, fd_out: int, size: int) -> None:
@@ -737,53 +714,15 @@ def _copy_fd(fd_in: int, fd_out: int, size: int) -> None:
         done = 0
         while done < size and (n := os.copy_file_range(fd_in, fd_out, size - done)):
             done += n
+        return
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
             raise
-        os.lseek(fd_in, 0, os.SEEK_SET)
-        os.lseek(fd_out, 0, os.SEEK_SET)
-        os.ftruncate(fd_out, 0)
-        while chunk := os.read(fd_in, CHUNK):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd_out, view) :]
-
-
-def _rename_noreplace(src: Path, dst: Path) -> bool:
-    """Linux renameat2(RENAME_NOREPLACE): one call, and an existing `dst` stays as it is.
-
-    True when done (or `dst` was there already); False where the system cannot."""
-    global _RENAMEAT2
-    if _RENAMEAT2 is None:
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            _RENAMEAT2 = libc.renameat2
-        except (OSError, AttributeError):
-            _RENAMEAT2 = False
-    if _RENAMEAT2 is False:
-        return False
-    import ctypes
-
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), 1) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err == errno.EEXIST:
-        return True
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        _RENAMEAT2 = False  # not on this system or file system: link instead
-        return False
-    raise OSError(err, os.strerror(err), str(dst))
-
-
-def _copy_into(src: str, out: BinaryIO) -> None:
-    """The kernel copies where it can (copy_file_range); otherwise through our memory."""
-    with open(src, "rb", buffering=0) as f:
-        if kernel_copy(f.fileno(), out.fileno()):
-            return
-        while chunk := f.read(CHUNK):
-            out.write(chunk)
+    os.lseek(fd_in, 0, os.SEEK_SET)
+    os.lseek(fd_out, 0, os.SEEK_SET)
+    os.ftruncate(fd_out, 0)
+    while chunk := os.read(fd_in, CHUNK):
+        write_all(fd_out, chunk)
 
 
 def _cache_tmpdir(cache: ObjectStore) -> Path:

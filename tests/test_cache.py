@@ -400,3 +400,19 @@ def test_files_changed_just_before_hashing_are_not_trusted(
         assert (row.added, row.modified, row.deleted) == ([], [], [])
         assert hashing.names() == ["img1.txt"]
         hashing.reset()
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_create_only_places_whole_files_and_keeps_an_existing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    from gitartifacts import cache as cache_module
+
+    if not unnamed:  # as on file systems without O_TMPFILE
+        monkeypatch.setattr(cache_module, "_open_unnamed", lambda folder: None)
+    final = tmp_path / "object"
+    cache_module.create_only(final, lambda fd: cache_module.write_all(fd, b"first"))
+    cache_module.create_only(final, lambda fd: cache_module.write_all(fd, b"second"))
+    assert final.read_bytes() == b"first"
+    assert final.stat().st_mode & 0o777 == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["object"]  # no temporary file left
