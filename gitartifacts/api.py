@@ -37,7 +37,7 @@ def init(project: Project) -> list[str]:
         write_atomic(cfg, DEFAULT_CONFIG.encode())
         project.repo.stage([CONFIG_FILE])
         done.append(f"created {CONFIG_FILE}")
-    for remote in project.repo.run("remote").split():
+    for remote in project.repo.remotes():
         spec = ver.fetch_refspec(remote)
         if (
             spec

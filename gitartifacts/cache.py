@@ -208,14 +208,16 @@ class ObjectStore:
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
     def _copy(self, src: Path, dst: str, try_reflink: bool) -> os.stat_result:
-        with open(src, "rb", buffering=0) as fin:
+        # Raw descriptors: many small files make every system call count.
+        fd_in = os.open(src, os.O_RDONLY)
+        try:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 if try_reflink and self._reflink_ok is not False:
                     try:
                         import fcntl
 
-                        fcntl.ioctl(fd, _FICLONE, fin.fileno())
+                        fcntl.ioctl(fd, _FICLONE, fd_in)
                         self._reflink_ok = True
                         return os.fstat(fd)
                     except OSError as exc:
@@ -227,18 +229,21 @@ class ObjectStore:
                         ):
                             raise
                         self._reflink_ok = False
-                size = os.fstat(fin.fileno()).st_size
+                size = os.fstat(fd_in).st_size
                 if size <= SMALL:
-                    data = fin.read()
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    # Objects never change: one read of the known size is the whole of it.
+                    write_all(fd, os.read(fd_in, size))
                 else:
-                    with open(fd, "wb", closefd=False) as fout:
+                    with (
+                        open(fd_in, "rb", closefd=False) as fin,
+                        open(fd, "wb", closefd=False) as fout,
+                    ):
                         shutil.copyfileobj(fin, fout, CHUNK)
                 return os.fstat(fd)
             finally:
                 os.close(fd)
+        finally:
+            os.close(fd_in)
 
     def verify_object(self, digest: str) -> bool:
         p = self.path(digest)

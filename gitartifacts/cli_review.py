@@ -110,7 +110,7 @@ def _pushed(
     if git_remote or not env_remote:
         gremote = transfer.git_remote(project, git_remote)
     else:  # a push to a URL names no remote
-        gremote = env_remote if env_remote in project.repo.run("remote").split() else None
+        gremote = env_remote if env_remote in project.repo.remotes() else None
     return checks.pushed(project, targets, gremote, remote_name)
 
 

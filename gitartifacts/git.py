@@ -7,14 +7,17 @@ One process per question, never one per object: blobs are read through a single
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitartifacts.errors import GitError, UsageError
 
 ZERO = "0" * 40
+# git commands that may change configuration: a cached `git config --list` is dropped.
+_CONFIG_WRITERS = frozenset({"config", "remote", "init", "clone", "submodule", "worktree"})
 
 
 @dataclass
@@ -22,6 +25,9 @@ class Repo:
     root: Path  # the work tree
     git_dir: Path  # this work tree's git dir
     common_dir: Path  # shared by all work trees (holds refs, objects, the cache)
+    # (key, value) pairs of `git config --list`, read once; cleared by any git call that may
+    # write configuration.
+    _config: list[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Repo:
@@ -67,6 +73,8 @@ class Repo:
             check=False,
             env={**os.environ, **env} if env else None,
         )
+        if args and args[0] in _CONFIG_WRITERS:
+            self._config = None
         if check and proc.returncode != 0:
             msg = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
             raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
@@ -177,28 +185,36 @@ class Repo:
             self.run("add", "--", *paths)
 
     def config_get(self, key: str) -> str | None:
-        proc = subprocess.run(
-            ["git", "config", "--get", key],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return proc.stdout.strip() if proc.returncode == 0 else None
+        """The last value of `key`, as `git config --get` gives it."""
+        key = _canonical_key(key)
+        values = [v for k, v in self._config_list() if k == key]
+        return values[-1] if values else None
 
     def config_get_regexp(self, pattern: str) -> dict[str, str]:
-        proc = subprocess.run(
-            ["git", "config", "--get-regexp", pattern],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        out: dict[str, str] = {}
-        for line in proc.stdout.splitlines():
-            key, _, value = line.partition(" ")
-            out[key] = value
-        return out
+        """key -> value for keys matching `pattern`, as `git config --get-regexp`."""
+        rx = re.compile(pattern)
+        return {k: v for k, v in self._config_list() if rx.search(k)}
+
+    def remotes(self) -> list[str]:
+        """The git remotes' names, as `git remote` lists them."""
+        names: dict[str, None] = {}
+        for key, _ in self._config_list():
+            section, _, rest = key.partition(".")
+            name, _, var = rest.rpartition(".")
+            if section == "remote" and name and var in ("url", "fetch", "pushurl"):
+                names[name] = None
+        return sorted(names)
+
+    def _config_list(self) -> list[tuple[str, str]]:
+        if self._config is None:
+            out = self.run("config", "--list", "-z", check=False)
+            pairs = []
+            for record in out.split("\0"):
+                if record:
+                    key, _, value = record.partition("\n")
+                    pairs.append((key, value))
+            self._config = pairs
+        return self._config
 
     def config_set(self, key: str, value: str, add: bool = False) -> None:
         self.run("config", *(["--add"] if add else []), key, value)
@@ -231,3 +247,12 @@ class Repo:
             if code[0] in "RC":
                 i += 1  # the rename source follows
         return result
+
+
+def _canonical_key(key: str) -> str:
+    """Section and variable names are case-insensitive, a subsection is not."""
+    section, _, rest = key.partition(".")
+    sub, dot, var = rest.rpartition(".")
+    return (
+        f"{section.lower()}.{sub}{dot}{var.lower()}" if dot else f"{section.lower()}.{var.lower()}"
+    )

@@ -246,7 +246,7 @@ def pre_push(project: Project, remote: str, lines: str) -> int:
             revs.append(parts[1])
     if not revs:
         return 0
-    gremote = remote if remote in project.repo.run("remote").split() else None
+    gremote = remote if remote in project.repo.remotes() else None
     if not transfer.manifests_in_commits(project, revs, gremote, False):
         return 0
     try:

@@ -106,7 +106,7 @@ def configure(repo: Repo) -> list[str]:
     if NOTES_REF not in rewrite:
         repo.config_set("notes.rewriteRef", NOTES_REF, add=True)
         done.append("run records now follow amend and rebase")
-    for remote in repo.run("remote").split():
+    for remote in repo.remotes():
         spec = fetch_refspec(remote)
         if (
             spec

@@ -230,7 +230,8 @@ class RemoteStore:
             direct = self._direct_path()
             if direct is not None:
                 direct.upload(
-                    [(d, cache.path(d)) for d in wanted],
+                    wanted,
+                    cache.path,
                     max(1, jobs),
                     SMALL_PUT,
                     progress or _ignore,
@@ -362,8 +363,7 @@ class RemoteStore:
             return
         tmpdir = _cache_tmpdir(cache)
         with self._errors():
-            self._connect()
-            direct = self._direct_path()
+            direct = self._direct_path()  # s3fs (its import and client) only if needed
             if direct is not None:
 
                 def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
@@ -380,6 +380,7 @@ class RemoteStore:
                     lambda d: self._download_one(cache, tmpdir, d, progress),
                 )
                 return
+            self._connect()
             parallel_map(
                 lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
             )

@@ -104,18 +104,18 @@ class S3Direct:
 
     def upload(
         self,
-        items: Sequence[tuple[str, Path]],
+        digests: Sequence[str],
+        source: Callable[[str], Path],
         jobs: int,
         limit: int,
         done: Callable[[int], object],
         slow: Callable[[str], object],
     ) -> None:
-        """PUT each (digest, file) up to `limit` bytes with If-None-Match: *; `slow(digest)`
-        takes larger files, missing files and any refusal."""
+        """PUT each object, read from `source(digest)`, up to `limit` bytes with If-None-Match: *;
+        `slow(digest)` takes larger files, missing files and any refusal."""
 
-        async def one(session: Any, item: tuple[str, Path]) -> None:
-            digest, src = item
-            data = None if self.broken else _read_if_there(src, limit)
+        async def one(session: Any, digest: str) -> None:
+            data = None if self.broken else _read_if_there(source(digest), limit)
             if data is not None:
                 status = await self._guard(self._put(session, digest, data))
                 # 412: the object is there already (a lost race or an earlier push).
@@ -125,7 +125,7 @@ class S3Direct:
                 self.broken = True
             await asyncio.to_thread(slow, digest)
 
-        asyncio.run(self._each(items, jobs, one))
+        asyncio.run(self._each(digests, jobs, one))
 
     def download(
         self,

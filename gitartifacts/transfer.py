@@ -47,7 +47,7 @@ def open_store(remote: config.Remote) -> RemoteStore:
 
 def git_remote(project: Project, name: str | None = None) -> str | None:
     """The git remote that carries tags and notes: the named one, else `origin` if any."""
-    remotes = project.repo.run("remote").split()
+    remotes = project.repo.remotes()
     if name is not None:
         if name not in remotes:
             raise CacheError(f"no git remote named {name!r}", "see git remote -v")
@@ -93,6 +93,7 @@ def push(
                 data.add(patch)
             if m.listing is not None:
                 listings += reversed(_listing_objects(project, m.listing))
+                m.entries = None  # large: only their digests and sizes are needed from here
         candidates = sorted(data)
         known = project.state.known_on_remote(rid, candidates)
         unknown = [d for d in candidates if d not in known]
