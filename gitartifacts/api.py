@@ -698,7 +698,11 @@ def checkout(
     targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
         r = ver.resolve(project, spec)
-        current = project.read_manifest(r.manifest.name)
+        current = project.read_manifest(r.manifest.name, entries=False)
+        if current is not None and current.digest == r.manifest.digest:
+            current = r.manifest  # one copy of a large listing, not two
+        elif current is not None:
+            project.load_entries(current)
         if r.manifest.path is None and not specs:
             continue  # nothing of it lives in the workspace
         if r.manifest.path is None:
