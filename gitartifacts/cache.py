@@ -18,7 +18,7 @@ import stat
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gitartifacts.errors import CacheError
 from gitartifacts.hashing import CHUNK, hex_of, sha256_file
@@ -26,6 +26,9 @@ from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
 _LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+_UNNAMED: Any = None  # libc's linkat once looked up; False where unnamed files do not work
 _PROCESS = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -270,14 +273,8 @@ def create_only(final: Path, fill: Callable[[int], object]) -> None:
     if fd is not None:
         try:
             fill(fd)
-            try:
-                os.link(f"/proc/self/fd/{fd}", final, follow_symlinks=True)
+            if _link_unnamed(fd, final):
                 return
-            except FileExistsError:
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.ENOENT, *_LINK_UNSUPPORTED):
-                    raise
         finally:
             os.close(fd)
     tmp = final.parent / f".tmp-{temp_name()}"
@@ -307,16 +304,56 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def _open_unnamed(folder: str) -> int | None:
-    """A new file with no name yet in `folder`, or None where O_TMPFILE is not supported."""
-    flag = getattr(os, "O_TMPFILE", 0)
-    if not flag:
+    """A new file with no name yet in `folder`, or None where O_TMPFILE or linkat is not
+    supported (then never asked again in this process)."""
+    global _UNNAMED
+    if _UNNAMED is None:
+        try:
+            import ctypes
+
+            _UNNAMED = (
+                ctypes.CDLL(None, use_errno=True).linkat if hasattr(os, "O_TMPFILE") else False
+            )
+        except (OSError, AttributeError):
+            _UNNAMED = False
+    if _UNNAMED is False:
         return None
     try:
-        return os.open(folder, flag | os.O_WRONLY, 0o444)
+        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o444)
     except OSError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            _UNNAMED = False
             return None
         raise
+
+
+def _link_unnamed(fd: int, final: Path) -> bool:
+    """Give the unnamed file `fd` the name `final` unless it exists (then it stays as it is).
+
+    linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link cannot pass that flag. False
+    where this does not work; the caller then writes a named temporary file instead.
+    """
+    global _UNNAMED
+    import ctypes
+
+    if (
+        _UNNAMED(
+            _AT_FDCWD,
+            f"/proc/self/fd/{fd}".encode(),
+            _AT_FDCWD,
+            os.fsencode(final),
+            _AT_SYMLINK_FOLLOW,
+        )
+        == 0
+    ):
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        return True
+    if err in (errno.ENOENT, *_LINK_UNSUPPORTED):  # no /proc, or a file system that refuses
+        _UNNAMED = False
+        return False
+    raise OSError(err, os.strerror(err), str(final))
 
 
 def temp_name() -> str:

@@ -410,6 +410,12 @@ def test_create_only_places_whole_files_and_keeps_an_existing_one(
 
     if not unnamed:  # as on file systems without O_TMPFILE
         monkeypatch.setattr(cache_module, "_open_unnamed", lambda folder: None)
+    elif sys.platform == "linux":  # here the unnamed way must work: no named file at all
+
+        def no_named_file() -> str:
+            raise AssertionError("fell back to a named temporary file")
+
+        monkeypatch.setattr(cache_module, "temp_name", no_named_file)
     final = tmp_path / "object"
     cache_module.create_only(final, lambda fd: cache_module.write_all(fd, b"first"))
     cache_module.create_only(final, lambda fd: cache_module.write_all(fd, b"second"))
