@@ -163,14 +163,15 @@ def unpushed(repo: Repo, remote: str) -> bool:
 
 
 def push(repo: Repo, remote: str, attempts: int = 5) -> None:
-    """Publish our records: merge the remote's first, so the push is a fast-forward."""
+    """Publish our records; when the remote has records we lack, merge them and try again."""
     if repo.rev_parse(NOTES_REF) is None:
         return
     for _ in range(attempts):
-        fetch(repo, remote)
+        # Optimistic: git refuses anything but a fast-forward, and then we merge theirs first.
         if repo.ok("push", "--quiet", "--no-verify", remote, f"{NOTES_REF}:{NOTES_REF}"):
             pushed = repo.rev_parse(NOTES_REF)
             if pushed is not None:  # the remote now has it: remember, as git does for branches
                 repo.update_refs([(tracking_ref(remote), pushed, None)])
             return
+        fetch(repo, remote)
     raise GitError(f"could not push run records to {remote}", "run git artifacts push again")

@@ -648,7 +648,17 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
         if not specs:
             return messages
         if project.repo.ok("push", "--quiet", "--atomic", "--no-verify", remote, *specs):
-            fetch_tags(project, remote)
+            # The remote now holds exactly what we sent: track it (and remember it as seen,
+            # as `reconcile` would) without asking the remote again.
+            sent = [
+                (ref, sha)
+                for sha, ref in (spec.lstrip("+").split(":", 1) for spec in specs)
+                if ref.startswith(TAG_PREFIX)
+            ]
+            project.repo.update_refs(
+                [(prefix + ref[len(TAG_PREFIX) :], sha, None) for ref, sha in sent]
+            )
+            project.state.put_many([(f"seen:{remote}:{ref}", sha) for ref, sha in sent])
             return messages
     raise GitError(
         f"could not publish version tags to {remote} after {attempts} attempts",

@@ -103,6 +103,25 @@ def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
     assert published["refs/notes/artifacts"] == notes
 
 
+def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.write({"data/ds/f0.bin": b"changed"})
+    alice.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    alice.commit("ds v1")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("alias", "ds:v1", "production")
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("fetch")
+    bob.ga("alias", "ds:v0", "production")  # bob rolls production back
+    bob.ga("push")
+    alice.ga("fetch")
+    aliases = {v: a for v, _, a in versions(alice)}
+    assert "production" in aliases[0] and "production" not in aliases[1]
+    assert versions(alice) == versions(bob)
+
+
 def test_push_publishes_everything_to_a_git_remote_that_now_points_elsewhere(
     alice: GitRepo, tmp_path: Path
 ) -> None:
