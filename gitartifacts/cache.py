@@ -56,10 +56,7 @@ class ObjectStore:
         try:
             return self.path(digest).read_bytes()
         except FileNotFoundError:
-            raise CacheError(
-                f"object {digest} is not in the local cache",
-                "run git artifacts fetch, or re-add the data",
-            ) from None
+            raise not_cached(digest) from None
 
     # ------------------------------------------------------------------ writing
 
@@ -141,6 +138,10 @@ class ObjectStore:
         self._ensure_shard(final.parent)
         create_only(final, lambda fd: write_all(fd, data))
 
+    def place(self, tmp: Path, digest: str) -> None:
+        """Move a temporary file whose bytes were checked to hash to `digest` into place."""
+        self._rename_in(tmp, self.path(digest))
+
     def _rename_in(self, tmp: Path, final: Path) -> None:
         self._ensure_shard(final.parent)
         os.chmod(tmp, 0o444)
@@ -179,10 +180,7 @@ class ObjectStore:
                 pass  # something appeared there meanwhile: replace it atomically below
             except FileNotFoundError:
                 if not os.path.exists(src):
-                    raise CacheError(
-                        f"object {digest} is not in the local cache",
-                        "run git artifacts fetch, or git artifacts add the data again",
-                    ) from None
+                    raise not_cached(digest) from None
                 raise
         parent = os.path.dirname(dst)
         tmp = os.path.join(parent, f".ga-tmp-{temp_name()}")
@@ -200,10 +198,7 @@ class ObjectStore:
         except FileNotFoundError:
             _unlink_quiet(tmp)
             if not os.path.exists(src):
-                raise CacheError(
-                    f"object {digest} is not in the local cache",
-                    "run git artifacts fetch, or git artifacts add the data again",
-                ) from None
+                raise not_cached(digest) from None
             raise
         except BaseException:
             _unlink_quiet(tmp)
@@ -260,6 +255,14 @@ class ObjectStore:
         p = self.path(digest)
         os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
         _unlink_quiet(p)
+
+
+def not_cached(digest: str, why: str = "") -> CacheError:
+    """The error for an object the local cache lacks; `why` says what needed it."""
+    return CacheError(
+        f"object {digest} is not in the local cache{why}",
+        "run git artifacts fetch, or git artifacts add the data again",
+    )
 
 
 def create_only(final: Path, fill: Callable[[int], object]) -> None:
@@ -377,16 +380,30 @@ def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
         os.close(fd)
 
 
-def kernel_copy(fd_in: int, fd_out: int) -> bool:
-    """Copy a whole file inside the kernel; False where copy_file_range is not available."""
+def kernel_copy(fd_in: int, fd_out: int, size: int | None = None) -> bool:
+    """Copy from `fd_in` to `fd_out` inside the kernel; False where copy_file_range is not
+    available. With the `size` of an object (they never change) no call is spent on finding
+    the end."""
     try:
-        while os.copy_file_range(fd_in, fd_out, 1 << 30):
-            pass
+        done = 0
+        while size is None or done < size:
+            n = os.copy_file_range(fd_in, fd_out, 1 << 30 if size is None else size - done)
+            if not n:
+                break
+            done += n
     except OSError as exc:
         if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
             return False
         raise
     return True
+
+
+def copy_fd(fd_in: int, fd_out: int, size: int | None = None) -> None:
+    """Copy the rest of `fd_in` to `fd_out`: in the kernel where it can, else through our
+    memory (copy_file_range moves both offsets, so a partial kernel copy is continued)."""
+    if not kernel_copy(fd_in, fd_out, size):
+        while chunk := os.read(fd_in, CHUNK):
+            write_all(fd_out, chunk)
 
 
 def _open_new(path: Path) -> BinaryIO:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import math
 import os
 import re
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -28,14 +28,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitartifacts.cache import (
     ObjectStore,
+    copy_fd,
     create_only,
-    kernel_copy,
+    not_cached,
     read_small,
     temp_name,
     write_all,
 )
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
-from gitartifacts.hashing import CHUNK, hex_of, sha256_file
+from gitartifacts.hashing import hex_of, sha256_file
 from gitartifacts.s3direct import S3Direct
 
 ProgressFn = Callable[[int], object]
@@ -121,8 +122,6 @@ class RemoteStore:
         self._made: set[str] = set()  # shard folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
-        self._direct: S3Direct | None = None
-        self._direct_checked = False
 
     def __repr__(self) -> str:
         return f"RemoteStore({redact(self.url)!r})"
@@ -271,10 +270,7 @@ class RemoteStore:
         try:
             size = os.stat(src).st_size
         except FileNotFoundError:
-            raise CacheError(
-                f"object {digest} is not in the local cache, so it cannot be pushed",
-                "run git artifacts fetch, or git artifacts add the data again",
-            ) from None
+            raise not_cached(digest, ", so it cannot be pushed") from None
         with self._errors():
             self._put(str(src), self.path(digest), size)
         if progress is not None:
@@ -322,15 +318,15 @@ class RemoteStore:
             return False
         return True
 
-    def _direct_path(self) -> S3Direct | None:
+    @functools.cached_property
+    def _direct(self) -> S3Direct | None:
         """Direct signed requests for S3-compatible servers (see s3direct), when they apply."""
-        if not self._direct_checked:
-            self._direct_checked = True
-            if self.protocol == "s3":
-                self._direct = S3Direct.create(self.root, self.options)
-        if self._direct is not None and self._direct.broken:
-            return None
-        return self._direct
+        return S3Direct.create(self.root, self.options) if self.protocol == "s3" else None
+
+    def _direct_path(self) -> S3Direct | None:
+        """`_direct` until a refusal turned it off."""
+        direct = self._direct
+        return None if direct is None or direct.broken else direct
 
     def _connect(self) -> None:
         # Create the file system once, before worker threads share it.
@@ -368,7 +364,7 @@ class RemoteStore:
 
                 def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
                     self._check_digest(digest, actual)
-                    _publish(cache, digest, tmp)
+                    cache.place(tmp, digest)
                     if progress is not None:
                         progress(size)
 
@@ -413,7 +409,7 @@ class RemoteStore:
             with self._errors(missing=digest):
                 actual, size = self._fetch_hashing(self.path(digest), tmp)
             self._check_digest(digest, actual)
-            _publish(cache, digest, tmp)
+            cache.place(tmp, digest)
         finally:
             _unlink_quiet(tmp)
         if progress is not None:
@@ -422,8 +418,7 @@ class RemoteStore:
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":
             with _open_new(tmp) as out, open(src, "rb", buffering=0) as f:
-                if not kernel_copy(f.fileno(), out.fileno()):
-                    shutil.copyfileobj(f, out, CHUNK)
+                copy_fd(f.fileno(), out.fileno())
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
         self.fs.get_file(src, str(tmp))
         return sha256_file(tmp)
@@ -701,29 +696,11 @@ def _copy_file(src: str, size: int) -> Callable[[int], None]:
     def fill(fd_out: int) -> None:
         fd_in = os.open(src, os.O_RDONLY)
         try:
-            _copy_fd(fd_in, fd_out, size)
+            copy_fd(fd_in, fd_out, size)
         finally:
             os.close(fd_in)
 
     return fill
-
-
-def _copy_fd(fd_in: int, fd_out: int, size: int) -> None:
-    """Copy an object of `size` bytes in the kernel where it can (objects never change, so
-    no call is spent on finding the end)."""
-    try:
-        done = 0
-        while done < size and (n := os.copy_file_range(fd_in, fd_out, size - done)):
-            done += n
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-    os.lseek(fd_in, 0, os.SEEK_SET)
-    os.lseek(fd_out, 0, os.SEEK_SET)
-    os.ftruncate(fd_out, 0)
-    while chunk := os.read(fd_in, CHUNK):
-        write_all(fd_out, chunk)
 
 
 def _cache_tmpdir(cache: ObjectStore) -> Path:
@@ -731,13 +708,6 @@ def _cache_tmpdir(cache: ObjectStore) -> Path:
     tmpdir = cache.root / "tmp"
     tmpdir.mkdir(parents=True, exist_ok=True)
     return tmpdir
-
-
-def _publish(cache: ObjectStore, digest: str, tmp: Path) -> None:
-    final = cache.path(digest)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, final)
 
 
 def _open_new(path: Path) -> BinaryIO:

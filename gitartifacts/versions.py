@@ -627,38 +627,27 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
     renumber, try again.
     """
     messages: list[str] = []
+    prefix = tracking_prefix(remote)
     for _ in range(attempts):
         messages += fetch_tags(project, remote)
         sync(project)
-        prefix = tracking_prefix(remote)
-        tracked = {
-            TAG_PREFIX + r[len(prefix) :]: sha
-            for r, sha in project.repo.refs(prefix.rstrip("/")).items()
-        }
-        local = project.repo.refs(TAG_PREFIX.rstrip("/"))
+        tags = _unpublished_tags(
+            project.repo.refs(TAG_PREFIX.rstrip("/"), prefix.rstrip("/")), remote
+        )
         specs = [f"+{sha}:{ref}" for ref, sha in _unpublished_extras(project, remote).items()]
-        for ref, sha in sorted(local.items()):
-            if tracked.get(ref) == sha:
-                continue
+        for ref, sha in tags.items():
             parsed = parse_ref(ref)
-            if parsed is None:
-                continue
-            force = "" if mf.VERSION_RE.match(parsed[1]) else "+"
+            force = "" if parsed is not None and mf.VERSION_RE.match(parsed[1]) else "+"
             specs.append(f"{force}{sha}:{ref}")
         if not specs:
             return messages
         if project.repo.ok("push", "--quiet", "--atomic", "--no-verify", remote, *specs):
             # The remote now holds exactly what we sent: track it (and remember it as seen,
             # as `reconcile` would) without asking the remote again.
-            sent = [
-                (ref, sha)
-                for sha, ref in (spec.lstrip("+").split(":", 1) for spec in specs)
-                if ref.startswith(TAG_PREFIX)
-            ]
             project.repo.update_refs(
-                [(prefix + ref[len(TAG_PREFIX) :], sha, None) for ref, sha in sent]
+                [(prefix + ref[len(TAG_PREFIX) :], sha, None) for ref, sha in tags.items()]
             )
-            project.state.put_many([(f"seen:{remote}:{ref}", sha) for ref, sha in sent])
+            project.state.put_many([(f"seen:{remote}:{ref}", sha) for ref, sha in tags.items()])
             return messages
     raise GitError(
         f"could not publish version tags to {remote} after {attempts} attempts",
@@ -675,19 +664,29 @@ def has_unpublished(project: Project, remote: str) -> bool:
     """Whether `publish` has anything to push, judged from what was last seen of the remote
     (its tracking refs, see `tracking_current`), so a push with nothing new needs no network
     round trip."""
-    prefix = tracking_prefix(remote)
     refs = project.repo.refs(
-        TAG_PREFIX.rstrip("/"), prefix.rstrip("/"), "refs/tags/registry", "refs/artifacts/pins"
+        TAG_PREFIX.rstrip("/"),
+        tracking_prefix(remote).rstrip("/"),
+        "refs/tags/registry",
+        "refs/artifacts/pins",
     )
+    if any(r.startswith(("refs/tags/registry/", "refs/artifacts/pins/")) for r in refs):
+        return True  # not tracked: only the remote can say
+    return bool(_unpublished_tags(refs, remote))
+
+
+def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
+    """Our version and alias tags (ref -> sha) among `refs` that the remote's tracking refs,
+    also among `refs`, do not show with the same target."""
+    prefix = tracking_prefix(remote)
     tracked = {
         TAG_PREFIX + r[len(prefix) :]: sha for r, sha in refs.items() if r.startswith(prefix)
     }
-    for ref, sha in refs.items():
-        if ref.startswith(("refs/tags/registry/", "refs/artifacts/pins/")):
-            return True  # not tracked: only the remote can say
-        if ref.startswith(TAG_PREFIX) and parse_ref(ref) is not None and tracked.get(ref) != sha:
-            return True
-    return False
+    return {
+        ref: sha
+        for ref, sha in sorted(refs.items())
+        if ref.startswith(TAG_PREFIX) and parse_ref(ref) is not None and tracked.get(ref) != sha
+    }
 
 
 def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:
