@@ -215,7 +215,7 @@ def add(
         max_objects=max_objects,
         progress=ctx.progress(),
     )
-    summary = f"{r.files} files, {_size(r.size)}, {r.digest[:19]}"
+    summary = f"{r.files} files, {adiff.human_size(r.size)}, {r.digest[:19]}"
     if r.outcome == "unchanged":
         where = f"still v{r.version}" if r.version is not None else "not committed yet"
         ctx.say(f"{r.name}: unchanged, {where} ({summary})")
@@ -306,7 +306,7 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
         v = f"v{r.version}" if r.version is not None else "uncommitted" if r.path else "-"
         latest = f"latest v{r.latest}" if r.latest is not None else "no versions"
         click.echo(
-            f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {_size(r.size):>10}  {r.path or ''}"
+            f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {adiff.human_size(r.size):>10}  {r.path or ''}"
         )
 
 
@@ -326,7 +326,7 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
         click.echo(
             f"v{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
-            f"\n    {r.files} files, {_size(r.size)}"
+            f"\n    {r.files} files, {adiff.human_size(r.size)}"
         )
 
 
@@ -358,7 +358,7 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
             click.echo(f"{key + ':':13}{', '.join(value) if isinstance(value, list) else value}")
     if d["metadata"]:
         click.echo(f"{'metadata:':13}{json.dumps(d['metadata'], sort_keys=True)}")
-    click.echo(f"{'size:':13}{_size(d['size'])} in {d['files']} files")
+    click.echo(f"{'size:':13}{adiff.human_size(d['size'])} in {d['files']} files")
     items = list(entries.items())
     shown = items if all_files else items[:_SHOWN_FILES]
     for p, e in shown:
@@ -706,15 +706,6 @@ def pull(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
 
 
 def _in(path: str | None, rel: str) -> str:

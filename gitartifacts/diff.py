@@ -174,3 +174,15 @@ def to_text(d: ArtifactDiff, limit: int | None = 50) -> str:
     if not d.changed:
         lines.append("  no changes")
     return "\n".join(lines)
+
+
+def human_size(n: int | None) -> str:
+    """Bytes in decimal units as people read them: `930 B`, `1.5 kB`, `2.0 GB`; `-` for None."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"

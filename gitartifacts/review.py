@@ -156,14 +156,18 @@ def _details(d: adiff.ArtifactDiff, max_files: int) -> list[str]:
 
 
 def _file_rows(d: adiff.ArtifactDiff) -> list[tuple[str, str, str]]:
-    rows = [("added", _code(c.path), _size(c.new_size)) for c in d.added]
-    rows += [("removed", _code(c.path), _size(c.old_size)) for c in d.removed]
+    rows = [("added", _code(c.path), adiff.human_size(c.new_size)) for c in d.added]
+    rows += [("removed", _code(c.path), adiff.human_size(c.old_size)) for c in d.removed]
     rows += [
-        ("modified", _code(c.path), f"{_size(c.old_size)} → {_size(c.new_size)}")
+        (
+            "modified",
+            _code(c.path),
+            f"{adiff.human_size(c.old_size)} → {adiff.human_size(c.new_size)}",
+        )
         for c in d.modified
     ]
     rows += [
-        ("renamed", f"{_code(c.old_path or '')} → {_code(c.path)}", _size(c.new_size))
+        ("renamed", f"{_code(c.old_path or '')} → {_code(c.path)}", adiff.human_size(c.new_size))
         for c in d.renamed
     ]
     return rows
@@ -204,7 +208,7 @@ def _count_change(d: adiff.ArtifactDiff) -> str:
 def _size_change(d: adiff.ArtifactDiff) -> str:
     delta = d.new_size - d.old_size
     sign = "+" if delta >= 0 else "−"
-    return f"{_size(d.old_size)} → {_size(d.new_size)} ({sign}{_size(abs(delta))})"
+    return f"{adiff.human_size(d.old_size)} → {adiff.human_size(d.new_size)} ({sign}{adiff.human_size(abs(delta))})"
 
 
 def _reference_change(c: adiff.Change) -> str:
@@ -230,17 +234,6 @@ def _short(digest: str | None) -> str:
         algo, _, hex_ = digest.partition(":")
         return f"{algo}:{hex_[:12]}"
     return digest if len(digest) <= 32 else digest[:31] + "…"
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
 
 
 def _text(s: str) -> str:
@@ -285,7 +278,11 @@ def textconv(text: str, project: Project | None = None) -> str:
             out.append(f"metadata.{key}: {value}")
     if m.path is not None:
         out.append(f"path: {m.path}")
-    out += [f"digest: {m.digest}", f"size: {m.size} ({_size(m.size)})", f"files: {m.files}"]
+    out += [
+        f"digest: {m.digest}",
+        f"size: {m.size} ({adiff.human_size(m.size)})",
+        f"files: {m.files}",
+    ]
     if m.ttl is not None:
         out.append(f"ttl: {m.ttl}")
     entries = m.entries

@@ -22,6 +22,7 @@ import yaml
 from gitartifacts import manifest as mf
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
+from gitartifacts.diff import human_size
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.project import Project
 
@@ -296,7 +297,7 @@ def data_not_committed(
                 Finding(
                     p,
                     None,
-                    f"{_size(size)} is over the {_size(max_size)} limit for files in git "
+                    f"{human_size(size)} is over the {human_size(max_size)} limit for files in git "
                     f"(git rm --cached {_quote(p)}, then git artifacts add {_quote(p)} "
                     "--name NAME --type TYPE)",
                 )
@@ -456,15 +457,6 @@ def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
 
 
 def _quote(path: str) -> str:
