@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gitartifacts import api, config, transfer
+from gitartifacts import api, config, quick, transfer
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError
@@ -71,7 +72,30 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, indent=indent, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The verb group. The runs and review verbs live in their own modules, imported only
+    when one of them (or the full list, for --help) is asked for: a plain `status` or
+    `push` does not pay for them."""
+
+    extensions = ("gitartifacts.cli_runs", "gitartifacts.cli_review")
+
+    def _load(self) -> None:
+        for module in self.extensions:
+            importlib.import_module(module)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None:
+            self._load()
+            cmd = super().get_command(ctx, cmd_name)
+        return cmd
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors; no progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-C", "directory", type=click.Path(file_okay=False), help="Run as if started in DIR.")
@@ -630,8 +654,10 @@ def push(
     git_remote: str | None,
 ) -> None:
     """Upload the content of HEAD and of unpushed commits, then publish version tags."""
+    project = ctx.project()
+    before = quick.input_refs()
     r = transfer.push(
-        ctx.project(),
+        project,
         remote_name=remote_name,
         all_commits=all_commits,
         jobs=jobs,
@@ -641,9 +667,17 @@ def push(
     )
     for m in r.messages:
         click.echo(m, err=True)
-    ctx.say(
-        f"pushed to {r.remote}: {r.uploaded} objects uploaded, {r.already} already there ({r.manifests} manifests)"
+    ctx.say(_pushed(r.remote, r.uploaded, r.already, r.manifests))
+    # The next push, if nothing changes meanwhile, has nothing to do and can say so at once.
+    quick.record_push(
+        before,
+        quick.push_key(remote_name, all_commits, not no_tags, git_remote),
+        _pushed(r.remote, 0, 0, r.manifests),
     )
+
+
+def _pushed(remote: str, uploaded: int, already: int, manifests: int) -> str:
+    return f"pushed to {remote}: {uploaded} objects uploaded, {already} already there ({manifests} manifests)"
 
 
 @main.command()
@@ -711,9 +745,6 @@ def pull(
 def _in(path: str | None, rel: str) -> str:
     return rel if path in (None, ".", "") else f"{path}/{rel}"
 
-
-# Verbs of the runs and review layers register themselves on `main`.
-from gitartifacts import cli_review, cli_runs  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

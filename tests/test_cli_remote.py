@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,6 +102,127 @@ def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
     tag, notes = local.split()
     assert published["refs/tags/artifacts/ds/production"] == tag
     assert published["refs/notes/artifacts"] == notes
+
+
+# ---------------------------------------------------------------- the quick no-op push
+
+_ENTRY = """
+import sys
+from gitartifacts import quick
+sys.argv = ["git-artifacts", *sys.argv[1:]]
+try:
+    quick.main()
+except SystemExit:
+    pass
+print("full cli loaded:", "click" in sys.modules)
+"""
+
+
+def entry_push(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """Run the real `git-artifacts` entry point in a fresh interpreter; its stdout lines, the
+    last one telling whether it needed the full CLI."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _ENTRY, "push", *args],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_a_repeated_push_answers_without_loading_the_tool(alice: GitRepo) -> None:
+    first = entry_push(alice)
+    assert first == [
+        "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)",
+        "full cli loaded: True",
+    ]
+    assert entry_push(alice) == [
+        "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)",
+        "full cli loaded: False",
+    ]
+    assert entry_push(alice, "--jobs", "4") == entry_push(alice)  # --jobs changes nothing
+    assert entry_push(alice, "--no-tags")[-1] == "full cli loaded: True"  # another question
+
+
+@pytest.mark.parametrize("change", ["commit", "alias", "remote", "git-remote-url", "env"])
+def test_the_quick_answer_is_not_given_once_anything_a_push_reads_changed(
+    alice: GitRepo, origin: Path, tmp_path: Path, change: str
+) -> None:
+    entry_push(alice)
+    assert entry_push(alice)[-1] == "full cli loaded: False"
+    env: dict[str, str] = {}
+    if change == "commit":
+        alice.write({"data/ds/new.bin": b"new"})
+        alice.ga("add", "data/ds", "--name", "ds")
+        alice.commit("ds v1")
+        expect = "pushed to origin: 1 objects uploaded, 20 already there (1 manifests)"
+    elif change == "alias":
+        alice.ga("alias", "ds:v0", "best")
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+    elif change == "remote":
+        alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+        expect = "pushed to store: 20 objects uploaded, 0 already there (1 manifests)"
+    elif change == "git-remote-url":
+        moved = tmp_path / "moved.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(moved)], check=True)
+        alice.git("remote", "set-url", "origin", str(moved))
+        alice.git("push", "-q", "origin", "main")
+        origin = moved
+        expect = "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)"
+    else:
+        env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+    assert entry_push(alice, env=env) == [expect, "full cli loaded: True"]
+    assert entry_push(alice, env=env)[-1] == "full cli loaded: False"
+    published = ls_remote(alice, origin, "refs/tags/artifacts/*")
+    local = {t: alice.git("rev-parse", t).strip() for t in alice.tags()}
+    assert {t: published.get(f"refs/tags/{t}") for t in local} == local
+    assert_cache_sound(remote_cache(origin))
+
+
+def test_a_push_during_which_the_refs_moved_is_not_remembered(
+    alice: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitartifacts import quick
+
+    monkeypatch.chdir(alice.root)
+    alice.ga("push")
+    key = quick.push_key(None, False, True, None)
+    assert quick.noop_push(key) is not None
+    before = quick.input_refs()
+    alice.commit("made while a push ran")
+    quick.record_push(before, key, "pushed")
+    assert quick.noop_push(key) is None
+    assert not (alice.root / ".git" / "artifacts" / "last-push").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (["push"], ("push remote=None all=False tags=True git-remote=None", False)),
+        (["-q", "push", "-r", "s3"], ("push remote=s3 all=False tags=True git-remote=None", True)),
+        (
+            ["push", "--remote=s3", "--all", "--no-tags", "-j", "8", "--git-remote", "up"],
+            ("push remote=s3 all=True tags=False git-remote=up", False),
+        ),
+        (["push", "--jobs", "0"], None),
+        (["push", "--remote"], None),
+        (["push", "--help"], None),
+        (["push", "-C", "x"], None),
+        (["-C", "x", "push"], None),
+        (["status"], None),
+        ([], None),
+    ],
+)
+def test_only_plain_push_command_lines_take_the_quick_path(
+    argv: list[str], expect: tuple[str, bool] | None
+) -> None:
+    from gitartifacts import quick
+
+    assert quick.parse_push(argv) == expect
 
 
 def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
