@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import io
 import itertools
+import mmap
 import os
 import shutil
 import stat
@@ -25,6 +27,10 @@ from gitartifacts.hashing import CHUNK, hex_of, sha256_file
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
+# Files from this size are stored with O_DIRECT where the file system cannot clone them.
+DIRECT_MIN = 64 << 20
+_DIRECT_CHUNK = 2 << 20
+_NO_REFLINK = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
 _LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
 _AT_FDCWD = -100
 _AT_SYMLINK_FOLLOW = 0x400
@@ -36,8 +42,9 @@ _FICLONE = 0x40049409
 
 
 class ObjectStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, direct_writes: bool = False) -> None:
         self.root = root
+        self.direct_writes = direct_writes  # see _add_direct
         self.objects = root / "sha256"
         self._shards: set[str] = set()
         self._reflink_ok: bool | None = None
@@ -101,9 +108,14 @@ class ObjectStore:
     def _add_stream_from(self, src: str) -> tuple[str, int]:
         """Large files: the kernel copies them (copy_file_range, no trip through our memory),
         then we hash our private copy, so the name always matches what was stored even if
-        `src` changes meanwhile."""
+        `src` changes meanwhile. Very large ones go by `_add_direct`."""
         tmp = self._tmp_path()
         try:
+            with open(src, "rb", buffering=0) as fin:
+                if self.direct_writes and os.fstat(fin.fileno()).st_size >= DIRECT_MIN:
+                    done = self._add_direct(fin.fileno(), tmp)
+                    if done is not None:
+                        return done
             with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
                 if not kernel_copy(fin.fileno(), fout.fileno()):
                     return self._hash_and_write(fin, fout, tmp)
@@ -114,6 +126,48 @@ class ObjectStore:
             return digest, size
         finally:
             _unlink_quiet(tmp)
+
+    def _add_direct(self, fd_in: int, tmp: Path) -> tuple[str, int] | None:
+        """With `git config artifacts.directWrites true`, a very large file (a checkpoint, a
+        shard) is cloned where the file system can, else hashed and written in one pass that
+        bypasses the page cache (O_DIRECT). The bytes stored are the bytes hashed; the copy
+        does not push everything else out of memory nor pay for fresh page-cache pages, which
+        on VMs that hand freed memory back to the host costs more than the disk write: 1 GiB
+        in 1.0 s instead of 2.1 s on the benchmark VM. Off by default because the add then
+        waits for the disk: on a slow volume (125 MB/s) a buffered copy returns far sooner.
+        None (and nothing left behind) where the file system refuses O_DIRECT."""
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                return None
+            raise
+        try:
+            if self._reflink_ok is not False:
+                try:
+                    fcntl.ioctl(fd, _FICLONE, fd_in)
+                    self._reflink_ok = True
+                except OSError as exc:
+                    if exc.errno not in _NO_REFLINK:
+                        raise
+                    self._reflink_ok = False
+            if self._reflink_ok:
+                os.close(fd)
+                fd = -1
+                digest, size = sha256_file(tmp)
+            else:
+                digest, size = _hash_and_write_direct(fd_in, fd)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quiet(tmp)
+            raise
+        if fd >= 0:
+            os.close(fd)
+        final = self.path(digest)
+        if not os.path.exists(final):
+            self._rename_in(tmp, final)
+        return digest, size
 
     def _hash_and_write(self, fin: io.FileIO, fout: BinaryIO, tmp: Path) -> tuple[str, int]:
         h = hashlib.sha256()
@@ -213,18 +267,11 @@ class ObjectStore:
             try:
                 if try_reflink and self._reflink_ok is not False:
                     try:
-                        import fcntl
-
                         fcntl.ioctl(fd, _FICLONE, fd_in)
                         self._reflink_ok = True
                         return os.fstat(fd)
                     except OSError as exc:
-                        if exc.errno not in (
-                            errno.EOPNOTSUPP,
-                            errno.EXDEV,
-                            errno.EINVAL,
-                            errno.ENOTTY,
-                        ):
+                        if exc.errno not in _NO_REFLINK:
                             raise
                         self._reflink_ok = False
                 size = os.fstat(fd_in).st_size
@@ -378,6 +425,46 @@ def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
         return data if len(data) <= limit else None
     finally:
         os.close(fd)
+
+
+def _hash_and_write_direct(fd_in: int, fd: int) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = _pump_direct(fd_in, fd, h.update)
+    return "sha256:" + h.hexdigest(), size
+
+
+def _pump_direct(fd_in: int, fd: int, sink: Callable[[memoryview], object] | None = None) -> int:
+    """Copy `fd_in` to the O_DIRECT `fd` through one page-aligned buffer (each chunk also to
+    `sink`); returns the size. O_DIRECT takes whole blocks only: the tail, or any write the
+    file system refuses, goes through the page cache instead (the flag is dropped)."""
+    buf = mmap.mmap(-1, _DIRECT_CHUNK)
+    size = 0
+    direct = True
+    try:
+        with memoryview(buf) as view:
+            while n := os.readv(fd_in, [buf]):
+                with view[:n] as chunk:
+                    if sink is not None:
+                        sink(chunk)
+                    size += n
+                    done = 0
+                    while done < n:
+                        if direct and (n - done) % 4096:
+                            direct = _drop_direct(fd)
+                        try:
+                            done += os.write(fd, chunk[done:])
+                        except OSError as exc:
+                            if not direct or exc.errno != errno.EINVAL:
+                                raise
+                            direct = _drop_direct(fd)
+    finally:
+        buf.close()
+    return size
+
+
+def _drop_direct(fd: int) -> bool:
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+    return False
 
 
 def kernel_copy(fd_in: int, fd_out: int, size: int | None = None) -> bool:

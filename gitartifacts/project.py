@@ -24,7 +24,10 @@ class Project:
         self.root = repo.root
         base = repo.common_dir / "artifacts"
         cache_dir = os.environ.get("GITARTIFACTS_CACHE") or repo.config_get("artifacts.cache")
-        self.cache = ObjectStore(Path(cache_dir).expanduser() if cache_dir else base / "objects")
+        self.cache = ObjectStore(
+            Path(cache_dir).expanduser() if cache_dir else base / "objects",
+            direct_writes=_true(repo.config_get("artifacts.directWrites")),
+        )
         self._state: State | None = None
         self._state_path = base / "state.db"
 
@@ -149,3 +152,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _true(value: str | None) -> bool:
+    """A git config boolean: true, yes, on or 1 (any case)."""
+    return value is not None and value.strip().lower() in ("true", "yes", "on", "1")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -61,6 +64,70 @@ def test_large_files_are_hashed_and_stored_correctly(tmp_path: Path) -> None:
     assert store.add_file(str(src), len(data)) == (sha(data), len(data))
     assert sha256_file(src) == (sha(data), len(data))
     assert assert_cache_sound(tmp_path / "cache") == 1
+
+
+@pytest.mark.parametrize("size", [3 * MiB + 17, 4 * MiB, 2 * MiB + 4096])
+@pytest.mark.parametrize("where", ["disk", "tmpfs", "refused"])
+def test_direct_writes_store_large_files_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, where: str
+) -> None:
+    """O_DIRECT for whole blocks, the page cache for a tail; a file system that refuses
+    O_DIRECT gets the ordinary copy. Either way the object matches its name."""
+    from gitartifacts import cache as cache_mod
+
+    base = tmp_path
+    if where == "tmpfs":
+        if not Path("/dev/shm").is_dir():
+            pytest.skip("no /dev/shm")
+        base = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        monkeypatch.setattr(cache_mod, "DIRECT_MIN", 2 * MiB)
+        pumped: list[int] = []
+        real = cache_mod._pump_direct
+
+        def spy(fd_in: int, fd: int, sink: object = None) -> int:
+            pumped.append(fd)
+            return real(fd_in, fd, sink)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(cache_mod, "_pump_direct", spy)
+        if where == "refused":  # as file systems without O_DIRECT answer
+            real_open = os.open
+
+            def refusing_open(path: str, flags: int, *a: object, **k: object) -> int:
+                if flags & os.O_DIRECT:
+                    raise OSError(errno.EINVAL, "Invalid argument")
+                return real_open(path, flags, *a, **k)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(cache_mod.os, "open", refusing_open)
+        data = os.urandom(size)
+        src = base / "model.bin"
+        src.write_bytes(data)
+        store = ObjectStore(base / "cache", direct_writes=True)
+        assert store.add_file(str(src), size) == (sha(data), size)
+        assert store.read(sha(data)) == data
+        assert assert_cache_sound(base / "cache") == 1
+        assert os.listdir(base / "cache" / "tmp") == []
+        assert bool(pumped) == (where != "refused")
+        off = ObjectStore(base / "cache-off")
+        pumped.clear()
+        assert off.add_file(str(src), size) == (sha(data), size)
+        assert pumped == []  # only on request
+    finally:
+        if base != tmp_path:
+            shutil.rmtree(base)
+
+
+def test_git_config_direct_writes_adds_and_checks_out_large_files(repo: GitRepo) -> None:
+    repo.git("config", "artifacts.directWrites", "true")
+    data = os.urandom(64 * MiB + 5)
+    repo.write({"models/m.bin": data, "models/small.txt": "x"})
+    repo.ga("add", "models", "--name", "m", "--type", "model")
+    repo.commit("model")
+    assert assert_cache_sound(repo.cache) == 2
+    (repo.root / "models/m.bin").unlink()
+    repo.ga("checkout", "m")
+    assert (repo.root / "models/m.bin").read_bytes() == data
+    assert repo.ga_json("verify", "m")["ok"] is True
 
 
 @pytest.fixture
