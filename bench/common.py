@@ -223,21 +223,32 @@ def ensure_dvc(*, s3: bool = False) -> Path:
 
 
 class Settler:
-    """Waits out the VM's slow inode allocation after many files were deleted."""
+    """Waits out the VM's slow inode allocation after many files were deleted or rewritten.
 
-    def __init__(self, seconds: float, stamp: Path) -> None:
+    Its root file system is ext4 without a journal, where a new inode skips every inode
+    deleted in the last 60 s, or in the last 360 s once that inode's table block is dirty
+    again (and each new file in the block dirties it): after a mass deletion, creating files
+    costs up to 20x more for six minutes. `seconds` after a many-file step (a tool may delete
+    temporary files of its own), `deletion_seconds` after emptying the trash.
+    """
+
+    def __init__(self, seconds: float, stamp: Path, deletion_seconds: float | None = None) -> None:
         self.seconds = seconds
-        self.stamp = stamp
+        self.deletion_seconds = seconds if deletion_seconds is None else deletion_seconds
+        self.stamp = stamp  # holds the time until which to wait
 
-    def mark(self) -> None:
-        self.stamp.write_text(f"{time.time()}\n")
+    def mark(self, *, deletion: bool = False) -> None:
+        until = time.time() + (self.deletion_seconds if deletion else self.seconds)
+        self.stamp.write_text(f"{max(until, self._until())}\n")
+
+    def _until(self) -> float:
+        try:
+            return float(self.stamp.read_text())
+        except (OSError, ValueError):
+            return 0.0
 
     def wait(self) -> None:
-        try:
-            last = float(self.stamp.read_text())
-        except (OSError, ValueError):
-            return
-        remaining = last + self.seconds - time.time()
+        remaining = self._until() - time.time()
         if remaining > 0:
             say(f"settling {remaining:.0f} s (files were deleted or rewritten recently)")
             time.sleep(remaining)
@@ -267,7 +278,7 @@ class Trash:
         say(f"emptying trash ({files} files)")
         subprocess.run(["rm", "-rf", "--", str(self.path)], check=True)
         if files >= self.min_files:
-            self.settler.mark()
+            self.settler.mark(deletion=True)
             if settle:
                 self.settler.wait()
 

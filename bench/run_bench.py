@@ -7,11 +7,12 @@ data, and then (all timed with GNU time, `sync` before each command):
   checkout  after the workspace copy was moved away, restore it from the local cache
 The checked-out tree is then compared with the source (sha256 over the tree, untimed).
 
-Environment caveat of the reference VM: creating many files within about 60 s of deleting many
-files is up to 20x slower. So nothing is deleted while timing: old trees are moved to a trash
-folder, which is emptied only between datasets, and every timed add or checkout on a dataset with
-many files waits until --settle seconds have passed since the last mass deletion or since the
-previous many-file add or checkout (a tool may delete temporary files of its own).
+Environment caveat of the reference VM (ext4 without a journal): creating many files within
+60 s of deleting many files, or 360 s once the new files share inode-table blocks with the
+deleted ones, is up to 20x slower. So nothing is deleted while timing: old trees are moved to a
+trash folder, which is emptied only between datasets, followed by --settle-deletion seconds
+(370); every timed add or checkout on a dataset with many files also waits --settle seconds (65)
+after the previous many-file add or checkout (a tool may delete temporary files of its own).
 
 Results: a markdown table on stdout and JSON in <work-dir>/results.json. Exit status 1 if any
 command failed, 0 otherwise (missed targets are reported, not an error).
@@ -100,6 +101,7 @@ class Context:
     commands: dict[str, dict[str, list[str]]]
     envs: dict[str, dict[str, str]]
     settler: Settler
+    ours_config: list[str]
     trash: Trash
     repeat: int
     status_runs: int
@@ -129,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands["dvc"] = tool_commands("dvc", dvc)
         envs["dvc"] = tool_env(work, None)
 
-    settler = Settler(args.settle, work / ".last-mass-delete")
+    settler = Settler(args.settle, work / ".settle-until", args.settle_deletion)
     ctx = Context(
         work=work,
         data_dir=data_dir,
@@ -137,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands=commands,
         envs=envs,
         settler=settler,
+        ours_config=args.ours_config,
         trash=Trash(work / "trash", settler, args.settle_min_files),
         repeat=args.repeat,
         status_runs=args.status_runs,
@@ -209,12 +212,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="git-artifacts executable (default: next to the running python)",
     )
     parser.add_argument(
+        "--ours-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="git config for our repositories, e.g. artifacts.directWrites=true; repeatable",
+    )
+    parser.add_argument(
         "--dvc", type=Path, help=f"dvc executable (default: {DVC_VENV.name}/bin/dvc, created)"
     )
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="scratch folder")
     parser.add_argument("--data-dir", type=Path, help="generated datasets (default: WORK/data)")
     parser.add_argument(
-        "--settle", type=float, default=65.0, help="seconds to wait after mass deletions"
+        "--settle", type=float, default=65.0, help="seconds to wait after a many-file step"
+    )
+    parser.add_argument(
+        "--settle-deletion",
+        type=float,
+        default=370.0,
+        help="seconds to wait after emptying the trash (ext4 without a journal: 60 s + 300 s)",
     )
     parser.add_argument(
         "--settle-min-files",
@@ -287,6 +303,10 @@ def prepare_repos(ctx: Context, dataset: str, tools: list[str], source: Path) ->
                 repo.path.mkdir(parents=True)
                 run_untimed(ctx, repo, ["git", "init", "-q", "-b", "main"])
                 run_untimed(ctx, repo, ctx.commands[tool]["init"])
+                if tool == "ours":
+                    for item in ctx.ours_config:
+                        key, _, value = item.partition("=")
+                        run_untimed(ctx, repo, ["git", "config", key, value])
                 run_untimed(ctx, repo, ["cp", "-a", str(source), str(repo.path / "data")])
             except CommandFailed as exc:
                 fail(ctx, repo, f"set-up: {exc}")
@@ -450,6 +470,8 @@ def environment_info(
         "repeat": args.repeat,
         "status_runs": args.status_runs,
         "settle_s": args.settle,
+        "settle_deletion_s": args.settle_deletion,
+        "ours_config": args.ours_config,
         "settle_min_files": args.settle_min_files,
         "datasets": {name: {"files": i["files"], "bytes": i["bytes"]} for name, i in infos.items()},
     }

@@ -18,10 +18,10 @@ Remotes:
   s3     a loopback S3 server (SeaweedFS `weed mini` by default, or moto), one fresh bucket per
          tool and dataset; credentials only in the environment.
 
-Nothing is deleted while timing, and on datasets with many files every timed push to the empty
-remote and every clone + pull waits until --settle seconds have passed since the last mass
-deletion or the previous many-file command (creating many files soon after deleting many is up
-to 20x slower on the reference VM; see bench/README.md).
+Nothing is deleted while timing; emptying the trash between datasets is followed by
+--settle-deletion seconds, and on datasets with many files every timed push to the empty remote
+and every clone + pull waits --settle seconds after the previous many-file command (creating many
+files soon after deleting many is up to 20x slower on the reference VM; see bench/README.md).
 
 Results: a markdown table on stdout and JSON in <work-dir>/remote_results.json. Exit status 1 if
 any command failed or a pull was not byte-identical; missed targets are reported, not an error.
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exes["dvc"] = args.dvc.resolve() if args.dvc else ensure_dvc(s3="s3" in remotes)
         envs["dvc"] = bench_env(work, runs, None)
 
-    settler = Settler(args.settle, work / ".last-mass-delete")
+    settler = Settler(args.settle, work / ".settle-until", args.settle_deletion)
     ctx = Context(
         work=work,
         data_dir=data_dir,
@@ -300,7 +300,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="generated datasets (default: WORK/data at scale 1, WORK/data-scale-F otherwise)",
     )
     parser.add_argument(
-        "--settle", type=float, default=65.0, help="seconds to wait after mass deletions"
+        "--settle", type=float, default=65.0, help="seconds to wait after a many-file step"
+    )
+    parser.add_argument(
+        "--settle-deletion",
+        type=float,
+        default=370.0,
+        help="seconds to wait after emptying the trash (ext4 without a journal: 60 s + 300 s)",
     )
     parser.add_argument(
         "--settle-min-files",
@@ -611,6 +617,7 @@ def environment_info(
         "seed": args.seed,
         "noop_runs": args.noop_runs,
         "settle_s": args.settle,
+        "settle_deletion_s": args.settle_deletion,
         "settle_min_files": args.settle_min_files,
         "datasets": {name: {"files": i["files"], "bytes": i["bytes"]} for name, i in infos.items()},
     }
