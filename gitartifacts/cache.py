@@ -46,18 +46,25 @@ class ObjectStore:
         self.root = root
         self.direct_writes = direct_writes  # see _add_direct
         self.objects = root / "sha256"
+        self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
         self._reflink_ok: bool | None = None
 
     def path(self, digest: str) -> Path:
+        return Path(self.spath(digest))
+
+    def spath(self, digest: str) -> str:
+        """`path` as a string: on the per-file paths of 100,000-file artifacts, building
+        Path objects cost more than the system calls they were for."""
         h = hex_of(digest)
-        return self.objects / h[:2] / h[2:]
+        return f"{self._prefix}{h[:2]}/{h[2:]}"
 
     def has(self, digest: str) -> bool:
-        return os.path.exists(self.path(digest))
+        return os.path.exists(self.spath(digest))
 
     def missing(self, digests: list[str]) -> list[str]:
-        return [d for d in digests if not os.path.exists(self.path(d))]
+        exists, spath = os.path.exists, self.spath
+        return [d for d in digests if not exists(spath(d))]
 
     def read(self, digest: str) -> bytes:
         try:
@@ -70,7 +77,7 @@ class ObjectStore:
     def add_bytes(self, data: bytes, digest: str | None = None) -> str:
         if digest is None:
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        final = self.path(digest)
+        final = self.spath(digest)
         if not os.path.exists(final):
             self._publish(final, data)
         return digest
@@ -78,8 +85,16 @@ class ObjectStore:
     def add_file(self, src: str, size_hint: int = -1) -> tuple[str, int]:
         """Hash `src` and store its bytes; one read pass. Returns (digest, size)."""
         if 0 <= size_hint <= SMALL:
-            with open(src, "rb", buffering=0) as f:
-                data = f.read()
+            # Raw descriptor, one read of the size the scan saw (plus one byte, to notice a
+            # file that grew): with many small files every system call counts.
+            fd = os.open(src, os.O_RDONLY)
+            try:
+                data = os.read(fd, size_hint + 1)  # short only at the end of a regular file
+                if len(data) > size_hint:  # it grew after the scan: read on, up to the limit
+                    while len(data) <= SMALL and (more := os.read(fd, SMALL + 1 - len(data))):
+                        data += more
+            finally:
+                os.close(fd)
             if len(data) <= SMALL:
                 return self.add_bytes(data), len(data)
             return self._add_stream_from(src)  # it grew while we looked
@@ -188,8 +203,8 @@ class ObjectStore:
             self._rename_in(tmp, final)
         return digest, size
 
-    def _publish(self, final: Path, data: bytes) -> None:
-        self._ensure_shard(final.parent)
+    def _publish(self, final: str, data: bytes) -> None:
+        self._ensure_shard(os.path.dirname(final))
         create_only(final, lambda fd: write_all(fd, data))
 
     def place(self, tmp: Path, digest: str) -> None:
@@ -208,10 +223,10 @@ class ObjectStore:
             self._shards.add("tmp")
         return tmpdir / temp_name()
 
-    def _ensure_shard(self, shard: Path) -> None:
-        key = shard.name
+    def _ensure_shard(self, shard: str | Path) -> None:
+        key = os.path.basename(shard)
         if key not in self._shards:
-            shard.mkdir(parents=True, exist_ok=True)
+            os.makedirs(shard, exist_ok=True)
             self._shards.add(key)
 
     # ------------------------------------------------------------------ reading out
@@ -226,7 +241,7 @@ class ObjectStore:
         created instead of a temporary one plus a rename, the largest cost with many small
         files; the caller journals the checkout so an interrupted one is finished, not feared.
         """
-        src = self.path(digest)
+        src = self.spath(digest)
         if fresh and link in ("copy", "reflink"):
             try:
                 return self._copy(src, dst, True)
@@ -259,7 +274,7 @@ class ObjectStore:
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
-    def _copy(self, src: Path, dst: str, try_reflink: bool) -> os.stat_result:
+    def _copy(self, src: str, dst: str, try_reflink: bool) -> os.stat_result:
         # Raw descriptors: many small files make every system call count.
         fd_in = os.open(src, os.O_RDONLY)
         try:
@@ -312,14 +327,16 @@ def not_cached(digest: str, why: str = "") -> CacheError:
     )
 
 
-def create_only(final: Path, fill: Callable[[int], object]) -> None:
+def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) -> None:
     """Create `final` only if absent, atomically: `fill(fd)` writes the bytes.
 
     The file is born unnamed (O_TMPFILE) and linked into place whole, so a killed writer
     leaves nothing behind and a file already there is kept; where the file system cannot,
     a named temporary file is linked (or renamed) into place instead.
     """
-    fd = _open_unnamed(str(final.parent))
+    final = os.fspath(final)
+    folder = os.path.dirname(final)
+    fd = _open_unnamed(folder)
     if fd is not None:
         try:
             fill(fd)
@@ -327,7 +344,7 @@ def create_only(final: Path, fill: Callable[[int], object]) -> None:
                 return
         finally:
             os.close(fd)
-    tmp = final.parent / f".tmp-{temp_name()}"
+    tmp = os.path.join(folder, f".tmp-{temp_name()}")
     try:
         # Read-only from birth; the descriptor that creates it may still write.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
@@ -377,7 +394,7 @@ def _open_unnamed(folder: str) -> int | None:
         raise
 
 
-def _link_unnamed(fd: int, final: Path) -> bool:
+def _link_unnamed(fd: int, final: str) -> bool:
     """Give the unnamed file `fd` the name `final` unless it exists (then it stays as it is).
 
     linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link cannot pass that flag. False

@@ -435,20 +435,31 @@ def _check_no_symlinked_parents(base: str, owned: Sequence[str], what: str, forc
 
 
 def _clashes(base: str, write: list[str]) -> list[str]:
-    out = []
-    seen: set[str] = set()
+    """What is in the way of the files to write: a folder where a file goes, or a file or
+    symlink where a folder goes. Below a folder that does not exist nothing is looked at,
+    so writing into an empty place costs one check per folder, not one per file."""
+    out: list[str] = []
+    real: dict[str, bool] = {"": True}  # folder -> exists as a real folder
     for rel in write:
-        full = os.path.join(base, rel)
-        if os.path.isdir(full) and not os.path.islink(full):
-            out.append(rel)
-        parent = os.path.dirname(rel)
-        while parent and parent not in seen:
-            seen.add(parent)
-            pfull = os.path.join(base, parent)
-            if os.path.lexists(pfull) and (os.path.islink(pfull) or not os.path.isdir(pfull)):
-                out.append(parent)
-            parent = os.path.dirname(parent)
+        if _real_dir(base, os.path.dirname(rel), real, out):
+            full = os.path.join(base, rel)
+            if os.path.isdir(full) and not os.path.islink(full):
+                out.append(rel)
     return out
+
+
+def _real_dir(base: str, folder: str, real: dict[str, bool], out: list[str]) -> bool:
+    known = real.get(folder)
+    if known is not None:
+        return known
+    full = os.path.join(base, folder)
+    is_real = False
+    if _real_dir(base, os.path.dirname(folder), real, out) and os.path.lexists(full):
+        is_real = os.path.isdir(full) and not os.path.islink(full)
+        if not is_real:
+            out.append(folder)
+    real[folder] = is_real
+    return is_real
 
 
 def _remove(full: str) -> None:

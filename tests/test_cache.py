@@ -66,6 +66,22 @@ def test_large_files_are_hashed_and_stored_correctly(tmp_path: Path) -> None:
     assert assert_cache_sound(tmp_path / "cache") == 1
 
 
+@pytest.mark.parametrize(
+    ("real", "seen"),
+    [(1000, 1000), (1000, 400), (400, 1000), (0, 0), (0, 10), (MiB + 5, 1000), (MiB, MiB - 1)],
+)
+def test_a_file_that_changed_size_since_the_scan_is_stored_as_it_is_now(
+    tmp_path: Path, real: int, seen: int
+) -> None:
+    data = os.urandom(real)
+    src = tmp_path / "f.bin"
+    src.write_bytes(data)
+    store = ObjectStore(tmp_path / "cache")
+    assert store.add_file(str(src), seen) == (sha(data), real)
+    assert store.read(sha(data)) == data
+    assert assert_cache_sound(tmp_path / "cache") == 1
+
+
 @pytest.mark.parametrize("size", [3 * MiB + 17, 4 * MiB, 2 * MiB + 4096])
 @pytest.mark.parametrize("where", ["disk", "tmpfs", "refused"])
 def test_direct_writes_store_large_files_exactly(

@@ -49,6 +49,26 @@ def test_checkout_restores_deleted_files_from_the_cache(bikes: GitRepo) -> None:
     assert bikes.ga_json("status", "--check")[0]["clean"] is True
 
 
+@pytest.mark.parametrize("shape", ["folder where a file goes", "file where a folder goes"])
+def test_something_in_the_way_of_a_checkout_is_named_and_replaced_only_when_forced(
+    bikes: GitRepo, shape: str
+) -> None:
+    root = bikes.root / "data" / "bikes"
+    if shape == "folder where a file goes":
+        (root / "img1.txt").unlink()
+        (root / "img1.txt").mkdir()
+        (root / "img1.txt" / "mine.txt").write_text("not saved anywhere\n")
+        in_the_way = "img1.txt"
+    else:
+        shutil.rmtree(root / "labels")
+        (root / "labels").write_text("a file, not a folder\n")
+        in_the_way = "labels"
+    err = stderr_error_line(bikes.ga("checkout", "bikes", rc=2))
+    assert f"bikes/{in_the_way}" in err and "--force" in err, err
+    bikes.ga("checkout", "bikes", "--force")
+    assert workspace(bikes) == v0_digests()
+
+
 def test_checkout_refuses_to_overwrite_unsaved_changes_unless_forced(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img0.txt": "my precious edit\n"})
     err = stderr_error_line(bikes.ga("checkout", "bikes", rc=None))
