@@ -230,7 +230,7 @@ class RemoteStore:
             if direct is not None:
                 direct.upload(
                     wanted,
-                    cache.path,
+                    cache.spath,
                     max(1, jobs),
                     SMALL_PUT,
                     progress or _ignore,
@@ -261,24 +261,24 @@ class RemoteStore:
         path = self.path(digest)
         with self._errors():
             if self.protocol == "file":
-                _write_local(Path(path), lambda fd: write_all(fd, data))
+                _write_local(path, lambda fd: write_all(fd, data))
             else:
                 self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
 
     def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
-        src = cache.path(digest)
+        src = cache.spath(digest)
         try:
             size = os.stat(src).st_size
         except FileNotFoundError:
             raise not_cached(digest, ", so it cannot be pushed") from None
         with self._errors():
-            self._put(str(src), self.path(digest), size)
+            self._put(src, self.path(digest), size)
         if progress is not None:
             progress(size)
 
     def _put(self, src: str, dest: str, size: int) -> None:
         if self.protocol == "file":
-            _write_local(Path(dest), _copy_file(src, size), self._made)
+            _write_local(dest, _copy_file(src, size), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
             data = Path(src).read_bytes()
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
@@ -680,11 +680,11 @@ def _is_auth_error(exc: BaseException) -> bool:
 # ---------------------------------------------------------------- local files
 
 
-def _write_local(final: Path, fill: Callable[[int], object], made: set[str] | None = None) -> None:
+def _write_local(final: str, fill: Callable[[int], object], made: set[str] | None = None) -> None:
     """Create `final` only if absent, atomically (see `cache.create_only`)."""
-    shard = str(final.parent)
+    shard = os.path.dirname(final)
     if made is None or shard not in made:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(shard, exist_ok=True)
         if made is not None:
             made.add(shard)
     create_only(final, fill)

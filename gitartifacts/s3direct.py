@@ -105,7 +105,7 @@ class S3Direct:
     def upload(
         self,
         digests: Sequence[str],
-        source: Callable[[str], Path],
+        source: Callable[[str], str],
         jobs: int,
         limit: int,
         done: Callable[[int], object],
@@ -288,7 +288,7 @@ def _host(parts: SplitResult) -> str:
     return host if port is None or port == _DEFAULT_PORTS[parts.scheme] else f"{host}:{port}"
 
 
-def _read_if_there(path: Path, limit: int) -> bytes | None:
+def _read_if_there(path: str, limit: int) -> bytes | None:
     try:
         return read_small(path, limit)
     except FileNotFoundError:
