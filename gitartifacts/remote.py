@@ -31,6 +31,7 @@ from gitartifacts.cache import (
     copy_fd,
     create_only,
     not_cached,
+    objects_present,
     read_small,
     temp_name,
     write_all,
@@ -160,7 +161,7 @@ class RemoteStore:
 
     def _present(self, wanted: list[str], jobs: int) -> set[str]:
         if self.protocol == "file":
-            return {d for d in wanted if os.path.exists(self.path(d))}
+            return objects_present(f"{self.root}/sha256/", wanted)
         if len(wanted) <= jobs or self.protocol in ("http", "https"):
             return self._present_each(wanted, jobs)
         prefixes = sorted({hex_of(d)[:2] for d in wanted})

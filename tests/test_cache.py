@@ -66,6 +66,32 @@ def test_large_files_are_hashed_and_stored_correctly(tmp_path: Path) -> None:
     assert assert_cache_sound(tmp_path / "cache") == 1
 
 
+@pytest.mark.parametrize("per_asked", [0, 16 * 72, 10**9])  # always ask, as shipped, always list
+def test_missing_answers_the_same_by_listing_shards_or_asking_each_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_asked: int
+) -> None:
+    from gitartifacts import cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "_LIST_BYTES_PER_ASKED", per_asked)
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        listed.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(cache_mod.os, "listdir", listdir)
+    store = ObjectStore(tmp_path / "cache")
+    blobs = [f"object {i}".encode() for i in range(8_000)]  # about 31 asked per shard
+    stored = [store.add_bytes(b) for b in blobs[::2]]
+    absent = [sha(b) for b in blobs[1::2]]
+    asked = [d for pair in zip(stored, absent, strict=True) for d in pair]  # interleaved
+    assert store.missing(asked) == absent  # in the order asked
+    assert store.missing(stored) == []
+    assert ObjectStore(tmp_path / "empty").missing(asked) == asked
+    assert bool(listed) == (per_asked > 0)
+
+
 @pytest.mark.parametrize(
     ("real", "seen"),
     [(1000, 1000), (1000, 400), (400, 1000), (0, 0), (0, 10), (MiB + 5, 1000), (MiB, MiB - 1)],
