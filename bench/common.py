@@ -7,6 +7,7 @@ reported with the tail of its stderr.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
@@ -252,6 +253,25 @@ class Settler:
         if remaining > 0:
             say(f"settling {remaining:.0f} s (files were deleted or rewritten recently)")
             time.sleep(remaining)
+
+
+def add_settle_args(parser: argparse.ArgumentParser, many: str) -> None:
+    """The settling options both benchmarks share; `many` names what counts as many files."""
+    parser.add_argument(
+        "--settle", type=float, default=65.0, help="seconds to wait after a many-file step"
+    )
+    parser.add_argument(
+        "--settle-deletion",
+        type=float,
+        default=370.0,
+        help="seconds to wait after emptying the trash (ext4 without a journal: 60 s + 300 s)",
+    )
+    parser.add_argument(
+        "--settle-min-files",
+        type=int,
+        default=5000,
+        help=f"file count from which deletions and {many} count as 'many files'",
+    )
 
 
 class Trash:

@@ -51,6 +51,7 @@ from common import (
     CommandFailed,
     Settler,
     Trash,
+    add_settle_args,
     command_output,
     compare_trees,
     count_files,
@@ -299,21 +300,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="generated datasets (default: WORK/data at scale 1, WORK/data-scale-F otherwise)",
     )
-    parser.add_argument(
-        "--settle", type=float, default=65.0, help="seconds to wait after a many-file step"
-    )
-    parser.add_argument(
-        "--settle-deletion",
-        type=float,
-        default=370.0,
-        help="seconds to wait after emptying the trash (ext4 without a journal: 60 s + 300 s)",
-    )
-    parser.add_argument(
-        "--settle-min-files",
-        type=int,
-        default=5000,
-        help="file count from which deletions, pushes and pulls count as 'many files'",
-    )
+    add_settle_args(parser, "pushes and pulls")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per command, seconds")
     args = parser.parse_args(argv)
     if args.noop_runs < 1:
