@@ -47,7 +47,7 @@ _FICLONE = 0x40049409
 class ObjectStore:
     def __init__(self, root: Path, direct_writes: bool = False) -> None:
         self.root = root
-        self.direct_writes = direct_writes  # see _add_direct
+        self.direct_writes = direct_writes  # see _write_direct
         self.objects = root / "sha256"
         self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
@@ -127,26 +127,27 @@ class ObjectStore:
     def _add_stream_from(self, src: str) -> tuple[str, int]:
         """Large files: the kernel copies them (copy_file_range, no trip through our memory),
         then we hash our private copy, so the name always matches what was stored even if
-        `src` changes meanwhile. Very large ones go by `_add_direct`."""
+        `src` changes meanwhile. Very large ones may go by `_write_direct`."""
         tmp = self._tmp_path()
         try:
             with open(src, "rb", buffering=0) as fin:
+                done = None
                 if self.direct_writes and os.fstat(fin.fileno()).st_size >= DIRECT_MIN:
-                    done = self._add_direct(fin.fileno(), tmp)
-                    if done is not None:
-                        return done
-            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
-                if not kernel_copy(fin.fileno(), fout.fileno()):
-                    return self._hash_and_write(fin, fout, tmp)
-            digest, size = sha256_file(tmp)
-            final = self.path(digest)
+                    done = self._write_direct(fin.fileno(), tmp)
+                if done is None:
+                    with _open_new(tmp) as fout:
+                        if kernel_copy(fin.fileno(), fout.fileno()):
+                            done = sha256_file(tmp)
+                        else:
+                            done = _hash_and_write(fin, fout)
+            final = self.path(done[0])
             if not os.path.exists(final):
                 self._rename_in(tmp, final)
-            return digest, size
+            return done
         finally:
             _unlink_quiet(tmp)
 
-    def _add_direct(self, fd_in: int, tmp: Path) -> tuple[str, int] | None:
+    def _write_direct(self, fd_in: int, tmp: Path) -> tuple[str, int] | None:
         """With `git config artifacts.directWrites true`, a very large file (a checkpoint, a
         shard) is cloned where the file system can, else hashed and written in one pass that
         bypasses the page cache (O_DIRECT). The bytes stored are the bytes hashed; the copy
@@ -154,7 +155,7 @@ class ObjectStore:
         on VMs that hand freed memory back to the host costs more than the disk write: 1 GiB
         in 1.0 s instead of 2.1 s on the benchmark VM. Off by default because the add then
         waits for the disk: on a slow volume (125 MB/s) a buffered copy returns far sooner.
-        None (and nothing left behind) where the file system refuses O_DIRECT."""
+        None, with `tmp` not created, where the file system refuses O_DIRECT."""
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o644)
         except OSError as exc:
@@ -162,50 +163,26 @@ class ObjectStore:
                 return None
             raise
         try:
-            if self._reflink_ok is not False:
-                try:
-                    fcntl.ioctl(fd, _FICLONE, fd_in)
-                    self._reflink_ok = True
-                except OSError as exc:
-                    if exc.errno not in _NO_REFLINK:
-                        raise
-                    self._reflink_ok = False
-            if self._reflink_ok:
-                os.close(fd)
-                fd = -1
-                digest, size = sha256_file(tmp)
-            else:
-                digest, size = _hash_and_write_direct(fd_in, fd)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            _unlink_quiet(tmp)
-            raise
-        if fd >= 0:
+            cloned = self._clone(fd, fd_in)
+            if not cloned:
+                return _hash_and_write_direct(fd_in, fd)
+        finally:
             os.close(fd)
-        final = self.path(digest)
-        if not os.path.exists(final):
-            self._rename_in(tmp, final)
-        return digest, size
+        return sha256_file(tmp)
 
-    def _hash_and_write(self, fin: io.FileIO, fout: BinaryIO, tmp: Path) -> tuple[str, int]:
-        h = hashlib.sha256()
-        size = 0
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        fin.seek(0)
-        fout.seek(0)
-        fout.truncate()
-        while n := fin.readinto(buf):
-            h.update(view[:n])
-            fout.write(view[:n])
-            size += n
-        fout.close()
-        digest = "sha256:" + h.hexdigest()
-        final = self.path(digest)
-        if not os.path.exists(final):
-            self._rename_in(tmp, final)
-        return digest, size
+    def _clone(self, fd_out: int, fd_in: int) -> bool:
+        """Reflink `fd_in` into `fd_out` where the file system can (remembered per store)."""
+        if self._reflink_ok is False:
+            return False
+        try:
+            fcntl.ioctl(fd_out, _FICLONE, fd_in)
+        except OSError as exc:
+            if exc.errno not in _NO_REFLINK:
+                raise
+            self._reflink_ok = False
+            return False
+        self._reflink_ok = True
+        return True
 
     def _publish(self, final: str, data: bytes) -> None:
         self._ensure_shard(os.path.dirname(final))
@@ -284,15 +261,8 @@ class ObjectStore:
         try:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                if try_reflink and self._reflink_ok is not False:
-                    try:
-                        fcntl.ioctl(fd, _FICLONE, fd_in)
-                        self._reflink_ok = True
-                        return os.fstat(fd)
-                    except OSError as exc:
-                        if exc.errno not in _NO_REFLINK:
-                            raise
-                        self._reflink_ok = False
+                if try_reflink and self._clone(fd, fd_in):
+                    return os.fstat(fd)
                 size = os.fstat(fd_in).st_size
                 if size <= SMALL:
                     # Objects never change: one read of the known size is the whole of it.
@@ -339,19 +309,23 @@ def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
     present: set[str] = set()
     for shard, items in shards.items():
         folder = prefix + shard
-        if len(items) < 16:
+        names = _shard_names(folder, len(items))
+        if names is None:
             present.update(d for d, rest in items if os.path.exists(f"{folder}/{rest}"))
-            continue
-        try:
-            size = os.stat(folder).st_size
-        except FileNotFoundError:
-            continue
-        if size <= _LIST_BYTES_PER_ASKED * len(items):
-            names = set(os.listdir(folder))
-            present.update(d for d, rest in items if rest in names)
         else:
-            present.update(d for d, rest in items if os.path.exists(f"{folder}/{rest}"))
+            present.update(d for d, rest in items if rest in names)
     return present
+
+
+def _shard_names(folder: str, asked: int) -> set[str] | None:
+    """The names in `folder` when listing it is cheaper than asking `asked` times, else None."""
+    if asked < 16:
+        return None
+    try:
+        size = os.stat(folder).st_size
+    except FileNotFoundError:
+        return set()
+    return set(os.listdir(folder)) if size <= _LIST_BYTES_PER_ASKED * asked else None
 
 
 def not_cached(digest: str, why: str = "") -> CacheError:
@@ -479,16 +453,27 @@ def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
         os.close(fd)
 
 
-def _hash_and_write_direct(fd_in: int, fd: int) -> tuple[str, int]:
+def _hash_and_write(fin: io.FileIO, fout: BinaryIO) -> tuple[str, int]:
+    """Copy through our memory, hashing what is written (no kernel copy available)."""
     h = hashlib.sha256()
-    size = _pump_direct(fd_in, fd, h.update)
+    size = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    fin.seek(0)
+    fout.seek(0)
+    fout.truncate()
+    while n := fin.readinto(buf):
+        h.update(view[:n])
+        fout.write(view[:n])
+        size += n
     return "sha256:" + h.hexdigest(), size
 
 
-def _pump_direct(fd_in: int, fd: int, sink: Callable[[memoryview], object] | None = None) -> int:
-    """Copy `fd_in` to the O_DIRECT `fd` through one page-aligned buffer (each chunk also to
-    `sink`); returns the size. O_DIRECT takes whole blocks only: the tail, or any write the
-    file system refuses, goes through the page cache instead (the flag is dropped)."""
+def _hash_and_write_direct(fd_in: int, fd: int) -> tuple[str, int]:
+    """Copy `fd_in` to the O_DIRECT `fd` through one page-aligned buffer, hashing what is
+    written. O_DIRECT takes whole blocks only: the tail, or any write the file system
+    refuses, goes through the page cache instead (the flag is dropped)."""
+    h = hashlib.sha256()
     buf = mmap.mmap(-1, _DIRECT_CHUNK)
     size = 0
     direct = True
@@ -496,8 +481,7 @@ def _pump_direct(fd_in: int, fd: int, sink: Callable[[memoryview], object] | Non
         with memoryview(buf) as view:
             while n := os.readv(fd_in, [buf]):
                 with view[:n] as chunk:
-                    if sink is not None:
-                        sink(chunk)
+                    h.update(chunk)
                     size += n
                     done = 0
                     while done < n:
@@ -511,7 +495,7 @@ def _pump_direct(fd_in: int, fd: int, sink: Callable[[memoryview], object] | Non
                             direct = _drop_direct(fd)
     finally:
         buf.close()
-    return size
+    return "sha256:" + h.hexdigest(), size
 
 
 def _drop_direct(fd: int) -> bool:

@@ -125,13 +125,13 @@ def test_direct_writes_store_large_files_exactly(
     try:
         monkeypatch.setattr(cache_mod, "DIRECT_MIN", 2 * MiB)
         pumped: list[int] = []
-        real = cache_mod._pump_direct
+        real = cache_mod._hash_and_write_direct
 
-        def spy(fd_in: int, fd: int, sink: object = None) -> int:
+        def spy(fd_in: int, fd: int) -> tuple[str, int]:
             pumped.append(fd)
-            return real(fd_in, fd, sink)  # type: ignore[arg-type]
+            return real(fd_in, fd)
 
-        monkeypatch.setattr(cache_mod, "_pump_direct", spy)
+        monkeypatch.setattr(cache_mod, "_hash_and_write_direct", spy)
         if where == "refused":  # as file systems without O_DIRECT answer
             real_open = os.open
 
@@ -170,6 +170,23 @@ def test_git_config_direct_writes_adds_and_checks_out_large_files(repo: GitRepo)
     repo.ga("checkout", "m")
     assert (repo.root / "models/m.bin").read_bytes() == data
     assert repo.ga_json("verify", "m")["ok"] is True
+
+
+def test_large_files_are_stored_correctly_without_a_kernel_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_copy_file_range(*a: object) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(os, "copy_file_range", no_copy_file_range)
+    data = os.urandom(3 * MiB + 17)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    store = ObjectStore(tmp_path / "cache")
+    assert store.add_file(str(src), -1) == (sha(data), len(data))
+    assert store.read(sha(data)) == data
+    assert assert_cache_sound(tmp_path / "cache") == 1
+    assert os.listdir(tmp_path / "cache" / "tmp") == []
 
 
 @pytest.fixture
