@@ -190,6 +190,11 @@ class Repo:
         values = [v for k, v in self._config_list() if k == key]
         return values[-1] if values else None
 
+    def config_bool(self, key: str) -> bool:
+        """`key` as a git boolean: true, yes, on or 1 (any case) are true."""
+        value = self.config_get(key)
+        return value is not None and value.strip().lower() in ("true", "yes", "on", "1")
+
     def config_get_regexp(self, pattern: str) -> dict[str, str]:
         """key -> value for keys matching `pattern`, as `git config --get-regexp`."""
         rx = re.compile(pattern)

@@ -26,7 +26,7 @@ class Project:
         cache_dir = os.environ.get("GITARTIFACTS_CACHE") or repo.config_get("artifacts.cache")
         self.cache = ObjectStore(
             Path(cache_dir).expanduser() if cache_dir else base / "objects",
-            direct_writes=_true(repo.config_get("artifacts.directWrites")),
+            direct_writes=repo.config_bool("artifacts.directWrites"),
         )
         self._state: State | None = None
         self._state_path = base / "state.db"
@@ -152,8 +152,3 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-def _true(value: str | None) -> bool:
-    """A git config boolean: true, yes, on or 1 (any case)."""
-    return value is not None and value.strip().lower() in ("true", "yes", "on", "1")

@@ -41,3 +41,15 @@ def test_config_reads_agree_with_git_and_see_writes(tmp_path: Path) -> None:
     assert repo.config_get("artifacts.cache") is None
     repo.run("remote", "remove", "backup")
     assert repo.remotes() == ["origin"]
+
+
+def test_config_bool_reads_git_booleans(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    repo = Repo.find(tmp_path)
+    assert repo.config_bool("artifacts.directWrites") is False  # unset
+    for value, expect in [("true", True), ("Yes", True), ("on", True), ("1", True)]:
+        repo.config_set("artifacts.directWrites", value)
+        assert repo.config_bool("artifacts.directWrites") is expect, value
+    for value in ("false", "no", "off", "0"):
+        repo.config_set("artifacts.directWrites", value)
+        assert repo.config_bool("artifacts.directWrites") is False, value
