@@ -111,7 +111,7 @@ class ObjectStore:
         tmp = self._tmp_path()
         h = hashlib.sha256()
         try:
-            with open(src, "rb", buffering=0) as fin, _open_new(tmp) as fout:
+            with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
                 while chunk := fin.read(CHUNK):
                     h.update(chunk)
                     fout.write(chunk)
@@ -122,7 +122,7 @@ class ObjectStore:
                 )
             self._rename_in(tmp, self.path(digest))
         finally:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
 
     def _add_stream_from(self, src: str) -> tuple[str, int]:
         """Large files: the kernel copies them (copy_file_range, no trip through our memory),
@@ -135,7 +135,7 @@ class ObjectStore:
                 if self.direct_writes and os.fstat(fin.fileno()).st_size >= DIRECT_MIN:
                     done = self._write_direct(fin.fileno(), tmp)
                 if done is None:
-                    with _open_new(tmp) as fout:
+                    with open_new(tmp) as fout:
                         if kernel_copy(fin.fileno(), fout.fileno()):
                             done = sha256_file(tmp)
                         else:
@@ -145,7 +145,7 @@ class ObjectStore:
                 self._rename_in(tmp, final)
             return done
         finally:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
 
     def _write_direct(self, fd_in: int, tmp: Path) -> tuple[str, int] | None:
         """With `git config artifacts.directWrites true`, a very large file (a checkpoint, a
@@ -197,12 +197,16 @@ class ObjectStore:
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
 
-    def _tmp_path(self) -> Path:
+    def tmp_dir(self) -> Path:
+        """The cache's own temporary folder: same file system, so the final rename is atomic."""
         tmpdir = self.root / "tmp"
         if "tmp" not in self._shards:
             tmpdir.mkdir(parents=True, exist_ok=True)
             self._shards.add("tmp")
-        return tmpdir / temp_name()
+        return tmpdir
+
+    def _tmp_path(self) -> Path:
+        return self.tmp_dir() / temp_name()
 
     def _ensure_shard(self, shard: str | Path) -> None:
         key = os.path.basename(shard)
@@ -246,12 +250,12 @@ class ObjectStore:
             if copied is not None:
                 return copied
         except FileNotFoundError:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             if not os.path.exists(src):
                 raise not_cached(digest) from None
             raise
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
@@ -290,7 +294,7 @@ class ObjectStore:
     def remove_corrupt(self, digest: str) -> None:
         p = self.path(digest)
         os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
-        _unlink_quiet(p)
+        unlink_quiet(p)
 
 
 def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
@@ -370,7 +374,7 @@ def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) ->
                 raise
             os.replace(tmp, final)  # no hard links here; a rename is atomic too
     finally:
-        _unlink_quiet(tmp)
+        unlink_quiet(tmp)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -529,10 +533,12 @@ def copy_fd(fd_in: int, fd_out: int, size: int | None = None) -> None:
             write_all(fd_out, chunk)
 
 
-def _open_new(path: Path) -> BinaryIO:
+def open_new(path: Path) -> BinaryIO:
+    """A new file (never an existing one), unbuffered."""
     return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
 
 
-def _unlink_quiet(path: str | Path) -> None:
+def unlink_quiet(path: str | Path) -> None:
+    """Remove `path` if it is there."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)

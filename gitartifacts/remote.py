@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitartifacts.cache import (
@@ -32,8 +32,10 @@ from gitartifacts.cache import (
     create_only,
     not_cached,
     objects_present,
+    open_new,
     read_small,
     temp_name,
+    unlink_quiet,
     write_all,
 )
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
@@ -358,7 +360,7 @@ class RemoteStore:
         wanted = [d for d in dict.fromkeys(digests) if not cache.has(d)]
         if not wanted:
             return
-        tmpdir = _cache_tmpdir(cache)
+        tmpdir = cache.tmp_dir()
         with self._errors():
             direct = self._direct_path()  # s3fs (its import and client) only if needed
             if direct is not None:
@@ -412,13 +414,13 @@ class RemoteStore:
             self._check_digest(digest, actual)
             cache.place(tmp, digest)
         finally:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
         if progress is not None:
             progress(size)
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":
-            with _open_new(tmp) as out, open(src, "rb", buffering=0) as f:
+            with open_new(tmp) as out, open(src, "rb", buffering=0) as f:
                 copy_fd(f.fileno(), out.fileno())
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
         self.fs.get_file(src, str(tmp))
@@ -704,21 +706,5 @@ def _copy_file(src: str, size: int) -> Callable[[int], None]:
     return fill
 
 
-def _cache_tmpdir(cache: ObjectStore) -> Path:
-    # The cache's own temporary folder: same file system, so the final rename is atomic.
-    tmpdir = cache.root / "tmp"
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    return tmpdir
-
-
-def _open_new(path: Path) -> BinaryIO:
-    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
-
-
 def _ignore(_: int) -> None:
     pass
-
-
-def _unlink_quiet(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
