@@ -259,6 +259,22 @@ class ObjectStore:
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
+    @property
+    def clones(self) -> bool | None:
+        """Whether reflinks out of this cache work (None until one was tried)."""
+        return self._reflink_ok
+
+    def read_small(self, digest: str, size: int) -> bytes:
+        """The bytes of an object of `size` (at most SMALL), to be written elsewhere."""
+        try:
+            fd = os.open(self.spath(digest), os.O_RDONLY)
+        except FileNotFoundError:
+            raise not_cached(digest) from None
+        try:
+            return os.read(fd, size)
+        finally:
+            os.close(fd)
+
     def _copy(self, src: str, dst: str, try_reflink: bool) -> os.stat_result:
         # Raw descriptors: many small files make every system call count.
         fd_in = os.open(src, os.O_RDONLY)

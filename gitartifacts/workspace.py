@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from gitartifacts import manifest as mf
-from gitartifacts.cache import ObjectStore
+from gitartifacts.cache import SMALL, ObjectStore, write_all
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
@@ -26,8 +26,11 @@ from gitartifacts.state import SIZE, State, StatKey
 JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
 TMP_PREFIX = ".ga-tmp-"
 _BATCH_BYTES = 4 << 20
+# Object reads waiting on the disk at once during a checkout.
+READERS = 8
 T = TypeVar("T")
 R = TypeVar("R")
+P = TypeVar("P")
 
 
 # One folder's regular files as (name, inode, mtime_ns, size), in file-system order.
@@ -267,20 +270,42 @@ def parallel(fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS)
         return [r for rs in pool.map(fn, batches) for r in rs]
 
 
-def parallel_chunks(
-    fn: Callable[[T], list[R]], batches: Sequence[T], jobs: int = JOBS, per_chunk: int = 20_000
+def read_ahead_chunks(
+    read: Callable[[T], P],
+    write: Callable[[T, P], list[R]],
+    batches: Sequence[T],
+    readers: int,
+    writers: int = 2,
+    per_chunk: int = 20_000,
 ) -> Iterator[list[R]]:
-    """Results in chunks of about `per_chunk` as they complete, so that 100,000 of them need
-    not be held at once."""
-    from concurrent.futures import ThreadPoolExecutor
+    """`write(b, read(b))` for each batch `b`; the results come in chunks of about
+    `per_chunk` as they complete, so that 100,000 of them need not be held at once.
 
+    The reads run ahead on `readers` threads of their own, at most `readers + 2` batches
+    ahead of the writes, so that many reads wait on the disk at once while `writers`
+    threads create files.
+    """
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    reads: deque[Future[P]] = deque()
+    writes: deque[Future[list[R]]] = deque()
     pending: list[R] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for rs in pool.map(fn, batches):
-            pending += rs
-            if len(pending) >= per_chunk:
-                yield pending
-                pending = []
+    ahead = 0
+    with (
+        ThreadPoolExecutor(max_workers=readers) as read_pool,
+        ThreadPoolExecutor(max_workers=writers) as write_pool,
+    ):
+        for i, batch in enumerate(batches):
+            while ahead < len(batches) and ahead <= i + readers + 2:
+                reads.append(read_pool.submit(read, batches[ahead]))
+                ahead += 1
+            writes.append(write_pool.submit(write, batch, reads.popleft().result()))
+            while writes and (len(writes) > 2 * writers or i == len(batches) - 1):
+                pending += writes.popleft().result()
+                if len(pending) >= per_chunk:
+                    yield pending
+                    pending = []
     if pending:
         yield pending
 
@@ -373,28 +398,42 @@ def materialize(
     if write:
         state.put(journal, "1")
 
-    def work(batch: list[str]) -> list[tuple[str, StatKey, str]]:
+    def work(batch: list[str], data: list[bytes | None]) -> list[tuple[str, StatKey, str]]:
         res = []
-        for rel in batch:
+        for rel, content in zip(batch, data, strict=True):
             parent = os.path.dirname(rel)
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
+            dst = os.path.join(base, rel)
+            digest = stored[rel].digest
             fresh = rel not in current
-            st = store.materialize(stored[rel].digest, os.path.join(base, rel), link, fresh=fresh)
-            res.append(
-                (
-                    state_key(path, rel),
-                    (st.st_ino, st.st_mtime_ns, st.st_size),
-                    stored[rel].digest,
-                )
-            )
+            st = _create(dst, content) if content is not None and fresh else None
+            if st is None:
+                st = store.materialize(digest, dst, link, fresh=fresh)
+            res.append((state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), digest))
         if progress is not None:
             progress.update(sum(stored[r].size for r in batch))
         return res
 
+    def read(batch: list[str]) -> list[bytes | None]:
+        """Small objects' bytes, when they will be copied (not cloned or linked)."""
+        if link not in ("copy", "reflink") or store.clones is not False:
+            return [None] * len(batch)
+        return [
+            store.read_small(stored[r].digest, stored[r].size) if stored[r].size <= SMALL else None
+            for r in batch
+        ]
+
+    batches = _batches(write, lambda r: stored[r].size)
+    if batches and store.clones is None:
+        # Whether the cache can clone into the workspace decides how the rest is written.
+        first = batches.pop(0)
+        state.record(work(first, [None] * len(first)), started_ns=1 << 62)
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
-    for rows in parallel_chunks(work, _batches(write, lambda r: stored[r].size), jobs=2):
+    # Reading the objects waits on the disk when they are not in memory (after a while, or
+    # on a busy machine), so many reads run at once, ahead of the writes.
+    for rows in read_ahead_chunks(read, work, batches, readers=READERS, writers=2):
         # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
         state.record(rows, started_ns=1 << 62)
     rows = []
@@ -414,6 +453,19 @@ def materialize(
         state.delete_key(journal)
     after = scan(base, owned, what, ignore) if (write or refs or delete) else before
     return plan, after
+
+
+def _create(dst: str, data: bytes) -> os.stat_result | None:
+    """A new file at `dst` holding `data`; None when something is there already."""
+    try:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return None
+    try:
+        write_all(fd, data)
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 def _check_no_symlinked_parents(base: str, owned: Sequence[str], what: str, force: bool) -> None:
