@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import marshal
+import math
 import os
 import shutil
 import stat
@@ -26,7 +27,7 @@ from gitartifacts.state import SIZE, State, StatKey
 JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
 TMP_PREFIX = ".ga-tmp-"
 _BATCH_BYTES = 4 << 20
-# Object reads waiting on the disk at once during a checkout.
+# Object reads waiting on the disk at once during a checkout, at most.
 READERS = 8
 T = TypeVar("T")
 R = TypeVar("R")
@@ -281,12 +282,33 @@ def read_ahead_chunks(
     """`write(b, read(b))` for each batch `b`; the results come in chunks of about
     `per_chunk` as they complete, so that 100,000 of them need not be held at once.
 
-    The reads run ahead on `readers` threads of their own, at most `readers + 2` batches
-    ahead of the writes, so that many reads wait on the disk at once while `writers`
-    threads create files.
+    The reads run ahead of the writes on threads of their own, as many at once as it takes
+    to keep `writers` threads busy (at most `readers`): one when the data is in memory and
+    reading is quick, many when each read waits on the disk. Idle readers would only
+    contend with the writers for the interpreter.
     """
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
+
+    took = [0.0, 0.0]  # seconds the last read, and the last write, took
+
+    def timed_read(batch: T) -> P:
+        start = time.perf_counter()
+        out = read(batch)
+        took[0] = time.perf_counter() - start
+        return out
+
+    def timed_write(batch: T, data: P) -> list[R]:
+        start = time.perf_counter()
+        out = write(batch, data)
+        took[1] = time.perf_counter() - start
+        return out
+
+    def depth() -> int:
+        read_s, write_s = took
+        if write_s <= 0:
+            return 2
+        return max(1, min(readers, math.ceil(writers * read_s / write_s)))
 
     reads: deque[Future[P]] = deque()
     writes: deque[Future[list[R]]] = deque()
@@ -297,10 +319,10 @@ def read_ahead_chunks(
         ThreadPoolExecutor(max_workers=writers) as write_pool,
     ):
         for i, batch in enumerate(batches):
-            while ahead < len(batches) and ahead <= i + readers + 2:
-                reads.append(read_pool.submit(read, batches[ahead]))
+            while ahead < len(batches) and (ahead == i or ahead - i < depth() + writers):
+                reads.append(read_pool.submit(timed_read, batches[ahead]))
                 ahead += 1
-            writes.append(write_pool.submit(write, batch, reads.popleft().result()))
+            writes.append(write_pool.submit(timed_write, batch, reads.popleft().result()))
             while writes and (len(writes) > 2 * writers or i == len(batches) - 1):
                 pending += writes.popleft().result()
                 if len(pending) >= per_chunk:
@@ -417,13 +439,15 @@ def materialize(
         return res
 
     def read(batch: list[str]) -> list[bytes | None]:
-        """Small objects' bytes, when they will be copied (not cloned or linked)."""
+        """The bytes of the small objects that will be copied (not cloned or linked)."""
         if link not in ("copy", "reflink") or store.clones is not False:
             return [None] * len(batch)
-        return [
-            store.read_small(stored[r].digest, stored[r].size) if stored[r].size <= SMALL else None
-            for r in batch
-        ]
+        out: list[bytes | None] = []
+        for rel in batch:
+            e = stored[rel]
+            fresh = e.size <= SMALL and rel not in current
+            out.append(store.read_small(e.digest, e.size) if fresh else None)
+        return out
 
     batches = _batches(write, lambda r: stored[r].size)
     if batches and store.clones is None:
