@@ -130,16 +130,22 @@ def _walk(
     while stack:
         d, r, anc = stack.pop()
         rows: Rows = []
-        with os.scandir(d) as it:
-            for e in it:
-                if e.is_file(follow_symlinks=False):
-                    st = e.stat(follow_symlinks=False)
-                    rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
-                elif e.is_dir(follow_symlinks=False):
-                    st = e.stat(follow_symlinks=False)
-                    stack.append((e.path, f"{r}/{e.name}", anc | {(st.st_dev, st.st_ino)}))
-                elif e.is_symlink():
-                    _follow(e, r, rows, stack, anc, what)
+        # Listing a folder by descriptor makes each stat one name lookup, not a whole path.
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with os.scandir(fd) as it:
+                for e in it:
+                    if e.is_file(follow_symlinks=False):
+                        st = e.stat(follow_symlinks=False)
+                        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
+                    elif e.is_dir(follow_symlinks=False):
+                        st = e.stat(follow_symlinks=False)
+                        key = (st.st_dev, st.st_ino)
+                        stack.append((f"{d}/{e.name}", f"{r}/{e.name}", anc | {key}))
+                    elif e.is_symlink():
+                        _follow(f"{d}/{e.name}", e.name, r, rows, stack, anc, what)
+        finally:
+            os.close(fd)
         if rows:
             if any(row[0].startswith(TMP_PREFIX) for row in rows):
                 rows = [row for row in rows if not row[0].startswith(TMP_PREFIX)]
@@ -147,16 +153,17 @@ def _walk(
 
 
 def _follow(
-    e: os.DirEntry[str],
+    full: str,
+    name: str,
     r: str,
     rows: Rows,
     stack: list[tuple[str, str, frozenset[tuple[int, int]]]],
     anc: frozenset[tuple[int, int]],
     what: str,
 ) -> None:
-    p = f"{r}/{e.name}"
+    p = f"{r}/{name}"
     try:
-        st = os.stat(e.path)
+        st = os.stat(full)
     except FileNotFoundError:
         raise _broken_link(what, p) from None
     except OSError as exc:
@@ -167,9 +174,9 @@ def _follow(
         key = (st.st_dev, st.st_ino)
         if key in anc:
             raise _loop(what, p)
-        stack.append((e.path, p, anc | {key}))
+        stack.append((full, p, anc | {key}))
     elif stat.S_ISREG(st.st_mode):
-        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
+        rows.append((name, st.st_ino, st.st_mtime_ns, st.st_size))
 
 
 def _loop(what: str, rel: str) -> UsageError:
