@@ -29,6 +29,8 @@ TMP_PREFIX = ".ga-tmp-"
 _BATCH_BYTES = 4 << 20
 # Object reads waiting on the disk at once during a checkout, at most.
 READERS = 8
+# Object bytes read ahead and not yet written during a checkout, at most (beyond one batch).
+_READ_AHEAD_BYTES = 24 << 20
 T = TypeVar("T")
 R = TypeVar("R")
 P = TypeVar("P")
@@ -285,9 +287,14 @@ def read_ahead_chunks(
     readers: int,
     writers: int = 2,
     per_chunk: int = 20_000,
+    weight: Callable[[T], int] = lambda _: 0,
+    budget: int = 0,
 ) -> Iterator[list[R]]:
     """`write(b, read(b))` for each batch `b`; the results come in chunks of about
     `per_chunk` as they complete, so that 100,000 of them need not be held at once.
+    Reads beyond the next batch start only while the batches read and not yet written weigh
+    at most `budget` (bytes in memory, say), so at most that plus `writers + 2` batches are
+    held at once.
 
     The reads run ahead of the writes on threads of their own, as many at once as it takes
     to keep `writers` threads busy (at most `readers`): one when the data is in memory and
@@ -317,6 +324,7 @@ def read_ahead_chunks(
             return 2
         return max(1, min(readers, math.ceil(writers * read_s / write_s)))
 
+    weights = [weight(b) for b in batches]
     reads: deque[Future[P]] = deque()
     writes: deque[Future[list[R]]] = deque()
     pending: list[R] = []
@@ -325,13 +333,18 @@ def read_ahead_chunks(
         ThreadPoolExecutor(max_workers=readers) as read_pool,
         ThreadPoolExecutor(max_workers=writers) as write_pool,
     ):
+        held = 0
         for i, batch in enumerate(batches):
-            while ahead < len(batches) and (ahead == i or ahead - i < depth() + writers):
+            while ahead < len(batches) and (
+                ahead == i or (ahead - i < depth() + writers and held + weights[ahead] <= budget)
+            ):
                 reads.append(read_pool.submit(timed_read, batches[ahead]))
+                held += weights[ahead]
                 ahead += 1
             writes.append(write_pool.submit(timed_write, batch, reads.popleft().result()))
-            while writes and (len(writes) > 2 * writers or i == len(batches) - 1):
+            while writes and (len(writes) > writers or i == len(batches) - 1):
                 pending += writes.popleft().result()
+                held -= weights[i - len(writes)]
                 if len(pending) >= per_chunk:
                     yield pending
                     pending = []
@@ -461,10 +474,17 @@ def materialize(
         # Whether the cache can clone into the workspace decides how the rest is written.
         first = batches.pop(0)
         state.record(work(first, [None] * len(first)), started_ns=1 << 62)
+
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
     # Reading the objects waits on the disk when they are not in memory (after a while, or
     # on a busy machine), so many reads run at once, ahead of the writes.
-    for rows in read_ahead_chunks(read, work, batches, readers=READERS, writers=2):
+    def held(batch: list[str]) -> int:
+        return sum(stored[r].size for r in batch if stored[r].size <= SMALL)
+
+    rows_in = read_ahead_chunks(
+        read, work, batches, readers=READERS, writers=2, weight=held, budget=_READ_AHEAD_BYTES
+    )
+    for rows in rows_in:
         # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
         state.record(rows, started_ns=1 << 62)
     rows = []

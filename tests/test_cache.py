@@ -548,3 +548,38 @@ def test_create_only_places_whole_files_and_keeps_an_existing_one(
     assert final.read_bytes() == b"first"
     assert final.stat().st_mode & 0o777 == 0o444
     assert [p.name for p in tmp_path.iterdir()] == ["object"]  # no temporary file left
+
+
+@pytest.mark.parametrize("budget", [0, 10, 1000])
+def test_read_ahead_writes_every_batch_with_its_own_read_within_the_memory_budget(
+    budget: int,
+) -> None:
+    import threading
+    import time
+
+    from gitartifacts.workspace import read_ahead_chunks
+
+    batches = [[n, n + 1] for n in range(0, 200, 2)]
+    lock = threading.Lock()
+    held = [0, 0]  # weight read and not yet written; the most seen
+
+    def read(batch: list[int]) -> list[int]:
+        time.sleep(0.001 * (batch[0] % 3))  # reads finish out of order
+        with lock:
+            held[0] += len(batch)
+            held[1] = max(held[1], held[0])
+        return [x * 10 for x in batch]
+
+    def write(batch: list[int], data: list[int]) -> list[tuple[int, int]]:
+        with lock:
+            held[0] -= len(batch)
+        return list(zip(batch, data, strict=True))
+
+    chunks = list(
+        read_ahead_chunks(read, write, batches, readers=4, per_chunk=30, weight=len, budget=budget)
+    )
+    assert [x for chunk in chunks for x, _ in chunk] == list(range(200))
+    assert all(d == x * 10 for chunk in chunks for x, d in chunk)
+    assert all(len(c) >= 30 for c in chunks[:-1])
+    # Beyond the budget: the next batch (always read) and those in the two writers' hands.
+    assert held[1] <= budget + 4 * 2
