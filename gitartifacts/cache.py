@@ -217,7 +217,12 @@ class ObjectStore:
     # ------------------------------------------------------------------ reading out
 
     def materialize(
-        self, digest: str, dst: str, link: str = "copy", fresh: bool = False
+        self,
+        digest: str,
+        dst: str,
+        link: str = "copy",
+        fresh: bool = False,
+        data: bytes | None = None,
     ) -> os.stat_result:
         """Write the object at `dst` (replacing what is there) and return the new file's stat.
 
@@ -225,11 +230,12 @@ class ObjectStore:
         through. A `fresh` copy (nothing at `dst`) is written in place with O_EXCL: one file
         created instead of a temporary one plus a rename, the largest cost with many small
         files; the caller journals the checkout so an interrupted one is finished, not feared.
+        A fresh copy is written from `data` when given (see `bytes_to_copy`).
         """
         src = self.spath(digest)
         if fresh and link in ("copy", "reflink"):
             try:
-                return self._copy(src, dst, True)
+                return self._copy(src, dst, True) if data is None else _new_file(dst, data)
             except FileExistsError:
                 pass  # something appeared there meanwhile: replace it atomically below
             except FileNotFoundError:
@@ -259,21 +265,16 @@ class ObjectStore:
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
-    @property
-    def clones(self) -> bool | None:
-        """Whether reflinks out of this cache work (None until one was tried)."""
-        return self._reflink_ok
-
-    def read_small(self, digest: str, size: int) -> bytes:
-        """The bytes of an object of `size` (at most SMALL), to be written elsewhere."""
+    def bytes_to_copy(self, digest: str, size: int) -> bytes | None:
+        """The bytes a copy of this object of `size` would be written from, read now (so
+        that reads waiting on the disk can overlap); None when the copy would be a clone, or
+        the object is not small."""
+        if self._reflink_ok is not False or size > SMALL:
+            return None
         try:
-            fd = os.open(self.spath(digest), os.O_RDONLY)
+            return read_small(self.spath(digest), SMALL)
         except FileNotFoundError:
             raise not_cached(digest) from None
-        try:
-            return os.read(fd, size)
-        finally:
-            os.close(fd)
 
     def _copy(self, src: str, dst: str, try_reflink: bool) -> os.stat_result:
         # Raw descriptors: many small files make every system call count.
@@ -391,6 +392,16 @@ def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) ->
             os.replace(tmp, final)  # no hard links here; a rename is atomic too
     finally:
         unlink_quiet(tmp)
+
+
+def _new_file(dst: str, data: bytes) -> os.stat_result:
+    """A file at `dst` that must not exist yet, holding `data`; its stat."""
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        write_all(fd, data)
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 def write_all(fd: int, data: bytes) -> None:

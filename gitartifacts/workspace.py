@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from gitartifacts import manifest as mf
-from gitartifacts.cache import SMALL, ObjectStore, write_all
+from gitartifacts.cache import SMALL, ObjectStore
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
@@ -284,11 +284,12 @@ def read_ahead_chunks(
     read: Callable[[T], P],
     write: Callable[[T, P], list[R]],
     batches: Sequence[T],
+    *,
     readers: int,
-    writers: int = 2,
+    writers: int,
+    weight: Callable[[T], int],
+    budget: int,
     per_chunk: int = 20_000,
-    weight: Callable[[T], int] = lambda _: 0,
-    budget: int = 0,
 ) -> Iterator[list[R]]:
     """`write(b, read(b))` for each batch `b`; the results come in chunks of about
     `per_chunk` as they complete, so that 100,000 of them need not be held at once.
@@ -447,42 +448,38 @@ def materialize(
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
-            dst = os.path.join(base, rel)
             digest = stored[rel].digest
-            fresh = rel not in current
-            st = _create(dst, content) if content is not None and fresh else None
-            if st is None:
-                st = store.materialize(digest, dst, link, fresh=fresh)
+            dst = os.path.join(base, rel)
+            st = store.materialize(digest, dst, link, fresh=rel not in current, data=content)
             res.append((state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), digest))
         if progress is not None:
             progress.update(sum(stored[r].size for r in batch))
         return res
 
     def read(batch: list[str]) -> list[bytes | None]:
-        """The bytes of the small objects that will be copied (not cloned or linked)."""
-        if link not in ("copy", "reflink") or store.clones is not False:
+        """The bytes of the objects to be copied into new files, where the cache reads them."""
+        if link not in ("copy", "reflink"):
             return [None] * len(batch)
         out: list[bytes | None] = []
         for rel in batch:
             e = stored[rel]
-            fresh = e.size <= SMALL and rel not in current
-            out.append(store.read_small(e.digest, e.size) if fresh else None)
+            out.append(None if rel in current else store.bytes_to_copy(e.digest, e.size))
         return out
 
-    batches = _batches(write, lambda r: stored[r].size)
-    if batches and store.clones is None:
-        # Whether the cache can clone into the workspace decides how the rest is written.
-        first = batches.pop(0)
-        state.record(work(first, [None] * len(first)), started_ns=1 << 62)
+    def in_memory(batch: list[str]) -> int:
+        return sum(stored[r].size for r in batch if stored[r].size <= SMALL)
 
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
     # Reading the objects waits on the disk when they are not in memory (after a while, or
     # on a busy machine), so many reads run at once, ahead of the writes.
-    def held(batch: list[str]) -> int:
-        return sum(stored[r].size for r in batch if stored[r].size <= SMALL)
-
     rows_in = read_ahead_chunks(
-        read, work, batches, readers=READERS, writers=2, weight=held, budget=_READ_AHEAD_BYTES
+        read,
+        work,
+        _batches(write, lambda r: stored[r].size),
+        readers=READERS,
+        writers=2,
+        weight=in_memory,
+        budget=_READ_AHEAD_BYTES,
     )
     for rows in rows_in:
         # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
@@ -504,19 +501,6 @@ def materialize(
         state.delete_key(journal)
     after = scan(base, owned, what, ignore) if (write or refs or delete) else before
     return plan, after
-
-
-def _create(dst: str, data: bytes) -> os.stat_result | None:
-    """A new file at `dst` holding `data`; None when something is there already."""
-    try:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return None
-    try:
-        write_all(fd, data)
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
 
 
 def _check_no_symlinked_parents(base: str, owned: Sequence[str], what: str, force: bool) -> None:

@@ -576,7 +576,9 @@ def test_read_ahead_writes_every_batch_with_its_own_read_within_the_memory_budge
         return list(zip(batch, data, strict=True))
 
     chunks = list(
-        read_ahead_chunks(read, write, batches, readers=4, per_chunk=30, weight=len, budget=budget)
+        read_ahead_chunks(
+            read, write, batches, readers=4, writers=2, per_chunk=30, weight=len, budget=budget
+        )
     )
     assert [x for chunk in chunks for x, _ in chunk] == list(range(200))
     assert all(d == x * 10 for chunk in chunks for x, d in chunk)
