@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitartifacts.cache import (
@@ -40,7 +40,9 @@ from gitartifacts.cache import (
 )
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.hashing import hex_of, sha256_file
-from gitartifacts.s3direct import S3Direct
+
+if TYPE_CHECKING:
+    from gitartifacts.s3direct import S3Direct
 
 ProgressFn = Callable[[int], object]
 
@@ -324,7 +326,11 @@ class RemoteStore:
     @functools.cached_property
     def _direct(self) -> S3Direct | None:
         """Direct signed requests for S3-compatible servers (see s3direct), when they apply."""
-        return S3Direct.create(self.root, self.options) if self.protocol == "s3" else None
+        if self.protocol != "s3":
+            return None
+        from gitartifacts.s3direct import S3Direct  # asyncio: only S3 needs it
+
+        return S3Direct.create(self.root, self.options)
 
     def _direct_path(self) -> S3Direct | None:
         """`_direct` until a refusal turned it off."""
