@@ -359,6 +359,7 @@ def commit_only(project: Project, paths: Sequence[str], message: str, attempts: 
             text=True,
             check=False,
         )
+        project.repo.refs_moved()
         if proc.returncode == 0:
             head = project.repo.head()
             assert head is not None

@@ -6,10 +6,11 @@ One process per question, never one per object: blobs are read through a single
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,28 @@ from gitartifacts.errors import GitError, UsageError
 ZERO = "0" * 40
 # git commands that may change configuration: a cached `git config --list` is dropped.
 _CONFIG_WRITERS = frozenset({"config", "remote", "init", "clone", "submodule", "worktree"})
+# git commands that never move a ref: a ref snapshot (see `Repo.ref_snapshot`) survives them.
+_REF_READERS = frozenset(
+    {
+        "cat-file",
+        "check-ignore",
+        "config",
+        "diff",
+        "for-each-ref",
+        "hash-object",
+        "log",
+        "ls-files",
+        "ls-remote",
+        "ls-tree",
+        "merge-base",
+        "rev-list",
+        "rev-parse",
+        "show",
+        "status",
+    }
+)
+# The namespaces a ref snapshot holds: ours, and notes.
+_SNAPSHOT_SPACES = ("refs/tags/artifacts", "refs/artifacts", "refs/tags/registry", "refs/notes")
 
 
 @dataclass
@@ -28,6 +51,11 @@ class Repo:
     # (key, value) pairs of `git config --list`, read once; cleared by any git call that may
     # write configuration.
     _config: list[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+    # Within `ref_snapshot`: our namespaces' refs and HEAD, read once, dropped by any git
+    # call of ours that may move a ref.
+    _snapshots: int = field(default=0, repr=False, compare=False)
+    _refs: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    _head: tuple[str | None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Repo:
@@ -73,20 +101,40 @@ class Repo:
             check=False,
             env={**os.environ, **env} if env else None,
         )
-        if args and args[0] in _CONFIG_WRITERS:
-            self._config = None
+        self._after(args)
         if check and proc.returncode != 0:
             msg = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
             raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
         return proc.stdout
 
     def ok(self, *args: str) -> bool:
-        return (
-            subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, check=False
-            ).returncode
-            == 0
-        )
+        proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, check=False)
+        self._after(args)
+        return proc.returncode == 0
+
+    def _after(self, args: Sequence[str]) -> None:
+        """Drop what git `args` may have made stale."""
+        if args and args[0] in _CONFIG_WRITERS:
+            self._config = None
+        if not args or args[0] not in _REF_READERS:
+            self.refs_moved()
+
+    def refs_moved(self) -> None:
+        """Refs may have moved (a git process not run through this object): read them anew."""
+        self._refs = self._head = None
+
+    @contextlib.contextmanager
+    def ref_snapshot(self) -> Iterator[None]:
+        """Within: `refs` of our namespaces and `head` answer from one read, renewed after any
+        git call of ours that may move a ref. For spans with no user code in them (a push, a
+        version sync): another process's ref changes meanwhile go unseen, as with any read."""
+        self._snapshots += 1
+        try:
+            yield
+        finally:
+            self._snapshots -= 1
+            if not self._snapshots:
+                self._refs = self._head = None
 
     # ------------------------------------------------------------------ revisions and refs
 
@@ -101,10 +149,27 @@ class Repo:
         return proc.stdout.strip() if proc.returncode == 0 else None
 
     def head(self) -> str | None:
-        return self.rev_parse("HEAD^{commit}")
+        if not self._snapshots:
+            return self.rev_parse("HEAD^{commit}")
+        if self._head is None:
+            self._head = (self.rev_parse("HEAD^{commit}"),)
+        return self._head[0]
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        """ref name -> object id for every ref under any of `prefixes`."""
+        """ref name -> object id for every ref under any of `prefixes` (as for-each-ref
+        matches them: the whole name, or up to a slash)."""
+        if not (self._snapshots and prefixes and all(map(_in_snapshot, prefixes))):
+            return self._for_each_ref(*prefixes)
+        if self._refs is None:
+            self._refs = self._for_each_ref(*_SNAPSHOT_SPACES)
+        wanted = tuple(p.rstrip("/") for p in prefixes)
+        return {
+            ref: sha
+            for ref, sha in self._refs.items()
+            if any(ref == p or ref.startswith(p + "/") for p in wanted)
+        }
+
+    def _for_each_ref(self, *prefixes: str) -> dict[str, str]:
         out = self.run("for-each-ref", "--format=%(refname) %(objectname)", *prefixes)
         refs: dict[str, str] = {}
         for line in out.splitlines():
@@ -252,6 +317,14 @@ class Repo:
             if code[0] in "RC":
                 i += 1  # the rename source follows
         return result
+
+
+def _in_snapshot(prefix: str) -> bool:
+    """Whether the refs under `prefix` (no glob) all lie in a snapshot's namespaces."""
+    p = prefix.rstrip("/")
+    return not any(c in p for c in "*?[\\") and any(
+        p == space or p.startswith(space + "/") for space in _SNAPSHOT_SPACES
+    )
 
 
 def _canonical_key(key: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -54,10 +53,7 @@ def append(repo: Repo, target: str, records: Iterable[dict[str, Any]], attempts:
 
 
 def _cas(repo: Repo, ref: str, new: str, old: str) -> bool:
-    proc = subprocess.run(
-        ["git", "update-ref", ref, new, old], cwd=repo.root, capture_output=True, check=False
-    )
-    return proc.returncode == 0
+    return repo.ok("update-ref", ref, new, old)
 
 
 def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -89,7 +85,7 @@ def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, 
 
 
 def tip(repo: Repo) -> str | None:
-    return repo.rev_parse(NOTES_REF)
+    return repo.refs(NOTES_REF).get(NOTES_REF)
 
 
 def configure(repo: Repo) -> list[str]:
@@ -164,14 +160,14 @@ def unpushed(repo: Repo, remote: str) -> bool:
 
 def push(repo: Repo, remote: str, attempts: int = 5) -> None:
     """Publish our records; when the remote has records we lack, merge them and try again."""
-    if repo.rev_parse(NOTES_REF) is None:
-        return
     for _ in range(attempts):
+        ours = tip(repo)  # pushed by value: records added meanwhile wait for the next push
+        if ours is None:
+            return
         # Optimistic: git refuses anything but a fast-forward, and then we merge theirs first.
-        if repo.ok("push", "--quiet", "--no-verify", remote, f"{NOTES_REF}:{NOTES_REF}"):
-            pushed = repo.rev_parse(NOTES_REF)
-            if pushed is not None:  # the remote now has it: remember, as git does for branches
-                repo.update_refs([(tracking_ref(remote), pushed, None)])
+        if repo.ok("push", "--quiet", "--no-verify", remote, f"{ours}:{NOTES_REF}"):
+            # The remote now has it: remember, as git does for branches.
+            repo.update_refs([(tracking_ref(remote), ours, None)])
             return
         fetch(repo, remote)
     raise GitError(f"could not push run records to {remote}", "run git artifacts push again")

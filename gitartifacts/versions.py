@@ -152,6 +152,11 @@ def sync(project: Project) -> list[tuple[str, int]]:
     after a plain `git commit`, several commits, a merge or a pull alike. Only commits not
     seen before are read. Returns the (name, N) created.
     """
+    with project.repo.ref_snapshot():
+        return _sync(project)
+
+
+def _sync(project: Project) -> list[tuple[str, int]]:
     repo = project.repo
     head = repo.head()
     if head is None:
@@ -195,7 +200,7 @@ def sync(project: Project) -> list[tuple[str, int]]:
         except GitError:
             # Another process tagged at the same moment: start over from its tags.
             project.state.put("synced", "")
-            return sync(project)
+            return _sync(project)
         for name, alias in applied:
             project.state.clear_pending_alias(name, alias)
         before = histories(project, refs)
