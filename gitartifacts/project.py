@@ -26,7 +26,7 @@ class Project:
         cache_dir = os.environ.get("GITARTIFACTS_CACHE") or repo.config_get("artifacts.cache")
         self.cache = ObjectStore(
             Path(cache_dir).expanduser() if cache_dir else base / "objects",
-            direct_writes=repo.config_bool("artifacts.directWrites"),
+            direct_writes=direct_policy(repo.config_get("artifacts.directWrites")),
         )
         self._state: State | None = None
         self._state_path = base / "state.db"
@@ -152,3 +152,18 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def direct_policy(value: str | None) -> str:
+    """`artifacts.directWrites` as a `WriteChooser` policy: auto (unset), or a git boolean."""
+    word = "auto" if value is None else value.strip().lower()
+    if word == "auto":
+        return "auto"
+    if word in ("true", "yes", "on", "1", ""):  # a key with no value is true to git
+        return "always"
+    if word in ("false", "no", "off", "0"):
+        return "never"
+    raise UsageError(
+        f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
+        "set it to auto: git config artifacts.directWrites auto",
+    )

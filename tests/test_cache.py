@@ -108,13 +108,15 @@ def test_a_file_that_changed_size_since_the_scan_is_stored_as_it_is_now(
     assert assert_cache_sound(tmp_path / "cache") == 1
 
 
-@pytest.mark.parametrize("size", [3 * MiB + 17, 4 * MiB, 2 * MiB + 4096])
+@pytest.mark.parametrize("size", [9 * MiB + 17, 4 * MiB, 2 * MiB + 4096])
+@pytest.mark.parametrize("policy", ["always", "auto"])
 @pytest.mark.parametrize("where", ["disk", "tmpfs", "refused"])
-def test_direct_writes_store_large_files_exactly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, where: str
+def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, policy: str, where: str
 ) -> None:
-    """O_DIRECT for whole blocks, the page cache for a tail; a file system that refuses
-    O_DIRECT gets the ordinary copy. Either way the object matches its name."""
+    """Whole blocks around the page cache (O_DIRECT) or through it, chunk by chunk, the
+    tail always through it; a file system that refuses O_DIRECT gets the page cache alone.
+    Either way the object matches its name."""
     from gitartifacts import cache as cache_mod
 
     base = tmp_path
@@ -124,43 +126,79 @@ def test_direct_writes_store_large_files_exactly(
         base = Path(tempfile.mkdtemp(dir="/dev/shm"))
     try:
         monkeypatch.setattr(cache_mod, "DIRECT_MIN", 2 * MiB)
-        pumped: list[int] = []
-        real = cache_mod._hash_and_write_direct
+        written: list[tuple[bool, int]] = []
+        real_record = cache_mod.WriteChooser.record
 
-        def spy(fd_in: int, fd: int) -> tuple[str, int]:
-            pumped.append(fd)
-            return real(fd_in, fd)
+        def spy(self: cache_mod.WriteChooser, direct: bool, n: int, seconds: float) -> None:
+            written.append((direct, n))
+            real_record(self, direct, n, seconds)
 
-        monkeypatch.setattr(cache_mod, "_hash_and_write_direct", spy)
+        monkeypatch.setattr(cache_mod.WriteChooser, "record", spy)
         if where == "refused":  # as file systems without O_DIRECT answer
-            real_open = os.open
+            real_fcntl = cache_mod.fcntl.fcntl
 
-            def refusing_open(path: str, flags: int, *a: object, **k: object) -> int:
-                if flags & os.O_DIRECT:
+            def refusing(fd: int, cmd: int, arg: int = 0) -> int:
+                if cmd == cache_mod.fcntl.F_SETFL and arg & os.O_DIRECT:
                     raise OSError(errno.EINVAL, "Invalid argument")
-                return real_open(path, flags, *a, **k)  # type: ignore[arg-type]
+                return real_fcntl(fd, cmd, arg)
 
-            monkeypatch.setattr(cache_mod.os, "open", refusing_open)
+            monkeypatch.setattr(cache_mod.fcntl, "fcntl", refusing)
         data = os.urandom(size)
         src = base / "model.bin"
         src.write_bytes(data)
-        store = ObjectStore(base / "cache", direct_writes=True)
+        store = ObjectStore(base / "cache", direct_writes=policy)
         assert store.add_file(str(src), size) == (sha(data), size)
         assert store.read(sha(data)) == data
         assert assert_cache_sound(base / "cache") == 1
         assert os.listdir(base / "cache" / "tmp") == []
-        assert bool(pumped) == (where != "refused")
-        off = ObjectStore(base / "cache-off")
-        pumped.clear()
+        assert sum(n for _, n in written) == size  # every chunk timed, once
+        direct = [n for d, n in written if d]
+        if where == "refused":
+            assert direct == []
+            assert store.writes.policy == "never"  # not asked again
+        else:
+            assert direct and all(n % 4096 == 0 for n in direct)
+            if policy == "always":  # every chunk of whole blocks (2 MiB a chunk)
+                chunks = [2 * MiB] * (size // (2 * MiB)) + [size % (2 * MiB)]
+                assert sum(direct) == sum(c for c in chunks if c % 4096 == 0)
+            else:  # the first chunks go each way in turn
+                assert [d for d, _ in written[:3]] == [True, True, False][: len(written)]
+        off = ObjectStore(base / "cache-off", direct_writes="never")
+        written.clear()
         assert off.add_file(str(src), size) == (sha(data), size)
-        assert pumped == []  # only on request
+        assert written == []  # the kernel copies, nothing chosen
     finally:
         if base != tmp_path:
             shutil.rmtree(base)
 
 
-def test_git_config_direct_writes_adds_and_checks_out_large_files(repo: GitRepo) -> None:
-    repo.git("config", "artifacts.directWrites", "true")
+def test_write_chooser_takes_the_faster_way_and_keeps_checking_the_other() -> None:
+    from gitartifacts.cache import WriteChooser
+
+    c = WriteChooser("auto")
+    probes = []
+    for _ in range(2 * c.PROBE):  # each way in turn, before any choice
+        way = c.direct()
+        probes.append(way)
+        c.record(way, 1 << 21, 0.001 if way else 0.004)  # around the cache four times faster
+    assert probes.count(True) == probes.count(False) == c.PROBE
+    picks = [c.direct() for _ in range(4 * c.REFRESH)]
+    assert picks.count(False) == 4  # one chunk in REFRESH re-measures the slower way
+    # Fresh memory no longer costly (pages freed nearby): the page cache becomes faster.
+    for _ in range(3):
+        c.record(False, 1 << 21, 0.0002)
+    assert [c.direct() for _ in range(c.REFRESH)].count(True) == 1
+    assert WriteChooser("always").direct() is True
+    assert WriteChooser("never").direct() is False
+    with pytest.raises(ValueError, match="policy"):
+        WriteChooser("sometimes")
+
+
+@pytest.mark.parametrize("value", ["true", "auto"])
+def test_git_config_direct_writes_adds_and_checks_out_large_files(
+    repo: GitRepo, value: str
+) -> None:
+    repo.git("config", "artifacts.directWrites", value)
     data = os.urandom(64 * MiB + 5)
     repo.write({"models/m.bin": data, "models/small.txt": "x"})
     repo.ga("add", "models", "--name", "m", "--type", "model")
@@ -170,6 +208,16 @@ def test_git_config_direct_writes_adds_and_checks_out_large_files(repo: GitRepo)
     repo.ga("checkout", "m")
     assert (repo.root / "models/m.bin").read_bytes() == data
     assert repo.ga_json("verify", "m")["ok"] is True
+
+
+def test_a_bad_direct_writes_setting_is_named_with_its_fix(repo: GitRepo) -> None:
+    repo.git("config", "artifacts.directWrites", "sometimes")
+    repo.write({"d/a.txt": "a"})
+    proc = repo.ga("add", "d", "--name", "d", "--type", "dataset", rc=None)
+    assert proc.returncode != 0
+    line = proc.stderr.strip()
+    assert "\n" not in line and "artifacts.directWrites" in line and "auto" in line
+    assert not (repo.root / ".artifacts" / "d.yaml").exists()
 
 
 def test_large_files_are_stored_correctly_without_a_kernel_copy(
