@@ -11,7 +11,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import io
 import itertools
 import mmap
 import os
@@ -136,12 +135,16 @@ class ObjectStore:
         tmp = self._tmp_path()
         try:
             with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
-                if self.writes.policy != "never" and os.fstat(fin.fileno()).st_size >= DIRECT_MIN:
-                    done = self._write_large(fin.fileno(), fout.fileno(), tmp)
-                elif kernel_copy(fin.fileno(), fout.fileno()):
+                fd_in, fd_out = fin.fileno(), fout.fileno()
+                if self.writes.policy != "never" and os.fstat(fd_in).st_size >= DIRECT_MIN:
+                    done = self._write_large(fd_in, fd_out, tmp)
+                elif kernel_copy(fd_in, fd_out):
                     done = sha256_file(tmp)
-                else:
-                    done = _hash_and_write(fin, fout)
+                else:  # through our memory, from the start (a kernel copy may have begun)
+                    os.lseek(fd_in, 0, os.SEEK_SET)
+                    os.lseek(fd_out, 0, os.SEEK_SET)
+                    os.ftruncate(fd_out, 0)
+                    done = _hash_and_write(fd_in, fd_out, _BUFFERED)
             final = self.path(done[0])
             if not os.path.exists(final):
                 self._rename_in(tmp, final)
@@ -159,7 +162,7 @@ class ObjectStore:
         benchmark VM); through it, a slow disk (a network volume) is not waited for."""
         if self._clone(fd_out, fd_in):
             return sha256_file(tmp)
-        return _hash_and_write_chosen(fd_in, fd_out, self.writes)
+        return _hash_and_write(fd_in, fd_out, self.writes)
 
     def _clone(self, fd_out: int, fd_in: int) -> bool:
         """Reflink `fd_in` into `fd_out` where the file system can (remembered per store)."""
@@ -475,22 +478,6 @@ def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
         os.close(fd)
 
 
-def _hash_and_write(fin: io.FileIO, fout: BinaryIO) -> tuple[str, int]:
-    """Copy through our memory, hashing what is written (no kernel copy available)."""
-    h = hashlib.sha256()
-    size = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    fin.seek(0)
-    fout.seek(0)
-    fout.truncate()
-    while n := fin.readinto(buf):
-        h.update(view[:n])
-        fout.write(view[:n])
-        size += n
-    return "sha256:" + h.hexdigest(), size
-
-
 class WriteChooser:
     """Whether each chunk of a very large write goes through the page cache or around it
     (O_DIRECT): always, never, or ("auto") whichever has lately been faster here.
@@ -538,7 +525,10 @@ class WriteChooser:
         self.policy = "never"
 
 
-def _hash_and_write_chosen(fd_in: int, fd: int, writes: WriteChooser) -> tuple[str, int]:
+_BUFFERED = WriteChooser("never")  # for copies that never go around the page cache
+
+
+def _hash_and_write(fd_in: int, fd: int, writes: WriteChooser) -> tuple[str, int]:
     """Copy `fd_in` to `fd` (both at offset 0) through one page-aligned buffer, hashing what
     is written, each chunk the way `writes` picks. O_DIRECT takes whole blocks at whole-block
     offsets only: anything else goes through the page cache."""
@@ -556,24 +546,31 @@ def _hash_and_write_chosen(fd_in: int, fd: int, writes: WriteChooser) -> tuple[s
                         direct = _set_direct(fd, want)
                         if want and not direct:
                             writes.refused()
-                    way, start, done = direct, time.perf_counter(), 0
-                    while done < n:
-                        try:
-                            done += os.write(fd, chunk[done:])
-                        except OSError as exc:
-                            if not direct or exc.errno != errno.EINVAL:
-                                raise
-                            writes.refused()
-                            direct = _set_direct(fd, False)
-                            continue
-                        if direct and (n - done) % _BLOCK:  # a short write left a part block
-                            direct = _set_direct(fd, False)
-                    if direct == way:
-                        writes.record(way, n, time.perf_counter() - start)
+                    direct = _write_chunk(fd, chunk, direct, writes)
                     size += n
     finally:
         buf.close()
     return "sha256:" + h.hexdigest(), size
+
+
+def _write_chunk(fd: int, chunk: memoryview, direct: bool, writes: WriteChooser) -> bool:
+    """Write all of `chunk`, timing it for `writes`; returns the descriptor's O_DIRECT flag,
+    dropped where the file system refuses it or a short write leaves a part block."""
+    way, start, done = direct, time.perf_counter(), 0
+    while done < len(chunk):
+        try:
+            done += os.write(fd, chunk[done:])
+        except OSError as exc:
+            if not direct or exc.errno != errno.EINVAL:
+                raise
+            writes.refused()
+            direct = _set_direct(fd, False)
+            continue
+        if direct and (len(chunk) - done) % _BLOCK:
+            direct = _set_direct(fd, False)
+    if direct == way:
+        writes.record(way, len(chunk), time.perf_counter() - start)
+    return direct
 
 
 def _set_direct(fd: int, on: bool) -> bool:

@@ -258,7 +258,7 @@ class Repo:
     def config_bool(self, key: str) -> bool:
         """`key` as a git boolean: true, yes, on or 1 (any case) are true."""
         value = self.config_get(key)
-        return value is not None and value.strip().lower() in ("true", "yes", "on", "1")
+        return value is not None and git_bool(value) is True
 
     def config_get_regexp(self, pattern: str) -> dict[str, str]:
         """key -> value for keys matching `pattern`, as `git config --get-regexp`."""
@@ -317,6 +317,16 @@ class Repo:
             if code[0] in "RC":
                 i += 1  # the rename source follows
         return result
+
+
+def git_bool(value: str) -> bool | None:
+    """A git boolean (true, yes, on, 1 / false, no, off, 0, empty; any case), else None."""
+    word = value.strip().lower()
+    if word in ("true", "yes", "on", "1"):
+        return True
+    if word in ("false", "no", "off", "0", ""):
+        return False
+    return None
 
 
 def _in_snapshot(prefix: str) -> bool:

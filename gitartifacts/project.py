@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from gitartifacts import manifest as mf
 from gitartifacts.cache import ObjectStore
 from gitartifacts.errors import CacheError, ManifestError, UsageError
-from gitartifacts.git import Repo
+from gitartifacts.git import Repo, git_bool
 from gitartifacts.state import State
 
 CONFIG_FILE = ".gitartifacts.yaml"
@@ -156,14 +158,30 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def direct_policy(value: str | None) -> str:
     """`artifacts.directWrites` as a `WriteChooser` policy: auto (unset), or a git boolean."""
-    word = "auto" if value is None else value.strip().lower()
-    if word == "auto":
+    if value is None or value.strip().lower() == "auto":
         return "auto"
-    if word in ("true", "yes", "on", "1", ""):  # a key with no value is true to git
-        return "always"
-    if word in ("false", "no", "off", "0"):
-        return "never"
-    raise UsageError(
-        f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
-        "set it to auto: git config artifacts.directWrites auto",
-    )
+    fixed = git_bool(value)
+    if fixed is None:
+        raise UsageError(
+            f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
+            "set it to auto: git config artifacts.directWrites auto",
+        )
+    return "always" if fixed else "never"
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_ref_snapshot(
+    fn: Callable[Concatenate[Project, _P], _R],
+) -> Callable[Concatenate[Project, _P], _R]:
+    """Run `fn(project, ...)` within `project.repo.ref_snapshot()` (for work that runs no
+    user code: a push, a fetch, the version sync)."""
+
+    @functools.wraps(fn)
+    def wrapper(project: Project, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with project.repo.ref_snapshot():
+            return fn(project, *args, **kwargs)
+
+    return wrapper

@@ -16,7 +16,7 @@ from gitartifacts import notes as run_notes
 from gitartifacts import versions as ver
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.progress import Progress
-from gitartifacts.project import Project
+from gitartifacts.project import Project, in_ref_snapshot
 
 if TYPE_CHECKING:
     from gitartifacts.remote import RemoteStore
@@ -58,6 +58,7 @@ def git_remote(project: Project, name: str | None = None) -> str | None:
 # ---------------------------------------------------------------- push
 
 
+@in_ref_snapshot
 def push(
     project: Project,
     *,
@@ -70,20 +71,6 @@ def push(
     progress: Progress | None = None,
 ) -> PushResult:
     """Upload what the manifests of the commits being pushed need, then publish the tags."""
-    with project.repo.ref_snapshot():
-        return _push(project, remote_name, revs, all_commits, jobs, tags, git_remote_name, progress)
-
-
-def _push(
-    project: Project,
-    remote_name: str | None,
-    revs: Sequence[str],
-    all_commits: bool,
-    jobs: int,
-    tags: bool,
-    git_remote_name: str | None,
-    progress: Progress | None,
-) -> PushResult:
     remote = config.resolve(project, remote_name)
     gremote = git_remote(project, git_remote_name)
     rid = config.remote_id(remote)
@@ -232,6 +219,7 @@ def _listing_objects(project: Project, root: str) -> list[str]:
 # ---------------------------------------------------------------- fetch and pull
 
 
+@in_ref_snapshot
 def fetch(
     project: Project,
     specs: Sequence[str] = (),
@@ -244,21 +232,20 @@ def fetch(
 ) -> FetchResult:
     """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
     gremote = git_remote(project, git_remote_name)
-    with project.repo.ref_snapshot():
-        messages = ver.fetch_tags(project, gremote) if tags and gremote else []
-        if tags and gremote:
-            run_notes.fetch(project.repo, gremote)
-        ver.sync(project)
-        remote = config.resolve(project, remote_name)
-        wanted = (
-            [ver.resolve(project, s, entries=False).manifest for s in specs]
-            if specs
-            else [
-                m
-                for m in (project.read_manifest(n, entries=False) for n in project.names())
-                if m is not None
-            ]
-        )
+    messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    if tags and gremote:
+        run_notes.fetch(project.repo, gremote)
+    ver.sync(project)
+    remote = config.resolve(project, remote_name)
+    wanted = (
+        [ver.resolve(project, s, entries=False).manifest for s in specs]
+        if specs
+        else [
+            m
+            for m in (project.read_manifest(n, entries=False) for n in project.names())
+            if m is not None
+        ]
+    )
     downloaded = fetch_manifests(project, remote, wanted, jobs=jobs, progress=progress)
     return FetchResult(remote.name, len(wanted), downloaded, messages)
 

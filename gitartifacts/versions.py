@@ -17,7 +17,7 @@ from typing import NamedTuple
 from gitartifacts import manifest as mf
 from gitartifacts.errors import GitError, ManifestError, NotFoundError, UsageError
 from gitartifacts.git import ZERO
-from gitartifacts.project import Project
+from gitartifacts.project import Project, in_ref_snapshot
 
 TAG_PREFIX = "refs/tags/artifacts/"
 LATEST = "latest"
@@ -145,6 +145,7 @@ def digest_versions(project: Project, h: History) -> dict[str, int]:
 # ---------------------------------------------------------------- creating version tags
 
 
+@in_ref_snapshot
 def sync(project: Project) -> list[tuple[str, int]]:
     """Tag every digest that commits up to HEAD introduced and that has no version yet.
 
@@ -152,11 +153,6 @@ def sync(project: Project) -> list[tuple[str, int]]:
     after a plain `git commit`, several commits, a merge or a pull alike. Only commits not
     seen before are read. Returns the (name, N) created.
     """
-    with project.repo.ref_snapshot():
-        return _sync(project)
-
-
-def _sync(project: Project) -> list[tuple[str, int]]:
     repo = project.repo
     head = repo.head()
     if head is None:
@@ -200,7 +196,7 @@ def _sync(project: Project) -> list[tuple[str, int]]:
         except GitError:
             # Another process tagged at the same moment: start over from its tags.
             project.state.put("synced", "")
-            return _sync(project)
+            return sync(project)
         for name, alias in applied:
             project.state.clear_pending_alias(name, alias)
         before = histories(project, refs)

@@ -327,7 +327,7 @@ def read_ahead_chunks(
 
     weights = [weight(b) for b in batches]
     reads: deque[Future[P]] = deque()
-    writes: deque[Future[list[R]]] = deque()
+    writes: deque[tuple[Future[list[R]], int]] = deque()  # with the weight each holds
     pending: list[R] = []
     ahead = 0
     with (
@@ -342,10 +342,12 @@ def read_ahead_chunks(
                 reads.append(read_pool.submit(timed_read, batches[ahead]))
                 held += weights[ahead]
                 ahead += 1
-            writes.append(write_pool.submit(timed_write, batch, reads.popleft().result()))
+            data = reads.popleft().result()
+            writes.append((write_pool.submit(timed_write, batch, data), weights[i]))
             while writes and (len(writes) > writers or i == len(batches) - 1):
-                pending += writes.popleft().result()
-                held -= weights[i - len(writes)]
+                done, w = writes.popleft()
+                pending += done.result()
+                held -= w
                 if len(pending) >= per_chunk:
                     yield pending
                     pending = []
@@ -467,7 +469,10 @@ def materialize(
         return out
 
     def in_memory(batch: list[str]) -> int:
-        return sum(stored[r].size for r in batch if stored[r].size <= SMALL)
+        """At most the bytes `read` holds for this batch (the cache reads no larger objects)."""
+        if link not in ("copy", "reflink"):
+            return 0
+        return sum(stored[r].size for r in batch if r not in current and stored[r].size <= SMALL)
 
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
     # Reading the objects waits on the disk when they are not in memory (after a while, or
