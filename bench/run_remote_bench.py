@@ -18,7 +18,10 @@ Remotes:
   s3     a loopback S3 server (SeaweedFS `weed mini` by default, or moto), one fresh bucket per
          tool and dataset; credentials only in the environment.
 
-Nothing is deleted while timing; emptying the trash between datasets is followed by
+Sections run one remote at a time over every dataset: all local sections first, then the S3
+server starts for the S3 sections, so no server process shares the machine with a local section.
+
+Nothing is deleted while timing; emptying the trash between sections is followed by
 --settle-deletion seconds, and on datasets with many files every timed push to the empty remote
 and every clone + pull waits --settle seconds after the previous many-file command (creating many
 files soon after deleting many is up to 20x slower on the reference VM; see bench/README.md).
@@ -163,6 +166,7 @@ class Context:
     verifications: list[dict[str, object]] = field(default_factory=list)
     remote_objects: list[dict[str, object]] = field(default_factory=list)
     log_counter: int = 0
+    expected: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> tree listing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,26 +216,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx.trash.empty()
     ctx.runs.mkdir(parents=True)
 
-    with ExitStack() as stack:
-        if "s3" in remotes:
-            say(f"starting the loopback S3 server ({args.s3_server})")
-            try:
-                ctx.server = stack.enter_context(
-                    loopback_s3.serve(args.s3_server, ctx.runs / "s3-server")
-                )
-            except (RuntimeError, OSError) as exc:
-                raise SystemExit(f"error: could not start the S3 server: {exc}") from exc
-            for tool in tools:
-                ctx.envs[tool].update(ctx.server.client_env())
-            say(f"S3 server {ctx.server.version} at {ctx.server.endpoint}")
-        meta = environment_info(ctx, tools, remotes, args, infos)
-
-        for dataset in datasets:
-            if not args.keep:
-                ctx.trash.empty()
-            bench_dataset(ctx, dataset, tools, remotes, infos[dataset])
-            if not args.keep:
-                ctx.trash.put(ctx.runs / dataset)
+    meta = environment_info(ctx, tools, remotes, args, infos)
+    # One remote at a time, over every dataset: the local sections run before the S3 server
+    # starts, so no server process shares the machine with them.
+    for index, remote in enumerate(remotes):
+        with ExitStack() as stack:
+            if remote == "s3":
+                start_server(ctx, stack, args.s3_server, tools, meta)
+            for dataset in datasets:
+                if not args.keep:
+                    ctx.trash.empty()
+                bench_dataset(ctx, dataset, tools, remote, index, infos[dataset])
+                if not args.keep:
+                    ctx.trash.put(ctx.runs / dataset / remote)
     if not args.keep:
         ctx.trash.put(ctx.runs)
         ctx.trash.empty(settle=False)
@@ -259,6 +256,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"- {failure}")
     print(f"\nJSON: {out}")
     return 1 if ctx.failures else 0
+
+
+def start_server(
+    ctx: Context, stack: ExitStack, kind: str, tools: list[str], meta: dict[str, object]
+) -> None:
+    """Start the loopback S3 server for the S3 sections (stopped when `stack` closes)."""
+    say(f"starting the loopback S3 server ({kind})")
+    try:
+        ctx.server = stack.enter_context(loopback_s3.serve(kind, ctx.runs / "s3-server"))
+    except (RuntimeError, OSError) as exc:
+        raise SystemExit(f"error: could not start the S3 server: {exc}") from exc
+    stack.callback(setattr, ctx, "server", None)
+    for tool in tools:
+        ctx.envs[tool].update(ctx.server.client_env())
+    say(f"S3 server {ctx.server.version} at {ctx.server.endpoint}")
+    versions = meta["versions"]
+    assert isinstance(versions, dict)
+    versions["s3_server"] = ctx.server.version
+    meta["s3_endpoint"] = ctx.server.endpoint
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -333,45 +349,46 @@ def bench_env(work: Path, runs: Path, bin_dir: Path | None) -> dict[str, str]:
 
 
 def bench_dataset(
-    ctx: Context, dataset: str, tools: list[str], remotes: list[str], info: dict[str, object]
+    ctx: Context, dataset: str, tools: list[str], remote: str, index: int, info: dict[str, object]
 ) -> None:
     source = ctx.data_dir / dataset
     many = int(str(info["files"])) >= ctx.min_files
-    say(f"[{dataset}] hashing the source tree for verification")
-    expected = tree_listing(source)
+    if dataset not in ctx.expected:
+        say(f"[{dataset}] hashing the source tree for verification")
+        ctx.expected[dataset] = tree_listing(source)
+    expected = ctx.expected[dataset]
 
-    for index, remote in enumerate(remotes):
-        # Alternate who goes first, so neither tool always runs right after a set-up.
-        order = tools if index % 2 == 0 else tools[::-1]
-        cases = [setup_case(ctx, dataset, remote, tool, source) for tool in order]
+    # Alternate who goes first, so neither tool always runs right after a set-up.
+    order = tools if index % 2 == 0 else tools[::-1]
+    cases = [setup_case(ctx, dataset, remote, tool, source) for tool in order]
+    if many:
+        ctx.settler.mark()  # the adds may have deleted temporary files
+
+    for case in live(cases):
         if many:
-            ctx.settler.mark()  # the adds may have deleted temporary files
+            ctx.settler.wait()
+        timed_step(ctx, case, "push", [str(ctx.exes[case.tool]), "push"], case.repo)
+        if many:
+            ctx.settler.mark()
+        if case.failed is None:
+            check_remote_filled(ctx, case)
 
+    for run in range(ctx.noop_runs):
         for case in live(cases):
-            if many:
-                ctx.settler.wait()
-            timed_step(ctx, case, "push", [str(ctx.exes[case.tool]), "push"], case.repo)
-            if many:
-                ctx.settler.mark()
-            if case.failed is None:
-                check_remote_filled(ctx, case)
+            cmd = [str(ctx.exes[case.tool]), "push"]
+            timed_step(ctx, case, "noop-push", cmd, case.repo, run)
 
-        for run in range(ctx.noop_runs):
-            for case in live(cases):
-                cmd = [str(ctx.exes[case.tool]), "push"]
-                timed_step(ctx, case, "noop-push", cmd, case.repo, run)
-
-        for case in live(cases):
-            if many:
-                ctx.settler.wait()
-            clone = ["git", "clone", "-q", str(case.bare), case.clone.name]
-            timed_step(ctx, case, "clone", clone, case.base)
-            if case.failed is None:
-                timed_step(ctx, case, "pull", [str(ctx.exes[case.tool]), "pull"], case.clone)
-            if many:
-                ctx.settler.mark()
-            if case.failed is None:
-                verify_pull(ctx, case, expected)
+    for case in live(cases):
+        if many:
+            ctx.settler.wait()
+        clone = ["git", "clone", "-q", str(case.bare), case.clone.name]
+        timed_step(ctx, case, "clone", clone, case.base)
+        if case.failed is None:
+            timed_step(ctx, case, "pull", [str(ctx.exes[case.tool]), "pull"], case.clone)
+        if many:
+            ctx.settler.mark()
+        if case.failed is None:
+            verify_pull(ctx, case, expected)
 
 
 def setup_case(ctx: Context, dataset: str, remote: str, tool: str, source: Path) -> Case:
@@ -588,8 +605,6 @@ def environment_info(
         versions["dvc"] = command_output([str(ctx.exes["dvc"]), "--version"])
         if versions["dvc"] != DVC_VERSION:
             say(f"warning: dvc is {versions['dvc']}, the reference figures use {DVC_VERSION}")
-    if ctx.server is not None:
-        versions["s3_server"] = ctx.server.version
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": platform.python_version(),
@@ -598,8 +613,8 @@ def environment_info(
         "versions": versions,
         "remotes": remotes,
         "ours_local": args.ours_local,
-        "s3_server": args.s3_server if ctx.server is not None else None,
-        "s3_endpoint": ctx.server.endpoint if ctx.server is not None else None,
+        "s3_server": args.s3_server if "s3" in remotes else None,
+        "s3_endpoint": None,  # set when the server starts
         "scale": args.scale,
         "seed": args.seed,
         "noop_runs": args.noop_runs,
