@@ -106,31 +106,47 @@ def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
 
 # ---------------------------------------------------------------- the quick no-op push
 
-_ENTRY = """
-import sys
-from gitartifacts import quick
-sys.argv = ["git-artifacts", *sys.argv[1:]]
-try:
-    quick.main()
-except SystemExit:
-    pass
-print("full cli loaded:", "click" in sys.modules)
-"""
+_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "git-artifacts"
 
 
 def entry_push(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> list[str]:
-    """Run the real `git-artifacts` entry point in a fresh interpreter; its stdout lines, the
-    last one telling whether it needed the full CLI."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _ENTRY, "push", *args],
-        cwd=repo.root,
+    """Run the real `git-artifacts` script in a fresh interpreter; its stdout lines, then a line
+    telling whether it needed the full CLI."""
+    return quick_push(repo, *args, env=env)[0]
+
+
+def quick_push(
+    repo: GitRepo, *args: str, env: dict[str, str] | None = None
+) -> tuple[list[str], set[str]]:
+    """`entry_push` and the names of the modules the run imported beyond what the interpreter
+    imports on its own (an editable install's path finder, for one)."""
+    proc = run_importtime([str(_SCRIPT), "push", *args], repo.root, env)
+    assert proc.returncode == 0, proc.stderr
+    baseline = run_importtime(["-c", "pass"], repo.root, env)
+    modules = imported(proc.stderr) - imported(baseline.stderr)
+    assert "gitartifacts" in modules, proc.stderr
+    return [*proc.stdout.splitlines(), f"full cli loaded: {'click' in modules}"], modules
+
+
+def run_importtime(
+    args: list[str], cwd: Path, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, **(env or {})},
     )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.splitlines()
+
+
+def imported(importtime: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
 
 
 def test_a_repeated_push_answers_without_loading_the_tool(alice: GitRepo) -> None:
@@ -145,6 +161,14 @@ def test_a_repeated_push_answers_without_loading_the_tool(alice: GitRepo) -> Non
     ]
     assert entry_push(alice, "--jobs", "4") == entry_push(alice)  # --jobs changes nothing
     assert entry_push(alice, "--no-tags")[-1] == "full cli loaded: True"  # another question
+
+
+def test_the_quick_answer_imports_nothing_slow(alice: GitRepo) -> None:
+    entry_push(alice)
+    lines, modules = quick_push(alice)
+    assert lines[-1] == "full cli loaded: False"
+    # Each of these took longer to import than the rest of the quick answer.
+    assert not modules & {"subprocess", "re", "hashlib", "_hashlib", "typing", "click", "yaml"}
 
 
 @pytest.mark.parametrize("change", ["commit", "alias", "remote", "git-remote-url", "env"])
