@@ -9,7 +9,9 @@ then `git commit` and `git push origin HEAD`. Then, all timed with GNU time afte
   no-op push  the same with nothing to do (--noop-runs times, median)
   clone       `git clone origin.git clone` (plain git, the same for both tools)
   pull        `git artifacts pull` / `dvc pull` in that fresh clone
-The pulled tree is compared with the source (sha256 over the tree, untimed).
+The pulled tree is compared with the source (sha256 over the tree, untimed). For the local
+remote the table also shows the copy floor, timed the same way: `cp -r` of the objects ours
+pushed, once (what a push writes) and twice in a row (what a pull writes: cache and work tree).
 
 Remotes:
   local  a folder on the same disk. Ours: the zero-setup cache `origin.git/artifacts/objects`
@@ -189,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "dvc" in tools:
         exes["dvc"] = args.dvc.resolve() if args.dvc else ensure_dvc(s3="s3" in remotes)
         envs["dvc"] = bench_env(work, runs, None)
+    envs["floor"] = bench_env(work, runs, None)  # `cp -r`, the copy floor of local sections
 
     settler = Settler(args.settle, work / ".settle-until", args.settle_deletion)
     ctx = Context(
@@ -373,6 +376,10 @@ def bench_dataset(
         if case.failed is None:
             check_remote_filled(ctx, case)
 
+    ours = next((c for c in live(cases) if c.tool == "ours"), None)
+    if remote == "local" and ours is not None:
+        copy_floor(ctx, ours, many)
+
     for run in range(ctx.noop_runs):
         for case in live(cases):
             cmd = [str(ctx.exes[case.tool]), "push"]
@@ -389,6 +396,32 @@ def bench_dataset(
             ctx.settler.mark()
         if case.failed is None:
             verify_pull(ctx, case, expected)
+
+
+def copy_floor(ctx: Context, ours: Case, many: bool) -> None:
+    """Plain `cp -r` of the objects ours pushed, timed like the tools: once (what a push to a
+    local folder must write) and twice in a row (a pull writes each object into the cache and
+    the work tree). No tool can go below these on this disk; they are shown, not judged."""
+    floor = Case(ours.dataset, ours.remote, "floor", ours.base)
+    src = ours.remote_url
+    steps = {
+        "floor-push": ["cp", "-r", src, str(ours.base / "floor-once")],
+        "floor-pull": [
+            "sh",
+            "-c",
+            'cp -r "$1" "$2" && cp -r "$2" "$3"',
+            "floor",
+            src,
+            str(ours.base / "floor-twice-1"),
+            str(ours.base / "floor-twice-2"),
+        ],
+    }
+    for op, cmd in steps.items():
+        if many:
+            ctx.settler.wait()
+        timed_step(ctx, floor, op, cmd, ours.base)
+        if many:
+            ctx.settler.mark()
 
 
 def setup_case(ctx: Context, dataset: str, remote: str, tool: str, source: Path) -> Case:
@@ -636,7 +669,32 @@ def summarize(
         for remote in remotes:
             for op in ("push", "noop-push", "pull", "clone+pull"):
                 rows.append(op_row(ctx, dataset, remote, op, with_dvc))
+            if remote == "local":
+                rows += [floor_row(ctx, dataset, op) for op in ("floor-push", "floor-pull")]
     return rows
+
+
+def floor_row(ctx: Context, dataset: str, op: str) -> dict[str, object]:
+    floor = aggregate(ctx, dataset, "local", "floor", op)
+    name = {
+        "floor-push": "copy floor of a push: `cp -r` of the objects once",
+        "floor-pull": "copy floor of a pull: `cp -r` twice in a row",
+    }[op]
+    return {
+        "dataset": dataset,
+        "remote": "local",
+        "operation": name,
+        "op": op,
+        "ours_s": floor.wall_s,
+        "dvc_s": None,
+        "ratio": None,
+        "ours_rss_mib": floor.rss_mib,
+        "dvc_rss_mib": None,
+        "target": "-",
+        "met": "-",
+        "ours_error": floor.error,
+        "dvc_error": None,
+    }
 
 
 def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> dict[str, object]:
