@@ -8,6 +8,7 @@ reported with the tail of its stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,6 +254,17 @@ class Settler:
         if remaining > 0:
             say(f"settling {remaining:.0f} s (files were deleted or rewritten recently)")
             time.sleep(remaining)
+
+    @contextlib.contextmanager
+    def around(self, many: bool) -> Iterator[None]:
+        """A many-file step: wait before it, mark after it (nothing when `many` is false)."""
+        if many:
+            self.wait()
+        try:
+            yield
+        finally:
+            if many:
+                self.mark()
 
 
 def add_settle_args(parser: argparse.ArgumentParser, many: str) -> None:

@@ -247,11 +247,8 @@ def bench_dataset(
     repos = prepare_repos(ctx, dataset, tools, source)
 
     for repo in live(repos):
-        if many:
-            ctx.settler.wait()
-        timed_step(ctx, repo, "add")
-        if many:
-            ctx.settler.mark()
+        with ctx.settler.around(many):
+            timed_step(ctx, repo, "add")
     for repo in live(repos):
         commit_all(ctx, repo)
 
@@ -262,11 +259,8 @@ def bench_dataset(
     for repo in live(repos):
         ctx.trash.put(repo.path / "data")
     for repo in live(repos):
-        if many:
-            ctx.settler.wait()
-        timed_step(ctx, repo, "checkout")
-        if many:
-            ctx.settler.mark()
+        with ctx.settler.around(many):
+            timed_step(ctx, repo, "checkout")
         if repo.failed is None:
             verify_checkout(ctx, repo, expected)
 

@@ -77,7 +77,6 @@ from common import (
 TOOLS = ("ours", "dvc")
 REMOTES = ("local", "s3")
 DEFAULT_DATASETS = ("small", "tiny")
-TIMED_OPS = ("push", "noop-push", "clone", "pull")
 RSS_LIMIT_MIB = 150.0
 TARGET_RATIOS = {
     # (remote, op) -> minimum dvc/ours wall-time ratio
@@ -368,11 +367,8 @@ def bench_dataset(
         ctx.settler.mark()  # the adds may have deleted temporary files
 
     for case in live(cases):
-        if many:
-            ctx.settler.wait()
-        timed_step(ctx, case, "push", [str(ctx.exes[case.tool]), "push"], case.repo)
-        if many:
-            ctx.settler.mark()
+        with ctx.settler.around(many):
+            timed_step(ctx, case, "push", [str(ctx.exes[case.tool]), "push"], case.repo)
         if case.failed is None:
             check_remote_filled(ctx, case)
 
@@ -386,14 +382,11 @@ def bench_dataset(
             timed_step(ctx, case, "noop-push", cmd, case.repo, run)
 
     for case in live(cases):
-        if many:
-            ctx.settler.wait()
-        clone = ["git", "clone", "-q", str(case.bare), case.clone.name]
-        timed_step(ctx, case, "clone", clone, case.base)
-        if case.failed is None:
-            timed_step(ctx, case, "pull", [str(ctx.exes[case.tool]), "pull"], case.clone)
-        if many:
-            ctx.settler.mark()
+        with ctx.settler.around(many):
+            clone = ["git", "clone", "-q", str(case.bare), case.clone.name]
+            timed_step(ctx, case, "clone", clone, case.base)
+            if case.failed is None:
+                timed_step(ctx, case, "pull", [str(ctx.exes[case.tool]), "pull"], case.clone)
         if case.failed is None:
             verify_pull(ctx, case, expected)
 
@@ -417,11 +410,8 @@ def copy_floor(ctx: Context, ours: Case, many: bool) -> None:
         ],
     }
     for op, cmd in steps.items():
-        if many:
-            ctx.settler.wait()
-        timed_step(ctx, floor, op, cmd, ours.base)
-        if many:
-            ctx.settler.mark()
+        with ctx.settler.around(many):
+            timed_step(ctx, floor, op, cmd, ours.base)
 
 
 def setup_case(ctx: Context, dataset: str, remote: str, tool: str, source: Path) -> Case:
@@ -675,25 +665,39 @@ def summarize(
 
 
 def floor_row(ctx: Context, dataset: str, op: str) -> dict[str, object]:
-    floor = aggregate(ctx, dataset, "local", "floor", op)
     name = {
         "floor-push": "copy floor of a push: `cp -r` of the objects once",
         "floor-pull": "copy floor of a pull: `cp -r` twice in a row",
     }[op]
+    floor = aggregate(ctx, dataset, "local", "floor", op)
+    return table_row(dataset, "local", name, op, floor, Aggregate(), None, "-", "-")
+
+
+def table_row(
+    dataset: str,
+    remote: str,
+    name: str,
+    op: str,
+    ours: Aggregate,
+    dvc: Aggregate,
+    ratio: float | None,
+    target: str,
+    met: str,
+) -> dict[str, object]:
     return {
         "dataset": dataset,
-        "remote": "local",
+        "remote": remote,
         "operation": name,
         "op": op,
-        "ours_s": floor.wall_s,
-        "dvc_s": None,
-        "ratio": None,
-        "ours_rss_mib": floor.rss_mib,
-        "dvc_rss_mib": None,
-        "target": "-",
-        "met": "-",
-        "ours_error": floor.error,
-        "dvc_error": None,
+        "ours_s": ours.wall_s,
+        "dvc_s": dvc.wall_s,
+        "ratio": ratio,
+        "ours_rss_mib": ours.rss_mib,
+        "dvc_rss_mib": dvc.rss_mib,
+        "target": target,
+        "met": met,
+        "ours_error": ours.error,
+        "dvc_error": dvc.error,
     }
 
 
@@ -726,21 +730,9 @@ def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> 
         "pull": "pull (fresh clone)",
         "clone+pull": "git clone + pull",
     }
-    return {
-        "dataset": dataset,
-        "remote": remote,
-        "operation": names[op],
-        "op": op,
-        "ours_s": ours.wall_s,
-        "dvc_s": dvc.wall_s,
-        "ratio": ratio,
-        "ours_rss_mib": ours.rss_mib,
-        "dvc_rss_mib": dvc.rss_mib,
-        "target": "; ".join(text for text, _ in checks) or "-",
-        "met": verdict([ok for _, ok in checks], ours.error),
-        "ours_error": ours.error,
-        "dvc_error": dvc.error,
-    }
+    target = "; ".join(text for text, _ in checks) or "-"
+    met = verdict([ok for _, ok in checks], ours.error)
+    return table_row(dataset, remote, names[op], op, ours, dvc, ratio, target, met)
 
 
 @dataclass

@@ -162,11 +162,8 @@ class Repo:
             return self._for_each_ref(*prefixes)
         if self._refs is None:
             self._refs = self._for_each_ref(*_SNAPSHOT_SPACES)
-        wanted = tuple(p.rstrip("/") for p in prefixes)
         return {
-            ref: sha
-            for ref, sha in self._refs.items()
-            if any(ref == p or ref.startswith(p + "/") for p in wanted)
+            ref: sha for ref, sha in self._refs.items() if any(_under(ref, p) for p in prefixes)
         }
 
     def _for_each_ref(self, *prefixes: str) -> dict[str, str]:
@@ -331,10 +328,16 @@ def git_bool(value: str) -> bool | None:
 
 def _in_snapshot(prefix: str) -> bool:
     """Whether the refs under `prefix` (no glob) all lie in a snapshot's namespaces."""
-    p = prefix.rstrip("/")
-    return not any(c in p for c in "*?[\\") and any(
-        p == space or p.startswith(space + "/") for space in _SNAPSHOT_SPACES
+    return not any(c in prefix for c in "*?[\\") and any(
+        _under(prefix.rstrip("/"), space) for space in _SNAPSHOT_SPACES
     )
+
+
+def _under(ref: str, prefix: str) -> bool:
+    """Whether `ref` is under `prefix` as for-each-ref matches: the whole name, or up to a
+    slash (a trailing slash on `prefix` changes nothing)."""
+    p = prefix.rstrip("/")
+    return ref == p or ref.startswith(p + "/")
 
 
 def _canonical_key(key: str) -> str:

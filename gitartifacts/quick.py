@@ -46,12 +46,9 @@ class _Snapshot:
 
 def _git(*args: str) -> bytes | None:
     """Standard output of `git ARGS`, or None if it fails or cannot be started."""
-    spawn = getattr(os, "posix_spawnp", None)
-    if spawn is None:
-        return None
     r, w = os.pipe()
     try:
-        pid = spawn(
+        pid = os.posix_spawnp(
             "git",
             ["git", *args],
             os.environ,
