@@ -16,7 +16,14 @@ from gitartifacts import manifest as mf
 from gitartifacts import transfer
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
-from gitartifacts.errors import CacheError, GitError, ManifestError, NotFoundError, UsageError
+from gitartifacts.errors import (
+    CacheError,
+    ConflictError,
+    GitError,
+    ManifestError,
+    NotFoundError,
+    UsageError,
+)
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
 from gitartifacts.project import CONFIG_FILE, Project, write_atomic
@@ -693,7 +700,10 @@ def checkout(
     force: bool = False,
     allow_changed_references: bool = False,
     progress: Progress | None = None,
+    fetcher: ws.Fetcher | None = None,
 ) -> list[CheckoutResult]:
+    """Make the work tree hold these versions (default: what its manifests name); with a
+    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
     link = link or project.repo.config_get("artifacts.link") or "copy"
     _check_link(link)
     targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
@@ -729,6 +739,7 @@ def checkout(
             what=m.path,
             progress=progress,
             fetch_ref=ref_fetcher(project, allow_changed_references),
+            fetcher=fetcher,
             ignore=project.ignore_for(m.path),
         )
         if current is None or current.digest != m.digest:
@@ -962,14 +973,36 @@ def pull(
     allow_changed_references: bool = False,
     progress: Progress | None = None,
 ) -> tuple[transfer.FetchResult, list[CheckoutResult]]:
-    """fetch, then checkout."""
-    fetched = transfer.fetch(project, specs, remote_name=remote_name, jobs=jobs, progress=progress)
-    rows = checkout(
-        project,
-        specs,
-        link=link,
-        force=force,
-        allow_changed_references=allow_changed_references,
-        progress=progress,
-    )
+    """fetch, then checkout.
+
+    From a folder remote the two are one pass: the checkout fetches each object it lacks as
+    it comes to it and writes the new file from the bytes it fetched, so that every object
+    is read once, not twice (from the remote, then from the cache). What the checkout does
+    not need (versions not in the work tree) is fetched after it, as by `fetch`.
+    """
+    plan = transfer.plan_fetch(project, specs, remote_name=remote_name)
+    fetcher = transfer.ObjectFetcher.for_remote(project, plan.remote, plan.manifests, jobs)
+
+    def fetch_rest() -> int:
+        n = transfer.fetch_manifests(project, plan.remote, plan.manifests, jobs, progress)
+        return n + (fetcher.record() if fetcher else 0)
+
+    downloaded = 0 if fetcher else fetch_rest()
+    try:
+        rows = checkout(
+            project,
+            specs,
+            link=link,
+            force=force,
+            allow_changed_references=allow_changed_references,
+            progress=progress,
+            fetcher=fetcher,
+        )
+    except ConflictError:
+        if fetcher:
+            fetch_rest()  # the fetch half is done even when local changes stop the checkout
+        raise
+    if fetcher:
+        downloaded = fetch_rest()
+    fetched = transfer.FetchResult(plan.remote.name, len(plan.manifests), downloaded, plan.messages)
     return fetched, rows

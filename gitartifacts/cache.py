@@ -259,12 +259,14 @@ class ObjectStore:
             raise
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
-    def bytes_to_copy(self, digest: str, size: int) -> bytes | None:
+    def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:
         """The bytes a copy of this object of `size` would be written from, read now (so
-        that reads waiting on the disk can overlap); None when the copy would be a clone, or
-        the object is not small."""
+        that reads waiting on the disk can overlap) unless the caller `have`s them; None
+        when the copy would be a clone, or the object is not small."""
         if self._reflink_ok is not False or size > SMALL:
             return None
+        if have is not None:
+            return have
         try:
             return read_small(self.spath(digest), SMALL)
         except FileNotFoundError:

@@ -231,7 +231,29 @@ def fetch(
     progress: Progress | None = None,
 ) -> FetchResult:
     """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
-    gremote = git_remote(project, git_remote_name)
+    plan = plan_fetch(project, specs, remote_name=remote_name, tags=tags, gremote=git_remote_name)
+    downloaded = fetch_manifests(project, plan.remote, plan.manifests, jobs=jobs, progress=progress)
+    return FetchResult(plan.remote.name, len(plan.manifests), downloaded, plan.messages)
+
+
+class FetchPlan(NamedTuple):
+    remote: config.Remote
+    manifests: list[mf.Manifest]
+    messages: list[str]
+
+
+@in_ref_snapshot
+def plan_fetch(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    tags: bool = True,
+    gremote: str | None = None,
+) -> FetchPlan:
+    """A fetch's first half: tags and notes from the git remote, then the manifests whose
+    objects are wanted (default: the work tree's)."""
+    gremote = git_remote(project, gremote)
     messages = ver.fetch_tags(project, gremote) if tags and gremote else []
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
@@ -246,8 +268,7 @@ def fetch(
             if m is not None
         ]
     )
-    downloaded = fetch_manifests(project, remote, wanted, jobs=jobs, progress=progress)
-    return FetchResult(remote.name, len(wanted), downloaded, messages)
+    return FetchPlan(remote, wanted, messages)
 
 
 def fetch_manifests(
@@ -286,6 +307,55 @@ def fetch_manifests(
         project.state.mark_on_remote(rid, missing)
         count += len(missing)
     return count
+
+
+class ObjectFetcher:
+    """Objects of a folder remote brought into the cache one at a time, by the threads of
+    a checkout as it comes to them (see `api.pull`); verified as by `fetch`."""
+
+    def __init__(
+        self, project: Project, remote: config.Remote, store: RemoteStore, jobs: int
+    ) -> None:
+        self.project = project
+        self.remote = remote
+        self.store = store
+        self.jobs = jobs
+        self.fetched: list[str] = []
+        self.listings = 0
+
+    @classmethod
+    def for_remote(
+        cls,
+        project: Project,
+        remote: config.Remote,
+        manifests: Sequence[mf.Manifest],
+        jobs: int = JOBS,
+    ) -> ObjectFetcher | None:
+        """One for a folder remote, with the listings of these manifests fetched (a checkout
+        reads them first); None for a remote reached over the network, where batched
+        transfers (`fetch_manifests`) are quicker than one object at a time."""
+        store = open_store(remote)
+        if not store.is_folder:
+            return None
+        out = cls(project, remote, store, jobs)
+        for m in manifests:
+            if m.listing is not None and m.entries is None:
+                out.listings += fetch_listing(project, store, m.listing, jobs)
+        return out
+
+    def one(self, digest: str) -> bytes | None:
+        data = self.store.fetch_one(self.project.cache, digest)
+        self.fetched.append(digest)
+        return data
+
+    def many(self, digests: list[str]) -> None:
+        self.store.download(self.project.cache, digests, jobs=self.jobs)
+        self.fetched += digests
+
+    def record(self) -> int:
+        """Note what was fetched as present on the remote; how many objects were fetched."""
+        self.project.state.mark_on_remote(config.remote_id(self.remote), self.fetched)
+        return len(self.fetched) + self.listings
 
 
 def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:

@@ -15,10 +15,10 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from gitartifacts import manifest as mf
-from gitartifacts.cache import SMALL, ObjectStore
+from gitartifacts.cache import SMALL, ObjectStore, unlink_quiet
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
@@ -34,6 +34,16 @@ _READ_AHEAD_BYTES = 24 << 20
 T = TypeVar("T")
 R = TypeVar("R")
 P = TypeVar("P")
+
+
+class Fetcher(Protocol):
+    """Where a checkout gets the objects the cache lacks (a pull's remote)."""
+
+    def one(self, digest: str) -> bytes | None:
+        """Bring this object into the cache; its bytes when they were read whole."""
+
+    def many(self, digests: list[str]) -> None:
+        """Bring these objects into the cache, in parallel."""
 
 
 # One folder's regular files as (name, inode, mtime_ns, size), in file-system order.
@@ -385,6 +395,7 @@ def materialize(
     what: str = "",
     progress: Progress | None = None,
     fetch_ref: Callable[[str, mf.Entry, str], None] | None = None,
+    fetcher: Fetcher | None = None,
     ignore: Callable[[str], bool] | None = None,
 ) -> tuple[Plan, Scan | None]:
     """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
@@ -392,10 +403,16 @@ def materialize(
     Files under the owned tops (those of `entries` plus `manage`) that are not entries are
     deleted when `delete_extra`. A file is replaced or deleted only when its bytes are in
     the cache (nothing is lost) unless `force`. Returns the plan and the scan afterwards.
+
+    With a `fetcher`, objects the cache lacks are fetched. When the checkout only creates
+    files (a fresh clone), each is fetched as its file is written, and the file is written
+    from the bytes fetched: one read of each object, not two. Should a fetch fail, the
+    files this checkout created are removed again. When the checkout replaces or deletes
+    files, the objects are all fetched first, so that a failed fetch changes nothing.
     """
     stored = {p: e for p, e in entries.items() if e.ref is None}
     missing = store.missing(sorted({e.digest for e in stored.values()}))
-    if missing:
+    if missing and fetcher is None:
         raise CacheError(
             f"{len(missing)} object(s) of {what or 'this artifact'} are not in the local cache"
             f" (first: {missing[0]})",
@@ -430,6 +447,12 @@ def materialize(
             f"would overwrite or delete local changes not saved anywhere: {shown}{more}",
             "save them with git artifacts add, move them away, or pass --force",
         )
+    only_creates = not (delete or clashes or any(p in current for p in write))
+    if missing and not only_creates:
+        assert fetcher is not None
+        fetcher.many(missing)
+    absent = set(missing) if only_creates else set()  # fetched as their files are written
+    fused = bool(absent)
     for c in clashes:
         full = os.path.join(base, c)
         if os.path.isdir(full) and not os.path.islink(full):
@@ -440,6 +463,8 @@ def materialize(
     if progress is not None:
         progress.start(sum(stored[p].size for p in write), "checkout")
     made: set[str] = set()
+    created: list[str] = []  # new files, removed again should a fetch fail
+    first_new = _first_missing_dir(base)
     if write:
         state.put(journal, "1")
 
@@ -451,28 +476,43 @@ def materialize(
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
             digest = stored[rel].digest
+            if digest in absent:
+                assert fetcher is not None
+                got = fetcher.one(digest)
+                absent.discard(digest)  # only now: a copy of it elsewhere may read the cache
+                if copying:
+                    content = store.bytes_to_copy(digest, stored[rel].size, got)
             dst = os.path.join(base, rel)
             st = store.materialize(digest, dst, link, fresh=rel not in current, data=content)
+            if fused:
+                created.append(rel)
             res.append((state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), digest))
         if progress is not None:
             progress.update(sum(stored[r].size for r in batch))
         return res
 
+    copying = link in ("copy", "reflink")
+
     def read(batch: list[str]) -> list[bytes | None]:
-        """The bytes of the objects to be copied into new files, where the cache reads them."""
-        if link not in ("copy", "reflink"):
+        """The bytes of the objects to be copied into new files, where the cache reads them.
+        An object still to be fetched is read by `work`, from the remote, and its new file
+        written from those same bytes: one read, and no hand-over between threads."""
+        if not copying:
             return [None] * len(batch)
         out: list[bytes | None] = []
         for rel in batch:
             e = stored[rel]
-            out.append(None if rel in current else store.bytes_to_copy(e.digest, e.size))
+            skip = rel in current or e.digest in absent
+            out.append(None if skip else store.bytes_to_copy(e.digest, e.size))
         return out
 
     def in_memory(batch: list[str]) -> int:
-        """At most the bytes `read` holds for this batch (the cache reads no larger objects)."""
-        if link not in ("copy", "reflink"):
+        """At most the bytes `read` holds for this batch (the cache reads no larger objects,
+        and `read` none that are still to be fetched)."""
+        if not copying:
             return 0
-        return sum(stored[r].size for r in batch if r not in current and stored[r].size <= SMALL)
+        held = [stored[r] for r in batch if r not in current]
+        return sum(e.size for e in held if e.size <= SMALL and e.digest not in absent)
 
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
     # Reading the objects waits on the disk when they are not in memory (after a while, or
@@ -486,9 +526,18 @@ def materialize(
         weight=in_memory,
         budget=_READ_AHEAD_BYTES,
     )
-    for rows in rows_in:
-        # We wrote these bytes ourselves from verified objects: their stat is trustworthy now.
-        state.record(rows, started_ns=1 << 62)
+    try:
+        for rows in rows_in:
+            # We wrote these bytes ourselves from verified objects: their stat is trustworthy.
+            state.record(rows, started_ns=1 << 62)
+    except Exception:
+        if fused:  # a fetch failed: take back what this checkout made
+            for rel in created:
+                unlink_quiet(os.path.join(base, rel))
+            _prune_empty_dirs(base, created)
+            _remove_empty_up_to(base, first_new)
+            state.delete_key(journal)
+        raise
     rows = []
     if progress is not None:
         progress.close()
@@ -564,6 +613,29 @@ def _remove(full: str) -> None:
     except PermissionError:
         os.chmod(os.path.dirname(full), 0o755)
         os.unlink(full)
+
+
+def _first_missing_dir(folder: str) -> str | None:
+    """The outermost of `folder` and its parents that does not exist yet, if any."""
+    first = None
+    while not os.path.lexists(folder):
+        first = folder
+        folder = os.path.dirname(folder)
+    return first
+
+
+def _remove_empty_up_to(folder: str, top: str | None) -> None:
+    """Remove `folder` and its parents up to `top` while they are empty."""
+    if top is None:
+        return
+    while True:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        if folder == top:
+            return
+        folder = os.path.dirname(folder)
 
 
 def _prune_empty_dirs(base: str, removed: Iterable[str]) -> None:

@@ -17,6 +17,7 @@ from helpers import (
     assert_cache_sound,
     cache_objects,
     file_digests,
+    sha256_hex,
     stderr_error_line,
 )
 from servers import Bucket
@@ -456,6 +457,84 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     assert not (bob.root / "data").exists()
     assert assert_cache_sound(bob.cache) >= 0
     assert victim_hex not in cache_objects(bob.cache)
+
+
+def corrupt(origin: Path, content: bytes) -> str:
+    """Overwrite the remote object holding `content`; its hex name."""
+    hexname = sha256_hex(content)
+    victim = cache_objects(remote_cache(origin))[hexname]
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"garbage")
+    return hexname
+
+
+def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """From a folder remote a fresh pull writes each file as it fetches its object; the
+    last object being corrupt, the files written before it are removed again."""
+    alice.ga("push")
+    last = max(file_digests(alice.root / "data"))
+    victim = corrupt(origin, (alice.root / "data" / last).read_bytes())
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line and "corrupt" in line
+    assert not (bob.root / "data").exists()
+    assert assert_cache_sound(bob.cache) == 19  # the good objects are kept: a fetch's half
+    # Restored on the remote (from a backup, say), the object comes; the pull completes.
+    cache_objects(remote_cache(origin))[victim].write_bytes(
+        (alice.root / "data" / last).read_bytes()
+    )
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    assert bob.ga_json("status")[0]["clean"]
+
+
+def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """A pull that replaces files fetches everything first: a failed fetch changes nothing."""
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    before = file_digests(bob.root / "data")
+    (alice.root / "data/ds/f3.bin").write_bytes(b"new f3")
+    (alice.root / "data/ds/f7.bin").unlink()
+    (alice.root / "data/ds/g.bin").write_bytes(b"new g")
+    alice.ga("add", "data/ds", "--name", "ds")
+    alice.commit("ds v1")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    victim = corrupt(origin, b"new g")
+    bob.git("pull", "-q", "--ff-only")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line
+    assert file_digests(bob.root / "data") == before
+    assert victim not in cache_objects(bob.cache)
+
+
+@pytest.mark.parametrize("link", ["copy", "hardlink", "symlink"])
+def test_a_fresh_pull_writes_duplicates_and_links_from_a_folder_remote(
+    origin: Path, tmp_path: Path, link: str
+) -> None:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    files = {f"data/dup/d{i % 3}/f{i}.txt": f"row {i % 4}\n" for i in range(40)}
+    files["data/dup/big.bin"] = os.urandom(3 << 20)  # larger than what is read whole
+    files["data/dup/empty"] = ""
+    repo.write(files)
+    repo.ga("add", "data/dup", "--name", "dup", "--type", "dataset")
+    repo.commit("dup v0")
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull", "--link", link)
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+    assert assert_cache_sound(bob.cache) == 6
+    big = bob.root / "data/dup/big.bin"
+    assert big.is_symlink() == (link == "symlink")
+    assert (os.stat(big).st_nlink > 1) == (link == "hardlink")
+    assert bob.ga_json("status")[0]["clean"]
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
