@@ -644,6 +644,12 @@ _JOBS = click.option(
 @_JOBS
 @click.option("--no-tags", is_flag=True, help="Upload content only; do not publish tags.")
 @click.option("--git-remote", help="Git remote for tags (default: origin).")
+@click.option(
+    "--check-remote",
+    is_flag=True,
+    help="Ask the remote about every object, not only those this clone has not pushed "
+    "(after objects were lost or deleted there).",
+)
 @_command
 def push(
     ctx: Ctx,
@@ -652,6 +658,7 @@ def push(
     jobs: int,
     no_tags: bool,
     git_remote: str | None,
+    check_remote: bool,
 ) -> None:
     """Upload the content of HEAD and of unpushed commits, then publish version tags."""
     project = ctx.project()
@@ -664,6 +671,7 @@ def push(
         tags=not no_tags,
         git_remote_name=git_remote,
         progress=ctx.progress(),
+        check_remote=check_remote,
     )
     for m in r.messages:
         click.echo(m, err=True)

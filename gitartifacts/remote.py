@@ -449,8 +449,8 @@ class RemoteStore:
             raise CacheError(
                 f"object {digest} on remote {redact(self.url)} is corrupt: its content hashes "
                 f"to {actual}",
-                "it was not stored; delete it on the remote and push it again from a clone "
-                "that has it",
+                "it was not stored; delete it on the remote, then run git artifacts push "
+                "--check-remote in a clone that has it",
             )
 
     # ------------------------------------------------------------------ errors
@@ -470,7 +470,7 @@ class RemoteStore:
                 raise storage_error(exc, self.url) from exc
             raise CacheError(
                 f"object {missing} is missing from remote {redact(self.url)}",
-                "push it from a clone that has it",
+                "run git artifacts push --check-remote in a clone that has it",
             ) from exc
         except Exception as exc:
             raise storage_error(exc, self.url) from exc

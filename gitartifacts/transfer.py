@@ -69,8 +69,13 @@ def push(
     tags: bool = True,
     git_remote_name: str | None = None,
     progress: Progress | None = None,
+    check_remote: bool = False,
 ) -> PushResult:
-    """Upload what the manifests of the commits being pushed need, then publish the tags."""
+    """Upload what the manifests of the commits being pushed need, then publish the tags.
+
+    What this clone knows the remote to hold is not asked about again, unless
+    `check_remote`: then every object is (after objects were lost or deleted there).
+    """
     remote = config.resolve(project, remote_name)
     gremote = git_remote(project, git_remote_name)
     rid = config.remote_id(remote)
@@ -78,7 +83,11 @@ def push(
     if tags:
         seen = {m.digest for m in manifests}
         manifests += [m for m in unpushed_versions(project, rid) if m.digest not in seen]
-    todo = [m for m in manifests if project.state.get(f"pushed:{rid}:{m.digest}") is None]
+    todo = [
+        m
+        for m in manifests
+        if check_remote or project.state.get(f"pushed:{rid}:{m.digest}") is None
+    ]
     uploaded = already = 0
     if todo:
         store = open_store(remote)
@@ -96,7 +105,7 @@ def push(
                 listings += reversed(_listing_objects(project, m.listing))
                 m.entries = None  # large: only their digests and sizes are needed from here
         candidates = sorted(data)
-        known = project.state.known_on_remote(rid, candidates)
+        known = set() if check_remote else project.state.known_on_remote(rid, candidates)
         unknown = [d for d in candidates if d not in known]
         missing = store.missing(unknown) if unknown else []
         absent = project.cache.missing(missing)

@@ -490,6 +490,24 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     assert bob.ga_json("status")[0]["clean"]
 
 
+def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    lost = sha256_hex((alice.root / "data/ds/f5.bin").read_bytes())
+    cache_objects(remote_cache(origin))[lost].unlink()
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert lost in line and "missing" in line and "push --check-remote" in line
+    # This clone's index says the remote has it: a plain push asks nothing and sends nothing.
+    assert "0 objects uploaded" in alice.ga("push").stdout
+    out = alice.ga("push", "--check-remote").stdout
+    assert "1 objects uploaded, 19 already there" in out
+    assert lost in cache_objects(remote_cache(origin))
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+
+
 def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:

@@ -270,7 +270,7 @@ def test_object_missing_on_the_remote_is_named_with_a_fix(
     with pytest.raises(CacheError) as info:
         store.download(other_cache, [digest])
     assert digest in str(info.value)
-    assert info.value.fix is not None and "push it from a clone" in info.value.fix
+    assert info.value.fix is not None and "push --check-remote" in info.value.fix
 
 
 def test_pushing_an_object_absent_from_the_local_cache_names_it(
