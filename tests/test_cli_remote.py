@@ -531,6 +531,27 @@ def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     assert victim not in cache_objects(bob.cache)
 
 
+def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    (bob.root / "data/ds/f2.bin").write_bytes(b"bob's own edit")
+    (alice.root / "data/ds/f2.bin").write_bytes(b"alice's v1")
+    alice.ga("add", "data/ds", "--name", "ds")
+    alice.commit("ds v1")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    bob.git("pull", "-q", "--ff-only")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert "local changes" in line and "data/ds/f2.bin" in line
+    assert (bob.root / "data/ds/f2.bin").read_bytes() == b"bob's own edit"
+    assert sha256_hex(b"alice's v1") in cache_objects(bob.cache)  # the fetch half is done
+    bob.ga("pull", "--force")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+
+
 @pytest.mark.parametrize("link", ["copy", "hardlink", "symlink"])
 def test_a_fresh_pull_writes_duplicates_and_links_from_a_folder_remote(
     origin: Path, tmp_path: Path, link: str
