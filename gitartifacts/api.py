@@ -772,7 +772,7 @@ def get(
 ) -> tuple[str, int]:
     """Download a version into a folder: never deletes, skips files that already match."""
     _check_link(link)
-    r = _resolve_fetched(project, spec)
+    r, fetcher = _resolve_fetched(project, spec)
     target = os.path.abspath(out or default_download_dir(r))
     written = _into_folder(
         project,
@@ -782,6 +782,7 @@ def get(
         link=link,
         allow_changed=allow_changed_references,
         progress=progress,
+        fetcher=fetcher,
     )
     return target, written
 
@@ -794,20 +795,31 @@ def checkout_root(
     progress: Progress | None = None,
 ) -> str:
     """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
-    r = _resolve_fetched(project, spec)
+    r, fetcher = _resolve_fetched(project, spec)
     target = os.path.abspath(root)
     _into_folder(
-        project, r, target, exact=True, allow_changed=allow_changed_references, progress=progress
+        project,
+        r,
+        target,
+        exact=True,
+        allow_changed=allow_changed_references,
+        progress=progress,
+        fetcher=fetcher,
     )
     return target
 
 
-def _resolve_fetched(project: Project, spec: str) -> ver.Resolved:
-    """A version with its entries, fetching what the local cache lacks (as W&B's download)."""
+def _resolve_fetched(
+    project: Project, spec: str
+) -> tuple[ver.Resolved, transfer.ObjectFetcher | None]:
+    """A version with its entries, fetching what the local cache lacks (as W&B's download).
+    From a folder remote the objects are left to the fetcher returned (see `ws.materialize`)."""
+    from gitartifacts import code
+
     r = ver.resolve(project, spec, entries=False)
-    transfer.fetch_for(project, [r.manifest])
+    fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
-    return r
+    return r, fetcher
 
 
 def _into_folder(
@@ -819,12 +831,13 @@ def _into_folder(
     link: str = "copy",
     allow_changed: bool = False,
     progress: Progress | None = None,
+    fetcher: transfer.ObjectFetcher | None = None,
 ) -> int:
     """Files of a version into any folder; `exact` also removes what is not in it."""
     from gitartifacts import code
 
-    os.makedirs(target, exist_ok=True)
     if code.is_code(r.manifest):
+        os.makedirs(target, exist_ok=True)
         return code.materialize(project, r.manifest, target)
     assert r.manifest.entries is not None
     plan, _ = ws.materialize(
@@ -833,14 +846,18 @@ def _into_folder(
         r.manifest.entries,
         base=target,
         path=target,
-        manage=sorted(os.listdir(target)) if exact else (),
+        manage=sorted(os.listdir(target)) if exact and os.path.isdir(target) else (),
         delete_extra=exact,
         link=link,
         force=True,
         what=target,
         progress=progress,
         fetch_ref=ref_fetcher(project, allow_changed),
+        fetcher=fetcher,
     )
+    os.makedirs(target, exist_ok=True)  # even for a version with no files
+    if fetcher is not None:
+        fetcher.record()
     return len(plan.write)
 
 

@@ -240,7 +240,9 @@ def fetch(
     progress: Progress | None = None,
 ) -> FetchResult:
     """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
-    plan = plan_fetch(project, specs, remote_name=remote_name, tags=tags, gremote=git_remote_name)
+    plan = plan_fetch(
+        project, specs, remote_name=remote_name, tags=tags, git_remote_name=git_remote_name
+    )
     downloaded = fetch_manifests(project, plan.remote, plan.manifests, jobs=jobs, progress=progress)
     return FetchResult(plan.remote.name, len(plan.manifests), downloaded, plan.messages)
 
@@ -258,11 +260,11 @@ def plan_fetch(
     *,
     remote_name: str | None = None,
     tags: bool = True,
-    gremote: str | None = None,
+    git_remote_name: str | None = None,
 ) -> FetchPlan:
     """A fetch's first half: tags and notes from the git remote, then the manifests whose
     objects are wanted (default: the work tree's)."""
-    gremote = git_remote(project, gremote)
+    gremote = git_remote(project, git_remote_name)
     messages = ver.fetch_tags(project, gremote) if tags and gremote else []
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
@@ -329,7 +331,7 @@ class ObjectFetcher:
         self.remote = remote
         self.store = store
         self.jobs = jobs
-        self.fetched: list[str] = []
+        self.fetched: set[str] = set()  # a set: two files with the same bytes may race
         self.listings = 0
 
     @classmethod
@@ -354,12 +356,12 @@ class ObjectFetcher:
 
     def one(self, digest: str) -> bytes | None:
         data = self.store.fetch_one(self.project.cache, digest)
-        self.fetched.append(digest)
+        self.fetched.add(digest)
         return data
 
     def many(self, digests: list[str]) -> None:
         self.store.download(self.project.cache, digests, jobs=self.jobs)
-        self.fetched += digests
+        self.fetched.update(digests)
 
     def record(self) -> int:
         """Note what was fetched as present on the remote; how many objects were fetched."""
@@ -383,8 +385,12 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
     return count
 
 
-def fetch_for(project: Project, manifests: Sequence[mf.Manifest]) -> int:
-    """Fetch what these manifests lack, from the default remote; 0 when nothing is missing."""
+def fetch_for(
+    project: Project, manifests: Sequence[mf.Manifest], *, defer: bool = False
+) -> ObjectFetcher | None:
+    """Fetch what these manifests lack, from the default remote (nothing when nothing is
+    missing). With `defer`, from a folder remote only their listings are fetched now: the
+    objects are left to the checkout that follows, through the ObjectFetcher returned."""
     need_listing = [
         m for m in manifests if m.listing is not None and not project.cache.has(m.listing)
     ]
@@ -405,8 +411,12 @@ def fetch_for(project: Project, manifests: Sequence[mf.Manifest]) -> int:
             need_objects.append(m)
     todo = need_listing + need_objects
     if not todo:
-        return 0
-    return fetch_manifests(project, config.resolve(project), todo)
+        return None
+    remote = config.resolve(project)
+    fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
+    if fetcher is None:
+        fetch_manifests(project, remote, todo)
+    return fetcher
 
 
 def _start(progress: Progress | None, total: int, desc: str) -> None:

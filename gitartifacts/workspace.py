@@ -466,6 +466,7 @@ def materialize(
     created: list[str] = []  # new files, removed again should a fetch fail
     first_new = _first_missing_dir(base)
     if write:
+        os.makedirs(base, exist_ok=True)
         state.put(journal, "1")
 
     def work(batch: list[str], data: list[bytes | None]) -> list[tuple[str, StatKey, str]]:

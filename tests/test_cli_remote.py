@@ -295,6 +295,23 @@ def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     assert file_digests(target) == file_digests(alice.root / "data")
 
 
+def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    last = max(file_digests(alice.root / "data"))
+    content = (alice.root / "data" / last).read_bytes()
+    victim = corrupt(origin, content)
+    bob = clone(origin, tmp_path / "bob")
+    target = tmp_path / "downloads" / "ds"
+    line = stderr_error_line(bob.ga("get", "ds:v0", "-o", str(target), rc=2))
+    assert victim in line
+    assert not (tmp_path / "downloads").exists()
+    cache_objects(remote_cache(origin))[victim].write_bytes(content)
+    bob.ga("get", "ds:v0", "-o", str(target))
+    assert file_digests(target) == file_digests(alice.root / "data")
+
+
 def test_push_after_git_push_still_uploads_every_version(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
