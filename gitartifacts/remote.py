@@ -405,19 +405,33 @@ class RemoteStore:
         """A folder remote: reading one object is as quick as reading it from the cache."""
         return self.protocol == "file"
 
-    def fetch_one(self, cache: ObjectStore, digest: str) -> bytes | None:
-        """Bring one object into the cache, verified; its bytes when they were read whole
-        (a small object of a folder remote), so that a checkout need not read them again."""
+    def read_whole(self, digest: str) -> bytes | None:
+        """A small object of a folder remote, read whole and not yet verified; None when
+        it is larger, or the remote is not a folder."""
+        if self.protocol != "file":
+            return None
+        with self._errors(missing=digest):
+            return read_small(self.path(digest), SMALL_PUT)
+
+    def fetch_one(self, cache: ObjectStore, digest: str, data: bytes | None = None) -> bytes | None:
+        """Bring one object into the cache, verified, from `data` when given (see
+        `read_whole`); its bytes when they were read whole (a small object of a folder
+        remote), so that a checkout need not read them again."""
         self._connect()
-        return self._download_one(cache, cache.tmp_dir(), digest, None)
+        return self._download_one(cache, cache.tmp_dir(), digest, None, data)
 
     def _download_one(
-        self, cache: ObjectStore, tmpdir: Path, digest: str, progress: ProgressFn | None
+        self,
+        cache: ObjectStore,
+        tmpdir: Path,
+        digest: str,
+        progress: ProgressFn | None,
+        data: bytes | None = None,
     ) -> bytes | None:
         if self.protocol == "file":
             # A small object is read whole, checked in memory and written once.
-            with self._errors(missing=digest):
-                data = read_small(self.path(digest), SMALL_PUT)
+            if data is None:
+                data = self.read_whole(digest)
             if data is not None:
                 self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
                 cache.add_bytes(data, digest)

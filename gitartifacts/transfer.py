@@ -354,10 +354,13 @@ class ObjectFetcher:
                 out.listings += fetch_listing(project, store, m.listing, jobs)
         return out
 
-    def one(self, digest: str) -> bytes | None:
-        data = self.store.fetch_one(self.project.cache, digest)
+    def read(self, digest: str) -> bytes | None:
+        return self.store.read_whole(digest)
+
+    def one(self, digest: str, data: bytes | None = None) -> bytes | None:
+        out = self.store.fetch_one(self.project.cache, digest, data)
         self.fetched.add(digest)
-        return data
+        return out
 
     def many(self, digests: list[str]) -> None:
         self.store.download(self.project.cache, digests, jobs=self.jobs)

@@ -39,8 +39,13 @@ P = TypeVar("P")
 class Fetcher(Protocol):
     """Where a checkout gets the objects the cache lacks (a pull's remote)."""
 
-    def one(self, digest: str) -> bytes | None:
-        """Bring this object into the cache; its bytes when they were read whole."""
+    def read(self, digest: str) -> bytes | None:
+        """This object's bytes as the remote has them, not yet verified; None when it is
+        too large to read whole."""
+
+    def one(self, digest: str, data: bytes | None = None) -> bytes | None:
+        """Bring this object into the cache, from `data` when given (verified first);
+        its verified bytes when they were read whole."""
 
     def many(self, digests: list[str]) -> None:
         """Bring these objects into the cache, in parallel."""
@@ -469,20 +474,21 @@ def materialize(
         os.makedirs(base, exist_ok=True)
         state.put(journal, "1")
 
-    def work(batch: list[str], data: list[bytes | None]) -> list[tuple[str, StatKey, str]]:
+    def work(
+        batch: list[str], data: list[tuple[bytes | None, bool]]
+    ) -> list[tuple[str, StatKey, str]]:
         res = []
-        for rel, content in zip(batch, data, strict=True):
+        for rel, (content, unverified) in zip(batch, data, strict=True):
             parent = os.path.dirname(rel)
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
             digest = stored[rel].digest
-            if digest in absent:
+            if unverified or digest in absent:
                 assert fetcher is not None
-                got = fetcher.one(digest)
+                got = fetcher.one(digest, content if unverified else None)  # hashed here
                 absent.discard(digest)  # only now: a copy of it elsewhere may read the cache
-                if copying:
-                    content = store.bytes_to_copy(digest, stored[rel].size, got)
+                content = store.bytes_to_copy(digest, stored[rel].size, got) if copying else None
             dst = os.path.join(base, rel)
             st = store.materialize(digest, dst, link, fresh=rel not in current, data=content)
             if fused:
@@ -494,26 +500,28 @@ def materialize(
 
     copying = link in ("copy", "reflink")
 
-    def read(batch: list[str]) -> list[bytes | None]:
-        """The bytes of the objects to be copied into new files, where the cache reads them.
-        An object still to be fetched is read by `work`, from the remote, and its new file
-        written from those same bytes: one read, and no hand-over between threads."""
-        if not copying:
-            return [None] * len(batch)
-        out: list[bytes | None] = []
+    def read(batch: list[str]) -> list[tuple[bytes | None, bool]]:
+        """The bytes of the objects to be written into new files, read ahead (many reads
+        wait on the disk at once): from the cache, or from the remote for an object still
+        to be fetched (True: not yet verified; `work` hashes them, stores them in the cache
+        and writes the file from them, so that each object is read once)."""
+        out: list[tuple[bytes | None, bool]] = []
         for rel in batch:
             e = stored[rel]
-            skip = rel in current or e.digest in absent
-            out.append(None if skip else store.bytes_to_copy(e.digest, e.size))
+            if e.digest in absent:
+                assert fetcher is not None
+                raw = fetcher.read(e.digest)
+                out.append((raw, raw is not None))
+            elif copying and rel not in current:
+                out.append((store.bytes_to_copy(e.digest, e.size), False))
+            else:
+                out.append((None, False))
         return out
 
     def in_memory(batch: list[str]) -> int:
-        """At most the bytes `read` holds for this batch (the cache reads no larger objects,
-        and `read` none that are still to be fetched)."""
-        if not copying:
-            return 0
-        held = [stored[r] for r in batch if r not in current]
-        return sum(e.size for e in held if e.size <= SMALL and e.digest not in absent)
+        """At most the bytes `read` holds for this batch (none of objects over SMALL)."""
+        held = [r for r in batch if stored[r].digest in absent or (copying and r not in current)]
+        return sum(stored[r].size for r in held if stored[r].size <= SMALL)
 
     # Creating files is the kernel's work: two threads overlap it with ours; more only contend.
     # Reading the objects waits on the disk when they are not in memory (after a while, or
