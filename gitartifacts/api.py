@@ -1004,6 +1004,7 @@ def pull(
         n = transfer.fetch_manifests(project, plan.remote, plan.manifests, jobs, progress)
         return n + (fetcher.record() if fetcher else 0)
 
+    # Over the network, everything is fetched first (batched), as by `fetch`.
     downloaded = 0 if fetcher else fetch_rest()
     try:
         rows = checkout(

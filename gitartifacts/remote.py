@@ -408,7 +408,7 @@ class RemoteStore:
     def read_whole(self, digest: str) -> bytes | None:
         """A small object of a folder remote, read whole and not yet verified; None when
         it is larger, or the remote is not a folder."""
-        if self.protocol != "file":
+        if not self.is_folder:
             return None
         with self._errors(missing=digest):
             return read_small(self.path(digest), SMALL_PUT)

@@ -53,6 +53,23 @@ def remote_cache(origin: Path) -> Path:
     return origin / "artifacts" / "objects"
 
 
+def corrupt(origin: Path, content: bytes) -> str:
+    """Overwrite the remote object holding `content`; its hex name."""
+    hexname = sha256_hex(content)
+    victim = cache_objects(remote_cache(origin))[hexname]
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"garbage")
+    return hexname
+
+
+def publish_version(repo: GitRepo, message: str) -> None:
+    """data/ds as a new version of ds: added, committed, and pushed (commit, then content)."""
+    repo.ga("add", "data/ds", "--name", "ds")
+    repo.commit(message)
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+
+
 def versions(repo: GitRepo, name: str = "ds") -> list[tuple[int, str, list[str]]]:
     return [(v["version"], v["digest"], v["aliases"]) for v in repo.ga_json("log", name)]
 
@@ -317,10 +334,7 @@ def test_push_after_git_push_still_uploads_every_version(
 ) -> None:
     """Versions whose commits git already sent must not become pointers without data."""
     (alice.root / "data/ds/f0.bin").write_bytes(b"changed")
-    alice.ga("add", "data/ds", "--name", "ds")
-    alice.commit("ds v1")
-    alice.git("push", "-q", "origin", "main")
-    alice.ga("push")
+    publish_version(alice, "ds v1")
     bob = clone(origin, tmp_path / "bob")
     bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
     bob.ga("get", "ds:v1", "-o", str(tmp_path / "v1"))
@@ -476,15 +490,6 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     assert victim_hex not in cache_objects(bob.cache)
 
 
-def corrupt(origin: Path, content: bytes) -> str:
-    """Overwrite the remote object holding `content`; its hex name."""
-    hexname = sha256_hex(content)
-    victim = cache_objects(remote_cache(origin))[hexname]
-    os.chmod(victim, 0o644)
-    victim.write_bytes(b"garbage")
-    return hexname
-
-
 def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -536,10 +541,7 @@ def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     (alice.root / "data/ds/f3.bin").write_bytes(b"new f3")
     (alice.root / "data/ds/f7.bin").unlink()
     (alice.root / "data/ds/g.bin").write_bytes(b"new g")
-    alice.ga("add", "data/ds", "--name", "ds")
-    alice.commit("ds v1")
-    alice.git("push", "-q", "origin", "main")
-    alice.ga("push")
+    publish_version(alice, "ds v1")
     victim = corrupt(origin, b"new g")
     bob.git("pull", "-q", "--ff-only")
     line = stderr_error_line(bob.ga("pull", rc=2))
@@ -556,10 +558,7 @@ def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
     bob.ga("pull")
     (bob.root / "data/ds/f2.bin").write_bytes(b"bob's own edit")
     (alice.root / "data/ds/f2.bin").write_bytes(b"alice's v1")
-    alice.ga("add", "data/ds", "--name", "ds")
-    alice.commit("ds v1")
-    alice.git("push", "-q", "origin", "main")
-    alice.ga("push")
+    publish_version(alice, "ds v1")
     bob.git("pull", "-q", "--ff-only")
     line = stderr_error_line(bob.ga("pull", rc=2))
     assert "local changes" in line and "data/ds/f2.bin" in line
