@@ -401,9 +401,10 @@ def time_cell(seconds: object, error: object) -> str:
     return fmt(seconds, 2)
 
 
-def markdown_table(rows: list[dict[str, object]], keys: list[str]) -> str:
+def markdown_table(rows: list[dict[str, object]], keys: list[str], per_round: bool = False) -> str:
     """The table both benchmarks print: `keys` first (dataset, remote, operation...), then
-    the timings, ratio, peak memory, target and verdict columns."""
+    the timings, ratio, peak memory, target and verdict columns; with `per_round`, last, the
+    ratio of each round on its own (a row's `round_ratios`)."""
     header = [
         *keys,
         "ours s",
@@ -414,9 +415,13 @@ def markdown_table(rows: list[dict[str, object]], keys: list[str]) -> str:
         "target",
         "met?",
     ]
+    align = "---:|---:|---:|---:|---:|---|---|"
+    if per_round:
+        header.append("ratio per round")
+        align += "---|"
     lines = [
         "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(keys) + "---:|---:|---:|---:|---:|---|---|",
+        "|" + "---|" * len(keys) + align,
     ]
     for row in rows:
         cells = [str(row[k]) for k in keys] + [
@@ -428,5 +433,9 @@ def markdown_table(rows: list[dict[str, object]], keys: list[str]) -> str:
             str(row["target"]),
             str(row["met"]),
         ]
+        if per_round:
+            ratios = row.get("round_ratios") or []
+            assert isinstance(ratios, list)
+            cells.append(", ".join(fmt(r, 1) for r in ratios) or "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -9,6 +9,9 @@ then `git commit` and `git push origin HEAD`. Then, all timed with GNU time afte
   no-op push  the same with nothing to do (--noop-runs times, median)
   clone       `git clone origin.git clone` (plain git, the same for both tools)
   pull        `git artifacts pull` / `dvc pull` in that fresh clone
+All of it, set-up included, is done --rounds times in fresh folders (and buckets), the tool that
+goes first alternating from round to round; the table shows each tool's median over the rounds,
+the ratio of the medians, and each round's own ratio, so one noisy command cannot decide a row.
 The pulled tree is compared with the source (sha256 over the tree, untimed). For the local
 remote the table also shows the copy floor, timed the same way: `cp -r` of the objects ours
 pushed, once (what a push writes) and twice in a row (what a pull writes: cache and work tree).
@@ -107,13 +110,14 @@ class Measurement:
     remote: str
     tool: str
     op: str
-    run: int
+    run: int  # the no-op push's repeat within a round; 0 for the others
     ok: bool
     wall_s: float | None  # GNU time %e
     rss_mib: float | None  # GNU time %M, largest single process
     precise_s: float  # perf_counter around /usr/bin/time, for finer reading
     exit_code: int | None
     error: str | None = None
+    round: int = 0
 
 
 @dataclass
@@ -124,6 +128,7 @@ class Case:
     remote: str
     tool: str
     base: Path
+    round: int = 0
     remote_url: str = ""
     bucket: str | None = None
     failed: str | None = None
@@ -143,7 +148,7 @@ class Case:
 
     @property
     def label(self) -> str:
-        return f"[{self.dataset}/{self.remote}] {self.tool}"
+        return f"[{self.dataset}/{self.remote} round {self.round + 1}] {self.tool}"
 
 
 @dataclass
@@ -158,6 +163,7 @@ class Context:
     settler: Settler
     trash: Trash
     noop_runs: int
+    rounds: int
     min_files: int
     timeout: float
     ours_local: str
@@ -202,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settler=settler,
         trash=Trash(work / "remote-trash", settler, args.settle_min_files),
         noop_runs=args.noop_runs,
+        rounds=args.rounds,
         min_files=args.settle_min_files,
         timeout=args.timeout,
         ours_local=args.ours_local,
@@ -228,7 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for dataset in datasets:
                 if not args.keep:
                     ctx.trash.empty()
-                bench_dataset(ctx, dataset, tools, remote, index, infos[dataset])
+                for round_ in range(ctx.rounds):
+                    bench_dataset(
+                        ctx, dataset, tools, remote, index + round_, infos[dataset], round_
+                    )
                 if not args.keep:
                     ctx.trash.put(ctx.runs / dataset / remote)
     if not args.keep:
@@ -236,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.trash.empty(settle=False)
 
     rows = summarize(ctx, datasets, remotes, "dvc" in tools)
-    table = markdown_table(rows, ["dataset", "remote", "operation"])
+    table = markdown_table(rows, ["dataset", "remote", "operation"], per_round=ctx.rounds > 1)
     results = {
         "meta": meta,
         "summary": rows,
@@ -286,6 +296,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="passed to the generator")
     parser.add_argument("--seed", type=int, default=gen_datasets.DEFAULT_SEED)
     parser.add_argument("--noop-runs", type=int, default=3, help="no-op pushes per repository")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times the whole comparison is run in fresh folders; the table shows medians",
+    )
     parser.add_argument("--skip-dvc", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep repositories, remotes and logs")
     parser.add_argument(
@@ -323,6 +339,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.noop_runs < 1:
         parser.error("--noop-runs must be at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -351,8 +369,15 @@ def bench_env(work: Path, runs: Path, bin_dir: Path | None) -> dict[str, str]:
 
 
 def bench_dataset(
-    ctx: Context, dataset: str, tools: list[str], remote: str, index: int, info: dict[str, object]
+    ctx: Context,
+    dataset: str,
+    tools: list[str],
+    remote: str,
+    index: int,
+    info: dict[str, object],
+    round_: int,
 ) -> None:
+    """One round of one dataset on one remote: set-up, then every timed step for each tool."""
     source = ctx.data_dir / dataset
     many = int(str(info["files"])) >= ctx.min_files
     if dataset not in ctx.expected:
@@ -362,7 +387,7 @@ def bench_dataset(
 
     # Alternate who goes first, so neither tool always runs right after a set-up.
     order = tools if index % 2 == 0 else tools[::-1]
-    cases = [setup_case(ctx, dataset, remote, tool, source) for tool in order]
+    cases = [setup_case(ctx, dataset, remote, tool, source, round_) for tool in order]
     if many:
         ctx.settler.mark()  # the adds may have deleted temporary files
 
@@ -395,7 +420,7 @@ def copy_floor(ctx: Context, ours: Case, many: bool) -> None:
     """Plain `cp -r` of the objects ours pushed, timed like the tools: once (what a push to a
     local folder must write) and twice in a row (a pull writes each object into the cache and
     the work tree). No tool can go below these on this disk; they are shown, not judged."""
-    floor = Case(ours.dataset, ours.remote, "floor", ours.base)
+    floor = Case(ours.dataset, ours.remote, "floor", ours.base, ours.round)
     src = ours.remote_url
     steps = {
         "floor-push": ["cp", "-r", src, str(ours.base / "floor-once")],
@@ -414,9 +439,12 @@ def copy_floor(ctx: Context, ours: Case, many: bool) -> None:
             timed_step(ctx, floor, op, cmd, ours.base)
 
 
-def setup_case(ctx: Context, dataset: str, remote: str, tool: str, source: Path) -> Case:
+def setup_case(
+    ctx: Context, dataset: str, remote: str, tool: str, source: Path, round_: int
+) -> Case:
     """Repositories with the data added, committed and pushed to origin.git (all untimed)."""
-    case = Case(dataset, remote, tool, ctx.runs / dataset / remote / tool)
+    base = ctx.runs / dataset / remote / f"round{round_ + 1}" / tool
+    case = Case(dataset, remote, tool, base, round_)
     exe = str(ctx.exes[tool])
     say(f"{case.label}: set-up (git init, {tool} init, remote, copy, add, commit)")
     try:
@@ -459,7 +487,7 @@ def configure_remote(ctx: Context, case: Case) -> None:
     server = ctx.server
     if server is None:
         raise CommandFailed("no S3 server is running")
-    case.bucket = f"bench-{case.dataset}-{case.tool}"
+    case.bucket = f"bench-{case.dataset}-{case.tool}-r{case.round + 1}"
     try:
         server.create_bucket(case.bucket)
     except Exception as exc:
@@ -520,6 +548,7 @@ def check_remote_filled(ctx: Context, case: Case) -> None:
             "dataset": case.dataset,
             "remote": case.remote,
             "tool": case.tool,
+            "round": case.round,
             "url": case.remote_url,
             "objects": count,
         }
@@ -539,6 +568,7 @@ def verify_pull(ctx: Context, case: Case, expected: dict[str, str]) -> None:
             "dataset": case.dataset,
             "remote": case.remote,
             "tool": case.tool,
+            "round": case.round,
             "ok": ok,
             "files": len(actual),
             "tree_sha256": tree_digest(actual),
@@ -593,6 +623,7 @@ def timed_step(ctx: Context, case: Case, op: str, cmd: list[str], cwd: Path, run
             precise_s=timing.precise_s,
             exit_code=timing.exit_code,
             error=timing.error,
+            round=case.round,
         )
     )
     if timing.ok:
@@ -708,13 +739,7 @@ def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> 
         ours.error = ours.error or verification_error(ctx, dataset, remote, "ours")
         if with_dvc:
             dvc.error = dvc.error or verification_error(ctx, dataset, remote, "dvc")
-    ratio = None
-    if ours.ok and dvc.ok and ours.wall_s is not None and dvc.wall_s is not None:
-        if ours.wall_s > 0:
-            ratio = dvc.wall_s / ours.wall_s
-        elif ours.precise_s:
-            # Below GNU time's 10 ms resolution: fall back to the finer perf_counter figures.
-            ratio = dvc.precise_s / ours.precise_s
+    ratio = speedup(ours, dvc)
 
     checks: list[tuple[str, bool | None]] = []
     minimum = TARGET_RATIOS.get((remote, op))
@@ -732,7 +757,10 @@ def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> 
     }
     target = "; ".join(text for text, _ in checks) or "-"
     met = verdict([ok for _, ok in checks], ours.error)
-    return table_row(dataset, remote, names[op], op, ours, dvc, ratio, target, met)
+    row = table_row(dataset, remote, names[op], op, ours, dvc, ratio, target, met)
+    if with_dvc:
+        row["round_ratios"] = round_ratios(ctx, dataset, remote, op)
+    return row
 
 
 @dataclass
@@ -750,31 +778,78 @@ class Aggregate:
 
 
 def aggregate(ctx: Context, dataset: str, remote: str, tool: str, op: str) -> Aggregate:
-    """One operation's figures; `clone+pull` adds the clone and the pull of the same clone."""
+    """One operation's figures over the rounds: the median of the rounds' times."""
+    rounds = per_round(ctx, dataset, remote, tool, op)
+    if isinstance(rounds, Aggregate):
+        return rounds  # an error
+    walls = [a.wall_s for a in rounds.values() if a.wall_s is not None]
+    rss = [a.rss_mib for a in rounds.values() if a.rss_mib is not None]
+    return Aggregate(
+        wall_s=statistics.median(walls),
+        rss_mib=max(rss) if rss else None,
+        precise_s=statistics.median(a.precise_s for a in rounds.values()),
+    )
+
+
+def per_round(
+    ctx: Context, dataset: str, remote: str, tool: str, op: str
+) -> dict[int, Aggregate] | Aggregate:
+    """Each round's figures for one operation (the median of its repeats), or an Aggregate
+    holding the first error; `clone+pull` adds the clone and the pull of the same round."""
     if op == "clone+pull":
-        clone = aggregate(ctx, dataset, remote, tool, "clone")
-        pull = aggregate(ctx, dataset, remote, tool, "pull")
-        if not (clone.ok and pull.ok):
-            return Aggregate(error=clone.error or pull.error)
-        assert clone.wall_s is not None and pull.wall_s is not None
-        rss = [r for r in (clone.rss_mib, pull.rss_mib) if r is not None]
-        return Aggregate(
-            wall_s=clone.wall_s + pull.wall_s,
-            rss_mib=max(rss) if rss else None,
-            precise_s=clone.precise_s + pull.precise_s,
-        )
+        clones = per_round(ctx, dataset, remote, tool, "clone")
+        pulls = per_round(ctx, dataset, remote, tool, "pull")
+        if isinstance(clones, Aggregate):
+            return clones
+        if isinstance(pulls, Aggregate):
+            return pulls
+        both = {}
+        for r in clones.keys() & pulls.keys():
+            clone, pull = clones[r], pulls[r]
+            assert clone.wall_s is not None and pull.wall_s is not None
+            rss = [x for x in (clone.rss_mib, pull.rss_mib) if x is not None]
+            both[r] = Aggregate(
+                wall_s=clone.wall_s + pull.wall_s,
+                rss_mib=max(rss) if rss else None,
+                precise_s=clone.precise_s + pull.precise_s,
+            )
+        return both
     key = (dataset, remote, tool, op)
     runs = [m for m in ctx.measurements if (m.dataset, m.remote, m.tool, m.op) == key]
     good = [m for m in runs if m.ok and m.wall_s is not None]
     errors = [m.error for m in runs if not m.ok]
     if errors or not good:
         return Aggregate(error=errors[0] if errors else "not run (an earlier step failed)")
-    rss = [m.rss_mib for m in good if m.rss_mib is not None]
-    return Aggregate(
-        wall_s=statistics.median(m.wall_s for m in good if m.wall_s is not None),
-        rss_mib=max(rss) if rss else None,
-        precise_s=statistics.median(m.precise_s for m in good),
-    )
+    rounds = {}
+    for r in sorted({m.round for m in good}):
+        mine = [m for m in good if m.round == r]
+        rss = [m.rss_mib for m in mine if m.rss_mib is not None]
+        rounds[r] = Aggregate(
+            wall_s=statistics.median(m.wall_s for m in mine if m.wall_s is not None),
+            rss_mib=max(rss) if rss else None,
+            precise_s=statistics.median(m.precise_s for m in mine),
+        )
+    return rounds
+
+
+def speedup(ours: Aggregate, dvc: Aggregate) -> float | None:
+    """DVC's time over ours; below GNU time's 10 ms resolution, the perf_counter figures."""
+    if not (ours.ok and dvc.ok and ours.wall_s is not None and dvc.wall_s is not None):
+        return None
+    if ours.wall_s > 0:
+        return dvc.wall_s / ours.wall_s
+    if ours.precise_s:
+        return dvc.precise_s / ours.precise_s
+    return None
+
+
+def round_ratios(ctx: Context, dataset: str, remote: str, op: str) -> list[float | None]:
+    """The ratio of each round on its own, in round order."""
+    ours = per_round(ctx, dataset, remote, "ours", op)
+    dvc = per_round(ctx, dataset, remote, "dvc", op)
+    if isinstance(ours, Aggregate) or isinstance(dvc, Aggregate):
+        return []
+    return [speedup(ours[r], dvc[r]) if r in dvc else None for r in sorted(ours)]
 
 
 def verification_error(ctx: Context, dataset: str, remote: str, tool: str) -> str | None:
