@@ -751,7 +751,7 @@ def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> 
         )
     names = {
         "push": "push (empty remote)",
-        "noop-push": f"push (no-op, median of {ctx.noop_runs})",
+        "noop-push": f"push (no-op, median of {ctx.noop_runs}{' a round' if ctx.rounds > 1 else ''})",
         "pull": "pull (fresh clone)",
         "clone+pull": "git clone + pull",
     }
@@ -804,7 +804,7 @@ def per_round(
         if isinstance(pulls, Aggregate):
             return pulls
         both = {}
-        for r in clones.keys() & pulls.keys():
+        for r in sorted(clones.keys() & pulls.keys()):
             clone, pull = clones[r], pulls[r]
             assert clone.wall_s is not None and pull.wall_s is not None
             rss = [x for x in (clone.rss_mib, pull.rss_mib) if x is not None]
