@@ -81,23 +81,28 @@ class Project:
             self.load_entries(m)
         return m
 
-    def load_entries(self, m: mf.Manifest) -> dict[str, mf.Entry]:
-        """Fill in the entries of a listing-form manifest from the cache."""
-        if m.entries is None:
-            if m.listing is None:
-                raise ManifestError(f"manifest {m.name} has neither entries nor listing")
-            try:
-                m.entries = mf.read_listing(m.listing, self.read_listing_object)
-            except CacheError:
-                raise CacheError(
-                    f"the listing of {m.name} ({m.listing[:19]}) is not in the local cache",
-                    "run git artifacts fetch to download it",
-                ) from None
-            try:
-                mf.check_totals(m, m.entries)
-            except UsageError as exc:
-                raise ManifestError(f"{mf.manifest_path(m.name)}: {exc.message}", exc.fix) from None
-        return m.entries
+    def load_entries(self, m: mf.Manifest, keep: bool = True) -> dict[str, mf.Entry]:
+        """Fill in the entries of a listing-form manifest from the cache; with `keep` false,
+        return them without keeping them on `m` (a caller done with them after one pass
+        lets them go, instead of holding a second copy of a large listing)."""
+        if m.entries is not None:
+            return m.entries
+        if m.listing is None:
+            raise ManifestError(f"manifest {m.name} has neither entries nor listing")
+        try:
+            entries = mf.read_listing(m.listing, self.read_listing_object)
+        except CacheError:
+            raise CacheError(
+                f"the listing of {m.name} ({m.listing[:19]}) is not in the local cache",
+                "run git artifacts fetch to download it",
+            ) from None
+        try:
+            mf.check_totals(m, entries)
+        except UsageError as exc:
+            raise ManifestError(f"{mf.manifest_path(m.name)}: {exc.message}", exc.fix) from None
+        if keep:
+            m.entries = entries
+        return entries
 
     def read_listing_object(self, hex_: str) -> bytes:
         return self.cache.read("sha256:" + hex_)

@@ -293,19 +293,20 @@ def fetch_manifests(
     store: RemoteStore | None = None
     rid = config.remote_id(remote)
     count = 0
-    needed: set[str] = set()
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int] = {}  # digest -> size of every object named
+    patches: set[str] = set()
     for m in manifests:
         if m.listing is not None and m.entries is None:
             store = store or open_store(remote)
             count += fetch_listing(project, store, m.listing, jobs)
-        entries = project.load_entries(m)
-        needed.update(e.digest for e in entries.values() if e.ref is None)
+        # Not kept on `m`: a pull holds these manifests while its checkout reads its own.
+        entries = project.load_entries(m, keep=False)
         sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
+        del entries
         patch = m.metadata.get("patch") if m.type == "code" else None
         if isinstance(patch, str):
-            needed.add(patch)
-    missing = project.cache.missing(sorted(needed))
+            patches.add(patch)
+    missing = project.cache.missing(sorted(sizes.keys() | patches))
     if missing:
         store = store or open_store(remote)
         _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")

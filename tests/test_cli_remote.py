@@ -22,6 +22,9 @@ from helpers import (
 )
 from servers import Bucket
 
+from gitartifacts import transfer
+from gitartifacts.project import Project
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -353,7 +356,8 @@ def test_fetch_downloads_into_cache_without_touching_the_workspace(
     assert bob.ga_json("status")[0]["not_in_cache"] == 0
 
 
-def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_path: Path) -> None:
+def pushed_listing_form(origin: Path, tmp_path: Path) -> GitRepo:
+    """A clone that pushed `big`, an artifact large enough to keep its entries in listings."""
     repo = clone(origin, tmp_path / "alice")
     repo.commit("initial")
     repo.write({f"data/big/d{i % 12}/f{i}.txt": f"row {i}\n" for i in range(1300)})
@@ -362,9 +366,29 @@ def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_
     repo.commit("big v0")
     repo.git("push", "-q", "origin", "main")
     repo.ga("push")
+    return repo
+
+
+def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_path: Path) -> None:
+    repo = pushed_listing_form(origin, tmp_path)
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+
+
+def test_fetch_does_not_keep_a_large_listing_expanded(origin: Path, tmp_path: Path) -> None:
+    """A pull holds the fetched manifests while its checkout reads its own copies: the fetch
+    must not leave a second copy of every entry on them (tens of MiB for 100,000 files)."""
+    pushed_listing_form(origin, tmp_path)
+    bob = clone(origin, tmp_path / "bob")
+    project = Project.open(bob.root)
+    plan = transfer.plan_fetch(project)
+    assert [m.name for m in plan.manifests] == ["big"]
+    fetched = transfer.fetch_manifests(project, plan.remote, plan.manifests)
+    assert fetched > 1300  # the objects and the listing's own
+    assert plan.manifests[0].entries is None
+    assert len(project.load_entries(plan.manifests[0])) == 1300
+    assert bob.ga_json("status")[0]["not_in_cache"] == 0
 
 
 # ---------------------------------------------------------------- published version numbers
