@@ -782,12 +782,16 @@ def aggregate(ctx: Context, dataset: str, remote: str, tool: str, op: str) -> Ag
     rounds = per_round(ctx, dataset, remote, tool, op)
     if isinstance(rounds, Aggregate):
         return rounds  # an error
-    walls = [a.wall_s for a in rounds.values() if a.wall_s is not None]
-    rss = [a.rss_mib for a in rounds.values() if a.rss_mib is not None]
+    return median_of(list(rounds.values()))
+
+
+def median_of(figures: Sequence[Measurement | Aggregate]) -> Aggregate:
+    """The median time and the highest peak RSS of these figures."""
+    rss = [f.rss_mib for f in figures if f.rss_mib is not None]
     return Aggregate(
-        wall_s=statistics.median(walls),
+        wall_s=statistics.median(f.wall_s for f in figures if f.wall_s is not None),
         rss_mib=max(rss) if rss else None,
-        precise_s=statistics.median(a.precise_s for a in rounds.values()),
+        precise_s=statistics.median(f.precise_s for f in figures),
     )
 
 
@@ -820,16 +824,8 @@ def per_round(
     errors = [m.error for m in runs if not m.ok]
     if errors or not good:
         return Aggregate(error=errors[0] if errors else "not run (an earlier step failed)")
-    rounds = {}
-    for r in sorted({m.round for m in good}):
-        mine = [m for m in good if m.round == r]
-        rss = [m.rss_mib for m in mine if m.rss_mib is not None]
-        rounds[r] = Aggregate(
-            wall_s=statistics.median(m.wall_s for m in mine if m.wall_s is not None),
-            rss_mib=max(rss) if rss else None,
-            precise_s=statistics.median(m.precise_s for m in mine),
-        )
-    return rounds
+    rounds = sorted({m.round for m in good})
+    return {r: median_of([m for m in good if m.round == r]) for r in rounds}
 
 
 def speedup(ours: Aggregate, dvc: Aggregate) -> float | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitartifacts.cache import (
+    SMALL,
     ObjectStore,
     copy_fd,
     create_only,
@@ -411,7 +412,8 @@ class RemoteStore:
         if not self.is_folder:
             return None
         with self._errors(missing=digest):
-            return read_small(self.path(digest), SMALL_PUT)
+            # The cache's own limit: a checkout's read-ahead budget counts on it.
+            return read_small(self.path(digest), SMALL)
 
     def fetch_one(self, cache: ObjectStore, digest: str, data: bytes | None = None) -> bytes | None:
         """Bring one object into the cache, verified, from `data` when given (see
