@@ -469,6 +469,7 @@ def materialize(
         progress.start(sum(stored[p].size for p in write), "checkout")
     made: set[str] = set()
     created: list[str] = []  # new files, removed again should a fetch fail
+    new_dirs: list[tuple[str, str | None]] = []  # folders made: (folder, outermost new one)
     first_new = _first_missing_dir(base)
     if write:
         os.makedirs(base, exist_ok=True)
@@ -481,7 +482,10 @@ def materialize(
         for rel, (content, unverified) in zip(batch, data, strict=True):
             parent = os.path.dirname(rel)
             if parent and parent not in made:
-                os.makedirs(os.path.join(base, parent), exist_ok=True)
+                full = os.path.join(base, parent)
+                if fused:  # what a failed fetch must take back, even with no file in it
+                    new_dirs.append((full, _first_missing_dir(full)))
+                os.makedirs(full, exist_ok=True)
                 made.add(parent)
             digest = stored[rel].digest
             if unverified or digest in absent:
@@ -543,7 +547,8 @@ def materialize(
         if fused:  # a fetch failed: take back what this checkout made
             for rel in created:
                 unlink_quiet(os.path.join(base, rel))
-            _prune_empty_dirs(base, created)
+            for folder, top in sorted(new_dirs, key=lambda d: len(d[0]), reverse=True):
+                _remove_empty_up_to(folder, top)
             _remove_empty_up_to(base, first_new)
             state.delete_key(journal)
         raise

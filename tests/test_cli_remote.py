@@ -514,6 +514,26 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     assert victim_hex not in cache_objects(bob.cache)
 
 
+def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_a_folder_left_empty(
+    origin: Path, tmp_path: Path
+) -> None:
+    """The corrupt object is the only file of its folder: the folder is made, its file
+    never written, and the folder must go too."""
+    alice = clone(origin, tmp_path / "alice")
+    alice.commit("initial")
+    alice.ga("init")
+    alice.write({"data/ds/a.bin": b"first", "data/ds/lone/b.bin": b"only one here"})
+    alice.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    alice.commit("ds v0")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    victim = corrupt(origin, b"only one here")
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line
+    assert not (bob.root / "data").exists()
+
+
 def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
