@@ -191,9 +191,10 @@ _WEED_PORT_FLAGS = (
     "s3.port.grpc",
     "admin.port",
     "admin.port.grpc",
-    "s3.port.iceberg",
-    "s3.port.lance",
 )
+# The Iceberg and Lance catalogs start after the S3 port answers, so a port taken meanwhile
+# killed the server mid-test (a fatal bind error); no test needs them.
+_WEED_OFF = ("s3.port.iceberg", "s3.port.lance")
 
 
 @pytest.fixture(scope="session")
@@ -230,6 +231,7 @@ def seaweedfs_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "-master.telemetry=false",
         f"-s3.config={config}",
         *(f"-{flag}={port}" for flag, port in ports.items()),
+        *(f"-{flag}=0" for flag in _WEED_OFF),
     ]
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
     with open(workdir / "weed.log", "wb") as log:
