@@ -6,6 +6,9 @@ The CLI prints ``error: <message> (<fix>)`` on one line and exits non-zero.
 from __future__ import annotations
 
 import sys
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 
 class GitArtifactsError(Exception):
@@ -148,3 +151,39 @@ def user_error(exc: BaseException, state_path: object = None) -> GitArtifactsErr
 
         return state_error(Path(str(state_path or "state.db")), exc)
     return None
+
+
+# What the machine refuses (and a damaged state.db), not what a caller asked wrongly: a
+# missing file stays a FileNotFoundError for code that catches it.
+_RESOURCE_ERRNOS = frozenset(_FIXES)
+
+_C = TypeVar("_C", bound=type)
+
+
+def own_errors(cls: _C) -> _C:
+    """Make the public methods of a Python API class raise our errors for what the machine
+    refuses: no space, a file size limit, a read-only or unreadable place, a bad state.db."""
+    import errno
+    import functools
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except OSError as exc:
+                if errno.errorcode.get(exc.errno or 0) not in _RESOURCE_ERRNOS:
+                    raise
+                raise from_os_error(exc) from exc
+            except Exception as exc:
+                err = user_error(exc)
+                if err is None or err is exc:
+                    raise
+                raise err from exc
+
+        return wrapper
+
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and isinstance(value, types.FunctionType):
+            setattr(cls, name, wrap(value))
+    return cls

@@ -252,3 +252,21 @@ def test_an_unreadable_file_or_folder_is_one_line_naming_it(bikes: GitRepo, what
     err = stderr_error_line(proc)
     assert "permission denied" in err and str(victim) in err, err
     assert sha((bikes.root / "data/bikes/img0.txt").read_bytes())  # nothing lost
+
+
+def test_the_python_api_raises_our_error_for_no_space(
+    repo: GitRepo, small_fs: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitartifacts as ga
+
+    cache = small_fs("cache") / "objects"
+    monkeypatch.setenv("GITARTIFACTS_CACHE", str(cache))
+    monkeypatch.chdir(repo.root)
+    write_files(repo.root, {"model.pt": os.urandom(3 * MiB)})
+    art = ga.Artifact("model", type="model")
+    with pytest.raises(ga.GitArtifactsError) as caught:
+        art.add_file("model.pt")  # stores the bytes in the cache at once
+        art.save()
+    assert "no space left" in str(caught.value) and str(cache) in str(caught.value)
+    assert isinstance(caught.value, OSError)  # code that caught OSError still does
+    assert not (repo.root / ".artifacts/model.yaml").exists()
