@@ -370,10 +370,11 @@ def _judge(tally: Tally) -> None:
     assert tally.reruns_ok == tally.trials, tally.problems[:5]
 
 
-# Until checkout and get write each file under a temporary name and rename it into place,
-# a kill mid-file leaves a torn file there: this harness is what shows it.
+# Found by the loops below, to be fixed in the workspace writes: a killed `get` leaves torn
+# files (new files are written in place), a killed checkout a `.ga-tmp-` file the rerun keeps.
 _TORN_UNTIL_TEMP_RENAME = pytest.mark.xfail(
-    reason="checkout and get write files in place: a kill leaves them torn", strict=False
+    reason="a killed get leaves torn files; a killed checkout leaves a temporary file",
+    strict=False,
 )
 
 
@@ -389,7 +390,7 @@ def _params() -> list[object]:
 def test_a_killed_command_leaves_nothing_corrupt_and_completes_when_rerun(
     verb: str, template: Template, tmp_path: Path
 ) -> None:
-    _judge(run_trials(verb, 3, template, tmp_path))
+    _judge(run_trials(verb, 2, template, tmp_path))
 
 
 @pytest.mark.sigkill
