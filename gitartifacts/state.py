@@ -2,8 +2,9 @@
 
 The stat cache maps (path, inode, mtime_ns, size, ctime_ns) to a digest, so unchanged files are
 never hashed twice. The ctime is in the key as in git: an edit that keeps the size and puts the
-mtime back (`rsync --inplace -t`) still moves the ctime, which no user call can set. A workspace *snapshot* records one fingerprint over every file of an
-artifact's workspace for a manifest digest: a no-op `status` compares one string.
+mtime back (`rsync --inplace -t`) still moves the ctime, which no user call can set. A
+workspace *snapshot* records one fingerprint over every file of an artifact's workspace for a
+manifest digest: a no-op `status` compares one string.
 """
 
 from __future__ import annotations
