@@ -13,7 +13,7 @@ from gitartifacts import api
 from gitartifacts import manifest as mf
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
-from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError
+from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
 from gitartifacts.project import Project
 
 
@@ -33,6 +33,7 @@ class ArtifactEntry(NamedTuple):
     version_id: str | None = None
 
 
+@own_errors
 class Artifact:
     """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`."""
 
@@ -388,6 +389,7 @@ class Artifact:
         return art
 
 
+@own_errors
 class Api:
     """Read access to the artifacts of a repository (the current one by default)."""
 

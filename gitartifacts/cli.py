@@ -15,7 +15,7 @@ import click
 from gitartifacts import api, config, quick, transfer
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
-from gitartifacts.errors import GitArtifactsError, UsageError
+from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project
 
@@ -59,6 +59,13 @@ def _command(fn: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
+            project = ctx._project
+            err = user_error(exc, project._state_path if project is not None else None)
+            if err is None or ctx.debug:
+                raise
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
         finally:
             if ctx._project is not None:
                 ctx._project.close()
@@ -104,7 +111,13 @@ class _Main(click.Group):
 def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) -> None:
     """Versioned data and models in Git: artifacts, versions, aliases and lineage."""
     if directory:
-        os.chdir(directory)
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            click.echo(
+                f"error: cannot enter {directory}: {exc.strerror} (check the -C path)", err=True
+            )
+            sys.exit(2)
     ctx.obj = Ctx(quiet, debug)
 
 

@@ -203,8 +203,20 @@ def noop_push(key: str) -> str | None:
     return summary if fp and _fingerprint(snap, key) == fp else None
 
 
+def ignore_sigxfsz() -> None:
+    """Past a file size limit (`ulimit -f`) the kernel kills the writer with SIGXFSZ, which
+    says nothing; ignored, the write fails with EFBIG instead and is reported as an error."""
+    try:  # the built-in module: `signal` imports `enum`, 7 ms
+        import _signal  # type: ignore[import-not-found]
+
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+    except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+
+
 def main() -> None:
     """The `git-artifacts` command: the quick answer when there is one, else the full CLI."""
+    ignore_sigxfsz()
     parsed = parse_push(sys.argv[1:]) if os.environ.get("GITARTIFACTS_QUICK") != "0" else None
     if parsed is not None:
         summary = noop_push(parsed[0])

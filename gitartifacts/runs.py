@@ -23,7 +23,7 @@ from gitartifacts import manifest as mf
 from gitartifacts import notes as run_notes
 from gitartifacts import versions as ver
 from gitartifacts.artifact import Api, Artifact
-from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.errors import NotFoundError, UsageError, own_errors
 from gitartifacts.project import Project
 
 RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
@@ -118,6 +118,7 @@ class _Recorded(MutableMapping[str, Any]):
         return repr(self._data)
 
 
+@own_errors
 class Run:
     """A job that uses and logs artifacts. Live while running; read-only from `Api().run(id)`."""
 

@@ -1,16 +1,23 @@
 """Machine-local state in SQLite (stdlib): the stat cache and small per-repository indexes.
 
-The stat cache maps (path, inode, mtime_ns, size) to a digest, so unchanged files are never
-hashed twice. A workspace *snapshot* records one fingerprint over every file of an
-artifact's workspace for a manifest digest: a no-op `status` compares one string.
+The stat cache maps (path, inode, mtime_ns, size, ctime_ns) to a digest, so unchanged files are
+never hashed twice. The ctime is in the key as in git: an edit that keeps the size and puts the
+mtime back (`rsync --inplace -t`) still moves the ctime, which no user call can set. A
+workspace *snapshot* records one fingerprint over every file of an artifact's workspace for a
+manifest digest: a no-op `status` compares one string.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from gitartifacts.errors import StateError, from_os_error
 
 # Files modified this close to the moment they were hashed may change again within the
 # file system's timestamp granularity without their stat changing: never trust those.
@@ -19,7 +26,8 @@ _BATCH = 900
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hashes (
-    path TEXT PRIMARY KEY, ino INTEGER, mtime_ns INTEGER, size INTEGER, digest TEXT);
+    path TEXT PRIMARY KEY, ino INTEGER, mtime_ns INTEGER, size INTEGER, ctime_ns INTEGER,
+    digest TEXT);
 CREATE TABLE IF NOT EXISTS snapshots (
     artifact TEXT PRIMARY KEY, digest TEXT, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
@@ -30,18 +38,45 @@ CREATE TABLE IF NOT EXISTS pending_aliases (
 """
 
 
-# (inode, mtime_ns, size): plain tuples, because the no-op status builds 100,000s of them.
-StatKey = tuple[int, int, int]
-INO, MTIME, SIZE = 0, 1, 2
+# The layout of the tables above; a state.db of an older layout is a cache and starts over.
+_LAYOUT = 2
+
+# (inode, mtime_ns, size, ctime_ns): plain tuples, because the no-op status builds 100,000s.
+StatKey = tuple[int, int, int, int]
+INO, MTIME, SIZE, CTIME = 0, 1, 2, 3
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
 
 
 class State:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = _connect(path)
+        except OSError as exc:
+            raise from_os_error(exc, str(path)) from None
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise state_error(path, exc) from None
+            # Only a cache: keep the damaged file for a post-mortem and start a new one.
+            aside = path.with_name(f"{path.name}.damaged")
+            try:
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(f"{path}{suffix}")
+                os.replace(path, aside)
+                self.db = _connect(path)
+            except (OSError, sqlite3.Error) as again:
+                raise state_error(path, again) from None
+            print(
+                f"warning: {path} was damaged ({exc}); moved it to {aside.name} and started a"
+                " new one (it is a cache: nothing is lost)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -53,12 +88,12 @@ class State:
         out: dict[str, tuple[StatKey, str]] = {}
         for prefix in prefixes:
             rows = self.db.execute(
-                "SELECT path, ino, mtime_ns, size, digest FROM hashes WHERE path = ? "
+                "SELECT path, ino, mtime_ns, size, ctime_ns, digest FROM hashes WHERE path = ? "
                 "OR (path >= ? AND path < ?)",
                 (prefix, prefix + "/", prefix + "0"),
             )
-            for path, ino, mtime_ns, size, digest in rows:
-                out[path] = ((ino, mtime_ns, size), digest)
+            for path, ino, mtime_ns, size, ctime_ns, digest in rows:
+                out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
         return out
 
     def record(
@@ -69,12 +104,13 @@ class State:
         trusted = True
         good = []
         for path, key, digest in rows:
-            if key[MTIME] >= limit:
+            # Racy: a change within the timestamp granularity would leave the stat as it is.
+            if key[MTIME] >= limit or key[CTIME] >= limit:
                 trusted = False
                 continue
-            good.append((path, key[INO], key[MTIME], key[SIZE], digest))
+            good.append((path, key[INO], key[MTIME], key[SIZE], key[CTIME], digest))
         with self.transaction():
-            self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)", good)
+            self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)", good)
         return trusted
 
     # ------------------------------------------------------------------ snapshots
@@ -160,6 +196,41 @@ class State:
 
     def transaction(self) -> _Tx:
         return _Tx(self.db)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] != _LAYOUT:
+            # An older layout: its stat rows and fingerprints mean nothing now.
+            db.executescript("DROP TABLE IF EXISTS hashes; DROP TABLE IF EXISTS snapshots;")
+            db.execute(f"PRAGMA user_version = {_LAYOUT}")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def damaged(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is not a database, or a damaged one."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name:
+        return name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+    return type(exc) is sqlite3.DatabaseError
+
+
+def state_error(path: Path, exc: sqlite3.Error | OSError) -> StateError:
+    """One line for a state.db SQLite (or the file system) will not let us use."""
+    if isinstance(exc, OSError):
+        return StateError(str(from_os_error(exc, str(path))))
+    if damaged(exc):
+        fix = f"remove it (rm {path}); it is a cache of this clone and is rebuilt"
+    else:
+        fix = f"check that {path.parent} is writable and has free space"
+    return StateError(f"cannot use the local state {path}: {exc}", fix)
 
 
 class _Tx:

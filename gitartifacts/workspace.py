@@ -22,7 +22,7 @@ from gitartifacts.cache import SMALL, ObjectStore, unlink_quiet
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
-from gitartifacts.state import SIZE, State, StatKey
+from gitartifacts.state import SIZE, State, StatKey, stat_key
 
 JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
 TMP_PREFIX = ".ga-tmp-"
@@ -51,8 +51,8 @@ class Fetcher(Protocol):
         """Bring these objects into the cache, in parallel."""
 
 
-# One folder's regular files as (name, inode, mtime_ns, size), in file-system order.
-Rows = list[tuple[str, int, int, int]]
+# One folder's regular files as (name, inode, mtime_ns, size, ctime_ns), in file-system order.
+Rows = list[tuple[str, int, int, int, int]]
 
 
 class Scan:
@@ -71,9 +71,9 @@ class Scan:
     def files(self) -> dict[str, StatKey]:
         if self._files is None:
             self._files = {
-                (f"{d}/{name}" if d else name): (ino, mtime, size)
+                (f"{d}/{name}" if d else name): (ino, mtime, size, ctime)
                 for d, rows in self.groups
-                for name, ino, mtime, size in rows
+                for name, ino, mtime, size, ctime in rows
             }
         return self._files
 
@@ -122,7 +122,7 @@ def scan(
         if stat.S_ISDIR(st.st_mode):
             _walk(full, top, groups, what, frozenset({(st.st_dev, st.st_ino)}))
         elif stat.S_ISREG(st.st_mode):
-            top_rows.append((top, st.st_ino, st.st_mtime_ns, st.st_size))
+            top_rows.append((top, *stat_key(st)))
     if top_rows:
         groups.append(("", top_rows))
     if ignore is not None:
@@ -154,7 +154,7 @@ def _walk(
                 for e in it:
                     if e.is_file(follow_symlinks=False):
                         st = e.stat(follow_symlinks=False)
-                        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size))
+                        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns))
                     elif e.is_dir(follow_symlinks=False):
                         st = e.stat(follow_symlinks=False)
                         key = (st.st_dev, st.st_ino)
@@ -193,7 +193,7 @@ def _follow(
             raise _loop(what, p)
         stack.append((full, p, anc | {key}))
     elif stat.S_ISREG(st.st_mode):
-        rows.append((name, st.st_ino, st.st_mtime_ns, st.st_size))
+        rows.append((name, *stat_key(st)))
 
 
 def _loop(what: str, rel: str) -> UsageError:
@@ -497,7 +497,7 @@ def materialize(
             st = store.materialize(digest, dst, link, fresh=rel not in current, data=content)
             if fused:
                 created.append(rel)
-            res.append((state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), digest))
+            res.append((state_key(path, rel), stat_key(st), digest))
         if progress is not None:
             progress.update(sum(stored[r].size for r in batch))
         return res
@@ -561,9 +561,7 @@ def materialize(
         os.makedirs(os.path.dirname(full), exist_ok=True)
         fetch_ref(rel, entries[rel], full)
         st = os.stat(full)
-        rows.append(
-            (state_key(path, rel), (st.st_ino, st.st_mtime_ns, st.st_size), entries[rel].digest)
-        )
+        rows.append((state_key(path, rel), stat_key(st), entries[rel].digest))
     state.record(rows, started_ns=1 << 62)
     if write:
         state.delete_key(journal)

@@ -466,6 +466,7 @@ def added(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     files = bikes_files(6)
     repo.write(files)
     age_files(repo.root / "data")
+    time.sleep(0.1)  # past the racy window of the ctime that aging the files just set
     project = Project.open(repo.root)
     api.add(project, ["data/bikes"], name="bikes", type="dataset")
     project.close()
@@ -507,6 +508,7 @@ def test_a_new_mtime_re_hashes_only_that_file(
     added: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     os.utime(added.root / "data/bikes/img3.txt", (1_000_000_000, 1_000_000_000))
+    time.sleep(0.1)  # past the racy window of the ctime the utime set
     hashing = Hashing(monkeypatch)
     (row,) = api.status(fresh(added))
     assert row.clean
