@@ -733,6 +733,7 @@ def checkout(
             m.entries,
             base=str(project.root / m.path),
             path=m.path,
+            root=str(project.root),
             manage=manage,
             link=link,
             force=force,
@@ -767,10 +768,12 @@ def get(
     out: str | None = None,
     *,
     link: str = "copy",
+    force: bool = False,
     allow_changed_references: bool = False,
     progress: Progress | None = None,
 ) -> tuple[str, int]:
-    """Download a version into a folder: never deletes, skips files that already match."""
+    """Download a version into a folder: never deletes, skips files that already match,
+    replaces a changed file only when its bytes are in the cache (else only with `force`)."""
     _check_link(link)
     r, fetcher = _resolve_fetched(project, spec)
     target = os.path.abspath(out or default_download_dir(r))
@@ -780,6 +783,7 @@ def get(
         target,
         exact=False,
         link=link,
+        force=force,
         allow_changed=allow_changed_references,
         progress=progress,
         fetcher=fetcher,
@@ -802,6 +806,7 @@ def checkout_root(
         r,
         target,
         exact=True,
+        force=True,  # W&B's checkout: `root` becomes the version, whatever was there
         allow_changed=allow_changed_references,
         progress=progress,
         fetcher=fetcher,
@@ -829,6 +834,7 @@ def _into_folder(
     *,
     exact: bool,
     link: str = "copy",
+    force: bool = False,
     allow_changed: bool = False,
     progress: Progress | None = None,
     fetcher: transfer.ObjectFetcher | None = None,
@@ -846,19 +852,27 @@ def _into_folder(
         r.manifest.entries,
         base=target,
         path=target,
-        manage=sorted(os.listdir(target)) if exact and os.path.isdir(target) else (),
+        manage=_names_in(target) if exact else (),
         delete_extra=exact,
         link=link,
-        force=True,
+        force=force,
         what=target,
         progress=progress,
         fetch_ref=ref_fetcher(project, allow_changed),
         fetcher=fetcher,
+        conflict_fix="choose another folder with -o, or pass --force to replace them",
     )
     os.makedirs(target, exist_ok=True)  # even for a version with no files
     if fetcher is not None:
         fetcher.record()
     return len(plan.write)
+
+
+def _names_in(folder: str) -> list[str]:
+    """What a folder holds, but for temporary files a checkout may be writing there."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if not n.startswith(ws.TMP_PREFIX))
 
 
 def _check_link(link: str) -> None:

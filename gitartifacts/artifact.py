@@ -313,10 +313,13 @@ class Artifact:
             return f"{self._name}:v{self._version}"
         return self._name
 
-    def download(self, root: str | os.PathLike[str] | None = None) -> str:
-        """Files of this version into `root`; never deletes, skips files that already match."""
+    def download(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> str:
+        """Files of this version into `root`; never deletes, skips files that already match,
+        and replaces a changed file only when its bytes are in the cache, unless `force`."""
         self._ensure_logged()
-        target, _ = api.get(self.project, self._spec(), os.fspath(root) if root else None)
+        target, _ = api.get(
+            self.project, self._spec(), os.fspath(root) if root else None, force=force
+        )
         return target
 
     def checkout(self, root: str | os.PathLike[str] | None = None) -> str:

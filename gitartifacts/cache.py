@@ -46,6 +46,8 @@ _PROCESS = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
+# Name prefix of the temporary files a checkout writes beside their final names.
+WORK_TMP = ".ga-tmp-"
 
 
 class ObjectStore:
@@ -211,44 +213,27 @@ class ObjectStore:
     # ------------------------------------------------------------------ reading out
 
     def materialize(
-        self,
-        digest: str,
-        dst: str,
-        link: str = "copy",
-        fresh: bool = False,
-        data: bytes | None = None,
+        self, digest: str, dst: str, link: str = "copy", data: bytes | None = None
     ) -> os.stat_result:
-        """Write the object at `dst` (replacing what is there) and return the new file's stat.
+        """Put the object at `dst` (replacing what is there) and return the new file's stat.
 
-        An existing `dst` is replaced by rename, so a symlink there is replaced, never written
-        through. A `fresh` copy (nothing at `dst`) is written in place with O_EXCL: one file
-        created instead of a temporary one plus a rename, the largest cost with many small
-        files; the caller journals the checkout so an interrupted one is finished, not feared.
-        A fresh copy is written from `data` when given (see `bytes_to_copy`).
+        The file is made under a temporary name beside `dst` (`WORK_TMP` prefix) and renamed
+        into place, so it appears whole or not at all, and a symlink at `dst` is replaced,
+        never written through. A copy is written from `data` when given (see `bytes_to_copy`).
         """
         src = self.spath(digest)
-        if fresh and link in ("copy", "reflink"):
-            try:
-                return self._copy(src, dst, True) if data is None else _new_file(dst, data)
-            except FileExistsError:
-                pass  # something appeared there meanwhile: replace it atomically below
-            except FileNotFoundError:
-                if not os.path.exists(src):
-                    raise not_cached(digest) from None
-                raise
-        parent = os.path.dirname(dst)
-        tmp = os.path.join(parent, f".ga-tmp-{temp_name()}")
+        tmp = os.path.join(os.path.dirname(dst), WORK_TMP + temp_name())
         try:
-            copied = None
+            made = None
             if link == "hardlink":
                 os.link(src, tmp)
             elif link == "symlink":
                 os.symlink(src, tmp)
+            elif data is not None:
+                made = _new_file(tmp, data)
             else:
-                copied = self._copy(src, tmp, link == "reflink" or link == "copy")
+                made = self._copy(src, tmp, True)
             os.replace(tmp, dst)
-            if copied is not None:
-                return copied
         except FileNotFoundError:
             unlink_quiet(tmp)
             if not os.path.exists(src):
@@ -257,6 +242,8 @@ class ObjectStore:
         except BaseException:
             unlink_quiet(tmp)
             raise
+        if made is not None:
+            return made
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
     def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:

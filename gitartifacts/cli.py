@@ -480,11 +480,20 @@ def checkout(
 @click.option(
     "--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]), default="copy"
 )
+@click.option(
+    "-f", "--force", is_flag=True, help="Replace files there whose bytes are saved nowhere."
+)
 @click.option("--json", "as_json", is_flag=True)
 @_ALLOW_CHANGED
 @_command
 def get(
-    ctx: Ctx, spec: str, out: str | None, link: str, as_json: bool, allow_changed_references: bool
+    ctx: Ctx,
+    spec: str,
+    out: str | None,
+    link: str,
+    force: bool,
+    as_json: bool,
+    allow_changed_references: bool,
 ) -> None:
     """Download a version into a folder (never deletes files there)."""
     target, written = api.get(
@@ -492,6 +501,7 @@ def get(
         spec,
         out,
         link=link,
+        force=force,
         allow_changed_references=allow_changed_references,
         progress=ctx.progress(),
     )

@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol, TypeVar
 
 from gitartifacts import manifest as mf
-from gitartifacts.cache import SMALL, ObjectStore, unlink_quiet
+from gitartifacts.cache import SMALL, WORK_TMP, ObjectStore, unlink_quiet
 from gitartifacts.errors import CacheError, ConflictError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.progress import Progress
 from gitartifacts.state import SIZE, State, StatKey, stat_key
 
 JOBS = max(2, min(8, (os.cpu_count() or 2) * 2))
-TMP_PREFIX = ".ga-tmp-"
+TMP_PREFIX = WORK_TMP
 _BATCH_BYTES = 4 << 20
 # Object reads waiting on the disk at once during a checkout, at most.
 READERS = 8
@@ -62,8 +62,9 @@ class Scan:
     only when a caller needs it (a no-op status never does).
     """
 
-    def __init__(self, groups: list[tuple[str, Rows]]) -> None:
+    def __init__(self, groups: list[tuple[str, Rows]], temps: Sequence[str] = ()) -> None:
         self.groups = groups
+        self.temps = list(temps)  # our temporary files seen (left out of `groups`)
         self.fingerprint = hashlib.sha256(marshal.dumps(groups)).hexdigest()
         self._files: dict[str, StatKey] | None = None
 
@@ -106,6 +107,7 @@ def scan(
     """Stat every file under `base/<top>`; symlinks are followed, loops are an error.
     Files for which `ignore(path under base)` is true are left out."""
     groups: list[tuple[str, Rows]] = []
+    temps: list[str] = []
     top_rows: Rows = []
     for top in sorted(top_names):
         full = os.path.join(base, top)
@@ -120,7 +122,7 @@ def scan(
                 raise _loop(what, top) from None
             raise
         if stat.S_ISDIR(st.st_mode):
-            _walk(full, top, groups, what, frozenset({(st.st_dev, st.st_ino)}))
+            _walk(full, top, groups, temps, what, frozenset({(st.st_dev, st.st_ino)}))
         elif stat.S_ISREG(st.st_mode):
             top_rows.append((top, *stat_key(st)))
     if top_rows:
@@ -131,13 +133,14 @@ def scan(
             for d, rows in groups
             if (kept := [row for row in rows if not ignore(f"{d}/{row[0]}" if d else row[0])])
         ]
-    return Scan(groups)
+    return Scan(groups, temps)
 
 
 def _walk(
     root: str,
     rel: str,
     groups: list[tuple[str, Rows]],
+    temps: list[str],
     what: str,
     ancestors: frozenset[tuple[int, int]],
 ) -> None:
@@ -165,6 +168,7 @@ def _walk(
             os.close(fd)
         if rows:
             if any(row[0].startswith(TMP_PREFIX) for row in rows):
+                temps += [f"{r}/{row[0]}" for row in rows if row[0].startswith(TMP_PREFIX)]
                 rows = [row for row in rows if not row[0].startswith(TMP_PREFIX)]
             groups.append((r, rows))
 
@@ -393,6 +397,7 @@ def materialize(
     *,
     base: str,
     path: str | None,
+    root: str | None = None,
     manage: Sequence[str] = (),
     delete_extra: bool = True,
     link: str = "copy",
@@ -402,12 +407,18 @@ def materialize(
     fetch_ref: Callable[[str, mf.Entry, str], None] | None = None,
     fetcher: Fetcher | None = None,
     ignore: Callable[[str], bool] | None = None,
+    conflict_fix: str = "save them with git artifacts add, move them away, or pass --force",
 ) -> tuple[Plan, Scan | None]:
     """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
 
     Files under the owned tops (those of `entries` plus `manage`) that are not entries are
     deleted when `delete_extra`. A file is replaced or deleted only when its bytes are in
     the cache (nothing is lost) unless `force`. Returns the plan and the scan afterwards.
+
+    No write, delete or rename goes through a symlink: every folder on the way from `root`
+    (trusted, default `base`) to a target is looked at without following links, and a
+    symlink there refuses the whole checkout before anything is done, `force` or not.
+    Every file appears whole: it is written under a temporary name beside it and renamed.
 
     With a `fetcher`, objects the cache lacks are fetched. When the checkout only creates
     files (a fresh clone), each is fetched as its file is written, and the file is written
@@ -424,8 +435,9 @@ def materialize(
             "run git artifacts pull to download them",
         )
     owned = sorted(set(tops(entries)) | set(manage))
-    _check_no_symlinked_parents(base, owned, what, force)
-    before = scan(base, owned, what, ignore)
+    folders = Folders(root or base, base, what)
+    base_exists = folders.real("")  # refuses a symlink on the way to `base` before reading
+    before = scan(base, owned, what, ignore) if base_exists else Scan([])
     found, _ = digests(state, path, before.files, base=base)
     current = {p: d for p, (d, _) in found.items()}
     write = [p for p, e in stored.items() if current.get(p) != e.digest]
@@ -433,35 +445,30 @@ def materialize(
     if fetch_ref is None:
         refs = []
     delete = [p for p in current if p not in entries] if delete_extra else []
-    journal = f"checkout-journal:{os.path.abspath(base)}"
-    # Files an interrupted checkout was writing are ours to finish, not user changes.
-    ours = set(write) if state.get(journal) else set()
-    conflicts = [
-        p
-        for p in [*write, *refs, *delete]
-        if p in current and p not in ours and not store.has(current[p])
-    ]
-    # A folder where a file must go (or the reverse) is a conflict too.
-    clashes = _clashes(base, [*write, *refs])
+    # What is in the way: folders where files go, files where folders go, files the scan
+    # left out (ignored ones); any symlink on the way refuses the checkout here.
+    clashes, unknown = folders.check([*write, *refs], delete, current)
+    conflicts = [p for p in [*write, *refs, *delete] if p in current and not store.has(current[p])]
     conflicts += [c for c in clashes if c not in conflicts]
+    conflicts += [u for u in unknown if not _saved(store, os.path.join(base, u))]
     plan = Plan([*write, *refs], delete, conflicts)
     if conflicts and not force:
         shown = ", ".join(_join(what, c) for c in conflicts[:5])
         more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
         raise ConflictError(
             f"would overwrite or delete local changes not saved anywhere: {shown}{more}",
-            "save them with git artifacts add, move them away, or pass --force",
+            conflict_fix,
         )
-    only_creates = not (delete or clashes or any(p in current for p in write))
+    if base_exists:
+        _sweep_temps(base, before.temps)
+    only_creates = not (delete or clashes or unknown or any(p in current for p in write))
     if missing and not only_creates:
         assert fetcher is not None
         fetcher.many(missing)
     absent = set(missing) if only_creates else set()  # fetched as their files are written
     fused = bool(absent)
     for c in clashes:
-        full = os.path.join(base, c)
-        if os.path.isdir(full) and not os.path.islink(full):
-            shutil.rmtree(full)
+        _remove(os.path.join(base, c))  # below a folder checked to be real: never followed
     for p in delete:
         _remove(os.path.join(base, p))
     _prune_empty_dirs(base, delete)
@@ -473,7 +480,6 @@ def materialize(
     first_new = _first_missing_dir(base)
     if write:
         os.makedirs(base, exist_ok=True)
-        state.put(journal, "1")
 
     def work(
         batch: list[str], data: list[tuple[bytes | None, bool]]
@@ -494,7 +500,7 @@ def materialize(
                 absent.discard(digest)  # only now: a copy of it elsewhere may read the cache
                 content = store.bytes_to_copy(digest, stored[rel].size, got) if copying else None
             dst = os.path.join(base, rel)
-            st = store.materialize(digest, dst, link, fresh=rel not in current, data=content)
+            st = store.materialize(digest, dst, link, data=content)
             if fused:
                 created.append(rel)
             res.append((state_key(path, rel), stat_key(st), digest))
@@ -550,7 +556,6 @@ def materialize(
             for folder, top in sorted(new_dirs, key=lambda d: len(d[0]), reverse=True):
                 _remove_empty_up_to(folder, top)
             _remove_empty_up_to(base, first_new)
-            state.delete_key(journal)
         raise
     rows = []
     if progress is not None:
@@ -563,56 +568,145 @@ def materialize(
         st = os.stat(full)
         rows.append((state_key(path, rel), stat_key(st), entries[rel].digest))
     state.record(rows, started_ns=1 << 62)
-    if write:
-        state.delete_key(journal)
     after = scan(base, owned, what, ignore) if (write or refs or delete) else before
     return plan, after
 
 
-def _check_no_symlinked_parents(base: str, owned: Sequence[str], what: str, force: bool) -> None:
-    """Writes must never be redirected through a symlink to a folder outside the artifact."""
-    for top in owned:
-        full = os.path.join(base, top)
-        if os.path.islink(full) and os.path.isdir(full):
-            if not force:
-                raise ConflictError(
-                    f"{_join(what, top)} is a symlink to a folder; refusing to write through it",
-                    "remove the link, or pass --force to replace it with a real folder",
-                )
-            os.unlink(full)
-    if base and os.path.islink(base.rstrip("/")) and not force:
-        raise ConflictError(
-            f"{what or base} is a symlink; refusing to write through it",
-            "remove the link, or pass --force",
-        )
+class Folders:
+    """What each folder on the way to a checkout's targets is, looked at once each with lstat
+    (links never followed): from `root`, which is trusted (the work tree, a folder the user
+    named), down through `base` to every file written or deleted. Only the folders of targets
+    are looked at, and nothing below a folder that does not exist, so writing into an empty
+    place costs one look per folder, not one per file."""
 
+    def __init__(self, root: str, base: str, what: str) -> None:
+        self.root = root
+        self.base = base
+        self.what = what
+        self.known: dict[str, bool] = {}  # folder under base ("" is base) -> exists, real
+        self.blocked: list[str] = []  # non-folders under base where a folder must go
 
-def _clashes(base: str, write: list[str]) -> list[str]:
-    """What is in the way of the files to write: a folder where a file goes, or a file or
-    symlink where a folder goes. Below a folder that does not exist nothing is looked at,
-    so writing into an empty place costs one check per folder, not one per file."""
-    out: list[str] = []
-    real: dict[str, bool] = {"": True}  # folder -> exists as a real folder
-    for rel in write:
-        if _real_dir(base, os.path.dirname(rel), real, out):
-            full = os.path.join(base, rel)
-            if os.path.isdir(full) and not os.path.islink(full):
-                out.append(rel)
-    return out
-
-
-def _real_dir(base: str, folder: str, real: dict[str, bool], out: list[str]) -> bool:
-    known = real.get(folder)
-    if known is not None:
+    def real(self, folder: str) -> bool:
+        """Whether `folder` (under base) is a real folder; False when it does not exist (or a
+        file is in its place). A symlink on the way raises ConflictError."""
+        known = self.known.get(folder)
+        if known is None:
+            if folder == "":
+                known = self._base()
+            else:
+                known = self.real(os.path.dirname(folder)) and self._look(folder)
+            self.known[folder] = known
         return known
-    full = os.path.join(base, folder)
-    is_real = False
-    if _real_dir(base, os.path.dirname(folder), real, out) and os.path.lexists(full):
-        is_real = os.path.isdir(full) and not os.path.islink(full)
-        if not is_real:
-            out.append(folder)
-    real[folder] = is_real
-    return is_real
+
+    def check(
+        self, write: Sequence[str], delete: Sequence[str], current: dict[str, str]
+    ) -> tuple[list[str], list[str]]:
+        """(clashes, unknown) for these targets: clashes are folders where a file goes and
+        files where a folder goes; unknown are files where a file goes that the scan did not
+        report (ignored ones, links to folders): local files all the same."""
+        clashes: list[str] = []
+        unknown: list[str] = []
+        for rel in delete:
+            self.real(os.path.dirname(rel))
+        for rel in write:
+            if rel in current or not self.real(os.path.dirname(rel)):
+                continue
+            try:
+                mode = os.lstat(os.path.join(self.base, rel)).st_mode
+            except FileNotFoundError:
+                continue
+            (clashes if stat.S_ISDIR(mode) else unknown).append(rel)
+        return [*self.blocked, *clashes], unknown
+
+    def _look(self, folder: str) -> bool:
+        try:
+            mode = os.lstat(os.path.join(self.base, folder)).st_mode
+        except FileNotFoundError:
+            return False
+        if stat.S_ISDIR(mode):
+            return True
+        if stat.S_ISLNK(mode):
+            raise _through_link(_join(self.what, folder))
+        self.blocked.append(folder)
+        return False
+
+    def _base(self) -> bool:
+        """Whether `base` exists; each folder from `root` to it must be a real one."""
+        if not os.path.isdir(self.root):  # the root is trusted, a link to it too
+            if os.path.lexists(self.root):
+                raise _not_a_folder(self.root)
+            return False
+        rel = os.path.relpath(self.base, self.root)
+        if rel == ".":
+            return True
+        walked = self.root
+        for i, part in enumerate(rel.split(os.sep)):
+            walked = os.path.join(walked, part)
+            shown = "/".join(rel.split(os.sep)[: i + 1])
+            try:
+                mode = os.lstat(walked).st_mode
+            except FileNotFoundError:
+                return False
+            if stat.S_ISLNK(mode):
+                raise _through_link(shown)
+            if not stat.S_ISDIR(mode):
+                raise _not_a_folder(shown)
+        return True
+
+
+def _through_link(shown: str) -> ConflictError:
+    return ConflictError(
+        f"{shown} is a symlink; refusing to write or delete through it, even with --force",
+        "remove the link (git rm it if it is committed) or check out elsewhere with git artifacts"
+        " get",
+    )
+
+
+def _not_a_folder(shown: str) -> ConflictError:
+    return ConflictError(
+        f"{shown} is a file where a folder must go", "move it away, then run the command again"
+    )
+
+
+def _saved(store: ObjectStore, full: str) -> bool:
+    """Whether the regular file at `full` holds bytes the cache has (a link never counts)."""
+    try:
+        if not stat.S_ISREG(os.lstat(full).st_mode):
+            return False
+        return store.has(sha256_file(full)[0])
+    except OSError:
+        return False
+
+
+def _sweep_temps(base: str, seen: Sequence[str]) -> None:
+    """Remove temporary files that a killed checkout left (in `base` and the folders the scan
+    saw), those of processes no longer running."""
+    try:
+        with os.scandir(base) as it:
+            top = [e.name for e in it if e.name.startswith(TMP_PREFIX)]
+    except OSError:
+        top = []
+    for rel in [*top, *seen]:
+        if not _alive(os.path.basename(rel)):
+            unlink_quiet(os.path.join(base, rel))
+
+
+def _alive(name: str) -> bool:
+    """Whether the process that named this temporary file (`temp_name`) may still run; true
+    for names not of that form, which are not ours to remove."""
+    parts = name[len(TMP_PREFIX) :].split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _remove(full: str) -> None:

@@ -213,10 +213,13 @@ def test_checkout_never_writes_through_a_symlinked_folder(bikes: GitRepo, tmp_pa
     err = stderr_error_line(bikes.ga("checkout", "bikes", rc=None))
     assert "data/bikes" in err and "symlink" in err
     assert file_digests(outside) == before
-    bikes.ga("checkout", "bikes", "--force")
-    assert not (bikes.root / "data/bikes").is_symlink()
-    assert workspace(bikes) == v0_digests()
+    # --force overrides local changes, never a link: it is refused all the same.
+    err = stderr_error_line(bikes.ga("checkout", "bikes", "--force", rc=None))
+    assert "data/bikes" in err and "symlink" in err
     assert file_digests(outside) == before
+    (bikes.root / "data/bikes").unlink()
+    bikes.ga("checkout", "bikes")
+    assert workspace(bikes) == v0_digests()
 
 
 # ---------------------------------------------------------------- get
@@ -246,7 +249,7 @@ def test_get_never_deletes_and_skips_files_that_already_match(
     (out / "bikes").mkdir(parents=True)
     (out / "mine.txt").write_text("keep me")
     (out / "bikes" / "img0.txt").write_text(BIKES["data/bikes/img0.txt"])
-    (out / "bikes" / "img1.txt").write_text("stale")
+    (out / "bikes" / "img1.txt").write_text(BIKES["data/bikes/img2.txt"])  # in the cache
     ino = os.stat(out / "bikes" / "img0.txt").st_ino
     res = bikes.ga_json("get", "bikes:v0", "-o", str(out))
     assert res["written"] == len(BIKES) - 1
@@ -265,14 +268,16 @@ def test_get_never_writes_through_a_symlink_in_the_target(bikes: GitRepo, tmp_pa
     out = tmp_path / "out"
     out.mkdir()
     os.symlink(outside, out / "bikes")
-    bikes.ga("get", "bikes:v0", "-o", str(out))
+    for force in ([], ["--force"]):
+        err = stderr_error_line(bikes.ga("get", "bikes:v0", "-o", str(out), *force, rc=None))
+        assert "bikes" in err and "symlink" in err
     assert file_digests(outside) == {"precious.txt": sha(b"precious")}
-    assert file_digests(out) == v0_digests()
-    # A file symlink is replaced, never written through.
+    # A file symlink is a local file: replaced with --force, never written through.
     out2 = tmp_path / "out2"
     (out2 / "bikes").mkdir(parents=True)
     os.symlink(outside / "precious.txt", out2 / "bikes" / "img0.txt")
-    bikes.ga("get", "bikes:v0", "-o", str(out2))
+    stderr_error_line(bikes.ga("get", "bikes:v0", "-o", str(out2), rc=None))
+    bikes.ga("get", "bikes:v0", "-o", str(out2), "--force")
     assert (outside / "precious.txt").read_text() == "precious"
     assert not (out2 / "bikes" / "img0.txt").is_symlink()
     assert file_digests(out2) == v0_digests()
