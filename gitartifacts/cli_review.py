@@ -14,6 +14,7 @@ from gitartifacts import versions as ver
 from gitartifacts.cli import Ctx, _command, _json, main
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.project import Project
+from gitartifacts.textsafe import echo
 
 # ---------------------------------------------------------------- validate
 
@@ -91,7 +92,7 @@ def validate(
         _json([f._asdict() for f in findings])
     else:
         for f in findings:
-            click.echo(str(f))
+            echo(str(f))
     if findings:
         raise checks.CheckFailed(f"{len(findings)} problem(s): {what}", fix)
 
@@ -179,10 +180,10 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     if fmt == "json":
         _json([adiff.to_json(d) for d in rows])
     elif fmt == "markdown":
-        click.echo(review.to_markdown(rows, max_files), nl=False)
+        echo(review.to_markdown(rows, max_files), nl=False)
     else:
         for d in rows:
-            click.echo(adiff.to_text(d, limit=max_files))
+            echo(adiff.to_text(d, limit=max_files))
         if not rows:
             ctx.say("no artifact changes")
 
@@ -198,7 +199,7 @@ def textconv(file: str) -> None:
     except GitArtifactsError:  # outside a repository: no listing expansion, still readable
         project = None
     try:
-        click.echo(review.textconv(text, project), nl=False)
+        echo(review.textconv(text, project), nl=False)
     finally:
         if project is not None:
             project.close()

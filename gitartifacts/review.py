@@ -9,7 +9,6 @@ reaches Markdown, HTML or Mermaid.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts import diff as adiff
 from gitartifacts import manifest as mf
+from gitartifacts import textsafe
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.git import Repo
 from gitartifacts.project import Project
@@ -101,9 +101,9 @@ def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:
     for i, d in enumerate(diffs):
         old, new = f"a{i}_old", f"a{i}_new"
         if d.old_label is not None:
-            lines.append(f'  {old}["{_mermaid(f"{d.name} {_label(d.old_label)}")}"]')
+            lines.append(f'  {old}["{textsafe.mermaid_label(f"{d.name} {_label(d.old_label)}")}"]')
         if d.new_label is not None:
-            lines.append(f'  {new}["{_mermaid(f"{d.name} {_label(d.new_label)}")}"]')
+            lines.append(f'  {new}["{textsafe.mermaid_label(f"{d.name} {_label(d.new_label)}")}"]')
         if d.old_label is not None and d.new_label is not None:
             lines.append(f"  {old} --> {new}")
         elif d.old_label is not None:
@@ -116,11 +116,11 @@ def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:
 
 
 def _details(d: adiff.ArtifactDiff, max_files: int) -> list[str]:
-    head = f"<b>{html.escape(d.name)}</b>: {html.escape(_version_text(d))}"
+    head = f"<b>{textsafe.md_text(d.name)}</b>: {textsafe.md_text(_version_text(d))}"
     counts = _counts(d)
     out = [
         "<details>",
-        f"<summary>{head}{' · ' + html.escape(counts) if counts else ''}</summary>",
+        f"<summary>{head}{' · ' + textsafe.md_text(counts) if counts else ''}</summary>",
         "",
     ]
     out.append(
@@ -167,7 +167,11 @@ def _file_rows(d: adiff.ArtifactDiff) -> list[tuple[str, str, str]]:
         for c in d.modified
     ]
     rows += [
-        ("renamed", f"{_code(c.old_path or '')} → {_code(c.path)}", adiff.human_size(c.new_size))
+        (
+            "renamed",
+            f"{_code(c.old_path or '')} → {_code(c.path)}",
+            adiff.human_size(c.new_size),
+        )
         for c in d.renamed
     ]
     return rows
@@ -237,14 +241,13 @@ def _short(digest: str | None) -> str:
 
 
 def _text(s: str) -> str:
-    """Plain text in a Markdown table cell: HTML escaped, pipes and Markdown marks neutral."""
-    s = re.sub(r"([\\`*_\[\]~])", r"\\\1", html.escape(s, quote=False))
-    return s.replace("|", "&#124;")
+    """Plain text in a Markdown table cell: HTML escaped, Markdown marks and @ neutral."""
+    return textsafe.md_text(s)
 
 
 def _code(s: str) -> str:
-    """Inline code that no path can break out of (a backtick, a pipe or HTML in a name)."""
-    return f"<code>{html.escape(s).replace('|', '&#124;')}</code>"
+    """Inline code that no path can break out of (a backtick, a pipe, a newline or HTML)."""
+    return textsafe.md_code(s)
 
 
 def _value(v: Any) -> str:
@@ -252,10 +255,6 @@ def _value(v: Any) -> str:
         return "-"
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, ensure_ascii=False)
     return _code(text if len(text) <= 80 else text[:79] + "…")
-
-
-def _mermaid(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9 _.:/@+=,()-]", "_", s)
 
 
 # ---------------------------------------------------------------- textconv for git diff
