@@ -151,7 +151,30 @@ def _check_file(
         )
     if m.listing is not None:
         findings += _check_listing(project, m, shown, lines)
+    if m.type == "code":
+        findings += _check_code(project, m, shown, lines)
     return findings, m, lines.top("name")
+
+
+def _check_code(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:
+    """A code artifact's commit, root and patch fields; its patch, when in the local cache,
+    may touch only the artifact's own files (what `get` would otherwise refuse)."""
+    from gitartifacts import code
+
+    if "commit" not in m.metadata:
+        return []  # a plain artifact of type code: nothing is pinned or patched
+    try:
+        _, root, patch = code.check_fields(m)
+        if patch is None or m.entries is None:
+            return []
+        try:
+            data = project.cache.read(patch)
+        except CacheError:
+            return []  # not here: checking it would need the network
+        code.check_patch(m, data, code.patch_strip(root))
+    except GitArtifactsError as exc:
+        return [Finding(shown, lines.top("metadata"), _message(exc))]
+    return []
 
 
 def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:

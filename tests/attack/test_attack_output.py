@@ -8,11 +8,14 @@ folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
-from helpers import GitRepo, stderr_error_line
+import yaml
+from helpers import GitRepo, stderr_error_line, tree_state
 
 # Characters a terminal acts on or that disguise text: ESC (CSI, OSC), BEL, CR, C1 CSI,
 # NEL, the line separator and the bidi override and isolate.
@@ -122,3 +125,99 @@ def test_review_markdown_neutralises_what_a_pull_request_author_writes(
     assert "](" not in md and "www.evil" not in md and md.count("```") == 2
     for row in (ln for ln in md.splitlines() if ln.startswith("|")):
         assert row.count("|") in (4, 6), row  # 3 or 5 cells: nothing broke a table row
+
+
+# ---------------------------------------------------------------- code artifact patches
+
+
+def _code_repo(repo: GitRepo) -> GitRepo:
+    repo.write({"src/a.py": "a = 1\n", "src/b.py": "b = 2\n"})
+    repo.commit("src", "src")
+    repo.write({"src/a.py": "a = 42\n"})
+    repo.ga("add", "--code", "src", "--name", "code-src")
+    return repo
+
+
+def _rewrite(repo: GitRepo, data: bytes | None = None, **meta: object) -> None:
+    """Put a patch object into the cache and point the committed manifest at it."""
+    doc = repo.manifest("code-src")
+    if data is not None:
+        hex_ = hashlib.sha256(data).hexdigest()
+        obj = repo.cache / "sha256" / hex_[:2] / hex_[2:]
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        obj.write_bytes(data)
+        doc["metadata"]["patch"] = "sha256:" + hex_
+    doc["metadata"].update(meta)
+    (repo.root / ".artifacts/code-src.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    repo.commit("hostile code artifact", ".artifacts/code-src.yaml")
+
+
+def _new_file(path: str, mode: str = "100644", body: str = "owned = True") -> str:
+    return (
+        f"diff --git a/src/{path} b/src/{path}\nnew file mode {mode}\n"
+        f"--- /dev/null\n+++ b/src/{path}\n@@ -0,0 +1 @@\n+{body}\n"
+    )
+
+
+PATCHES = {
+    "parent": _new_file("../outside/evil.py"),
+    "deep parent": _new_file("x/../../../outside/evil.py"),
+    "git folder": _new_file(".git/hooks/post-checkout", body="#!/bin/sh"),
+    "not its file": _new_file("extra.py"),
+    "symlink out": _new_file("link", "120000", "../outside") + "\\ No newline at end of file\n",
+    "rename out": (
+        "diff --git a/src/a.py b/src/../outside/a.py\nsimilarity index 100%\n"
+        "rename from src/a.py\nrename to src/../outside/a.py\n"
+    ),
+}
+FIELDS: dict[str, dict[str, object]] = {
+    "root parent": {"root": "../.."},
+    "root absolute": {"root": "/tmp"},
+    "commit option": {"commit": "--output=/tmp/x"},
+    "patch not a digest": {"patch": "../../etc/passwd"},
+}
+
+
+def _assert_nothing_outside(tmp_path: Path, out: Path) -> None:
+    assert not (tmp_path / "outside").exists() and not (out.parent / "outside").exists()
+    assert not (out / ".git").exists()
+    assert not any(v.startswith("link:") for v in tree_state(out).values()) if out.exists() else 1
+
+
+@pytest.mark.parametrize("kind", sorted(PATCHES))
+def test_get_of_a_code_artifact_never_applies_a_patch_outside_its_files(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    code = _code_repo(repo)
+    code.commit("code", ".artifacts/code-src.yaml")
+    _rewrite(code, PATCHES[kind].encode())
+    out = tmp_path / "deep" / "out"
+    proc = code.ga("get", "code-src", "-o", str(out), rc=None)
+    line = stderr_error_line(proc)
+    assert "code artifact code-src" in line
+    _assert_nothing_outside(tmp_path, out)
+    assert not out.exists() or not any(out.iterdir())  # refused before any file was written
+    findings = code.ga("validate", rc=1).stdout
+    assert "code-src" in findings and "patch" in findings
+
+
+@pytest.mark.parametrize("kind", sorted(FIELDS))
+def test_get_and_validate_refuse_hostile_code_artifact_fields(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    code = _code_repo(repo)
+    code.commit("code", ".artifacts/code-src.yaml")
+    _rewrite(code, **FIELDS[kind])
+    out = tmp_path / "deep" / "out"
+    stderr_error_line(code.ga("get", "code-src", "-o", str(out), rc=None))
+    _assert_nothing_outside(tmp_path, out)
+    assert "metadata." in code.ga("validate", rc=1).stdout
+
+
+def test_a_clean_code_patch_still_applies(repo: GitRepo, tmp_path: Path) -> None:
+    code = _code_repo(repo)
+    code.commit("code", ".artifacts/code-src.yaml")
+    out = tmp_path / "out"
+    code.ga("get", "code-src", "-o", str(out))
+    assert (out / "a.py").read_text() == "a = 42\n" and (out / "b.py").read_text() == "b = 2\n"
+    code.ga("validate")
