@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from gitartifacts import diff as adiff
 from gitartifacts import manifest as mf
 from gitartifacts import textsafe
+from gitartifacts import validate as checks
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.git import Repo
-from gitartifacts.project import Project
+from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.validate import RemoteChange
 
 if TYPE_CHECKING:
     from gitartifacts.remote import RemoteStore
@@ -72,10 +74,14 @@ def to_markdown(
     diffs: Sequence[adiff.ArtifactDiff],
     max_files: int = DEFAULT_MAX_FILES,
     title: str = "Artifact changes",
+    remotes: Sequence[RemoteChange] = (),
 ) -> str:
-    """A pull-request comment: a summary table, a `<details>` block per artifact with at most
-    `max_files` file rows, and a Mermaid graph of the version changes."""
+    """A pull-request comment: a warning when the remote caches change, a summary table, a
+    `<details>` block per artifact with at most `max_files` file rows, and a Mermaid graph of
+    the version changes."""
     out = [MARKER, f"## {_text(title)}", ""]
+    if remotes:
+        out += _remotes_warning(remotes)
     if not diffs:
         out.append("No artifact changes.")
         return "\n".join(out) + "\n"
@@ -93,6 +99,58 @@ def to_markdown(
         out += _details(d, max_files)
     out += ["```mermaid", *lineage_mermaid(diffs), "```", ""]
     return "\n".join(out)
+
+
+def _remotes_warning(remotes: Sequence[RemoteChange]) -> list[str]:
+    out = [
+        "> [!WARNING]",
+        f"> **This change moves where artifact content goes** ({_code(CONFIG_FILE)}). Once "
+        "it is merged, `git artifacts push` and the pre-push hook of everyone who pulls it "
+        "upload there. Check that every location below is yours:",
+        ">",
+    ]
+    for c in remotes:
+        if c.what == "file":
+            line = f"{_code(CONFIG_FILE)} {_text(c.new or '')}"
+        elif c.remote is None:
+            line = f"default remote: {_code(c.old or '(none)')} → {_code(c.new or '(none)')}"
+        elif c.what == "added":
+            line = f"remote {_code(c.remote)} added: {_code(c.new or '')}"
+        elif c.what == "removed":
+            line = f"remote {_code(c.remote)} removed (was {_code(c.old or '')})"
+        else:
+            line = (
+                f"remote {_code(c.remote)}: {_text(c.what)} {_code(c.old or '(none)')} → "
+                f"{_code(c.new or '(none)')}"
+            )
+        out.append(f"> - {line}")
+    return [*out, ""]
+
+
+def remote_changes(project: Project, a: str | None, b: str | None) -> list[RemoteChange]:
+    """Changes of the remote caches in `.gitartifacts.yaml` between the sides `api.diff`
+    compares (revisions, a range, or HEAD and the work tree); none when a side is an
+    artifact spec rather than a revision."""
+    repo = project.repo
+    if a is not None and b is None and ".." in a and ":" not in a:
+        left, _, right = a.partition("...") if "..." in a else a.partition("..")
+        if "..." in a:
+            a, b = repo.run("merge-base", left or "HEAD", right or "HEAD").strip(), right or "HEAD"
+        else:
+            a, b = left or "HEAD", right or "HEAD"
+    texts: list[bytes | None] = []
+    for spec in (a or "HEAD", b):
+        if spec is None:
+            try:
+                texts.append((project.root / CONFIG_FILE).read_bytes())
+            except FileNotFoundError:
+                texts.append(None)
+            continue
+        commit = repo.rev_parse(spec + "^{commit}") if ":" not in spec else None
+        if commit is None:
+            return []
+        texts.append(repo.show_file(commit, CONFIG_FILE))
+    return checks.remote_changes(texts[0], texts[1])
 
 
 def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:

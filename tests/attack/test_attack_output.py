@@ -17,6 +17,8 @@ import pytest
 import yaml
 from helpers import GitRepo, stderr_error_line, tree_state
 
+from gitartifacts.review import MARKER
+
 # Characters a terminal acts on or that disguise text: ESC (CSI, OSC), BEL, CR, C1 CSI,
 # NEL, the line separator and the bidi override and isolate.
 RAW = ["\x1b", "\x07", "\r", "\x9b", "\x85", "\u2028", "\u202e", "\u2066"]
@@ -221,3 +223,73 @@ def test_a_clean_code_patch_still_applies(repo: GitRepo, tmp_path: Path) -> None
     code.ga("get", "code-src", "-o", str(out))
     assert (out / "a.py").read_text() == "a = 42\n" and (out / "b.py").read_text() == "b = 2\n"
     code.ga("validate")
+
+
+# ---------------------------------------------------------------- remote caches moved by a branch
+
+REMOTE_MOVES = {
+    "url moved": ["remote", "add", "storage", "{evil}"],
+    "new default": ["remote", "add", "mine", "{evil}", "--default"],
+    "endpoint moved": ["remote", "add", "storage", "s3://bucket/p", "--endpoint-url", "{evil}"],
+    "removed": ["remote", "remove", "storage"],
+}
+
+
+@pytest.fixture
+def with_remote(bikes: GitRepo, tmp_path: Path) -> GitRepo:
+    bikes.ga("remote", "add", "storage", str(tmp_path / "good-cache"), "--default")
+    bikes.commit("a remote cache")
+    return bikes
+
+
+@pytest.mark.parametrize("kind", sorted(REMOTE_MOVES))
+def test_review_warns_first_when_a_branch_moves_a_remote_cache(
+    with_remote: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    evil = str(tmp_path / "attacker-folder")
+    with_remote.git("checkout", "-q", "-b", "pr")
+    with_remote.ga(*(a.format(evil=evil) for a in REMOTE_MOVES[kind]))
+    with_remote.commit("innocent pull request")
+    md = with_remote.ga("review", "main...pr").stdout
+    head = md.splitlines()[:6]
+    assert head[:4] == [MARKER, "## Artifact changes", "", "> [!WARNING]"], md
+    block = [ln for ln in md.splitlines() if ln.startswith("> - ")]
+    assert block and ("attacker-folder" in " ".join(block) or kind == "removed")
+    text = with_remote.ga("review", "main...pr", "--format", "text").stdout
+    assert text.startswith("warning: .gitartifacts.yaml changes where artifact content goes")
+    as_json = with_remote.ga("review", "main...pr", "--format", "json")
+    assert json.loads(as_json.stdout) == [] and "warning:" in as_json.stderr
+
+
+def test_review_without_a_remote_change_has_no_warning(with_remote: GitRepo) -> None:
+    with_remote.write({"data/bikes/new.txt": "n\n"})
+    with_remote.ga("add", "data/bikes", "--name", "bikes")
+    with_remote.commit("more bikes")
+    md = with_remote.ga("review", "HEAD~1", "HEAD").stdout
+    assert "WARNING" not in md and "warning" not in md.lower()
+
+
+@pytest.mark.parametrize("kind", sorted(REMOTE_MOVES))
+def test_validate_warns_without_failing_when_a_remote_moves(
+    with_remote: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    evil = str(tmp_path / "attacker-folder")
+    with_remote.ga(*(a.format(evil=evil) for a in REMOTE_MOVES[kind]))
+    with_remote.git("add", ".gitartifacts.yaml")
+    for args in (["validate"], ["validate", ".gitartifacts.yaml"]):  # as pre-commit runs it
+        proc = with_remote.ga(*args)
+        assert proc.stdout == ""
+        warned = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning: ")]
+        assert warned and all("against HEAD" in ln for ln in warned), proc.stderr
+
+
+def test_validate_warns_about_a_remote_moved_by_commits_not_yet_upstream(
+    with_remote: GitRepo, tmp_path: Path
+) -> None:
+    clone = GitRepo(tmp_path / "clone")
+    with_remote.git("clone", "-q", str(with_remote.root), str(clone.root))
+    clone.ga("init")
+    clone.ga("remote", "add", "storage", str(tmp_path / "attacker-folder"))
+    clone.commit("merged pull request", ".gitartifacts.yaml")
+    proc = clone.ga("validate")
+    assert "against the upstream branch" in proc.stderr and "attacker-folder" in proc.stderr
