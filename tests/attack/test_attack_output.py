@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,16 @@ def test_an_error_naming_hostile_text_is_one_escaped_line(hostile: GitRepo, case
     line = stderr_error_line(proc)
     assert_no_raw_controls(proc.stderr)
     assert "\\x1b]0;pwned" in line or "exe\\u202etxt.py" in line
+
+
+def test_a_hook_warning_naming_a_hostile_path_is_escaped(hostile: GitRepo) -> None:
+    hostile.ga("install-hooks")
+    (hostile.root / f"data/bikes/{BIDI}").write_text("changed\n")
+    proc = subprocess.run(
+        ["git", "checkout", "-q", "HEAD~1"], cwd=hostile.root, capture_output=True, text=True
+    )
+    assert "exe\\u202etxt.py" in proc.stderr  # post-checkout kept the changed file, said so
+    assert_no_raw_controls(proc.stderr)
 
 
 # ---------------------------------------------------------------- pull-request review
@@ -293,3 +304,25 @@ def test_validate_warns_about_a_remote_moved_by_commits_not_yet_upstream(
     clone.commit("merged pull request", ".gitartifacts.yaml")
     proc = clone.ga("validate")
     assert "against the upstream branch" in proc.stderr and "attacker-folder" in proc.stderr
+
+
+@pytest.mark.parametrize("link", ["a.py", "sub"])
+def test_get_of_a_code_artifact_does_not_write_through_a_link_in_the_folder(
+    repo: GitRepo, tmp_path: Path, link: str
+) -> None:
+    code = _code_repo(repo)
+    if link == "sub":  # a folder of the artifact is a link in the target
+        code.write({"src/sub/c.py": "c = 3\n"})
+        code.commit("sub", "src/sub")
+        code.ga("add", "--code", "src", "--name", "code-src")
+    code.commit("code", ".artifacts/code-src.yaml")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "a.py").write_text("keep\n")
+    (outside / "c.py").write_text("keep\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / link).symlink_to(outside / "a.py" if link == "a.py" else outside)
+    before = tree_state(outside)
+    stderr_error_line(code.ga("get", "code-src", "-o", str(out), rc=None))
+    assert tree_state(outside) == before
