@@ -682,7 +682,7 @@ def push(
     quick.record_push(
         before,
         quick.push_key(remote_name, all_commits, not no_tags, git_remote),
-        _pushed(r.remote, 0, 0, r.manifests),
+        textsafe.terminal(_pushed(r.remote, 0, 0, r.manifests)),  # printed as is, fast
     )
 
 

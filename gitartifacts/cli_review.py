@@ -90,6 +90,7 @@ def validate(
             if named or not files:
                 findings += checks.manifests(project, named)
             what, fix = "artifact manifests are invalid", "fix the lines named above"
+        if not data_not_committed:  # before a commit, and before a push uploads anywhere
             warnings = checks.remote_warnings(project)
     finally:
         project.close()

@@ -210,9 +210,7 @@ def main() -> None:
         summary = noop_push(parsed[0])
         if summary is not None:
             if not parsed[1]:
-                from gitartifacts import textsafe  # the remote's name came through git
-
-                print(textsafe.terminal(summary))
+                print(summary)
             return
     from gitartifacts.cli import main as cli_main
 

@@ -326,3 +326,27 @@ def test_get_of_a_code_artifact_does_not_write_through_a_link_in_the_folder(
     before = tree_state(outside)
     stderr_error_line(code.ga("get", "code-src", "-o", str(out), rc=None))
     assert tree_state(outside) == before
+
+
+# ---------------------------------------------------------------- lineage graphs
+
+RUN_NAME = 'x"]\n  click n0 href "javascript:alert(1)"\n%% \\'
+NODE_RE = {
+    "mermaid": re.compile(r'^  n\d+(\["[^"\n]*"\]|\(\["[^"\n]*"\]\))$'),
+    "dot": re.compile(r'^  n\d+ \[label="(?:[^"\\\n]|\\.)*", shape=\w+(, penwidth=3)?\];$'),
+}
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "text"])
+def test_lineage_labels_from_run_records_stay_inside_their_node(bikes: GitRepo, fmt: str) -> None:
+    bikes.ga(
+        "run", "--job-type", f"t{ESC_TITLE}", "--name", RUN_NAME, "-i", "bikes:v0", "--", "true"
+    )
+    out = bikes.ga("lineage", "bikes:v0", "--format", fmt).stdout
+    assert_no_raw_controls(out)
+    if fmt == "text":
+        assert len(out.strip().splitlines()) == 3  # the version, "downstream:", the run
+        return
+    nodes = [ln for ln in out.splitlines() if ln.startswith("  n") and "->" not in ln]
+    assert len(nodes) == 2 and all(NODE_RE[fmt].match(ln) for ln in nodes), out
+    assert not any(ln.lstrip().startswith(("click", "%%")) for ln in out.splitlines())
