@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from gitartifacts import api, config, quick, transfer
+from gitartifacts import api, config, quick, textsafe, transfer
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project
+from gitartifacts.textsafe import echo
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SHOWN_FILES = 20
@@ -40,7 +41,7 @@ class Ctx:
 
     def say(self, msg: str) -> None:
         if not self.quiet:
-            click.echo(msg)
+            echo(msg)
 
 
 def _command(fn: F) -> F:
@@ -54,10 +55,10 @@ def _command(fn: F) -> F:
         except GitArtifactsError as exc:
             if ctx.debug:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {textsafe.line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
             project = ctx._project
@@ -76,7 +77,8 @@ def _command(fn: F) -> F:
 def _json(data: Any) -> None:
     # Indented for a person at a terminal; compact (and C-fast) when piped to a program.
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(data, indent=indent, default=str))
+    # ensure_ascii: JSON escapes every control character itself, so JSON is never re-escaped.
+    click.echo(json.dumps(data, indent=indent, default=str, ensure_ascii=True))
 
 
 class _Main(click.Group):
@@ -297,12 +299,12 @@ def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
     label = f"v{r.version}" if r.version is not None else "no version yet"
     head = f"{r.name} ({r.type}, {label})"
     if r.error:
-        click.echo(f"error: {head}: {r.error}", err=True)
+        echo(f"error: {head}: {textsafe.line(r.error)}", err=True)
         return
     if r.clean:
         ctx.say(f"{head}: up to date")
         return
-    click.echo(f"{head}:")
+    echo(f"{head}:")
     if r.manifest != "committed":
         hints = {
             "new": "manifest not committed (git commit it)",
@@ -310,19 +312,19 @@ def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
             "modified": "manifest modified, not committed (git add and commit it)",
             "deleted": "manifest deleted",
         }
-        click.echo(f"  {hints[r.manifest]}")
+        echo(f"  {hints[r.manifest]}")
     for label_, files in (("modified", r.modified), ("added", r.added), ("deleted", r.deleted)):
         shown = files if all_files else files[:_SHOWN_FILES]
         for f in shown:
-            click.echo(f"  {label_}: {_in(r.path, f)}")
+            echo(f"  {label_}: {_in(r.path, f)}")
         if len(files) > len(shown):
-            click.echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
+            echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
     if r.added or r.modified or r.deleted:
-        click.echo(
+        echo(
             f"  (save with git artifacts add --name {r.name}; discard with git artifacts checkout {r.name})"
         )
     if r.not_in_cache:
-        click.echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
+        echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
 
 
 # ---------------------------------------------------------------- ls, log, show
@@ -342,7 +344,7 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted" if r.path else "-"
         latest = f"latest v{r.latest}" if r.latest is not None else "no versions"
-        click.echo(
+        echo(
             f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files {adiff.human_size(r.size):>10}  {r.path or ''}"
         )
 
@@ -361,7 +363,7 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
         ctx.say(f"{name} has no committed version yet (commit its manifest)")
     for r in rows:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
-        click.echo(
+        echo(
             f"v{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
             f"\n    {r.files} files, {adiff.human_size(r.size)}"
         )
@@ -392,16 +394,18 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
     ):
         value = d.get(key)
         if value not in (None, [], ""):
-            click.echo(f"{key + ':':13}{', '.join(value) if isinstance(value, list) else value}")
+            text = ", ".join(value) if isinstance(value, list) else str(value)
+            # One line per field: a newline in a description must not forge the next field.
+            echo(f"{key + ':':13}{textsafe.line(text)}")
     if d["metadata"]:
-        click.echo(f"{'metadata:':13}{json.dumps(d['metadata'], sort_keys=True)}")
-    click.echo(f"{'size:':13}{adiff.human_size(d['size'])} in {d['files']} files")
+        echo(f"{'metadata:':13}{json.dumps(d['metadata'], sort_keys=True)}")
+    echo(f"{'size:':13}{adiff.human_size(d['size'])} in {d['files']} files")
     items = list(entries.items())
     shown = items if all_files else items[:_SHOWN_FILES]
     for p, e in shown:
-        click.echo(f"  {p}  {e['size']}  {e['ref'] or e['digest'][:19]}")
+        echo(f"  {p}  {e['size']}  {textsafe.line(e['ref'] or e['digest'][:19])}")
     if len(items) > len(shown):
-        click.echo(f"  ... and {len(items) - len(shown)} more (see --all-files)")
+        echo(f"  ... and {len(items) - len(shown)} more (see --all-files)")
 
 
 # ---------------------------------------------------------------- alias
@@ -527,7 +531,7 @@ def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
         _json({"spec": spec, "ok": not problems, "problems": [p._asdict() for p in problems]})
     else:
         for p in problems:
-            click.echo(f"{p.problem}: {p.path}")
+            echo(f"{p.problem}: {p.path}")
         if not problems:
             ctx.say(f"{spec}: OK ({r.manifest.files} files, {r.manifest.digest[:19]})")
     if problems:
@@ -552,7 +556,7 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
     if fmt == "markdown":
         from gitartifacts import review
 
-        click.echo(review.to_markdown(rows), nl=False)
+        echo(review.to_markdown(rows), nl=False)
         return
     if as_json or fmt == "json":
         _json([adiff.to_json(d) for d in rows])
@@ -560,7 +564,7 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
     if not rows:
         ctx.say("no artifact changes")
     for d in rows:
-        click.echo(adiff.to_text(d))
+        echo(adiff.to_text(d))
 
 
 # ---------------------------------------------------------------- remotes, push, fetch, pull
@@ -634,9 +638,7 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
     for row in rows:
         mark = " (default)" if row["default"] else ""
         opts = " ".join(f"{k}={v}" for k, v in row["options"].items())
-        click.echo(
-            f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}"
-        )
+        echo(f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}")
 
 
 @remote.command(name="remove")
@@ -697,13 +699,13 @@ def push(
         check_remote=check_remote,
     )
     for m in r.messages:
-        click.echo(m, err=True)
+        echo(m, err=True)
     ctx.say(_pushed(r.remote, r.uploaded, r.already, r.manifests))
     # The next push, if nothing changes meanwhile, has nothing to do and can say so at once.
     quick.record_push(
         before,
         quick.push_key(remote_name, all_commits, not no_tags, git_remote),
-        _pushed(r.remote, 0, 0, r.manifests),
+        textsafe.terminal(_pushed(r.remote, 0, 0, r.manifests)),  # printed as is, fast
     )
 
 
@@ -730,7 +732,7 @@ def fetch(
         progress=ctx.progress(),
     )
     for m in r.messages:
-        click.echo(m, err=True)
+        echo(m, err=True)
     ctx.say(f"fetched from {r.remote}: {r.downloaded} objects for {r.manifests} manifests")
 
 
@@ -763,7 +765,7 @@ def pull(
         progress=ctx.progress(),
     )
     for m in fetched.messages:
-        click.echo(m, err=True)
+        echo(m, err=True)
     ctx.say(f"fetched {fetched.downloaded} objects from {fetched.remote}")
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted"

@@ -13,7 +13,8 @@ from gitartifacts import validate as checks
 from gitartifacts import versions as ver
 from gitartifacts.cli import Ctx, _command, _json, main
 from gitartifacts.errors import GitArtifactsError
-from gitartifacts.project import Project
+from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.textsafe import echo
 
 # ---------------------------------------------------------------- validate
 
@@ -68,6 +69,7 @@ def validate(
     limit = checks.parse_size(max_size)
     project = Project.open()
     findings: list[checks.Finding] = []
+    warnings: list[str] = []
     try:
         if data_not_committed:
             findings += checks.data_not_committed(project, files, limit)
@@ -83,15 +85,22 @@ def validate(
                     f"remote cache {report.remote}"
                 )
         if not data_not_committed and not pushed:
-            findings += checks.manifests(project, files)
+            # pre-commit also passes the settings file: its remotes are warned about below.
+            named = [f for f in files if project.relpath(f) != CONFIG_FILE]
+            if named or not files:
+                findings += checks.manifests(project, named)
             what, fix = "artifact manifests are invalid", "fix the lines named above"
+        if not data_not_committed:  # before a commit, and before a push uploads anywhere
+            warnings = checks.remote_warnings(project)
     finally:
         project.close()
+    for w in warnings:  # not a failure: moving a remote is a legitimate change, if it is yours
+        echo(w, err=True)
     if as_json:
         _json([f._asdict() for f in findings])
     else:
         for f in findings:
-            click.echo(str(f))
+            echo(str(f))
     if findings:
         raise checks.CheckFailed(f"{len(findings)} problem(s): {what}", fix)
 
@@ -174,15 +183,19 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     try:
         ver.sync(project)
         rows = api.diff(project, a, b)
+        remotes = review.remote_changes(project, a, b)
     finally:
         project.close()
+    if fmt == "markdown":
+        echo(review.to_markdown(rows, max_files, remotes=remotes), nl=False)
+        return
+    for c in remotes:  # first, and on stderr beside JSON
+        echo(f"warning: {CONFIG_FILE} changes where artifact content goes: {c}", err=fmt == "json")
     if fmt == "json":
         _json([adiff.to_json(d) for d in rows])
-    elif fmt == "markdown":
-        click.echo(review.to_markdown(rows, max_files), nl=False)
     else:
         for d in rows:
-            click.echo(adiff.to_text(d, limit=max_files))
+            echo(adiff.to_text(d, limit=max_files))
         if not rows:
             ctx.say("no artifact changes")
 
@@ -198,7 +211,7 @@ def textconv(file: str) -> None:
     except GitArtifactsError:  # outside a repository: no listing expansion, still readable
         project = None
     try:
-        click.echo(review.textconv(text, project), nl=False)
+        echo(review.textconv(text, project), nl=False)
     finally:
         if project is not None:
             project.close()

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from gitartifacts import lineage, registry
+from gitartifacts import lineage, registry, textsafe
 from gitartifacts import versions as ver
 from gitartifacts.cli import Ctx, _command, _json, main
 from gitartifacts.errors import UsageError
+from gitartifacts.textsafe import echo
 
 
 @main.command()
@@ -44,10 +45,11 @@ def runs(
         ins = ", ".join(_label(a) for a in rec.get("inputs", []))
         outs = ", ".join(_label(a) for a in rec.get("outputs", []))
         summary = json.dumps(rec.get("summary") or {}, sort_keys=True)
-        click.echo(
+        row = (
             f"{rec['id']}  {rec.get('job_type') or '-':12} {rec.get('state'):9} "
             f"group={rec.get('group') or '-'}  in=[{ins}]  out=[{outs}]  {summary}"
         )
+        echo(textsafe.line(row))  # a run record comes through git: one line, whatever it holds
 
 
 def _label(a: dict[str, Any]) -> str:
@@ -77,7 +79,7 @@ def lineage_(
     fmt = "json" if as_json else fmt
     if not explode and fmt != "json":
         g = lineage.group_by_type(g, start)
-    click.echo(lineage.render(g, start, fmt))
+    echo(lineage.render(g, start, fmt))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -149,7 +151,7 @@ def run(
         r.summary["exit_code"] = proc.returncode
         if proc.returncode != 0:
             r.finish(exit_code=proc.returncode, state=runs.FAILED)
-            click.echo(
+            echo(
                 f"run {r.id} failed (exit {proc.returncode}); no output versions were made",
                 err=True,
             )
@@ -228,7 +230,7 @@ def link(
         if as_json:
             _json(rows)
         for row in rows if not as_json else []:
-            click.echo(
+            echo(
                 f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}  {row['digest'][:19]}  {', '.join(row['aliases'])}"
             )
         return

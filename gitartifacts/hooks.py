@@ -345,4 +345,6 @@ def _sync_workspace(project: Project, names: Sequence[str]) -> list[str]:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    from gitartifacts import textsafe  # names and paths in it came through git
+
+    print(textsafe.terminal(message), file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitartifacts import notes as run_notes
+from gitartifacts import textsafe
 from gitartifacts import versions as ver
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.project import Project
@@ -421,8 +422,8 @@ def _mermaid(g: Graph, start: str) -> str:
     ids = _ids(g)
     lines = ["graph LR"]
     for nid, n in g.nodes.items():
-        label = _escape(
-            n["label"]
+        label = textsafe.mermaid_label(
+            str(n["label"])
             + (f" ({n['type']})" if n["kind"] == "artifact" else f" [{n.get('job_type')}]")
         )
         lines.append(
@@ -440,7 +441,9 @@ def _dot(g: Graph, start: str) -> str:
     for nid, n in g.nodes.items():
         shape = "box" if n["kind"] == "artifact" else "ellipse"
         bold = ", penwidth=3" if nid == start else ""
-        lines.append(f'  {ids[nid]} [label="{_escape(n["label"])}", shape={shape}{bold}];')
+        lines.append(
+            f'  {ids[nid]} [label="{textsafe.dot_string(str(n["label"]))}", shape={shape}{bold}];'
+        )
     for a, b in g.edges:
         lines.append(f"  {ids[a]} -> {ids[b]};")
     lines.append("}")
@@ -457,9 +460,10 @@ def _text(g: Graph, start: str) -> str:
     def label(nid: str) -> str:
         n = g.nodes[nid]
         if n["kind"] == "artifact":
-            return f"{n['label']} ({n['type']})"
+            return textsafe.line(f"{n['label']} ({n['type']})")
         state = f" {n['state']}" if n.get("state") else ""
-        return f"run {n['label']} [{n.get('job_type')}{state}]"
+        # Run records come through git notes: a newline in one must not forge a tree line.
+        return textsafe.line(f"run {n['label']} [{n.get('job_type')}{state}]")
 
     out = [label(start)]
 
@@ -478,7 +482,3 @@ def _text(g: Graph, start: str) -> str:
         out.append("downstream:")
         walk(start, children, "->", "  ", {start})
     return "\n".join(out)
-
-
-def _escape(s: str) -> str:
-    return s.replace('"', "'")

@@ -9,7 +9,6 @@ reaches Markdown, HTML or Mermaid.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -18,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts import diff as adiff
 from gitartifacts import manifest as mf
+from gitartifacts import textsafe
+from gitartifacts import validate as checks
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.git import Repo
-from gitartifacts.project import Project
+from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.validate import RemoteChange
 
 if TYPE_CHECKING:
     from gitartifacts.remote import RemoteStore
@@ -72,10 +74,14 @@ def to_markdown(
     diffs: Sequence[adiff.ArtifactDiff],
     max_files: int = DEFAULT_MAX_FILES,
     title: str = "Artifact changes",
+    remotes: Sequence[RemoteChange] = (),
 ) -> str:
-    """A pull-request comment: a summary table, a `<details>` block per artifact with at most
-    `max_files` file rows, and a Mermaid graph of the version changes."""
+    """A pull-request comment: a warning when the remote caches change, a summary table, a
+    `<details>` block per artifact with at most `max_files` file rows, and a Mermaid graph of
+    the version changes."""
     out = [MARKER, f"## {_text(title)}", ""]
+    if remotes:
+        out += _remotes_warning(remotes)
     if not diffs:
         out.append("No artifact changes.")
         return "\n".join(out) + "\n"
@@ -95,15 +101,67 @@ def to_markdown(
     return "\n".join(out)
 
 
+def _remotes_warning(remotes: Sequence[RemoteChange]) -> list[str]:
+    out = [
+        "> [!WARNING]",
+        f"> **This change moves where artifact content goes** ({_code(CONFIG_FILE)}). Once "
+        "it is merged, `git artifacts push` and the pre-push hook of everyone who pulls it "
+        "upload there. Check that every location below is yours:",
+        ">",
+    ]
+    for c in remotes:
+        if c.what == "file":
+            line = f"{_code(CONFIG_FILE)} {_text(c.new or '')}"
+        elif c.remote is None:
+            line = f"default remote: {_code(c.old or '(none)')} → {_code(c.new or '(none)')}"
+        elif c.what == "added":
+            line = f"remote {_code(c.remote)} added: {_code(c.new or '')}"
+        elif c.what == "removed":
+            line = f"remote {_code(c.remote)} removed (was {_code(c.old or '')})"
+        else:
+            line = (
+                f"remote {_code(c.remote)}: {_text(c.what)} {_code(c.old or '(none)')} → "
+                f"{_code(c.new or '(none)')}"
+            )
+        out.append(f"> - {line}")
+    return [*out, ""]
+
+
+def remote_changes(project: Project, a: str | None, b: str | None) -> list[RemoteChange]:
+    """Changes of the remote caches in `.gitartifacts.yaml` between the sides `api.diff`
+    compares (revisions, a range, or HEAD and the work tree); none when a side is an
+    artifact spec rather than a revision."""
+    repo = project.repo
+    if a is not None and b is None and ".." in a and ":" not in a:
+        left, _, right = a.partition("...") if "..." in a else a.partition("..")
+        if "..." in a:
+            a, b = repo.run("merge-base", left or "HEAD", right or "HEAD").strip(), right or "HEAD"
+        else:
+            a, b = left or "HEAD", right or "HEAD"
+    texts: list[bytes | None] = []
+    for spec in (a or "HEAD", b):
+        if spec is None:
+            try:
+                texts.append((project.root / CONFIG_FILE).read_bytes())
+            except FileNotFoundError:
+                texts.append(None)
+            continue
+        commit = repo.rev_parse(spec + "^{commit}") if ":" not in spec else None
+        if commit is None:
+            return []
+        texts.append(repo.show_file(commit, CONFIG_FILE))
+    return checks.remote_changes(texts[0], texts[1])
+
+
 def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:
     """`graph LR` lines: old version -> new version for each changed artifact."""
     lines = ["graph LR"]
     for i, d in enumerate(diffs):
         old, new = f"a{i}_old", f"a{i}_new"
         if d.old_label is not None:
-            lines.append(f'  {old}["{_mermaid(f"{d.name} {_label(d.old_label)}")}"]')
+            lines.append(f'  {old}["{textsafe.mermaid_label(f"{d.name} {_label(d.old_label)}")}"]')
         if d.new_label is not None:
-            lines.append(f'  {new}["{_mermaid(f"{d.name} {_label(d.new_label)}")}"]')
+            lines.append(f'  {new}["{textsafe.mermaid_label(f"{d.name} {_label(d.new_label)}")}"]')
         if d.old_label is not None and d.new_label is not None:
             lines.append(f"  {old} --> {new}")
         elif d.old_label is not None:
@@ -116,11 +174,11 @@ def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:
 
 
 def _details(d: adiff.ArtifactDiff, max_files: int) -> list[str]:
-    head = f"<b>{html.escape(d.name)}</b>: {html.escape(_version_text(d))}"
+    head = f"<b>{textsafe.md_text(d.name)}</b>: {textsafe.md_text(_version_text(d))}"
     counts = _counts(d)
     out = [
         "<details>",
-        f"<summary>{head}{' · ' + html.escape(counts) if counts else ''}</summary>",
+        f"<summary>{head}{' · ' + textsafe.md_text(counts) if counts else ''}</summary>",
         "",
     ]
     out.append(
@@ -167,7 +225,11 @@ def _file_rows(d: adiff.ArtifactDiff) -> list[tuple[str, str, str]]:
         for c in d.modified
     ]
     rows += [
-        ("renamed", f"{_code(c.old_path or '')} → {_code(c.path)}", adiff.human_size(c.new_size))
+        (
+            "renamed",
+            f"{_code(c.old_path or '')} → {_code(c.path)}",
+            adiff.human_size(c.new_size),
+        )
         for c in d.renamed
     ]
     return rows
@@ -237,14 +299,13 @@ def _short(digest: str | None) -> str:
 
 
 def _text(s: str) -> str:
-    """Plain text in a Markdown table cell: HTML escaped, pipes and Markdown marks neutral."""
-    s = re.sub(r"([\\`*_\[\]~])", r"\\\1", html.escape(s, quote=False))
-    return s.replace("|", "&#124;")
+    """Plain text in a Markdown table cell: HTML escaped, Markdown marks and @ neutral."""
+    return textsafe.md_text(s)
 
 
 def _code(s: str) -> str:
-    """Inline code that no path can break out of (a backtick, a pipe or HTML in a name)."""
-    return f"<code>{html.escape(s).replace('|', '&#124;')}</code>"
+    """Inline code that no path can break out of (a backtick, a pipe, a newline or HTML)."""
+    return textsafe.md_code(s)
 
 
 def _value(v: Any) -> str:
@@ -252,10 +313,6 @@ def _value(v: Any) -> str:
         return "-"
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, ensure_ascii=False)
     return _code(text if len(text) <= 80 else text[:79] + "…")
-
-
-def _mermaid(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9 _.:/@+=,()-]", "_", s)
 
 
 # ---------------------------------------------------------------- textconv for git diff

@@ -24,7 +24,7 @@ from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
 from gitartifacts.diff import human_size
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
-from gitartifacts.project import Project
+from gitartifacts.project import CONFIG_FILE, Project
 
 DEFAULT_MAX_SIZE = 5_000_000
 _LISTING_FIX = (
@@ -151,7 +151,30 @@ def _check_file(
         )
     if m.listing is not None:
         findings += _check_listing(project, m, shown, lines)
+    if m.type == "code":
+        findings += _check_code(project, m, shown, lines)
     return findings, m, lines.top("name")
+
+
+def _check_code(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:
+    """A code artifact's commit, root and patch fields; its patch, when in the local cache,
+    may touch only the artifact's own files (what `get` would otherwise refuse)."""
+    from gitartifacts import code
+
+    if "commit" not in m.metadata:
+        return []  # a plain artifact of type code: nothing is pinned or patched
+    try:
+        _, root, patch = code.check_fields(m)
+        if patch is None or m.entries is None:
+            return []
+        try:
+            data = project.cache.read(patch)
+        except CacheError:
+            return []  # not here: checking it would need the network
+        code.check_patch(m, data, code.patch_strip(root))
+    except GitArtifactsError as exc:
+        return [Finding(shown, lines.top("metadata"), _message(exc))]
+    return []
 
 
 def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLines) -> list[Finding]:
@@ -453,6 +476,105 @@ def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
     patch: Any = m.metadata.get("patch") if m.type == "code" else None
     if isinstance(patch, str) and mf.SHA256_RE.match(patch):
         out.setdefault(patch, "(patch of the work tree)")
+    return out
+
+
+# ---------------------------------------------------------------- remotes changed
+
+
+class RemoteChange(NamedTuple):
+    """One change of the remote caches in `.gitartifacts.yaml` (`remote` None: the default)."""
+
+    remote: str | None
+    what: str  # "added", "removed", "url", an option key, "default", "file"
+    old: str | None
+    new: str | None
+
+    def __str__(self) -> str:
+        if self.what == "file":
+            return f"{CONFIG_FILE} {self.new}"
+        if self.remote is None:
+            return f"default remote changed: {self.old or '(none)'} -> {self.new or '(none)'}"
+        if self.what == "added":
+            return f"remote {self.remote!r} added: {self.new}"
+        if self.what == "removed":
+            return f"remote {self.remote!r} removed (was {self.old})"
+        return f"remote {self.remote!r} {self.what} changed: {self.old or '(none)'} -> {self.new or '(none)'}"
+
+
+def remote_changes(old: bytes | None, new: bytes | None) -> list[RemoteChange]:
+    """What changes, between two versions of `.gitartifacts.yaml`, about where content goes:
+    remotes added, removed, moved (url or options) and the default remote."""
+    before, after = _remotes_of(old), _remotes_of(new)
+    if before is None or after is None:
+        return [RemoteChange(None, "file", None, "is not a valid settings file")]
+    (old_remotes, old_default), (new_remotes, new_default) = before, after
+    out = []
+    for name in sorted(set(old_remotes) | set(new_remotes)):
+        a, b = old_remotes.get(name), new_remotes.get(name)
+        if a is None and b is not None:
+            out.append(RemoteChange(name, "added", None, b.get("url")))
+        elif b is None and a is not None:
+            out.append(RemoteChange(name, "removed", a.get("url"), None))
+        elif a is not None and b is not None:
+            for key in sorted(set(a) | set(b), key=lambda k: (k != "url", k)):
+                if a.get(key) != b.get(key):
+                    out.append(RemoteChange(name, key, a.get(key), b.get(key)))
+    if old_default != new_default:
+        out.append(RemoteChange(None, "default", old_default, new_default))
+    return out
+
+
+def _remotes_of(text: bytes | None) -> tuple[dict[str, dict[str, str]], str | None] | None:
+    """(remote name -> its settings as text, default remote) of a settings file; None when
+    it cannot be read (a changed file that no one can read is itself a warning)."""
+    if text is None:
+        return {}, None
+    try:
+        doc = yaml.safe_load(text.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    remotes = doc.get("remotes") or {}
+    if not isinstance(remotes, dict):
+        return None
+    out = {
+        str(name): {str(k): str(v) for k, v in spec.items()}
+        if isinstance(spec, dict)
+        else {"url": str(spec)}
+        for name, spec in remotes.items()
+    }
+    default = doc.get("default_remote")
+    return out, None if default is None else str(default)
+
+
+def remote_warnings(project: Project) -> list[str]:
+    """Warnings for pre-commit: the remote caches the staged `.gitartifacts.yaml` changes
+    against HEAD (this commit), and HEAD's against the branch's upstream (commits not yet
+    upstream, e.g. a merged pull request). A push after them uploads to the new places."""
+    repo = project.repo
+    staged = repo.show_file("", CONFIG_FILE)
+    pairs: list[tuple[str, bytes | None, bytes | None]] = []
+    head = repo.head()
+    if head is not None:
+        pairs.append(("HEAD", repo.show_file(head, CONFIG_FILE), staged))
+        upstream = repo.rev_parse("@{upstream}")
+        if upstream is not None and upstream != head:
+            pairs.append(
+                (
+                    "the upstream branch",
+                    repo.show_file(upstream, CONFIG_FILE),
+                    repo.show_file(head, CONFIG_FILE),
+                )
+            )
+    out = []
+    for where, old, new in pairs:
+        for change in remote_changes(old, new):
+            out.append(
+                f"warning: {CONFIG_FILE} changes where artifact content goes, against {where}: "
+                f"{change} (check that it is yours: git artifacts push uploads there)"
+            )
     return out
 
 

@@ -134,8 +134,8 @@ def test_review_shows_files_fields_and_references_and_caps_the_rows(
     old, new = "sha256:" + _sha256(b"a,b\n")[:12], "sha256:" + _sha256(b"a,c\n")[:12]
     uri = ext.as_uri()
     assert (
-        f"- <code>ext.csv</code>: <code>{uri}</code> <code>{old}</code> → "
-        f"<code>{uri}</code> <code>{new}</code>"
+        f"- <code>ext.csv</code>: {review._code(uri)} {review._code(old)} → "
+        f"{review._code(uri)} {review._code(new)}"
     ) in md
     assert "| <code>metadata.classes</code> | <code>3</code> | <code>4</code> |" in md
     as_json = json.loads(bikes.ga("review", "HEAD", "--format", "json").stdout)
@@ -158,11 +158,12 @@ def test_markdown_escapes_everything_a_pull_request_author_controls() -> None:
     )
     md = review.to_markdown([adiff.diff_manifests(old, new, "v0", 'HEAD"]-->x')])
     assert "<img" not in md and "<script" not in md and md.count("</details>") == 1
-    assert "<code>x&#124;y`&lt;img src=evil&gt;.png</code>" in md
+    assert "<code>x&#124;y&#96;&#60;img src=evil&#62;.png</code>" in md
+    assert "@everyone" not in md and "[link]" not in md and "**" not in md
     for row in (ln for ln in lines(md) if ln.startswith("| ")):
         assert row.count("|") in (4, 6), row  # 3 or 5 cells: no pipe broke out of a cell
     mermaid = md.split("```mermaid\n", 1)[1]
-    assert '"]-->' not in mermaid and 'a0_new["bikes HEAD__--_x"]' in mermaid
+    assert '"]-->' not in mermaid and 'a0_new["bikes HEAD#34;#93;--#62;x"]' in mermaid
 
 
 # ---------------------------------------------------------------- git diff
