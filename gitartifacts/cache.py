@@ -224,15 +224,14 @@ class ObjectStore:
         src = self.spath(digest)
         tmp = os.path.join(os.path.dirname(dst), WORK_TMP + temp_name())
         try:
-            made = None
             if link == "hardlink":
                 os.link(src, tmp)
             elif link == "symlink":
                 os.symlink(src, tmp)
             elif data is not None:
-                made = _new_file(tmp, data)
+                _new_file(tmp, data)
             else:
-                made = self._copy(src, tmp, True)
+                self._copy(src, tmp, True)
             os.replace(tmp, dst)
         except FileNotFoundError:
             unlink_quiet(tmp)
@@ -242,8 +241,7 @@ class ObjectStore:
         except BaseException:
             unlink_quiet(tmp)
             raise
-        if made is not None:
-            return made
+        # Stat after the rename: it changes the file's ctime, which the stat cache keys on.
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
     def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:

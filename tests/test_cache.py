@@ -493,6 +493,21 @@ def test_no_op_status_and_re_add_hash_nothing(
     assert hashing.paths == []
 
 
+def test_files_a_checkout_writes_are_not_hashed_again_by_status(
+    added: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files appear by rename, which changes their ctime: the stat cache must hold the final one.
+    (added.root / "data/bikes/img1.txt").unlink()
+    (added.root / "data/bikes/img4.txt").unlink()
+    added.ga("checkout", "bikes")
+    hashing = Hashing(monkeypatch)
+    project = fresh(added)
+    project.state.drop_snapshot("bikes")
+    (row,) = api.status(project)
+    assert row.clean
+    assert hashing.paths == []
+
+
 def test_stat_cache_answers_even_without_a_workspace_snapshot(
     added: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
