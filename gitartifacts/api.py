@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -40,10 +39,11 @@ def init(project: Project) -> list[str]:
     """Set up the repository; idempotent. Returns what was done."""
     done = []
     cfg = project.root / CONFIG_FILE
-    if not cfg.exists():
-        write_atomic(cfg, DEFAULT_CONFIG.encode())
-        project.repo.stage([CONFIG_FILE])
-        done.append(f"created {CONFIG_FILE}")
+    with project.repo.worktree_lock():
+        if not cfg.exists():
+            write_atomic(cfg, DEFAULT_CONFIG.encode())
+            project.repo.stage([CONFIG_FILE])
+            done.append(f"created {CONFIG_FILE}")
     for remote in project.repo.remotes():
         spec = ver.fetch_refspec(remote)
         if (
@@ -65,7 +65,7 @@ def init(project: Project) -> list[str]:
 
 def ensure_init(project: Project) -> None:
     if not (project.root / CONFIG_FILE).exists():
-        init(project)
+        init(project)  # creates the file under the work-tree lock, after looking again
 
 
 # ---------------------------------------------------------------- add
@@ -95,12 +95,14 @@ def add(
     refs: Sequence[str] = (),
     checksum: bool = True,
     max_objects: int | None = None,
+    force: bool = False,
     progress: Progress | None = None,
 ) -> AddResult:
     """Snapshot files and folders into the cache and stage the artifact's manifest.
 
     `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally `NAME=URI`, tracked
-    by their etag, version or checksum instead of being copied.
+    by their etag, version or checksum instead of being copied. Moving an existing artifact
+    to another folder, or leaving out one of its folders, needs `force`.
     """
     mf.validate_name(name, "name")
     if type is not None:
@@ -137,6 +139,8 @@ def add(
     scan: ws.Scan | None = None
     if paths or not refs:
         base_rel, top_names = _plan_paths(project, paths, existing)
+        if paths and existing is not None and not force:
+            _check_same_place(project, existing, base_rel, top_names)
         _check_not_tracked(project, base_rel, top_names)
         _check_no_overlap(project, name, base_rel, top_names)
         base = str(project.root / base_rel)
@@ -188,8 +192,11 @@ def add(
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
     )
     rel = project.write_manifest(m)
-    ignore_changed = base_rel is not None and ensure_ignored(project, base_rel, ws.tops(entries))
-    project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
+    with project.repo.worktree_lock():
+        ignore_changed = base_rel is not None and ensure_ignored(
+            project, base_rel, ws.tops(entries)
+        )
+        project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
     _remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
     return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
 
@@ -288,6 +295,32 @@ def _plan_paths(
     return base, sorted(r.rsplit("/", 1)[-1] for r in rels)
 
 
+def _check_same_place(project: Project, m: mf.Manifest, base: str, top_names: list[str]) -> None:
+    """Refuse a re-add that would move artifact `m` to another folder or drop one of its
+    folders (`add .` from inside one of them, say): a slip, not a new version."""
+    if m.path is None:
+        return
+    given = ", ".join(_join(base, t) for t in top_names)
+    if m.path != base:
+        raise UsageError(
+            f"{m.name} holds files under {m.path}/; adding {given} would move it to {base}/",
+            f"add from {m.path} (git artifacts add --name {m.name} with no path re-adds it), "
+            "or pass --force",
+        )
+    try:
+        stored = [p for p, e in project.load_entries(m, keep=False).items() if e.ref is None]
+    except CacheError:
+        return  # its listing is not here: nothing to compare with
+    dropped = sorted(set(ws.tops(stored)) - set(top_names))
+    if dropped:
+        gone = sum(1 for p in stored if p == dropped[0] or p.startswith(dropped[0] + "/"))
+        raise UsageError(
+            f"adding {given} would drop {_join(base, dropped[0])} ({gone} files) from {m.name}",
+            f"name all its folders (git artifacts add --name {m.name} with no path re-adds "
+            "them), or pass --force",
+        )
+
+
 def _check_not_tracked(project: Project, base: str, top_names: list[str]) -> None:
     specs = [_join(base, t) for t in top_names]
     out = project.repo.run("ls-files", "-z", "--", *specs)
@@ -340,63 +373,59 @@ def _settle_version(
     if m.digest in known:
         n = known[m.digest]
         assert h is not None
-        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in [ver.LATEST, *aliases]], h)
+        merged = dict.fromkeys([ver.LATEST, *aliases])  # `latest` is the tool's, given or not
+        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in merged], h)
         outcome = (
             "unchanged" if existing is not None and existing.digest == m.digest else "existing"
         )
         return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
     for a in aliases:
-        project.state.add_pending_alias(m.name, m.digest, a)
+        if a != ver.LATEST:  # the sync points `latest` at every new version anyway
+            project.state.add_pending_alias(m.name, m.digest, a)
     outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
     n_next = h.next_number if h else 0
     return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)
 
 
-def commit_only(project: Project, paths: Sequence[str], message: str, attempts: int = 50) -> str:
-    """Commit just these paths; what else is staged stays staged. Retries while another
-    process holds the index lock."""
-    import random
-    import time
-
-    for attempt in range(attempts):
-        proc = subprocess.run(
-            ["git", "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths],
-            cwd=project.root,
-            capture_output=True,
-            text=True,
-            check=False,
+def commit_only(project: Project, paths: Sequence[str], message: str) -> str:
+    """Commit just these paths; what else is staged stays staged. Under the work-tree lock,
+    and waiting (bounded) while another git process holds the index lock."""
+    with project.repo.worktree_lock():
+        proc = project.repo.run_raw(
+            ["commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths]
         )
-        project.repo.refs_moved()
-        if proc.returncode == 0:
-            head = project.repo.head()
-            assert head is not None
-            return head
-        if "index.lock" not in proc.stderr or attempt == attempts - 1:
-            raise GitError(
-                f"git commit of {', '.join(paths)} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
-                "commit the manifest yourself, or pass commit=False",
-            )
-        time.sleep(random.uniform(0.01, 0.05))
-    raise AssertionError("unreachable")
+    if proc.returncode != 0:
+        err = proc.stderr.strip().splitlines()
+        raise GitError(
+            f"git commit of {', '.join(paths)} failed: {err[-1] if err else proc.returncode}",
+            "commit the manifest yourself, or pass commit=False",
+        )
+    head = project.repo.head()
+    assert head is not None
+    return head
 
 
 def ensure_ignored(project: Project, base: str, top_names: Sequence[str]) -> bool:
-    """Add `/<path>` lines for the workspace data to the root .gitignore. True if changed."""
+    """Add `/<path>` lines for the workspace data to the root .gitignore. True if changed.
+    Read and written under the work-tree lock: concurrent adds never drop each other's line."""
     path = project.root / ".gitignore"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    lines = set(text.splitlines())
-    new = [
-        p for p in ("/" + _gitignore_escape(_join(base, t)) for t in top_names) if p not in lines
-    ]
-    if not new:
-        return False
-    if text and not text.endswith("\n"):
-        text += "\n"
-    write_atomic(path, (text + "".join(p + "\n" for p in new)).encode())
-    return True
+    with project.repo.worktree_lock():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        lines = set(text.splitlines())
+        new = [
+            p
+            for p in ("/" + _gitignore_escape(_join(base, t)) for t in top_names)
+            if p not in lines
+        ]
+        if not new:
+            return False
+        if text and not text.endswith("\n"):
+            text += "\n"
+        write_atomic(path, (text + "".join(p + "\n" for p in new)).encode())
+        return True
 
 
 def _gitignore_escape(p: str) -> str:
@@ -665,10 +694,28 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
                 f"{spec} is not a version of {name}",
                 "aliases point at versions; see git artifacts log",
             )
-        project.state.add_pending_alias(name, r.manifest.digest, alias_name)
+        if alias_name != ver.LATEST:  # the staged version gets `latest` when committed
+            project.state.add_pending_alias(name, r.manifest.digest, alias_name)
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
+    if alias_name == ver.LATEST:
+        _check_latest(project, name, r.version, spec)
     ver.set_alias(project, name, r.version, alias_name)
     return f"{name}:{alias_name} -> v{r.version}"
+
+
+def _check_latest(project: Project, name: str, n: int, spec: str) -> None:
+    """`latest` is the tool's (as in W&B): it names the version logged last and moves by
+    itself; naming it is fine where it already points, and refused elsewhere."""
+    h = ver.histories(project).get(name, ver.History(name))
+    at = h.aliases.get(ver.LATEST)
+    if at is not None and at == h.versions.get(n):
+        return
+    now = h.version_of_commit(at) if at is not None else None
+    raise UsageError(
+        "'latest' is kept by the tool: it points at the version logged last"
+        + (f" (v{now})" if now is not None else ""),
+        f"name v{n} with an alias of your own, e.g. git artifacts alias {spec} production",
+    )
 
 
 def delete_alias(project: Project, name: str, alias_name: str) -> str:

@@ -213,6 +213,9 @@ def _parse_metadata(values: tuple[str, ...]) -> dict[str, Any] | None:
     is_flag=True,
     help="A code artifact pinning HEAD: tracked files under PATH (default .), no upload.",
 )
+@click.option(
+    "-f", "--force", is_flag=True, help="Move the artifact to another folder or drop its folders."
+)
 @_command
 def add(
     ctx: Ctx,
@@ -227,6 +230,7 @@ def add(
     no_checksum: bool,
     max_objects: int | None,
     code_: bool,
+    force: bool,
 ) -> None:
     """Snapshot files and folders as a version of artifact NAME.
 
@@ -252,6 +256,7 @@ def add(
         refs=refs,
         checksum=not no_checksum,
         max_objects=max_objects,
+        force=force,
         progress=ctx.progress(),
     )
     summary = f"{r.files} files, {adiff.human_size(r.size)}, {r.digest[:19]}"

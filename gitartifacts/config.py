@@ -122,25 +122,27 @@ def add(
         if default:
             project.repo.config_set("artifacts.defaultremote", name)
         return Remote(name, url, options, "local")
-    doc = _read(project)
-    remotes = dict(doc.get("remotes") or {})
-    remotes[name] = {"url": url, **options}
-    doc["remotes"] = remotes
-    if default:
-        doc["default_remote"] = name
-    _write(project, doc)
+    with project.repo.worktree_lock():  # read, change and write with no writer in between
+        doc = _read(project)
+        remotes = dict(doc.get("remotes") or {})
+        remotes[name] = {"url": url, **options}
+        doc["remotes"] = remotes
+        if default:
+            doc["default_remote"] = name
+        _write(project, doc)
     return Remote(name, url, options, "committed")
 
 
 def remove(project: Project, name: str) -> None:
-    doc = _read(project)
-    remotes = dict(doc.get("remotes") or {})
-    found = remotes.pop(name, None) is not None
-    if found:
-        doc["remotes"] = remotes
-        if doc.get("default_remote") == name:
-            doc.pop("default_remote")
-        _write(project, doc)
+    with project.repo.worktree_lock():  # read, change and write with no writer in between
+        doc = _read(project)
+        remotes = dict(doc.get("remotes") or {})
+        found = remotes.pop(name, None) is not None
+        if found:
+            doc["remotes"] = remotes
+            if doc.get("default_remote") == name:
+                doc.pop("default_remote")
+            _write(project, doc)
     if project.repo.config_get(f"artifacts.remote.{name}.url") is not None:
         project.repo.run("config", "--remove-section", f"artifacts.remote.{name}", check=False)
         found = True

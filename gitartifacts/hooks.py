@@ -100,15 +100,16 @@ def setup_textconv(project: Project) -> list[str]:
     `.gitattributes` line and a local diff driver running `git-artifacts textconv`."""
     done = []
     attributes = project.root / ".gitattributes"
-    try:
-        text = attributes.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    if ATTRIBUTES_LINE not in text.splitlines():
-        sep = "\n" if text and not text.endswith("\n") else ""
-        write_atomic(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode())
-        project.repo.stage([".gitattributes"])
-        done.append(f".gitattributes: manifests use the {DIFF_DRIVER} diff driver (commit it)")
+    with project.repo.worktree_lock():  # read, change and write with no writer in between
+        try:
+            text = attributes.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        if ATTRIBUTES_LINE not in text.splitlines():
+            sep = "\n" if text and not text.endswith("\n") else ""
+            write_atomic(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode())
+            project.repo.stage([".gitattributes"])
+            done.append(f".gitattributes: manifests use the {DIFF_DRIVER} diff driver (commit it)")
     command = f"{_executable_for_shell()} textconv"
     key = f"diff.{DIFF_DRIVER}.textconv"
     if project.repo.config_get(key) != command:

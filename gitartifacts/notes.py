@@ -12,11 +12,11 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitartifacts.errors import GitError
-from gitartifacts.git import ZERO, Repo
+from gitartifacts.git import ZERO, LockedError, Repo
 
 NOTES_REF = "refs/notes/artifacts"
 _TMP_PREFIX = "refs/notes/artifacts-tmp/"
@@ -28,8 +28,23 @@ def encode(record: dict[str, Any]) -> str:
 
 def append(repo: Repo, target: str, records: Iterable[dict[str, Any]], attempts: int = 200) -> None:
     """Append records to the note on `target` (an object id), never losing a concurrent write."""
-    text = "".join(encode(r) + "\n" for r in records)
-    if not text:
+    write(repo, {target: list(records)}, attempts=attempts)
+
+
+def write(
+    repo: Repo,
+    records: Mapping[str, Sequence[dict[str, Any]]],
+    updates: Sequence[tuple[str, str, str | None]] = (),
+    attempts: int = 200,
+) -> None:
+    """Append records to the notes on their targets (object ids) and apply the ref `updates`
+    (as `Repo.update_refs`) in one transaction: both happen or neither, so an alias never
+    moves without its event. A concurrent note writer makes it start over; a held lock file
+    raises `LockedError` naming it."""
+    texts = {t: "".join(encode(r) + "\n" for r in recs) for t, recs in records.items()}
+    texts = {t: text for t, text in texts.items() if text}
+    if not texts:
+        repo.update_refs(updates)
         return
     tmp = f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
@@ -39,21 +54,31 @@ def append(repo: Repo, target: str, records: Iterable[dict[str, Any]], attempts:
                 repo.update_refs([(tmp, tip, None)])
             else:
                 repo.run("update-ref", "-d", tmp, check=False)
-            repo.run(
-                "notes", f"--ref={tmp}", "append", "--allow-empty", "-F", "-", target, input=text
-            )
+            for target, text in texts.items():
+                repo.run(
+                    "notes",
+                    f"--ref={tmp}",
+                    "append",
+                    "--allow-empty",
+                    "-F",
+                    "-",
+                    target,
+                    input=text,
+                )
             new = repo.rev_parse(tmp)
             assert new is not None
-            if _cas(repo, NOTES_REF, new, tip or ZERO):
+            try:
+                repo.update_refs([*updates, (NOTES_REF, new, tip or ZERO)])
                 return
+            except LockedError:
+                raise
+            except GitError:
+                if repo.rev_parse(NOTES_REF) == tip:
+                    raise  # not a concurrent note: one of `updates` was refused
             time.sleep(random.uniform(0.005, 0.02) * min(attempt + 1, 10))
         raise GitError(f"could not write to {NOTES_REF} after {attempts} attempts", "try again")
     finally:
         repo.run("update-ref", "-d", tmp, check=False)
-
-
-def _cas(repo: Repo, ref: str, new: str, old: str) -> bool:
-    return repo.ok("update-ref", ref, new, old)
 
 
 def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, Any]]]:

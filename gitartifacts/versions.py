@@ -7,7 +7,6 @@ Tag grammar (the only place it is spelled out):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -16,7 +15,7 @@ from typing import NamedTuple
 
 from gitartifacts import manifest as mf
 from gitartifacts.errors import GitError, ManifestError, NotFoundError, UsageError
-from gitartifacts.git import ZERO
+from gitartifacts.git import ZERO, LockedError
 from gitartifacts.project import Project, in_ref_snapshot
 
 TAG_PREFIX = "refs/tags/artifacts/"
@@ -145,6 +144,14 @@ def digest_versions(project: Project, h: History) -> dict[str, int]:
 # ---------------------------------------------------------------- creating version tags
 
 
+# Rounds of `sync` lost to other processes tagging at the same moment before it gives up.
+_SYNC_ATTEMPTS = 10
+
+
+class _Raced(Exception):
+    """Another process changed our tags or notes while a sync was writing them."""
+
+
 @in_ref_snapshot
 def sync(project: Project) -> list[tuple[str, int]]:
     """Tag every digest that commits up to HEAD introduced and that has no version yet.
@@ -153,6 +160,21 @@ def sync(project: Project) -> list[tuple[str, int]]:
     after a plain `git commit`, several commits, a merge or a pull alike. Only commits not
     seen before are read. Returns the (name, N) created.
     """
+    for _ in range(_SYNC_ATTEMPTS):
+        try:
+            return _sync_once(project)
+        except _Raced:
+            # Another process tagged at the same moment: start over from its tags.
+            project.state.put("synced", "")
+            project.repo.refs_moved()
+    raise GitError(
+        f"could not record new versions: other processes changed the artifact tags "
+        f"{_SYNC_ATTEMPTS} times meanwhile",
+        "run the command again",
+    )
+
+
+def _sync_once(project: Project) -> list[tuple[str, int]]:
     repo = project.repo
     head = repo.head()
     if head is None:
@@ -168,10 +190,11 @@ def sync(project: Project) -> list[tuple[str, int]]:
             reconcile(project, remote)
         refs = repo.refs(TAG_PREFIX.rstrip("/"))
     hist = histories(project, refs)
+    before = histories(project, refs)
     known: dict[str, dict[str, int]] = {}
     created: list[tuple[str, int]] = []
-    updates: list[tuple[str, str, str | None]] = []
-    newest: dict[str, str] = {}
+    versions: list[tuple[str, str, str | None]] = []
+    moves: dict[str, dict[str, str]] = {}  # name -> alias -> commit; the last move wins
     applied: list[tuple[str, str]] = []
     for commit, name, s in _manifest_changes(project, project.state.get("synced_head"), head):
         h = hist.setdefault(name, History(name))
@@ -182,35 +205,38 @@ def sync(project: Project) -> list[tuple[str, int]]:
         n = h.next_number
         h.versions[n] = commit
         known[name][s.digest] = n
-        updates.append((version_ref(name, n), commit, ZERO))
-        newest[name] = commit
+        versions.append((version_ref(name, n), commit, ZERO))
         for digest, alias in project.state.pending_aliases(name):
             if digest == s.digest:
-                updates.append((alias_ref(name, alias), commit, None))
+                moves.setdefault(name, {})[alias] = commit
                 applied.append((name, alias))
         created.append((name, n))
-    updates += [(alias_ref(name, LATEST), commit, None) for name, commit in newest.items()]
-    if updates:
+    for name, n in created:
+        # `latest` is the tool's: the newest version, whatever a pending alias said.
+        by_alias = moves.setdefault(name, {})
+        by_alias.pop(LATEST, None)
+        by_alias[LATEST] = hist[name].versions[n]
+    if versions:
+        events: dict[str, list[dict[str, object]]] = {}
+        alias_updates: list[tuple[str, str, str | None]] = []
+        for name, by_alias in moves.items():
+            old = before.get(name, History(name))
+            for alias, commit in by_alias.items():
+                alias_updates.append((alias_ref(name, alias), commit, None))
+            for target, evs in alias_events(
+                name, [(a, old.aliases.get(a), c) for a, c in by_alias.items()], hist[name]
+            ).items():
+                events.setdefault(target, []).extend(evs)
+        from gitartifacts import notes as run_notes
+
         try:
-            repo.update_refs(updates)
+            run_notes.write(repo, events, [*versions, *alias_updates])
+        except LockedError:
+            raise
         except GitError:
-            # Another process tagged at the same moment: start over from its tags.
-            project.state.put("synced", "")
-            return sync(project)
+            raise _Raced() from None
         for name, alias in applied:
             project.state.clear_pending_alias(name, alias)
-        before = histories(project, refs)
-        for name in newest:
-            prefix = f"{TAG_PREFIX}{name}/"
-            moved = [
-                (ref[len(prefix) :], new)
-                for ref, new, _ in updates
-                if ref.startswith(prefix) and not mf.VERSION_RE.match(ref[len(prefix) :])
-            ]
-            old = before.get(name, History(name))
-            record_alias_events(
-                project, name, [(a, old.aliases.get(a), c) for a, c in moved], hist[name]
-            )
     project.state.put("synced_head", head)
     project.state.put("synced", _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking}))
     return created
@@ -304,16 +330,21 @@ def set_alias(project: Project, name: str, n: int, alias: str) -> None:
 def move_aliases(
     project: Project, name: str, moves: list[tuple[str, str]], h: History | None = None
 ) -> None:
-    """Point aliases at commits (ZERO deletes) in one transaction, and record who moved what
-    and when in the notes: a lightweight tag carries no author or date."""
+    """Point aliases at commits (ZERO deletes) in one transaction together with the events
+    that record who moved what and when in the notes (a lightweight tag carries no author or
+    date): both happen or neither. An alias named twice moves once, to its last commit."""
+    from gitartifacts import notes as run_notes
+
     h = h if h is not None else histories(project).get(name, History(name))
-    changed = [(a, c) for a, c in moves if h.aliases.get(a) != (None if c == ZERO else c)]
+    wanted = dict(moves)
+    changed = [(a, c) for a, c in wanted.items() if h.aliases.get(a) != (None if c == ZERO else c)]
     if not changed:
         return
-    project.repo.update_refs(
-        [(alias_ref(name, a), c, None if c != ZERO else h.aliases.get(a)) for a, c in changed]
+    run_notes.write(
+        project.repo,
+        alias_events(name, [(a, h.aliases.get(a), c) for a, c in changed], h),
+        [(alias_ref(name, a), c, None if c != ZERO else h.aliases.get(a)) for a, c in changed],
     )
-    record_alias_events(project, name, [(a, h.aliases.get(a), c) for a, c in changed], h)
     for a, c in changed:
         if c == ZERO:
             h.aliases.pop(a, None)
@@ -321,14 +352,13 @@ def move_aliases(
             h.aliases[a] = c
 
 
-def record_alias_events(
-    project: Project, name: str, moves: list[tuple[str, str | None, str]], h: History
-) -> None:
-    """(alias, old commit, new commit) events, each on the commit it now points at."""
+def alias_events(
+    name: str, moves: list[tuple[str, str | None, str]], h: History
+) -> dict[str, list[dict[str, object]]]:
+    """Events for (alias, old commit, new commit) moves, by the commit each now points at
+    (a deleted alias: the commit it pointed at)."""
     import getpass
     import time
-
-    from gitartifacts import notes as run_notes
 
     by_commit: dict[str, list[dict[str, object]]] = {}
     try:
@@ -345,10 +375,7 @@ def record_alias_events(
             "to": None if new == ZERO else (f"v{h.version_of_commit(new)}" if h.version_of_commit(new) is not None else new),
         }  # fmt: skip
         by_commit.setdefault(target, []).append(ev)
-    for commit, events in by_commit.items():
-        # The move itself happened; a missing audit line must not undo it.
-        with contextlib.suppress(GitError):
-            run_notes.append(project.repo, commit, events)
+    return by_commit
 
 
 def delete_alias(project: Project, name: str, alias: str) -> None:
@@ -605,20 +632,8 @@ def _reconcile_one(
             f"{name}: v{n} was published by another clone; your unpublished v{n} is now v{free}"
         )
         free += 1
-    # Deletions of a ref must come before its re-creation in one transaction: git rejects
-    # two updates of one ref, so fold them.
-    return _fold(updates), messages
-
-
-def _fold(updates: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
-    by_ref: dict[str, tuple[str, str, str | None]] = {}
-    for ref, new, old in updates:
-        if ref in by_ref:
-            _, _, first_old = by_ref[ref]
-            by_ref[ref] = (ref, new, first_old)
-        else:
-            by_ref[ref] = (ref, new, old)
-    return list(by_ref.values())
+    # A ref deleted and re-created here is folded into one update by `update_refs`.
+    return updates, messages
 
 
 def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
