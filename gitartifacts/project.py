@@ -113,6 +113,12 @@ class Project:
         for hex_, data in objects.items():
             self.cache.add_bytes(data, "sha256:" + hex_)
         rel = mf.manifest_path(m.name)
+        folder = self.root / os.path.dirname(rel)
+        if folder.is_symlink():  # committed by someone else, it would take the write elsewhere
+            raise UsageError(
+                f"{os.path.dirname(rel)} is a symlink; refusing to write manifests through it",
+                f"replace it with a real folder: git rm {os.path.dirname(rel)}",
+            )
         write_atomic(self.root / rel, mf.dumps(m).encode())
         return rel
 

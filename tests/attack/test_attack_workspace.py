@@ -266,3 +266,15 @@ def test_a_killed_write_leaves_no_torn_file_and_the_next_run_sweeps_its_temporar
         where.ga(*cmd)
         assert file_digests(target) == want
     assert torn == 0, f"{torn} of {trials} killed runs left a torn file at its final name"
+
+
+def test_a_symlinked_manifest_folder_is_never_written_through(repo: GitRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo.write({"data/bikes/a.txt": "a\n"})
+    os.symlink(outside, repo.root / ".artifacts")
+    r = repo.ga("add", "data/bikes", "--name", "bikes", check=False)
+    assert r.returncode != 0
+    assert r.stderr.startswith("error: .artifacts is a symlink")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert list(outside.iterdir()) == []
