@@ -3,6 +3,11 @@
 Layout `<root>/sha256/<2 hex>/<62 hex>`. Objects are written to a temporary file and
 renamed into place, so a reader never sees a partial object and several processes may
 write the same object at once; every object is read-only.
+
+Objects are not trusted on read either (a disk, a user or a tool may change them): whatever
+is read whole, copied out or handed to an upload is hashed on the way. An object whose bytes
+do not match its name (or that is not a regular file) is moved to `<root>/corrupt/` and
+reported by digest (`CorruptObjectError`), so the next fetch brings a good copy.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import hashlib
 import itertools
 import mmap
 import os
-import shutil
 import stat
 import threading
 import time
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from gitartifacts.errors import CacheError
-from gitartifacts.hashing import CHUNK, hex_of, sha256_file
+from gitartifacts.hashing import CHUNK, hex_of, sha256_fd, sha256_file
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
@@ -48,6 +52,21 @@ LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
 # Name prefix of the temporary files a checkout writes beside their final names.
 WORK_TMP = ".ga-tmp-"
+CORRUPT_DIR = "corrupt"
+
+
+class CorruptObjectError(CacheError):
+    """A cache object whose bytes do not hash to its name; it was moved aside."""
+
+
+def object_key(digest: str) -> str:
+    """`sha256/<2 hex>/<62 hex>`, where an object lives under a cache or remote root.
+
+    The one function that turns a digest into a path or key: `hex_of` refuses anything but
+    `sha256:` and 64 lowercase hex digits, so no digest read from a manifest, listing,
+    patch reference or remote index can name a path outside the objects."""
+    h = hex_of(digest)
+    return f"sha256/{h[:2]}/{h[2:]}"
 
 
 class ObjectStore:
@@ -55,6 +74,7 @@ class ObjectStore:
         self.root = root
         self.writes = WriteChooser(direct_writes)  # for very large files: see `_write_large`
         self.objects = root / "sha256"
+        self._root = f"{root}/"
         self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
         self._reflink_ok: bool | None = None
@@ -65,8 +85,7 @@ class ObjectStore:
     def spath(self, digest: str) -> str:
         """`path` as a string: on the per-file paths of 100,000-file artifacts, building
         Path objects cost more than the system calls they were for."""
-        h = hex_of(digest)
-        return f"{self._prefix}{h[:2]}/{h[2:]}"
+        return self._root + object_key(digest)
 
     def has(self, digest: str) -> bool:
         return os.path.exists(self.spath(digest))
@@ -77,10 +96,93 @@ class ObjectStore:
         return [d for d in digests if d not in present]
 
     def read(self, digest: str) -> bytes:
+        """The whole object (a listing, a patch), verified against its name."""
+        data = self._read_object(digest, None)
+        if data is None:
+            raise not_cached(digest)
+        return data
+
+    def read_checked(self, digest: str, limit: int) -> bytes | None:
+        """The object's bytes, verified, when it is at most `limit` bytes (an upload of a
+        small object); None when it is larger or absent."""
+        return self._read_object(digest, limit)
+
+    def _read_object(self, digest: str, limit: int | None) -> bytes | None:
         try:
-            return self.path(digest).read_bytes()
+            fd = self._open_regular(digest)
+        except CorruptObjectError:
+            raise
+        except CacheError:
+            return None  # not in the cache
+        try:
+            size = os.fstat(fd).st_size
+            if limit is not None and size > limit:
+                return None
+            chunks: list[bytes] = []
+            # One read of the known size (plus one byte: a longer file shows itself).
+            while chunk := os.read(fd, size + 1 if not chunks else CHUNK):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        if limit is not None and len(data) > limit:
+            return None
+        self._check_bytes(digest, data)
+        return data
+
+    def check(self, digest: str) -> None:
+        """Hash the object; raise (after moving it aside) when it does not match its name."""
+        if not self.verify_object(digest):
+            raise self.corrupt_error(digest)
+
+    def copy_checked(self, digest: str, fd_out: int) -> int:
+        """Copy the object to `fd_out`, hashing what is copied; raises (the object moved
+        aside) when the bytes do not match its name. The caller discards `fd_out` then.
+        Returns the size copied."""
+        fd = self._open_regular(digest)
+        try:
+            actual, size = sha256_fd(fd, lambda chunk: write_all(fd_out, chunk))
+        finally:
+            os.close(fd)
+        if actual != digest:
+            raise self.quarantine(digest)
+        return size
+
+    def _check_bytes(self, digest: str, data: bytes) -> None:
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise self.quarantine(digest)
+
+    def _open_regular(self, digest: str) -> int:
+        """A descriptor on the object, never through a symbolic link."""
+        try:
+            fd = os.open(self.spath(digest), os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             raise not_cached(digest) from None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise self.quarantine(digest, "it is a symbolic link") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self.quarantine(digest, "it is not a regular file")
+        return fd
+
+    def quarantine(self, digest: str, why: str = "") -> CorruptObjectError:
+        """Move a corrupt object to `<root>/corrupt/` (kept for inspection, out of the
+        way of the next fetch) and return the error that reports it."""
+        folder = self.root / CORRUPT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            os.rename(self.spath(digest), folder / f"{hex_of(digest)}-{temp_name()}")
+        return self.corrupt_error(digest, why)
+
+    def corrupt_error(self, digest: str, why: str = "") -> CorruptObjectError:
+        return CorruptObjectError(
+            f"object {digest} in the local cache is corrupt "
+            f"({why or 'its bytes do not match its digest'}); moved to "
+            f"{self.root / CORRUPT_DIR}",
+            "run git artifacts fetch to download it again, or git artifacts add the data again",
+        )
 
     # ------------------------------------------------------------------ writing
 
@@ -224,14 +326,13 @@ class ObjectStore:
         src = self.spath(digest)
         tmp = os.path.join(os.path.dirname(dst), WORK_TMP + temp_name())
         try:
-            if link == "hardlink":
-                os.link(src, tmp)
-            elif link == "symlink":
-                os.symlink(src, tmp)
+            if link in ("hardlink", "symlink"):
+                self._check_regular(digest)  # a link is not read: at least no link to a link
+                (os.link if link == "hardlink" else os.symlink)(src, tmp)
             elif data is not None:
                 _new_file(tmp, data)
             else:
-                self._copy(src, tmp, True)
+                self._copy(digest, tmp, link)
             os.replace(tmp, dst)
         except FileNotFoundError:
             unlink_quiet(tmp)
@@ -245,54 +346,70 @@ class ObjectStore:
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
     def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:
-        """The bytes a copy of this object of `size` would be written from, read now (so
-        that reads waiting on the disk can overlap) unless the caller `have`s them; None
-        when the copy would be a clone, or the object is not small."""
+        """The bytes a copy of this object of `size` would be written from, read and
+        verified now (so that reads waiting on the disk can overlap) unless the caller
+        `have`s them; None when the copy would be a clone, or the object is not small."""
         if self._reflink_ok is not False or size > SMALL:
             return None
         if have is not None:
             return have
-        try:
-            return read_small(self.spath(digest), SMALL)
-        except FileNotFoundError:
-            raise not_cached(digest) from None
+        return self.read_checked(digest, SMALL)  # None when absent: `materialize` says so
 
-    def _copy(self, src: str, dst: str, try_reflink: bool) -> os.stat_result:
+    def _copy(self, digest: str, dst: str, link: str) -> os.stat_result:
+        """A new file `dst` holding the object, verified on the way: a `link` of "copy" is
+        hashed even when the file system clones it, a "reflink" clone (shared blocks, like
+        a link) is not. A corrupt object leaves no `dst` and is moved aside."""
         # Raw descriptors: many small files make every system call count.
-        fd_in = os.open(src, os.O_RDONLY)
+        fd_in = self._open_regular(digest)
         try:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                if try_reflink and self._clone(fd, fd_in):
+                good = self._fill(digest, fd_in, fd, link)
+                if good:
                     return os.fstat(fd)
-                size = os.fstat(fd_in).st_size
-                if size <= SMALL:
-                    # Objects never change: one read of the known size is the whole of it.
-                    write_all(fd, os.read(fd_in, size))
-                else:
-                    with (
-                        open(fd_in, "rb", closefd=False) as fin,
-                        open(fd, "wb", closefd=False) as fout,
-                    ):
-                        shutil.copyfileobj(fin, fout, CHUNK)
-                return os.fstat(fd)
             finally:
                 os.close(fd)
+            unlink_quiet(dst)
+            raise self.quarantine(digest)
         finally:
             os.close(fd_in)
 
-    def verify_object(self, digest: str) -> bool:
-        p = self.path(digest)
-        h = hashlib.sha256()
-        with open(p, "rb", buffering=0) as f:
-            while chunk := f.read(CHUNK):
-                h.update(chunk)
-        return "sha256:" + h.hexdigest() == digest
+    def _fill(self, digest: str, fd_in: int, fd: int, link: str) -> bool:
+        """Copy `fd_in` to `fd`; whether the bytes hash to `digest`."""
+        if self._clone(fd, fd_in):
+            return link == "reflink" or sha256_fd(fd_in)[0] == digest
+        size = os.fstat(fd_in).st_size
+        if size <= SMALL:
+            # Objects never change: one read of the known size is the whole of it.
+            data = os.read(fd_in, size)
+            if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+                return False
+            write_all(fd, data)
+            return True
+        return sha256_fd(fd_in, lambda chunk: write_all(fd, chunk))[0] == digest
 
-    def remove_corrupt(self, digest: str) -> None:
-        p = self.path(digest)
-        os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
-        unlink_quiet(p)
+    def _check_regular(self, digest: str) -> None:
+        try:
+            st = os.lstat(self.spath(digest))
+        except FileNotFoundError:
+            raise not_cached(digest) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise self.quarantine(digest, "it is not a regular file")
+
+    def verify_object(self, digest: str) -> bool:
+        """Whether the object hashes to its name; one that does not is moved aside."""
+        try:
+            fd = self._open_regular(digest)
+        except CorruptObjectError:
+            return False
+        try:
+            actual, _ = sha256_fd(fd)
+        finally:
+            os.close(fd)
+        if actual != digest:
+            self.quarantine(digest)
+            return False
+        return True
 
 
 def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
@@ -385,7 +502,7 @@ def _new_file(dst: str, data: bytes) -> os.stat_result:
         os.close(fd)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

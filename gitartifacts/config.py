@@ -192,6 +192,7 @@ def _read(project: Project) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    mf.check_yaml(text, CONFIG_FILE, 1 << 20)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

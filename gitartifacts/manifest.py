@@ -5,6 +5,7 @@ Everything here is pure: no git, no file system beyond reading the text handed i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from gitartifacts.errors import ManifestError, UsageError
+from gitartifacts.hashing import hex_of
 
 SCHEMA = 1
 KEY_ORDER = (
@@ -36,6 +38,17 @@ ENTRY_KEY_ORDER = ("ref", "digest", "version_id", "size")
 # Above this many entries the listing moves out of the YAML into content objects.
 INLINE_LIMIT = 1000
 MAX_METADATA_KEYS = 100
+# Bounds on what untrusted YAML may cost (manifests arrive in pull requests): its size, the
+# aliases in it and the nodes they expand to, the nesting of metadata.
+MAX_MANIFEST_BYTES = 16 << 20
+MAX_YAML_ALIASES = 64
+MAX_YAML_NODES = 1 << 20
+MAX_METADATA_DEPTH = 32
+# A listing may share a subfolder's object between identical subfolders, but reading it may
+# not do more than this many times the work of the objects read (a DAG of shared objects
+# would otherwise expand exponentially), nor go deeper than this.
+LISTING_SHARE_FACTOR = 256
+MAX_LISTING_DEPTH = 1024
 MANIFEST_DIR = ".artifacts"
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
@@ -191,6 +204,11 @@ def validate_metadata(metadata: object) -> dict[str, Any]:
             f"metadata has {len(metadata)} top-level keys",
             f"keep at most {MAX_METADATA_KEYS}; nest the rest under one key",
         )
+    if _depth(metadata, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
+        raise UsageError(
+            f"metadata is nested more than {MAX_METADATA_DEPTH} levels deep",
+            "flatten it",
+        )
     try:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -201,6 +219,21 @@ def validate_metadata(metadata: object) -> dict[str, Any]:
     if any(not isinstance(k, str) for k in metadata):
         raise UsageError("metadata keys must be strings", "quote the keys")
     return metadata
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply lists and mappings nest in `value`, counted up to just past `limit`."""
+    level, todo = 0, [value]
+    while todo and level <= limit:
+        level += 1
+        nxt: list[object] = []
+        for v in todo:
+            if isinstance(v, dict):
+                nxt += v.values()
+            elif isinstance(v, list):
+                nxt += v
+        todo = nxt
+    return level if todo else level - 1
 
 
 def _check_no_file_dir_clash(entries: Mapping[str, Entry]) -> None:
@@ -267,17 +300,71 @@ def dumps(m: Manifest) -> str:
     return text
 
 
-def loads(text: str, source: str = "manifest") -> Manifest:
-    """Parse and validate manifest text; errors name `source`, the key and the fix."""
+def load_yaml(text: str, source: str, limit: int = MAX_MANIFEST_BYTES) -> Any:
+    """Untrusted YAML (a manifest, committed configuration) parsed safely and at bounded
+    cost: at most `limit` bytes, `MAX_YAML_ALIASES` aliases expanding to at most
+    `MAX_YAML_NODES` nodes (a few hundred bytes of "billion laughs" would otherwise take
+    all memory). Errors are ManifestErrors naming `source`."""
+    fix = "restore the file with git checkout or re-run git artifacts add"
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        check_yaml(text, source, limit)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise ManifestError(
-            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            "restore the file with git checkout or re-run git artifacts add",
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", fix
         ) from None
+    except RecursionError:
+        raise ManifestError(f"{source}: nested too deeply", fix) from None
+
+
+def check_yaml(text: str | bytes, source: str, limit: int = MAX_MANIFEST_BYTES) -> None:
+    """Refuse YAML that would cost too much to build (see `load_yaml`), before a loader
+    builds it; the YAML parser's own errors are left to that loader."""
+    if len(text) > limit:
+        raise ManifestError(
+            f"{source}: larger than {limit >> 20} MiB",
+            "restore the file with git checkout or re-run git artifacts add",
+        )
+    if (text.find("*") if isinstance(text, str) else text.find(b"*")) >= 0:  # alias needs one
+        # Not valid YAML: the loader reports it with its line.
+        with contextlib.suppress(yaml.YAMLError):
+            _check_aliases(text, source)
+
+
+def _check_aliases(text: str | bytes, source: str) -> None:
+    """Count aliases and the nodes they stand for, from the parser's events, before
+    anything is built."""
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases expanded
+    starts: list[tuple[str | None, int]] = []  # open collections: (anchor, nodes before)
+    nodes = aliases = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            nodes += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            nodes += 1
+            starts.append((event.anchor, nodes))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before = starts.pop()
+            if anchor:
+                sizes[anchor] = nodes - before + 1
+        if aliases > MAX_YAML_ALIASES or nodes > MAX_YAML_NODES:
+            raise ManifestError(
+                f"{source}: YAML aliases expand too far (more than {MAX_YAML_ALIASES} aliases "
+                f"or {MAX_YAML_NODES} nodes)",
+                "write the values out instead of using anchors and aliases",
+            )
+
+
+def loads(text: str, source: str = "manifest") -> Manifest:
+    """Parse and validate manifest text; errors name `source`, the key and the fix."""
+    doc = load_yaml(text, source)
     try:
         return from_dict(doc)
     except UsageError as exc:
@@ -536,42 +623,117 @@ def _encode_tree(node: dict[str, Any], objects: dict[str, bytes]) -> tuple[str, 
     return hex_, size, files
 
 
-def read_listing(root: str, fetch: Callable[[str], bytes]) -> dict[str, Entry]:
-    """All entries of a listing; `fetch(hex)` returns one listing object's bytes."""
+def read_listing(
+    root: str, fetch: Callable[[str], bytes], files: int | None = None
+) -> dict[str, Entry]:
+    """All entries of a listing; `fetch(hex)` returns one listing object's bytes.
+
+    Listing objects come from a cache or a remote and are untrusted: each is checked
+    against its name, the entries may not outnumber the manifest's `files` (when given),
+    and a subfolder object shared by identical subfolders may be read again only while
+    the whole costs at most `LISTING_SHARE_FACTOR` times the objects read (a graph of
+    shared objects could otherwise stand for 2^40 entries)."""
     entries: dict[str, Entry] = {}
-    stack = [("", root.removeprefix("sha256:"))]
+    seen: set[str] = set()
+    base = work = 0  # lines of the distinct objects read; lines and objects gone through
+    stack = [("", hex_of(root), 0)]
     while stack:
-        prefix, hex_ = stack.pop()
-        for kind, name, rest in parse_listing_object(fetch(hex_)):
+        prefix, hex_, depth = stack.pop()
+        if depth > MAX_LISTING_DEPTH:
+            raise corrupt_listing(hex_, f"folders nest more than {MAX_LISTING_DEPTH} deep")
+        data = fetch(hex_)
+        if hashlib.sha256(data).hexdigest() != hex_:
+            raise corrupt_listing(hex_, "its bytes do not match its digest")
+        lines = parse_listing_object(data, hex_)
+        work += 1 + len(lines)
+        if hex_ not in seen:
+            seen.add(hex_)
+            base += 1 + len(lines)
+        if work > LISTING_SHARE_FACTOR * base:
+            raise corrupt_listing(root, "its shared subfolders expand too far")
+        for kind, name, rest in lines:
             p = prefix + name
             if kind == "t":
-                stack.append((p + "/", rest[0]))
-            elif kind == "f":
-                entries[p] = Entry(rest[0], int(rest[1]))
-            else:
-                entries[p] = entry_from_dict(json.loads(rest[0]))
+                stack.append((p + "/", rest[0], depth + 1))
+                continue
+            entries[p] = Entry(rest[0], int(rest[1])) if kind == "f" else _ref_entry(rest[0])
+            if files is not None and len(entries) > files:
+                raise corrupt_listing(root, f"it holds more than the {files} files declared")
     return entries  # in tree order; dumps() and the digest sort for themselves
 
 
-def listing_children(data: bytes) -> list[str]:
-    """Hex digests of the subfolder listings named by one listing object."""
-    return [rest[0] for kind, _, rest in parse_listing_object(data) if kind == "t"]
+def corrupt_listing(hex_or_digest: str, why: str) -> ManifestError:
+    digest = hex_or_digest if hex_or_digest.startswith("sha256:") else "sha256:" + hex_or_digest
+    return ManifestError(
+        f"corrupt listing {digest[:80]}: {why}",
+        "run git artifacts fetch to download it again, or restore the manifest that names it",
+    )
 
 
-def parse_listing_object(data: bytes) -> list[tuple[str, str, list[str]]]:
-    text = data.decode()
-    if not text.startswith(_LISTING_HEADER):
+def _ref_entry(text: str) -> Entry:
+    try:
+        return entry_from_dict(json.loads(text))
+    except (ValueError, RecursionError) as exc:  # UsageError is a ValueError too
         raise ManifestError(
-            "a listing object has an unknown format", "fetch it again or re-run git artifacts add"
-        )
+            f"corrupt listing: a reference entry is malformed ({str(exc)[:120]})",
+            "run git artifacts fetch to download it again, or re-run git artifacts add",
+        ) from None
+
+
+def listing_children(data: bytes, hex_: str = "") -> list[str]:
+    """Hex digests of the subfolder listings named by one listing object."""
+    return [rest[0] for kind, _, rest in parse_listing_object(data, hex_) if kind == "t"]
+
+
+_LISTING_FIELDS = {"t": 3, "f": 2, "r": 1}
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
+_COUNT_RE = re.compile(r"[0-9]{1,19}")
+
+
+def parse_listing_object(data: bytes, hex_: str = "") -> list[tuple[str, str, list[str]]]:
+    """The lines of one listing object, each checked: a single path segment as name,
+    names in strictly increasing byte order (no duplicates), well-formed digests and counts.
+    Lines end at '\n' only: a name may hold U+2028 or U+0085."""
+    where = hex_ or "(unnamed)"
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise corrupt_listing(where, "it is not UTF-8 text") from None
+    if not text.startswith(_LISTING_HEADER):
+        raise corrupt_listing(where, "it has an unknown format")
+    body = text[len(_LISTING_HEADER) :]
+    if body and not body.endswith("\n"):
+        raise corrupt_listing(where, "its last line is cut short")
     out = []
-    for line in text[len(_LISTING_HEADER) :].splitlines():
-        kind, name, *rest = line.split("\t", 2 if line.startswith("r") else 4)
-        if kind not in ("t", "f", "r") or not rest:
-            raise ManifestError("a listing object has a malformed line", "re-run git artifacts add")
-        validate_entry_path(name)
+    last = b""
+    for line in body.split("\n")[:-1]:
+        kind, _, line_rest = line.partition("\t")
+        fields = _LISTING_FIELDS.get(kind)
+        name, *rest = line_rest.split("\t", fields or 0)
+        if fields is None or len(rest) != fields or not _fields_ok(kind, rest):
+            raise corrupt_listing(where, "it has a malformed line")
+        try:
+            validate_entry_path(name, "listing name")
+        except UsageError as exc:
+            raise corrupt_listing(where, exc.message) from None
+        key = name.encode()
+        if "/" in name or key <= last:
+            raise corrupt_listing(where, f"name {name!r} is out of order or not one segment")
+        last = key
         out.append((kind, name, rest))
     return out
+
+
+def _fields_ok(kind: str, rest: list[str]) -> bool:
+    if kind == "t":
+        return bool(
+            _HEX_RE.fullmatch(rest[0])
+            and _COUNT_RE.fullmatch(rest[1])
+            and _COUNT_RE.fullmatch(rest[2])
+        )
+    if kind == "f":
+        return bool(SHA256_RE.match(rest[0]) and _COUNT_RE.fullmatch(rest[1]))
+    return "\t" not in rest[0]
 
 
 def with_listing(m: Manifest, limit: int = INLINE_LIMIT) -> tuple[Manifest, dict[str, bytes]]:

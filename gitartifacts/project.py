@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gitartifacts import manifest as mf
-from gitartifacts.cache import ObjectStore
+from gitartifacts.cache import CorruptObjectError, ObjectStore
 from gitartifacts.errors import CacheError, ManifestError, UsageError
 from gitartifacts.git import Repo, git_bool
 from gitartifacts.state import State
@@ -90,7 +90,11 @@ class Project:
         if m.listing is None:
             raise ManifestError(f"manifest {m.name} has neither entries nor listing")
         try:
-            entries = mf.read_listing(m.listing, self.read_listing_object)
+            entries = mf.read_listing(m.listing, self.read_listing_object, m.files)
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(
+                f"corrupt listing of {m.name}: {exc.message}", exc.fix
+            ) from None
         except CacheError:
             raise CacheError(
                 f"the listing of {m.name} ({m.listing[:19]}) is not in the local cache",

@@ -121,6 +121,7 @@ def resolve(project: Project, spec: str) -> Link:
 
 def _parse(coll: str, n: int, data: bytes) -> Link:
     try:
+        mf.check_yaml(data, f"registry link {coll}:v{n}", 1 << 20)
         doc: Any = yaml.safe_load(data)
         return Link(
             coll,

@@ -32,6 +32,7 @@ from gitartifacts.cache import (
     copy_fd,
     create_only,
     not_cached,
+    object_key,
     objects_present,
     open_new,
     read_small,
@@ -145,8 +146,8 @@ class RemoteStore:
             return self._fs
 
     def path(self, digest: str) -> str:
-        h = hex_of(digest)
-        return f"{self.root}/sha256/{h[:2]}/{h[2:]}"
+        """Where an object lives on the remote (a checked digest: see `cache.object_key`)."""
+        return f"{self.root}/{object_key(digest)}"
 
     # ------------------------------------------------------------------ existence
 
@@ -236,7 +237,7 @@ class RemoteStore:
             if direct is not None:
                 direct.upload(
                     wanted,
-                    cache.spath,
+                    cache.read_checked,
                     max(1, jobs),
                     SMALL_PUT,
                     progress or _ignore,
@@ -278,21 +279,25 @@ class RemoteStore:
         except FileNotFoundError:
             raise not_cached(digest, ", so it cannot be pushed") from None
         with self._errors():
-            self._put(src, self.path(digest), size)
+            self._put(cache, digest, size)
         if progress is not None:
             progress(size)
 
-    def _put(self, src: str, dest: str, size: int) -> None:
+    def _put(self, cache: ObjectStore, digest: str, size: int) -> None:
+        """Send one cache object, hashed on the way (`_checked_bytes`, `copy_checked`):
+        a corrupt object is moved aside in the cache and never reaches the remote."""
+        src, dest = cache.spath(digest), self.path(digest)
         if self.protocol == "file":
-            _write_local(dest, _copy_file(src, size), self._made)
+            _write_local(dest, lambda fd: cache.copy_checked(digest, fd), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
-            data = Path(src).read_bytes()
+            data = _checked_bytes(cache, digest, SMALL_PUT)
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
         elif self.protocol in ("s3", "gs") and self._exists_path(dest):
             # A multipart or resumable create is refused only at its end: ask first. Some
             # GCS emulators also ignore the precondition on resumable uploads.
             return
         elif self.protocol == "s3":
+            cache.check(digest)  # the client reads the file itself: hashed just before
             part = max(S3_MIN_PART, math.ceil(size / S3_MAX_PARTS))
             # s3fs reads a file whole below two parts and goes multipart above.
             put = self.fs.put_file
@@ -300,9 +305,11 @@ class RemoteStore:
                 lambda mode: put(src, dest, mode=mode, chunksize=part, max_concurrency=4), dest
             )
         elif self.protocol == "gs":
+            cache.check(digest)
             put = self.fs.put_file
             self._create(lambda mode: put(src, dest, mode=mode, chunksize=GCS_CHUNK), dest)
         else:
+            cache.check(digest)
             self.fs.put_file(src, dest)
 
     def _create(self, write: Callable[[str], object], path: str) -> None:
@@ -727,17 +734,12 @@ def _write_local(final: str, fill: Callable[[int], object], made: set[str] | Non
     create_only(final, fill)
 
 
-def _copy_file(src: str, size: int) -> Callable[[int], None]:
-    """A `fill` for `_write_local`: the object at `src` of `size` bytes."""
-
-    def fill(fd_out: int) -> None:
-        fd_in = os.open(src, os.O_RDONLY)
-        try:
-            copy_fd(fd_in, fd_out, size)
-        finally:
-            os.close(fd_in)
-
-    return fill
+def _checked_bytes(cache: ObjectStore, digest: str, limit: int) -> bytes:
+    """A small object's bytes for an upload, verified against its name."""
+    data = cache.read_checked(digest, limit)
+    if data is None:
+        raise not_cached(digest, ", so it cannot be pushed")
+    return data
 
 
 def _ignore(_: int) -> None:

@@ -347,7 +347,7 @@ def textconv(text: str, project: Project | None = None) -> str:
         out.append(f"listing: {m.listing}")
         if project is not None:
             try:
-                entries = mf.read_listing(m.listing, project.read_listing_object)
+                entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
             except (CacheError, GitArtifactsError, ValueError):
                 entries = None
         if entries is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-from gitartifacts.cache import read_small, temp_name
+from gitartifacts.cache import object_key, temp_name
 from gitartifacts.hashing import CHUNK, hex_of
 
 T = TypeVar("T")
@@ -97,25 +97,25 @@ class S3Direct:
         return cls(base, Signer(credentials, str(region), _host(parts)))
 
     def url(self, digest: str) -> str:
-        h = hex_of(digest)
-        return f"{self.base}/sha256/{h[:2]}/{h[2:]}"
+        return f"{self.base}/{object_key(digest)}"
 
     # ------------------------------------------------------------------ transfers
 
     def upload(
         self,
         digests: Sequence[str],
-        source: Callable[[str], str],
+        source: Callable[[str, int], bytes | None],
         jobs: int,
         limit: int,
         done: Callable[[int], object],
         slow: Callable[[str], object],
     ) -> None:
-        """PUT each object, read from `source(digest)`, up to `limit` bytes with If-None-Match: *;
-        `slow(digest)` takes larger files, missing files and any refusal."""
+        """PUT each object, read and verified by `source(digest, limit)` when at most `limit`
+        bytes, with If-None-Match: *; `slow(digest)` takes larger files, missing files and
+        any refusal."""
 
         async def one(session: Any, digest: str) -> None:
-            data = None if self.broken else _read_if_there(source(digest), limit)
+            data = None if self.broken else source(digest, limit)
             if data is not None:
                 status = await self._guard(self._put(session, digest, data))
                 # 412: the object is there already (a lost race or an earlier push).
@@ -286,13 +286,6 @@ def _host(parts: SplitResult) -> str:
     host = (parts.hostname or "").lower()
     port = parts.port
     return host if port is None or port == _DEFAULT_PORTS[parts.scheme] else f"{host}:{port}"
-
-
-def _read_if_there(path: str, limit: int) -> bytes | None:
-    try:
-        return read_small(path, limit)
-    except FileNotFoundError:
-        return None  # s3fs's path names the missing object
 
 
 def _proxy_for(url: str) -> str | None:

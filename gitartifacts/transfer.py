@@ -15,6 +15,7 @@ from gitartifacts import manifest as mf
 from gitartifacts import notes as run_notes
 from gitartifacts import versions as ver
 from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.hashing import hex_of
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project, in_ref_snapshot
 
@@ -216,11 +217,16 @@ def _parse_blobs(
 
 
 def _listing_objects(project: Project, root: str) -> list[str]:
-    """Hex names of a listing's objects, root first."""
-    order = [root.removeprefix("sha256:")]
+    """Hex names of a listing's objects, root first, each once (identical subfolders
+    share one object)."""
+    order = [hex_of(root)]
+    seen = set(order)
     i = 0
     while i < len(order):
-        order += mf.listing_children(project.read_listing_object(order[i]))
+        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
         i += 1
     return order
 
@@ -374,9 +380,11 @@ class ObjectFetcher:
 
 
 def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
-    """Fetch a listing's objects level by level (each level in one parallel batch)."""
+    """Fetch a listing's objects level by level (each level in one parallel batch), each
+    object once: a listing is a graph whose shared nodes are fetched and read once."""
     count = 0
     level = [root]
+    seen = {root}
     while level:
         missing = project.cache.missing(level)
         if missing:
@@ -384,7 +392,10 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
             count += len(missing)
         nxt: list[str] = []
         for d in level:
-            nxt += ["sha256:" + h for h in mf.listing_children(project.cache.read(d))]
+            for h in mf.listing_children(project.cache.read(d), hex_of(d)):
+                if "sha256:" + h not in seen:
+                    seen.add("sha256:" + h)
+                    nxt.append("sha256:" + h)
         level = nxt
     return count
 

@@ -23,7 +23,7 @@ from gitartifacts import manifest as mf
 from gitartifacts import versions as ver
 from gitartifacts import workspace as ws
 from gitartifacts.diff import human_size
-from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
+from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
 from gitartifacts.project import CONFIG_FILE, Project
 
 DEFAULT_MAX_SIZE = 5_000_000
@@ -79,6 +79,10 @@ def check_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | Non
 
 
 def _parse(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, _KeyLines]:
+    try:
+        mf.check_yaml(text, source)
+    except ManifestError as exc:
+        return [Finding(source, 1, exc.message)], None, _KeyLines(None)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.load(text, Loader=yaml.SafeLoader)
@@ -181,7 +185,7 @@ def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLine
     """Totals against the listing objects, when they are all in the local cache."""
     assert m.listing is not None
     try:
-        entries = mf.read_listing(m.listing, project.read_listing_object)
+        entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
     except CacheError:
         return []  # not here: checking it would need the network
     except (GitArtifactsError, ValueError) as exc:
@@ -465,9 +469,12 @@ def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
         except GitArtifactsError:
             return {m.listing: "(listing)"}
         order = [m.listing.removeprefix("sha256:")]
-        for hex_ in order:
-            order += mf.listing_children(project.read_listing_object(hex_))
-            out["sha256:" + hex_] = "(listing)"
+        out[m.listing] = "(listing)"
+        for hex_ in order:  # each shared subfolder object once
+            for h in mf.listing_children(project.read_listing_object(hex_), hex_):
+                if "sha256:" + h not in out:
+                    out["sha256:" + h] = "(listing)"
+                    order.append(h)
     else:
         entries = m.entries or {}
     for p, e in entries.items():
