@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from gitartifacts import api, config, quick, transfer
+from gitartifacts import api, config, quick, transfer, watchdog
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project
+from gitartifacts.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SHOWN_FILES = 20
@@ -53,8 +54,8 @@ def _command(fn: F) -> F:
             return fn(ctx, *args, **kwargs)
         except GitArtifactsError as exc:
             if ctx.debug:
-                raise
-            click.echo(f"error: {exc}", err=True)
+                _traceback(exc)
+            click.echo(redact(f"error: {exc}"), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -64,6 +65,13 @@ def _command(fn: F) -> F:
                 ctx._project.close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _traceback(exc: BaseException) -> None:
+    """--debug: the traceback, with every secret-looking string masked like any message."""
+    import traceback
+
+    click.echo(redact("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
 
 
 def _json(data: Any) -> None:
@@ -106,6 +114,9 @@ def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) ->
     if directory:
         os.chdir(directory)
     ctx.obj = Ctx(quiet, debug)
+    watchdog.EXIT_ON_STALL = True  # a thread stuck in a socket must not hold the exit
+    # An unexpected failure's traceback is masked like every other message.
+    sys.excepthook = lambda _t, exc, _tb: _traceback(exc)
 
 
 # ---------------------------------------------------------------- init
@@ -558,6 +569,8 @@ def remote() -> None:
 @click.option(
     "--local", "local", is_flag=True, help="Only for this clone (git config), not committed."
 )
+@click.option("-f", "--force", is_flag=True, help="Replace a remote of the same name.")
+@click.option("--create", is_flag=True, help="Create the remote folder and its missing parents.")
 @_command
 def remote_add(
     ctx: Ctx,
@@ -568,6 +581,8 @@ def remote_add(
     region: str | None,
     profile: str | None,
     local: bool,
+    force: bool,
+    create: bool,
 ) -> None:
     """Add remote NAME at URL (committed in .gitartifacts.yaml unless --local)."""
     opts = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
@@ -578,9 +593,11 @@ def remote_add(
         default=make_default,
         options={k: v for k, v in opts.items() if v},
         local=local,
+        force=force,
+        create=create,
     )
     where = "git config (this clone)" if r.source == "local" else ".gitartifacts.yaml (commit it)"
-    ctx.say(f"remote {name} -> {url} in {where}")
+    ctx.say(redact(f"remote {name} -> {url} in {where}"))
 
 
 @remote.command(name="list")
@@ -590,7 +607,15 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
     """List remote caches."""
     project = ctx.project()
     remotes, default = config.load(project)
-    rows = [{**r._asdict(), "default": r.name == default} for r in remotes.values()]
+    rows = [
+        {
+            **r._asdict(),
+            "url": redact(r.url),
+            "options": {k: redact(v) for k, v in r.options.items()},
+            "default": r.name == default,
+        }
+        for r in remotes.values()
+    ]
     if not rows:
         origin = config.origin_cache(project)
         if origin:
@@ -612,7 +637,9 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
         mark = " (default)" if row["default"] else ""
         opts = " ".join(f"{k}={v}" for k, v in row["options"].items())
         click.echo(
-            f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}"
+            redact(
+                f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}"
+            )
         )
 
 
@@ -681,6 +708,7 @@ def push(
         before,
         quick.push_key(remote_name, all_commits, not no_tags, git_remote),
         _pushed(r.remote, 0, 0, r.manifests),
+        r.witness,
     )
 
 
