@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from gitartifacts import api, config, quick, textsafe, transfer
+from gitartifacts import api, config, quick, textsafe, transfer, watchdog
 from gitartifacts import diff as adiff
 from gitartifacts import versions as ver
 from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project
+from gitartifacts.redaction import redact
 from gitartifacts.textsafe import echo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,8 +55,8 @@ def _command(fn: F) -> F:
             return fn(ctx, *args, **kwargs)
         except GitArtifactsError as exc:
             if ctx.debug:
-                raise
-            echo(f"error: {textsafe.line(str(exc))}", err=True)
+                _traceback(exc)
+            echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             echo("interrupted", err=True)
@@ -65,13 +66,20 @@ def _command(fn: F) -> F:
             err = user_error(exc, project._state_path if project is not None else None)
             if err is None or ctx.debug:
                 raise
-            click.echo(f"error: {err}", err=True)
+            echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
             sys.exit(err.exit_code)
         finally:
             if ctx._project is not None:
                 ctx._project.close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _traceback(exc: BaseException) -> None:
+    """--debug: the traceback, with every secret-looking string masked like any message."""
+    import traceback
+
+    click.echo(redact("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
 
 
 def _json(data: Any) -> None:
@@ -121,6 +129,9 @@ def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) ->
             )
             sys.exit(2)
     ctx.obj = Ctx(quiet, debug)
+    watchdog.EXIT_ON_STALL = True  # a thread stuck in a socket must not hold the exit
+    # An unexpected failure's traceback is masked like every other message.
+    sys.excepthook = lambda _t, exc, _tb: _traceback(exc)
 
 
 # ---------------------------------------------------------------- init
@@ -590,6 +601,8 @@ def remote() -> None:
 @click.option(
     "--local", "local", is_flag=True, help="Only for this clone (git config), not committed."
 )
+@click.option("-f", "--force", is_flag=True, help="Replace a remote of the same name.")
+@click.option("--create", is_flag=True, help="Create the remote folder and its missing parents.")
 @_command
 def remote_add(
     ctx: Ctx,
@@ -600,6 +613,8 @@ def remote_add(
     region: str | None,
     profile: str | None,
     local: bool,
+    force: bool,
+    create: bool,
 ) -> None:
     """Add remote NAME at URL (committed in .gitartifacts.yaml unless --local)."""
     opts = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
@@ -610,9 +625,11 @@ def remote_add(
         default=make_default,
         options={k: v for k, v in opts.items() if v},
         local=local,
+        force=force,
+        create=create,
     )
     where = "git config (this clone)" if r.source == "local" else ".gitartifacts.yaml (commit it)"
-    ctx.say(f"remote {name} -> {url} in {where}")
+    ctx.say(redact(f"remote {name} -> {url} in {where}"))
 
 
 @remote.command(name="list")
@@ -622,7 +639,15 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
     """List remote caches."""
     project = ctx.project()
     remotes, default = config.load(project)
-    rows = [{**r._asdict(), "default": r.name == default} for r in remotes.values()]
+    rows = [
+        {
+            **r._asdict(),
+            "url": redact(r.url),
+            "options": {k: redact(v) for k, v in r.options.items()},
+            "default": r.name == default,
+        }
+        for r in remotes.values()
+    ]
     if not rows:
         origin = config.origin_cache(project)
         if origin:
@@ -643,7 +668,11 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
     for row in rows:
         mark = " (default)" if row["default"] else ""
         opts = " ".join(f"{k}={v}" for k, v in row["options"].items())
-        echo(f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}")
+        echo(
+            redact(
+                f"{row['name']}{mark}\t{row['url']}\t{row['source']}{'  ' + opts if opts else ''}"
+            )
+        )
 
 
 @remote.command(name="remove")
@@ -711,6 +740,7 @@ def push(
         before,
         quick.push_key(remote_name, all_commits, not no_tags, git_remote),
         textsafe.terminal(_pushed(r.remote, 0, 0, r.manifests)),  # printed as is, fast
+        r.witness,
     )
 
 

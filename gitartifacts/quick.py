@@ -95,11 +95,17 @@ def _snapshot() -> _Snapshot | None:
     return _Snapshot(root, os.path.abspath(git_dir), [f"{head} HEAD", *refs])
 
 
-def _fingerprint(snap: _Snapshot, key: str) -> str | None:
+def _fingerprint(snap: _Snapshot, key: str, witness: str = "") -> str | None:
     config = _git("config", "--list", "-z")
     if config is None:
         return None
     h = blake2b()
+    if witness:  # a folder remote's identity file: gone or replaced, the remote must be asked
+        try:
+            st = os.stat(witness)
+        except OSError:
+            return None
+        h.update(f"{witness} {st.st_dev} {st.st_ino} {st.st_mtime_ns}\0".encode())
     for part in (__version__, key, snap.root, "\n".join(snap.refs)):
         h.update(part.encode("utf-8", "surrogateescape") + b"\0")
     h.update(config + b"\0")
@@ -167,15 +173,23 @@ def input_refs() -> list[str] | None:
     return snap.inputs() if snap else None
 
 
-def record_push(before: list[str] | None, key: str, summary: str) -> None:
-    """After a push completed: remember its fingerprint and what a repeat would say."""
+def record_push(
+    before: list[str] | None, key: str, summary: str, witness: str | None = None
+) -> None:
+    """After a push completed: remember its fingerprint and what a repeat would say
+    (and the file whose change, when given, means the remote must be asked again)."""
     import contextlib  # here, not at the top: the full push has loaded it already
 
     snap = _snapshot()
     if snap is None:
         return
     path = os.path.join(snap.git_dir, "artifacts", _RECORD)
-    fp = _fingerprint(snap, key) if before is not None and snap.inputs() == before else None
+    witness = witness or ""
+    fp = (
+        _fingerprint(snap, key, witness)
+        if before is not None and snap.inputs() == before and "\n" not in witness
+        else None
+    )
     if fp is None:  # something moved meanwhile: forget, and let the next push look again
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -183,7 +197,7 @@ def record_push(before: list[str] | None, key: str, summary: str) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"{fp}\n{summary}\n")
+            f.write(f"{fp}\n{summary}\n{witness}\n")
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -197,10 +211,10 @@ def noop_push(key: str) -> str | None:
         return None
     try:
         with open(os.path.join(snap.git_dir, "artifacts", _RECORD), encoding="utf-8") as f:
-            fp, summary = f.read().split("\n")[:2]
+            fp, summary, witness = [*f.read().split("\n"), ""][:3]
     except (OSError, ValueError):
         return None
-    return summary if fp and _fingerprint(snap, key) == fp else None
+    return summary if fp and _fingerprint(snap, key, witness) == fp else None
 
 
 def ignore_sigxfsz() -> None:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from gitartifacts.errors import ConflictError, GitArtifactsError, NotFoundError, UsageError
 from gitartifacts.hashing import sha256_file
 from gitartifacts.manifest import Entry, validate_entry_path
+from gitartifacts.redaction import credential_in_url, redact
 from gitartifacts.remote import (
     check_options,
     filesystem,
@@ -52,6 +53,13 @@ def resolve(
     objects is an error, never a silent truncation.
     """
     scheme = _scheme(uri)
+    why = credential_in_url(uri)
+    if why is not None:
+        # The URI is recorded in a committed manifest: a credential in it would be published.
+        raise UsageError(
+            f"reference {redact(uri)} carries a credential, as {why}",
+            "credentials come from the environment or an AWS/GCP profile, never from the URI",
+        )
     limit = DEFAULT_MAX_OBJECTS if max_objects is None else max_objects
     opts = check_options(scheme, options)
     with _errors(uri):
@@ -442,7 +450,8 @@ def _errors(uri: str, entry_path: str | None = None) -> Iterator[None]:
     except FileNotFoundError as exc:
         if is_connection_error(exc):  # fsspec's HTTP file system reports it as not found
             raise storage_error(exc, uri, GitArtifactsError) from exc
-        what = f"reference {entry_path}: {uri}" if entry_path else f"reference {uri}"
+        where = redact(uri)
+        what = f"reference {entry_path}: {where}" if entry_path else f"reference {where}"
         raise NotFoundError(
             f"{what} does not exist",
             "check the URI" if entry_path is None else "restore it at its source",

@@ -17,14 +17,16 @@ import contextlib
 import errno
 import functools
 import hashlib
+import json
 import math
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from gitartifacts.cache import (
     SMALL,
@@ -42,6 +44,8 @@ from gitartifacts.cache import (
 )
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.hashing import hex_of, sha256_file
+from gitartifacts.redaction import redact
+from gitartifacts.watchdog import Watch, limit_from_env
 
 if TYPE_CHECKING:
     from gitartifacts.s3direct import S3Direct
@@ -58,13 +62,20 @@ S3_MIN_PART = 5 << 20
 S3_MAX_PARTS = 10_000
 # Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
 GCS_CHUNK = 8 << 20
+# Per request; the stall watchdog (see watchdog.py) bounds a whole step.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
 S3_CONFIG = {
-    "connect_timeout": 5,
-    "read_timeout": 60,
     "retries": {"max_attempts": 3, "mode": "standard"},
     "max_pool_connections": 32,
 }
 PROBE_TIMEOUT = 5.0
+# At a remote's root: {"format": 1, "id": "<32 hex>"}, written by the first push. A clone
+# trusts its index of what a remote holds only while the remote shows the id it last saw.
+IDENTITY = "gitartifacts-remote.json"
+IDENTITY_FORMAT = 1
+IDENTITY_LIMIT = 4096
+_IDENTITY_RE = re.compile(r"^[0-9a-f]{32}$")
 SCHEMES = ("file", "s3", "gs", "gcs", "memory", "http", "https")
 # Option names that hold secrets: they must come from the environment, never from config.
 SECRET_OPTIONS = frozenset(
@@ -122,10 +133,16 @@ R = TypeVar("R")
 class RemoteStore:
     """Content objects at `<url>/sha256/<2 hex>/<62 hex>` in a local directory, S3, GCS, ..."""
 
-    def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
+    IDENTITY = IDENTITY
+
+    def __init__(
+        self, url: str, options: Mapping[str, Any] | None = None, timeout: float | None = None
+    ) -> None:
         self.url = url
         self.protocol, self.root = parse_url(url)
         self.options = check_options(self.protocol, options)
+        self.timeout = timeout or limit_from_env()
+        self.watch = Watch(_where(url, self.options), self.timeout)
         self._made: set[str] = set()  # shard folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
@@ -142,12 +159,77 @@ class RemoteStore:
         """The fsspec file system, created on first use (importing s3fs/gcsfs is slow)."""
         with self._fs_lock:
             if self._fs is None:
-                self._fs = filesystem(self.protocol, self.options)
+                self._fs = filesystem(self.protocol, self.options, timeout=self.timeout)
             return self._fs
+
+    def _step(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """A network step under the stall watchdog (a folder remote has none)."""
+        return contextlib.nullcontext() if self.protocol == "file" else self.watch.step(what)
+
+    def _beat(self, *_: object) -> None:
+        self.watch.beat()
 
     def path(self, digest: str) -> str:
         """Where an object lives on the remote (a checked digest: see `cache.object_key`)."""
         return f"{self.root}/{object_key(digest)}"
+
+    # ------------------------------------------------------------------ identity
+
+    def identity(self, create: bool = False) -> str | None:
+        """The id in this remote's identity object (`IDENTITY` at its root), None when there
+        is none; with `create`, one is written first if absent (a conditional create, so
+        two first pushes agree on one id)."""
+        path = f"{self.root}/{IDENTITY}"
+        with self._errors(), self._step(f"reading its {IDENTITY}"):
+            if create:
+                self._check_writable()
+                data = json.dumps({"format": IDENTITY_FORMAT, "id": uuid.uuid4().hex}).encode()
+                if self.protocol == "file":
+                    self._make_root()
+                    create_only(path, lambda fd: write_all(fd, data))
+                else:
+                    self._connect()
+                    self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+            try:
+                if self.protocol == "file":
+                    raw = read_small(path, IDENTITY_LIMIT)
+                else:
+                    self._connect()
+                    raw = self.fs.cat_file(path)
+            except FileNotFoundError as exc:
+                if is_connection_error(exc):
+                    raise
+                return None
+        return self._parse_identity(raw)
+
+    def _parse_identity(self, raw: bytes | None) -> str:
+        try:
+            doc = json.loads(raw or b"")
+        except ValueError:
+            doc = None
+        if (
+            not isinstance(doc, dict)
+            or doc.get("format") != IDENTITY_FORMAT
+            or not isinstance(doc.get("id"), str)
+            or not _IDENTITY_RE.match(doc["id"])
+        ):
+            raise CacheError(
+                f"remote {redact(self.url)} has an unreadable {IDENTITY}",
+                "delete it there: the next push writes a new one and checks every object",
+            )
+        return str(doc["id"])
+
+    def _make_root(self) -> None:
+        """Make the remote folder, but never its parent (an unmounted volume's mount point)."""
+        if os.path.isdir(self.root):
+            return
+        if not os.path.isdir(os.path.dirname(self.root)):
+            raise UsageError(
+                f"the folder that would hold remote {self.root} does not exist",
+                "mount or create it, or re-add the remote with --create",
+            )
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.root)
 
     # ------------------------------------------------------------------ existence
 
@@ -160,7 +242,7 @@ class RemoteStore:
         wanted = list(dict.fromkeys(digests))
         if not wanted:
             return []
-        with self._errors():
+        with self._errors(), self._step(f"checking which of {len(wanted)} objects it has"):
             self._connect()
             present = self._present(wanted, max(1, jobs))
         return [d for d in wanted if d not in present]
@@ -187,6 +269,7 @@ class RemoteStore:
         return {d for d, ok in zip(wanted, found, strict=True) if ok}
 
     def _exists(self, digest: str) -> bool:
+        self.watch.check()
         try:
             self.fs.info(self.path(digest))
         except FileNotFoundError as exc:
@@ -194,6 +277,8 @@ class RemoteStore:
             if cause is not None and is_connection_error(cause):
                 raise cause from None  # fsspec's HTTP file system reports it as not found
             return False
+        finally:
+            self._beat()
         return True
 
     def _list_prefix(self, prefix: str) -> set[str]:
@@ -206,10 +291,13 @@ class RemoteStore:
         return self._digests_under(f"{self.root}/sha256")
 
     def _digests_under(self, path: str, **kwargs: str) -> set[str]:
+        self.watch.check()
         try:
             names = self.fs.find(path, **kwargs)
         except FileNotFoundError:
             return set()
+        finally:
+            self._beat()
         found = set()
         for name in names:
             if m := _OBJECT_RE.search(name):
@@ -231,16 +319,24 @@ class RemoteStore:
         """
         self._check_writable()
         wanted = list(dict.fromkeys(digests))
-        with self._errors():
+        with self._errors(), self._step(f"uploading {len(wanted)} objects"):
+            if self.protocol == "file":
+                self._make_root()  # only here: a folder that vanishes later fails the upload
             self._connect()
             direct = self._direct_path()
             if direct is not None:
+
+                def done(size: int) -> None:
+                    self._beat()
+                    if progress is not None:
+                        progress(size)
+
                 direct.upload(
                     wanted,
                     cache.read_checked,
                     max(1, jobs),
                     SMALL_PUT,
-                    progress or _ignore,
+                    done,
                     lambda d: self._upload_one(cache, d, progress),
                 )
                 return
@@ -268,11 +364,13 @@ class RemoteStore:
         path = self.path(digest)
         with self._errors():
             if self.protocol == "file":
-                _write_local(path, lambda fd: write_all(fd, data))
+                self._make_root()
+                _write_local(self.root, path, lambda fd: write_all(fd, data))
             else:
                 self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
 
     def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
+        self.watch.check()
         src = cache.spath(digest)
         try:
             size = os.stat(src).st_size
@@ -280,6 +378,7 @@ class RemoteStore:
             raise not_cached(digest, ", so it cannot be pushed") from None
         with self._errors():
             self._put(cache, digest, size)
+        self._beat()
         if progress is not None:
             progress(size)
 
@@ -288,7 +387,7 @@ class RemoteStore:
         a corrupt object is moved aside in the cache and never reaches the remote."""
         src, dest = cache.spath(digest), self.path(digest)
         if self.protocol == "file":
-            _write_local(dest, lambda fd: cache.copy_checked(digest, fd), self._made)
+            _write_local(self.root, dest, lambda fd: cache.copy_checked(digest, fd), self._made)
         elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
             data = _checked_bytes(cache, digest, SMALL_PUT)
             self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
@@ -301,16 +400,29 @@ class RemoteStore:
             part = max(S3_MIN_PART, math.ceil(size / S3_MAX_PARTS))
             # s3fs reads a file whole below two parts and goes multipart above.
             put = self.fs.put_file
+            beat = self._callback()
             self._create(
-                lambda mode: put(src, dest, mode=mode, chunksize=part, max_concurrency=4), dest
+                lambda mode: put(
+                    src, dest, mode=mode, chunksize=part, max_concurrency=4, callback=beat
+                ),
+                dest,
             )
         elif self.protocol == "gs":
             cache.check(digest)
             put = self.fs.put_file
-            self._create(lambda mode: put(src, dest, mode=mode, chunksize=GCS_CHUNK), dest)
+            beat = self._callback()
+            self._create(
+                lambda mode: put(src, dest, mode=mode, chunksize=GCS_CHUNK, callback=beat), dest
+            )
         else:
             cache.check(digest)
             self.fs.put_file(src, dest)
+
+    def _callback(self) -> Any:
+        """An fsspec callback that tells the watchdog a large transfer is moving."""
+        from fsspec.callbacks import Callback
+
+        return Callback(hooks={"beat": lambda *_, **__: self._beat()})
 
     def _create(self, write: Callable[[str], object], path: str) -> None:
         """Write with create-only semantics; losing the race to another writer is success."""
@@ -338,7 +450,7 @@ class RemoteStore:
             return None
         from gitartifacts.s3direct import S3Direct  # asyncio: only S3 needs it
 
-        return S3Direct.create(self.root, self.options)
+        return S3Direct.create(self.root, self.options, self.timeout)
 
     def _direct_path(self) -> S3Direct | None:
         """`_direct` until a refusal turned it off."""
@@ -375,11 +487,12 @@ class RemoteStore:
         if not wanted:
             return
         tmpdir = cache.tmp_dir()
-        with self._errors():
+        with self._errors(), self._step(f"downloading {len(wanted)} objects"):
             direct = self._direct_path()  # s3fs (its import and client) only if needed
             if direct is not None:
 
                 def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
+                    self._beat()
                     self._check_digest(digest, actual)
                     cache.place(tmp, digest)
                     if progress is not None:
@@ -400,7 +513,7 @@ class RemoteStore:
 
     def read_bytes(self, digest: str) -> bytes:
         """A small object (a listing), verified against its name."""
-        with self._errors(missing=digest):
+        with self._errors(missing=digest), self._step("reading a listing"):
             if self.protocol == "file":
                 data = Path(self.path(digest)).read_bytes()
             else:
@@ -447,10 +560,12 @@ class RemoteStore:
                 if progress is not None:
                     progress(len(data))
                 return data
+        self.watch.check()
         tmp = tmpdir / f"{hex_of(digest)[:16]}-{temp_name()}"
         try:
             with self._errors(missing=digest):
                 actual, size = self._fetch_hashing(self.path(digest), tmp)
+            self._beat()
             self._check_digest(digest, actual)
             cache.place(tmp, digest)
         finally:
@@ -464,7 +579,7 @@ class RemoteStore:
             with open_new(tmp) as out, open(src, "rb", buffering=0) as f:
                 copy_fd(f.fileno(), out.fileno())
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
-        self.fs.get_file(src, str(tmp))
+        self.fs.get_file(src, str(tmp), callback=self._callback())
         return sha256_file(tmp)
 
     def _check_digest(self, digest: str, actual: str) -> None:
@@ -516,15 +631,19 @@ def parse_url(url: str) -> tuple[str, str]:
     if scheme == "file":
         path = unquote(urlsplit(url).path)
         if not path.startswith("/"):
-            raise UsageError(f"remote URL {url!r} is not absolute", "write file:///abs/path")
+            raise UsageError(
+                f"remote URL {redact(url)!r} is not absolute", "write file:///abs/path"
+            )
         return "file", _strip_root(path)
     if scheme in ("http", "https"):
         return scheme, url.rstrip("/")
     if scheme == "memory":
         return "memory", "/" + rest.strip("/")
     root = rest.strip("/")
-    if not root:
-        raise UsageError(f"remote URL {url!r} names no bucket", f"write {scheme}://bucket/prefix")
+    if not root or rest.startswith("/") or "@" in rest.partition("/")[0]:
+        raise UsageError(
+            f"remote URL {redact(url)!r} names no bucket", f"write {scheme}://bucket/prefix"
+        )
     return ("gs" if scheme == "gcs" else scheme), root
 
 
@@ -544,18 +663,29 @@ def check_options(protocol: str, options: Mapping[str, Any] | None) -> dict[str,
 
 
 def filesystem(
-    protocol: str, options: Mapping[str, Any] | None = None, *, version_aware: bool = False
+    protocol: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    version_aware: bool = False,
+    timeout: float | None = None,
 ) -> Any:
-    """A fresh fsspec file system for `protocol` with these (non-secret) options."""
+    """A fresh fsspec file system for `protocol` with these (non-secret) options, its
+    requests under connect and read timeouts no longer than the stall limit `timeout`."""
     opts = check_options(protocol, options)
+    limit = timeout or limit_from_env()
+    connect, read = min(CONNECT_TIMEOUT, limit), min(READ_TIMEOUT, limit)
     if protocol == "s3":
-        return _s3_filesystem(opts, version_aware)
+        return _s3_filesystem(opts, version_aware, connect, read)
     if protocol == "gs":
-        return _gcs_filesystem(opts, version_aware)
+        return _gcs_filesystem(opts, version_aware, read)
     import fsspec
 
     if protocol in ("http", "https"):
-        return fsspec.filesystem(protocol, skip_instance_cache=True, **opts)
+        import aiohttp
+
+        client = dict(opts.pop("client_kwargs", None) or {})
+        client.setdefault("timeout", aiohttp.ClientTimeout(sock_connect=connect, sock_read=read))
+        return fsspec.filesystem(protocol, skip_instance_cache=True, client_kwargs=client, **opts)
     return fsspec.filesystem(protocol, skip_instance_cache=True)
 
 
@@ -577,19 +707,6 @@ def storage_error(
     if isinstance(exc, FileNotFoundError):
         return kind(f"{where} does not exist", "check the URL and that the bucket exists")
     return kind(f"storage error at {where}: {_describe(exc)}", "retry, or check the location")
-
-
-def redact(url: str) -> str:
-    """The URL without a user or password part."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int) -> str:
@@ -650,7 +767,7 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = JOBS) -> 
     return [r for rs in results for r in rs]
 
 
-def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
+def _s3_filesystem(opts: dict[str, Any], version_aware: bool, connect: float, read: float) -> Any:
     import s3fs
 
     client_kwargs = dict(opts.pop("client_kwargs", None) or {})
@@ -658,7 +775,12 @@ def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
     # us-east-1 is the default, and naming it in client_kwargs breaks bucket creation.
     if region and region != "us-east-1":
         client_kwargs["region_name"] = region
-    config = {**S3_CONFIG, **(opts.pop("config_kwargs", None) or {})}
+    config = {
+        **S3_CONFIG,
+        "connect_timeout": connect,
+        "read_timeout": read,
+        **(opts.pop("config_kwargs", None) or {}),
+    }
     return s3fs.S3FileSystem(
         skip_instance_cache=True,
         use_listings_cache=False,
@@ -669,7 +791,7 @@ def _s3_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
     )
 
 
-def _gcs_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
+def _gcs_filesystem(opts: dict[str, Any], version_aware: bool, read: float) -> Any:
     # Else gcsfs asks every bucket for its layout over gRPC, which hangs on emulators.
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     import logging
@@ -686,6 +808,7 @@ def _gcs_filesystem(opts: dict[str, Any], version_aware: bool) -> Any:
         skip_instance_cache=True,
         use_listings_cache=False,
         version_aware=version_aware,
+        requests_timeout=read,
         **opts,
     )
 
@@ -701,10 +824,21 @@ def _probe(endpoint: str) -> None:
         raise ConnectionError(f"cannot connect to {parts.hostname}:{port}") from exc
 
 
+def _where(url: str, options: Mapping[str, Any]) -> str:
+    """A remote as messages name it: its URL, and the server it is reached at, if named."""
+    endpoint = options.get("endpoint_url") or (
+        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if url.startswith("s3://")
+        else None
+    )
+    host = urlsplit(str(endpoint)).netloc.rpartition("@")[2] if endpoint else ""
+    return redact(f"{url} ({host})" if host else url)
+
+
 def _describe(exc: BaseException) -> str:
     # Query strings may carry signatures or tokens: keep them out of messages.
     text = _QUERY_RE.sub("", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+    return redact(f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__)
 
 
 def _strip_root(path: str) -> str:
@@ -724,11 +858,17 @@ def _is_auth_error(exc: BaseException) -> bool:
 # ---------------------------------------------------------------- local files
 
 
-def _write_local(final: str, fill: Callable[[int], object], made: set[str] | None = None) -> None:
-    """Create `final` only if absent, atomically (see `cache.create_only`)."""
+def _write_local(
+    root: str, final: str, fill: Callable[[int], object], made: set[str] | None = None
+) -> None:
+    """Create `final` only if absent, atomically (see `cache.create_only`), making its
+    folders below `root` but never `root` itself: a remote folder deleted mid-push (or an
+    unmounted volume) fails the push instead of being quietly re-created."""
     shard = os.path.dirname(final)
     if made is None or shard not in made:
-        os.makedirs(shard, exist_ok=True)
+        for folder in (f"{root}/sha256", shard):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder)
         if made is not None:
             made.add(shard)
     create_only(final, fill)
@@ -740,7 +880,3 @@ def _checked_bytes(cache: ObjectStore, digest: str, limit: int) -> bytes:
     if data is None:
         raise not_cached(digest, ", so it cannot be pushed")
     return data
-
-
-def _ignore(_: int) -> None:
-    pass

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,10 +50,13 @@ class S3Direct:
     base: str
     signer: Signer
     broken: bool = field(default=False)
+    read_timeout: float = READ_TIMEOUT
     _proxy: str | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, root: str, options: Mapping[str, Any]) -> S3Direct | None:
+    def create(
+        cls, root: str, options: Mapping[str, Any], timeout: float | None = None
+    ) -> S3Direct | None:
         """The direct path for s3 `root` with these options, or None to stay on s3fs."""
         if not set(options) <= DIRECT_OPTIONS or os.environ.get("GITARTIFACTS_S3_DIRECT") == "0":
             return None
@@ -94,7 +97,8 @@ class S3Direct:
             or session.get_config_variable("region")
             or "us-east-1"
         )
-        return cls(base, Signer(credentials, str(region), _host(parts)))
+        read = min(READ_TIMEOUT, timeout) if timeout else READ_TIMEOUT
+        return cls(base, Signer(credentials, str(region), _host(parts)), read_timeout=read)
 
     def url(self, digest: str) -> str:
         return f"{self.base}/{object_key(digest)}"
@@ -125,7 +129,7 @@ class S3Direct:
                 self.broken = True
             await asyncio.to_thread(slow, digest)
 
-        asyncio.run(self._each(digests, jobs, one))
+        _run(lambda: self._each(digests, jobs, one))
 
     def download(
         self,
@@ -150,7 +154,7 @@ class S3Direct:
                     tmp.unlink(missing_ok=True)
             await asyncio.to_thread(slow, digest)
 
-        asyncio.run(self._each(digests, jobs, one))
+        _run(lambda: self._each(digests, jobs, one))
 
     async def _get_into(self, session: Any, digest: str, tmp: Path) -> tuple[str, int] | None:
         url = self.url(digest)
@@ -198,7 +202,9 @@ class S3Direct:
         failure stops the rest."""
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=min(CONNECT_TIMEOUT, self.read_timeout), sock_read=self.read_timeout
+        )
         connector = aiohttp.TCPConnector(limit=jobs)
         # The proxy settings are looked up once here: aiohttp's trust_env would look them
         # (and ~/.netrc) up again in a thread for every request.
@@ -279,6 +285,20 @@ class Signer:
                 key = hmac.new(key, part.encode(), "sha256").digest()
             self._keys = {(secret, day): key}
         return key
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main()` to completion in an event loop of its own, also when the calling thread
+    already runs one (Jupyter, an asyncio application), where asyncio.run would refuse."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="gitartifacts-s3") as pool:
+        pool.submit(lambda: asyncio.run(main())).result()
 
 
 def _host(parts: SplitResult) -> str:

@@ -7,6 +7,7 @@ existence check give what is missing. Listing objects travel after the objects t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -18,11 +19,14 @@ from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.hashing import hex_of
 from gitartifacts.progress import Progress
 from gitartifacts.project import Project, in_ref_snapshot
+from gitartifacts.redaction import redact
 
 if TYPE_CHECKING:
     from gitartifacts.remote import RemoteStore
 
 JOBS = 16
+# state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
+IDENTITY_KEY = "remote-identity:"
 
 
 class PushResult(NamedTuple):
@@ -31,6 +35,9 @@ class PushResult(NamedTuple):
     uploaded: int
     already: int
     messages: list[str]
+    # A folder remote's identity file: while it stays as it is, a repeat push may answer
+    # without looking (see quick.py).
+    witness: str | None = None
 
 
 class FetchResult(NamedTuple):
@@ -40,10 +47,11 @@ class FetchResult(NamedTuple):
     messages: list[str]
 
 
-def open_store(remote: config.Remote) -> RemoteStore:
+def open_store(remote: config.Remote, project: Project | None = None) -> RemoteStore:
     from gitartifacts.remote import RemoteStore
 
-    return RemoteStore(remote.url, remote.options)
+    timeout = config.network_timeout(project) if project is not None else None
+    return RemoteStore(remote.url, remote.options, timeout)
 
 
 def git_remote(project: Project, name: str | None = None) -> str | None:
@@ -80,6 +88,17 @@ def push(
     remote = config.resolve(project, remote_name)
     gremote = git_remote(project, git_remote_name)
     rid = config.remote_id(remote)
+    store = open_store(remote, project)
+    if remote.source == "origin":
+        os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
+    identity = store.identity(create=True)
+    if identity is None:  # written a moment ago: a remote that keeps nothing
+        identity = _check_same_remote(store, None)
+    if project.state.get(f"{IDENTITY_KEY}{rid}") != identity:
+        # Another remote now answers at this URL (or one emptied and re-created): nothing
+        # this clone saw there counts any more.
+        project.state.forget_remote(rid)
+        check_remote = True
     manifests = manifests_in_commits(project, revs, gremote, all_commits)
     if tags:
         seen = {m.digest for m in manifests}
@@ -91,7 +110,6 @@ def push(
     ]
     uploaded = already = 0
     if todo:
-        store = open_store(remote)
         data: set[str] = set()
         sizes: dict[str, int] = {}
         listings: list[str] = []  # children before parents
@@ -128,14 +146,19 @@ def push(
                 _close(progress)
         already = len(candidates) - len(missing)
         uploaded = len(missing)
-        project.state.mark_on_remote(rid, candidates)
         new_listings = [h for h in dict.fromkeys(listings) if "sha256:" + h not in known]
         if new_listings:
             # Small, and uploads are create-only: sending them beats asking about each one.
             store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
             uploaded += len(new_listings)
-            project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
+        identity = _check_same_remote(store, identity)
+        # Only now, with every object written or seen on the same remote, is any recorded.
+        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
+        project.state.mark_on_remote(rid, candidates)
+        project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
         project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
+    else:
+        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
     messages: list[str] = []
     if tags and gremote:
         # What we last saw of the remote tells whether there is anything to publish.
@@ -144,7 +167,22 @@ def push(
             messages = ver.publish(project, gremote)
         if not fresh or run_notes.unpushed(project.repo, gremote):
             run_notes.push(project.repo, gremote)
-    return PushResult(remote.name, len(manifests), uploaded, already, messages)
+    witness = f"{store.root}/{store.IDENTITY}" if store.is_folder else None
+    return PushResult(remote.name, len(manifests), uploaded, already, messages, witness)
+
+
+def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
+    """Fail when the remote lost its identity during the push (deleted, emptied, replaced):
+    what this push wrote may be gone, so none of it may count as pushed."""
+    from gitartifacts.remote import IDENTITY
+
+    if identity is None or store.identity() != identity:
+        raise CacheError(
+            f"remote {redact(store.url)} changed during the push (its {IDENTITY} is gone or "
+            "different), so nothing was recorded as pushed",
+            "run git artifacts push again",
+        )
+    return identity
 
 
 def manifests_in_commits(
@@ -303,7 +341,7 @@ def fetch_manifests(
     patches: set[str] = set()
     for m in manifests:
         if m.listing is not None and m.entries is None:
-            store = store or open_store(remote)
+            store = store or open_store(remote, project)
             count += fetch_listing(project, store, m.listing, jobs)
         # Not kept on `m`: a pull holds these manifests while its checkout reads its own.
         entries = project.load_entries(m, keep=False)
@@ -314,7 +352,7 @@ def fetch_manifests(
             patches.add(patch)
     missing = project.cache.missing(sorted(sizes.keys() | patches))
     if missing:
-        store = store or open_store(remote)
+        store = store or open_store(remote, project)
         _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")
         try:
             store.download(
@@ -352,7 +390,7 @@ class ObjectFetcher:
         """One for a folder remote, with the listings of these manifests fetched (a checkout
         reads them first); None for a remote reached over the network, where batched
         transfers (`fetch_manifests`) are quicker than one object at a time."""
-        store = open_store(remote)
+        store = open_store(remote, project)
         if not store.is_folder:
             return None
         out = cls(project, remote, store, jobs)

@@ -268,7 +268,9 @@ def test_a_killed_write_leaves_no_torn_file_and_the_next_run_sweeps_its_temporar
     assert torn == 0, f"{torn} of {trials} killed runs left a torn file at its final name"
 
 
-def test_a_symlinked_manifest_folder_is_never_written_through(repo: GitRepo, tmp_path: Path) -> None:
+def test_a_symlinked_manifest_folder_is_never_written_through(
+    repo: GitRepo, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     repo.write({"data/bikes/a.txt": "a\n"})
