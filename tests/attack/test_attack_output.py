@@ -239,9 +239,12 @@ def test_a_clean_code_patch_still_applies(repo: GitRepo, tmp_path: Path) -> None
 # ---------------------------------------------------------------- remote caches moved by a branch
 
 REMOTE_MOVES = {
-    "url moved": ["remote", "add", "storage", "{evil}"],
+    "url moved": ["remote", "add", "storage", "{evil}", "--force"],
     "new default": ["remote", "add", "mine", "{evil}", "--default"],
-    "endpoint moved": ["remote", "add", "storage", "s3://bucket/p", "--endpoint-url", "{evil}"],
+    "endpoint moved": [
+        *("remote", "add", "storage", "s3://bucket/p", "--force"),
+        *("--endpoint-url", "http://attacker-folder.invalid:9000"),
+    ],
     "removed": ["remote", "remove", "storage"],
 }
 
@@ -300,7 +303,7 @@ def test_validate_warns_about_a_remote_moved_by_commits_not_yet_upstream(
     clone = GitRepo(tmp_path / "clone")
     with_remote.git("clone", "-q", str(with_remote.root), str(clone.root))
     clone.ga("init")
-    clone.ga("remote", "add", "storage", str(tmp_path / "attacker-folder"))
+    clone.ga("remote", "add", "storage", str(tmp_path / "attacker-folder"), "--force")
     clone.commit("merged pull request", ".gitartifacts.yaml")
     proc = clone.ga("validate")
     assert "against the upstream branch" in proc.stderr and "attacker-folder" in proc.stderr

@@ -370,24 +370,8 @@ def _judge(tally: Tally) -> None:
     assert tally.reruns_ok == tally.trials, tally.problems[:5]
 
 
-# Found by the loops below, to be fixed in the workspace writes: a killed get or fresh pull
-# leaves torn files (new files are written in place), a killed checkout a `.ga-tmp-` file
-# that the rerun keeps.
-_TORN_UNTIL_TEMP_RENAME = pytest.mark.xfail(
-    reason="a killed get or pull leaves torn files; a killed checkout a temporary file",
-    strict=False,
-)
-
-
-def _params() -> list[object]:
-    return [
-        pytest.param(v, marks=_TORN_UNTIL_TEMP_RENAME) if v in ("pull", "checkout", "get") else v
-        for v in VERBS
-    ]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("verb", _params())
+@pytest.mark.parametrize("verb", VERBS)
 def test_a_killed_command_leaves_nothing_corrupt_and_completes_when_rerun(
     verb: str, template: Template, tmp_path: Path
 ) -> None:

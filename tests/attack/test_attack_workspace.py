@@ -6,11 +6,8 @@ appears whole. Real repositories, symlinks committed through git, installed hook
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -221,62 +218,14 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-# ---------------------------------------------------------------- SIGKILL trials (by hand)
-
-
-@pytest.mark.sigkill
-@pytest.mark.parametrize("verb", ["get", "checkout", "pull"])
-def test_a_killed_write_leaves_no_torn_file_and_the_next_run_sweeps_its_temporaries(
-    tmp_path: Path, verb: str
-) -> None:
-    """Kill get, checkout or pull at random moments: every file at its final name is whole,
-    and the next run completes and leaves no temporary file behind."""
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    repo = clone(origin, tmp_path / "alice")
-    repo.commit("initial")
-    repo.ga("init")
-    repo.write({f"data/big/f{i}.bin": os.urandom((8 << 20) + i) for i in range(6)})
-    repo.write({f"data/big/small/s{i}.txt": f"small {i}\n" for i in range(200)})
-    repo.ga("add", "data/big", "--name", "big", "--type", "model")
-    repo.commit("big v0")
-    repo.git("push", "-q", "origin", "main")
-    repo.ga("push")
-    want = file_digests(repo.root / "data")
-    trials = int(os.environ.get("GITARTIFACTS_TRIALS", "8"))
-    torn = 0
-    for t in range(trials):
-        if verb == "pull":
-            where = clone(origin, tmp_path / f"bob{t}")
-            cmd, target = ["pull"], where.root / "data"
-        else:
-            where = repo
-            target = tmp_path / f"out{t}" if verb == "get" else repo.root / "data"
-            cmd = ["get", "big", "-o", str(target)] if verb == "get" else ["checkout", "big"]
-            if verb == "checkout":
-                shutil.rmtree(target)
-        # The script itself, not `git artifacts`: a SIGKILL to git would not reach it.
-        proc = subprocess.Popen(["git-artifacts", *cmd], cwd=where.root)
-        time.sleep(random.uniform(0.05, 1.5))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        got = file_digests(target) if target.exists() else {}
-        finals = {p: d for p, d in got.items() if ".ga-tmp-" not in p}
-        torn += any(want[p] != d for p, d in finals.items())
-        where.ga(*cmd)
-        assert file_digests(target) == want
-    assert torn == 0, f"{torn} of {trials} killed runs left a torn file at its final name"
-
-
 def test_a_symlinked_manifest_folder_is_never_written_through(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     repo.write({"data/bikes/a.txt": "a\n"})
+    shutil.rmtree(repo.root / ".artifacts", ignore_errors=True)
     os.symlink(outside, repo.root / ".artifacts")
-    r = repo.ga("add", "data/bikes", "--name", "bikes", check=False)
-    assert r.returncode != 0
-    assert r.stderr.startswith("error: .artifacts is a symlink")
-    assert len(r.stderr.strip().splitlines()) == 1
+    r = repo.ga("add", "data/bikes", "--name", "bikes", "--type", "dataset", rc=None)
+    assert stderr_error_line(r).startswith("error: .artifacts is a symlink")
     assert list(outside.iterdir()) == []
