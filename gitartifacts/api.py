@@ -18,6 +18,7 @@ from gitartifacts import workspace as ws
 from gitartifacts.errors import (
     CacheError,
     ConflictError,
+    GitArtifactsError,
     GitError,
     ManifestError,
     NotFoundError,
@@ -191,12 +192,22 @@ def add(
         path=base_rel,
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
     )
+    manifest_file = project.root / mf.manifest_path(name)
+    before = manifest_file.read_bytes() if manifest_file.is_file() else None
     rel = project.write_manifest(m)
-    with project.repo.worktree_lock():
-        ignore_changed = base_rel is not None and ensure_ignored(
-            project, base_rel, ws.tops(entries)
-        )
-        project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
+    try:
+        with project.repo.worktree_lock():
+            ignore_changed = base_rel is not None and ensure_ignored(
+                project, base_rel, ws.tops(entries)
+            )
+            project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
+    except GitArtifactsError:
+        # A refused add (git's index lock held too long) leaves the manifest as it was.
+        if before is None:
+            manifest_file.unlink(missing_ok=True)
+        else:
+            write_atomic(manifest_file, before)
+        raise
     _remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
     return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
 

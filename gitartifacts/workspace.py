@@ -687,14 +687,15 @@ def _sweep_temps(base: str, seen: Sequence[str]) -> None:
     except OSError:
         top = []
     for rel in [*top, *seen]:
-        if not _alive(os.path.basename(rel)):
-            unlink_quiet(os.path.join(base, rel))
+        full = os.path.join(base, rel)
+        if not _alive(full):
+            unlink_quiet(full)
 
 
-def _alive(name: str) -> bool:
+def _alive(full: str) -> bool:
     """Whether the process that named this temporary file (`temp_name`) may still run; true
     for names not of that form, which are not ours to remove."""
-    parts = name[len(TMP_PREFIX) :].split("-")
+    parts = os.path.basename(full)[len(TMP_PREFIX) :].split("-")
     if len(parts) != 3 or not parts[1].isdigit():
         return True
     pid = int(parts[1])
@@ -706,7 +707,21 @@ def _alive(name: str) -> bool:
         return False
     except OSError:
         return True
-    return True
+    return not _dead_or_newer(pid, full)
+
+
+def _dead_or_newer(pid: int, full: str) -> bool:
+    """A killed writer whose parent has not reaped it yet still answers kill(0) (a zombie),
+    and a pid may have been reused by a process started after the file was written."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime "))
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return fields[0] in (b"Z", b"X") or started > os.lstat(full).st_mtime + 1
+    except (OSError, IndexError, ValueError, StopIteration):
+        return False  # no /proc here: trust kill(0)
 
 
 def _remove(full: str) -> None:

@@ -218,6 +218,7 @@ def test_add_waits_for_an_index_lock_that_comes_free_and_names_one_that_does_not
         ga_env(repo, "add", "data/cars", "--name", "cars", "--type", "dataset", env=LOCK_ENV)
     )
     assert str(lock) in line and "remove it if no git process is running" in line
+    assert not (repo.root / ".artifacts/cars.yaml").exists()  # a refused add leaves no manifest
 
 
 # ---------------------------------------------------------------- point 9: concurrent adds
