@@ -7,6 +7,7 @@ once (a template) and each test gets its own full copy of it (work tree and .git
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +75,11 @@ def repo(tmp_path: Path, template: Template) -> GitRepo:
 def bikes(tmp_path: Path, template: Template) -> GitRepo:
     """A repository with artifact `bikes` (path `data`, entries `bikes/...`) committed as v0."""
     return copy_repo(template("bikes", build_bikes), tmp_path / "repo")
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """An empty bare repository to clone and push to."""
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    return bare

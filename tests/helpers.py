@@ -276,3 +276,25 @@ def stderr_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     assert len(got) == 1, f"expected one line on stderr, got:\n{proc.stderr}"
     assert got[0].startswith("error: "), got[0]
     return got[0]
+
+
+def clone(origin: Path, dest: Path) -> GitRepo:
+    """A `git clone` of a local repository."""
+    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
+    return GitRepo(dest)
+
+
+def ga_run(
+    repo: GitRepo, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`git artifacts ARGS` that must answer in time (a hang fails the test, it is not waited
+    out), with extra environment; the exit code is the caller's to check."""
+    return subprocess.run(
+        ["git", "artifacts", *args],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )

@@ -16,6 +16,7 @@ from helpers import (
     GitRepo,
     assert_cache_sound,
     cache_objects,
+    clone,
     file_digests,
     sha256_hex,
     stderr_error_line,
@@ -26,18 +27,6 @@ from gitartifacts import transfer
 from gitartifacts.project import Project
 
 # ---------------------------------------------------------------- helpers
-
-
-def clone(origin: Path, dest: Path) -> GitRepo:
-    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
-    return GitRepo(dest)
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    bare = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    return bare
 
 
 @pytest.fixture

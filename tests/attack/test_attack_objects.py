@@ -8,7 +8,6 @@ YAML may not expand, and every cache object copied out or pushed is hashed on th
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from helpers import (
     assert_cache_sound,
     cache_objects,
     expected_digest,
+    ga_run,
     sha,
     sha256_hex,
     stderr_error_line,
@@ -52,18 +52,6 @@ def commit_manifest(
     (repo.root / ".artifacts").mkdir(exist_ok=True)
     (repo.root / ".artifacts" / f"{name}.yaml").write_text(text)
     repo.commit(f"{name}", f".artifacts/{name}.yaml")
-
-
-def run_bounded(repo: GitRepo, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`git artifacts ARGS` that must answer in time (a hang is a failure, not a wait)."""
-    return subprocess.run(
-        ["git", "artifacts", *args],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
 
 
 # ---------------------------------------------------------------- digests that are paths
@@ -166,7 +154,7 @@ def test_a_listing_graph_that_expands_exponentially_is_refused_in_time(
     commit_manifest(repo, "bomb", root, {"a/x": sha(b"x")}, declared, 1)
     if verb == ["review"]:
         verb = ["review", "HEAD~1", "HEAD"]
-    proc = run_bounded(repo, *verb)
+    proc = ga_run(repo, *verb)
     assert proc.returncode != 0 or "corrupt listing" in proc.stdout + proc.stderr
     assert "corrupt listing" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -205,7 +193,7 @@ def test_yaml_that_expands_or_nests_too_far_is_refused_by_every_reader(
     path.write_text(f"{head}metadata:\n{block}{sep}{rest}")
     bikes.git("add", ".artifacts/bikes.yaml")
     args = [*verb, ".artifacts/bikes.yaml"] if verb == ["validate"] else verb
-    proc = run_bounded(bikes, *args, timeout=60)
+    proc = ga_run(bikes, *args, timeout=60)
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out
     assert "aliases expand too far" in out or "nested more than" in out

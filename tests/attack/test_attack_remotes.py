@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, lines, stderr_error_line
+from helpers import GitRepo, clone, lines, stderr_error_line
 from servers import Bucket
 
 from gitartifacts import transfer
@@ -23,18 +23,6 @@ from gitartifacts.progress import Progress
 from gitartifacts.project import Project
 
 SECRET = "s3cr3tT0kenValue9"
-
-
-def clone(origin: Path, dest: Path) -> GitRepo:
-    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
-    return GitRepo(dest)
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    bare = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    return bare
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, file_digests, sha, stderr_error_line, tree_state
+from helpers import GitRepo, clone, file_digests, sha, stderr_error_line, tree_state
 
 PWN = "#!/bin/sh\necho pwned\n"
 
@@ -111,11 +111,6 @@ def test_pull_of_a_clone_with_a_committed_symlink_writes_nothing_outside(
         err = stderr_error_line(victim.ga("pull", *force, rc=None))
         assert "symlink" in err, err
         untouched(victim, outside, before)
-
-
-def clone(origin: Path, dest: Path) -> GitRepo:
-    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
-    return GitRepo(dest)
 
 
 # ---------------------------------------------------------------- get and download

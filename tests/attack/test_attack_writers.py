@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import VENV_BIN, GitRepo, bikes_files, stderr_error_line
+from helpers import VENV_BIN, GitRepo, bikes_files, ga_run, stderr_error_line
 
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 
@@ -30,20 +30,6 @@ def py(repo: GitRepo, code: str, timeout: float = 120) -> subprocess.CompletedPr
         capture_output=True,
         text=True,
         check=False,
-        timeout=timeout,
-    )
-
-
-def ga_env(
-    repo: GitRepo, *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "artifacts", *args],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
         timeout=timeout,
     )
 
@@ -145,7 +131,7 @@ def test_a_stale_notes_lock_refuses_an_alias_move_at_once_and_moves_nothing(
     lock.touch()
     before = bikes.git("for-each-ref")
     start = time.monotonic()
-    proc = ga_env(bikes, "alias", "bikes:v0", "production", env=LOCK_ENV, timeout=30)
+    proc = ga_run(bikes, "alias", "bikes:v0", "production", env=LOCK_ENV, timeout=30)
     elapsed = time.monotonic() - start
     line = stderr_error_line(proc)
     assert str(lock) in line and "held by another process or left by a killed one" in line
@@ -153,7 +139,7 @@ def test_a_stale_notes_lock_refuses_an_alias_move_at_once_and_moves_nothing(
     assert elapsed < 15
     assert bikes.git("for-each-ref") == before  # neither the alias nor its event half-done
     lock.unlink()
-    ga_env(bikes, "alias", "bikes:v0", "production", env=LOCK_ENV).check_returncode()
+    ga_run(bikes, "alias", "bikes:v0", "production", env=LOCK_ENV).check_returncode()
     notes = bikes.git("notes", "--ref=refs/notes/artifacts", "show", bikes.head())
     assert '"alias":"production"' in notes
 
@@ -185,12 +171,12 @@ def test_a_stale_tag_lock_gives_one_line_naming_it_instead_of_a_recursion(bikes:
     lock = bikes.root / ".git" / "refs" / "tags" / "artifacts" / "bikes" / "latest.lock"
     lock.touch()
     start = time.monotonic()
-    line = stderr_error_line(ga_env(bikes, "ls", env=LOCK_ENV, timeout=30))
+    line = stderr_error_line(ga_run(bikes, "ls", env=LOCK_ENV, timeout=30))
     assert time.monotonic() - start < 15
     assert str(lock) in line and "remove it if no git process is running" in line
     assert "artifacts/bikes/v1" not in bikes.tags()  # nothing half-tagged
     lock.unlink()
-    ga_env(bikes, "ls", env=LOCK_ENV).check_returncode()
+    ga_run(bikes, "ls", env=LOCK_ENV).check_returncode()
     assert "artifacts/bikes/v1" in bikes.tags()
 
 
@@ -201,7 +187,7 @@ def test_add_waits_for_an_index_lock_that_comes_free_and_names_one_that_does_not
     lock = repo.root / ".git" / "index.lock"
     lock.touch()
     threading.Timer(1.0, lock.unlink).start()
-    ga_env(
+    ga_run(
         repo,
         "add",
         "data/bikes",
@@ -215,7 +201,7 @@ def test_add_waits_for_an_index_lock_that_comes_free_and_names_one_that_does_not
     repo.write({"data/cars/a.txt": "car\n"})
     lock.touch()
     line = stderr_error_line(
-        ga_env(repo, "add", "data/cars", "--name", "cars", "--type", "dataset", env=LOCK_ENV)
+        ga_run(repo, "add", "data/cars", "--name", "cars", "--type", "dataset", env=LOCK_ENV)
     )
     assert str(lock) in line and "remove it if no git process is running" in line
     assert not (repo.root / ".artifacts/cars.yaml").exists()  # a refused add leaves no manifest
