@@ -266,7 +266,8 @@ class Tally:
     killed: int = 0  # trials in which the kill came before the command ended
     corrupt: int = 0
     torn: int = 0
-    strays: int = 0  # files in the watched folder neither before nor after (temporaries)
+    strays: int = 0  # other files in the watched folder neither before nor after
+    swept: int = 0  # temporary files a kill left under their marked name, gone after the rerun
     reruns_ok: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -327,6 +328,8 @@ def _trial(t: Trial, v: Verb, delay: float, tally: Tally) -> None:
         if rel in before or rel in after:
             tally.torn += 1
             tally.problems.append(f"{v.name} (delay {delay:.2f}s): torn file {rel}")
+        elif os.path.basename(rel).startswith(".ga-tmp-"):
+            tally.swept += 1  # written whole or not at all under a marked name; rerun removed it
         else:
             tally.strays += 1
             tally.problems.append(f"{v.name} (delay {delay:.2f}s): left behind {rel}")
@@ -351,12 +354,12 @@ def run_trials(verb: str, trials: int, template: Template, tmp: Path) -> Tally:
 
 def _report(tallies: list[Tally]) -> str:
     head = f"{'verb':<9} {'trials':>6} {'killed':>6} {'corrupt':>7} {'torn':>5} {'strays':>6} "
-    head += f"{'reruns ok':>9}"
+    head += f"{'swept':>5} {'reruns ok':>9}"
     rows = [head]
     for t in tallies:
         rows.append(
             f"{t.verb:<9} {t.trials:>6} {t.killed:>6} {t.corrupt:>7} {t.torn:>5} {t.strays:>6} "
-            f"{t.reruns_ok:>9}"
+            f"{t.swept:>5} {t.reruns_ok:>9}"
         )
     return "\n".join(rows)
 
