@@ -167,14 +167,19 @@ def test_remote_add_existing_name_needs_force(repo: GitRepo, tmp_path: Path, loc
 # ---------------------------------------------------------------- identity (point 10)
 
 
+def folder_remote(repo: GitRepo, remote: Path) -> Path:
+    """A new folder remote, the default, committed and on origin."""
+    remote.mkdir()
+    repo.ga("remote", "add", "store", str(remote), "--default")
+    repo.commit("remote", ".gitartifacts.yaml")
+    repo.git("push", "-q", "origin", "main")
+    return remote
+
+
 def test_remote_emptied_and_recreated_gets_everything_again(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
-    remote = tmp_path / "remote"
-    remote.mkdir()
-    alice.ga("remote", "add", "store", str(remote), "--default")
-    alice.commit("remote", ".gitartifacts.yaml")
-    alice.git("push", "-q", "origin", "main")
+    remote = folder_remote(alice, tmp_path / "remote")
     alice.ga("push")
     assert (remote / "gitartifacts-remote.json").is_file()
     shutil.rmtree(remote)
@@ -213,11 +218,7 @@ class _Vanish(Progress):
 def test_remote_vanishing_mid_push_fails_and_marks_nothing(
     alice: GitRepo, origin: Path, tmp_path: Path, recreate: bool
 ) -> None:
-    remote = tmp_path / "remote"
-    remote.mkdir()
-    alice.ga("remote", "add", "store", str(remote), "--default")
-    alice.commit("remote", ".gitartifacts.yaml")
-    alice.git("push", "-q", "origin", "main")
+    remote = folder_remote(alice, tmp_path / "remote")
     project = Project.open(alice.root)
     try:
         with pytest.raises(CacheError):
