@@ -69,14 +69,7 @@ def small_fs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
     def mount(name: str, options: str = "size=1m") -> Path:
         where = tmp_path / name
         where.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
+        _mount(["-t", "tmpfs", "-o", options, "tmpfs", str(where)], "a small tmpfs")
         mounted.append(where)
         return where
 
@@ -85,15 +78,15 @@ def small_fs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def _read_only_bind(where: Path, undo: list[Path]) -> None:
-    proc = subprocess.run(
-        ["mount", "--bind", "-o", "ro", str(where), str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _mount(args: list[str], what: str) -> None:
+    """Run `mount ARGS`; a machine that cannot (no privilege) skips the test, saying so."""
+    proc = subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        pytest.skip(f"cannot bind-mount read-only here: {proc.stderr.strip()}")
+        pytest.skip(f"cannot mount {what} here: {proc.stderr.strip()}")
+
+
+def _read_only_bind(where: Path, undo: list[Path]) -> None:
+    _mount(["--bind", "-o", "ro", str(where), str(where)], "a read-only bind")
     undo.append(where)
 
 
