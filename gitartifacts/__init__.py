@@ -18,20 +18,20 @@ __version__ = "0.1.0"
 
 # Imported on first use, so that `git artifacts status` does not pay for the Python API.
 _LAZY = {
-    "Api": "gitartifacts.artifact",
-    "Artifact": "gitartifacts.artifact",
-    "ArtifactEntry": "gitartifacts.artifact",
-    "ArtifactFinalizedError": "gitartifacts.artifact",
-    "ArtifactNotLoggedError": "gitartifacts.artifact",
+    "Api": "gitartifacts.sdk.artifact",
+    "Artifact": "gitartifacts.sdk.artifact",
+    "ArtifactEntry": "gitartifacts.sdk.artifact",
+    "ArtifactFinalizedError": "gitartifacts.sdk.artifact",
+    "ArtifactNotLoggedError": "gitartifacts.sdk.artifact",
     "CacheError": "gitartifacts.errors",
     "ConflictError": "gitartifacts.errors",
     "GitArtifactsError": "gitartifacts.errors",
     "ManifestError": "gitartifacts.errors",
     "NotFoundError": "gitartifacts.errors",
     "UsageError": "gitartifacts.errors",
-    "init": "gitartifacts.runs",
-    "finish": "gitartifacts.runs",
-    "Run": "gitartifacts.runs",
+    "init": "gitartifacts.sdk.run",
+    "finish": "gitartifacts.sdk.run",
+    "Run": "gitartifacts.sdk.run",
 }
 __all__ = [
     "Api",
@@ -54,13 +54,6 @@ __all__ = [
 if TYPE_CHECKING:
     from typing import Any
 
-    from gitartifacts.artifact import (
-        Api,
-        Artifact,
-        ArtifactEntry,
-        ArtifactFinalizedError,
-        ArtifactNotLoggedError,
-    )
     from gitartifacts.errors import (
         CacheError,
         ConflictError,
@@ -69,12 +62,19 @@ if TYPE_CHECKING:
         NotFoundError,
         UsageError,
     )
-    from gitartifacts.runs import Run, finish, init, run
+    from gitartifacts.sdk.artifact import (
+        Api,
+        Artifact,
+        ArtifactEntry,
+        ArtifactFinalizedError,
+        ArtifactNotLoggedError,
+    )
+    from gitartifacts.sdk.run import Run, finish, init, run
 
 
 def __getattr__(name: str) -> Any:
     if name == "run":  # the active run of this process, or None
-        return importlib.import_module("gitartifacts.runs").run
+        return importlib.import_module("gitartifacts.sdk.run").run
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")

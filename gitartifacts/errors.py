@@ -147,7 +147,7 @@ def user_error(exc: BaseException, state_path: object = None) -> GitArtifactsErr
     if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         from pathlib import Path
 
-        from gitartifacts.state import state_error
+        from gitartifacts.core.state import state_error
 
         return state_error(Path(str(state_path or "state.db")), exc)
     return None

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from gitartifacts import manifest as mf
-from gitartifacts.cache import CorruptObjectError, ObjectStore
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.objects import CorruptObjectError, ObjectStore
+from gitartifacts.core.state import State
 from gitartifacts.errors import CacheError, ManifestError, UsageError
-from gitartifacts.git import Repo, git_bool
-from gitartifacts.state import State
+from gitartifacts.gitmodel.repo import Repo, git_bool
 
 CONFIG_FILE = ".gitartifacts.yaml"
 IGNORE_FILE = ".artifactignore"

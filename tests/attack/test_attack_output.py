@@ -18,7 +18,7 @@ import pytest
 import yaml
 from helpers import GitRepo, stderr_error_line, tree_state
 
-from gitartifacts.review import MARKER
+from gitartifacts.review.markdown import MARKER
 
 # Characters a terminal acts on or that disguise text: ESC (CSI, OSC), BEL, CR, C1 CSI,
 # NEL, the line separator and the bidi override and isolate.

@@ -17,10 +17,10 @@ import pytest
 from helpers import GitRepo, clone, lines, stderr_error_line
 from servers import Bucket
 
-from gitartifacts import transfer
+from gitartifacts.core.progress import Progress
 from gitartifacts.errors import CacheError
-from gitartifacts.progress import Progress
 from gitartifacts.project import Project
+from gitartifacts.remote import transfer
 
 SECRET = "s3cr3tT0kenValue9"
 
@@ -96,7 +96,7 @@ def test_hand_written_credentials_are_masked_everywhere(repo: GitRepo) -> None:
 
 
 def test_redact_masks_every_secret_shape() -> None:
-    from gitartifacts.redaction import redact
+    from gitartifacts.core.redaction import redact
 
     text = (
         f"https://u:{SECRET}@h/x?token={SECRET}&a=1 secret={SECRET} "

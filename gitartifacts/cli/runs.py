@@ -1,0 +1,249 @@
+"""Run and lineage verbs of `git artifacts` (runs, lineage, run, link), registered on `main`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import click
+
+from gitartifacts.cli.main import Ctx, _command, _json, main
+from gitartifacts.core import textsafe
+from gitartifacts.core.textsafe import echo
+from gitartifacts.errors import UsageError
+from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.tracking import lineage
+
+
+@main.command()
+@click.option("--job-type", help="Only runs of this job type.")
+@click.option("--group", help="Only runs of this group.")
+@click.option("--state", type=click.Choice(["running", "finished", "failed", "crashed"]))
+@click.option("--order", help="Sort by a dotted field, '-' for descending, e.g. -summary.val_acc.")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def runs(
+    ctx: Ctx,
+    job_type: str | None,
+    group: str | None,
+    state: str | None,
+    order: str | None,
+    as_json: bool,
+) -> None:
+    """Recorded runs, oldest first (or by --order)."""
+    recs = lineage.select_runs(
+        ctx.project(), job_type=job_type, group=group, state=state, order=order
+    )
+    if as_json:
+        _json([r.record for r in recs])
+        return
+    if not recs:
+        ctx.say("no runs recorded yet (start one with gitartifacts.init or git artifacts run)")
+    for r in recs:
+        rec = r.record
+        ins = ", ".join(_label(a) for a in rec.get("inputs", []))
+        outs = ", ".join(_label(a) for a in rec.get("outputs", []))
+        summary = json.dumps(rec.get("summary") or {}, sort_keys=True)
+        row = (
+            f"{rec['id']}  {rec.get('job_type') or '-':12} {rec.get('state'):9} "
+            f"group={rec.get('group') or '-'}  in=[{ins}]  out=[{outs}]  {summary}"
+        )
+        echo(textsafe.line(row))  # a run record comes through git: one line, whatever it holds
+
+
+def _label(a: dict[str, Any]) -> str:
+    return f"{a.get('name')}:{a.get('version') or str(a.get('digest', ''))[7:15]}"
+
+
+@main.command(name="lineage")
+@click.argument("spec")
+@click.option("--up", "direction", flag_value="up", help="Only what it came from.")
+@click.option("--down", "direction", flag_value="down", help="Only what came from it.")
+@click.option("--depth", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]), default="text"
+)
+@click.option(
+    "--explode", is_flag=True, help="Show every node; by default large groups of one type fold."
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@_command
+def lineage_(
+    ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
+) -> None:
+    """The graph of runs and artifact versions around NAME:SPEC."""
+    g, start = lineage.graph(
+        ctx.project(), spec, up=direction != "down", down=direction != "up", depth=depth
+    )
+    fmt = "json" if as_json else fmt
+    if not explode and fmt != "json":
+        g = lineage.group_by_type(g, start)
+    echo(lineage.render(g, start, fmt))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--job-type", help="Job type of the run, e.g. preprocess.")
+@click.option("--name", "run_name", help="Run name.")
+@click.option("--group", help="Run group.")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME:SPEC",
+    help="Artifact version to check out first.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="NAME=PATH[:TYPE]",
+    help="Path to save as an artifact after a zero exit.",
+)
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Recorded in the run's config.",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@_command
+def run(
+    ctx: Ctx,
+    job_type: str | None,
+    run_name: str | None,
+    group: str | None,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    config: tuple[str, ...],
+    command: tuple[str, ...],
+) -> None:
+    """Record COMMAND as a run: inputs checked out first, outputs added after a zero exit.
+
+    git artifacts run --job-type train -i bikes:v3 -o model=out/model.pt:model -- python train.py
+    """
+    from gitartifacts.ops import api
+    from gitartifacts.sdk import run as runs
+
+    project = ctx.project()
+    outs = [_parse_output(o) for o in outputs]
+    cfg: dict[str, Any] = {"command": list(command)}
+    for kv in config:
+        k, eq, v = kv.partition("=")
+        if not eq:
+            raise UsageError(f"--config {kv!r} is not KEY=VALUE", "e.g. -c lr=0.01")
+        try:
+            cfg[k] = json.loads(v)
+        except json.JSONDecodeError:
+            cfg[k] = v
+    r = runs.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
+    try:
+        for spec in inputs:
+            art = r.use_artifact(spec)
+            if art.path is not None:
+                api.checkout(project, [spec])
+            else:
+                art.download()
+        proc = subprocess.run(list(command), check=False)
+        r.summary["exit_code"] = proc.returncode
+        if proc.returncode != 0:
+            r.finish(exit_code=proc.returncode, state=runs.FAILED)
+            echo(
+                f"run {r.id} failed (exit {proc.returncode}); no output versions were made",
+                err=True,
+            )
+            sys.exit(proc.returncode)
+        added = [api.add(project, [path], name=name, type=type_) for name, path, type_ in outs]
+        changed = [
+            p
+            for p in [*(a.manifest for a in added), ".gitignore"]
+            if project.repo.run("status", "--porcelain", "--", p).strip()
+        ]
+        if changed:
+            api.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
+            ver.sync(project)
+        for a in added:
+            r.log_artifact(_api(project).artifact(f"{a.name}:{a.digest}"))
+        r.finish(exit_code=0)
+    except BaseException:
+        if r.state == runs.RUNNING:
+            r.finish(state=runs.FAILED, exit_code=1)
+        raise
+    ctx.say(
+        f"run {r.id} finished" + (f"; outputs: {', '.join(n for n, _, _ in outs)}" if outs else "")
+    )
+
+
+def _parse_output(spec: str) -> tuple[str, str, str | None]:
+    name, eq, rest = spec.partition("=")
+    if not eq or not name or not rest:
+        raise UsageError(f"-o {spec!r} is not NAME=PATH[:TYPE]", "e.g. -o model=out/model.pt:model")
+    path, _, type_ = rest.partition(":")
+    return name, path, type_ or None
+
+
+def _api(project: Any) -> Any:
+    from gitartifacts.sdk.artifact import Api
+
+    api = Api(project.root)
+    api._project = project
+    return api
+
+
+@main.command()
+@click.argument("spec", required=False)
+@click.argument("collection", required=False)
+@click.option(
+    "-a", "--alias", "aliases", multiple=True, help="Alias in the collection; repeatable."
+)
+@click.option("--list", "list_", is_flag=True, help="List COLLECTION (or SPEC as a collection).")
+@click.option("--json", "as_json", is_flag=True)
+@_command
+def link(
+    ctx: Ctx,
+    spec: str | None,
+    collection: str | None,
+    aliases: tuple[str, ...],
+    list_: bool,
+    as_json: bool,
+) -> None:
+    """Link a version into a registry collection: git artifacts link NAME:SPEC COLLECTION."""
+    project = ctx.project()
+    if list_:
+        coll = registry.collection_name(collection or spec or "")
+        links = registry.collection(project, coll)
+        al = registry.aliases(project, coll)
+        rows = [
+            {
+                **lk._asdict(),
+                "aliases": sorted(
+                    a
+                    for a, sha in al.items()
+                    if sha == project.repo.rev_parse(f"{registry.PREFIX}{coll}/v{n}")
+                ),
+            }
+            for n, lk in sorted(links.items())
+        ]
+        if as_json:
+            _json(rows)
+        for row in rows if not as_json else []:
+            echo(
+                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}  {row['digest'][:19]}  {', '.join(row['aliases'])}"
+            )
+        return
+    if not spec or not collection:
+        raise UsageError(
+            "link needs NAME:SPEC and COLLECTION",
+            "git artifacts link bike-model:best bike-detector",
+        )
+    art = _api(project).artifact(spec)
+    if art.version is None:
+        raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
+    n = registry.link(project, art, collection, list(aliases))
+    ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")

@@ -1,0 +1,726 @@
+"""The local content cache: objects named by the sha256 of their bytes.
+
+Layout `<root>/sha256/<2 hex>/<62 hex>`. Objects are written to a temporary file and
+renamed into place, so a reader never sees a partial object and several processes may
+write the same object at once; every object is read-only.
+
+Objects are not trusted on read either (a disk, a user or a tool may change them): whatever
+is read whole, copied out or handed to an upload is hashed on the way. An object whose bytes
+do not match its name (or that is not a regular file) is moved to `<root>/corrupt/` and
+reported by digest (`CorruptObjectError`), so the next fetch brings a good copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import itertools
+import mmap
+import os
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd, sha256_file
+from gitartifacts.errors import CacheError
+
+# Files up to this size are read whole: one read, one hash, one write.
+SMALL = 1 << 20
+# Files from this size that the file system cannot clone are written in chunks, each through
+# the page cache or around it (O_DIRECT): see `WriteChooser`.
+DIRECT_MIN = 64 << 20
+_DIRECT_CHUNK = 2 << 20
+_BLOCK = 4096
+DIRECT_POLICIES = ("auto", "always", "never")
+_NO_REFLINK = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
+# A shard folder is listed instead of asked about name by name while it holds at most about
+# sixteen names per name asked (72 bytes a name): listing costs far less per name than a stat.
+_LIST_BYTES_PER_ASKED = 16 * 72
+_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+_UNNAMED: Any = None  # libc's linkat once looked up; False where unnamed files do not work
+_PROCESS = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count()
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+_FICLONE = 0x40049409
+# Name prefix of the temporary files a checkout writes beside their final names.
+WORK_TMP = ".ga-tmp-"
+CORRUPT_DIR = "corrupt"
+
+
+class CorruptObjectError(CacheError):
+    """A cache object whose bytes do not hash to its name; it was moved aside."""
+
+
+def object_key(digest: str) -> str:
+    """`sha256/<2 hex>/<62 hex>`, where an object lives under a cache or remote root.
+
+    The one function that turns a digest into a path or key: `hex_of` refuses anything but
+    `sha256:` and 64 lowercase hex digits, so no digest read from a manifest, listing,
+    patch reference or remote index can name a path outside the objects."""
+    h = hex_of(digest)
+    return f"sha256/{h[:2]}/{h[2:]}"
+
+
+class ObjectStore:
+    def __init__(self, root: Path, direct_writes: str = "auto") -> None:
+        self.root = root
+        self.writes = WriteChooser(direct_writes)  # for very large files: see `_write_large`
+        self.objects = root / "sha256"
+        self._root = f"{root}/"
+        self._prefix = f"{self.objects}/"
+        self._shards: set[str] = set()
+        self._reflink_ok: bool | None = None
+
+    def path(self, digest: str) -> Path:
+        return Path(self.spath(digest))
+
+    def spath(self, digest: str) -> str:
+        """`path` as a string: on the per-file paths of 100,000-file artifacts, building
+        Path objects cost more than the system calls they were for."""
+        return self._root + object_key(digest)
+
+    def has(self, digest: str) -> bool:
+        return os.path.exists(self.spath(digest))
+
+    def missing(self, digests: list[str]) -> list[str]:
+        """The digests not in the cache, in the order given."""
+        present = objects_present(self._prefix, digests)
+        return [d for d in digests if d not in present]
+
+    def read(self, digest: str) -> bytes:
+        """The whole object (a listing, a patch), verified against its name."""
+        data = self._read_object(digest, None)
+        if data is None:
+            raise not_cached(digest)
+        return data
+
+    def read_checked(self, digest: str, limit: int) -> bytes | None:
+        """The object's bytes, verified, when it is at most `limit` bytes (an upload of a
+        small object); None when it is larger or absent."""
+        return self._read_object(digest, limit)
+
+    def _read_object(self, digest: str, limit: int | None) -> bytes | None:
+        try:
+            fd = self._open_regular(digest)
+        except CorruptObjectError:
+            raise
+        except CacheError:
+            return None  # not in the cache
+        try:
+            size = os.fstat(fd).st_size
+            if limit is not None and size > limit:
+                return None
+            chunks: list[bytes] = []
+            # One read of the known size (plus one byte: a longer file shows itself).
+            while chunk := os.read(fd, size + 1 if not chunks else CHUNK):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        if limit is not None and len(data) > limit:
+            return None
+        self._check_bytes(digest, data)
+        return data
+
+    def check(self, digest: str) -> None:
+        """Hash the object; raise (after moving it aside) when it does not match its name."""
+        if not self.verify_object(digest):
+            raise self.corrupt_error(digest)
+
+    def copy_checked(self, digest: str, fd_out: int) -> int:
+        """Copy the object to `fd_out`, hashing what is copied; raises (the object moved
+        aside) when the bytes do not match its name. The caller discards `fd_out` then.
+        Returns the size copied."""
+        fd = self._open_regular(digest)
+        try:
+            actual, size = sha256_fd(fd, lambda chunk: write_all(fd_out, chunk))
+        finally:
+            os.close(fd)
+        if actual != digest:
+            raise self.quarantine(digest)
+        return size
+
+    def _check_bytes(self, digest: str, data: bytes) -> None:
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise self.quarantine(digest)
+
+    def _open_regular(self, digest: str) -> int:
+        """A descriptor on the object, never through a symbolic link."""
+        try:
+            fd = os.open(self.spath(digest), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise not_cached(digest) from None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise self.quarantine(digest, "it is a symbolic link") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self.quarantine(digest, "it is not a regular file")
+        return fd
+
+    def quarantine(self, digest: str, why: str = "") -> CorruptObjectError:
+        """Move a corrupt object to `<root>/corrupt/` (kept for inspection, out of the
+        way of the next fetch) and return the error that reports it."""
+        folder = self.root / CORRUPT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
+            os.rename(self.spath(digest), folder / f"{hex_of(digest)}-{temp_name()}")
+        return self.corrupt_error(digest, why)
+
+    def corrupt_error(self, digest: str, why: str = "") -> CorruptObjectError:
+        return CorruptObjectError(
+            f"object {digest} in the local cache is corrupt "
+            f"({why or 'its bytes do not match its digest'}); moved to "
+            f"{self.root / CORRUPT_DIR}",
+            "run git artifacts fetch to download it again, or git artifacts add the data again",
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    def add_bytes(self, data: bytes, digest: str | None = None) -> str:
+        if digest is None:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        final = self.spath(digest)
+        if not os.path.exists(final):
+            self._publish(final, data)
+        return digest
+
+    def add_file(self, src: str, size_hint: int = -1) -> tuple[str, int]:
+        """Hash `src` and store its bytes; one read pass. Returns (digest, size)."""
+        if 0 <= size_hint <= SMALL:
+            # Raw descriptor, one read of the size the scan saw (plus one byte, to notice a
+            # file that grew): with many small files every system call counts.
+            fd = os.open(src, os.O_RDONLY)
+            try:
+                data = os.read(fd, size_hint + 1)  # short only at the end of a regular file
+                if len(data) > size_hint:  # it grew after the scan: read on, up to the limit
+                    while len(data) <= SMALL and (more := os.read(fd, SMALL + 1 - len(data))):
+                        data += more
+            finally:
+                os.close(fd)
+            if len(data) <= SMALL:
+                return self.add_bytes(data), len(data)
+            return self._add_stream_from(src)  # it grew while we looked
+        return self._add_stream_from(src)
+
+    def add_verified(self, digest: str, src: str) -> None:
+        """Store bytes that must hash to `digest` (a download, a copy from elsewhere)."""
+        if self.has(digest):
+            return
+        tmp = self._tmp_path()
+        h = hashlib.sha256()
+        try:
+            with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
+                while chunk := fin.read(CHUNK):
+                    h.update(chunk)
+                    fout.write(chunk)
+            if "sha256:" + h.hexdigest() != digest:
+                raise CacheError(
+                    f"content of {src} does not match its expected digest {digest}",
+                    "the source is corrupt or changed; fetch it again",
+                )
+            self._rename_in(tmp, self.path(digest))
+        finally:
+            unlink_quiet(tmp)
+
+    def _add_stream_from(self, src: str) -> tuple[str, int]:
+        """Large files: the kernel copies them (copy_file_range, no trip through our memory),
+        then we hash our private copy, so the name always matches what was stored even if
+        `src` changes meanwhile. Very large ones go by `_write_large`."""
+        tmp = self._tmp_path()
+        try:
+            with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
+                fd_in, fd_out = fin.fileno(), fout.fileno()
+                if self.writes.policy != "never" and os.fstat(fd_in).st_size >= DIRECT_MIN:
+                    done = self._write_large(fd_in, fd_out, tmp)
+                elif kernel_copy(fd_in, fd_out):
+                    done = sha256_file(tmp)
+                else:  # through our memory, from the start (a kernel copy may have begun)
+                    os.lseek(fd_in, 0, os.SEEK_SET)
+                    os.lseek(fd_out, 0, os.SEEK_SET)
+                    os.ftruncate(fd_out, 0)
+                    done = _hash_and_write(fd_in, fd_out, _BUFFERED)
+            final = self.path(done[0])
+            if not os.path.exists(final):
+                self._rename_in(tmp, final)
+            return done
+        finally:
+            unlink_quiet(tmp)
+
+    def _write_large(self, fd_in: int, fd_out: int, tmp: Path) -> tuple[str, int]:
+        """A very large file (a checkpoint, a shard) is cloned where the file system can;
+        else hashed and written in one pass through one page-aligned buffer, each chunk
+        through the page cache or around it as `self.writes` picks. The bytes stored are the
+        bytes hashed. Around the page cache a copy neither pushes everything else out of
+        memory nor pays for fresh page-cache pages, which on VMs that hand freed memory back
+        to the host cost more than the disk write (1 GiB in 0.75 s instead of 1.8 s on the
+        benchmark VM); through it, a slow disk (a network volume) is not waited for."""
+        if self._clone(fd_out, fd_in):
+            return sha256_file(tmp)
+        return _hash_and_write(fd_in, fd_out, self.writes)
+
+    def _clone(self, fd_out: int, fd_in: int) -> bool:
+        """Reflink `fd_in` into `fd_out` where the file system can (remembered per store)."""
+        if self._reflink_ok is False:
+            return False
+        try:
+            fcntl.ioctl(fd_out, _FICLONE, fd_in)
+        except OSError as exc:
+            if exc.errno not in _NO_REFLINK:
+                raise
+            self._reflink_ok = False
+            return False
+        self._reflink_ok = True
+        return True
+
+    def _publish(self, final: str, data: bytes) -> None:
+        self._ensure_shard(os.path.dirname(final))
+        create_only(final, lambda fd: write_all(fd, data))
+
+    def place(self, tmp: Path, digest: str) -> None:
+        """Move a temporary file whose bytes were checked to hash to `digest` into place."""
+        self._rename_in(tmp, self.path(digest))
+
+    def _rename_in(self, tmp: Path, final: Path) -> None:
+        self._ensure_shard(final.parent)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+
+    def tmp_dir(self) -> Path:
+        """The cache's own temporary folder: same file system, so the final rename is atomic."""
+        tmpdir = self.root / "tmp"
+        if "tmp" not in self._shards:
+            tmpdir.mkdir(parents=True, exist_ok=True)
+            self._shards.add("tmp")
+        return tmpdir
+
+    def _tmp_path(self) -> Path:
+        return self.tmp_dir() / temp_name()
+
+    def _ensure_shard(self, shard: str | Path) -> None:
+        key = os.path.basename(shard)
+        if key not in self._shards:
+            os.makedirs(shard, exist_ok=True)
+            self._shards.add(key)
+
+    # ------------------------------------------------------------------ reading out
+
+    def materialize(
+        self, digest: str, dst: str, link: str = "copy", data: bytes | None = None
+    ) -> os.stat_result:
+        """Put the object at `dst` (replacing what is there) and return the new file's stat.
+
+        The file is made under a temporary name beside `dst` (`WORK_TMP` prefix) and renamed
+        into place, so it appears whole or not at all, and a symlink at `dst` is replaced,
+        never written through. A copy is written from `data` when given (see `bytes_to_copy`).
+        """
+        src = self.spath(digest)
+        tmp = os.path.join(os.path.dirname(dst), WORK_TMP + temp_name())
+        try:
+            if link in ("hardlink", "symlink"):
+                self._check_regular(digest)  # a link is not read: at least no link to a link
+                (os.link if link == "hardlink" else os.symlink)(src, tmp)
+            elif data is not None:
+                _new_file(tmp, data)
+            else:
+                self._copy(digest, tmp, link)
+            os.replace(tmp, dst)
+        except FileNotFoundError:
+            unlink_quiet(tmp)
+            if not os.path.exists(src):
+                raise not_cached(digest) from None
+            raise
+        except BaseException:
+            unlink_quiet(tmp)
+            raise
+        # Stat after the rename: it changes the file's ctime, which the stat cache keys on.
+        return os.lstat(dst) if link == "symlink" else os.stat(dst)
+
+    def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:
+        """The bytes a copy of this object of `size` would be written from, read and
+        verified now (so that reads waiting on the disk can overlap) unless the caller
+        `have`s them; None when the copy would be a clone, or the object is not small."""
+        if self._reflink_ok is not False or size > SMALL:
+            return None
+        if have is not None:
+            return have
+        return self.read_checked(digest, SMALL)  # None when absent: `materialize` says so
+
+    def _copy(self, digest: str, dst: str, link: str) -> os.stat_result:
+        """A new file `dst` holding the object, verified on the way: a `link` of "copy" is
+        hashed even when the file system clones it, a "reflink" clone (shared blocks, like
+        a link) is not. A corrupt object leaves no `dst` and is moved aside."""
+        # Raw descriptors: many small files make every system call count.
+        fd_in = self._open_regular(digest)
+        try:
+            fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                good = self._fill(digest, fd_in, fd, link)
+                if good:
+                    return os.fstat(fd)
+            finally:
+                os.close(fd)
+            unlink_quiet(dst)
+            raise self.quarantine(digest)
+        finally:
+            os.close(fd_in)
+
+    def _fill(self, digest: str, fd_in: int, fd: int, link: str) -> bool:
+        """Copy `fd_in` to `fd`; whether the bytes hash to `digest`."""
+        if self._clone(fd, fd_in):
+            return link == "reflink" or sha256_fd(fd_in)[0] == digest
+        size = os.fstat(fd_in).st_size
+        if size <= SMALL:
+            # Objects never change: one read of the known size is the whole of it.
+            data = os.read(fd_in, size)
+            if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+                return False
+            write_all(fd, data)
+            return True
+        return sha256_fd(fd_in, lambda chunk: write_all(fd, chunk))[0] == digest
+
+    def _check_regular(self, digest: str) -> None:
+        try:
+            st = os.lstat(self.spath(digest))
+        except FileNotFoundError:
+            raise not_cached(digest) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise self.quarantine(digest, "it is not a regular file")
+
+    def verify_object(self, digest: str) -> bool:
+        """Whether the object hashes to its name; one that does not is moved aside."""
+        try:
+            fd = self._open_regular(digest)
+        except CorruptObjectError:
+            return False
+        try:
+            actual, _ = sha256_fd(fd)
+        finally:
+            os.close(fd)
+        if actual != digest:
+            self.quarantine(digest)
+            return False
+        return True
+
+
+def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
+    """Which of `digests` exist as `<prefix><2 hex>/<62 hex>` (a cache, or a remote folder).
+
+    A shard folder that holds few names besides the ones asked for is listed (one call)
+    rather than asked about name by name: a 100,000-object checkout or pull asked 100,000
+    times. A large shard (an old, big cache) is still asked name by name. The folder's size
+    in bytes estimates how many names it holds (about 72 bytes each on ext4); a wrong
+    estimate costs time, never correctness.
+    """
+    shards: dict[str, list[tuple[str, str]]] = {}
+    for d in digests:
+        h = hex_of(d)
+        shards.setdefault(h[:2], []).append((d, h[2:]))
+    present: set[str] = set()
+    for shard, items in shards.items():
+        folder = prefix + shard
+        names = _shard_names(folder, len(items))
+        if names is None:
+            present.update(d for d, rest in items if os.path.exists(f"{folder}/{rest}"))
+        else:
+            present.update(d for d, rest in items if rest in names)
+    return present
+
+
+def _shard_names(folder: str, asked: int) -> set[str] | None:
+    """The names in `folder` when listing it is cheaper than asking `asked` times, else None."""
+    if asked < 16:
+        return None
+    try:
+        size = os.stat(folder).st_size
+    except FileNotFoundError:
+        return set()
+    return set(os.listdir(folder)) if size <= _LIST_BYTES_PER_ASKED * asked else None
+
+
+def not_cached(digest: str, why: str = "") -> CacheError:
+    """The error for an object the local cache lacks; `why` says what needed it."""
+    return CacheError(
+        f"object {digest} is not in the local cache{why}",
+        "run git artifacts fetch, or git artifacts add the data again",
+    )
+
+
+def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) -> None:
+    """Create `final` only if absent, atomically: `fill(fd)` writes the bytes.
+
+    The file is born unnamed (O_TMPFILE) and linked into place whole, so a killed writer
+    leaves nothing behind and a file already there is kept; where the file system cannot,
+    a named temporary file is linked (or renamed) into place instead.
+    """
+    final = os.fspath(final)
+    folder = os.path.dirname(final)
+    fd = _open_unnamed(folder)
+    if fd is not None:
+        try:
+            fill(fd)
+            if _link_unnamed(fd, final):
+                return
+        finally:
+            os.close(fd)
+    tmp = os.path.join(folder, f".tmp-{temp_name()}")
+    try:
+        # Read-only from birth; the descriptor that creates it may still write.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            fill(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            if exc.errno not in _LINK_UNSUPPORTED:
+                raise
+            os.replace(tmp, final)  # no hard links here; a rename is atomic too
+    finally:
+        unlink_quiet(tmp)
+
+
+def _new_file(dst: str, data: bytes) -> os.stat_result:
+    """A file at `dst` that must not exist yet, holding `data`; its stat."""
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        write_all(fd, data)
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _open_unnamed(folder: str) -> int | None:
+    """A new file with no name yet in `folder`, or None where O_TMPFILE or linkat is not
+    supported (then never asked again in this process)."""
+    global _UNNAMED
+    if _UNNAMED is None:
+        try:
+            import ctypes
+
+            _UNNAMED = (
+                ctypes.CDLL(None, use_errno=True).linkat if hasattr(os, "O_TMPFILE") else False
+            )
+        except (OSError, AttributeError):
+            _UNNAMED = False
+    if _UNNAMED is False:
+        return None
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o444)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            _UNNAMED = False
+            return None
+        raise
+
+
+def _link_unnamed(fd: int, final: str) -> bool:
+    """Give the unnamed file `fd` the name `final` unless it exists (then it stays as it is).
+
+    linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link cannot pass that flag. False
+    where this does not work; the caller then writes a named temporary file instead.
+    """
+    global _UNNAMED
+    import ctypes
+
+    if (
+        _UNNAMED(
+            _AT_FDCWD,
+            f"/proc/self/fd/{fd}".encode(),
+            _AT_FDCWD,
+            os.fsencode(final),
+            _AT_SYMLINK_FOLLOW,
+        )
+        == 0
+    ):
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        return True
+    if err in (errno.ENOENT, *_LINK_UNSUPPORTED):  # no /proc, or a file system that refuses
+        _UNNAMED = False
+        return False
+    raise OSError(err, os.strerror(err), str(final))
+
+
+def temp_name() -> str:
+    """A file name no other writer uses: random once per process, then a counter (a random
+    name per file costs a system call each)."""
+    return f"{_PROCESS}-{os.getpid()}-{next(_COUNTER)}"
+
+
+def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
+    """The whole file when it is at most `limit` bytes, else None."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return None
+        data = os.read(fd, size + 1)  # one more than expected: a longer file shows itself
+        while len(data) < size and (more := os.read(fd, size - len(data))):
+            data += more
+        return data if len(data) <= limit else None
+    finally:
+        os.close(fd)
+
+
+class WriteChooser:
+    """Whether each chunk of a very large write goes through the page cache or around it
+    (O_DIRECT): always, never, or ("auto") whichever has lately been faster here.
+
+    Auto times every write: the first chunks of a process go each way in turn, then the
+    faster way is taken, and one chunk in `REFRESH` goes the other way so that a change
+    (fresh memory running out, a disk falling behind) is noticed. Through the page cache a
+    write costs a copy into memory, cheap where freed pages are at hand and dear where the
+    VM must fetch fresh ones from its host; around it, a write waits for the disk.
+    """
+
+    PROBE = 2  # chunks each way before choosing
+    REFRESH = 16
+
+    def __init__(self, policy: str = "auto") -> None:
+        if policy not in DIRECT_POLICIES:
+            raise ValueError(f"direct writes policy {policy!r} is not one of {DIRECT_POLICIES}")
+        self.policy = policy
+        self._lock = threading.Lock()
+        self._rate = {False: 0.0, True: 0.0}  # bytes a second, smoothed
+        self._count = {False: 0, True: 0}
+        self._chunks = 0
+
+    def direct(self) -> bool:
+        """Whether the next chunk should go around the page cache."""
+        if self.policy != "auto":
+            return self.policy == "always"
+        with self._lock:
+            for way in (True, False):
+                if self._count[way] < self.PROBE:
+                    return way
+            self._chunks += 1
+            best = self._rate[True] > self._rate[False]
+            return best != (self._chunks % self.REFRESH == 0)
+
+    def record(self, direct: bool, nbytes: int, seconds: float) -> None:
+        rate = nbytes / max(seconds, 1e-9)
+        with self._lock:
+            n = self._count[direct]
+            self._rate[direct] = rate if n == 0 else 0.6 * self._rate[direct] + 0.4 * rate
+            self._count[direct] = n + 1
+
+    def refused(self) -> None:
+        """The file system refuses O_DIRECT: the page cache from now on."""
+        self.policy = "never"
+
+
+_BUFFERED = WriteChooser("never")  # for copies that never go around the page cache
+
+
+def _hash_and_write(fd_in: int, fd: int, writes: WriteChooser) -> tuple[str, int]:
+    """Copy `fd_in` to `fd` (both at offset 0) through one page-aligned buffer, hashing what
+    is written, each chunk the way `writes` picks. O_DIRECT takes whole blocks at whole-block
+    offsets only: anything else goes through the page cache."""
+    h = hashlib.sha256()
+    buf = mmap.mmap(-1, _DIRECT_CHUNK)
+    size = 0
+    direct = False  # the descriptor's O_DIRECT flag
+    try:
+        with memoryview(buf) as view:
+            while n := os.readv(fd_in, [buf]):
+                with view[:n] as chunk:
+                    h.update(chunk)
+                    want = not (size % _BLOCK or n % _BLOCK) and writes.direct()
+                    if want != direct:
+                        direct = _set_direct(fd, want)
+                        if want and not direct:
+                            writes.refused()
+                    direct = _write_chunk(fd, chunk, direct, writes)
+                    size += n
+    finally:
+        buf.close()
+    return "sha256:" + h.hexdigest(), size
+
+
+def _write_chunk(fd: int, chunk: memoryview, direct: bool, writes: WriteChooser) -> bool:
+    """Write all of `chunk`, timing it for `writes`; returns the descriptor's O_DIRECT flag,
+    dropped where the file system refuses it or a short write leaves a part block."""
+    way, start, done = direct, time.perf_counter(), 0
+    while done < len(chunk):
+        try:
+            done += os.write(fd, chunk[done:])
+        except OSError as exc:
+            if not direct or exc.errno != errno.EINVAL:
+                raise
+            writes.refused()
+            direct = _set_direct(fd, False)
+            continue
+        if direct and (len(chunk) - done) % _BLOCK:
+            direct = _set_direct(fd, False)
+    if direct == way:
+        writes.record(way, len(chunk), time.perf_counter() - start)
+    return direct
+
+
+def _set_direct(fd: int, on: bool) -> bool:
+    """Turn O_DIRECT on or off for `fd`; whether it is on (False where it is refused)."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
+    except OSError as exc:
+        if not on or exc.errno != errno.EINVAL:
+            raise
+        return False
+    return on
+
+
+def kernel_copy(fd_in: int, fd_out: int, size: int | None = None) -> bool:
+    """Copy from `fd_in` to `fd_out` inside the kernel; False where copy_file_range is not
+    available. With the `size` of an object (they never change) no call is spent on finding
+    the end."""
+    try:
+        done = 0
+        while size is None or done < size:
+            n = os.copy_file_range(fd_in, fd_out, 1 << 30 if size is None else size - done)
+            if not n:
+                break
+            done += n
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
+            return False
+        raise
+    return True
+
+
+def copy_fd(fd_in: int, fd_out: int, size: int | None = None) -> None:
+    """Copy the rest of `fd_in` to `fd_out`: in the kernel where it can, else through our
+    memory (copy_file_range moves both offsets, so a partial kernel copy is continued)."""
+    if not kernel_copy(fd_in, fd_out, size):
+        while chunk := os.read(fd_in, CHUNK):
+            write_all(fd_out, chunk)
+
+
+def open_new(path: Path) -> BinaryIO:
+    """A new file (never an existing one), unbuffered."""
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
+
+
+def unlink_quiet(path: str | Path) -> None:
+    """Remove `path` if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -1,0 +1,198 @@
+"""Run records and events as JSON lines in git notes (`refs/notes/artifacts`).
+
+A note holds one JSON object per line, so notes from different clones merge with
+`git notes merge -s cat_sort_uniq` and never conflict. Writers append with compare-and-swap
+on the notes ref and retry, so concurrent processes never lose a line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from gitartifacts.errors import GitError
+from gitartifacts.gitmodel.repo import ZERO, LockedError, Repo
+
+NOTES_REF = "refs/notes/artifacts"
+_TMP_PREFIX = "refs/notes/artifacts-tmp/"
+
+
+def encode(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def append(repo: Repo, target: str, records: Iterable[dict[str, Any]], attempts: int = 200) -> None:
+    """Append records to the note on `target` (an object id), never losing a concurrent write."""
+    write(repo, {target: list(records)}, attempts=attempts)
+
+
+def write(
+    repo: Repo,
+    records: Mapping[str, Sequence[dict[str, Any]]],
+    updates: Sequence[tuple[str, str, str | None]] = (),
+    attempts: int = 200,
+) -> None:
+    """Append records to the notes on their targets (object ids) and apply the ref `updates`
+    (as `Repo.update_refs`) in one transaction: both happen or neither, so an alias never
+    moves without its event. A concurrent note writer makes it start over; a held lock file
+    raises `LockedError` naming it."""
+    texts = {t: "".join(encode(r) + "\n" for r in recs) for t, recs in records.items()}
+    texts = {t: text for t, text in texts.items() if text}
+    if not texts:
+        repo.update_refs(updates)
+        return
+    tmp = f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        for attempt in range(attempts):
+            tip = repo.rev_parse(NOTES_REF)
+            if tip:
+                repo.update_refs([(tmp, tip, None)])
+            else:
+                repo.run("update-ref", "-d", tmp, check=False)
+            for target, text in texts.items():
+                repo.run(
+                    "notes",
+                    f"--ref={tmp}",
+                    "append",
+                    "--allow-empty",
+                    "-F",
+                    "-",
+                    target,
+                    input=text,
+                )
+            new = repo.rev_parse(tmp)
+            assert new is not None
+            try:
+                repo.update_refs([*updates, (NOTES_REF, new, tip or ZERO)])
+                return
+            except LockedError:
+                raise
+            except GitError:
+                if repo.rev_parse(NOTES_REF) == tip:
+                    raise  # not a concurrent note: one of `updates` was refused
+            time.sleep(random.uniform(0.005, 0.02) * min(attempt + 1, 10))
+        raise GitError(f"could not write to {NOTES_REF} after {attempts} attempts", "try again")
+    finally:
+        repo.run("update-ref", "-d", tmp, check=False)
+
+
+def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(annotated object, record) for every line of every note, in one cat-file batch."""
+    if repo.rev_parse(ref) is None:
+        return
+    listing = repo.run("notes", f"--ref={ref}", "list")
+    pairs = [line.split() for line in listing.splitlines() if line.strip()]
+    blobs = repo.cat_blobs(blob for blob, _ in pairs)
+    for blob, obj in pairs:
+        data = blobs.get(blob)
+        if not data:
+            continue
+        lines = [
+            ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.startswith("{")
+        ]
+        try:
+            parsed = json.loads("[" + ",".join(lines) + "]")  # one decode per note, not per line
+        except json.JSONDecodeError:
+            parsed = []
+            for ln in lines:
+                try:
+                    parsed.append(json.loads(ln))
+                except json.JSONDecodeError:
+                    continue  # a damaged line must not hide the others
+        for rec in parsed:
+            if isinstance(rec, dict):
+                yield obj, rec
+
+
+def tip(repo: Repo) -> str | None:
+    return repo.refs(NOTES_REF).get(NOTES_REF)
+
+
+def configure(repo: Repo) -> list[str]:
+    """Merge strategy, rewrite rules and refspecs so records follow amend, rebase and clones."""
+    done = []
+    wanted = {
+        "notes.artifacts.mergeStrategy": "cat_sort_uniq",
+    }
+    for key, value in wanted.items():
+        if repo.config_get(key) != value:
+            repo.config_set(key, value)
+            done.append(f"set {key}")
+    rewrite = repo.run("config", "--get-all", "notes.rewriteRef", check=False).split()
+    if NOTES_REF not in rewrite:
+        repo.config_set("notes.rewriteRef", NOTES_REF, add=True)
+        done.append("run records now follow amend and rebase")
+    for remote in repo.remotes():
+        spec = fetch_refspec(remote)
+        if (
+            spec
+            not in repo.run("config", "--get-all", f"remote.{remote}.fetch", check=False).split()
+        ):
+            repo.config_set(f"remote.{remote}.fetch", spec, add=True)
+            done.append(f"git fetch from {remote} now brings run records")
+    return done
+
+
+def tracking_ref(remote: str) -> str:
+    return f"refs/notes/remotes/{remote}/artifacts"
+
+
+def fetch_refspec(remote: str) -> str:
+    return f"+{NOTES_REF}:{tracking_ref(remote)}"
+
+
+def fetch(repo: Repo, remote: str) -> None:
+    """Fetch the remote's records and merge them into ours (never a conflict)."""
+    listed = repo.run("ls-remote", remote, NOTES_REF).strip()
+    if not listed:
+        return  # the remote has no records yet
+    repo.run("fetch", "--quiet", "--no-tags", remote, fetch_refspec(remote))
+    merge_tracking(repo, remote)
+
+
+def merge_tracking(repo: Repo, remote: str) -> None:
+    theirs = repo.rev_parse(tracking_ref(remote))
+    if theirs is None:
+        return
+    ours = repo.rev_parse(NOTES_REF)
+    if ours is None:
+        repo.update_refs([(NOTES_REF, theirs, ZERO)])
+        return
+    if ours == theirs or repo.ok("merge-base", "--is-ancestor", theirs, ours):
+        return
+    repo.run(
+        "notes",
+        f"--ref={NOTES_REF}",
+        "merge",
+        "--quiet",
+        "-s",
+        "cat_sort_uniq",
+        tracking_ref(remote),
+    )
+
+
+def unpushed(repo: Repo, remote: str) -> bool:
+    """Whether we hold records the remote did not have when we last fetched or pushed."""
+    refs = repo.refs(NOTES_REF, tracking_ref(remote))
+    ours = refs.get(NOTES_REF)
+    return ours is not None and refs.get(tracking_ref(remote)) != ours
+
+
+def push(repo: Repo, remote: str, attempts: int = 5) -> None:
+    """Publish our records; when the remote has records we lack, merge them and try again."""
+    for _ in range(attempts):
+        ours = tip(repo)  # pushed by value: records added meanwhile wait for the next push
+        if ours is None:
+            return
+        # Optimistic: git refuses anything but a fast-forward, and then we merge theirs first.
+        if repo.ok("push", "--quiet", "--no-verify", remote, f"{ours}:{NOTES_REF}"):
+            # The remote now has it: remember, as git does for branches.
+            repo.update_refs([(tracking_ref(remote), ours, None)])
+            return
+        fetch(repo, remote)
+    raise GitError(f"could not push run records to {remote}", "run git artifacts push again")

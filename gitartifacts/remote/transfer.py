@@ -1,0 +1,482 @@
+"""push, fetch, pull: move content between the local cache and a remote cache.
+
+A transfer is "compute what is missing, then move it in parallel": the manifests of the
+commits concerned give the objects; a local index of what the remote holds and one batched
+existence check give what is missing. Listing objects travel after the objects they name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.hashing import hex_of
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.redaction import redact
+from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.gitmodel import notes as run_notes
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.project import Project, in_ref_snapshot
+from gitartifacts.remote import config
+
+if TYPE_CHECKING:
+    from gitartifacts.remote.store import RemoteStore
+
+JOBS = 16
+# state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
+IDENTITY_KEY = "remote-identity:"
+
+
+class PushResult(NamedTuple):
+    remote: str
+    manifests: int
+    uploaded: int
+    already: int
+    messages: list[str]
+    # A folder remote's identity file: while it stays as it is, a repeat push may answer
+    # without looking (see quick.py).
+    witness: str | None = None
+
+
+class FetchResult(NamedTuple):
+    remote: str
+    manifests: int
+    downloaded: int
+    messages: list[str]
+
+
+def open_store(remote: config.Remote, project: Project | None = None) -> RemoteStore:
+    from gitartifacts.remote.store import RemoteStore
+
+    timeout = config.network_timeout(project) if project is not None else None
+    return RemoteStore(remote.url, remote.options, timeout)
+
+
+def git_remote(project: Project, name: str | None = None) -> str | None:
+    """The git remote that carries tags and notes: the named one, else `origin` if any."""
+    remotes = project.repo.remotes()
+    if name is not None:
+        if name not in remotes:
+            raise CacheError(f"no git remote named {name!r}", "see git remote -v")
+        return name
+    return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
+
+
+# ---------------------------------------------------------------- push
+
+
+@in_ref_snapshot
+def push(
+    project: Project,
+    *,
+    remote_name: str | None = None,
+    revs: Sequence[str] = ("HEAD",),
+    all_commits: bool = False,
+    jobs: int = JOBS,
+    tags: bool = True,
+    git_remote_name: str | None = None,
+    progress: Progress | None = None,
+    check_remote: bool = False,
+) -> PushResult:
+    """Upload what the manifests of the commits being pushed need, then publish the tags.
+
+    What this clone knows the remote to hold is not asked about again, unless
+    `check_remote`: then every object is (after objects were lost or deleted there).
+    """
+    remote = config.resolve(project, remote_name)
+    gremote = git_remote(project, git_remote_name)
+    rid = config.remote_id(remote)
+    store = open_store(remote, project)
+    if remote.source == "origin":
+        os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
+    identity = store.identity(create=True)
+    if identity is None:  # written a moment ago: a remote that keeps nothing
+        identity = _check_same_remote(store, None)
+    if project.state.get(f"{IDENTITY_KEY}{rid}") != identity:
+        # Another remote now answers at this URL (or one emptied and re-created): nothing
+        # this clone saw there counts any more.
+        project.state.forget_remote(rid)
+        check_remote = True
+    manifests = manifests_in_commits(project, revs, gremote, all_commits)
+    if tags:
+        seen = {m.digest for m in manifests}
+        manifests += [m for m in unpushed_versions(project, rid) if m.digest not in seen]
+    todo = [
+        m
+        for m in manifests
+        if check_remote or project.state.get(f"pushed:{rid}:{m.digest}") is None
+    ]
+    uploaded = already = 0
+    if todo:
+        data: set[str] = set()
+        sizes: dict[str, int] = {}
+        listings: list[str] = []  # children before parents
+        for m in todo:
+            entries = project.load_entries(m)
+            sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
+            data.update(e.digest for e in entries.values() if e.ref is None)
+            patch = m.metadata.get("patch") if m.type == "code" else None
+            if isinstance(patch, str) and project.cache.has(patch):
+                data.add(patch)
+            if m.listing is not None:
+                listings += reversed(_listing_objects(project, m.listing))
+                m.entries = None  # large: only their digests and sizes are needed from here
+        candidates = sorted(data)
+        known = set() if check_remote else project.state.known_on_remote(rid, candidates)
+        unknown = [d for d in candidates if d not in known]
+        missing = store.missing(unknown) if unknown else []
+        absent = project.cache.missing(missing)
+        if absent:
+            raise CacheError(
+                f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
+                "fetch them from a clone that has them, or re-add the data",
+            )
+        if missing:
+            _start(progress, sum(sizes.get(d, 0) for d in missing), "push")
+            try:
+                store.upload(
+                    project.cache,
+                    missing,
+                    jobs=jobs,
+                    progress=progress.update if progress else None,
+                )
+            finally:
+                _close(progress)
+        already = len(candidates) - len(missing)
+        uploaded = len(missing)
+        new_listings = [h for h in dict.fromkeys(listings) if "sha256:" + h not in known]
+        if new_listings:
+            # Small, and uploads are create-only: sending them beats asking about each one.
+            store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
+            uploaded += len(new_listings)
+        identity = _check_same_remote(store, identity)
+        # Only now, with every object written or seen on the same remote, is any recorded.
+        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
+        project.state.mark_on_remote(rid, candidates)
+        project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
+        project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
+    else:
+        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
+    messages: list[str] = []
+    if tags and gremote:
+        # What we last saw of the remote tells whether there is anything to publish.
+        fresh = ver.tracking_current(project, gremote)
+        if not fresh or ver.has_unpublished(project, gremote):
+            messages = ver.publish(project, gremote)
+        if not fresh or run_notes.unpushed(project.repo, gremote):
+            run_notes.push(project.repo, gremote)
+    witness = f"{store.root}/{store.IDENTITY}" if store.is_folder else None
+    return PushResult(remote.name, len(manifests), uploaded, already, messages, witness)
+
+
+def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
+    """Fail when the remote lost its identity during the push (deleted, emptied, replaced):
+    what this push wrote may be gone, so none of it may count as pushed."""
+    from gitartifacts.remote.store import IDENTITY
+
+    if identity is None or store.identity() != identity:
+        raise CacheError(
+            f"remote {redact(store.url)} changed during the push (its {IDENTITY} is gone or "
+            "different), so nothing was recorded as pushed",
+            "run git artifacts push again",
+        )
+    return identity
+
+
+def manifests_in_commits(
+    project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
+) -> list[mf.Manifest]:
+    """Manifests at the tips of `revs` and in every commit the git remote does not have."""
+    repo = project.repo
+    blobs: set[str] = set()
+    tips = [c for c in (repo.rev_parse(r + "^{commit}") for r in revs) if c]
+    for tip in tips:
+        blobs.update(repo.ls_tree(tip, mf.MANIFEST_DIR).values())
+    if all_commits:
+        log_args = ["--all"]
+    elif tips:
+        log_args = [*tips, "--not", f"--remotes={gremote}"] if gremote else tips
+    else:
+        log_args = []
+    if log_args:
+        out = repo.run(
+            "log",
+            "--format=",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            *log_args,
+            "--",
+            mf.MANIFEST_DIR,
+        )
+        for line in out.splitlines():
+            if line.startswith(":"):
+                new = line.split()[3]
+                if new != "0" * 40:
+                    blobs.add(new)
+    return _parse_blobs(project, blobs)
+
+
+def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
+    """Every version tag whose content this clone has not yet pushed to the remote:
+    a published version must never point at data the remote lacks."""
+    specs = []
+    for name, h in ver.histories(project).items():
+        sums = ver.summaries(project, name, list(h.versions.values()))
+        digests = {c: s.digest for c, s in sums.items() if s is not None}
+        done = project.state.get_many([f"pushed:{rid}:{d}" for d in digests.values()])
+        specs += [
+            f"{c}:{mf.manifest_path(name)}"
+            for c, d in digests.items()
+            if f"pushed:{rid}:{d}" not in done
+        ]
+    return _parse_blobs(project, [], specs) if specs else []
+
+
+def _parse_blobs(
+    project: Project, blobs: Iterable[str], specs: Sequence[str] = ()
+) -> list[mf.Manifest]:
+    data = project.repo.cat_blobs([*sorted(blobs), *specs])
+    seen: set[str] = set()
+    out = []
+    for sha, raw in data.items():
+        if raw is None:
+            continue
+        try:
+            m = project.parse_manifest(raw, f"blob {sha[:10]}", entries=False)
+        except ManifestError:
+            continue  # an old, broken manifest in history is not ours to push
+        if m.digest not in seen:
+            seen.add(m.digest)
+            out.append(m)
+    return out
+
+
+def _listing_objects(project: Project, root: str) -> list[str]:
+    """Hex names of a listing's objects, root first, each once (identical subfolders
+    share one object)."""
+    order = [hex_of(root)]
+    seen = set(order)
+    i = 0
+    while i < len(order):
+        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
+        i += 1
+    return order
+
+
+# ---------------------------------------------------------------- fetch and pull
+
+
+@in_ref_snapshot
+def fetch(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    jobs: int = JOBS,
+    tags: bool = True,
+    git_remote_name: str | None = None,
+    progress: Progress | None = None,
+) -> FetchResult:
+    """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
+    plan = plan_fetch(
+        project, specs, remote_name=remote_name, tags=tags, git_remote_name=git_remote_name
+    )
+    downloaded = fetch_manifests(project, plan.remote, plan.manifests, jobs=jobs, progress=progress)
+    return FetchResult(plan.remote.name, len(plan.manifests), downloaded, plan.messages)
+
+
+class FetchPlan(NamedTuple):
+    remote: config.Remote
+    manifests: list[mf.Manifest]
+    messages: list[str]
+
+
+@in_ref_snapshot
+def plan_fetch(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    tags: bool = True,
+    git_remote_name: str | None = None,
+) -> FetchPlan:
+    """A fetch's first half: tags and notes from the git remote, then the manifests whose
+    objects are wanted (default: the work tree's)."""
+    gremote = git_remote(project, git_remote_name)
+    messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    if tags and gremote:
+        run_notes.fetch(project.repo, gremote)
+    ver.sync(project)
+    remote = config.resolve(project, remote_name)
+    wanted = (
+        [ver.resolve(project, s, entries=False).manifest for s in specs]
+        if specs
+        else [
+            m
+            for m in (project.read_manifest(n, entries=False) for n in project.names())
+            if m is not None
+        ]
+    )
+    return FetchPlan(remote, wanted, messages)
+
+
+def fetch_manifests(
+    project: Project,
+    remote: config.Remote,
+    manifests: Sequence[mf.Manifest],
+    jobs: int = JOBS,
+    progress: Progress | None = None,
+) -> int:
+    """Download every object these manifests name that the local cache lacks."""
+    store: RemoteStore | None = None
+    rid = config.remote_id(remote)
+    count = 0
+    sizes: dict[str, int] = {}  # digest -> size of every object named
+    patches: set[str] = set()
+    for m in manifests:
+        if m.listing is not None and m.entries is None:
+            store = store or open_store(remote, project)
+            count += fetch_listing(project, store, m.listing, jobs)
+        # Not kept on `m`: a pull holds these manifests while its checkout reads its own.
+        entries = project.load_entries(m, keep=False)
+        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
+        del entries
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str):
+            patches.add(patch)
+    missing = project.cache.missing(sorted(sizes.keys() | patches))
+    if missing:
+        store = store or open_store(remote, project)
+        _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")
+        try:
+            store.download(
+                project.cache, missing, jobs=jobs, progress=progress.update if progress else None
+            )
+        finally:
+            _close(progress)
+        project.state.mark_on_remote(rid, missing)
+        count += len(missing)
+    return count
+
+
+class ObjectFetcher:
+    """Objects of a folder remote brought into the cache one at a time, by the threads of
+    a checkout as it comes to them (see `api.pull`); verified as by `fetch`."""
+
+    def __init__(
+        self, project: Project, remote: config.Remote, store: RemoteStore, jobs: int
+    ) -> None:
+        self.project = project
+        self.remote = remote
+        self.store = store
+        self.jobs = jobs
+        self.fetched: set[str] = set()  # a set: two files with the same bytes may race
+        self.listings = 0
+
+    @classmethod
+    def for_remote(
+        cls,
+        project: Project,
+        remote: config.Remote,
+        manifests: Sequence[mf.Manifest],
+        jobs: int = JOBS,
+    ) -> ObjectFetcher | None:
+        """One for a folder remote, with the listings of these manifests fetched (a checkout
+        reads them first); None for a remote reached over the network, where batched
+        transfers (`fetch_manifests`) are quicker than one object at a time."""
+        store = open_store(remote, project)
+        if not store.is_folder:
+            return None
+        out = cls(project, remote, store, jobs)
+        for m in manifests:
+            if m.listing is not None and m.entries is None:
+                out.listings += fetch_listing(project, store, m.listing, jobs)
+        return out
+
+    def read(self, digest: str) -> bytes | None:
+        return self.store.read_whole(digest)
+
+    def one(self, digest: str, data: bytes | None = None) -> bytes | None:
+        out = self.store.fetch_one(self.project.cache, digest, data)
+        self.fetched.add(digest)
+        return out
+
+    def many(self, digests: list[str]) -> None:
+        self.store.download(self.project.cache, digests, jobs=self.jobs)
+        self.fetched.update(digests)
+
+    def record(self) -> int:
+        """Note what was fetched as present on the remote; how many objects were fetched."""
+        self.project.state.mark_on_remote(config.remote_id(self.remote), self.fetched)
+        return len(self.fetched) + self.listings
+
+
+def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
+    """Fetch a listing's objects level by level (each level in one parallel batch), each
+    object once: a listing is a graph whose shared nodes are fetched and read once."""
+    count = 0
+    level = [root]
+    seen = {root}
+    while level:
+        missing = project.cache.missing(level)
+        if missing:
+            store.download(project.cache, missing, jobs=jobs)
+            count += len(missing)
+        nxt: list[str] = []
+        for d in level:
+            for h in mf.listing_children(project.cache.read(d), hex_of(d)):
+                if "sha256:" + h not in seen:
+                    seen.add("sha256:" + h)
+                    nxt.append("sha256:" + h)
+        level = nxt
+    return count
+
+
+def fetch_for(
+    project: Project, manifests: Sequence[mf.Manifest], *, defer: bool = False
+) -> ObjectFetcher | None:
+    """Fetch what these manifests lack, from the default remote (nothing when nothing is
+    missing). With `defer`, from a folder remote only their listings are fetched now: the
+    objects are left to the checkout that follows, through the ObjectFetcher returned."""
+    need_listing = [
+        m for m in manifests if m.listing is not None and not project.cache.has(m.listing)
+    ]
+    need_objects = []
+    for m in manifests:
+        if m in need_listing:
+            continue
+        try:
+            entries = project.load_entries(m)
+        except CacheError:
+            need_listing.append(m)
+            continue
+        wanted = {e.digest for e in entries.values() if e.ref is None}
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str):
+            wanted.add(patch)
+        if project.cache.missing(sorted(wanted)):
+            need_objects.append(m)
+    todo = need_listing + need_objects
+    if not todo:
+        return None
+    remote = config.resolve(project)
+    fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
+    if fetcher is None:
+        fetch_manifests(project, remote, todo)
+    return fetcher
+
+
+def _start(progress: Progress | None, total: int, desc: str) -> None:
+    if progress is not None:
+        progress.start(total, desc)
+
+
+def _close(progress: Progress | None) -> None:
+    if progress is not None:
+        progress.close()

@@ -1,0 +1,460 @@
+"""The Python API after W&B: `Artifact` (a draft you fill, or a logged version) and `Api`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core import workspace as ws
+from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.ops import api
+from gitartifacts.project import Project
+
+
+class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
+    """A reader called on a draft that was never saved."""
+
+
+class ArtifactFinalizedError(GitArtifactsError, RuntimeError):
+    """A mutator called on a logged version."""
+
+
+class ArtifactEntry(NamedTuple):
+    path: str
+    digest: str
+    size: int
+    ref: str | None = None
+    version_id: str | None = None
+
+
+@own_errors
+class Artifact:
+    """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`."""
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        project: Project | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not mf.NAME_RE.match(name):
+            raise UsageError(
+                "Artifact name may only contain alphanumeric characters, dashes, underscores, "
+                f"and dots. Invalid name: {name!r}",
+                "start with a letter or digit; at most 128 characters",
+            )
+        mf.validate_name(name, "name")
+        mf.validate_name(type, "type")
+        self._name = name
+        self.type = type
+        self.description = description
+        self.metadata: dict[str, Any] = mf.validate_metadata(dict(metadata or {}))
+        self.ttl: str | None = None
+        self._entries: dict[str, mf.Entry] = {}
+        self._project = project
+        self._final = False
+        self._version: int | None = None
+        self._commit: str | None = None
+        self._digest: str | None = None
+        self._path: str | None = None
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def name(self) -> str:
+        """`name:vN` once logged, as in W&B; the bare name for a draft."""
+        return f"{self._name}:v{self._version}" if self._version is not None else self._name
+
+    @property
+    def collection_name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str | None:
+        return f"v{self._version}" if self._version is not None else None
+
+    @property
+    def digest(self) -> str:
+        return self._digest or mf.entries_digest(self._entries)
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self._entries.values())
+
+    @property
+    def file_count(self) -> int:
+        return len(self._entries)
+
+    @property
+    def path(self) -> str | None:
+        """Where the artifact lives in the workspace (None for artifacts made in Python)."""
+        return self._path
+
+    @property
+    def commit_hash(self) -> str | None:
+        return self._commit
+
+    @property
+    def aliases(self) -> list[str]:
+        if self._version is None:
+            return []
+        h = ver.histories(self.project).get(self._name)
+        return h.aliases_of(self._version) if h else []
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.open()
+            ver.sync(self._project)
+        return self._project
+
+    def is_draft(self) -> bool:
+        return not self._final
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.name} type={self.type} files={self.file_count}>"
+
+    # ------------------------------------------------------------------ building a draft
+
+    def add_file(
+        self, local_path: str | os.PathLike[str], name: str | None = None, overwrite: bool = False
+    ) -> ArtifactEntry:
+        """Snapshot a file into the cache now, so later edits cannot change this artifact."""
+        self._ensure_draft()
+        local = os.fspath(local_path)
+        if not os.path.isfile(local):
+            raise UsageError(f"Path is not a file: {local!r}", "pass an existing file")
+        name = name if name is not None else os.path.basename(local)
+        mf.validate_entry_path(name)
+        digest, size = self.project.cache.add_file(local, os.path.getsize(local))
+        return self._put(name, mf.Entry(digest, size), overwrite)
+
+    def add_dir(
+        self, local_path: str | os.PathLike[str], name: str | None = None, merge: bool = False
+    ) -> None:
+        self._ensure_draft()
+        local = os.fspath(local_path)
+        if not os.path.isdir(local):
+            raise UsageError(f"Path is not a directory: {local!r}", "pass an existing folder")
+        prefix = name.strip("/") + "/" if name else ""
+        if prefix:
+            mf.validate_entry_path(prefix[:-1])
+        scan = ws.scan(local, sorted(os.listdir(local)), what=local)
+        new = {}
+        for rel, st in scan.files.items():
+            digest, size = self.project.cache.add_file(os.path.join(local, rel), st[2])
+            new[prefix + rel] = mf.Entry(digest, size)
+        for p, e in new.items():
+            self._put(p, e, merge)
+
+    def add_reference(
+        self,
+        uri: str | ArtifactEntry,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> list[ArtifactEntry]:
+        """Track `s3://`, `gs://`, `http(s)://` or `file://` objects by etag, version or checksum
+        instead of copying them; a prefix expands to its objects (never truncated)."""
+        self._ensure_draft()
+        from gitartifacts.remote import config, references
+
+        ref = uri.ref if isinstance(uri, ArtifactEntry) else uri
+        if not isinstance(ref, str) or "://" not in ref:
+            raise UsageError(
+                "References must be URIs. To reference a local file, use file://", "pass a URI"
+            )
+        found = references.resolve(
+            ref,
+            name,
+            checksum=checksum,
+            max_objects=max_objects,
+            options=config.reference_options(self.project, ref),
+        )
+        return [self._put(p, e, False) for p, e in found.items()]
+
+    @contextmanager
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
+        """Write a file straight into the artifact: `with art.new_file("a.txt") as f: ...`."""
+        self._ensure_draft()
+        mf.validate_entry_path(name)
+        if "x" in mode and name in self._entries:
+            raise UsageError(
+                f"File with name {name!r} already exists at {name!r}", "use mode='w' to overwrite"
+            )
+        tmp = tempfile.mkdtemp(prefix="gitartifacts-")
+        try:
+            path = os.path.join(tmp, os.path.basename(name))
+            with open(path, mode.replace("x", "w"), encoding=encoding) as f:
+                yield f
+            self.add_file(path, name=name, overwrite="x" not in mode)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def remove(self, item: str | ArtifactEntry) -> None:
+        """Remove one entry, or every entry under a folder."""
+        self._ensure_draft()
+        path = item.path if isinstance(item, ArtifactEntry) else str(item).strip("/")
+        gone = [p for p in self._entries if p == path or p.startswith(path + "/")]
+        if not gone:
+            raise FileNotFoundError(f"No such file or directory: {path}")
+        for p in gone:
+            del self._entries[p]
+
+    def _put(self, path: str, entry: mf.Entry, overwrite: bool) -> ArtifactEntry:
+        old = self._entries.get(path)
+        if old is not None and old.digest != entry.digest and not overwrite:
+            raise UsageError(
+                f"Cannot add the same path twice: {path!r}", "pass overwrite=True to replace it"
+            )
+        self._entries[path] = entry
+        return ArtifactEntry(path, *entry)
+
+    def _ensure_draft(self) -> None:
+        if self._final:
+            raise ArtifactFinalizedError(
+                f"'{self.name}' used on logged artifact. Can't modify finalized artifact.",
+                "make a new Artifact with the same name and save it for a new version",
+            )
+
+    # ------------------------------------------------------------------ reading
+
+    def get_entry(self, name: str) -> ArtifactEntry:
+        e = self._entries.get(name)
+        if e is None:
+            raise NotFoundError(f"Path not contained in artifact: {name}", "see Artifact.files()")
+        return ArtifactEntry(name, *e)
+
+    def files(self) -> list[ArtifactEntry]:
+        return [ArtifactEntry(p, *e) for p, e in self._entries.items()]
+
+    @property
+    def manifest(self) -> mf.Manifest:
+        return mf.build(
+            self._name,
+            self.type,
+            self._entries,
+            description=self.description,
+            metadata=self.metadata,
+            path=self._path,
+            ttl=self.ttl,
+        )
+
+    # ------------------------------------------------------------------ saving
+
+    def save(
+        self,
+        aliases: list[str] | tuple[str, ...] = (),
+        commit: bool = False,
+        message: str | None = None,
+    ) -> Artifact:
+        """Write `.artifacts/<name>.yaml` and stage it; it becomes a version when committed.
+
+        With `commit=True` the manifest is committed alone (other staged changes stay staged),
+        so the version exists at once. Content already stored under an existing version makes
+        no new version.
+        """
+        self._ensure_draft()
+        project = self.project
+        for a in aliases:
+            mf.validate_alias(a)
+        existing = project.read_manifest(self._name, entries=False)
+        hist = ver.histories(project)
+        known_type = (
+            existing.type if existing else api._type_from_history(project, hist.get(self._name))
+        )
+        if known_type is not None and known_type != self.type:
+            raise UsageError(
+                f"artifact {self._name!r} is of type {known_type!r}, not {self.type!r}",
+                "a name never changes type; choose another name",
+            )
+        api.ensure_init(project)
+        m = self.manifest
+        rel = project.write_manifest(m)
+        project.repo.stage([rel])
+        res = api._settle_version(project, m, hist.get(self._name), existing, list(aliases), rel)
+        self._digest = m.digest
+        if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
+            api.commit_only(
+                project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
+            )
+            ver.sync(project)
+            h = ver.histories(project)[self._name]
+            n = ver.digest_versions(project, h).get(m.digest)
+            res = res._replace(outcome="existing" if n is not None else res.outcome, version=n)
+        if res.outcome != "new":
+            self._version = res.version
+            self._commit = ver.histories(project)[self._name].versions.get(res.version or 0)
+        self._final = True
+        return self
+
+    # ------------------------------------------------------------------ logged versions
+
+    def _ensure_logged(self) -> None:
+        if not self._final:
+            raise ArtifactNotLoggedError(
+                f"'{self.name}' used prior to logging artifact",
+                "call Artifact.save() first, or get a version with Api().artifact('name:vN')",
+            )
+
+    def _spec(self) -> str:
+        if self._version is not None:
+            return f"{self._name}:v{self._version}"
+        return self._name
+
+    def download(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> str:
+        """Files of this version into `root`; never deletes, skips files that already match,
+        and replaces a changed file only when its bytes are in the cache, unless `force`."""
+        self._ensure_logged()
+        target, _ = api.get(
+            self.project, self._spec(), os.fspath(root) if root else None, force=force
+        )
+        return target
+
+    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Make `root` hold exactly this version: files that are not in it are removed."""
+        self._ensure_logged()
+        target = (
+            os.fspath(root)
+            if root
+            else os.path.join(os.environ.get("GITARTIFACTS_DIR", "artifacts"), self._name)
+        )
+        return api.checkout_root(self.project, self._spec(), target)
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Raise ValueError when `root` does not hold exactly this version's bytes."""
+        self._ensure_logged()
+        target = (
+            os.fspath(root)
+            if root
+            else api.default_download_dir(ver.resolve(self.project, self._spec()))
+        )
+        _, problems = api.verify(self.project, self._spec(), target)
+        for p in problems:
+            if p.problem == "not a member":
+                full = os.path.join(target, p.path)
+                raise ValueError(
+                    f"Found file {full} which is not a member of artifact {self._name}"
+                )
+            if p.problem in ("modified", "missing"):
+                raise ValueError(f"Digest mismatch for file: {p.path}")
+            raise ValueError(f"{p.problem}: {p.path}")
+
+    # ------------------------------------------------------------------ lineage
+
+    def logged_by(self) -> Any:
+        """The run that logged this version first, or None (e.g. added from the command line)."""
+        self._ensure_logged()
+        from gitartifacts.sdk.run import Run
+        from gitartifacts.tracking import lineage
+
+        found = lineage.producers(self.project, self.digest)
+        return Run(self.project, found[0].record) if found else None
+
+    def used_by(self) -> list[Any]:
+        """Runs that used this version (through any name, alias or registry link)."""
+        self._ensure_logged()
+        from gitartifacts.sdk.run import Run
+        from gitartifacts.tracking import lineage
+
+        return [Run(self.project, r.record) for r in lineage.consumers(self.project, self.digest)]
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
+        """Link this version into a registry collection (its own v0, v1, ... and aliases)."""
+        self._ensure_logged()
+        from gitartifacts.gitmodel import registry
+
+        registry.link(self.project, self, target_path, aliases or [])
+        return self
+
+    @classmethod
+    def _from_resolved(cls, project: Project, r: ver.Resolved) -> Artifact:
+        m = r.manifest
+        art = cls(m.name, m.type, m.description, m.metadata, project=project)
+        art._entries = dict(m.entries or {})
+        art.ttl = m.ttl
+        art._path = m.path
+        art._final = True
+        art._version = r.version
+        art._commit = r.commit
+        art._digest = m.digest
+        return art
+
+
+@own_errors
+class Api:
+    """Read access to the artifacts of a repository (the current one by default)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self._root = root
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.open(self._root)
+            ver.sync(self._project)
+        return self._project
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """`name:vN`, `name:alias`, `name:<digest prefix>`, `<rev>:name`; bare `name` is latest."""
+        project = self.project
+        spec = name
+        if ":" not in name and name in ver.histories(project):
+            spec = f"{name}:{ver.LATEST}"
+        r = ver.resolve(project, spec)
+        if type is not None and r.manifest.type != type:
+            raise UsageError(
+                f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
+                "drop the type argument or fix it",
+            )
+        return Artifact._from_resolved(project, r)
+
+    def artifact_exists(self, name: str) -> bool:
+        try:
+            self.artifact(name)
+        except GitArtifactsError:
+            return False
+        return True
+
+    def run(self, run_id: str) -> Any:
+        """A recorded run by id (read-only)."""
+        from gitartifacts.sdk.run import Run
+        from gitartifacts.tracking import lineage
+
+        return Run(self.project, lineage.run_record(self.project, run_id).record)
+
+    def runs(
+        self,
+        job_type: str | None = None,
+        group: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        state: str | None = None,
+    ) -> list[Any]:
+        """Recorded runs, e.g. `runs(group="sweep-3", order="-summary.val_acc")[0]`."""
+        from gitartifacts.sdk.run import Run
+        from gitartifacts.tracking import lineage
+
+        recs = lineage.select_runs(
+            self.project, job_type=job_type, group=group, state=state, filters=filters, order=order
+        )
+        return [Run(self.project, r.record) for r in recs]
+
+    def artifact_versions(self, name: str) -> list[Artifact]:
+        """Every version of `name`, oldest first."""
+        h = ver.histories(self.project).get(name)
+        if h is None:
+            raise NotFoundError(f"artifact {name!r} has no versions", "commit its manifest first")
+        return [self.artifact(f"{name}:v{n}") for n in sorted(h.versions)]

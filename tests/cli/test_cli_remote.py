@@ -1,0 +1,670 @@
+"""push, fetch, pull and published version numbers, end to end: real bare repositories,
+real clones, the real `git artifacts` command, a local-folder remote and a loopback S3."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import (
+    GitRepo,
+    assert_cache_sound,
+    cache_objects,
+    clone,
+    file_digests,
+    sha256_hex,
+    stderr_error_line,
+)
+from servers import Bucket
+
+from gitartifacts.project import Project
+from gitartifacts.remote import transfer
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def alice(origin: Path, tmp_path: Path) -> GitRepo:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.ga("init")
+    repo.write({f"data/ds/f{i}.bin": os.urandom(300 + i) for i in range(20)})
+    repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    repo.commit("ds v0")
+    repo.git("push", "-q", "origin", "main")
+    return repo
+
+
+def remote_cache(origin: Path) -> Path:
+    return origin / "artifacts" / "objects"
+
+
+def corrupt(origin: Path, content: bytes) -> str:
+    """Overwrite the remote object holding `content`; its hex name."""
+    hexname = sha256_hex(content)
+    victim = cache_objects(remote_cache(origin))[hexname]
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"garbage")
+    return hexname
+
+
+def publish_version(repo: GitRepo, message: str) -> None:
+    """data/ds as a new version of ds: added, committed, and pushed (commit, then content)."""
+    repo.ga("add", "data/ds", "--name", "ds")
+    repo.commit(message)
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+
+
+def versions(repo: GitRepo, name: str = "ds") -> list[tuple[int, str, list[str]]]:
+    return [(v["version"], v["digest"], v["aliases"]) for v in repo.ga_json("log", name)]
+
+
+# ---------------------------------------------------------------- push and pull
+
+
+def test_push_then_pull_in_a_fresh_clone_gives_identical_bytes(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    out = alice.ga("push").stdout
+    assert "20 objects uploaded" in out
+    assert assert_cache_sound(remote_cache(origin)) == 20
+    bob = clone(origin, tmp_path / "bob")
+    assert not (bob.root / "data").exists()
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    assert versions(bob) == versions(alice)
+    bob.ga("verify", "ds:latest")
+    status = bob.ga_json("status")
+    assert status[0]["clean"], status
+
+
+def test_second_push_has_nothing_to_do(alice: GitRepo) -> None:
+    alice.ga("push")
+    out = alice.ga("push").stdout
+    assert "0 objects uploaded" in out
+
+
+def ls_remote(repo: GitRepo, where: str | Path, *patterns: str) -> dict[str, str]:
+    out = repo.git("ls-remote", str(where), *patterns)
+    return {ref: sha for sha, _, ref in (line.partition("\t") for line in out.splitlines())}
+
+
+def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    alice.ga("alias", "ds:v0", "best")
+    alice.ga("push")
+    away = origin.rename(tmp_path / "away.git")  # a push that asked the remote would fail
+    assert "0 objects uploaded" in alice.ga("push").stdout
+    away.rename(origin)
+    alice.ga("alias", "ds:v0", "production")  # something new: a tag and a run record
+    alice.ga("push")
+    published = ls_remote(alice, origin, "refs/tags/artifacts/*", "refs/notes/artifacts")
+    local = alice.git("rev-parse", "artifacts/ds/production", "refs/notes/artifacts")
+    tag, notes = local.split()
+    assert published["refs/tags/artifacts/ds/production"] == tag
+    assert published["refs/notes/artifacts"] == notes
+
+
+# ---------------------------------------------------------------- the quick no-op push
+
+_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "git-artifacts"
+
+
+def entry_push(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """Run the real `git-artifacts` script in a fresh interpreter; its stdout lines, then a line
+    telling whether it needed the full CLI."""
+    return quick_push(repo, *args, env=env)[0]
+
+
+def quick_push(
+    repo: GitRepo, *args: str, env: dict[str, str] | None = None
+) -> tuple[list[str], set[str]]:
+    """`entry_push` and the names of the modules the run imported beyond what the interpreter
+    imports on its own (an editable install's path finder, for one)."""
+    proc = run_importtime([str(_SCRIPT), "push", *args], repo.root, env)
+    assert proc.returncode == 0, proc.stderr
+    baseline = run_importtime(["-c", "pass"], repo.root, env)
+    modules = imported(proc.stderr) - imported(baseline.stderr)
+    assert "gitartifacts" in modules, proc.stderr
+    return [*proc.stdout.splitlines(), f"full cli loaded: {'click' in modules}"], modules
+
+
+def run_importtime(
+    args: list[str], cwd: Path, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def imported(importtime: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_a_repeated_push_answers_without_loading_the_tool(alice: GitRepo) -> None:
+    first = entry_push(alice)
+    assert first == [
+        "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)",
+        "full cli loaded: True",
+    ]
+    assert entry_push(alice) == [
+        "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)",
+        "full cli loaded: False",
+    ]
+    assert entry_push(alice, "--jobs", "4") == entry_push(alice)  # --jobs changes nothing
+    assert entry_push(alice, "--no-tags")[-1] == "full cli loaded: True"  # another question
+
+
+def test_the_quick_answer_imports_nothing_slow(alice: GitRepo) -> None:
+    entry_push(alice)
+    lines, modules = quick_push(alice)
+    assert lines[-1] == "full cli loaded: False"
+    # Each of these took longer to import than the rest of the quick answer.
+    assert not modules & {"subprocess", "re", "hashlib", "_hashlib", "typing", "click", "yaml"}
+
+
+@pytest.mark.parametrize("change", ["commit", "alias", "remote", "git-remote-url", "env"])
+def test_the_quick_answer_is_not_given_once_anything_a_push_reads_changed(
+    alice: GitRepo, origin: Path, tmp_path: Path, change: str
+) -> None:
+    entry_push(alice)
+    assert entry_push(alice)[-1] == "full cli loaded: False"
+    env: dict[str, str] = {}
+    if change == "commit":
+        alice.write({"data/ds/new.bin": b"new"})
+        alice.ga("add", "data/ds", "--name", "ds")
+        alice.commit("ds v1")
+        expect = "pushed to origin: 1 objects uploaded, 20 already there (1 manifests)"
+    elif change == "alias":
+        alice.ga("alias", "ds:v0", "best")
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+    elif change == "remote":
+        alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+        expect = "pushed to store: 20 objects uploaded, 0 already there (1 manifests)"
+    elif change == "git-remote-url":
+        moved = tmp_path / "moved.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(moved)], check=True)
+        alice.git("remote", "set-url", "origin", str(moved))
+        alice.git("push", "-q", "origin", "main")
+        origin = moved
+        expect = "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)"
+    else:
+        env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+    assert entry_push(alice, env=env) == [expect, "full cli loaded: True"]
+    assert entry_push(alice, env=env)[-1] == "full cli loaded: False"
+    published = ls_remote(alice, origin, "refs/tags/artifacts/*")
+    local = {t: alice.git("rev-parse", t).strip() for t in alice.tags()}
+    assert {t: published.get(f"refs/tags/{t}") for t in local} == local
+    assert_cache_sound(remote_cache(origin))
+
+
+def test_a_push_during_which_the_refs_moved_is_not_remembered(
+    alice: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitartifacts.cli import quick
+
+    monkeypatch.chdir(alice.root)
+    alice.ga("push")
+    key = quick.push_key(None, False, True, None)
+    assert quick.noop_push(key) is not None
+    before = quick.input_refs()
+    alice.commit("made while a push ran")
+    quick.record_push(before, key, "pushed")
+    assert quick.noop_push(key) is None
+    assert not (alice.root / ".git" / "artifacts" / "last-push").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (["push"], ("push remote=None all=False tags=True git-remote=None", False)),
+        (["-q", "push", "-r", "s3"], ("push remote=s3 all=False tags=True git-remote=None", True)),
+        (
+            ["push", "--remote=s3", "--all", "--no-tags", "-j", "8", "--git-remote", "up"],
+            ("push remote=s3 all=True tags=False git-remote=up", False),
+        ),
+        (["push", "--jobs", "0"], None),
+        (["push", "--remote"], None),
+        (["push", "--help"], None),
+        (["push", "-C", "x"], None),
+        (["-C", "x", "push"], None),
+        (["status"], None),
+        ([], None),
+    ],
+)
+def test_only_plain_push_command_lines_take_the_quick_path(
+    argv: list[str], expect: tuple[str, bool] | None
+) -> None:
+    from gitartifacts.cli import quick
+
+    assert quick.parse_push(argv) == expect
+
+
+def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.write({"data/ds/f0.bin": b"changed"})
+    alice.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    alice.commit("ds v1")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("alias", "ds:v1", "production")
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("fetch")
+    bob.ga("alias", "ds:v0", "production")  # bob rolls production back
+    bob.ga("push")
+    alice.ga("fetch")
+    aliases = {v: a for v, _, a in versions(alice)}
+    assert "production" in aliases[0] and "production" not in aliases[1]
+    assert versions(alice) == versions(bob)
+
+
+def test_push_publishes_everything_to_a_git_remote_that_now_points_elsewhere(
+    alice: GitRepo, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    fresh = tmp_path / "fresh.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(fresh)], check=True)
+    alice.git("remote", "set-url", "origin", str(fresh))
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    published = ls_remote(alice, fresh, "refs/tags/artifacts/*")
+    assert "refs/tags/artifacts/ds/v0" in published
+    assert "refs/tags/artifacts/ds/latest" in published
+    assert assert_cache_sound(remote_cache(fresh)) == 20
+
+
+def test_get_works_in_a_fresh_clone_with_an_empty_cache(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    assert not bob.cache.exists() or not cache_objects(bob.cache)
+    target = tmp_path / "out"
+    bob.ga("get", "ds:v0", "-o", str(target))
+    assert file_digests(target) == file_digests(alice.root / "data")
+
+
+def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    last = max(file_digests(alice.root / "data"))
+    content = (alice.root / "data" / last).read_bytes()
+    victim = corrupt(origin, content)
+    bob = clone(origin, tmp_path / "bob")
+    target = tmp_path / "downloads" / "ds"
+    line = stderr_error_line(bob.ga("get", "ds:v0", "-o", str(target), rc=2))
+    assert victim in line
+    assert not (tmp_path / "downloads").exists()
+    cache_objects(remote_cache(origin))[victim].write_bytes(content)
+    bob.ga("get", "ds:v0", "-o", str(target))
+    assert file_digests(target) == file_digests(alice.root / "data")
+
+
+def test_push_after_git_push_still_uploads_every_version(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """Versions whose commits git already sent must not become pointers without data."""
+    (alice.root / "data/ds/f0.bin").write_bytes(b"changed")
+    publish_version(alice, "ds v1")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
+    bob.ga("get", "ds:v1", "-o", str(tmp_path / "v1"))
+    assert (tmp_path / "v1/ds/f0.bin").read_bytes() == b"changed"
+    assert (tmp_path / "v0/ds/f0.bin").read_bytes() != b"changed"
+
+
+def test_fetch_downloads_into_cache_without_touching_the_workspace(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("fetch")
+    assert len(cache_objects(bob.cache)) == 20
+    assert not (bob.root / "data").exists()
+    assert bob.ga_json("status")[0]["not_in_cache"] == 0
+
+
+def pushed_listing_form(origin: Path, tmp_path: Path) -> GitRepo:
+    """A clone that pushed `big`, an artifact large enough to keep its entries in listings."""
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.write({f"data/big/d{i % 12}/f{i}.txt": f"row {i}\n" for i in range(1300)})
+    repo.ga("add", "data/big", "--name", "big", "--type", "dataset")
+    assert "listing" in repo.manifest("big")
+    repo.commit("big v0")
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+    return repo
+
+
+def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_path: Path) -> None:
+    repo = pushed_listing_form(origin, tmp_path)
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+
+
+def test_fetch_does_not_keep_a_large_listing_expanded(origin: Path, tmp_path: Path) -> None:
+    """A pull holds the fetched manifests while its checkout reads its own copies: the fetch
+    must not leave a second copy of every entry on them (tens of MiB for 100,000 files)."""
+    pushed_listing_form(origin, tmp_path)
+    bob = clone(origin, tmp_path / "bob")
+    project = Project.open(bob.root)
+    plan = transfer.plan_fetch(project)
+    assert [m.name for m in plan.manifests] == ["big"]
+    fetched = transfer.fetch_manifests(project, plan.remote, plan.manifests)
+    assert fetched > 1300  # the objects and the listing's own
+    assert plan.manifests[0].entries is None
+    assert len(project.load_entries(plan.manifests[0])) == 1300
+    assert bob.ga_json("status")[0]["not_in_cache"] == 0
+
+
+# ---------------------------------------------------------------- published version numbers
+
+
+@pytest.mark.parametrize("first", ["alice", "bob"])
+def test_two_clones_publishing_the_same_number_end_with_the_same_log(
+    alice: GitRepo, origin: Path, tmp_path: Path, first: str
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    for who, repo in (("alice", alice), ("bob", bob)):
+        (repo.root / "data/ds/f1.bin").write_bytes(f"{who} was here".encode())
+        repo.ga("add", "data/ds", "--name", "ds")
+        repo.commit(f"{who}'s v1")
+        assert [v for v, _, _ in versions(repo)] == [1, 0]
+    one, two = (alice, bob) if first == "alice" else (bob, alice)
+    one.ga("push")
+    published_v1 = one.tag_commit("artifacts/ds/v1")
+    renumbered = two.ga("push")
+    assert "is now v2" in renumbered.stderr
+    one.ga("fetch")
+    assert versions(one) == versions(two)
+    assert [v for v, _, _ in versions(one)] == [2, 1, 0]
+    remote_v1 = subprocess.run(
+        ["git", "ls-remote", str(origin), "refs/tags/artifacts/ds/v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    assert remote_v1 == published_v1, "a published version tag moved"
+    assert two.tag_commit("artifacts/ds/v2") == two.head()
+
+
+def test_the_same_content_published_twice_keeps_one_number(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    for repo in (alice, bob):
+        (repo.root / "data/ds/f1.bin").write_bytes(b"same change")
+        repo.ga("add", "data/ds", "--name", "ds")
+        repo.commit("same v1")
+    alice.ga("push")
+    bob.ga("push")
+    assert [v for v, _, _ in versions(bob)] == [1, 0]
+    assert versions(alice) == versions(bob) or versions(alice)[0][:2] == versions(bob)[0][:2]
+
+
+# ---------------------------------------------------------------- remote configuration
+
+
+def test_remote_add_writes_only_non_secret_settings(alice: GitRepo, tmp_path: Path) -> None:
+    alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    doc = yaml.safe_load((alice.root / ".gitartifacts.yaml").read_text())
+    assert doc["remotes"]["store"]["url"] == str(tmp_path / "store")
+    assert doc["default_remote"] == "store"
+    listed = alice.ga_json("remote", "list")
+    assert [(r["name"], r["default"]) for r in listed] == [("store", True)]
+    alice.ga("push")
+    assert assert_cache_sound(tmp_path / "store") == 20
+    alice.ga("remote", "remove", "store")
+    assert "store" not in (
+        yaml.safe_load((alice.root / ".gitartifacts.yaml").read_text()).get("remotes") or {}
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["s3://AKIAEXAMPLE:sekrit@bucket/prefix"],
+        ["https://user:sekrit@example.com/cache"],
+    ],
+)
+def test_remote_add_refuses_credentials(alice: GitRepo, args: list[str]) -> None:
+    before = (alice.root / ".gitartifacts.yaml").read_bytes()
+    proc = alice.ga("remote", "add", "bad", *args, rc=2)
+    line = stderr_error_line(proc)
+    assert "sekrit" not in line and "credential" in line
+    assert (alice.root / ".gitartifacts.yaml").read_bytes() == before
+
+
+def test_local_remote_lives_in_git_config_not_in_the_committed_file(
+    alice: GitRepo, tmp_path: Path
+) -> None:
+    before = (alice.root / ".gitartifacts.yaml").read_bytes()
+    alice.ga("remote", "add", "mine", str(tmp_path / "mine"), "--local", "--default")
+    assert (alice.root / ".gitartifacts.yaml").read_bytes() == before
+    assert alice.git("config", "artifacts.remote.mine.url").strip() == str(tmp_path / "mine")
+    alice.ga("push")
+    assert assert_cache_sound(tmp_path / "mine") == 20
+
+
+def test_without_any_remote_push_says_how_to_add_one(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "solo")
+    repo.root.mkdir()
+    repo.git("init", "-q", "-b", "main")
+    repo.commit("initial")
+    repo.write({"data/x/a.txt": "a"})
+    repo.ga("add", "data/x", "--name", "x", "--type", "dataset")
+    line = stderr_error_line(repo.ga("push", rc=2))
+    assert "git artifacts remote add" in line
+
+
+# ---------------------------------------------------------------- integrity and faults
+
+
+def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    objects = cache_objects(remote_cache(origin))
+    victim_hex, victim = sorted(objects.items())[0]
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"garbage")
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim_hex in line
+    assert not (bob.root / "data").exists()
+    assert assert_cache_sound(bob.cache) >= 0
+    assert victim_hex not in cache_objects(bob.cache)
+
+
+def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_a_folder_left_empty(
+    origin: Path, tmp_path: Path
+) -> None:
+    """The corrupt object is the only file of its folder: the folder is made, its file
+    never written, and the folder must go too."""
+    alice = clone(origin, tmp_path / "alice")
+    alice.commit("initial")
+    alice.ga("init")
+    alice.write({"data/ds/a.bin": b"first", "data/ds/lone/b.bin": b"only one here"})
+    alice.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    alice.commit("ds v0")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    victim = corrupt(origin, b"only one here")
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line
+    assert not (bob.root / "data").exists()
+
+
+def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """From a folder remote a fresh pull writes each file as it fetches its object; the
+    last object being corrupt, the files written before it are removed again."""
+    alice.ga("push")
+    last = max(file_digests(alice.root / "data"))
+    victim = corrupt(origin, (alice.root / "data" / last).read_bytes())
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line and "corrupt" in line
+    assert not (bob.root / "data").exists()
+    assert assert_cache_sound(bob.cache) == 19  # the good objects are kept: a fetch's half
+    # Restored on the remote (from a backup, say), the object comes; the pull completes.
+    cache_objects(remote_cache(origin))[victim].write_bytes(
+        (alice.root / "data" / last).read_bytes()
+    )
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    assert bob.ga_json("status")[0]["clean"]
+
+
+def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    lost = sha256_hex((alice.root / "data/ds/f5.bin").read_bytes())
+    cache_objects(remote_cache(origin))[lost].unlink()
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert lost in line and "missing" in line and "push --check-remote" in line
+    # This clone's index says the remote has it: a plain push asks nothing and sends nothing.
+    assert "0 objects uploaded" in alice.ga("push").stdout
+    out = alice.ga("push", "--check-remote").stdout
+    assert "1 objects uploaded, 19 already there" in out
+    assert lost in cache_objects(remote_cache(origin))
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+
+
+def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    """A pull that replaces files fetches everything first: a failed fetch changes nothing."""
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    before = file_digests(bob.root / "data")
+    (alice.root / "data/ds/f3.bin").write_bytes(b"new f3")
+    (alice.root / "data/ds/f7.bin").unlink()
+    (alice.root / "data/ds/g.bin").write_bytes(b"new g")
+    publish_version(alice, "ds v1")
+    victim = corrupt(origin, b"new g")
+    bob.git("pull", "-q", "--ff-only")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert victim in line
+    assert file_digests(bob.root / "data") == before
+    assert victim not in cache_objects(bob.cache)
+
+
+def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
+    alice: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    (bob.root / "data/ds/f2.bin").write_bytes(b"bob's own edit")
+    (alice.root / "data/ds/f2.bin").write_bytes(b"alice's v1")
+    publish_version(alice, "ds v1")
+    bob.git("pull", "-q", "--ff-only")
+    line = stderr_error_line(bob.ga("pull", rc=2))
+    assert "local changes" in line and "data/ds/f2.bin" in line
+    assert (bob.root / "data/ds/f2.bin").read_bytes() == b"bob's own edit"
+    assert sha256_hex(b"alice's v1") in cache_objects(bob.cache)  # the fetch half is done
+    bob.ga("pull", "--force")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+
+
+@pytest.mark.parametrize("link", ["copy", "hardlink", "symlink"])
+def test_a_fresh_pull_writes_duplicates_and_links_from_a_folder_remote(
+    origin: Path, tmp_path: Path, link: str
+) -> None:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    files = {f"data/dup/d{i % 3}/f{i}.txt": f"row {i % 4}\n" for i in range(40)}
+    files["data/dup/big.bin"] = os.urandom(3 << 20)  # larger than what is read whole
+    files["data/dup/empty"] = ""
+    repo.write(files)
+    repo.ga("add", "data/dup", "--name", "dup", "--type", "dataset")
+    repo.commit("dup v0")
+    repo.git("push", "-q", "origin", "main")
+    repo.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull", "--link", link)
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+    assert assert_cache_sound(bob.cache) == 6
+    big = bob.root / "data/dup/big.bin"
+    assert big.is_symlink() == (link == "symlink")
+    assert (os.stat(big).st_nlink > 1) == (link == "hardlink")
+    assert bob.ga_json("status")[0]["clean"]
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
+def test_push_and_pull_killed_with_sigkill_then_rerun_complete(
+    origin: Path, tmp_path: Path, delay: float
+) -> None:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.write({f"data/big/f{i}.bin": os.urandom(1 << 20) for i in range(40)})
+    repo.ga("add", "data/big", "--name", "big", "--type", "model")
+    repo.commit("big v0")
+    repo.git("push", "-q", "origin", "main")
+    _kill_after(["git", "artifacts", "push"], repo.root, delay)
+    repo.ga("push")
+    assert assert_cache_sound(remote_cache(origin)) == 40
+    bob = clone(origin, tmp_path / "bob")
+    _kill_after(["git", "artifacts", "pull"], bob.root, delay)
+    bob.ga("pull")
+    assert assert_cache_sound(bob.cache) == 40
+    assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
+
+
+def _kill_after(cmd: list[str], cwd: Path, delay: float) -> None:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+# ---------------------------------------------------------------- a real S3 API on loopback
+
+
+def test_push_and_pull_through_s3(
+    alice: GitRepo, origin: Path, tmp_path: Path, s3_bucket: Bucket
+) -> None:
+    url = f"{s3_bucket.url}/cache"
+    alice.ga("remote", "add", "s3", url, "--default", "--endpoint-url", s3_bucket.endpoint)
+    alice.commit("remote", ".gitartifacts.yaml")
+    alice.git("push", "-q", "origin", "main")
+    assert "20 objects uploaded" in alice.ga("push").stdout
+    assert len(s3_bucket.fs.find(f"{s3_bucket.name}/cache/sha256")) == 20
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")

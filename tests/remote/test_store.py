@@ -1,0 +1,558 @@
+"""RemoteStore against real servers on loopback: a directory, moto, SeaweedFS, fake-gcs-server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import SEAWEED_KEY, SEAWEED_SECRET, Bucket, FileServer, free_port
+
+from gitartifacts.core.hashing import hex_of
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.errors import CacheError, UsageError
+from gitartifacts.remote import store as remote
+from gitartifacts.remote.store import RemoteStore, choose_strategy, parse_url, redact
+
+pytest_plugins = ["servers"]  # the loopback server fixtures
+
+# moto-s3fs: the same server with the direct S3 path off, so s3fs carries every request.
+BACKENDS = ["local", "moto", "moto-s3fs", "seaweedfs", "gcs"]
+BIG = 12 << 20  # above two S3 parts and one GCS chunk: multipart and resumable uploads
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "cache")
+
+
+@pytest.fixture
+def other_cache(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "other-cache")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> RemoteStore:
+    """A fresh, empty remote cache on each kind of server."""
+    if request.param == "local":
+        return RemoteStore(str(tmp_path / "remote"))
+    if request.param == "moto-s3fs":
+        monkeypatch.setenv("GITARTIFACTS_S3_DIRECT", "0")
+    fixture = {
+        "moto": "s3_bucket",
+        "moto-s3fs": "s3_bucket",
+        "seaweedfs": "seaweedfs_bucket",
+        "gcs": "gcs_bucket",
+    }
+    bucket: Bucket = request.getfixturevalue(fixture[request.param])
+    return RemoteStore(f"{bucket.url}/cache", bucket.options)
+
+
+@pytest.fixture
+def moto_store(s3_bucket: Bucket) -> RemoteStore:
+    return RemoteStore(f"{s3_bucket.url}/cache", s3_bucket.options)
+
+
+def add_objects(cache: ObjectStore, count: int, size: int = 100, tag: str = "") -> list[str]:
+    return [cache.add_bytes(f"{tag}{i}:".encode().ljust(size, b".")) for i in range(count)]
+
+
+def write_raw(store: RemoteStore, digest: str, data: bytes) -> None:
+    """Put bytes under an object's name on the remote, bypassing every check."""
+    path = store.path(digest)
+    if store.protocol == "file":
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        Path(path).write_bytes(data)
+    else:
+        store.fs.pipe_file(path, data)
+
+
+def read_raw(store: RemoteStore, digest: str) -> bytes:
+    data: bytes = store.fs.cat_file(store.path(digest))
+    return data
+
+
+# ---------------------------------------------------------------- round trips
+
+
+def test_round_trip_moves_every_object_and_verifies_it(
+    store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
+) -> None:
+    digests = add_objects(cache, 20)
+    digests.append(cache.add_bytes(os.urandom(BIG)))
+    assert store.missing(digests) == digests
+
+    uploaded: list[int] = []
+    store.upload(cache, digests, progress=uploaded.append)
+    assert store.missing(digests) == []
+    assert sum(uploaded) == 20 * 100 + BIG
+
+    downloaded: list[int] = []
+    store.download(other_cache, digests, progress=downloaded.append)
+    assert sum(downloaded) == sum(uploaded)
+    for d in digests:
+        assert other_cache.verify_object(d)
+        assert other_cache.read(d) == cache.read(d)
+
+
+def test_missing_keeps_order_and_drops_duplicates(
+    moto_store: RemoteStore, cache: ObjectStore
+) -> None:
+    present = add_objects(cache, 3, tag="p")
+    absent = add_objects(cache, 3, tag="a")
+    moto_store.upload(cache, present)
+    query = [absent[2], present[0], absent[0], absent[2], present[1], absent[1]]
+    assert moto_store.missing(query) == [absent[2], absent[0], absent[1]]
+
+
+def test_upload_ordered_finishes_each_batch_before_the_next(
+    moto_store: RemoteStore, cache: ObjectStore
+) -> None:
+    data = add_objects(cache, 40, size=100, tag="data")
+    listings = add_objects(cache, 5, size=300, tag="listing")
+    sizes: list[int] = []
+    moto_store.upload_ordered(cache, [data, listings], jobs=8, progress=sizes.append)
+    assert sizes == [100] * 40 + [300] * 5
+    assert moto_store.missing(data + listings) == []
+
+
+def test_read_and_write_bytes_round_trip_and_verify(store: RemoteStore) -> None:
+    data = b"gitartifacts-listing 1\nsome/path\tsha256:00\n"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    store.write_bytes(digest, data)
+    store.write_bytes(digest, data)  # present already: still fine
+    assert store.read_bytes(digest) == data
+    with pytest.raises(ValueError, match="do not hash"):
+        store.write_bytes(digest, data + b"x")
+
+
+def test_download_skips_objects_already_in_the_cache(
+    moto_store: RemoteStore, cache: ObjectStore
+) -> None:
+    digests = add_objects(cache, 5)
+    moto_store.upload(cache, digests)
+    sent = record_requests(moto_store)
+    moto_store.download(cache, digests)
+    assert sent == []
+
+
+# ---------------------------------------------------------------- batched existence checks
+
+PRESENT, QUERIED = 400, 3000
+
+
+@pytest.fixture(scope="module")
+def populated(
+    seaweedfs_s3: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[RemoteStore, list[str], list[str]]:
+    """A SeaweedFS remote holding PRESENT objects, and QUERIED digests of which those are part."""
+    cache = ObjectStore(tmp_path_factory.mktemp("populated"))
+    present = add_objects(cache, PRESENT, size=20, tag="p")
+    absent = add_objects(cache, QUERIED - PRESENT, size=20, tag="a")
+    with pytest.MonkeyPatch.context() as mp:
+        # The store's client keeps the credentials it was created with.
+        mp.setenv("AWS_ACCESS_KEY_ID", SEAWEED_KEY)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", SEAWEED_SECRET)
+        bucket = _seaweed_bucket(seaweedfs_s3)
+        store = RemoteStore(f"{bucket.url}/cache", bucket.options)
+        store.upload(cache, present, jobs=32)
+    return store, present, absent
+
+
+def _seaweed_bucket(endpoint: str) -> Bucket:
+    import s3fs
+
+    name = f"t-{os.urandom(6).hex()}"
+    fs = s3fs.S3FileSystem(
+        endpoint_url=endpoint, key=SEAWEED_KEY, secret=SEAWEED_SECRET, skip_instance_cache=True
+    )
+    fs.mkdir(name)
+    return Bucket(url=f"s3://{name}", name=name, endpoint=endpoint, fs=fs)
+
+
+def test_missing_of_thousands_lists_the_remote_instead_of_one_request_each(
+    populated: tuple[RemoteStore, list[str], list[str]],
+) -> None:
+    store, present, absent = populated
+    sent = record_requests(store)
+    assert store.missing(present + absent) == absent
+    assert 0 < len(sent) <= 5
+    assert all(line.startswith("GET ") and "list-type=2" in line for line in sent)
+
+
+def test_missing_on_a_large_remote_lists_the_prefixes_in_parallel(
+    populated: tuple[RemoteStore, list[str], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, present, absent = populated
+    monkeypatch.setattr(remote, "PAGE", 2)  # make the remote look huge
+    sent = record_requests(store)
+    assert sorted(store.missing(absent + present)) == sorted(absent)
+    prefixes = {hex_of(d)[:2] for d in present + absent}
+    listed = {line.split("prefix=cache%2Fsha256%2F")[1][:2] for line in sent}
+    assert len(sent) == len(prefixes)
+    assert listed == prefixes
+
+
+def test_missing_of_a_few_objects_checks_each_one(
+    moto_store: RemoteStore, cache: ObjectStore
+) -> None:
+    digests = add_objects(cache, 4)
+    moto_store.upload(cache, digests[:2])
+    sent = record_requests(moto_store)
+    assert moto_store.missing(digests) == digests[2:]
+    assert sum(line.startswith("HEAD ") for line in sent) == 4
+    assert not any(
+        line.endswith("prefix=cache%2Fsha256%2F&delimiter=&encoding-type=url") for line in sent
+    )
+
+
+def record_requests(store: RemoteStore) -> list[str]:
+    """Every HTTP request the store's S3 client sends from now on, as "METHOD url"."""
+    sent: list[str] = []
+
+    def note(request: Any, **_: Any) -> None:
+        sent.append(f"{request.method} {request.url}")
+
+    store.fs.connect()
+    store.fs.s3.meta.events.register("before-send.s3", note)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("wanted", "prefixes", "remote_size", "expected"),
+    [
+        (20, 20, 10_000_000, "each"),  # a handful on a huge remote: one check each
+        (3000, 256, 3000, "tree"),  # a small remote: one listing of everything
+        (100_000, 256, 10_000_000, "prefixes"),  # both large: list every 2-hex folder
+        (50, 40, 0, "tree"),  # an empty remote costs one request
+    ],
+)
+def test_choose_strategy_follows_the_cheapest_plan(
+    wanted: int, prefixes: int, remote_size: int, expected: str
+) -> None:
+    assert choose_strategy(wanted, prefixes, remote_size, jobs=16) == expected
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def test_corrupt_remote_object_is_refused_and_never_cached(
+    store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
+) -> None:
+    good = add_objects(cache, 3)
+    store.upload(cache, good)
+    bad = cache.add_bytes(b"the real content")
+    write_raw(store, bad, b"garbage under a valid name")
+
+    with pytest.raises(CacheError) as info:
+        store.download(other_cache, [*good, bad], jobs=1)
+    assert bad in str(info.value)
+    assert "corrupt" in str(info.value)
+    assert not other_cache.has(bad)
+    assert list((other_cache.root / "tmp").iterdir()) == []
+    with pytest.raises(CacheError, match=bad):
+        store.read_bytes(bad)
+
+
+def test_object_missing_on_the_remote_is_named_with_a_fix(
+    store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
+) -> None:
+    (digest,) = add_objects(cache, 1)
+    with pytest.raises(CacheError) as info:
+        store.download(other_cache, [digest])
+    assert digest in str(info.value)
+    assert info.value.fix is not None and "push --check-remote" in info.value.fix
+
+
+def test_pushing_an_object_absent_from_the_local_cache_names_it(
+    store: RemoteStore, cache: ObjectStore
+) -> None:
+    absent = "sha256:" + "ab" * 32
+    with pytest.raises(CacheError, match=absent):
+        store.upload(cache, [absent])
+
+
+@pytest.mark.parametrize("size", [100, BIG], ids=["one-request", "multipart"])
+def test_upload_never_overwrites_an_object_already_on_the_remote(
+    store: RemoteStore, cache: ObjectStore, size: int
+) -> None:
+    (digest,) = add_objects(cache, 1, size=size)
+    write_raw(store, digest, b"first writer")
+    store.upload(cache, [digest])  # the conditional create loses: that is success
+    assert read_raw(store, digest) == b"first writer"
+
+
+def test_concurrent_uploads_of_the_same_objects_both_succeed(
+    store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
+) -> None:
+    digests = add_objects(cache, 8, size=2000)
+    twin = RemoteStore(store.url, store.options)
+    errors: list[BaseException] = []
+
+    def push(s: RemoteStore) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                s.upload(cache, digests, jobs=8)
+            except BaseException as exc:
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=push(s)) for s in (store, twin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store.download(other_cache, digests)
+    assert all(other_cache.verify_object(d) for d in digests)
+
+
+def test_killed_download_leaves_no_partial_object_and_a_rerun_completes(
+    http_server: FileServer, cache: ObjectStore, tmp_path: Path
+) -> None:
+    # The remote is served over throttled HTTP, so the kill lands mid-transfer.
+    source = ObjectStore(tmp_path / "source")
+    digest = source.add_bytes(os.urandom(4 << 20))
+    RemoteStore(str(http_server.root / "cache")).upload(source, [digest])
+    url = f"{http_server.url}/cache"
+    http_server.rate = 2 << 20
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom gitartifacts.core.objects import ObjectStore\n"
+        "from gitartifacts.remote.store import RemoteStore\n"
+        "RemoteStore(sys.argv[1]).download(ObjectStore(Path(sys.argv[2])), [sys.argv[3]])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, url, str(cache.root), digest])
+    try:
+        partial = _wait_for_partial(cache.root / "tmp", child)
+    finally:
+        child.kill()
+        child.wait()
+    assert 0 < partial < 4 << 20
+    assert not cache.path(digest).exists()
+
+    http_server.rate = None
+    RemoteStore(url).download(cache, [digest])
+    assert cache.verify_object(digest)
+
+
+def _wait_for_partial(tmpdir: Path, child: subprocess.Popen[bytes]) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and child.poll() is None:
+        sizes = [p.stat().st_size for p in tmpdir.glob("*")] if tmpdir.exists() else []
+        if sizes and max(sizes) > 256 << 10:
+            return max(sizes)
+        time.sleep(0.02)
+    raise AssertionError("the download never got under way")
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_wrong_credentials_give_one_line_naming_the_remote_and_no_secret(
+    seaweedfs_bucket: Bucket, cache: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digests = add_objects(cache, 2)
+    store = RemoteStore(f"{seaweedfs_bucket.url}/cache", seaweedfs_bucket.options)
+    wrong = "wrong-secret-Zq81xK"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong)
+    for attempt in (
+        lambda: store.missing(digests),
+        lambda: store.upload(cache, digests),
+        lambda: store.download(ObjectStore(cache.root.parent / "c2"), digests),
+    ):
+        with pytest.raises(CacheError) as info:
+            attempt()
+        text = str(info.value)
+        assert seaweedfs_bucket.url in text and "credentials" in text
+        assert wrong not in text and SEAWEED_SECRET not in text and SEAWEED_KEY not in text
+        assert "\n" not in text
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_unreachable_endpoint_fails_within_seconds(
+    scheme: str, cache: ObjectStore, request: pytest.FixtureRequest
+) -> None:
+    request.getfixturevalue("moto_s3" if scheme == "s3" else "fake_gcs")  # skips without it
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    store = RemoteStore(f"{scheme}://bucket/cache", {"endpoint_url": endpoint})
+    started = time.monotonic()
+    with pytest.raises(CacheError, match=rf"cannot reach {scheme}://bucket/cache"):
+        store.missing(add_objects(cache, 1))
+    assert time.monotonic() - started < 10
+
+
+def test_http_remote_is_read_only(cache: ObjectStore) -> None:
+    with pytest.raises(UsageError, match="read-only"):
+        RemoteStore("https://example.invalid/cache").upload(cache, add_objects(cache, 1))
+
+
+@pytest.mark.parametrize("name", ["secret", "key", "token", "aws_secret_access_key", "password"])
+def test_options_never_hold_credentials(name: str) -> None:
+    with pytest.raises(UsageError, match=name) as info:
+        RemoteStore("s3://bucket/cache", {name: "hunter2-value"})
+    assert "hunter2-value" not in str(info.value)
+
+
+def test_gcs_token_may_name_a_login_method_but_not_hold_one() -> None:
+    assert RemoteStore("gs://b/c", {"token": "anon"}).options == {"token": "anon"}
+    with pytest.raises(UsageError):
+        RemoteStore("gs://b/c", {"token": "ya29.secret"})
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/srv/cache/", ("file", "/srv/cache")),
+        ("file:///srv/my%20cache", ("file", "/srv/my cache")),
+        ("s3://bucket/team/cache/", ("s3", "bucket/team/cache")),
+        ("gs://bucket", ("gs", "bucket")),
+        ("gcs://bucket/x", ("gs", "bucket/x")),
+        ("memory://cache", ("memory", "/cache")),
+        ("https://host/cache/", ("https", "https://host/cache")),
+    ],
+)
+def test_parse_url_names_protocol_and_root(url: str, expected: tuple[str, str]) -> None:
+    assert parse_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["relative/path", "s3://", "ftp://host/x", "file://relative"])
+def test_parse_url_refuses_what_it_cannot_store_to(url: str) -> None:
+    with pytest.raises(UsageError):
+        parse_url(url)
+
+
+def test_redact_removes_user_and_password() -> None:
+    assert redact("https://bob:pa55@host:8080/cache") == "https://host:8080/cache"
+    assert redact("s3://bucket/cache") == "s3://bucket/cache"
+
+
+def test_memory_remote_round_trip(cache: ObjectStore, other_cache: ObjectStore) -> None:
+    store = RemoteStore(f"memory://gitartifacts-test-{os.getpid()}-{id(cache)}")
+    digests = add_objects(cache, 30)
+    store.upload(cache, digests)
+    assert store.missing(digests) == []
+    store.download(other_cache, digests)
+    assert all(other_cache.verify_object(d) for d in digests)
+
+
+# ---------------------------------------------------------------- the direct S3 path
+
+
+def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
+    moto_store: RemoteStore,
+    cache: ObjectStore,
+    other_cache: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    small = add_objects(cache, 40, size=3000)
+    (big,) = add_objects(cache, 1, size=remote.SMALL_PUT + 1, tag="big")
+    through_s3fs: list[str] = []
+    upload_one = moto_store._upload_one
+    monkeypatch.setattr(
+        moto_store, "_upload_one", lambda c, d, p: (through_s3fs.append(d), upload_one(c, d, p))
+    )
+    moto_store.upload(cache, [*small, big], jobs=8)
+
+    assert through_s3fs == [big]
+    assert moto_store._direct_path() is not None  # still on: nothing was refused
+    for d in [*small, big]:
+        assert hashlib.sha256(read_raw(moto_store, d)).hexdigest() == hex_of(d)
+    moto_store.download(other_cache, [*small, big], jobs=8)
+    assert all(other_cache.verify_object(d) for d in [*small, big])
+
+
+def test_s3_direct_path_hands_a_refusal_to_s3fs_and_stays_off(
+    s3_bucket: Bucket, cache: ObjectStore
+) -> None:
+    store = RemoteStore("s3://no-such-bucket-here/cache", s3_bucket.options)
+    digests = add_objects(cache, 5)
+    with pytest.raises(CacheError, match="no-such-bucket-here"):
+        store.upload(cache, digests, jobs=2)
+    assert store._direct is not None and store._direct.broken
+    assert store._direct_path() is None
+
+
+@pytest.mark.parametrize(
+    ("root", "options", "env", "applies"),
+    [
+        ("bucket/cache", {"endpoint_url": "http://127.0.0.1:9"}, {}, True),
+        ("bucket", {}, {"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"}, True),
+        ("bucket/cache", {}, {}, False),  # AWS itself: s3fs finds the region and style
+        ("bucket/cache", {"endpoint_url": "http://x", "s3_additional_kwargs": {}}, {}, False),
+        ("Bucket_Name/cache", {"endpoint_url": "http://127.0.0.1:9"}, {}, False),
+        ("bucket/a b", {"endpoint_url": "http://127.0.0.1:9"}, {}, False),
+        ("bucket", {"endpoint_url": "http://x"}, {"GITARTIFACTS_S3_DIRECT": "0"}, False),
+    ],
+)
+def test_s3_direct_path_applies_only_where_requests_stay_the_same(
+    root: str,
+    options: dict[str, Any],
+    env: dict[str, str],
+    applies: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitartifacts.remote.s3direct import S3Direct
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "GITARTIFACTS_S3_DIRECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    direct = S3Direct.create(root, options)
+    assert (direct is not None) == applies
+    if direct is not None:
+        assert direct.url("sha256:" + "ab" * 32).endswith(
+            "/bucket" + root[6:] + "/sha256/ab/" + "ab" * 31
+        )
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "token"),
+    [
+        ("PUT", "http://127.0.0.1:9000/bucket/cache/sha256/ab/cdef", b"object bytes", None),
+        ("PUT", "https://s3.example.com/bucket/sha256/01/23", b"", "session-token/+="),
+        ("GET", "https://s3.example.com:8443/bucket/a/b/sha256/ff/00", b"", None),
+    ],
+)
+def test_s3_direct_signature_is_the_one_botocore_computes(
+    method: str, url: str, body: bytes, token: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    from urllib.parse import urlsplit
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from gitartifacts.remote.s3direct import Signer, _host
+
+    now = dt.datetime(2026, 11, 21, 23, 59, 58, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    creds = Credentials("AKIDEXAMPLE", "wJalr/XUtnFEMI+K7MDENG", token=token)
+    extra = {"if-none-match": "*"} if method == "PUT" else {}
+    theirs = AWSRequest(method=method, url=url, data=body, headers=dict(extra))
+    botocore.auth.S3SigV4Auth(creds, "s3", "eu-west-1").add_auth(theirs)
+
+    parts = urlsplit(url)
+    signer = Signer(creds, "eu-west-1", _host(parts))
+    ours = signer.headers(method, parts.path, hashlib.sha256(body).hexdigest(), extra, now)
+    assert ours["authorization"] == theirs.headers["Authorization"]
+    assert ours["x-amz-date"] == theirs.headers["X-Amz-Date"]
+    assert ours.get("x-amz-security-token") == token
+    # The derived key is reused within the day and renewed on the next one.
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(seconds=1))
+    assert list(signer._keys) == [(creds.secret_key, "20261121")]
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(seconds=1))
+    signer.headers(method, parts.path, "0" * 64, extra, now + dt.timedelta(days=1))
+    assert list(signer._keys) == [(creds.secret_key, "20261122")]
