@@ -42,7 +42,8 @@ def main() -> int:
         t0 = time.perf_counter()
         build(repo, args.versions, args.runs)
         print(
-            f"built {args.versions} versions and {args.runs} runs in {time.perf_counter() - t0:.1f} s"
+            f"built {args.versions} versions and {args.runs} runs"
+            f" in {time.perf_counter() - t0:.1f} s"
         )
         rows = measure(repo, args.versions // 2)
     finally:
@@ -85,7 +86,8 @@ def build(repo: Path, n_versions: int, n_runs: int) -> tuple[list[str], list[str
         )
         text += "".join(f"  {p}: {{digest: '{d}', size: 10}}\n" for p, d in sorted(entries.items()))
         stream += [
-            "commit refs/heads/main", f"mark :{v + 1}", f"committer {env_id}", "data 2", "v" + str(v % 10),
+            "commit refs/heads/main", f"mark :{v + 1}", f"committer {env_id}",
+            "data 2", "v" + str(v % 10),
             *([f"from :{v}"] if v else []),
             "M 100644 inline .artifacts/data.yaml", f"data {len(text.encode())}", text,
         ]  # fmt: skip
@@ -97,10 +99,13 @@ def build(repo: Path, n_versions: int, n_runs: int) -> tuple[list[str], list[str
         t = 1_700_000_000_000_000_000 + r * 1000
         used = digests[max(0, c - 1)]
         lines = [
-            {"run": rid, "ev": "start", "t": t, "job_type": "train" if r % 2 else "eval", "group": f"g{r % 50}",
-             "config": {"lr": rng.random()}, "commit": "", "host": "bench", "state": "running"},
-            {"run": rid, "ev": "use", "t": t + 1, "artifact": {"name": "data", "digest": used, "type": "dataset"}},
-            {"run": rid, "ev": "finish", "t": t + 2, "state": "finished", "summary": {"val_acc": rng.random()}},
+            {"run": rid, "ev": "start", "t": t, "job_type": "train" if r % 2 else "eval",
+             "group": f"g{r % 50}", "config": {"lr": rng.random()}, "commit": "",
+             "host": "bench", "state": "running"},
+            {"run": rid, "ev": "use", "t": t + 1,
+             "artifact": {"name": "data", "digest": used, "type": "dataset"}},
+            {"run": rid, "ev": "finish", "t": t + 2, "state": "finished",
+             "summary": {"val_acc": rng.random()}},
         ]  # fmt: skip
         if r < n_versions:
             lines.append(
@@ -128,7 +133,10 @@ def build(repo: Path, n_versions: int, n_runs: int) -> tuple[list[str], list[str
 def measure(repo: Path, mid: int) -> list[tuple[str, float, float]]:
     spec = f"data:v{mid}"
     api_runs = "import gitartifacts as ga; print(ga.Api().runs(order='-summary.val_acc')[0].id)"
-    api_art = f"import gitartifacts as ga; a = ga.Api().artifact('{spec}'); print(a.logged_by(), len(a.used_by()))"
+    api_art = (
+        f"import gitartifacts as ga; a = ga.Api().artifact('{spec}');"
+        " print(a.logged_by(), len(a.used_by()))"
+    )
     queries: list[tuple[str, list[str]]] = [
         ("git artifacts runs --json", [GA, "runs", "--json"]),
         ("Api().runs(order='-summary.val_acc')[0]", [sys.executable, "-c", api_runs]),

@@ -749,9 +749,10 @@ def op_row(ctx: Context, dataset: str, remote: str, op: str, with_dvc: bool) -> 
         checks.append(
             (f"ours RSS <= {RSS_LIMIT_MIB:.0f} MiB", None if rss is None else rss <= RSS_LIMIT_MIB)
         )
+    each_round = " a round" if ctx.rounds > 1 else ""
     names = {
         "push": "push (empty remote)",
-        "noop-push": f"push (no-op, median of {ctx.noop_runs}{' a round' if ctx.rounds > 1 else ''})",
+        "noop-push": f"push (no-op, median of {ctx.noop_runs}{each_round})",
         "pull": "pull (fresh clone)",
         "clone+pull": "git clone + pull",
     }
