@@ -9,17 +9,23 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: demo test lint bench
+.PHONY: demo test quick lint bench
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m gitartifacts.demo
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest -n 2 -q
 
+# The inner loop: everything but the slow end-to-end tests, in about a minute.
+quick: $(VENV)/.installed
+	$(VENV)/bin/pytest -n 2 -q -m "not slow"
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check gitartifacts tests bench
 	$(VENV)/bin/ruff format --check gitartifacts tests bench
 	$(VENV)/bin/mypy --strict gitartifacts
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python .ci/module-size
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run_bench.py
