@@ -368,8 +368,8 @@ def _remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> Non
         project.state.set_snapshot(m.name, m.digest, fp)
     else:
         project.state.drop_snapshot(m.name)
-    project.state.put(f"tops:{m.digest}", "\n".join(ws.tops(m.entries or {})))
-    project.state.put(f"complete:{m.digest}", _cache_identity(project))
+    project.state.tops.put(m.digest, "\n".join(ws.tops(m.entries or {})))
+    project.state.cache_complete.put(m.digest, _cache_identity(project))
 
 
 def _settle_version(
@@ -542,11 +542,11 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[ws.Diff, int]:
     if m.path is None:
         return ws.Diff([], [], []), _not_in_cache(project, m)
     base = str(project.root / m.path)
-    tops_text = project.state.get(f"tops:{m.digest}")
+    tops_text = project.state.tops.get(m.digest)
     if tops_text is None:
         project.load_entries(m)
         tops_text = "\n".join(ws.tops(m.entries or {}))
-        project.state.put(f"tops:{m.digest}", tops_text)
+        project.state.tops.put(m.digest, tops_text)
     top_names = tops_text.split("\n") if tops_text else []
     scan = ws.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
     if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
@@ -577,7 +577,7 @@ def _cache_identity(project: Project) -> str:
 def _not_in_cache(project: Project, m: mf.Manifest) -> int:
     """How many stored entries lack their object in the local cache (0 is remembered)."""
     ident = _cache_identity(project)
-    if project.state.get(f"complete:{m.digest}") == ident:
+    if project.state.cache_complete.get(m.digest) == ident:
         return 0
     try:
         entries = project.load_entries(m)
@@ -585,7 +585,7 @@ def _not_in_cache(project: Project, m: mf.Manifest) -> int:
         return m.files
     n = len(project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})))
     if n == 0:
-        project.state.put(f"complete:{m.digest}", ident)
+        project.state.cache_complete.put(m.digest, ident)
     return n
 
 

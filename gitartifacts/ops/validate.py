@@ -365,7 +365,7 @@ def _tops(project: Project, m: mf.Manifest) -> list[str]:
     try:
         return sorted(name for _, name, _ in mf.parse_listing_object(project.cache.read(m.listing)))
     except CacheError:
-        known = project.state.get(f"tops:{m.digest}")
+        known = project.state.tops.get(m.digest)
         return known.split("\n") if known else []
 
 
