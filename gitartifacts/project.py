@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.objects import CorruptObjectError, ObjectStore
 from gitartifacts.core.state import State
 from gitartifacts.errors import CacheError, ManifestError, UsageError
@@ -155,20 +154,6 @@ class Project:
         if first == ".git":
             raise UsageError(f"{path} is inside .git", "add data from the work tree, not from .git")
         return rel
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def direct_policy(value: str | None) -> str:

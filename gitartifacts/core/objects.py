@@ -16,17 +16,24 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import itertools
 import mmap
 import os
 import stat
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
 
+from gitartifacts.core.fsio import (
+    WORK_TMP,
+    create_only,
+    kernel_copy,
+    new_file,
+    open_new,
+    temp_name,
+    unlink_quiet,
+    write_all,
+)
 from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd, sha256_file
 from gitartifacts.errors import CacheError
 
@@ -42,16 +49,8 @@ _NO_REFLINK = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
 # A shard folder is listed instead of asked about name by name while it holds at most about
 # sixteen names per name asked (72 bytes a name): listing costs far less per name than a stat.
 _LIST_BYTES_PER_ASKED = 16 * 72
-_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
-_AT_FDCWD = -100
-_AT_SYMLINK_FOLLOW = 0x400
-_UNNAMED: Any = None  # libc's linkat once looked up; False where unnamed files do not work
-_PROCESS = uuid.uuid4().hex[:12]
-_COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
-# Name prefix of the temporary files a checkout writes beside their final names.
-WORK_TMP = ".ga-tmp-"
 CORRUPT_DIR = "corrupt"
 
 
@@ -330,7 +329,7 @@ class ObjectStore:
                 self._check_regular(digest)  # a link is not read: at least no link to a link
                 (os.link if link == "hardlink" else os.symlink)(src, tmp)
             elif data is not None:
-                _new_file(tmp, data)
+                new_file(tmp, data)
             else:
                 self._copy(digest, tmp, link)
             os.replace(tmp, dst)
@@ -455,133 +454,6 @@ def not_cached(digest: str, why: str = "") -> CacheError:
     )
 
 
-def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) -> None:
-    """Create `final` only if absent, atomically: `fill(fd)` writes the bytes.
-
-    The file is born unnamed (O_TMPFILE) and linked into place whole, so a killed writer
-    leaves nothing behind and a file already there is kept; where the file system cannot,
-    a named temporary file is linked (or renamed) into place instead.
-    """
-    final = os.fspath(final)
-    folder = os.path.dirname(final)
-    fd = _open_unnamed(folder)
-    if fd is not None:
-        try:
-            fill(fd)
-            if _link_unnamed(fd, final):
-                return
-        finally:
-            os.close(fd)
-    tmp = os.path.join(folder, f".tmp-{temp_name()}")
-    try:
-        # Read-only from birth; the descriptor that creates it may still write.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        try:
-            fill(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in _LINK_UNSUPPORTED:
-                raise
-            os.replace(tmp, final)  # no hard links here; a rename is atomic too
-    finally:
-        unlink_quiet(tmp)
-
-
-def _new_file(dst: str, data: bytes) -> os.stat_result:
-    """A file at `dst` that must not exist yet, holding `data`; its stat."""
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, data)
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _open_unnamed(folder: str) -> int | None:
-    """A new file with no name yet in `folder`, or None where O_TMPFILE or linkat is not
-    supported (then never asked again in this process)."""
-    global _UNNAMED
-    if _UNNAMED is None:
-        try:
-            import ctypes
-
-            _UNNAMED = (
-                ctypes.CDLL(None, use_errno=True).linkat if hasattr(os, "O_TMPFILE") else False
-            )
-        except (OSError, AttributeError):
-            _UNNAMED = False
-    if _UNNAMED is False:
-        return None
-    try:
-        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o444)
-    except OSError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-            _UNNAMED = False
-            return None
-        raise
-
-
-def _link_unnamed(fd: int, final: str) -> bool:
-    """Give the unnamed file `fd` the name `final` unless it exists (then it stays as it is).
-
-    linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link cannot pass that flag. False
-    where this does not work; the caller then writes a named temporary file instead.
-    """
-    global _UNNAMED
-    import ctypes
-
-    if (
-        _UNNAMED(
-            _AT_FDCWD,
-            f"/proc/self/fd/{fd}".encode(),
-            _AT_FDCWD,
-            os.fsencode(final),
-            _AT_SYMLINK_FOLLOW,
-        )
-        == 0
-    ):
-        return True
-    err = ctypes.get_errno()
-    if err == errno.EEXIST:
-        return True
-    if err in (errno.ENOENT, *_LINK_UNSUPPORTED):  # no /proc, or a file system that refuses
-        _UNNAMED = False
-        return False
-    raise OSError(err, os.strerror(err), str(final))
-
-
-def temp_name() -> str:
-    """A file name no other writer uses: random once per process, then a counter (a random
-    name per file costs a system call each)."""
-    return f"{_PROCESS}-{os.getpid()}-{next(_COUNTER)}"
-
-
-def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
-    """The whole file when it is at most `limit` bytes, else None."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        if size > limit:
-            return None
-        data = os.read(fd, size + 1)  # one more than expected: a longer file shows itself
-        while len(data) < size and (more := os.read(fd, size - len(data))):
-            data += more
-        return data if len(data) <= limit else None
-    finally:
-        os.close(fd)
-
-
 class WriteChooser:
     """Whether each chunk of a very large write goes through the page cache or around it
     (O_DIRECT): always, never, or ("auto") whichever has lately been faster here.
@@ -687,40 +559,3 @@ def _set_direct(fd: int, on: bool) -> bool:
             raise
         return False
     return on
-
-
-def kernel_copy(fd_in: int, fd_out: int, size: int | None = None) -> bool:
-    """Copy from `fd_in` to `fd_out` inside the kernel; False where copy_file_range is not
-    available. With the `size` of an object (they never change) no call is spent on finding
-    the end."""
-    try:
-        done = 0
-        while size is None or done < size:
-            n = os.copy_file_range(fd_in, fd_out, 1 << 30 if size is None else size - done)
-            if not n:
-                break
-            done += n
-    except OSError as exc:
-        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
-            return False
-        raise
-    return True
-
-
-def copy_fd(fd_in: int, fd_out: int, size: int | None = None) -> None:
-    """Copy the rest of `fd_in` to `fd_out`: in the kernel where it can, else through our
-    memory (copy_file_range moves both offsets, so a partial kernel copy is continued)."""
-    if not kernel_copy(fd_in, fd_out, size):
-        while chunk := os.read(fd_in, CHUNK):
-            write_all(fd_out, chunk)
-
-
-def open_new(path: Path) -> BinaryIO:
-    """A new file (never an existing one), unbuffered."""
-    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
-
-
-def unlink_quiet(path: str | Path) -> None:
-    """Remove `path` if it is there."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

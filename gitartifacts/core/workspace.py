@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol, TypeVar
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import WORK_TMP, unlink_quiet
 from gitartifacts.core.hashing import sha256_file
-from gitartifacts.core.objects import SMALL, WORK_TMP, ObjectStore, unlink_quiet
+from gitartifacts.core.objects import SMALL, ObjectStore
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.state import SIZE, State, StatKey, stat_key
 from gitartifacts.errors import CacheError, ConflictError, UsageError

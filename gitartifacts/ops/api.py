@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import workspace as ws
+from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.progress import Progress
 from gitartifacts.errors import (
@@ -25,7 +26,7 @@ from gitartifacts.errors import (
     UsageError,
 )
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project, write_atomic
+from gitartifacts.project import CONFIG_FILE, Project
 from gitartifacts.remote import transfer
 
 DEFAULT_CONFIG = (

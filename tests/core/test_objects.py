@@ -598,7 +598,7 @@ def test_files_changed_just_before_hashing_are_not_trusted(
 def test_create_only_places_whole_files_and_keeps_an_existing_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
 ) -> None:
-    from gitartifacts.core import objects as cache_module
+    from gitartifacts.core import fsio as cache_module
 
     if not unnamed:  # as on file systems without O_TMPFILE
         monkeypatch.setattr(cache_module, "_open_unnamed", lambda folder: None)
