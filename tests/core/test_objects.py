@@ -30,9 +30,9 @@ from helpers import (
     sha256_hex,
 )
 
-from gitartifacts.core import workspace as ws
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.workspace import status as ws
 from gitartifacts.errors import CacheError
 from gitartifacts.ops import api
 from gitartifacts.project import Project
@@ -623,7 +623,7 @@ def test_read_ahead_writes_every_batch_with_its_own_read_within_the_memory_budge
     import threading
     import time
 
-    from gitartifacts.core.workspace import read_ahead_chunks
+    from gitartifacts.core.parallel import read_ahead_chunks
 
     batches = [[n, n + 1] for n in range(0, 200, 2)]
     lock = threading.Lock()
