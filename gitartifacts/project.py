@@ -156,17 +156,17 @@ class Project:
         return rel
 
 
-def direct_policy(value: str | None) -> str:
-    """`artifacts.directWrites` as a `WriteChooser` policy: auto (unset), or a git boolean."""
+def direct_policy(value: str | None) -> bool:
+    """`artifacts.directWrites`: a git boolean, or auto (unset, the default: on)."""
     if value is None or value.strip().lower() == "auto":
-        return "auto"
+        return True
     fixed = git_bool(value)
     if fixed is None:
         raise UsageError(
             f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
             "set it to auto: git config artifacts.directWrites auto",
         )
-    return "always" if fixed else "never"
+    return fixed
 
 
 _P = ParamSpec("_P")

@@ -28,7 +28,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from gitartifacts.core.fsio import temp_name
 from gitartifacts.core.hashing import CHUNK, hex_of
-from gitartifacts.core.objects import object_key
+from gitartifacts.core.shards import object_key
 
 T = TypeVar("T")
 

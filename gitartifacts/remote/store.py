@@ -38,14 +38,9 @@ from gitartifacts.core.fsio import (
     write_all,
 )
 from gitartifacts.core.hashing import hex_of, sha256_file
-from gitartifacts.core.objects import (
-    SMALL,
-    ObjectStore,
-    not_cached,
-    object_key,
-    objects_present,
-)
+from gitartifacts.core.objects import SMALL, ObjectStore, not_cached
 from gitartifacts.core.redaction import redact
+from gitartifacts.core.shards import object_key, objects_present
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.remote.watchdog import Watch, limit_from_env
 
