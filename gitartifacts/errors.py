@@ -5,7 +5,6 @@ The CLI prints ``error: <message> (<fix>)`` on one line and exits non-zero.
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -136,20 +135,13 @@ def _path_in_traceback(exc: BaseException) -> str | None:
     return None
 
 
-def user_error(exc: BaseException, state_path: object = None) -> GitArtifactsError | None:
-    """The one-line error for a failure the machine caused (an OSError, a SQLite error on
-    the local state), or None for anything else (a bug: its traceback is wanted)."""
+def user_error(exc: BaseException) -> GitArtifactsError | None:
+    """The one-line error for a failure the machine caused (an OSError; the local state
+    raises its own StateError), or None for anything else (a bug: its traceback is wanted)."""
     if isinstance(exc, GitArtifactsError):
         return exc
     if isinstance(exc, OSError):
         return from_os_error(exc)
-    sqlite3 = sys.modules.get("sqlite3")  # not imported: the error cannot be one of its
-    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
-        from pathlib import Path
-
-        from gitartifacts.core.state import state_error
-
-        return state_error(Path(str(state_path or "state.db")), exc)
     return None
 
 

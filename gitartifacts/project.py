@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.objects import CorruptObjectError, ObjectStore
 from gitartifacts.core.state import State
 from gitartifacts.errors import CacheError, ManifestError, UsageError
@@ -157,31 +156,17 @@ class Project:
         return rel
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def direct_policy(value: str | None) -> str:
-    """`artifacts.directWrites` as a `WriteChooser` policy: auto (unset), or a git boolean."""
+def direct_policy(value: str | None) -> bool:
+    """`artifacts.directWrites`: a git boolean, or auto (unset, the default: on)."""
     if value is None or value.strip().lower() == "auto":
-        return "auto"
+        return True
     fixed = git_bool(value)
     if fixed is None:
         raise UsageError(
             f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
             "set it to auto: git config artifacts.directWrites auto",
         )
-    return "always" if fixed else "never"
+    return fixed
 
 
 _P = ParamSpec("_P")

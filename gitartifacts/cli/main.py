@@ -65,8 +65,7 @@ def _command(fn: F) -> F:
             echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
-            project = ctx._project
-            err = user_error(exc, project._state_path if project is not None else None)
+            err = user_error(exc)
             if err is None or ctx.debug:
                 raise
             echo(redact(f"error: {textsafe.line(str(err))}"), err=True)

@@ -16,42 +16,33 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import itertools
-import mmap
 import os
 import stat
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
 
+from gitartifacts.core.fsio import (
+    WORK_TMP,
+    create_only,
+    kernel_copy,
+    new_file,
+    open_new,
+    temp_name,
+    unlink_quiet,
+    write_all,
+)
 from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd, sha256_file
+from gitartifacts.core.largewrite import hash_and_write
+from gitartifacts.core.shards import object_key, objects_present
 from gitartifacts.errors import CacheError
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL = 1 << 20
-# Files from this size that the file system cannot clone are written in chunks, each through
-# the page cache or around it (O_DIRECT): see `WriteChooser`.
+# Files from this size that the file system cannot clone are written around the page cache
+# (O_DIRECT) unless `direct_writes` is off: see `largewrite`.
 DIRECT_MIN = 64 << 20
-_DIRECT_CHUNK = 2 << 20
-_BLOCK = 4096
-DIRECT_POLICIES = ("auto", "always", "never")
 _NO_REFLINK = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
-# A shard folder is listed instead of asked about name by name while it holds at most about
-# sixteen names per name asked (72 bytes a name): listing costs far less per name than a stat.
-_LIST_BYTES_PER_ASKED = 16 * 72
-_LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
-_AT_FDCWD = -100
-_AT_SYMLINK_FOLLOW = 0x400
-_UNNAMED: Any = None  # libc's linkat once looked up; False where unnamed files do not work
-_PROCESS = uuid.uuid4().hex[:12]
-_COUNTER = itertools.count()
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _FICLONE = 0x40049409
-# Name prefix of the temporary files a checkout writes beside their final names.
-WORK_TMP = ".ga-tmp-"
 CORRUPT_DIR = "corrupt"
 
 
@@ -59,20 +50,10 @@ class CorruptObjectError(CacheError):
     """A cache object whose bytes do not hash to its name; it was moved aside."""
 
 
-def object_key(digest: str) -> str:
-    """`sha256/<2 hex>/<62 hex>`, where an object lives under a cache or remote root.
-
-    The one function that turns a digest into a path or key: `hex_of` refuses anything but
-    `sha256:` and 64 lowercase hex digits, so no digest read from a manifest, listing,
-    patch reference or remote index can name a path outside the objects."""
-    h = hex_of(digest)
-    return f"sha256/{h[:2]}/{h[2:]}"
-
-
 class ObjectStore:
-    def __init__(self, root: Path, direct_writes: str = "auto") -> None:
+    def __init__(self, root: Path, direct_writes: bool = True) -> None:
         self.root = root
-        self.writes = WriteChooser(direct_writes)  # for very large files: see `_write_large`
+        self.direct_writes = direct_writes  # for very large files: see `_write_large`
         self.objects = root / "sha256"
         self._root = f"{root}/"
         self._prefix = f"{self.objects}/"
@@ -240,7 +221,7 @@ class ObjectStore:
         try:
             with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
                 fd_in, fd_out = fin.fileno(), fout.fileno()
-                if self.writes.policy != "never" and os.fstat(fd_in).st_size >= DIRECT_MIN:
+                if self.direct_writes and os.fstat(fd_in).st_size >= DIRECT_MIN:
                     done = self._write_large(fd_in, fd_out, tmp)
                 elif kernel_copy(fd_in, fd_out):
                     done = sha256_file(tmp)
@@ -248,7 +229,7 @@ class ObjectStore:
                     os.lseek(fd_in, 0, os.SEEK_SET)
                     os.lseek(fd_out, 0, os.SEEK_SET)
                     os.ftruncate(fd_out, 0)
-                    done = _hash_and_write(fd_in, fd_out, _BUFFERED)
+                    done = hash_and_write(fd_in, fd_out, False)[:2]
             final = self.path(done[0])
             if not os.path.exists(final):
                 self._rename_in(tmp, final)
@@ -258,15 +239,13 @@ class ObjectStore:
 
     def _write_large(self, fd_in: int, fd_out: int, tmp: Path) -> tuple[str, int]:
         """A very large file (a checkpoint, a shard) is cloned where the file system can;
-        else hashed and written in one pass through one page-aligned buffer, each chunk
-        through the page cache or around it as `self.writes` picks. The bytes stored are the
-        bytes hashed. Around the page cache a copy neither pushes everything else out of
-        memory nor pays for fresh page-cache pages, which on VMs that hand freed memory back
-        to the host cost more than the disk write (1 GiB in 0.75 s instead of 1.8 s on the
-        benchmark VM); through it, a slow disk (a network volume) is not waited for."""
+        else hashed and written in one pass, around the page cache (see `largewrite`). The
+        bytes stored are the bytes hashed. A file system that refuses O_DIRECT is not asked
+        again by this store."""
         if self._clone(fd_out, fd_in):
             return sha256_file(tmp)
-        return _hash_and_write(fd_in, fd_out, self.writes)
+        digest, size, self.direct_writes = hash_and_write(fd_in, fd_out, True)
+        return digest, size
 
     def _clone(self, fd_out: int, fd_in: int) -> bool:
         """Reflink `fd_in` into `fd_out` where the file system can (remembered per store)."""
@@ -330,7 +309,7 @@ class ObjectStore:
                 self._check_regular(digest)  # a link is not read: at least no link to a link
                 (os.link if link == "hardlink" else os.symlink)(src, tmp)
             elif data is not None:
-                _new_file(tmp, data)
+                new_file(tmp, data)
             else:
                 self._copy(digest, tmp, link)
             os.replace(tmp, dst)
@@ -412,315 +391,9 @@ class ObjectStore:
         return True
 
 
-def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
-    """Which of `digests` exist as `<prefix><2 hex>/<62 hex>` (a cache, or a remote folder).
-
-    A shard folder that holds few names besides the ones asked for is listed (one call)
-    rather than asked about name by name: a 100,000-object checkout or pull asked 100,000
-    times. A large shard (an old, big cache) is still asked name by name. The folder's size
-    in bytes estimates how many names it holds (about 72 bytes each on ext4); a wrong
-    estimate costs time, never correctness.
-    """
-    shards: dict[str, list[tuple[str, str]]] = {}
-    for d in digests:
-        h = hex_of(d)
-        shards.setdefault(h[:2], []).append((d, h[2:]))
-    present: set[str] = set()
-    for shard, items in shards.items():
-        folder = prefix + shard
-        names = _shard_names(folder, len(items))
-        if names is None:
-            present.update(d for d, rest in items if os.path.exists(f"{folder}/{rest}"))
-        else:
-            present.update(d for d, rest in items if rest in names)
-    return present
-
-
-def _shard_names(folder: str, asked: int) -> set[str] | None:
-    """The names in `folder` when listing it is cheaper than asking `asked` times, else None."""
-    if asked < 16:
-        return None
-    try:
-        size = os.stat(folder).st_size
-    except FileNotFoundError:
-        return set()
-    return set(os.listdir(folder)) if size <= _LIST_BYTES_PER_ASKED * asked else None
-
-
 def not_cached(digest: str, why: str = "") -> CacheError:
     """The error for an object the local cache lacks; `why` says what needed it."""
     return CacheError(
         f"object {digest} is not in the local cache{why}",
         "run git artifacts fetch, or git artifacts add the data again",
     )
-
-
-def create_only(final: str | os.PathLike[str], fill: Callable[[int], object]) -> None:
-    """Create `final` only if absent, atomically: `fill(fd)` writes the bytes.
-
-    The file is born unnamed (O_TMPFILE) and linked into place whole, so a killed writer
-    leaves nothing behind and a file already there is kept; where the file system cannot,
-    a named temporary file is linked (or renamed) into place instead.
-    """
-    final = os.fspath(final)
-    folder = os.path.dirname(final)
-    fd = _open_unnamed(folder)
-    if fd is not None:
-        try:
-            fill(fd)
-            if _link_unnamed(fd, final):
-                return
-        finally:
-            os.close(fd)
-    tmp = os.path.join(folder, f".tmp-{temp_name()}")
-    try:
-        # Read-only from birth; the descriptor that creates it may still write.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        try:
-            fill(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in _LINK_UNSUPPORTED:
-                raise
-            os.replace(tmp, final)  # no hard links here; a rename is atomic too
-    finally:
-        unlink_quiet(tmp)
-
-
-def _new_file(dst: str, data: bytes) -> os.stat_result:
-    """A file at `dst` that must not exist yet, holding `data`; its stat."""
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, data)
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _open_unnamed(folder: str) -> int | None:
-    """A new file with no name yet in `folder`, or None where O_TMPFILE or linkat is not
-    supported (then never asked again in this process)."""
-    global _UNNAMED
-    if _UNNAMED is None:
-        try:
-            import ctypes
-
-            _UNNAMED = (
-                ctypes.CDLL(None, use_errno=True).linkat if hasattr(os, "O_TMPFILE") else False
-            )
-        except (OSError, AttributeError):
-            _UNNAMED = False
-    if _UNNAMED is False:
-        return None
-    try:
-        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o444)
-    except OSError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-            _UNNAMED = False
-            return None
-        raise
-
-
-def _link_unnamed(fd: int, final: str) -> bool:
-    """Give the unnamed file `fd` the name `final` unless it exists (then it stays as it is).
-
-    linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link cannot pass that flag. False
-    where this does not work; the caller then writes a named temporary file instead.
-    """
-    global _UNNAMED
-    import ctypes
-
-    if (
-        _UNNAMED(
-            _AT_FDCWD,
-            f"/proc/self/fd/{fd}".encode(),
-            _AT_FDCWD,
-            os.fsencode(final),
-            _AT_SYMLINK_FOLLOW,
-        )
-        == 0
-    ):
-        return True
-    err = ctypes.get_errno()
-    if err == errno.EEXIST:
-        return True
-    if err in (errno.ENOENT, *_LINK_UNSUPPORTED):  # no /proc, or a file system that refuses
-        _UNNAMED = False
-        return False
-    raise OSError(err, os.strerror(err), str(final))
-
-
-def temp_name() -> str:
-    """A file name no other writer uses: random once per process, then a counter (a random
-    name per file costs a system call each)."""
-    return f"{_PROCESS}-{os.getpid()}-{next(_COUNTER)}"
-
-
-def read_small(path: str | os.PathLike[str], limit: int) -> bytes | None:
-    """The whole file when it is at most `limit` bytes, else None."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        if size > limit:
-            return None
-        data = os.read(fd, size + 1)  # one more than expected: a longer file shows itself
-        while len(data) < size and (more := os.read(fd, size - len(data))):
-            data += more
-        return data if len(data) <= limit else None
-    finally:
-        os.close(fd)
-
-
-class WriteChooser:
-    """Whether each chunk of a very large write goes through the page cache or around it
-    (O_DIRECT): always, never, or ("auto") whichever has lately been faster here.
-
-    Auto times every write: the first chunks of a process go each way in turn, then the
-    faster way is taken, and one chunk in `REFRESH` goes the other way so that a change
-    (fresh memory running out, a disk falling behind) is noticed. Through the page cache a
-    write costs a copy into memory, cheap where freed pages are at hand and dear where the
-    VM must fetch fresh ones from its host; around it, a write waits for the disk.
-    """
-
-    PROBE = 2  # chunks each way before choosing
-    REFRESH = 16
-
-    def __init__(self, policy: str = "auto") -> None:
-        if policy not in DIRECT_POLICIES:
-            raise ValueError(f"direct writes policy {policy!r} is not one of {DIRECT_POLICIES}")
-        self.policy = policy
-        self._lock = threading.Lock()
-        self._rate = {False: 0.0, True: 0.0}  # bytes a second, smoothed
-        self._count = {False: 0, True: 0}
-        self._chunks = 0
-
-    def direct(self) -> bool:
-        """Whether the next chunk should go around the page cache."""
-        if self.policy != "auto":
-            return self.policy == "always"
-        with self._lock:
-            for way in (True, False):
-                if self._count[way] < self.PROBE:
-                    return way
-            self._chunks += 1
-            best = self._rate[True] > self._rate[False]
-            return best != (self._chunks % self.REFRESH == 0)
-
-    def record(self, direct: bool, nbytes: int, seconds: float) -> None:
-        rate = nbytes / max(seconds, 1e-9)
-        with self._lock:
-            n = self._count[direct]
-            self._rate[direct] = rate if n == 0 else 0.6 * self._rate[direct] + 0.4 * rate
-            self._count[direct] = n + 1
-
-    def refused(self) -> None:
-        """The file system refuses O_DIRECT: the page cache from now on."""
-        self.policy = "never"
-
-
-_BUFFERED = WriteChooser("never")  # for copies that never go around the page cache
-
-
-def _hash_and_write(fd_in: int, fd: int, writes: WriteChooser) -> tuple[str, int]:
-    """Copy `fd_in` to `fd` (both at offset 0) through one page-aligned buffer, hashing what
-    is written, each chunk the way `writes` picks. O_DIRECT takes whole blocks at whole-block
-    offsets only: anything else goes through the page cache."""
-    h = hashlib.sha256()
-    buf = mmap.mmap(-1, _DIRECT_CHUNK)
-    size = 0
-    direct = False  # the descriptor's O_DIRECT flag
-    try:
-        with memoryview(buf) as view:
-            while n := os.readv(fd_in, [buf]):
-                with view[:n] as chunk:
-                    h.update(chunk)
-                    want = not (size % _BLOCK or n % _BLOCK) and writes.direct()
-                    if want != direct:
-                        direct = _set_direct(fd, want)
-                        if want and not direct:
-                            writes.refused()
-                    direct = _write_chunk(fd, chunk, direct, writes)
-                    size += n
-    finally:
-        buf.close()
-    return "sha256:" + h.hexdigest(), size
-
-
-def _write_chunk(fd: int, chunk: memoryview, direct: bool, writes: WriteChooser) -> bool:
-    """Write all of `chunk`, timing it for `writes`; returns the descriptor's O_DIRECT flag,
-    dropped where the file system refuses it or a short write leaves a part block."""
-    way, start, done = direct, time.perf_counter(), 0
-    while done < len(chunk):
-        try:
-            done += os.write(fd, chunk[done:])
-        except OSError as exc:
-            if not direct or exc.errno != errno.EINVAL:
-                raise
-            writes.refused()
-            direct = _set_direct(fd, False)
-            continue
-        if direct and (len(chunk) - done) % _BLOCK:
-            direct = _set_direct(fd, False)
-    if direct == way:
-        writes.record(way, len(chunk), time.perf_counter() - start)
-    return direct
-
-
-def _set_direct(fd: int, on: bool) -> bool:
-    """Turn O_DIRECT on or off for `fd`; whether it is on (False where it is refused)."""
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
-    except OSError as exc:
-        if not on or exc.errno != errno.EINVAL:
-            raise
-        return False
-    return on
-
-
-def kernel_copy(fd_in: int, fd_out: int, size: int | None = None) -> bool:
-    """Copy from `fd_in` to `fd_out` inside the kernel; False where copy_file_range is not
-    available. With the `size` of an object (they never change) no call is spent on finding
-    the end."""
-    try:
-        done = 0
-        while size is None or done < size:
-            n = os.copy_file_range(fd_in, fd_out, 1 << 30 if size is None else size - done)
-            if not n:
-                break
-            done += n
-    except OSError as exc:
-        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
-            return False
-        raise
-    return True
-
-
-def copy_fd(fd_in: int, fd_out: int, size: int | None = None) -> None:
-    """Copy the rest of `fd_in` to `fd_out`: in the kernel where it can, else through our
-    memory (copy_file_range moves both offsets, so a partial kernel copy is continued)."""
-    if not kernel_copy(fd_in, fd_out, size):
-        while chunk := os.read(fd_in, CHUNK):
-            write_all(fd_out, chunk)
-
-
-def open_new(path: Path) -> BinaryIO:
-    """A new file (never an existing one), unbuffered."""
-    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb", buffering=0)
-
-
-def unlink_quiet(path: str | Path) -> None:
-    """Remove `path` if it is there."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

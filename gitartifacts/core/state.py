@@ -4,7 +4,10 @@ The stat cache maps (path, inode, mtime_ns, size, ctime_ns) to a digest, so unch
 never hashed twice. The ctime is in the key as in git: an edit that keeps the size and puts the
 mtime back (`rsync --inplace -t`) still moves the ctime, which no user call can set. A
 workspace *snapshot* records one fingerprint over every file of an artifact's workspace for a
-manifest digest: a no-op `status` compares one string.
+manifest digest: a no-op `status` compares one string. Small remembered values live in one
+`kv` table, one family of keys per kind of value, each behind its own accessor.
+
+Every SQLite failure leaves this module as a `StateError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from gitartifacts.errors import StateError, from_os_error
 
@@ -53,33 +57,32 @@ def stat_key(st: os.stat_result) -> StatKey:
 class State:
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = _connect(path)
-        except OSError as exc:
-            raise from_os_error(exc, str(path)) from None
-        except sqlite3.DatabaseError as exc:
-            if not damaged(exc):
-                raise state_error(path, exc) from None
-            # Only a cache: keep the damaged file for a post-mortem and start a new one.
-            aside = path.with_name(f"{path.name}.damaged")
-            try:
-                for suffix in ("-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(f"{path}{suffix}")
-                os.replace(path, aside)
-                self.db = _connect(path)
-            except (OSError, sqlite3.Error) as again:
-                raise state_error(path, again) from None
-            print(
-                f"warning: {path} was damaged ({exc}); moved it to {aside.name} and started a"
-                " new one (it is a cache: nothing is lost)",
-                file=sys.stderr,
-                flush=True,
-            )
+        self.db = _Db(path, _open(path))
+        # The `kv` families; the key strings are on disk: never change them.
+        self.tops = Keyed(self.db, "tops:")  # manifest digest -> its top names, one a line
+        self.cache_complete = Keyed(self.db, "complete:")  # manifest digest -> cache identity
+        self.sync_marker = Value(self.db, "synced")  # HEAD and artifact refs last synced
+        self.synced_head = Value(self.db, "synced_head")  # HEAD last synced
+        self.tracking_url = Keyed(self.db, "tracking-url:")  # remote -> URL last fetched
+        self.remote_identity = Keyed(self.db, "remote-identity:")  # remote id -> identity
+        self.blob_summaries = Keyed(self.db, "blob:")  # manifest blob -> summary JSON
 
     def close(self) -> None:
         self.db.close()
+
+    # ------------------------------------------------------------------ kv families by owner
+
+    def seen_tags(self, remote: str) -> Keyed:
+        """Tag ref -> the commit it had on `remote` when this clone last saw it."""
+        return Keyed(self.db, f"seen:{remote}:")
+
+    def pushed(self, remote_id: str) -> Keyed:
+        """Manifest digest -> "1" once its content was pushed to the remote `remote_id`."""
+        return Keyed(self.db, f"pushed:{remote_id}:")
+
+    def summaries_of(self, name: str) -> Keyed:
+        """Commit -> summary JSON of artifact `name`'s manifest at that commit."""
+        return Keyed(self.db, "at:", f":{name}")
 
     # ------------------------------------------------------------------ stat cache
 
@@ -87,7 +90,7 @@ class State:
         """Every row under these workspace paths (files or folders)."""
         out: dict[str, tuple[StatKey, str]] = {}
         for prefix in prefixes:
-            rows = self.db.execute(
+            rows = self.db.rows(
                 "SELECT path, ino, mtime_ns, size, ctime_ns, digest FROM hashes WHERE path = ? "
                 "OR (path >= ? AND path < ?)",
                 (prefix, prefix + "/", prefix + "0"),
@@ -116,10 +119,10 @@ class State:
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self, artifact: str) -> tuple[str, str] | None:
-        row = self.db.execute(
+        rows = self.db.rows(
             "SELECT digest, fingerprint FROM snapshots WHERE artifact = ?", (artifact,)
-        ).fetchone()
-        return (row[0], row[1]) if row else None
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
 
     def set_snapshot(self, artifact: str, digest: str, fingerprint: str) -> None:
         self.db.execute(
@@ -128,34 +131,6 @@ class State:
 
     def drop_snapshot(self, artifact: str) -> None:
         self.db.execute("DELETE FROM snapshots WHERE artifact = ?", (artifact,))
-
-    # ------------------------------------------------------------------ key/value
-
-    def get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def get_many(self, keys: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for i in range(0, len(keys), _BATCH):
-            chunk = keys[i : i + _BATCH]
-            marks = ",".join("?" * len(chunk))
-            q = f"SELECT key, value FROM kv WHERE key IN ({marks})"
-            out.update(self.db.execute(q, chunk))
-        return out
-
-    def put(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
-
-    def put_many(self, items: Iterable[tuple[str, str]]) -> None:
-        with self.transaction():
-            self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", items)
-
-    def delete_key(self, key: str) -> None:
-        self.db.execute("DELETE FROM kv WHERE key = ?", (key,))
-
-    def delete_prefix(self, prefix: str) -> None:
-        self.db.execute("DELETE FROM kv WHERE key >= ? AND key < ?", (prefix, prefix + "\uffff"))
 
     # ------------------------------------------------------------------ remote index
 
@@ -166,7 +141,7 @@ class State:
             chunk = digests[i : i + _BATCH]
             marks = ",".join("?" * len(chunk))
             q = f"SELECT digest FROM on_remote WHERE remote = ? AND digest IN ({marks})"
-            out.update(row[0] for row in self.db.execute(q, [remote, *chunk]))
+            out.update(row[0] for row in self.db.rows(q, [remote, *chunk]))
         return out
 
     def mark_on_remote(self, remote: str, digests: Iterable[str]) -> None:
@@ -176,8 +151,9 @@ class State:
             )
 
     def forget_remote(self, remote: str) -> None:
+        """Drop all this clone knew of `remote`'s objects and pushed versions."""
         self.db.execute("DELETE FROM on_remote WHERE remote = ?", (remote,))
-        self.delete_prefix(f"pushed:{remote}:")
+        self.pushed(remote).clear()
 
     # ------------------------------------------------------------------ pending aliases
 
@@ -187,15 +163,128 @@ class State:
         )
 
     def pending_aliases(self, name: str) -> list[tuple[str, str]]:
-        return list(
-            self.db.execute("SELECT digest, alias FROM pending_aliases WHERE name = ?", (name,))
-        )
+        q = "SELECT digest, alias FROM pending_aliases WHERE name = ?"
+        return [(d, a) for d, a in self.db.rows(q, (name,))]
 
     def clear_pending_alias(self, name: str, alias: str) -> None:
         self.db.execute("DELETE FROM pending_aliases WHERE name = ? AND alias = ?", (name, alias))
 
     def transaction(self) -> _Tx:
         return _Tx(self.db)
+
+
+class Keyed:
+    """One family of rows of the `kv` table: the row of key `k` is `<prefix>k<suffix>`."""
+
+    def __init__(self, db: _Db, prefix: str, suffix: str = "") -> None:
+        self.db = db
+        self.prefix = prefix
+        self.suffix = suffix
+
+    def get(self, key: str) -> str | None:
+        rows = self.db.rows("SELECT value FROM kv WHERE key = ?", (self._full(key),))
+        return rows[0][0] if rows else None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        """The keys that have a row, with their values."""
+        full = {self._full(k): k for k in keys}
+        wanted = list(full)
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), _BATCH):
+            chunk = wanted[i : i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT key, value FROM kv WHERE key IN ({marks})"
+            out.update((full[k], v) for k, v in self.db.rows(q, chunk))
+        return out
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (self._full(key), value))
+
+    def put_many(self, items: Iterable[tuple[str, str]]) -> None:
+        rows = ((self._full(k), v) for k, v in items)
+        with _Tx(self.db):
+            self.db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", rows)
+
+    def clear(self) -> None:
+        """Delete every row of a family that has no suffix."""
+        assert not self.suffix
+        self.db.execute(
+            "DELETE FROM kv WHERE key >= ? AND key < ?", (self.prefix, self.prefix + "\uffff")
+        )
+
+    def _full(self, key: str) -> str:
+        return f"{self.prefix}{key}{self.suffix}"
+
+
+class Value:
+    """One row of the `kv` table."""
+
+    def __init__(self, db: _Db, key: str) -> None:
+        self.row = Keyed(db, key)
+
+    def get(self) -> str | None:
+        return self.row.get("")
+
+    def put(self, value: str) -> None:
+        self.row.put("", value)
+
+
+class _Db:
+    """The connection, turning every SQLite failure into a `StateError`."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = db
+
+    def execute(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, tuple(args))
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+
+    def rows(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+
+    def executemany(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Open (or create) the state file; a damaged one is set aside and started over."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _connect(path)
+    except OSError as exc:
+        raise from_os_error(exc, str(path)) from None
+    except sqlite3.DatabaseError as exc:
+        if not _damaged(exc):
+            raise _state_error(path, exc) from None
+        # Only a cache: keep the damaged file for a post-mortem and start a new one.
+        aside = path.with_name(f"{path.name}.damaged")
+        try:
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{path}{suffix}")
+            os.replace(path, aside)
+            db = _connect(path)
+        except (OSError, sqlite3.Error) as again:
+            raise _state_error(path, again) from None
+        print(
+            f"warning: {path} was damaged ({exc}); moved it to {aside.name} and started a"
+            " new one (it is a cache: nothing is lost)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return db
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -214,7 +303,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def damaged(exc: sqlite3.Error) -> bool:
+def _damaged(exc: sqlite3.Error) -> bool:
     """Whether SQLite says the file is not a database, or a damaged one."""
     name = getattr(exc, "sqlite_errorname", "")
     if name:
@@ -222,11 +311,11 @@ def damaged(exc: sqlite3.Error) -> bool:
     return type(exc) is sqlite3.DatabaseError
 
 
-def state_error(path: Path, exc: sqlite3.Error | OSError) -> StateError:
+def _state_error(path: Path, exc: sqlite3.Error | OSError) -> StateError:
     """One line for a state.db SQLite (or the file system) will not let us use."""
     if isinstance(exc, OSError):
         return StateError(str(from_os_error(exc, str(path))))
-    if damaged(exc):
+    if _damaged(exc):
         fix = f"remove it (rm {path}); it is a cache of this clone and is rebuilt"
     else:
         fix = f"check that {path.parent} is writable and has free space"
@@ -234,7 +323,7 @@ def state_error(path: Path, exc: sqlite3.Error | OSError) -> StateError:
 
 
 class _Tx:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: _Db) -> None:
         self.db = db
 
     def __enter__(self) -> None:
@@ -242,8 +331,3 @@ class _Tx:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def iter_chunks(items: list[str], n: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]

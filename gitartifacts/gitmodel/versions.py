@@ -101,13 +101,12 @@ def histories(project: Project, refs: dict[str, str] | None = None) -> dict[str,
 
 def summaries(project: Project, name: str, commits: list[str]) -> dict[str, Summary | None]:
     """Summary of `name`'s manifest at each commit; cached, so each blob is parsed once."""
-    keys = [f"at:{c}:{name}" for c in commits]
-    cached = project.state.get_many(keys)
+    cached = project.state.summaries_of(name).get_many(commits)
     out: dict[str, Summary | None] = {}
     missing = []
-    for c, k in zip(commits, keys, strict=True):
-        if k in cached:
-            raw = json.loads(cached[k])
+    for c in commits:
+        if c in cached:
+            raw = json.loads(cached[c])
             out[c] = Summary(*raw) if raw else None
         else:
             missing.append(c)
@@ -125,8 +124,8 @@ def summaries(project: Project, name: str, commits: list[str]) -> dict[str, Summ
                 except ManifestError:
                     s = None
             out[c] = s
-            new.append((f"at:{c}:{name}", json.dumps(list(s) if s else None)))
-        project.state.put_many(new)
+            new.append((c, json.dumps(list(s) if s else None)))
+        project.state.summaries_of(name).put_many(new)
     return out
 
 
@@ -165,7 +164,7 @@ def sync(project: Project) -> list[tuple[str, int]]:
             return _sync_once(project)
         except _Raced:
             # Another process tagged at the same moment: start over from its tags.
-            project.state.put("synced", "")
+            project.state.sync_marker.put("")
             project.repo.refs_moved()
     raise GitError(
         f"could not record new versions: other processes changed the artifact tags "
@@ -182,7 +181,7 @@ def _sync_once(project: Project) -> list[tuple[str, int]]:
     refs = repo.refs(TAG_PREFIX.rstrip("/"))
     tracking = repo.refs(TRACKING.rstrip("/"))
     marker = _marker(head, {**refs, **tracking})
-    if project.state.get("synced") == marker:
+    if project.state.sync_marker.get() == marker:
         return []
     if tracking:
         # A plain `git fetch` brought remote tags: adopt what was published first.
@@ -196,7 +195,7 @@ def _sync_once(project: Project) -> list[tuple[str, int]]:
     versions: list[tuple[str, str, str | None]] = []
     moves: dict[str, dict[str, str]] = {}  # name -> alias -> commit; the last move wins
     applied: list[tuple[str, str]] = []
-    for commit, name, s in _manifest_changes(project, project.state.get("synced_head"), head):
+    for commit, name, s in _manifest_changes(project, project.state.synced_head.get(), head):
         h = hist.setdefault(name, History(name))
         if name not in known:
             known[name] = digest_versions(project, h)
@@ -237,8 +236,8 @@ def _sync_once(project: Project) -> list[tuple[str, int]]:
             raise _Raced() from None
         for name, alias in applied:
             project.state.clear_pending_alias(name, alias)
-    project.state.put("synced_head", head)
-    project.state.put("synced", _marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking}))
+    project.state.synced_head.put(head)
+    project.state.sync_marker.put(_marker(head, {**repo.refs(TAG_PREFIX.rstrip("/")), **tracking}))
     return created
 
 
@@ -283,13 +282,13 @@ def _manifest_changes(
 
 def blob_summaries(project: Project, blobs: list[str]) -> dict[str, Summary | None]:
     """Summary of each manifest blob; cached, so each blob is parsed once per machine."""
-    keys = [f"blob:{b}" for b in dict.fromkeys(blobs)]
-    cached = project.state.get_many(keys)
+    keys = list(dict.fromkeys(blobs))
+    cached = project.state.blob_summaries.get_many(keys)
     out: dict[str, Summary | None] = {}
     for k, v in cached.items():
         raw = json.loads(v)
-        out[k[5:]] = Summary(*raw) if raw else None
-    missing = [k[5:] for k in keys if k not in cached]
+        out[k] = Summary(*raw) if raw else None
+    missing = [k for k in keys if k not in cached]
     if missing:
         data = project.repo.cat_blobs(missing)
         new = []
@@ -303,8 +302,8 @@ def blob_summaries(project: Project, blobs: list[str]) -> dict[str, Summary | No
                 except (ManifestError, UnicodeDecodeError):
                     s = None
             out[b] = s
-            new.append((f"blob:{b}", json.dumps(list(s) if s else None)))
-        project.state.put_many(new)
+            new.append((b, json.dumps(list(s) if s else None)))
+        project.state.blob_summaries.put_many(new)
     return out
 
 
@@ -554,7 +553,7 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
         "+refs/artifacts/pins/*:refs/artifacts/pins/*",
     )
     # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
-    project.state.put(f"tracking-url:{remote}", _remote_url(project, remote))
+    project.state.tracking_url.put(remote, _remote_url(project, remote))
     return reconcile(project, remote)
 
 
@@ -570,8 +569,7 @@ def reconcile(project: Project, remote: str) -> list[str]:
         TAG_PREFIX + r[len(prefix) :]: sha for r, sha in repo.refs(prefix.rstrip("/")).items()
     }
     local = repo.refs(TAG_PREFIX.rstrip("/"))
-    seen_key = f"seen:{remote}:"
-    seen = project.state.get_many([seen_key + r for r in set(tracked) | set(local)])
+    seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local))
     remote_h, local_h = histories(project, tracked), histories(project, local)
     updates: list[tuple[str, str, str | None]] = []
     messages: list[str] = []
@@ -584,11 +582,11 @@ def reconcile(project: Project, remote: str) -> list[str]:
             ref = alias_ref(name, alias)
             mine = local.get(ref)
             # Take the remote's alias unless this clone moved it since it last saw the remote.
-            if mine != commit and (mine is None or mine == seen.get(seen_key + ref)):
+            if mine != commit and (mine is None or mine == seen.get(ref)):
                 updates.append((ref, commit, None))
     if updates:
         repo.update_refs(updates)
-    project.state.put_many([(seen_key + r, sha) for r, sha in tracked.items()])
+    project.state.seen_tags(remote).put_many(tracked.items())
     return messages
 
 
@@ -663,7 +661,7 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
             project.repo.update_refs(
                 [(prefix + ref[len(TAG_PREFIX) :], sha, None) for ref, sha in tags.items()]
             )
-            project.state.put_many([(f"seen:{remote}:{ref}", sha) for ref, sha in tags.items()])
+            project.state.seen_tags(remote).put_many(tags.items())
             return messages
     raise GitError(
         f"could not publish version tags to {remote} after {attempts} attempts",
@@ -673,7 +671,7 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
 
 def tracking_current(project: Project, remote: str) -> bool:
     """Whether the tracking refs were last fetched from the URL `remote` has now."""
-    return project.state.get(f"tracking-url:{remote}") == _remote_url(project, remote)
+    return project.state.tracking_url.get(remote) == _remote_url(project, remote)
 
 
 def has_unpublished(project: Project, remote: str) -> bool:

@@ -12,9 +12,13 @@ from typing import Any, NamedTuple
 
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
-from gitartifacts.core import workspace as ws
+from gitartifacts.core.fsio import WORK_TMP, write_atomic
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.progress import Progress
+from gitartifacts.core.workspace import checkout as wcheckout
+from gitartifacts.core.workspace import plan as wplan
+from gitartifacts.core.workspace import scan as wscan
+from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import (
     CacheError,
     ConflictError,
@@ -25,7 +29,7 @@ from gitartifacts.errors import (
     UsageError,
 )
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project, write_atomic
+from gitartifacts.project import CONFIG_FILE, Project
 from gitartifacts.remote import transfer
 
 DEFAULT_CONFIG = (
@@ -137,7 +141,7 @@ def add(
     entries: dict[str, mf.Entry] = {}
     base_rel: str | None = None
     top_names: list[str] = []
-    scan: ws.Scan | None = None
+    scan: wscan.Scan | None = None
     if paths or not refs:
         base_rel, top_names = _plan_paths(project, paths, existing)
         if paths and existing is not None and not force:
@@ -145,7 +149,7 @@ def add(
         _check_not_tracked(project, base_rel, top_names)
         _check_no_overlap(project, name, base_rel, top_names)
         base = str(project.root / base_rel)
-        scan = ws.scan(base, top_names, what=base_rel, ignore=project.ignore_for(base_rel))
+        scan = wscan.scan(base, top_names, what=base_rel, ignore=project.ignore_for(base_rel))
         missing = [
             t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)
         ]
@@ -156,7 +160,7 @@ def add(
             )
         for rel in scan.files:
             mf.validate_entry_path(rel, what=f"file name under {base_rel}")
-        clash = sorted(set(ws.tops(ref_entries)) & set(top_names))
+        clash = sorted(set(wscan.tops(ref_entries)) & set(top_names))
         if clash:
             raise UsageError(
                 f"reference entry {clash[0]!r} has the name of a local path",
@@ -169,7 +173,7 @@ def add(
     if scan is not None and base_rel is not None:
         files = scan.files
         scan = None  # 100,000s of stat rows: let them go before the manifest is built
-        found, trusted = ws.digests(
+        found, trusted = wstatus.digests(
             project.state,
             base_rel,
             files,
@@ -198,7 +202,7 @@ def add(
     try:
         with project.repo.worktree_lock():
             ignore_changed = base_rel is not None and ensure_ignored(
-                project, base_rel, ws.tops(entries)
+                project, base_rel, wscan.tops(entries)
             )
             project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
     except GitArtifactsError:
@@ -286,7 +290,7 @@ def _plan_paths(
         )
         if existing is None or existing.path is None or not stored:
             raise UsageError("no paths given", "name the files or folders to add")
-        return existing.path, ws.tops(stored)
+        return existing.path, wscan.tops(stored)
     rels = list(dict.fromkeys(project.relpath(p) for p in paths))
     for r, p in zip(rels, paths, strict=False):
         if r == ".":
@@ -322,7 +326,7 @@ def _check_same_place(project: Project, m: mf.Manifest, base: str, top_names: li
         stored = [p for p, e in project.load_entries(m, keep=False).items() if e.ref is None]
     except CacheError:
         return  # its listing is not here: nothing to compare with
-    dropped = sorted(set(ws.tops(stored)) - set(top_names))
+    dropped = sorted(set(wscan.tops(stored)) - set(top_names))
     if dropped:
         gone = sum(1 for p in stored if p == dropped[0] or p.startswith(dropped[0] + "/"))
         raise UsageError(
@@ -354,7 +358,7 @@ def _check_no_overlap(project: Project, name: str, base: str, top_names: list[st
             continue
         if m is None or m.path is None or not m.entries:
             continue
-        for theirs in (_join(m.path, t) for t in ws.tops(m.entries)):
+        for theirs in (_join(m.path, t) for t in wscan.tops(m.entries)):
             for p in mine:
                 if p == theirs or p.startswith(theirs + "/") or theirs.startswith(p + "/"):
                     raise UsageError(
@@ -368,8 +372,8 @@ def _remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> Non
         project.state.set_snapshot(m.name, m.digest, fp)
     else:
         project.state.drop_snapshot(m.name)
-    project.state.put(f"tops:{m.digest}", "\n".join(ws.tops(m.entries or {})))
-    project.state.put(f"complete:{m.digest}", _cache_identity(project))
+    project.state.tops.put(m.digest, "\n".join(wscan.tops(m.entries or {})))
+    project.state.cache_complete.put(m.digest, _cache_identity(project))
 
 
 def _settle_version(
@@ -501,7 +505,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
             diff, not_in_cache = _workspace_status(project, m)
         except CacheError:
             # Without its listing the entries are unknown: all of it counts as not in cache.
-            diff, not_in_cache = ws.Diff([], [], []), m.files
+            diff, not_in_cache = wstatus.Diff([], [], []), m.files
         except ManifestError as exc:
             out.append(
                 ArtifactStatus(
@@ -538,22 +542,22 @@ def _manifest_state(code: str | None) -> str:
     return "modified"
 
 
-def _workspace_status(project: Project, m: mf.Manifest) -> tuple[ws.Diff, int]:
+def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, int]:
     if m.path is None:
-        return ws.Diff([], [], []), _not_in_cache(project, m)
+        return wstatus.Diff([], [], []), _not_in_cache(project, m)
     base = str(project.root / m.path)
-    tops_text = project.state.get(f"tops:{m.digest}")
+    tops_text = project.state.tops.get(m.digest)
     if tops_text is None:
         project.load_entries(m)
-        tops_text = "\n".join(ws.tops(m.entries or {}))
-        project.state.put(f"tops:{m.digest}", tops_text)
+        tops_text = "\n".join(wscan.tops(m.entries or {}))
+        project.state.tops.put(m.digest, tops_text)
     top_names = tops_text.split("\n") if tops_text else []
-    scan = ws.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
+    scan = wscan.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
     if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
-        return ws.Diff([], [], []), _not_in_cache(project, m)
+        return wstatus.Diff([], [], []), _not_in_cache(project, m)
     entries = project.load_entries(m)
-    found, trusted = ws.digests(project.state, m.path, scan.files, base=base)
-    diff = ws.compare(entries, {p: d for p, (d, _) in found.items()})
+    found, trusted = wstatus.digests(project.state, m.path, scan.files, base=base)
+    diff = wstatus.compare(entries, {p: d for p, (d, _) in found.items()})
     if diff.clean and trusted:
         project.state.set_snapshot(m.name, m.digest, scan.fingerprint)
     return diff, _not_in_cache(project, m)
@@ -577,7 +581,7 @@ def _cache_identity(project: Project) -> str:
 def _not_in_cache(project: Project, m: mf.Manifest) -> int:
     """How many stored entries lack their object in the local cache (0 is remembered)."""
     ident = _cache_identity(project)
-    if project.state.get(f"complete:{m.digest}") == ident:
+    if project.state.cache_complete.get(m.digest) == ident:
         return 0
     try:
         entries = project.load_entries(m)
@@ -585,7 +589,7 @@ def _not_in_cache(project: Project, m: mf.Manifest) -> int:
         return m.files
     n = len(project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})))
     if n == 0:
-        project.state.put(f"complete:{m.digest}", ident)
+        project.state.cache_complete.put(m.digest, ident)
     return n
 
 
@@ -758,7 +762,7 @@ def checkout(
     force: bool = False,
     allow_changed_references: bool = False,
     progress: Progress | None = None,
-    fetcher: ws.Fetcher | None = None,
+    fetcher: wplan.Fetcher | None = None,
 ) -> list[CheckoutResult]:
     """Make the work tree hold these versions (default: what its manifests name); with a
     `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
@@ -784,31 +788,33 @@ def checkout(
     for r, current in targets:
         m = r.manifest
         assert m.path is not None and m.entries is not None
-        manage = ws.tops(current.entries or {}) if current and current.path == m.path else []
-        plan, after = ws.materialize(
+        manage = wscan.tops(current.entries or {}) if current and current.path == m.path else []
+        plan, after = wcheckout.materialize(
             project.state,
             project.cache,
-            m.entries,
-            base=str(project.root / m.path),
-            path=m.path,
-            root=str(project.root),
-            manage=manage,
-            link=link,
-            force=force,
-            what=m.path,
+            wplan.Checkout(
+                m.entries,
+                base=str(project.root / m.path),
+                path=m.path,
+                root=str(project.root),
+                manage=manage,
+                link=link,
+                force=force,
+                what=m.path,
+                ignore=project.ignore_for(m.path),
+            ),
             progress=progress,
             fetch_ref=ref_fetcher(project, allow_changed_references),
             fetcher=fetcher,
-            ignore=project.ignore_for(m.path),
         )
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
             project.repo.stage([rel])
-        ignore_changed = ensure_ignored(project, m.path, ws.tops(m.entries))
+        ignore_changed = ensure_ignored(project, m.path, wscan.tops(m.entries))
         if ignore_changed:
             project.repo.stage([".gitignore"])
         _remember_workspace(project, m, after.fingerprint if after else None)
-        owned = ws.tops(m.entries)
+        owned = wscan.tops(m.entries)
         where = _join(m.path, owned[0]) if len(owned) == 1 else m.path
         out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
     return out
@@ -876,7 +882,7 @@ def _resolve_fetched(
     project: Project, spec: str
 ) -> tuple[ver.Resolved, transfer.ObjectFetcher | None]:
     """A version with its entries, fetching what the local cache lacks (as W&B's download).
-    From a folder remote the objects are left to the fetcher returned (see `ws.materialize`)."""
+    From a folder remote the objects are left to the fetcher returned (see `wcheckout.materialize`)."""
     from gitartifacts.tracking import code
 
     r = ver.resolve(project, spec, entries=False)
@@ -904,21 +910,23 @@ def _into_folder(
         os.makedirs(target, exist_ok=True)
         return code.materialize(project, r.manifest, target)
     assert r.manifest.entries is not None
-    plan, _ = ws.materialize(
+    plan, _ = wcheckout.materialize(
         project.state,
         project.cache,
-        r.manifest.entries,
-        base=target,
-        path=target,
-        manage=_names_in(target) if exact else (),
-        delete_extra=exact,
-        link=link,
-        force=force,
-        what=target,
+        wplan.Checkout(
+            r.manifest.entries,
+            base=target,
+            path=target,
+            manage=_names_in(target) if exact else (),
+            delete_extra=exact,
+            link=link,
+            force=force,
+            what=target,
+            conflict_fix="choose another folder with -o, or pass --force to replace them",
+        ),
         progress=progress,
         fetch_ref=ref_fetcher(project, allow_changed),
         fetcher=fetcher,
-        conflict_fix="choose another folder with -o, or pass --force to replace them",
     )
     os.makedirs(target, exist_ok=True)  # even for a version with no files
     if fetcher is not None:
@@ -930,7 +938,7 @@ def _names_in(folder: str) -> list[str]:
     """What a folder holds, but for temporary files a checkout may be writing there."""
     if not os.path.isdir(folder):
         return []
-    return sorted(n for n in os.listdir(folder) if not n.startswith(ws.TMP_PREFIX))
+    return sorted(n for n in os.listdir(folder) if not n.startswith(WORK_TMP))
 
 
 def _check_link(link: str) -> None:
@@ -964,15 +972,15 @@ def verify(
             problems.append(Problem(p, "corrupt object"))
     base = os.path.abspath(root) if root else (str(project.root / m.path) if m.path else None)
     if base is not None:
-        names = sorted(os.listdir(base)) if root and os.path.isdir(base) else ws.tops(entries)
-        scan = ws.scan(
+        names = sorted(os.listdir(base)) if root and os.path.isdir(base) else wscan.tops(entries)
+        scan = wscan.scan(
             base,
             names,
             what=root or m.path or "",
             ignore=None if root else project.ignore_for(m.path),
         )
         files = {p: sha256_file(os.path.join(base, p))[0] for p in scan.files}
-        diff = ws.compare(entries, files)
+        diff = wstatus.compare(entries, files)
         problems += [Problem(p, "modified") for p in diff.modified]
         problems += [Problem(p, "missing") for p in diff.deleted]
         problems += [Problem(p, "not a member") for p in diff.added]

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import yaml
 
 from gitartifacts.core import manifest as mf
-from gitartifacts.core import workspace as ws
 from gitartifacts.core.diff import human_size
+from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.project import CONFIG_FILE, Project
@@ -360,12 +360,12 @@ def _owned_paths(project: Project) -> dict[str, str]:
 def _tops(project: Project, m: mf.Manifest) -> list[str]:
     if m.entries is not None:
         # Code artifacts pin files that git tracks (`git:` references): those stay in git.
-        return ws.tops(p for p, e in m.entries.items() if not (e.ref or "").startswith("git:"))
+        return wscan.tops(p for p, e in m.entries.items() if not (e.ref or "").startswith("git:"))
     assert m.listing is not None
     try:
         return sorted(name for _, name, _ in mf.parse_listing_object(project.cache.read(m.listing)))
     except CacheError:
-        known = project.state.get(f"tops:{m.digest}")
+        known = project.state.tops.get(m.digest)
         return known.split("\n") if known else []
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from gitartifacts.core.fsio import temp_name
 from gitartifacts.core.hashing import CHUNK, hex_of
-from gitartifacts.core.objects import object_key, temp_name
+from gitartifacts.core.shards import object_key
 
 T = TypeVar("T")
 

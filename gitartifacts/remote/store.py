@@ -28,22 +28,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gitartifacts.core.hashing import hex_of, sha256_file
-from gitartifacts.core.objects import (
-    SMALL,
-    ObjectStore,
+from gitartifacts.core.fsio import (
     copy_fd,
     create_only,
-    not_cached,
-    object_key,
-    objects_present,
     open_new,
     read_small,
     temp_name,
     unlink_quiet,
     write_all,
 )
+from gitartifacts.core.hashing import hex_of, sha256_file
+from gitartifacts.core.objects import SMALL, ObjectStore, not_cached
 from gitartifacts.core.redaction import redact
+from gitartifacts.core.shards import object_key, objects_present
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.remote.watchdog import Watch, limit_from_env
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 JOBS = 16
 # state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
-IDENTITY_KEY = "remote-identity:"
 
 
 class PushResult(NamedTuple):
@@ -94,7 +93,7 @@ def push(
     identity = store.identity(create=True)
     if identity is None:  # written a moment ago: a remote that keeps nothing
         identity = _check_same_remote(store, None)
-    if project.state.get(f"{IDENTITY_KEY}{rid}") != identity:
+    if project.state.remote_identity.get(rid) != identity:
         # Another remote now answers at this URL (or one emptied and re-created): nothing
         # this clone saw there counts any more.
         project.state.forget_remote(rid)
@@ -103,11 +102,7 @@ def push(
     if tags:
         seen = {m.digest for m in manifests}
         manifests += [m for m in unpushed_versions(project, rid) if m.digest not in seen]
-    todo = [
-        m
-        for m in manifests
-        if check_remote or project.state.get(f"pushed:{rid}:{m.digest}") is None
-    ]
+    todo = [m for m in manifests if check_remote or project.state.pushed(rid).get(m.digest) is None]
     uploaded = already = 0
     if todo:
         data: set[str] = set()
@@ -153,12 +148,12 @@ def push(
             uploaded += len(new_listings)
         identity = _check_same_remote(store, identity)
         # Only now, with every object written or seen on the same remote, is any recorded.
-        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
+        project.state.remote_identity.put(rid, identity)
         project.state.mark_on_remote(rid, candidates)
         project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
-        project.state.put_many((f"pushed:{rid}:{m.digest}", "1") for m in todo)
+        project.state.pushed(rid).put_many((m.digest, "1") for m in todo)
     else:
-        project.state.put(f"{IDENTITY_KEY}{rid}", identity)
+        project.state.remote_identity.put(rid, identity)
     messages: list[str] = []
     if tags and gremote:
         # What we last saw of the remote tells whether there is anything to publish.
@@ -226,12 +221,8 @@ def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
     for name, h in ver.histories(project).items():
         sums = ver.summaries(project, name, list(h.versions.values()))
         digests = {c: s.digest for c, s in sums.items() if s is not None}
-        done = project.state.get_many([f"pushed:{rid}:{d}" for d in digests.values()])
-        specs += [
-            f"{c}:{mf.manifest_path(name)}"
-            for c, d in digests.items()
-            if f"pushed:{rid}:{d}" not in done
-        ]
+        done = project.state.pushed(rid).get_many(digests.values())
+        specs += [f"{c}:{mf.manifest_path(name)}" for c, d in digests.items() if d not in done]
     return _parse_blobs(project, [], specs) if specs else []
 
 

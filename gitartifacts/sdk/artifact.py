@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import IO, Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
-from gitartifacts.core import workspace as ws
+from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.ops import api
@@ -148,7 +148,7 @@ class Artifact:
         prefix = name.strip("/") + "/" if name else ""
         if prefix:
             mf.validate_entry_path(prefix[:-1])
-        scan = ws.scan(local, sorted(os.listdir(local)), what=local)
+        scan = wscan.scan(local, sorted(os.listdir(local)), what=local)
         new = {}
         for rel, st in scan.files.items():
             digest, size = self.project.cache.add_file(os.path.join(local, rel), st[2])

@@ -30,9 +30,9 @@ from helpers import (
     sha256_hex,
 )
 
-from gitartifacts.core import workspace as ws
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.workspace import status as ws
 from gitartifacts.errors import CacheError
 from gitartifacts.ops import api
 from gitartifacts.project import Project
@@ -70,7 +70,7 @@ def test_large_files_are_hashed_and_stored_correctly(tmp_path: Path) -> None:
 def test_missing_answers_the_same_by_listing_shards_or_asking_each_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_asked: int
 ) -> None:
-    from gitartifacts.core import objects as cache_mod
+    from gitartifacts.core import shards as cache_mod
 
     monkeypatch.setattr(cache_mod, "_LIST_BYTES_PER_ASKED", per_asked)
     listed: list[str] = []
@@ -109,15 +109,15 @@ def test_a_file_that_changed_size_since_the_scan_is_stored_as_it_is_now(
 
 
 @pytest.mark.parametrize("size", [9 * MiB + 17, 4 * MiB, 2 * MiB + 4096])
-@pytest.mark.parametrize("policy", ["always", "auto"])
 @pytest.mark.parametrize("where", ["disk", "tmpfs", "refused"])
 def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, policy: str, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, where: str
 ) -> None:
     """Whole blocks around the page cache (O_DIRECT) or through it, chunk by chunk, the
     tail always through it; a file system that refuses O_DIRECT gets the page cache alone.
     Either way the object matches its name."""
-    from gitartifacts.core import objects as cache_mod
+    from gitartifacts.core import largewrite as cache_mod
+    from gitartifacts.core import objects
 
     base = tmp_path
     if where == "tmpfs":
@@ -125,15 +125,17 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
             pytest.skip("no /dev/shm")
         base = Path(tempfile.mkdtemp(dir="/dev/shm"))
     try:
-        monkeypatch.setattr(cache_mod, "DIRECT_MIN", 2 * MiB)
+        monkeypatch.setattr(objects, "DIRECT_MIN", 2 * MiB)
         written: list[tuple[bool, int]] = []
-        real_record = cache_mod.WriteChooser.record
+        real_write = cache_mod._write_chunk
 
-        def spy(self: cache_mod.WriteChooser, direct: bool, n: int, seconds: float) -> None:
-            written.append((direct, n))
-            real_record(self, direct, n, seconds)
+        def spy(fd: int, chunk: memoryview, direct: bool) -> tuple[bool, bool]:
+            on, refused = real_write(fd, chunk, direct)
+            if on == direct:  # the chunk went the one way throughout
+                written.append((direct, len(chunk)))
+            return on, refused
 
-        monkeypatch.setattr(cache_mod.WriteChooser, "record", spy)
+        monkeypatch.setattr(cache_mod, "_write_chunk", spy)
         if where == "refused":  # as file systems without O_DIRECT answer
             real_fcntl = cache_mod.fcntl.fcntl
 
@@ -146,7 +148,7 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
         data = os.urandom(size)
         src = base / "model.bin"
         src.write_bytes(data)
-        store = ObjectStore(base / "cache", direct_writes=policy)
+        store = ObjectStore(base / "cache")
         assert store.add_file(str(src), size) == (sha(data), size)
         assert store.read(sha(data)) == data
         assert assert_cache_sound(base / "cache") == 1
@@ -155,43 +157,19 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
         direct = [n for d, n in written if d]
         if where == "refused":
             assert direct == []
-            assert store.writes.policy == "never"  # not asked again
+            assert store.direct_writes is False  # not asked again
         else:
             assert direct and all(n % 4096 == 0 for n in direct)
-            if policy == "always":  # every chunk of whole blocks (2 MiB a chunk)
-                chunks = [2 * MiB] * (size // (2 * MiB)) + [size % (2 * MiB)]
-                assert sum(direct) == sum(c for c in chunks if c % 4096 == 0)
-            else:  # the first chunks go each way in turn
-                assert [d for d, _ in written[:3]] == [True, True, False][: len(written)]
-        off = ObjectStore(base / "cache-off", direct_writes="never")
+            # every chunk of whole blocks (2 MiB a chunk)
+            chunks = [2 * MiB] * (size // (2 * MiB)) + [size % (2 * MiB)]
+            assert sum(direct) == sum(c for c in chunks if c % 4096 == 0)
+        off = ObjectStore(base / "cache-off", direct_writes=False)
         written.clear()
         assert off.add_file(str(src), size) == (sha(data), size)
         assert written == []  # the kernel copies, nothing chosen
     finally:
         if base != tmp_path:
             shutil.rmtree(base)
-
-
-def test_write_chooser_takes_the_faster_way_and_keeps_checking_the_other() -> None:
-    from gitartifacts.core.objects import WriteChooser
-
-    c = WriteChooser("auto")
-    probes = []
-    for _ in range(2 * c.PROBE):  # each way in turn, before any choice
-        way = c.direct()
-        probes.append(way)
-        c.record(way, 1 << 21, 0.001 if way else 0.004)  # around the cache four times faster
-    assert probes.count(True) == probes.count(False) == c.PROBE
-    picks = [c.direct() for _ in range(4 * c.REFRESH)]
-    assert picks.count(False) == 4  # one chunk in REFRESH re-measures the slower way
-    # Fresh memory no longer costly (pages freed nearby): the page cache becomes faster.
-    for _ in range(3):
-        c.record(False, 1 << 21, 0.0002)
-    assert [c.direct() for _ in range(c.REFRESH)].count(True) == 1
-    assert WriteChooser("always").direct() is True
-    assert WriteChooser("never").direct() is False
-    with pytest.raises(ValueError, match="policy"):
-        WriteChooser("sometimes")
 
 
 @pytest.mark.parametrize("value", ["true", "auto"])
@@ -598,7 +576,7 @@ def test_files_changed_just_before_hashing_are_not_trusted(
 def test_create_only_places_whole_files_and_keeps_an_existing_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
 ) -> None:
-    from gitartifacts.core import objects as cache_module
+    from gitartifacts.core import fsio as cache_module
 
     if not unnamed:  # as on file systems without O_TMPFILE
         monkeypatch.setattr(cache_module, "_open_unnamed", lambda folder: None)
@@ -623,7 +601,7 @@ def test_read_ahead_writes_every_batch_with_its_own_read_within_the_memory_budge
     import threading
     import time
 
-    from gitartifacts.core.workspace import read_ahead_chunks
+    from gitartifacts.core.parallel import read_ahead_chunks
 
     batches = [[n, n + 1] for n in range(0, 200, 2)]
     lock = threading.Lock()

@@ -1,0 +1,93 @@
+"""An artifact's files against its manifest: each file's digest (from the stat cache, else
+hashed, and stored in the cache on an add) and the files added, modified and deleted."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.hashing import sha256_file
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.parallel import batches, parallel
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.state import SIZE, State, StatKey
+from gitartifacts.core.workspace.scan import tops
+
+
+class Diff(NamedTuple):
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.modified or self.deleted)
+
+
+def state_key(path: str | None, rel: str) -> str:
+    return rel if path in (None, ".", "") else f"{path}/{rel}"
+
+
+def digests(
+    state: State,
+    path: str | None,
+    files: dict[str, StatKey],
+    *,
+    base: str,
+    store: ObjectStore | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, tuple[str, int]], bool]:
+    """Digest of every scanned file: from the stat cache, else hashed (and stored when
+    `store` is given). Returns (digests, trusted): trusted is False when a file changed too
+    recently for its stat to be trusted next time.
+    """
+    started = time.time_ns()
+    known = (
+        state.lookup_prefix(tops(files))
+        if path in (None, ".", "")
+        else state.lookup_prefix([state_key(path, t) for t in tops(files)])
+    )
+    out: dict[str, tuple[str, int]] = {}
+    todo: list[str] = []
+    for rel, st in files.items():
+        hit = known.get(state_key(path, rel))
+        if hit is not None and hit[0] == st and (store is None or store.has(hit[1])):
+            out[rel] = (hit[1], st[SIZE])
+        else:
+            todo.append(rel)
+    if not todo:
+        return out, True
+    if progress is not None:
+        progress.start(sum(files[r][SIZE] for r in todo), "hashing")
+
+    def work(batch: list[str]) -> list[tuple[str, str, int]]:
+        res = []
+        for rel in batch:
+            full = os.path.join(base, rel)
+            if store is not None:
+                digest, size = store.add_file(full, files[rel][SIZE])
+            else:
+                digest, size = sha256_file(full)
+            res.append((rel, digest, size))
+        if progress is not None:
+            progress.update(sum(files[r][SIZE] for r in batch))
+        return res
+
+    rows = []
+    for rel, digest, size in parallel(work, batches(todo, lambda r: files[r][SIZE])):
+        out[rel] = (digest, size)
+        if size == files[rel][SIZE]:
+            rows.append((state_key(path, rel), files[rel], digest))
+    trusted = state.record(rows, started)
+    if progress is not None:
+        progress.close()
+    return out, trusted
+
+
+def compare(entries: dict[str, mf.Entry], current: dict[str, str]) -> Diff:
+    added = [p for p in current if p not in entries]
+    deleted = [p for p, e in entries.items() if p not in current and e.ref is None]
+    modified = [p for p, d in current.items() if p in entries and entries[p].digest != d]
+    return Diff(sorted(added), sorted(modified), sorted(deleted))
