@@ -14,8 +14,8 @@ import yaml
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.repo import ZERO
-from gitartifacts.project import Project
 
 if TYPE_CHECKING:
     from gitartifacts.sdk.artifact import Artifact

@@ -25,7 +25,7 @@ from gitartifacts.errors import (
     UsageError,
 )
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project, write_atomic
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project, write_atomic
 from gitartifacts.remote import transfer
 
 DEFAULT_CONFIG = (

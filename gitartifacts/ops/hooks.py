@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitArtifactsError, UsageError
-from gitartifacts.project import Project, write_atomic
+from gitartifacts.gitmodel.project import Project, write_atomic
 
 HOOKS = ("pre-push", "post-checkout", "post-merge", "post-commit")
 MARKER = "# gitartifacts-hook: written by git artifacts install-hooks"

@@ -24,7 +24,7 @@ from gitartifacts.core import workspace as ws
 from gitartifacts.core.diff import human_size
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project
 
 DEFAULT_MAX_SIZE = 5_000_000
 _LISTING_FIX = (

@@ -17,7 +17,7 @@ import yaml
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.redaction import credential_in_url, redact
 from gitartifacts.errors import UsageError
-from gitartifacts.project import CONFIG_FILE, Project, write_atomic
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project, write_atomic
 
 OPTION_KEYS = ("endpoint_url", "region", "profile")
 # git config variable names allow no underscore: `artifacts.remote.<name>.endpointUrl`.

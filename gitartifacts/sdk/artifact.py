@@ -13,8 +13,8 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core import workspace as ws
 from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 
 
 class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 
 if TYPE_CHECKING:
     from gitartifacts.sdk.artifact import Artifact

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 
 ALLOWED = st.sampled_from(list("abcXYZ019_.-"))
 ACCEPTED_NAMES = st.text(
