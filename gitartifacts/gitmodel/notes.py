@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitartifacts.errors import GitError
-from gitartifacts.gitmodel.repo import ZERO, LockedError, Repo
+from gitartifacts.gitmodel.repo import ZERO, Repo
+from gitartifacts.gitmodel.runner import LockedError
 
 NOTES_REF = "refs/notes/artifacts"
 _TMP_PREFIX = "refs/notes/artifacts-tmp/"

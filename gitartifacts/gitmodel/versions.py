@@ -16,7 +16,8 @@ from typing import NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import GitError, ManifestError, NotFoundError, UsageError
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
-from gitartifacts.gitmodel.repo import ZERO, LockedError
+from gitartifacts.gitmodel.repo import ZERO
+from gitartifacts.gitmodel.runner import LockedError
 
 TAG_PREFIX = "refs/tags/artifacts/"
 LATEST = "latest"
