@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitartifacts.errors import GitError, UsageError
+from gitartifacts.gitmodel.refs import SNAPSHOT_SPACES
 from gitartifacts.gitmodel.runner import flock, git, run_waiting
 
 ZERO = "0" * 40
@@ -40,8 +41,6 @@ _REF_READERS = frozenset(
         "status",
     }
 )
-# The namespaces a ref snapshot holds: ours, and notes.
-_SNAPSHOT_SPACES = ("refs/tags/artifacts", "refs/artifacts", "refs/tags/registry", "refs/notes")
 # Seconds to wait for our own work-tree lock: only a live process holds it (flock dies with it).
 _WORKTREE_LOCK_TIMEOUT = 120.0
 
@@ -154,7 +153,7 @@ class Repo:
         if not (self._snapshots and prefixes and all(map(_in_snapshot, prefixes))):
             return self._for_each_ref(*prefixes)
         if self._refs is None:
-            self._refs = self._for_each_ref(*_SNAPSHOT_SPACES)
+            self._refs = self._for_each_ref(*SNAPSHOT_SPACES)
         return {
             ref: sha for ref, sha in self._refs.items() if any(_under(ref, p) for p in prefixes)
         }
@@ -318,7 +317,7 @@ def git_bool(value: str) -> bool | None:
 def _in_snapshot(prefix: str) -> bool:
     """Whether the refs under `prefix` (no glob) all lie in a snapshot's namespaces."""
     return not any(c in prefix for c in "*?[\\") and any(
-        _under(prefix.rstrip("/"), space) for space in _SNAPSHOT_SPACES
+        _under(prefix.rstrip("/"), space) for space in SNAPSHOT_SPACES
     )
 
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
+from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.runner import apply_in_folder
 
 if TYPE_CHECKING:
     from gitartifacts.sdk.artifact import Artifact
 
-PIN_PREFIX = "refs/artifacts/pins/"
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 # A mode line of a patch's header that makes, keeps or turns a file into a symbolic link.
 _LINK_MODE_RE = re.compile(
@@ -91,7 +91,7 @@ def code_artifact(
             mf.Entry("git:" + blobs[rel], os.path.getsize(project.root / rel), "git:" + head),
             False,
         )
-    repo.update_refs([(PIN_PREFIX + head, head, None)])
+    repo.update_refs([(refs.pin_ref(head), head, None)])
     return art
 
 
