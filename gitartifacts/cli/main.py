@@ -20,8 +20,8 @@ from gitartifacts.core.redaction import redact
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 from gitartifacts.remote import config, transfer, watchdog
 
 F = TypeVar("F", bound=Callable[..., Any])

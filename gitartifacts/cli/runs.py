@@ -13,7 +13,7 @@ from gitartifacts.cli.main import Ctx, _command, _json, main
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
-from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel import refs, registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.tracking import lineage
 
@@ -225,7 +225,7 @@ def link(
                 "aliases": sorted(
                     a
                     for a, sha in al.items()
-                    if sha == project.repo.rev_parse(f"{registry.PREFIX}{coll}/v{n}")
+                    if sha == project.repo.rev_parse(refs.registry_ref(coll, f"v{n}"))
                 ),
             }
             for n, lk in sorted(links.items())

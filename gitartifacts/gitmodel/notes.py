@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gitartifacts.errors import GitError
-from gitartifacts.gitmodel.repo import ZERO, LockedError, Repo
-
-NOTES_REF = "refs/notes/artifacts"
-_TMP_PREFIX = "refs/notes/artifacts-tmp/"
+from gitartifacts.gitmodel.refs import NOTES_REF, notes_fetch_refspec, notes_tmp_ref
+from gitartifacts.gitmodel.refs import notes_tracking_ref as tracking_ref
+from gitartifacts.gitmodel.repo import ZERO, Repo
+from gitartifacts.gitmodel.runner import LockedError
 
 
 def encode(record: dict[str, Any]) -> str:
@@ -46,7 +46,7 @@ def write(
     if not texts:
         repo.update_refs(updates)
         return
-    tmp = f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = notes_tmp_ref(f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         for attempt in range(attempts):
             tip = repo.rev_parse(NOTES_REF)
@@ -128,7 +128,7 @@ def configure(repo: Repo) -> list[str]:
         repo.config_set("notes.rewriteRef", NOTES_REF, add=True)
         done.append("run records now follow amend and rebase")
     for remote in repo.remotes():
-        spec = fetch_refspec(remote)
+        spec = notes_fetch_refspec(remote)
         if (
             spec
             not in repo.run("config", "--get-all", f"remote.{remote}.fetch", check=False).split()
@@ -138,20 +138,12 @@ def configure(repo: Repo) -> list[str]:
     return done
 
 
-def tracking_ref(remote: str) -> str:
-    return f"refs/notes/remotes/{remote}/artifacts"
-
-
-def fetch_refspec(remote: str) -> str:
-    return f"+{NOTES_REF}:{tracking_ref(remote)}"
-
-
 def fetch(repo: Repo, remote: str) -> None:
     """Fetch the remote's records and merge them into ours (never a conflict)."""
     listed = repo.run("ls-remote", remote, NOTES_REF).strip()
     if not listed:
         return  # the remote has no records yet
-    repo.run("fetch", "--quiet", "--no-tags", remote, fetch_refspec(remote))
+    repo.run("fetch", "--quiet", "--no-tags", remote, notes_fetch_refspec(remote))
     merge_tracking(repo, remote)
 
 

@@ -14,14 +14,12 @@ import yaml
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.gitmodel import refs
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.repo import ZERO
-from gitartifacts.project import Project
 
 if TYPE_CHECKING:
     from gitartifacts.sdk.artifact import Artifact
-
-PREFIX = "refs/tags/registry/"
-SPEC_PREFIX = "registry/"
 
 
 class Link(NamedTuple):
@@ -51,7 +49,7 @@ def link(project: Project, artifact: Artifact, target_path: str, aliases: list[s
     updates: list[tuple[str, str, str | None]] = []
     if same:
         n = same[0].version
-        blob = repo.rev_parse(f"{PREFIX}{coll}/v{n}")
+        blob = repo.rev_parse(refs.registry_ref(coll, f"v{n}"))
         assert blob is not None
     else:
         n = max(links, default=-1) + 1
@@ -66,19 +64,19 @@ def link(project: Project, artifact: Artifact, target_path: str, aliases: list[s
         blob = repo.run(
             "hash-object", "-w", "--stdin", input=yaml.safe_dump(body, sort_keys=False)
         ).strip()
-        updates.append((f"{PREFIX}{coll}/v{n}", blob, ZERO))
-    for a in ["latest", *aliases]:
-        updates.append((f"{PREFIX}{coll}/{a}", blob, None))
+        updates.append((refs.registry_ref(coll, f"v{n}"), blob, ZERO))
+    for a in [refs.LATEST, *aliases]:
+        updates.append((refs.registry_ref(coll, a), blob, None))
     repo.update_refs(updates)
     return n
 
 
 def collection(project: Project, coll: str) -> dict[int, Link]:
-    refs = project.repo.refs(f"{PREFIX}{coll}")
+    tags = project.repo.refs(refs.registry_space(coll))
     versions = {
-        ref.rsplit("/", 1)[1]: sha
-        for ref, sha in refs.items()
-        if mf.VERSION_RE.match(ref.rsplit("/", 1)[1])
+        refs.label_of(ref): sha
+        for ref, sha in tags.items()
+        if refs.version_number(refs.label_of(ref)) is not None
     }
     blobs = project.repo.cat_blobs(versions.values())
     out: dict[int, Link] = {}
@@ -92,21 +90,19 @@ def collection(project: Project, coll: str) -> dict[int, Link]:
 
 def aliases(project: Project, coll: str) -> dict[str, str]:
     """alias -> link blob id."""
-    refs = project.repo.refs(f"{PREFIX}{coll}")
+    tags = project.repo.refs(refs.registry_space(coll))
     return {
-        ref.rsplit("/", 1)[1]: sha
-        for ref, sha in refs.items()
-        if not mf.VERSION_RE.match(ref.rsplit("/", 1)[1])
+        refs.label_of(ref): sha
+        for ref, sha in tags.items()
+        if refs.version_number(refs.label_of(ref)) is None
     }
 
 
 def resolve(project: Project, spec: str) -> Link:
     """`registry/<collection>:<vN or alias>` -> the link."""
-    body = spec[len(SPEC_PREFIX) :]
-    coll, _, sel = body.partition(":")
-    sel = sel or "latest"
+    coll, sel = refs.parse_registry_spec(spec)
     mf.validate_name(coll, "collection")
-    sha = project.repo.rev_parse(f"{PREFIX}{coll}/{sel}")
+    sha = project.repo.rev_parse(refs.registry_ref(coll, sel))
     if sha is None:
         raise NotFoundError(
             f"registry collection {coll!r} has no {sel!r}", "see git artifacts link --list"

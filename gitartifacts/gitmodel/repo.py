@@ -1,4 +1,4 @@
-"""Thin, batched git plumbing over subprocess.
+"""`Repo`: thin, batched git plumbing (the processes are started by `runner`).
 
 One process per question, never one per object: blobs are read through a single
 `git cat-file --batch`, refs are written in one `git update-ref --stdin` transaction.
@@ -7,18 +7,16 @@ One process per question, never one per object: blobs are read through a single
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import random
 import re
 import subprocess
-import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitartifacts.errors import GitError, UsageError
+from gitartifacts.gitmodel.refs import SNAPSHOT_SPACES
+from gitartifacts.gitmodel.runner import flock, git, run_waiting
 
 ZERO = "0" * 40
 # git commands that may change configuration: a cached `git config --list` is dropped.
@@ -43,42 +41,8 @@ _REF_READERS = frozenset(
         "status",
     }
 )
-# The namespaces a ref snapshot holds: ours, and notes.
-_SNAPSHOT_SPACES = ("refs/tags/artifacts", "refs/artifacts", "refs/tags/registry", "refs/notes")
-# How git names a lock file it could not take (index.lock, <ref>.lock, packed-refs.lock, ...).
-_LOCK_FAILED_RE = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
-# Seconds to wait for a git lock file (held by a live git, or left by a killed one).
-LOCK_TIMEOUT_ENV = "GITARTIFACTS_LOCK_TIMEOUT"
-_LOCK_TIMEOUT_DEFAULT = 5.0
 # Seconds to wait for our own work-tree lock: only a live process holds it (flock dies with it).
 _WORKTREE_LOCK_TIMEOUT = 120.0
-
-
-class LockedError(GitError):
-    """A lock file that git or another gitartifacts process holds did not come free in time."""
-
-
-def lock_timeout() -> float:
-    """The bound on waiting for a git lock file, from GITARTIFACTS_LOCK_TIMEOUT (seconds)."""
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
-    if raw is None:
-        return _LOCK_TIMEOUT_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        raise UsageError(
-            f"{LOCK_TIMEOUT_ENV} is {raw!r}", "set it to a number of seconds from 0 to 3600"
-        )
-    return value
-
-
-def held_lock_error(lock_file: str) -> LockedError:
-    return LockedError(
-        f"{lock_file} is held by another process or left by a killed one",
-        "remove it if no git process is running",
-    )
 
 
 @dataclass
@@ -98,16 +62,7 @@ class Repo:
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Repo:
         cwd = Path(start or os.getcwd())
-        try:
-            out = subprocess.run(
-                ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed", "install git 2.30 or newer") from None
+        out = git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"], cwd)
         if out.returncode != 0:
             raise UsageError(
                 f"{cwd} is not inside a git repository",
@@ -142,47 +97,9 @@ class Repo:
     def run_raw(
         self, args: Sequence[str], input: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run git; while it fails on a lock file of this repository (index.lock, a ref's
-        .lock), wait and run it again, up to `lock_timeout()` seconds in all. A command that
-        could not take its lock changed nothing, so running it again is safe."""
-        # `git status` refreshes the index under index.lock when it can: a reader must not
-        # make a concurrent writer fail.
-        argv = ["git", "--no-optional-locks", *args] if args[:1] == ("status",) else ["git", *args]
-        deadline: float | None = None
-        delay = 0.01
-        while True:
-            proc = subprocess.run(
-                argv,
-                cwd=self.root,
-                input=input,
-                capture_output=True,
-                text=True,
-                check=False,
-                env={**os.environ, **env} if env else None,
-            )
-            self._after(args)
-            lock = self._own_lock(proc) if proc.returncode != 0 else None
-            if lock is None:
-                return proc
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + lock_timeout()
-            if now >= deadline:
-                raise held_lock_error(lock)
-            time.sleep(min(delay * random.uniform(1.0, 1.5), deadline - now))
-            delay = min(delay * 2, 0.25)
-
-    def _own_lock(self, proc: subprocess.CompletedProcess[str]) -> str | None:
-        """The lock file of this repository that made `proc` fail, if that is why it failed
-        (a remote's lock, named by a push to a local path, is not ours to wait for)."""
-        found = _LOCK_FAILED_RE.search(proc.stderr or "")
-        if found is None:
-            return None
-        path = os.path.realpath(found.group(1))
-        for d in {self.git_dir, self.common_dir}:
-            if path.startswith(os.path.realpath(d) + os.sep):
-                return found.group(1)
-        return None
+        """Run git, waiting out lock files of this repository (see `runner.run_waiting`)."""
+        dirs = (self.git_dir, self.common_dir)
+        return run_waiting(args, self.root, dirs, lambda: self._after(args), input, env)
 
     @contextlib.contextmanager
     def worktree_lock(self) -> Iterator[None]:
@@ -190,7 +107,7 @@ class Repo:
         (.gitignore, .gitartifacts.yaml, .gitattributes) are read, changed and staged under
         it, so concurrent gitartifacts processes never lose each other's changes. Reentrant."""
         path = self.git_dir / "artifacts" / "locks" / "worktree"
-        with _flock(path, _WORKTREE_LOCK_TIMEOUT):
+        with flock(path, _WORKTREE_LOCK_TIMEOUT):
             yield
 
     def _after(self, args: Sequence[str]) -> None:
@@ -220,13 +137,7 @@ class Repo:
     # ------------------------------------------------------------------ revisions and refs
 
     def rev_parse(self, rev: str) -> str | None:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", rev],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = git(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], self.root)
         return proc.stdout.strip() if proc.returncode == 0 else None
 
     def head(self) -> str | None:
@@ -242,7 +153,7 @@ class Repo:
         if not (self._snapshots and prefixes and all(map(_in_snapshot, prefixes))):
             return self._for_each_ref(*prefixes)
         if self._refs is None:
-            self._refs = self._for_each_ref(*_SNAPSHOT_SPACES)
+            self._refs = self._for_each_ref(*SNAPSHOT_SPACES)
         return {
             ref: sha for ref, sha in self._refs.items() if any(_under(ref, p) for p in prefixes)
         }
@@ -293,12 +204,8 @@ class Repo:
         specs = list(dict.fromkeys(specs))
         if not specs:
             return {}
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.root,
-            input="".join(s + "\n" for s in specs).encode(),
-            capture_output=True,
-            check=False,
+        proc = git(
+            ["cat-file", "--batch"], self.root, input="".join(s + "\n" for s in specs).encode()
         )
         if proc.returncode != 0:
             raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
@@ -319,12 +226,6 @@ class Repo:
 
     def show_file(self, rev: str, path: str) -> bytes | None:
         return self.cat_blobs([f"{rev}:{path}"])[f"{rev}:{path}"]
-
-    def hash_object(self, path: str) -> str:
-        return self.run("hash-object", "--", path).strip()
-
-    def rev_list(self, *args: str) -> list[str]:
-        return self.run("rev-list", *args).split()
 
     # ------------------------------------------------------------------ index and config
 
@@ -403,61 +304,6 @@ class Repo:
         return result
 
 
-# Per lock file, for this process: a thread lock (flock does not exclude threads sharing an
-# open file), the open file holding the flock and how deep the owning thread has entered.
-_held: dict[str, tuple[threading.RLock, list[int]]] = {}
-_held_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def _flock(path: Path, timeout: float) -> Iterator[None]:
-    """An exclusive flock on `path` (made if missing), waited for up to `timeout` seconds;
-    reentrant within a thread. The kernel drops it when the process dies: never stale."""
-    key = str(path)
-    with _held_guard:
-        rlock, slot = _held.setdefault(key, (threading.RLock(), [-1, 0]))
-    if not rlock.acquire(timeout=timeout):
-        raise LockedError(
-            f"{path} is held by another thread of this process", "wait for it to finish"
-        )
-    try:
-        if slot[1] == 0:
-            slot[0] = _take_flock(path, timeout)
-        slot[1] += 1
-        try:
-            yield
-        finally:
-            slot[1] -= 1
-            if slot[1] == 0:
-                os.close(slot[0])  # closing the file releases the flock
-                slot[0] = -1
-    finally:
-        rlock.release()
-
-
-def _take_flock(path: Path, timeout: float) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise LockedError(
-                    f"{path} is held by another gitartifacts process",
-                    "wait for it to finish, or stop it",
-                ) from None
-            time.sleep(delay * random.uniform(1.0, 1.5))
-            delay = min(delay * 2, 0.1)
-        except BaseException:
-            os.close(fd)
-            raise
-
-
 def git_bool(value: str) -> bool | None:
     """A git boolean (true, yes, on, 1 / false, no, off, 0, empty; any case), else None."""
     word = value.strip().lower()
@@ -471,7 +317,7 @@ def git_bool(value: str) -> bool | None:
 def _in_snapshot(prefix: str) -> bool:
     """Whether the refs under `prefix` (no glob) all lie in a snapshot's namespaces."""
     return not any(c in prefix for c in "*?[\\") and any(
-        _under(prefix.rstrip("/"), space) for space in _SNAPSHOT_SPACES
+        _under(prefix.rstrip("/"), space) for space in SNAPSHOT_SPACES
     )
 
 

@@ -1,9 +1,4 @@
-"""Versions and aliases as lightweight git tags, and resolving `name:spec`.
-
-Tag grammar (the only place it is spelled out):
-  refs/tags/artifacts/<name>/v<N>      version N: the commit that first held a digest
-  refs/tags/artifacts/<name>/<alias>   alias: moved on re-alias; `latest` kept by the tool
-"""
+"""Versions and aliases as lightweight git tags (see `refs`), and resolving `name:spec`."""
 
 from __future__ import annotations
 
@@ -15,28 +10,29 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import GitError, ManifestError, NotFoundError, UsageError
-from gitartifacts.gitmodel.repo import ZERO, LockedError
-from gitartifacts.project import Project, in_ref_snapshot
+from gitartifacts.gitmodel.project import Project, in_ref_snapshot
+from gitartifacts.gitmodel.refs import (
+    LATEST,
+    TAG_PREFIX,
+    TRACKING_PREFIX,
+    alias_ref,
+    fetch_refspec,
+    is_registry_spec,
+    mirror_patterns,
+    mirror_refspecs,
+    mirror_spaces,
+    parse_ref,
+    parse_tracking,
+    tracked_tag,
+    tracking_prefix,
+    tracking_ref,
+    version_number,
+    version_ref,
+)
+from gitartifacts.gitmodel.repo import ZERO
+from gitartifacts.gitmodel.runner import LockedError
 
-TAG_PREFIX = "refs/tags/artifacts/"
-LATEST = "latest"
 _DIGEST_PREFIX_RE = re.compile(r"^(sha256:)?[0-9a-f]{8,64}\Z")
-
-
-def version_ref(name: str, n: int) -> str:
-    return f"{TAG_PREFIX}{name}/v{n}"
-
-
-def alias_ref(name: str, alias: str) -> str:
-    return f"{TAG_PREFIX}{name}/{alias}"
-
-
-def parse_ref(ref: str) -> tuple[str, str] | None:
-    """(name, 'vN' or alias) of an artifact tag, or None."""
-    if not ref.startswith(TAG_PREFIX):
-        return None
-    name, _, label = ref[len(TAG_PREFIX) :].rpartition("/")
-    return (name, label) if name and label else None
 
 
 class Summary(NamedTuple):
@@ -92,8 +88,9 @@ def histories(project: Project, refs: dict[str, str] | None = None) -> dict[str,
             continue
         name, label = parsed
         h = out.setdefault(name, History(name))
-        if mf.VERSION_RE.match(label):
-            h.versions[int(label[1:])] = sha
+        n = version_number(label)
+        if n is not None:
+            h.versions[n] = sha
         else:
             h.aliases[label] = sha
     return out
@@ -179,13 +176,13 @@ def _sync_once(project: Project) -> list[tuple[str, int]]:
     if head is None:
         return []
     refs = repo.refs(TAG_PREFIX.rstrip("/"))
-    tracking = repo.refs(TRACKING.rstrip("/"))
+    tracking = repo.refs(TRACKING_PREFIX.rstrip("/"))
     marker = _marker(head, {**refs, **tracking})
     if project.state.sync_marker.get() == marker:
         return []
     if tracking:
         # A plain `git fetch` brought remote tags: adopt what was published first.
-        for remote in sorted({ref[len(TRACKING) :].split("/", 1)[0] for ref in tracking}):
+        for remote in sorted({p[0] for p in map(parse_tracking, tracking) if p is not None}):
             reconcile(project, remote)
         refs = repo.refs(TAG_PREFIX.rstrip("/"))
     hist = histories(project, refs)
@@ -378,7 +375,7 @@ def alias_events(
 
 
 def delete_alias(project: Project, name: str, alias: str) -> None:
-    if mf.VERSION_RE.match(alias):
+    if version_number(alias) is not None:
         raise UsageError(f"{alias} is a version, not an alias", "version tags are never deleted")
     h = histories(project).get(name)
     if h is None or alias not in h.aliases:
@@ -392,7 +389,7 @@ def delete_alias(project: Project, name: str, alias: str) -> None:
 def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
     """`name`, `name:vN`, `name:alias`, `name:<digest prefix>`, `<git rev>:name`, or a registry
     link `registry/<collection>:<vN or alias>`."""
-    if spec.startswith("registry/"):
+    if is_registry_spec(spec):
         from gitartifacts.gitmodel import registry
 
         link = registry.resolve(project, spec)
@@ -451,8 +448,8 @@ def _resolve_selector(
     project: Project, name: str, selector: str, spec: str, entries: bool
 ) -> Resolved:
     h = histories(project).get(name, History(name))
-    if mf.VERSION_RE.match(selector):
-        n = int(selector[1:])
+    n = version_number(selector)
+    if n is not None:
         if n not in h.versions:
             raise NotFoundError(
                 f"{name}:{selector} does not exist",
@@ -528,16 +525,6 @@ def _listing(h: History) -> str:
 # reconciling then adopts every published version and renumbers a local, unpublished version
 # whose number was taken by another clone. Aliases point at commits, so they follow.
 
-TRACKING = "refs/artifacts/remotes/"
-
-
-def tracking_prefix(remote: str) -> str:
-    return f"{TRACKING}{remote}/tags/"
-
-
-def fetch_refspec(remote: str) -> str:
-    return f"+refs/tags/artifacts/*:{tracking_prefix(remote)}*"
-
 
 def fetch_tags(project: Project, remote: str) -> list[str]:
     """Fetch the remote's artifact tags into the tracking namespace and reconcile; registry
@@ -549,8 +536,7 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
         "--no-tags",
         remote,
         fetch_refspec(remote),
-        "+refs/tags/registry/*:refs/tags/registry/*",
-        "+refs/artifacts/pins/*:refs/artifacts/pins/*",
+        *mirror_refspecs(),
     )
     # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
     project.state.tracking_url.put(remote, _remote_url(project, remote))
@@ -565,9 +551,7 @@ def reconcile(project: Project, remote: str) -> list[str]:
     """Make local tags agree with the published ones. Returns messages about renumbering."""
     repo = project.repo
     prefix = tracking_prefix(remote)
-    tracked = {
-        TAG_PREFIX + r[len(prefix) :]: sha for r, sha in repo.refs(prefix.rstrip("/")).items()
-    }
+    tracked = {tracked_tag(remote, r): sha for r, sha in repo.refs(prefix.rstrip("/")).items()}
     local = repo.refs(TAG_PREFIX.rstrip("/"))
     seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local))
     remote_h, local_h = histories(project, tracked), histories(project, local)
@@ -651,7 +635,7 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
         specs = [f"+{sha}:{ref}" for ref, sha in _unpublished_extras(project, remote).items()]
         for ref, sha in tags.items():
             parsed = parse_ref(ref)
-            force = "" if parsed is not None and mf.VERSION_RE.match(parsed[1]) else "+"
+            force = "" if parsed is not None and version_number(parsed[1]) is not None else "+"
             specs.append(f"{force}{sha}:{ref}")
         if not specs:
             return messages
@@ -659,7 +643,7 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
             # The remote now holds exactly what we sent: track it (and remember it as seen,
             # as `reconcile` would) without asking the remote again.
             project.repo.update_refs(
-                [(prefix + ref[len(TAG_PREFIX) :], sha, None) for ref, sha in tags.items()]
+                [(tracking_ref(remote, ref), sha, None) for ref, sha in tags.items()]
             )
             project.state.seen_tags(remote).put_many(tags.items())
             return messages
@@ -681,10 +665,9 @@ def has_unpublished(project: Project, remote: str) -> bool:
     refs = project.repo.refs(
         TAG_PREFIX.rstrip("/"),
         tracking_prefix(remote).rstrip("/"),
-        "refs/tags/registry",
-        "refs/artifacts/pins",
+        *mirror_spaces(),
     )
-    if any(r.startswith(("refs/tags/registry/", "refs/artifacts/pins/")) for r in refs):
+    if any(r.startswith(tuple(s + "/" for s in mirror_spaces())) for r in refs):
         return True  # not tracked: only the remote can say
     return bool(_unpublished_tags(refs, remote))
 
@@ -693,9 +676,7 @@ def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
     """Our version and alias tags (ref -> sha) among `refs` that the remote's tracking refs,
     also among `refs`, do not show with the same target."""
     prefix = tracking_prefix(remote)
-    tracked = {
-        TAG_PREFIX + r[len(prefix) :]: sha for r, sha in refs.items() if r.startswith(prefix)
-    }
+    tracked = {tracked_tag(remote, r): sha for r, sha in refs.items() if r.startswith(prefix)}
     return {
         ref: sha
         for ref, sha in sorted(refs.items())
@@ -705,10 +686,10 @@ def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
 
 def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:
     """Registry links and pinned commits that the remote lacks or has elsewhere."""
-    local = {**project.repo.refs("refs/tags/registry"), **project.repo.refs("refs/artifacts/pins")}
+    local = {k: v for s in mirror_spaces() for k, v in project.repo.refs(s).items()}
     if not local:
         return {}
-    out = project.repo.run("ls-remote", remote, "refs/tags/registry/*", "refs/artifacts/pins/*")
+    out = project.repo.run("ls-remote", remote, *mirror_patterns())
     theirs = {}
     for line in out.splitlines():
         sha, _, ref = line.partition("\t")

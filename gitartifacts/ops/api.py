@@ -29,7 +29,8 @@ from gitartifacts.errors import (
     UsageError,
 )
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.refs import LATEST, fetch_refspec
 from gitartifacts.remote import transfer
 
 DEFAULT_CONFIG = (
@@ -50,7 +51,7 @@ def init(project: Project) -> list[str]:
             project.repo.stage([CONFIG_FILE])
             done.append(f"created {CONFIG_FILE}")
     for remote in project.repo.remotes():
-        spec = ver.fetch_refspec(remote)
+        spec = fetch_refspec(remote)
         if (
             spec
             not in project.repo.run(
@@ -388,14 +389,14 @@ def _settle_version(
     if m.digest in known:
         n = known[m.digest]
         assert h is not None
-        merged = dict.fromkeys([ver.LATEST, *aliases])  # `latest` is the tool's, given or not
+        merged = dict.fromkeys([LATEST, *aliases])  # `latest` is the tool's, given or not
         ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in merged], h)
         outcome = (
             "unchanged" if existing is not None and existing.digest == m.digest else "existing"
         )
         return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
     for a in aliases:
-        if a != ver.LATEST:  # the sync points `latest` at every new version anyway
+        if a != LATEST:  # the sync points `latest` at every new version anyway
             project.state.add_pending_alias(m.name, m.digest, a)
     outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
     n_next = h.next_number if h else 0
@@ -709,10 +710,10 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
                 f"{spec} is not a version of {name}",
                 "aliases point at versions; see git artifacts log",
             )
-        if alias_name != ver.LATEST:  # the staged version gets `latest` when committed
+        if alias_name != LATEST:  # the staged version gets `latest` when committed
             project.state.add_pending_alias(name, r.manifest.digest, alias_name)
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
-    if alias_name == ver.LATEST:
+    if alias_name == LATEST:
         _check_latest(project, name, r.version, spec)
     ver.set_alias(project, name, r.version, alias_name)
     return f"{name}:{alias_name} -> v{r.version}"
@@ -722,7 +723,7 @@ def _check_latest(project: Project, name: str, n: int, spec: str) -> None:
     """`latest` is the tool's (as in W&B): it names the version logged last and moves by
     itself; naming it is fine where it already points, and refused elsewhere."""
     h = ver.histories(project).get(name, ver.History(name))
-    at = h.aliases.get(ver.LATEST)
+    at = h.aliases.get(LATEST)
     if at is not None and at == h.versions.get(n):
         return
     now = h.version_of_commit(at) if at is not None else None
@@ -734,7 +735,7 @@ def _check_latest(project: Project, name: str, n: int, spec: str) -> None:
 
 
 def delete_alias(project: Project, name: str, alias_name: str) -> str:
-    if alias_name == ver.LATEST:
+    if alias_name == LATEST:
         raise UsageError(
             "'latest' is kept by the tool", "point another alias instead, or delete a custom one"
         )

@@ -23,7 +23,7 @@ from pathlib import Path
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.errors import CacheError, ConflictError, GitArtifactsError, UsageError
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 
 HOOKS = ("pre-push", "post-checkout", "post-merge", "post-commit")
 MARKER = "# gitartifacts-hook: written by git artifacts install-hooks"

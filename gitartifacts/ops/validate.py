@@ -23,8 +23,9 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.diff import human_size
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
+from gitartifacts.gitmodel import refs as gitrefs
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project
 
 DEFAULT_MAX_SIZE = 5_000_000
 _LISTING_FIX = (
@@ -201,10 +202,11 @@ def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLine
 def _types_in_history(project: Project) -> dict[str, dict[str, list[str]]]:
     """name -> type -> where it was seen: version tags (own and published) and HEAD."""
     repo = project.repo
-    refs = dict(repo.refs(ver.TAG_PREFIX.rstrip("/")))
-    for ref, sha in repo.refs(ver.TRACKING.rstrip("/")).items():
-        _, _, rest = ref[len(ver.TRACKING) :].partition("/tags/")
-        refs.setdefault(ver.TAG_PREFIX + rest, sha)
+    refs = dict(repo.refs(gitrefs.TAG_PREFIX.rstrip("/")))
+    for ref, sha in repo.refs(gitrefs.TRACKING_PREFIX.rstrip("/")).items():
+        parsed = gitrefs.parse_tracking(ref)
+        if parsed is not None:
+            refs.setdefault(parsed[1], sha)
     found: dict[str, dict[str, list[str]]] = {}
     for name, h in ver.histories(project, refs).items():
         commits = {c: f"v{n}" for n, c in sorted(h.versions.items())}

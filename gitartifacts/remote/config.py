@@ -18,7 +18,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.redaction import credential_in_url, redact
 from gitartifacts.errors import UsageError
-from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project
 
 OPTION_KEYS = ("endpoint_url", "region", "profile")
 # git config variable names allow no underscore: `artifacts.remote.<name>.endpointUrl`.

@@ -18,7 +18,7 @@ from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import Project, in_ref_snapshot
+from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.remote import config
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import textsafe
 from gitartifacts.errors import CacheError, GitArtifactsError
+from gitartifacts.gitmodel.project import CONFIG_FILE, Project
 from gitartifacts.gitmodel.repo import Repo
 from gitartifacts.ops import validate as checks
 from gitartifacts.ops.validate import RemoteChange
-from gitartifacts.project import CONFIG_FILE, Project
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore

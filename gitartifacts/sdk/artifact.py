@@ -13,8 +13,9 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 
 
 class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
@@ -412,7 +413,7 @@ class Api:
         project = self.project
         spec = name
         if ":" not in name and name in ver.histories(project):
-            spec = f"{name}:{ver.LATEST}"
+            spec = f"{name}:{LATEST}"
         r = ver.resolve(project, spec)
         if type is not None and r.manifest.type != type:
             raise UsageError(

@@ -23,7 +23,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Api, Artifact
 
 RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"

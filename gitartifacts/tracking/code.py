@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,27 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
-from gitartifacts.project import Project
+from gitartifacts.gitmodel import refs
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.runner import apply_in_folder
 
 if TYPE_CHECKING:
     from gitartifacts.sdk.artifact import Artifact
 
-PIN_PREFIX = "refs/artifacts/pins/"
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 # A mode line of a patch's header that makes, keeps or turns a file into a symbolic link.
 _LINK_MODE_RE = re.compile(
     rb"^(?:new file mode|new mode|old mode|deleted file mode|index \S+) 120000$", re.M
-)
-_GIT_LOCATION_VARS = frozenset(
-    (
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_PREFIX",
-        "GIT_NAMESPACE",
-    )
 )
 _DAMAGED = "the manifest or its patch is damaged or hostile; nothing of it was applied"
 EXCLUDED_DIRS = ("wandb", ".wandb", "artifacts")
@@ -102,7 +91,7 @@ def code_artifact(
             mf.Entry("git:" + blobs[rel], os.path.getsize(project.root / rel), "git:" + head),
             False,
         )
-    repo.update_refs([(PIN_PREFIX + head, head, None)])
+    repo.update_refs([(refs.pin_ref(head), head, None)])
     return art
 
 
@@ -201,18 +190,14 @@ def check_patch(m: mf.Manifest, patch: bytes, strip: int) -> None:
 def _git_apply(cwd: str, patch: bytes, *args: str, what: str) -> bytes:
     """`git apply ARGS` in `cwd` as a plain folder: no repository above it, none from the
     environment (a hook sets GIT_DIR), so every path is relative to `cwd`."""
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
-    env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.abspath(cwd))
-    proc = subprocess.run(
-        ["git", "apply", *args, "-"], cwd=cwd, input=patch, capture_output=True, env=env
-    )
-    if proc.returncode != 0:
-        first = proc.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+    code, out, err = apply_in_folder(cwd, patch, args)
+    if code != 0:
+        first = err.decode("utf-8", "replace").strip().splitlines()[:1]
         raise GitError(
             f"{what}: git apply refused its patch: {first[0] if first else 'no reason given'}",
             _DAMAGED,
         )
-    return proc.stdout
+    return out
 
 
 def _refuse_links(target: str, rel: str) -> None:

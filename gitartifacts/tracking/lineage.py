@@ -19,7 +19,7 @@ from gitartifacts.core import textsafe
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 
 _INDEX_VERSION = 1
 

@@ -19,7 +19,7 @@ from servers import Bucket
 
 from gitartifacts.core.progress import Progress
 from gitartifacts.errors import CacheError
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.remote import transfer
 
 SECRET = "s3cr3tT0kenValue9"

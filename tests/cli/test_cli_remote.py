@@ -23,7 +23,7 @@ from helpers import (
 )
 from servers import Bucket
 
-from gitartifacts.project import Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.remote import transfer
 
 # ---------------------------------------------------------------- helpers

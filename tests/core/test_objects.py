@@ -34,8 +34,8 @@ from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.workspace import status as ws
 from gitartifacts.errors import CacheError
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 
 MiB = 1 << 20
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import GitArtifactsError
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import refs
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.project import Project
 
 ALLOWED = st.sampled_from(list("abcXYZ019_.-"))
 ACCEPTED_NAMES = st.text(
@@ -35,9 +35,9 @@ def _accepted(name: str) -> bool:
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}", fullmatch=True), st.integers(0, 10**6))
 def test_version_and_alias_refs_parse_back(name: str, n: int) -> None:
-    assert ver.version_ref(name, n) == f"refs/tags/artifacts/{name}/v{n}"
-    assert ver.parse_ref(ver.version_ref(name, n)) == (name, f"v{n}")
-    assert ver.parse_ref(ver.alias_ref(name, "best-ap50")) == (name, "best-ap50")
+    assert refs.version_ref(name, n) == f"refs/tags/artifacts/{name}/v{n}"
+    assert refs.parse_ref(refs.version_ref(name, n)) == (name, f"v{n}")
+    assert refs.parse_ref(refs.alias_ref(name, "best-ap50")) == (name, "best-ap50")
 
 
 @pytest.mark.parametrize(
@@ -45,13 +45,13 @@ def test_version_and_alias_refs_parse_back(name: str, n: int) -> None:
     ["refs/tags/v1", "refs/heads/artifacts/x/v1", "refs/tags/artifacts/", "refs/tags/artifacts/x"],
 )
 def test_refs_outside_the_grammar_are_not_artifact_tags(ref: str) -> None:
-    assert ver.parse_ref(ref) is None
+    assert refs.parse_ref(ref) is None
 
 
 @settings(max_examples=40, deadline=None)
 @given(ACCEPTED_NAMES)
 def test_every_accepted_name_makes_a_valid_git_tag(name: str) -> None:
-    for ref in (ver.version_ref(name, 3), ver.alias_ref(name, "latest")):
+    for ref in (refs.version_ref(name, 3), refs.alias_ref(name, "latest")):
         proc = subprocess.run(["git", "check-ref-format", ref], capture_output=True, check=False)
         assert proc.returncode == 0, f"{ref!r} is not a valid git ref"
 

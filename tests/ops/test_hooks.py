@@ -11,8 +11,8 @@ from pathlib import Path
 from helpers import GitRepo, cache_objects, lines
 from servers import free_port
 
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import hooks
-from gitartifacts.project import Project
 
 HOOKS = ("pre-push", "post-checkout", "post-merge", "post-commit")
 

@@ -12,8 +12,8 @@ from helpers import GitRepo, cache_objects, lines, stderr_error_line
 from servers import free_port
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import validate
-from gitartifacts.project import Project
 
 BIKES = ".artifacts/bikes.yaml"
 

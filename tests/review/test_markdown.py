@@ -16,8 +16,8 @@ from helpers import GitRepo, cache_objects, lines, make_repo
 
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import hooks
-from gitartifacts.project import Project
 from gitartifacts.review import markdown as review
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -67,7 +67,8 @@ class Project:
         m = mf.loads(text, source=mf.manifest_path(name))
         if m.name != name:
             raise ManifestError(
-                f"{mf.manifest_path(name)}: key 'name' is {m.name!r}, but the file is named {name!r}",
+                f"{mf.manifest_path(name)}: key 'name' is {m.name!r}, "
+                f"but the file is named {name!r}",
                 f"rename the file to {mf.manifest_path(m.name)} or fix the name",
             )
         if entries:
