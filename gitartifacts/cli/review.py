@@ -14,8 +14,9 @@ from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.ops import api, hooks
 from gitartifacts.ops import validate as checks
-from gitartifacts.project import CONFIG_FILE, Project
+from gitartifacts.project import Project
 from gitartifacts.review import markdown as review
+from gitartifacts.settings import CONFIG_FILE
 
 # ---------------------------------------------------------------- validate
 

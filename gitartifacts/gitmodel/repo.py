@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitartifacts.errors import GitError, UsageError
+from gitartifacts.settings import git_bool, lock_timeout
 
 ZERO = "0" * 40
 # git commands that may change configuration: a cached `git config --list` is dropped.
@@ -47,31 +48,12 @@ _REF_READERS = frozenset(
 _SNAPSHOT_SPACES = ("refs/tags/artifacts", "refs/artifacts", "refs/tags/registry", "refs/notes")
 # How git names a lock file it could not take (index.lock, <ref>.lock, packed-refs.lock, ...).
 _LOCK_FAILED_RE = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
-# Seconds to wait for a git lock file (held by a live git, or left by a killed one).
-LOCK_TIMEOUT_ENV = "GITARTIFACTS_LOCK_TIMEOUT"
-_LOCK_TIMEOUT_DEFAULT = 5.0
 # Seconds to wait for our own work-tree lock: only a live process holds it (flock dies with it).
 _WORKTREE_LOCK_TIMEOUT = 120.0
 
 
 class LockedError(GitError):
     """A lock file that git or another gitartifacts process holds did not come free in time."""
-
-
-def lock_timeout() -> float:
-    """The bound on waiting for a git lock file, from GITARTIFACTS_LOCK_TIMEOUT (seconds)."""
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
-    if raw is None:
-        return _LOCK_TIMEOUT_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        raise UsageError(
-            f"{LOCK_TIMEOUT_ENV} is {raw!r}", "set it to a number of seconds from 0 to 3600"
-        )
-    return value
 
 
 def held_lock_error(lock_file: str) -> LockedError:
@@ -143,7 +125,7 @@ class Repo:
         self, args: Sequence[str], input: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run git; while it fails on a lock file of this repository (index.lock, a ref's
-        .lock), wait and run it again, up to `lock_timeout()` seconds in all. A command that
+        .lock), wait and run it again, up to `lock_timeout` seconds in all. A command that
         could not take its lock changed nothing, so running it again is safe."""
         # `git status` refreshes the index under index.lock when it can: a reader must not
         # make a concurrent writer fail.
@@ -166,7 +148,7 @@ class Repo:
                 return proc
             now = time.monotonic()
             if deadline is None:
-                deadline = now + lock_timeout()
+                deadline = now + lock_timeout(os.environ)
             if now >= deadline:
                 raise held_lock_error(lock)
             time.sleep(min(delay * random.uniform(1.0, 1.5), deadline - now))
@@ -456,16 +438,6 @@ def _take_flock(path: Path, timeout: float) -> int:
         except BaseException:
             os.close(fd)
             raise
-
-
-def git_bool(value: str) -> bool | None:
-    """A git boolean (true, yes, on, 1 / false, no, off, 0, empty; any case), else None."""
-    word = value.strip().lower()
-    if word in ("true", "yes", "on", "1"):
-        return True
-    if word in ("false", "no", "off", "0", ""):
-        return False
-    return None
 
 
 def _in_snapshot(prefix: str) -> bool:

@@ -24,13 +24,8 @@ from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.manifest import Entry, validate_entry_path
 from gitartifacts.core.redaction import credential_in_url, redact
 from gitartifacts.errors import ConflictError, GitArtifactsError, NotFoundError, UsageError
-from gitartifacts.remote.store import (
-    check_options,
-    filesystem,
-    is_connection_error,
-    parallel_map,
-    storage_error,
-)
+from gitartifacts.remote.store import filesystem, parallel_map
+from gitartifacts.remote.urls import check_options, is_connection_error, storage_error
 
 DEFAULT_MAX_OBJECTS = 10_000_000
 SCHEMES = ("s3", "gs", "http", "https", "file")

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from gitartifacts.core.hashing import hex_of, sha256_file
 from gitartifacts.core.objects import (
@@ -45,7 +45,15 @@ from gitartifacts.core.objects import (
 )
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
-from gitartifacts.remote.watchdog import Watch, limit_from_env
+from gitartifacts.remote.urls import (
+    check_options,
+    is_connection_error,
+    parse_url,
+    storage_error,
+    where,
+)
+from gitartifacts.remote.watchdog import Watch
+from gitartifacts.settings import gcs_endpoint, network_timeout
 
 if TYPE_CHECKING:
     from gitartifacts.remote.s3direct import S3Direct
@@ -76,56 +84,7 @@ IDENTITY = "gitartifacts-remote.json"
 IDENTITY_FORMAT = 1
 IDENTITY_LIMIT = 4096
 _IDENTITY_RE = re.compile(r"^[0-9a-f]{32}$")
-SCHEMES = ("file", "s3", "gs", "gcs", "memory", "http", "https")
-# Option names that hold secrets: they must come from the environment, never from config.
-SECRET_OPTIONS = frozenset(
-    {
-        "key",
-        "secret",
-        "password",
-        "username",
-        "token",
-        "session_token",
-        "access_key",
-        "secret_key",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "client_secret",
-        "credentials",
-    }
-)
-GCS_TOKEN_METHODS = frozenset({"anon", "google_default", "cloud", "browser"})
-
-_QUERY_RE = re.compile(r"\?\S*")
 _OBJECT_RE = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/([0-9a-f]{62})$")
-_CONNECTION_ERRORS = frozenset(
-    {
-        "EndpointConnectionError",
-        "ConnectTimeoutError",
-        "ConnectionClosedError",
-        "ReadTimeoutError",
-        "ClientConnectorError",
-        "ClientConnectionError",
-        "ServerDisconnectedError",
-        "ServerTimeoutError",
-        "FSTimeoutError",
-    }
-)
-_AUTH_ERRORS = frozenset(
-    {
-        "NoCredentialsError",
-        "PartialCredentialsError",
-        "ProfileNotFound",
-        "DefaultCredentialsError",
-        "RefreshError",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AccessDenied",
-        "ExpiredToken",
-    }
-)
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -141,8 +100,8 @@ class RemoteStore:
         self.url = url
         self.protocol, self.root = parse_url(url)
         self.options = check_options(self.protocol, options)
-        self.timeout = timeout or limit_from_env()
-        self.watch = Watch(_where(url, self.options), self.timeout)
+        self.timeout = timeout or network_timeout({}, os.environ)
+        self.watch = Watch(where(url, self.options), self.timeout)
         self._made: set[str] = set()  # shard folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
@@ -617,51 +576,6 @@ class RemoteStore:
 # ---------------------------------------------------------------- URLs, options, file systems
 
 
-def parse_url(url: str) -> tuple[str, str]:
-    """(protocol, root path as fsspec names it) of a remote URL or absolute path."""
-    if url.startswith("/"):
-        return "file", _strip_root(url)
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in SCHEMES:
-        raise UsageError(
-            f"unsupported remote URL {redact(url)!r}",
-            "use an absolute path, file:///path, s3://bucket/prefix or gs://bucket/prefix",
-        )
-    if scheme == "file":
-        path = unquote(urlsplit(url).path)
-        if not path.startswith("/"):
-            raise UsageError(
-                f"remote URL {redact(url)!r} is not absolute", "write file:///abs/path"
-            )
-        return "file", _strip_root(path)
-    if scheme in ("http", "https"):
-        return scheme, url.rstrip("/")
-    if scheme == "memory":
-        return "memory", "/" + rest.strip("/")
-    root = rest.strip("/")
-    if not root or rest.startswith("/") or "@" in rest.partition("/")[0]:
-        raise UsageError(
-            f"remote URL {redact(url)!r} names no bucket", f"write {scheme}://bucket/prefix"
-        )
-    return ("gs" if scheme == "gcs" else scheme), root
-
-
-def check_options(protocol: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The storage options, refusing any that would hold a credential."""
-    opts = dict(options or {})
-    for name, value in opts.items():
-        if name.lower() not in SECRET_OPTIONS:
-            continue
-        if protocol == "gs" and name == "token" and value in GCS_TOKEN_METHODS:
-            continue
-        raise UsageError(
-            f"remote option {name!r} would store a credential in configuration",
-            "remove it; credentials come from the environment or the AWS/gcloud configuration",
-        )
-    return opts
-
-
 def filesystem(
     protocol: str,
     options: Mapping[str, Any] | None = None,
@@ -672,7 +586,7 @@ def filesystem(
     """A fresh fsspec file system for `protocol` with these (non-secret) options, its
     requests under connect and read timeouts no longer than the stall limit `timeout`."""
     opts = check_options(protocol, options)
-    limit = timeout or limit_from_env()
+    limit = timeout or network_timeout({}, os.environ)
     connect, read = min(CONNECT_TIMEOUT, limit), min(READ_TIMEOUT, limit)
     if protocol == "s3":
         return _s3_filesystem(opts, version_aware, connect, read)
@@ -687,26 +601,6 @@ def filesystem(
         client.setdefault("timeout", aiohttp.ClientTimeout(sock_connect=connect, sock_read=read))
         return fsspec.filesystem(protocol, skip_instance_cache=True, client_kwargs=client, **opts)
     return fsspec.filesystem(protocol, skip_instance_cache=True)
-
-
-def storage_error(
-    exc: BaseException, url: str, kind: type[GitArtifactsError] = CacheError
-) -> GitArtifactsError:
-    """One line for a storage failure, naming the location and never a credential."""
-    where = redact(url)
-    if _is_auth_error(exc):
-        return kind(
-            f"access to {where} was denied",
-            "check the credentials for it (environment variables, AWS profile or gcloud login)",
-        )
-    if is_connection_error(exc):
-        return kind(
-            f"cannot reach {where}",
-            "check the endpoint URL and the network, and that the server is running",
-        )
-    if isinstance(exc, FileNotFoundError):
-        return kind(f"{where} does not exist", "check the URL and that the bucket exists")
-    return kind(f"storage error at {where}: {_describe(exc)}", "retry, or check the location")
 
 
 def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int) -> str:
@@ -724,17 +618,6 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     if tree == best:
         return "tree"
     return "prefixes" if by_prefix == best else "each"
-
-
-def is_connection_error(exc: BaseException | None) -> bool:
-    """Whether `exc`, or an exception that caused it, is a failure to reach a server."""
-    while exc is not None:
-        if isinstance(exc, ConnectionError | TimeoutError):
-            return True
-        if any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__):
-            return True
-        exc = exc.__cause__
-    return False
 
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = JOBS) -> list[R]:
@@ -800,7 +683,7 @@ def _gcs_filesystem(opts: dict[str, Any], version_aware: bool, read: float) -> A
 
     # gcsfs logs every exhausted retry with a traceback; our error says it in one line.
     logging.getLogger("gcsfs").addHandler(logging.NullHandler())
-    endpoint = opts.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
+    endpoint = opts.get("endpoint_url") or gcs_endpoint(os.environ)
     if endpoint:
         # gcsfs retries a refused connection for half a minute; fail in seconds instead.
         _probe(endpoint)
@@ -822,37 +705,6 @@ def _probe(endpoint: str) -> None:
         socket.create_connection((parts.hostname or "localhost", port), PROBE_TIMEOUT).close()
     except OSError as exc:
         raise ConnectionError(f"cannot connect to {parts.hostname}:{port}") from exc
-
-
-def _where(url: str, options: Mapping[str, Any]) -> str:
-    """A remote as messages name it: its URL, and the server it is reached at, if named."""
-    endpoint = options.get("endpoint_url") or (
-        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        if url.startswith("s3://")
-        else None
-    )
-    host = urlsplit(str(endpoint)).netloc.rpartition("@")[2] if endpoint else ""
-    return redact(f"{url} ({host})" if host else url)
-
-
-def _describe(exc: BaseException) -> str:
-    # Query strings may carry signatures or tokens: keep them out of messages.
-    text = _QUERY_RE.sub("", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-    return redact(f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__)
-
-
-def _strip_root(path: str) -> str:
-    return path.rstrip("/") or "/"
-
-
-def _is_auth_error(exc: BaseException) -> bool:
-    if isinstance(exc, PermissionError):
-        return True
-    if any(cls.__name__ in _AUTH_ERRORS for cls in type(exc).__mro__):
-        return True
-    # gcsfs reports HTTP 401/403 as a plain OSError or HttpError.
-    text = str(exc)
-    return text.startswith("Forbidden") or getattr(exc, "code", None) in (401, 403)
 
 
 # ---------------------------------------------------------------- local files

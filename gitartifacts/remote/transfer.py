@@ -19,7 +19,9 @@ from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.project import Project, in_ref_snapshot
-from gitartifacts.remote import config
+from gitartifacts.remote.remotes import resolve as resolve_remote
+from gitartifacts.remote.urls import remote_id
+from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
@@ -47,10 +49,10 @@ class FetchResult(NamedTuple):
     messages: list[str]
 
 
-def open_store(remote: config.Remote, project: Project | None = None) -> RemoteStore:
+def open_store(remote: Remote, project: Project | None = None) -> RemoteStore:
     from gitartifacts.remote.store import RemoteStore
 
-    timeout = config.network_timeout(project) if project is not None else None
+    timeout = project.settings.network_timeout if project is not None else None
     return RemoteStore(remote.url, remote.options, timeout)
 
 
@@ -85,9 +87,9 @@ def push(
     What this clone knows the remote to hold is not asked about again, unless
     `check_remote`: then every object is (after objects were lost or deleted there).
     """
-    remote = config.resolve(project, remote_name)
+    remote = resolve_remote(project, remote_name)
     gremote = git_remote(project, git_remote_name)
-    rid = config.remote_id(remote)
+    rid = remote_id(remote)
     store = open_store(remote, project)
     if remote.source == "origin":
         os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
@@ -292,7 +294,7 @@ def fetch(
 
 
 class FetchPlan(NamedTuple):
-    remote: config.Remote
+    remote: Remote
     manifests: list[mf.Manifest]
     messages: list[str]
 
@@ -313,7 +315,7 @@ def plan_fetch(
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
     ver.sync(project)
-    remote = config.resolve(project, remote_name)
+    remote = resolve_remote(project, remote_name)
     wanted = (
         [ver.resolve(project, s, entries=False).manifest for s in specs]
         if specs
@@ -328,14 +330,14 @@ def plan_fetch(
 
 def fetch_manifests(
     project: Project,
-    remote: config.Remote,
+    remote: Remote,
     manifests: Sequence[mf.Manifest],
     jobs: int = JOBS,
     progress: Progress | None = None,
 ) -> int:
     """Download every object these manifests name that the local cache lacks."""
     store: RemoteStore | None = None
-    rid = config.remote_id(remote)
+    rid = remote_id(remote)
     count = 0
     sizes: dict[str, int] = {}  # digest -> size of every object named
     patches: set[str] = set()
@@ -369,9 +371,7 @@ class ObjectFetcher:
     """Objects of a folder remote brought into the cache one at a time, by the threads of
     a checkout as it comes to them (see `api.pull`); verified as by `fetch`."""
 
-    def __init__(
-        self, project: Project, remote: config.Remote, store: RemoteStore, jobs: int
-    ) -> None:
+    def __init__(self, project: Project, remote: Remote, store: RemoteStore, jobs: int) -> None:
         self.project = project
         self.remote = remote
         self.store = store
@@ -383,7 +383,7 @@ class ObjectFetcher:
     def for_remote(
         cls,
         project: Project,
-        remote: config.Remote,
+        remote: Remote,
         manifests: Sequence[mf.Manifest],
         jobs: int = JOBS,
     ) -> ObjectFetcher | None:
@@ -413,7 +413,7 @@ class ObjectFetcher:
 
     def record(self) -> int:
         """Note what was fetched as present on the remote; how many objects were fetched."""
-        self.project.state.mark_on_remote(config.remote_id(self.remote), self.fetched)
+        self.project.state.mark_on_remote(remote_id(self.remote), self.fetched)
         return len(self.fetched) + self.listings
 
 
@@ -465,7 +465,7 @@ def fetch_for(
     todo = need_listing + need_objects
     if not todo:
         return None
-    remote = config.resolve(project)
+    remote = resolve_remote(project)
     fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
     if fetcher is None:
         fetch_manifests(project, remote, todo)

@@ -17,9 +17,11 @@ from servers import SEAWEED_KEY, SEAWEED_SECRET, Bucket, FileServer, free_port
 
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError, UsageError
 from gitartifacts.remote import store as remote
-from gitartifacts.remote.store import RemoteStore, choose_strategy, parse_url, redact
+from gitartifacts.remote.store import RemoteStore, choose_strategy
+from gitartifacts.remote.urls import parse_url
 
 pytest_plugins = ["servers"]  # the loopback server fixtures
 
