@@ -431,10 +431,10 @@ def pushed(
     """Which objects, named by the manifests of the commits being pushed, the remote cache
     lacks. A listing whose objects are not in the local cache is checked by its root alone:
     a listing reaches the remote only after everything it names."""
-    from gitartifacts.remote import transfer
+    from gitartifacts.remote import plan, transfer
     from gitartifacts.remote.remotes import resolve as resolve_remote
 
-    manifests_ = transfer.manifests_in_commits(project, revs, git_remote, False)
+    manifests_ = plan.manifests_in_commits(project, revs, git_remote, False)
     if not manifests_:
         return PushedReport("", 0, 0, [])
     remote = resolve_remote(project, remote_name)
