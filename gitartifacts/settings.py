@@ -45,7 +45,6 @@ class Settings:
     link: str | None  # artifacts.link: the default link type of a checkout
     artifacts_dir: str  # GITARTIFACTS_DIR: where downloads go by default
     network_timeout: float  # GITARTIFACTS_NETWORK_TIMEOUT, else artifacts.networkTimeout
-    s3_direct: bool  # GITARTIFACTS_S3_DIRECT=0 turns the direct S3 path off
 
 
 class Remote(NamedTuple):
@@ -71,7 +70,6 @@ def load(config: Mapping[str, str], env: Mapping[str, str]) -> Settings:
         link=config.get("artifacts.link"),
         artifacts_dir=env.get(DIR_ENV, "artifacts"),
         network_timeout=network_timeout(config, env),
-        s3_direct=env.get(S3_DIRECT_ENV) != "0",
     )
 
 
@@ -164,6 +162,12 @@ def lock_timeout(env: Mapping[str, str]) -> float:
 def s3_endpoint(env: Mapping[str, str]) -> str | None:
     """The S3 endpoint the AWS clients take from the environment, if any."""
     return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+
+
+def s3_direct(env: Mapping[str, str]) -> bool:
+    """Whether S3 transfers may take the direct path (s3direct.py); GITARTIFACTS_S3_DIRECT=0
+    keeps every request on s3fs."""
+    return env.get(S3_DIRECT_ENV) != "0"
 
 
 def gcs_endpoint(env: Mapping[str, str]) -> str | None:

@@ -28,6 +28,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from gitartifacts.core.hashing import CHUNK, hex_of
 from gitartifacts.core.objects import object_key, temp_name
+from gitartifacts.settings import s3_direct, s3_endpoint
 
 T = TypeVar("T")
 
@@ -58,13 +59,9 @@ class S3Direct:
         cls, root: str, options: Mapping[str, Any], timeout: float | None = None
     ) -> S3Direct | None:
         """The direct path for s3 `root` with these options, or None to stay on s3fs."""
-        if not set(options) <= DIRECT_OPTIONS or os.environ.get("GITARTIFACTS_S3_DIRECT") == "0":
+        if not set(options) <= DIRECT_OPTIONS or not s3_direct(os.environ):
             return None
-        endpoint = (
-            options.get("endpoint_url")
-            or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL")
-        )
+        endpoint = options.get("endpoint_url") or s3_endpoint(os.environ)
         bucket, _, prefix = root.partition("/")
         if not endpoint or not _BUCKET_RE.match(bucket):
             return None
