@@ -22,7 +22,9 @@ from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api
-from gitartifacts.remote import config, transfer, watchdog
+from gitartifacts.ops import remotes as remote_ops
+from gitartifacts.remote import remotes as remote_config
+from gitartifacts.remote import transfer, watchdog
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SHOWN_FILES = 20
@@ -620,7 +622,7 @@ def remote_add(
 ) -> None:
     """Add remote NAME at URL (committed in .gitartifacts.yaml unless --local)."""
     opts = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
-    r = config.add(
+    r = remote_ops.add(
         ctx.project(),
         name,
         url,
@@ -640,7 +642,7 @@ def remote_add(
 def remote_list(ctx: Ctx, as_json: bool) -> None:
     """List remote caches."""
     project = ctx.project()
-    remotes, default = config.load(project)
+    remotes, default = remote_config.load(project)
     rows = [
         {
             **r._asdict(),
@@ -651,7 +653,7 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
         for r in remotes.values()
     ]
     if not rows:
-        origin = config.origin_cache(project)
+        origin = remote_config.origin_cache(project)
         if origin:
             rows = [
                 {
@@ -682,7 +684,7 @@ def remote_list(ctx: Ctx, as_json: bool) -> None:
 @_command
 def remote_remove(ctx: Ctx, name: str) -> None:
     """Remove remote NAME."""
-    config.remove(ctx.project(), name)
+    remote_ops.remove(ctx.project(), name)
     ctx.say(f"removed remote {name}")
 
 

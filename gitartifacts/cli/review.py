@@ -12,10 +12,11 @@ from gitartifacts.core import diff as adiff
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.gitmodel.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import api, hooks
 from gitartifacts.ops import validate as checks
 from gitartifacts.review import markdown as review
+from gitartifacts.settings import CONFIG_FILE
 
 # ---------------------------------------------------------------- validate
 

@@ -13,9 +13,9 @@ from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.objects import CorruptObjectError, ObjectStore
 from gitartifacts.core.state import State
 from gitartifacts.errors import CacheError, ManifestError, UsageError
-from gitartifacts.gitmodel.repo import Repo, git_bool
+from gitartifacts.gitmodel.repo import Repo
+from gitartifacts.settings import load as load_settings
 
-CONFIG_FILE = ".gitartifacts.yaml"
 IGNORE_FILE = ".artifactignore"
 
 
@@ -24,10 +24,10 @@ class Project:
         self.repo = repo
         self.root = repo.root
         base = repo.common_dir / "artifacts"
-        cache_dir = os.environ.get("GITARTIFACTS_CACHE") or repo.config_get("artifacts.cache")
+        self.settings = load_settings(repo.config_get_regexp(r"^artifacts\."), os.environ)
         self.cache = ObjectStore(
-            Path(cache_dir).expanduser() if cache_dir else base / "objects",
-            direct_writes=direct_policy(repo.config_get("artifacts.directWrites")),
+            self.settings.cache_dir or base / "objects",
+            direct_writes=self.settings.direct_writes,
         )
         self._state: State | None = None
         self._state_path = base / "state.db"
@@ -155,19 +155,6 @@ class Project:
         if first == ".git":
             raise UsageError(f"{path} is inside .git", "add data from the work tree, not from .git")
         return rel
-
-
-def direct_policy(value: str | None) -> bool:
-    """`artifacts.directWrites`: a git boolean, or auto (unset, the default: on)."""
-    if value is None or value.strip().lower() == "auto":
-        return True
-    fixed = git_bool(value)
-    if fixed is None:
-        raise UsageError(
-            f"git config artifacts.directWrites is {value!r}, which is not true, false or auto",
-            "set it to auto: git config artifacts.directWrites auto",
-        )
-    return fixed
 
 
 _P = ParamSpec("_P")

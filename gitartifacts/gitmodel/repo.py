@@ -17,6 +17,7 @@ from pathlib import Path
 from gitartifacts.errors import GitError, UsageError
 from gitartifacts.gitmodel.refs import SNAPSHOT_SPACES
 from gitartifacts.gitmodel.runner import flock, git, run_waiting
+from gitartifacts.settings import git_bool
 
 ZERO = "0" * 40
 # git commands that may change configuration: a cached `git config --list` is dropped.
@@ -302,16 +303,6 @@ class Repo:
             if code[0] in "RC":
                 i += 1  # the rename source follows
         return result
-
-
-def git_bool(value: str) -> bool | None:
-    """A git boolean (true, yes, on, 1 / false, no, off, 0, empty; any case), else None."""
-    word = value.strip().lower()
-    if word in ("true", "yes", "on", "1"):
-        return True
-    if word in ("false", "no", "off", "0", ""):
-        return False
-    return None
 
 
 def _in_snapshot(prefix: str) -> bool:

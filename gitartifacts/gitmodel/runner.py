@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
-from gitartifacts.errors import GitError, UsageError
+from gitartifacts.errors import GitError
+from gitartifacts.settings import lock_timeout
 
 # Seconds to wait for a git lock file (held by a live git, or left by a killed one).
-_LOCK_TIMEOUT_ENV = "GITARTIFACTS_LOCK_TIMEOUT"
-_LOCK_TIMEOUT_DEFAULT = 5.0
 # How git names a lock file it could not take (index.lock, <ref>.lock, packed-refs.lock, ...).
 _LOCK_FAILED_RE = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
 # Variables that point git at a repository: unset for a git that must see a plain folder.
@@ -110,7 +109,7 @@ def run_waiting(
             return proc
         now = time.monotonic()
         if deadline is None:
-            deadline = now + _lock_timeout()
+            deadline = now + lock_timeout(os.environ)
         if now >= deadline:
             raise _held_lock_error(lock)
         time.sleep(min(delay * random.uniform(1.0, 1.5), deadline - now))
@@ -151,22 +150,6 @@ def flock(path: Path, timeout: float) -> Iterator[None]:
                 slot[0] = -1
     finally:
         rlock.release()
-
-
-def _lock_timeout() -> float:
-    """The bound on waiting for a git lock file, from GITARTIFACTS_LOCK_TIMEOUT (seconds)."""
-    raw = os.environ.get(_LOCK_TIMEOUT_ENV)
-    if raw is None:
-        return _LOCK_TIMEOUT_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        raise UsageError(
-            f"{_LOCK_TIMEOUT_ENV} is {raw!r}", "set it to a number of seconds from 0 to 3600"
-        )
-    return value
 
 
 def _held_lock_error(lock_file: str) -> LockedError:

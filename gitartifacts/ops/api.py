@@ -29,9 +29,10 @@ from gitartifacts.errors import (
     UsageError,
 )
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.gitmodel.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST, fetch_refspec
 from gitartifacts.remote import transfer
+from gitartifacts.settings import CONFIG_FILE
 
 DEFAULT_CONFIG = (
     "# gitartifacts settings, committed with the repository. No secrets here.\nremotes: {}\n"
@@ -222,7 +223,8 @@ def _resolve_refs(
 ) -> dict[str, mf.Entry]:
     if not refs:
         return {}
-    from gitartifacts.remote import config, references
+    from gitartifacts.remote import references
+    from gitartifacts.remote.remotes import reference_options
 
     out: dict[str, mf.Entry] = {}
     for spec in refs:
@@ -234,7 +236,7 @@ def _resolve_refs(
             name or None,
             checksum=checksum,
             max_objects=max_objects,
-            options=config.reference_options(project, uri),
+            options=reference_options(project, uri),
         )
         for p, e in found.items():
             if p in out and out[p] != e:
@@ -245,7 +247,8 @@ def _resolve_refs(
 
 def ref_fetcher(project: Project, allow_changed: bool) -> Callable[[str, mf.Entry, str], None]:
     """Fetches one reference entry from its source, checking it has not changed."""
-    from gitartifacts.remote import config, references
+    from gitartifacts.remote import references
+    from gitartifacts.remote.remotes import reference_options
 
     def fetch(rel: str, entry: mf.Entry, dest: str) -> None:
         assert entry.ref is not None
@@ -254,7 +257,7 @@ def ref_fetcher(project: Project, allow_changed: bool) -> Callable[[str, mf.Entr
             entry,
             dest,
             allow_changed=allow_changed,
-            options=config.reference_options(project, entry.ref),
+            options=reference_options(project, entry.ref),
         )
 
     return fetch
@@ -767,7 +770,7 @@ def checkout(
 ) -> list[CheckoutResult]:
     """Make the work tree hold these versions (default: what its manifests name); with a
     `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
-    link = link or project.repo.config_get("artifacts.link") or "copy"
+    link = link or project.settings.link or "copy"
     _check_link(link)
     targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
@@ -821,8 +824,8 @@ def checkout(
     return out
 
 
-def default_download_dir(r: ver.Resolved) -> str:
-    root = os.environ.get("GITARTIFACTS_DIR", "artifacts")
+def default_download_dir(project: Project, r: ver.Resolved) -> str:
+    root = project.settings.artifacts_dir
     label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
     return os.path.join(root, f"{r.manifest.name}-{label}")
 
@@ -841,7 +844,7 @@ def get(
     replaces a changed file only when its bytes are in the cache (else only with `force`)."""
     _check_link(link)
     r, fetcher = _resolve_fetched(project, spec)
-    target = os.path.abspath(out or default_download_dir(r))
+    target = os.path.abspath(out or default_download_dir(project, r))
     written = _into_folder(
         project,
         r,

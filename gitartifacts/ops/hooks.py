@@ -239,7 +239,7 @@ def _failed(hook: str, exc: BaseException) -> int:
 
 def pre_push(project: Project, remote: str, lines: str) -> int:
     """Upload what the commits being pushed need; non-zero stops the push."""
-    from gitartifacts.remote import transfer
+    from gitartifacts.remote import plan, transfer
 
     revs = []
     for line in lines.splitlines():
@@ -249,7 +249,7 @@ def pre_push(project: Project, remote: str, lines: str) -> int:
     if not revs:
         return 0
     gremote = remote if remote in project.repo.remotes() else None
-    if not transfer.manifests_in_commits(project, revs, gremote, False):
+    if not plan.manifests_in_commits(project, revs, gremote, False):
         return 0
     try:
         r = transfer.push(project, revs=revs, tags=False, git_remote_name=gremote)

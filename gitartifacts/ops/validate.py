@@ -25,7 +25,8 @@ from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
 from gitartifacts.gitmodel import refs as gitrefs
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.gitmodel.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.settings import CONFIG_FILE
 
 DEFAULT_MAX_SIZE = 5_000_000
 _LISTING_FIX = (
@@ -432,12 +433,13 @@ def pushed(
     """Which objects, named by the manifests of the commits being pushed, the remote cache
     lacks. A listing whose objects are not in the local cache is checked by its root alone:
     a listing reaches the remote only after everything it names."""
-    from gitartifacts.remote import config, transfer
+    from gitartifacts.remote import plan, transfer
+    from gitartifacts.remote.remotes import resolve as resolve_remote
 
-    manifests_ = transfer.manifests_in_commits(project, revs, git_remote, False)
+    manifests_ = plan.manifests_in_commits(project, revs, git_remote, False)
     if not manifests_:
         return PushedReport("", 0, 0, [])
-    remote = config.resolve(project, remote_name)
+    remote = resolve_remote(project, remote_name)
     needed: dict[str, list[str]] = {}  # digest -> paths naming it, per manifest
     per_manifest: list[tuple[mf.Manifest, dict[str, str]]] = []
     for m in manifests_:

@@ -8,18 +8,21 @@ existence check give what is missing. Listing objects travel after the objects t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.redaction import redact
-from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
-from gitartifacts.remote import config
+from gitartifacts.remote import plan
+from gitartifacts.remote.remotes import resolve as resolve_remote
+from gitartifacts.remote.urls import remote_id
+from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
@@ -46,10 +49,10 @@ class FetchResult(NamedTuple):
     messages: list[str]
 
 
-def open_store(remote: config.Remote, project: Project | None = None) -> RemoteStore:
+def open_store(remote: Remote, project: Project | None = None) -> RemoteStore:
     from gitartifacts.remote.store import RemoteStore
 
-    timeout = config.network_timeout(project) if project is not None else None
+    timeout = project.settings.network_timeout if project is not None else None
     return RemoteStore(remote.url, remote.options, timeout)
 
 
@@ -84,9 +87,9 @@ def push(
     What this clone knows the remote to hold is not asked about again, unless
     `check_remote`: then every object is (after objects were lost or deleted there).
     """
-    remote = config.resolve(project, remote_name)
+    remote = resolve_remote(project, remote_name)
     gremote = git_remote(project, git_remote_name)
-    rid = config.remote_id(remote)
+    rid = remote_id(remote)
     store = open_store(remote, project)
     if remote.source == "origin":
         os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
@@ -98,72 +101,77 @@ def push(
         # this clone saw there counts any more.
         project.state.forget_remote(rid)
         check_remote = True
-    manifests = manifests_in_commits(project, revs, gremote, all_commits)
+    manifests = plan.manifests_in_commits(project, revs, gremote, all_commits)
     if tags:
         seen = {m.digest for m in manifests}
-        manifests += [m for m in unpushed_versions(project, rid) if m.digest not in seen]
+        manifests += [m for m in plan.unpushed_versions(project, rid) if m.digest not in seen]
     todo = [m for m in manifests if check_remote or project.state.pushed(rid).get(m.digest) is None]
     uploaded = already = 0
     if todo:
-        data: set[str] = set()
-        sizes: dict[str, int] = {}
-        listings: list[str] = []  # children before parents
-        for m in todo:
-            entries = project.load_entries(m)
-            sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
-            data.update(e.digest for e in entries.values() if e.ref is None)
-            patch = m.metadata.get("patch") if m.type == "code" else None
-            if isinstance(patch, str) and project.cache.has(patch):
-                data.add(patch)
-            if m.listing is not None:
-                listings += reversed(_listing_objects(project, m.listing))
-                m.entries = None  # large: only their digests and sizes are needed from here
-        candidates = sorted(data)
-        known = set() if check_remote else project.state.known_on_remote(rid, candidates)
-        unknown = [d for d in candidates if d not in known]
-        missing = store.missing(unknown) if unknown else []
-        absent = project.cache.missing(missing)
-        if absent:
-            raise CacheError(
-                f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
-                "fetch them from a clone that has them, or re-add the data",
-            )
-        if missing:
-            _start(progress, sum(sizes.get(d, 0) for d in missing), "push")
-            try:
-                store.upload(
-                    project.cache,
-                    missing,
-                    jobs=jobs,
-                    progress=progress.update if progress else None,
-                )
-            finally:
-                _close(progress)
-        already = len(candidates) - len(missing)
-        uploaded = len(missing)
-        new_listings = [h for h in dict.fromkeys(listings) if "sha256:" + h not in known]
-        if new_listings:
-            # Small, and uploads are create-only: sending them beats asking about each one.
-            store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
-            uploaded += len(new_listings)
-        identity = _check_same_remote(store, identity)
-        # Only now, with every object written or seen on the same remote, is any recorded.
-        project.state.remote_identity.put(rid, identity)
-        project.state.mark_on_remote(rid, candidates)
-        project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
-        project.state.pushed(rid).put_many((m.digest, "1") for m in todo)
+        uploaded, already = _send(project, store, rid, todo, identity, check_remote, jobs, progress)
     else:
         project.state.remote_identity.put(rid, identity)
-    messages: list[str] = []
-    if tags and gremote:
-        # What we last saw of the remote tells whether there is anything to publish.
-        fresh = ver.tracking_current(project, gremote)
-        if not fresh or ver.has_unpublished(project, gremote):
-            messages = ver.publish(project, gremote)
-        if not fresh or run_notes.unpushed(project.repo, gremote):
-            run_notes.push(project.repo, gremote)
+    messages = _publish(project, gremote) if tags and gremote else []
     witness = f"{store.root}/{store.IDENTITY}" if store.is_folder else None
     return PushResult(remote.name, len(manifests), uploaded, already, messages, witness)
+
+
+def _send(
+    project: Project,
+    store: RemoteStore,
+    rid: str,
+    todo: Sequence[mf.Manifest],
+    identity: str,
+    check_remote: bool,
+    jobs: int,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """Upload what `todo` needs and the remote lacks, listings last; then record it all as
+    pushed. (uploaded, already there)"""
+    objs = plan.objects_to_push(project, todo)
+    known = set() if check_remote else project.state.known_on_remote(rid, objs.data)
+    unknown = [d for d in objs.data if d not in known]
+    missing = store.missing(unknown) if unknown else []
+    absent = project.cache.missing(missing)
+    if absent:
+        raise CacheError(
+            f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
+            "fetch them from a clone that has them, or re-add the data",
+        )
+    if missing:
+        _start(progress, sum(objs.sizes.get(d, 0) for d in missing), "push")
+        try:
+            store.upload(
+                project.cache,
+                missing,
+                jobs=jobs,
+                progress=progress.update if progress else None,
+            )
+        finally:
+            _close(progress)
+    new_listings = [h for h in dict.fromkeys(objs.listings) if "sha256:" + h not in known]
+    if new_listings:
+        # Small, and uploads are create-only: sending them beats asking about each one.
+        store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
+    identity = _check_same_remote(store, identity)
+    # Only now, with every object written or seen on the same remote, is any recorded.
+    project.state.remote_identity.put(rid, identity)
+    project.state.mark_on_remote(rid, objs.data)
+    project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
+    project.state.pushed(rid).put_many((m.digest, "1") for m in todo)
+    return len(missing) + len(new_listings), len(objs.data) - len(missing)
+
+
+def _publish(project: Project, gremote: str) -> list[str]:
+    """Publish version tags and run notes, when what we last saw of the git remote says
+    there is anything to publish."""
+    messages: list[str] = []
+    fresh = ver.tracking_current(project, gremote)
+    if not fresh or ver.has_unpublished(project, gremote):
+        messages = ver.publish(project, gremote)
+    if not fresh or run_notes.unpushed(project.repo, gremote):
+        run_notes.push(project.repo, gremote)
+    return messages
 
 
 def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
@@ -180,86 +188,6 @@ def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
     return identity
 
 
-def manifests_in_commits(
-    project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
-) -> list[mf.Manifest]:
-    """Manifests at the tips of `revs` and in every commit the git remote does not have."""
-    repo = project.repo
-    blobs: set[str] = set()
-    tips = [c for c in (repo.rev_parse(r + "^{commit}") for r in revs) if c]
-    for tip in tips:
-        blobs.update(repo.ls_tree(tip, mf.MANIFEST_DIR).values())
-    if all_commits:
-        log_args = ["--all"]
-    elif tips:
-        log_args = [*tips, "--not", f"--remotes={gremote}"] if gremote else tips
-    else:
-        log_args = []
-    if log_args:
-        out = repo.run(
-            "log",
-            "--format=",
-            "--raw",
-            "--no-abbrev",
-            "--no-renames",
-            *log_args,
-            "--",
-            mf.MANIFEST_DIR,
-        )
-        for line in out.splitlines():
-            if line.startswith(":"):
-                new = line.split()[3]
-                if new != "0" * 40:
-                    blobs.add(new)
-    return _parse_blobs(project, blobs)
-
-
-def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
-    """Every version tag whose content this clone has not yet pushed to the remote:
-    a published version must never point at data the remote lacks."""
-    specs = []
-    for name, h in ver.histories(project).items():
-        sums = ver.summaries(project, name, list(h.versions.values()))
-        digests = {c: s.digest for c, s in sums.items() if s is not None}
-        done = project.state.pushed(rid).get_many(digests.values())
-        specs += [f"{c}:{mf.manifest_path(name)}" for c, d in digests.items() if d not in done]
-    return _parse_blobs(project, [], specs) if specs else []
-
-
-def _parse_blobs(
-    project: Project, blobs: Iterable[str], specs: Sequence[str] = ()
-) -> list[mf.Manifest]:
-    data = project.repo.cat_blobs([*sorted(blobs), *specs])
-    seen: set[str] = set()
-    out = []
-    for sha, raw in data.items():
-        if raw is None:
-            continue
-        try:
-            m = project.parse_manifest(raw, f"blob {sha[:10]}", entries=False)
-        except ManifestError:
-            continue  # an old, broken manifest in history is not ours to push
-        if m.digest not in seen:
-            seen.add(m.digest)
-            out.append(m)
-    return out
-
-
-def _listing_objects(project: Project, root: str) -> list[str]:
-    """Hex names of a listing's objects, root first, each once (identical subfolders
-    share one object)."""
-    order = [hex_of(root)]
-    seen = set(order)
-    i = 0
-    while i < len(order):
-        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
-            if child not in seen:
-                seen.add(child)
-                order.append(child)
-        i += 1
-    return order
-
-
 # ---------------------------------------------------------------- fetch and pull
 
 
@@ -274,7 +202,8 @@ def fetch(
     git_remote_name: str | None = None,
     progress: Progress | None = None,
 ) -> FetchResult:
-    """Bring tags and the objects of the named versions (default: the work tree's) into the cache."""
+    """Bring tags and the objects of the named versions (default: the work tree's) into
+    the cache."""
     plan = plan_fetch(
         project, specs, remote_name=remote_name, tags=tags, git_remote_name=git_remote_name
     )
@@ -283,7 +212,7 @@ def fetch(
 
 
 class FetchPlan(NamedTuple):
-    remote: config.Remote
+    remote: Remote
     manifests: list[mf.Manifest]
     messages: list[str]
 
@@ -304,7 +233,7 @@ def plan_fetch(
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
     ver.sync(project)
-    remote = config.resolve(project, remote_name)
+    remote = resolve_remote(project, remote_name)
     wanted = (
         [ver.resolve(project, s, entries=False).manifest for s in specs]
         if specs
@@ -319,14 +248,14 @@ def plan_fetch(
 
 def fetch_manifests(
     project: Project,
-    remote: config.Remote,
+    remote: Remote,
     manifests: Sequence[mf.Manifest],
     jobs: int = JOBS,
     progress: Progress | None = None,
 ) -> int:
     """Download every object these manifests name that the local cache lacks."""
     store: RemoteStore | None = None
-    rid = config.remote_id(remote)
+    rid = remote_id(remote)
     count = 0
     sizes: dict[str, int] = {}  # digest -> size of every object named
     patches: set[str] = set()
@@ -360,9 +289,7 @@ class ObjectFetcher:
     """Objects of a folder remote brought into the cache one at a time, by the threads of
     a checkout as it comes to them (see `api.pull`); verified as by `fetch`."""
 
-    def __init__(
-        self, project: Project, remote: config.Remote, store: RemoteStore, jobs: int
-    ) -> None:
+    def __init__(self, project: Project, remote: Remote, store: RemoteStore, jobs: int) -> None:
         self.project = project
         self.remote = remote
         self.store = store
@@ -374,7 +301,7 @@ class ObjectFetcher:
     def for_remote(
         cls,
         project: Project,
-        remote: config.Remote,
+        remote: Remote,
         manifests: Sequence[mf.Manifest],
         jobs: int = JOBS,
     ) -> ObjectFetcher | None:
@@ -404,7 +331,7 @@ class ObjectFetcher:
 
     def record(self) -> int:
         """Note what was fetched as present on the remote; how many objects were fetched."""
-        self.project.state.mark_on_remote(config.remote_id(self.remote), self.fetched)
+        self.project.state.mark_on_remote(remote_id(self.remote), self.fetched)
         return len(self.fetched) + self.listings
 
 
@@ -435,28 +362,10 @@ def fetch_for(
     """Fetch what these manifests lack, from the default remote (nothing when nothing is
     missing). With `defer`, from a folder remote only their listings are fetched now: the
     objects are left to the checkout that follows, through the ObjectFetcher returned."""
-    need_listing = [
-        m for m in manifests if m.listing is not None and not project.cache.has(m.listing)
-    ]
-    need_objects = []
-    for m in manifests:
-        if m in need_listing:
-            continue
-        try:
-            entries = project.load_entries(m)
-        except CacheError:
-            need_listing.append(m)
-            continue
-        wanted = {e.digest for e in entries.values() if e.ref is None}
-        patch = m.metadata.get("patch") if m.type == "code" else None
-        if isinstance(patch, str):
-            wanted.add(patch)
-        if project.cache.missing(sorted(wanted)):
-            need_objects.append(m)
-    todo = need_listing + need_objects
+    todo = plan.lacking(project, manifests)
     if not todo:
         return None
-    remote = config.resolve(project)
+    remote = resolve_remote(project)
     fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
     if fetcher is None:
         fetch_manifests(project, remote, todo)

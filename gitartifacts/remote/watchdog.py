@@ -17,34 +17,14 @@ import threading
 import time
 from collections.abc import Iterator
 
-from gitartifacts.errors import CacheError, UsageError
+from gitartifacts.errors import CacheError
+from gitartifacts.settings import NETWORK_TIMEOUT_ENV
 
-ENV = "GITARTIFACTS_NETWORK_TIMEOUT"
-DEFAULT_LIMIT = 120.0
 NOTICE_AFTER = 5.0
 # Set by the CLI: a stalled step ends the process, since a thread blocked in a socket cannot
 # be stopped from outside and would hold the exit until its own timeouts ran out.
 EXIT_ON_STALL = False
 _TICK = 0.2
-
-
-def parse_limit(value: str | None, source: str) -> float | None:
-    """Seconds from a setting, None when unset; a bad value is refused."""
-    if value is None or not value.strip():
-        return None
-    try:
-        limit = float(value)
-    except ValueError:
-        limit = -1.0
-    if not 0 < limit <= 86_400:
-        raise UsageError(
-            f"{source} is {value!r}, not a number of seconds", "set it to e.g. 120 (at most 86400)"
-        )
-    return limit
-
-
-def limit_from_env() -> float:
-    return parse_limit(os.environ.get(ENV), ENV) or DEFAULT_LIMIT
 
 
 class Stalled(CacheError):
@@ -74,7 +54,7 @@ class Watch:
     def error(self) -> Stalled:
         return Stalled(
             f"no answer from {self.where} for {self.limit:g} s while {self._what}",
-            f"check the endpoint and the network, or raise {ENV} "
+            f"check the endpoint and the network, or raise {NETWORK_TIMEOUT_ENV} "
             "(git config artifacts.networkTimeout)",
         )
 

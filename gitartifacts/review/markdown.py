@@ -19,10 +19,11 @@ from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import textsafe
 from gitartifacts.errors import CacheError, GitArtifactsError
-from gitartifacts.gitmodel.project import CONFIG_FILE, Project
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.repo import Repo
 from gitartifacts.ops import validate as checks
 from gitartifacts.ops.validate import RemoteChange
+from gitartifacts.settings import CONFIG_FILE
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
@@ -51,11 +52,12 @@ class ReviewProject(Project):
         return super().read_listing_object(hex_)
 
     def fetch_listing(self, digest: str) -> None:
-        from gitartifacts.remote import config, transfer
+        from gitartifacts.remote import transfer
+        from gitartifacts.remote.remotes import resolve as resolve_remote
 
         try:
             if self._store is None:
-                self._store = transfer.open_store(config.resolve(self))
+                self._store = transfer.open_store(resolve_remote(self))
             # The whole tree under it, a level per batch: read_listing asks for all of it.
             transfer.fetch_listing(self, self._store, digest, transfer.JOBS)
         except GitArtifactsError as exc:

@@ -167,7 +167,8 @@ class Artifact:
         """Track `s3://`, `gs://`, `http(s)://` or `file://` objects by etag, version or checksum
         instead of copying them; a prefix expands to its objects (never truncated)."""
         self._ensure_draft()
-        from gitartifacts.remote import config, references
+        from gitartifacts.remote import references
+        from gitartifacts.remote.remotes import reference_options
 
         ref = uri.ref if isinstance(uri, ArtifactEntry) else uri
         if not isinstance(ref, str) or "://" not in ref:
@@ -179,7 +180,7 @@ class Artifact:
             name,
             checksum=checksum,
             max_objects=max_objects,
-            options=config.reference_options(self.project, ref),
+            options=reference_options(self.project, ref),
         )
         return [self._put(p, e, False) for p, e in found.items()]
 
@@ -329,7 +330,7 @@ class Artifact:
         target = (
             os.fspath(root)
             if root
-            else os.path.join(os.environ.get("GITARTIFACTS_DIR", "artifacts"), self._name)
+            else os.path.join(self.project.settings.artifacts_dir, self._name)
         )
         return api.checkout_root(self.project, self._spec(), target)
 
@@ -339,7 +340,7 @@ class Artifact:
         target = (
             os.fspath(root)
             if root
-            else api.default_download_dir(ver.resolve(self.project, self._spec()))
+            else api.default_download_dir(self.project, ver.resolve(self.project, self._spec()))
         )
         _, problems = api.verify(self.project, self._spec(), target)
         for p in problems:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import ConflictError, UsageError
-from gitartifacts.remote import config
+from gitartifacts.remote.remotes import resolve as resolve_remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
@@ -122,7 +122,7 @@ def _parts(store: RemoteStore, folder: str) -> list[dict[str, Any]]:
 def _store(run: Run) -> RemoteStore:
     from gitartifacts.remote.transfer import open_store
 
-    return open_store(config.resolve(run.project))
+    return open_store(resolve_remote(run.project))
 
 
 def _folder(store: RemoteStore, name: str, distributed_id: str) -> str:

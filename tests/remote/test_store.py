@@ -17,9 +17,12 @@ from servers import SEAWEED_KEY, SEAWEED_SECRET, Bucket, FileServer, free_port
 
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError, UsageError
 from gitartifacts.remote import store as remote
-from gitartifacts.remote.store import RemoteStore, choose_strategy, parse_url, redact
+from gitartifacts.remote import uploads
+from gitartifacts.remote.store import RemoteStore, choose_strategy
+from gitartifacts.remote.urls import parse_url
 
 pytest_plugins = ["servers"]  # the loopback server fixtures
 
@@ -455,7 +458,7 @@ def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     small = add_objects(cache, 40, size=3000)
-    (big,) = add_objects(cache, 1, size=remote.SMALL_PUT + 1, tag="big")
+    (big,) = add_objects(cache, 1, size=uploads.SMALL_PUT + 1, tag="big")
     through_s3fs: list[str] = []
     upload_one = moto_store._upload_one
     monkeypatch.setattr(

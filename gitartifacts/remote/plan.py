@@ -1,0 +1,140 @@
+"""What a transfer concerns: the manifests of commits and versions, the objects they name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.hashing import hex_of
+from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+
+
+class PushObjects(NamedTuple):
+    data: list[str]  # content objects, sorted
+    sizes: dict[str, int]  # digest -> size
+    listings: list[str]  # hex names of listing objects, children before parents
+
+
+def manifests_in_commits(
+    project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
+) -> list[mf.Manifest]:
+    """Manifests at the tips of `revs` and in every commit the git remote does not have."""
+    repo = project.repo
+    blobs: set[str] = set()
+    tips = [c for c in (repo.rev_parse(r + "^{commit}") for r in revs) if c]
+    for tip in tips:
+        blobs.update(repo.ls_tree(tip, mf.MANIFEST_DIR).values())
+    if all_commits:
+        log_args = ["--all"]
+    elif tips:
+        log_args = [*tips, "--not", f"--remotes={gremote}"] if gremote else tips
+    else:
+        log_args = []
+    if log_args:
+        out = repo.run(
+            "log",
+            "--format=",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            *log_args,
+            "--",
+            mf.MANIFEST_DIR,
+        )
+        for line in out.splitlines():
+            if line.startswith(":"):
+                new = line.split()[3]
+                if new != "0" * 40:
+                    blobs.add(new)
+    return _parse_blobs(project, blobs)
+
+
+def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
+    """Every version tag whose content this clone has not yet pushed to the remote:
+    a published version must never point at data the remote lacks."""
+    specs = []
+    for name, h in ver.histories(project).items():
+        sums = ver.summaries(project, name, list(h.versions.values()))
+        digests = {c: s.digest for c, s in sums.items() if s is not None}
+        done = project.state.pushed(rid).get_many(digests.values())
+        specs += [f"{c}:{mf.manifest_path(name)}" for c, d in digests.items() if d not in done]
+    return _parse_blobs(project, [], specs) if specs else []
+
+
+def objects_to_push(project: Project, manifests: Sequence[mf.Manifest]) -> PushObjects:
+    """The objects these manifests need on a remote: their content (and a code artifact's
+    patch, when cached) and their listing objects."""
+    data: set[str] = set()
+    sizes: dict[str, int] = {}
+    listings: list[str] = []
+    for m in manifests:
+        entries = project.load_entries(m)
+        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
+        data.update(e.digest for e in entries.values() if e.ref is None)
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str) and project.cache.has(patch):
+            data.add(patch)
+        if m.listing is not None:
+            listings += reversed(listing_objects(project, m.listing))
+            m.entries = None  # large: only their digests and sizes are needed from here
+    return PushObjects(sorted(data), sizes, listings)
+
+
+def lacking(project: Project, manifests: Sequence[mf.Manifest]) -> list[mf.Manifest]:
+    """The manifests whose listing or objects the local cache lacks, listings first."""
+    need_listing = [
+        m for m in manifests if m.listing is not None and not project.cache.has(m.listing)
+    ]
+    need_objects = []
+    for m in manifests:
+        if m in need_listing:
+            continue
+        try:
+            entries = project.load_entries(m)
+        except CacheError:
+            need_listing.append(m)
+            continue
+        wanted = {e.digest for e in entries.values() if e.ref is None}
+        patch = m.metadata.get("patch") if m.type == "code" else None
+        if isinstance(patch, str):
+            wanted.add(patch)
+        if project.cache.missing(sorted(wanted)):
+            need_objects.append(m)
+    return need_listing + need_objects
+
+
+def listing_objects(project: Project, root: str) -> list[str]:
+    """Hex names of a listing's objects, root first, each once (identical subfolders
+    share one object)."""
+    order = [hex_of(root)]
+    seen = set(order)
+    i = 0
+    while i < len(order):
+        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
+        i += 1
+    return order
+
+
+def _parse_blobs(
+    project: Project, blobs: Iterable[str], specs: Sequence[str] = ()
+) -> list[mf.Manifest]:
+    data = project.repo.cat_blobs([*sorted(blobs), *specs])
+    seen: set[str] = set()
+    out = []
+    for sha, raw in data.items():
+        if raw is None:
+            continue
+        try:
+            m = project.parse_manifest(raw, f"blob {sha[:10]}", entries=False)
+        except ManifestError:
+            continue  # an old, broken manifest in history is not ours to push
+        if m.digest not in seen:
+            seen.add(m.digest)
+            out.append(m)
+    return out

@@ -1,0 +1,169 @@
+"""Sending objects to a remote: conditional creates, small ones whole, large ones in parts.
+
+Uploads are conditional creates: of two writers racing on one object both succeed and
+neither overwrites the other. Every byte sent is hashed on the way, so a corrupt cache
+object never reaches a remote. Listings must reach the remote only after the objects they
+name, so push with `upload_ordered([data_objects, listing_objects])`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+from collections.abc import Callable, Sequence
+
+from gitartifacts.core.fsio import create_only, write_all
+from gitartifacts.core.objects import ObjectStore, not_cached
+from gitartifacts.remote.connection import Connection
+from gitartifacts.remote.parallel import JOBS, parallel_map
+
+ProgressFn = Callable[[int], object]
+
+# Objects up to this size go in one request from memory; larger ones stream in parts.
+SMALL_PUT = 1 << 20
+S3_MIN_PART = 5 << 20
+S3_MAX_PARTS = 10_000
+# Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
+GCS_CHUNK = 8 << 20
+
+
+class Uploads(Connection):
+    """The sending half of a remote store."""
+
+    def upload(
+        self,
+        cache: ObjectStore,
+        digests: Sequence[str],
+        jobs: int = JOBS,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Copy these objects from the local cache, in parallel; present ones are kept as is.
+
+        `progress` is called with the bytes of each object done, from worker threads.
+        """
+        self._check_writable()
+        wanted = list(dict.fromkeys(digests))
+        with self._errors(), self._step(f"uploading {len(wanted)} objects"):
+            if self.protocol == "file":
+                self._make_root()  # only here: a folder that vanishes later fails the upload
+            self._connect()
+            direct = self._direct_path()
+            if direct is not None:
+
+                def done(size: int) -> None:
+                    self._beat()
+                    if progress is not None:
+                        progress(size)
+
+                direct.upload(
+                    wanted,
+                    cache.read_checked,
+                    max(1, jobs),
+                    SMALL_PUT,
+                    done,
+                    lambda d: self._upload_one(cache, d, progress),
+                )
+                return
+            parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, self._jobs(jobs))
+
+    def upload_ordered(
+        self,
+        cache: ObjectStore,
+        batches: Sequence[Sequence[str]],
+        jobs: int = JOBS,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        """Upload batch after batch: a batch starts only once every earlier one is complete.
+
+        Pass `[data_objects, listing_objects]` so a listing on the remote implies its contents.
+        """
+        for batch in batches:
+            self.upload(cache, batch, jobs, progress)
+
+    def write_bytes(self, digest: str, data: bytes) -> None:
+        """Store a small object (a listing) given as bytes; they must hash to `digest`."""
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise ValueError(f"bytes do not hash to {digest}")
+        self._check_writable()
+        path = self.path(digest)
+        with self._errors():
+            if self.protocol == "file":
+                self._make_root()
+                _write_local(self.root, path, lambda fd: write_all(fd, data))
+            else:
+                self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+
+    def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
+        self.watch.check()
+        src = cache.spath(digest)
+        try:
+            size = os.stat(src).st_size
+        except FileNotFoundError:
+            raise not_cached(digest, ", so it cannot be pushed") from None
+        with self._errors():
+            self._put(cache, digest, size)
+        self._beat()
+        if progress is not None:
+            progress(size)
+
+    def _put(self, cache: ObjectStore, digest: str, size: int) -> None:
+        """Send one cache object, hashed on the way (`_checked_bytes`, `copy_checked`):
+        a corrupt object is moved aside in the cache and never reaches the remote."""
+        src, dest = cache.spath(digest), self.path(digest)
+        if self.protocol == "file":
+            _write_local(self.root, dest, lambda fd: cache.copy_checked(digest, fd), self._made)
+        elif size <= SMALL_PUT and self.protocol in ("s3", "gs"):
+            data = _checked_bytes(cache, digest, SMALL_PUT)
+            self._create(lambda mode: self.fs.pipe_file(dest, data, mode=mode), dest)
+        elif self.protocol in ("s3", "gs") and self._exists_path(dest):
+            # A multipart or resumable create is refused only at its end: ask first. Some
+            # GCS emulators also ignore the precondition on resumable uploads.
+            return
+        elif self.protocol == "s3":
+            cache.check(digest)  # the client reads the file itself: hashed just before
+            part = max(S3_MIN_PART, math.ceil(size / S3_MAX_PARTS))
+            # s3fs reads a file whole below two parts and goes multipart above.
+            put = self.fs.put_file
+            beat = self._callback()
+            self._create(
+                lambda mode: put(
+                    src, dest, mode=mode, chunksize=part, max_concurrency=4, callback=beat
+                ),
+                dest,
+            )
+        elif self.protocol == "gs":
+            cache.check(digest)
+            put = self.fs.put_file
+            beat = self._callback()
+            self._create(
+                lambda mode: put(src, dest, mode=mode, chunksize=GCS_CHUNK, callback=beat), dest
+            )
+        else:
+            cache.check(digest)
+            self.fs.put_file(src, dest)
+
+
+def _write_local(
+    root: str, final: str, fill: Callable[[int], object], made: set[str] | None = None
+) -> None:
+    """Create `final` only if absent, atomically (see `cache.create_only`), making its
+    folders below `root` but never `root` itself: a remote folder deleted mid-push (or an
+    unmounted volume) fails the push instead of being quietly re-created."""
+    shard = os.path.dirname(final)
+    if made is None or shard not in made:
+        for folder in (f"{root}/sha256", shard):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder)
+        if made is not None:
+            made.add(shard)
+    create_only(final, fill)
+
+
+def _checked_bytes(cache: ObjectStore, digest: str, limit: int) -> bytes:
+    """A small object's bytes for an upload, verified against its name."""
+    data = cache.read_checked(digest, limit)
+    if data is None:
+        raise not_cached(digest, ", so it cannot be pushed")
+    return data
