@@ -12,7 +12,8 @@ from gitartifacts.core import diff as adiff
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.ops import api, hooks
+from gitartifacts.ops import hooks
+from gitartifacts.ops import inspect as ops_inspect
 from gitartifacts.ops import validate as checks
 from gitartifacts.project import CONFIG_FILE, Project
 from gitartifacts.review import markdown as review
@@ -183,7 +184,7 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     project = review.ReviewProject.open()
     try:
         ver.sync(project)
-        rows = api.diff(project, a, b)
+        rows = ops_inspect.diff(project, a, b)
         remotes = review.remote_changes(project, a, b)
     finally:
         project.close()
