@@ -1,4 +1,4 @@
-"""`git artifacts`: parses options, calls gitartifacts.ops.api, prints. Nothing else lives here."""
+"""`git artifacts`: parses options, calls gitartifacts.ops, prints. Nothing else lives here."""
 
 from __future__ import annotations
 
@@ -21,8 +21,13 @@ from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError, UsageError, user_error
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import api
+from gitartifacts.ops import add as ops_add
+from gitartifacts.ops import alias as ops_alias
+from gitartifacts.ops import checkout as ops_checkout
+from gitartifacts.ops import init as ops_init
+from gitartifacts.ops import inspect as ops_inspect
 from gitartifacts.ops import remotes as remote_ops
+from gitartifacts.ops import status as ops_status
 from gitartifacts.remote import remotes as remote_config
 from gitartifacts.remote import transfer, watchdog
 
@@ -152,7 +157,7 @@ def init(ctx: Ctx, with_hooks: bool) -> None:
     from gitartifacts.ops import hooks
 
     project = ctx.project()
-    done = api.init(project)
+    done = ops_init.init(project)
     done += hooks.setup_textconv(project)
     if with_hooks:
         done += hooks.install(project)
@@ -253,13 +258,13 @@ def add(
     artifact's own files. The manifest is staged: commit it to make the version.
     """
     if code_:
-        art = api.add_code(ctx.project(), paths[0] if paths else ".", name, aliases)
+        art = ops_add.add_code(ctx.project(), paths[0] if paths else ".", name, aliases)
         dirty = ", dirty" if art.metadata.get("dirty") else ""
         ctx.say(
             f"{name}: staged code artifact pinning {art.metadata['commit'][:12]} ({art.file_count} files{dirty})"
         )
         return
-    r = api.add(
+    r = ops_add.add(
         ctx.project(),
         paths,
         name=name,
@@ -299,7 +304,7 @@ def add(
 @_command
 def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_files: bool) -> None:
     """Workspace and manifests against the committed versions."""
-    rows = api.status(ctx.project(), names)
+    rows = ops_status.status(ctx.project(), names)
     if as_json:
         _json([{**r._asdict(), "clean": r.clean} for r in rows])
     else:
@@ -315,7 +320,7 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
         sys.exit(1)
 
 
-def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
+def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> None:
     label = f"v{r.version}" if r.version is not None else "no version yet"
     head = f"{r.name} ({r.type}, {label})"
     if r.error:
@@ -355,7 +360,7 @@ def _print_status(ctx: Ctx, r: api.ArtifactStatus, all_files: bool) -> None:
 @_command
 def ls_(ctx: Ctx, as_json: bool) -> None:
     """List the artifacts of this repository."""
-    rows = api.ls(ctx.project())
+    rows = ops_inspect.ls(ctx.project())
     if as_json:
         _json([r._asdict() for r in rows])
         return
@@ -375,7 +380,7 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
 @_command
 def log(ctx: Ctx, name: str, as_json: bool) -> None:
     """Versions of artifact NAME, newest first."""
-    rows = api.log(ctx.project(), name)
+    rows = ops_inspect.log(ctx.project(), name)
     if as_json:
         _json([r._asdict() for r in rows])
         return
@@ -396,7 +401,7 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
 @_command
 def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
     """Details of one version: NAME, NAME:vN, NAME:ALIAS, NAME:DIGEST or REV:NAME."""
-    d = api.show(ctx.project(), spec)
+    d = ops_inspect.show(ctx.project(), spec)
     if as_json:
         _json(d)
         return
@@ -444,11 +449,11 @@ def alias(ctx: Ctx, spec: str, alias_name: str | None, delete: bool) -> None:
         a = alias_name or a
         if not a:
             raise UsageError("which alias?", "git artifacts alias --delete NAME ALIAS")
-        ctx.say(api.delete_alias(project, name, a))
+        ctx.say(ops_alias.delete_alias(project, name, a))
         return
     if not alias_name:
         raise UsageError("missing ALIAS", "git artifacts alias NAME:SPEC ALIAS")
-    ctx.say(api.alias(project, spec, alias_name))
+    ctx.say(ops_alias.alias(project, spec, alias_name))
 
 
 # ---------------------------------------------------------------- checkout, get, verify
@@ -479,7 +484,7 @@ def checkout(
 
     NAME:SPEC also writes that version's manifest into .artifacts/ (and stages it).
     """
-    rows = api.checkout(
+    rows = ops_checkout.checkout(
         ctx.project(),
         specs,
         link=link,
@@ -520,7 +525,7 @@ def get(
     allow_changed_references: bool,
 ) -> None:
     """Download a version into a folder (never deletes files there)."""
-    target, written = api.get(
+    target, written = ops_checkout.get(
         ctx.project(),
         spec,
         out,
@@ -546,7 +551,7 @@ def get(
 @_command
 def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
     """Re-hash a version's cached objects and its files on disk; exit 1 on any problem."""
-    r, problems = api.verify(ctx.project(), spec, root)
+    r, problems = ops_status.verify(ctx.project(), spec, root)
     if as_json:
         _json({"spec": spec, "ok": not problems, "problems": [p._asdict() for p in problems]})
     else:
@@ -572,7 +577,7 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
 
     Default: HEAD against the manifests in the work tree.
     """
-    rows = api.diff(ctx.project(), a, b)
+    rows = ops_inspect.diff(ctx.project(), a, b)
     if fmt == "markdown":
         from gitartifacts.review import markdown as review
 
@@ -793,7 +798,7 @@ def pull(
     allow_changed_references: bool,
 ) -> None:
     """fetch, then checkout."""
-    fetched, rows = api.pull(
+    fetched, rows = ops_checkout.pull(
         ctx.project(),
         specs,
         remote_name=remote_name,

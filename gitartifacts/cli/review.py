@@ -13,7 +13,9 @@ from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import api, hooks
+from gitartifacts.ops import hooks
+from gitartifacts.ops import inspect as ops_inspect
+from gitartifacts.ops import review as ops_review
 from gitartifacts.ops import validate as checks
 from gitartifacts.review import markdown as review
 from gitartifacts.settings import CONFIG_FILE
@@ -181,11 +183,11 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
 
     Listing objects missing locally are read from the remote cache; file content never is.
     """
-    project = review.ReviewProject.open()
+    project = ops_review.ReviewProject.open()
     try:
         ver.sync(project)
-        rows = api.diff(project, a, b)
-        remotes = review.remote_changes(project, a, b)
+        rows = ops_inspect.diff(project, a, b)
+        remotes = ops_review.remote_changes(project, a, b)
     finally:
         project.close()
     if fmt == "markdown":
@@ -213,7 +215,7 @@ def textconv(file: str) -> None:
     except GitArtifactsError:  # outside a repository: no listing expansion, still readable
         project = None
     try:
-        echo(review.textconv(text, project), nl=False)
+        echo(review.textconv(text, project.read_listing_object if project else None), nl=False)
     finally:
         if project is not None:
             project.close()

@@ -128,7 +128,8 @@ def run(
 
     git artifacts run --job-type train -i bikes:v3 -o model=out/model.pt:model -- python train.py
     """
-    from gitartifacts.ops import api
+    from gitartifacts.ops import add as ops_add
+    from gitartifacts.ops import checkout as ops_checkout
     from gitartifacts.sdk import run as runs
 
     project = ctx.project()
@@ -147,7 +148,7 @@ def run(
         for spec in inputs:
             art = r.use_artifact(spec)
             if art.path is not None:
-                api.checkout(project, [spec])
+                ops_checkout.checkout(project, [spec])
             else:
                 art.download()
         proc = subprocess.run(list(command), check=False)
@@ -159,14 +160,14 @@ def run(
                 err=True,
             )
             sys.exit(proc.returncode)
-        added = [api.add(project, [path], name=name, type=type_) for name, path, type_ in outs]
+        added = [ops_add.add(project, [path], name=name, type=type_) for name, path, type_ in outs]
         changed = [
             p
             for p in [*(a.manifest for a in added), ".gitignore"]
             if project.repo.run("status", "--porcelain", "--", p).strip()
         ]
         if changed:
-            api.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
+            ops_add.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
             ver.sync(project)
         for a in added:
             r.log_artifact(_api(project).artifact(f"{a.name}:{a.digest}"))

@@ -318,7 +318,7 @@ def _changed_names(project: Project, old: str | None, new: str | None) -> list[s
 def _sync_workspace(project: Project, names: Sequence[str]) -> list[str]:
     """Checkout each artifact on its own, so one conflict leaves the others updated."""
     from gitartifacts.gitmodel import versions as ver
-    from gitartifacts.ops import api
+    from gitartifacts.ops import checkout as ops_checkout
 
     present = set(project.names())
     wanted = [n for n in names if n in present]
@@ -331,7 +331,7 @@ def _sync_workspace(project: Project, names: Sequence[str]) -> list[str]:
             m = project.read_manifest(name, entries=False)
             if m is None or m.path is None:
                 continue
-            for r in api.checkout(project, [name]):
+            for r in ops_checkout.checkout(project, [name]):
                 if r.written or r.deleted:
                     v = f"v{r.version}" if r.version is not None else "uncommitted"
                     msg = f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed"

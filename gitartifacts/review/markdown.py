@@ -1,72 +1,27 @@
-"""Reviewing artifact changes: a Markdown report for pull requests and `git diff` text.
+"""Reviewing artifact changes as text: a Markdown report for pull requests, `git diff` text.
 
-Diffs come from `api.diff`. Manifests in listing form need their listing objects, never the
-files' content: a `ReviewProject` reads a listing object missing from the local cache from
-the remote cache (verified on arrival, kept in the local cache), nothing else.
-Everything a pull request author controls (paths, metadata, labels) is escaped before it
-reaches Markdown, HTML or Mermaid.
+Pure renderers: diffs come from `gitartifacts.ops.inspect.diff`, remote-cache changes from
+`gitartifacts.ops.review`. Everything a pull request author controls (paths, metadata,
+labels) is escaped before it reaches Markdown, HTML or Mermaid.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import textsafe
 from gitartifacts.errors import CacheError, GitArtifactsError
-from gitartifacts.gitmodel.project import Project
-from gitartifacts.gitmodel.repo import Repo
-from gitartifacts.ops import validate as checks
-from gitartifacts.ops.validate import RemoteChange
+from gitartifacts.review.checks import RemoteChange
 from gitartifacts.settings import CONFIG_FILE
-
-if TYPE_CHECKING:
-    from gitartifacts.remote.store import RemoteStore
 
 MARKER = "<!-- gitartifacts-review -->"  # lets a bot find and update its earlier comment
 DEFAULT_MAX_FILES = 20
 _HEX40_RE = re.compile(r"^[0-9a-f]{40,64}$")
-
-
-# ---------------------------------------------------------------- listings from the remote
-
-
-class ReviewProject(Project):
-    """A Project that fetches listing objects it lacks from the default remote cache."""
-
-    _store: RemoteStore | None = None
-
-    @classmethod
-    def open(cls, start: str | os.PathLike[str] | None = None) -> ReviewProject:
-        return cls(Repo.find(start))
-
-    def read_listing_object(self, hex_: str) -> bytes:
-        digest = "sha256:" + hex_
-        if not self.cache.has(digest):
-            self.fetch_listing(digest)
-        return super().read_listing_object(hex_)
-
-    def fetch_listing(self, digest: str) -> None:
-        from gitartifacts.remote import transfer
-        from gitartifacts.remote.remotes import resolve as resolve_remote
-
-        try:
-            if self._store is None:
-                self._store = transfer.open_store(resolve_remote(self))
-            # The whole tree under it, a level per batch: read_listing asks for all of it.
-            transfer.fetch_listing(self, self._store, digest, transfer.JOBS)
-        except GitArtifactsError as exc:
-            # Not a CacheError: load_entries would call it "not in the local cache".
-            raise GitArtifactsError(
-                f"listing object {digest[:19]} is neither in the local cache nor readable "
-                f"from the remote cache: {exc.message}",
-                exc.fix,
-            ) from None
 
 
 # ---------------------------------------------------------------- Markdown
@@ -127,32 +82,6 @@ def _remotes_warning(remotes: Sequence[RemoteChange]) -> list[str]:
             )
         out.append(f"> - {line}")
     return [*out, ""]
-
-
-def remote_changes(project: Project, a: str | None, b: str | None) -> list[RemoteChange]:
-    """Changes of the remote caches in `.gitartifacts.yaml` between the sides `api.diff`
-    compares (revisions, a range, or HEAD and the work tree); none when a side is an
-    artifact spec rather than a revision."""
-    repo = project.repo
-    if a is not None and b is None and ".." in a and ":" not in a:
-        left, _, right = a.partition("...") if "..." in a else a.partition("..")
-        if "..." in a:
-            a, b = repo.run("merge-base", left or "HEAD", right or "HEAD").strip(), right or "HEAD"
-        else:
-            a, b = left or "HEAD", right or "HEAD"
-    texts: list[bytes | None] = []
-    for spec in (a or "HEAD", b):
-        if spec is None:
-            try:
-                texts.append((project.root / CONFIG_FILE).read_bytes())
-            except FileNotFoundError:
-                texts.append(None)
-            continue
-        commit = repo.rev_parse(spec + "^{commit}") if ":" not in spec else None
-        if commit is None:
-            return []
-        texts.append(repo.show_file(commit, CONFIG_FILE))
-    return checks.remote_changes(texts[0], texts[1])
 
 
 def lineage_mermaid(diffs: Sequence[adiff.ArtifactDiff]) -> list[str]:
@@ -272,7 +201,10 @@ def _count_change(d: adiff.ArtifactDiff) -> str:
 def _size_change(d: adiff.ArtifactDiff) -> str:
     delta = d.new_size - d.old_size
     sign = "+" if delta >= 0 else "−"
-    return f"{adiff.human_size(d.old_size)} → {adiff.human_size(d.new_size)} ({sign}{adiff.human_size(abs(delta))})"
+    return (
+        f"{adiff.human_size(d.old_size)} → {adiff.human_size(d.new_size)} "
+        f"({sign}{adiff.human_size(abs(delta))})"
+    )
 
 
 def _reference_change(c: adiff.Change) -> str:
@@ -320,10 +252,11 @@ def _value(v: Any) -> str:
 # ---------------------------------------------------------------- textconv for git diff
 
 
-def textconv(text: str, project: Project | None = None) -> str:
+def textconv(text: str, read_listing_object: Callable[[str], bytes] | None = None) -> str:
     """A stable, readable form of a manifest for `git diff`: its fields, then one line per
-    entry `path  size  digest` (listings expanded from the local cache, never the network).
-    Text that is not a valid manifest comes back unchanged, so the diff still shows it."""
+    entry `path  size  digest` (listings expanded by `read_listing_object`, from the local
+    cache, never the network). Text that is not a valid manifest comes back unchanged, so
+    the diff still shows it."""
     try:
         m = mf.loads(text)
     except GitArtifactsError:
@@ -347,9 +280,9 @@ def textconv(text: str, project: Project | None = None) -> str:
     entries = m.entries
     if m.listing is not None:
         out.append(f"listing: {m.listing}")
-        if project is not None:
+        if read_listing_object is not None:
             try:
-                entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
+                entries = mf.read_listing(m.listing, read_listing_object, m.files)
             except (CacheError, GitArtifactsError, ValueError):
                 entries = None
         if entries is None:

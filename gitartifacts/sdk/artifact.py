@@ -15,7 +15,10 @@ from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, ow
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
-from gitartifacts.ops import api
+from gitartifacts.ops import add as ops_add
+from gitartifacts.ops import checkout as ops_checkout
+from gitartifacts.ops import init as ops_init
+from gitartifacts.ops import status as ops_status
 
 
 class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
@@ -274,21 +277,23 @@ class Artifact:
         existing = project.read_manifest(self._name, entries=False)
         hist = ver.histories(project)
         known_type = (
-            existing.type if existing else api._type_from_history(project, hist.get(self._name))
+            existing.type if existing else ops_add._type_from_history(project, hist.get(self._name))
         )
         if known_type is not None and known_type != self.type:
             raise UsageError(
                 f"artifact {self._name!r} is of type {known_type!r}, not {self.type!r}",
                 "a name never changes type; choose another name",
             )
-        api.ensure_init(project)
+        ops_init.ensure_init(project)
         m = self.manifest
         rel = project.write_manifest(m)
         project.repo.stage([rel])
-        res = api._settle_version(project, m, hist.get(self._name), existing, list(aliases), rel)
+        res = ops_add._settle_version(
+            project, m, hist.get(self._name), existing, list(aliases), rel
+        )
         self._digest = m.digest
         if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
-            api.commit_only(
+            ops_add.commit_only(
                 project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
             )
             ver.sync(project)
@@ -319,7 +324,7 @@ class Artifact:
         """Files of this version into `root`; never deletes, skips files that already match,
         and replaces a changed file only when its bytes are in the cache, unless `force`."""
         self._ensure_logged()
-        target, _ = api.get(
+        target, _ = ops_checkout.get(
             self.project, self._spec(), os.fspath(root) if root else None, force=force
         )
         return target
@@ -332,7 +337,7 @@ class Artifact:
             if root
             else os.path.join(self.project.settings.artifacts_dir, self._name)
         )
-        return api.checkout_root(self.project, self._spec(), target)
+        return ops_checkout.checkout_root(self.project, self._spec(), target)
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
         """Raise ValueError when `root` does not hold exactly this version's bytes."""
@@ -340,9 +345,11 @@ class Artifact:
         target = (
             os.fspath(root)
             if root
-            else api.default_download_dir(self.project, ver.resolve(self.project, self._spec()))
+            else ops_checkout.default_download_dir(
+                self.project, ver.resolve(self.project, self._spec())
+            )
         )
-        _, problems = api.verify(self.project, self._spec(), target)
+        _, problems = ops_status.verify(self.project, self._spec(), target)
         for p in problems:
             if p.problem == "not a member":
                 full = os.path.join(target, p.path)

@@ -35,7 +35,8 @@ from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.workspace import status as ws
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import api
+from gitartifacts.ops import add as ops_add
+from gitartifacts.ops import status as ops_status
 
 MiB = 1 << 20
 
@@ -446,7 +447,7 @@ def added(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     age_files(repo.root / "data")
     time.sleep(0.1)  # past the racy window of the ctime that aging the files just set
     project = Project.open(repo.root)
-    api.add(project, ["data/bikes"], name="bikes", type="dataset")
+    ops_add.add(project, ["data/bikes"], name="bikes", type="dataset")
     project.close()
     repo.commit("bikes")
     return repo
@@ -462,11 +463,11 @@ def test_no_op_status_and_re_add_hash_nothing(
 ) -> None:
     hashing = Hashing(monkeypatch)
     project = fresh(added)
-    (row,) = api.status(project)
+    (row,) = ops_status.status(project)
     assert row.clean
-    res = api.add(project, ["data/bikes"], name="bikes")
+    res = ops_add.add(project, ["data/bikes"], name="bikes")
     assert res.outcome == "unchanged"
-    res = api.add(project, [], name="bikes")
+    res = ops_add.add(project, [], name="bikes")
     assert res.outcome == "unchanged"
     assert hashing.paths == []
 
@@ -481,7 +482,7 @@ def test_files_a_checkout_writes_are_not_hashed_again_by_status(
     hashing = Hashing(monkeypatch)
     project = fresh(added)
     project.state.drop_snapshot("bikes")
-    (row,) = api.status(project)
+    (row,) = ops_status.status(project)
     assert row.clean
     assert hashing.paths == []
 
@@ -492,7 +493,7 @@ def test_stat_cache_answers_even_without_a_workspace_snapshot(
     project = fresh(added)
     project.state.drop_snapshot("bikes")
     hashing = Hashing(monkeypatch)
-    (row,) = api.status(project)
+    (row,) = ops_status.status(project)
     assert row.clean
     assert hashing.paths == []
 
@@ -503,11 +504,11 @@ def test_a_new_mtime_re_hashes_only_that_file(
     os.utime(added.root / "data/bikes/img3.txt", (1_000_000_000, 1_000_000_000))
     time.sleep(0.1)  # past the racy window of the ctime the utime set
     hashing = Hashing(monkeypatch)
-    (row,) = api.status(fresh(added))
+    (row,) = ops_status.status(fresh(added))
     assert row.clean
     assert hashing.names() == ["img3.txt"]
     hashing.reset()
-    assert api.status(fresh(added))[0].clean
+    assert ops_status.status(fresh(added))[0].clean
     assert hashing.paths == []
 
 
@@ -519,7 +520,7 @@ def test_a_replaced_inode_is_re_hashed(added: GitRepo, monkeypatch: pytest.Monke
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(tmp, target)
     hashing = Hashing(monkeypatch)
-    (row,) = api.status(fresh(added))
+    (row,) = ops_status.status(fresh(added))
     assert hashing.names() == ["img2.txt"]
     assert row.modified == ["bikes/img2.txt"]
 
@@ -532,14 +533,14 @@ def test_a_changed_size_is_seen_and_only_that_file_is_hashed(
     target.write_bytes(b"a longer bike\n")
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     hashing = Hashing(monkeypatch)
-    (row,) = api.status(fresh(added))
+    (row,) = ops_status.status(fresh(added))
     assert hashing.names() == ["img1.txt"]
     assert row.modified == ["bikes/img1.txt"]
     hashing.reset()
-    res = api.add(fresh(added), ["data/bikes"], name="bikes")
+    res = ops_add.add(fresh(added), ["data/bikes"], name="bikes")
     assert res.outcome == "new"
     assert hashing.names() == ["img1.txt"]  # its bytes must go to the cache; no other file
-    assert api.status(fresh(added))[0].modified == []
+    assert ops_status.status(fresh(added))[0].modified == []
 
 
 def test_a_renamed_file_is_hashed_under_its_new_path(
@@ -547,7 +548,7 @@ def test_a_renamed_file_is_hashed_under_its_new_path(
 ) -> None:
     os.rename(added.root / "data/bikes/img4.txt", added.root / "data/bikes/img9.txt")
     hashing = Hashing(monkeypatch)
-    (row,) = api.status(fresh(added))
+    (row,) = ops_status.status(fresh(added))
     assert hashing.names() == ["img9.txt"]
     assert (row.added, row.deleted) == (["bikes/img9.txt"], ["bikes/img4.txt"])
 
@@ -563,10 +564,10 @@ def test_files_changed_just_before_hashing_are_not_trusted(
     future = time.time() + 600
     os.utime(racy, (future, future))
     project = fresh(repo)
-    api.add(project, ["data/bikes"], name="bikes", type="dataset")
+    ops_add.add(project, ["data/bikes"], name="bikes", type="dataset")
     hashing = Hashing(monkeypatch)
     for _ in range(2):
-        (row,) = api.status(fresh(repo))
+        (row,) = ops_status.status(fresh(repo))
         assert (row.added, row.modified, row.deleted) == ([], [], [])
         assert hashing.names() == ["img1.txt"]
         hashing.reset()

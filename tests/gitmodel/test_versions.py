@@ -13,7 +13,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import api
+from gitartifacts.ops import inspect as ops_inspect
 
 ALLOWED = st.sampled_from(list("abcXYZ019_.-"))
 ACCEPTED_NAMES = st.text(
@@ -271,7 +271,7 @@ def test_every_spec_form_resolves_to_its_version(
     project = Project.open(repo.root)
     try:
         for spec, version in cases.items():
-            shown = api.show(project, spec)
+            shown = ops_inspect.show(project, spec)
             assert shown["version"] == version, spec
             assert shown["digest"] == info["d0" if version == "v0" else "d1"], spec
     finally:

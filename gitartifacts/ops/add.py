@@ -1,0 +1,270 @@
+"""`add`: snapshot files into the cache and stage a manifest; `add_code`, `commit_only`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import write_atomic
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.workspace import scan as wscan
+from gitartifacts.core.workspace import status as wstatus
+from gitartifacts.errors import GitArtifactsError, GitError, UsageError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.ops.init import ensure_init
+from gitartifacts.ops.paths import (
+    check_no_overlap,
+    check_not_tracked,
+    check_same_place,
+    ensure_ignored,
+    join_path,
+    plan_paths,
+)
+from gitartifacts.ops.references import resolve_refs
+from gitartifacts.ops.status import remember_workspace
+
+
+class AddResult(NamedTuple):
+    name: str
+    digest: str
+    files: int
+    size: int
+    outcome: str  # "new", "unchanged" or "existing"
+    version: int | None  # the version it is (or will be once committed)
+    manifest: str
+    aliases: list[str]
+
+
+def add(
+    project: Project,
+    paths: Sequence[str],
+    *,
+    name: str,
+    type: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    aliases: Sequence[str] = (),
+    ttl: str | None = None,
+    refs: Sequence[str] = (),
+    checksum: bool = True,
+    max_objects: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> AddResult:
+    """Snapshot files and folders into the cache and stage the artifact's manifest.
+
+    `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally `NAME=URI`, tracked
+    by their etag, version or checksum instead of being copied. Moving an existing artifact
+    to another folder, or leaving out one of its folders, needs `force`.
+    """
+    _check_input(name, type, aliases, metadata, ttl)
+    existing = project.read_manifest(name, entries=not paths and not refs)
+    hist = ver.histories(project)
+    type = _settled_type(project, name, type, existing, hist.get(name))
+    if not paths and not refs and existing is not None and existing.entries:
+        # Re-adding with no arguments re-checks the references too (like `dvc update`).
+        refs = [f"{p}={e.ref}" for p, e in existing.entries.items() if e.ref is not None]
+    ref_entries = resolve_refs(project, refs, checksum, max_objects)
+    entries: dict[str, mf.Entry] = {}
+    base_rel: str | None = None
+    scan: wscan.Scan | None = None
+    if paths or not refs:
+        base_rel, scan = _scan_paths(project, name, paths, existing, force, ref_entries)
+    # Nothing has been written before this point: bad input leaves repo and cache untouched.
+    ensure_init(project)
+    trusted = True
+    fingerprint = scan.fingerprint if scan is not None else None
+    if scan is not None and base_rel is not None:
+        files = scan.files
+        scan = None  # 100,000s of stat rows: let them go before the manifest is built
+        found, trusted = wstatus.digests(
+            project.state,
+            base_rel,
+            files,
+            base=str(project.root / base_rel),
+            store=project.cache,
+            progress=progress,
+        )
+        del files
+        entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+        del found
+    entries.update(ref_entries)
+    m = mf.build(
+        name,
+        type,
+        entries,
+        description=description
+        if description is not None
+        else (existing.description if existing else None),
+        metadata=metadata if metadata is not None else (existing.metadata if existing else None),
+        path=base_rel,
+        ttl=ttl if ttl is not None else (existing.ttl if existing else None),
+    )
+    rel = _write_and_stage(project, m, base_rel)
+    remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
+    return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+
+
+def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()) -> Any:
+    """Stage a `code` artifact pinning HEAD (see gitartifacts.tracking.code)."""
+    from gitartifacts.tracking import code
+
+    art = code.code_artifact(project, root, name)
+    if art is None:
+        raise UsageError(
+            f"no code files under {root}",
+            "code artifacts take .py, Dockerfile* and requirements.txt files tracked by git",
+        )
+    return art.save(list(aliases))
+
+
+def commit_only(project: Project, paths: Sequence[str], message: str) -> str:
+    """Commit just these paths; what else is staged stays staged. Under the work-tree lock,
+    and waiting (bounded) while another git process holds the index lock."""
+    with project.repo.worktree_lock():
+        proc = project.repo.run_raw(
+            ["commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths]
+        )
+    if proc.returncode != 0:
+        err = proc.stderr.strip().splitlines()
+        raise GitError(
+            f"git commit of {', '.join(paths)} failed: {err[-1] if err else proc.returncode}",
+            "commit the manifest yourself, or pass commit=False",
+        )
+    head = project.repo.head()
+    assert head is not None
+    return head
+
+
+def _check_input(
+    name: str,
+    type: str | None,
+    aliases: Sequence[str],
+    metadata: dict[str, Any] | None,
+    ttl: str | None,
+) -> None:
+    mf.validate_name(name, "name")
+    if type is not None:
+        mf.validate_name(type, "type")
+    for a in aliases:
+        mf.validate_alias(a)
+    if metadata is not None:
+        mf.validate_metadata(metadata)
+    if ttl is not None and not mf.TTL_RE.match(ttl):
+        raise UsageError(
+            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+        )
+
+
+def _settled_type(
+    project: Project,
+    name: str,
+    type: str | None,
+    existing: mf.Manifest | None,
+    h: ver.History | None,
+) -> str:
+    """The type given, or the one the artifact already has; a name never changes type."""
+    known_type = existing.type if existing else _type_from_history(project, h)
+    if type is None:
+        if known_type is None:
+            raise UsageError(
+                f"artifact {name!r} is new and needs a type", "pass --type, e.g. --type dataset"
+            )
+        return known_type
+    if known_type is not None and known_type != type:
+        raise UsageError(
+            f"artifact {name!r} is of type {known_type!r}, not {type!r}",
+            "a name never changes type; choose another name",
+        )
+    return type
+
+
+def _scan_paths(
+    project: Project,
+    name: str,
+    paths: Sequence[str],
+    existing: mf.Manifest | None,
+    force: bool,
+    ref_entries: dict[str, mf.Entry],
+) -> tuple[str, wscan.Scan]:
+    """(artifact path, scan of its files) after checking the paths may become this artifact."""
+    base_rel, top_names = plan_paths(project, paths, existing)
+    if paths and existing is not None and not force:
+        check_same_place(project, existing, base_rel, top_names)
+    check_not_tracked(project, base_rel, top_names)
+    check_no_overlap(project, name, base_rel, top_names)
+    base = str(project.root / base_rel)
+    scan = wscan.scan(base, top_names, what=base_rel, ignore=project.ignore_for(base_rel))
+    missing = [t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)]
+    if missing:
+        raise UsageError(
+            f"{join_path(base_rel, missing[0])} contains no files",
+            "add files to it first; empty folders are not stored",
+        )
+    for rel in scan.files:
+        mf.validate_entry_path(rel, what=f"file name under {base_rel}")
+    clash = sorted(set(wscan.tops(ref_entries)) & set(top_names))
+    if clash:
+        raise UsageError(
+            f"reference entry {clash[0]!r} has the name of a local path",
+            "name it: --ref NAME=URI",
+        )
+    return base_rel, scan
+
+
+def _write_and_stage(project: Project, m: mf.Manifest, base_rel: str | None) -> str:
+    """Write and stage the manifest (and .gitignore); a refused stage restores the old one."""
+    manifest_file = project.root / mf.manifest_path(m.name)
+    before = manifest_file.read_bytes() if manifest_file.is_file() else None
+    rel = project.write_manifest(m)
+    try:
+        with project.repo.worktree_lock():
+            ignore_changed = base_rel is not None and ensure_ignored(
+                project, base_rel, wscan.tops(m.entries or {})
+            )
+            project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
+    except GitArtifactsError:
+        # A refused add (git's index lock held too long) leaves the manifest as it was.
+        if before is None:
+            manifest_file.unlink(missing_ok=True)
+        else:
+            write_atomic(manifest_file, before)
+        raise
+    return rel
+
+
+def _type_from_history(project: Project, h: ver.History | None) -> str | None:
+    if h is None or not h.versions:
+        return None
+    newest = h.versions[max(h.versions)]
+    s = ver.summaries(project, h.name, [newest])[newest]
+    return s.type if s else None
+
+
+def _settle_version(
+    project: Project,
+    m: mf.Manifest,
+    h: ver.History | None,
+    existing: mf.Manifest | None,
+    aliases: list[str],
+    rel: str,
+) -> AddResult:
+    known = ver.digest_versions(project, h) if h else {}
+    if m.digest in known:
+        n = known[m.digest]
+        assert h is not None
+        merged = dict.fromkeys([LATEST, *aliases])  # `latest` is the tool's, given or not
+        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in merged], h)
+        outcome = (
+            "unchanged" if existing is not None and existing.digest == m.digest else "existing"
+        )
+        return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
+    for a in aliases:
+        if a != LATEST:  # the sync points `latest` at every new version anyway
+            project.state.add_pending_alias(m.name, m.digest, a)
+    outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
+    n_next = h.next_number if h else 0
+    return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)

@@ -1,0 +1,271 @@
+"""Versions into folders: `checkout`, `pull`, `get`, `checkout_root` (W&B `download`/`checkout`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import WORK_TMP
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.workspace import checkout as wcheckout
+from gitartifacts.core.workspace import plan as wplan
+from gitartifacts.core.workspace import scan as wscan
+from gitartifacts.errors import ConflictError, UsageError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops.paths import ensure_ignored, join_path
+from gitartifacts.ops.references import ref_fetcher
+from gitartifacts.ops.status import remember_workspace
+from gitartifacts.remote import transfer
+
+
+class CheckoutResult(NamedTuple):
+    name: str
+    version: int | None
+    written: int
+    deleted: int
+    path: str
+
+
+def checkout(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    link: str | None = None,
+    force: bool = False,
+    allow_changed_references: bool = False,
+    progress: Progress | None = None,
+    fetcher: wplan.Fetcher | None = None,
+) -> list[CheckoutResult]:
+    """Make the work tree hold these versions (default: what its manifests name); with a
+    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
+    link = link or project.settings.link or "copy"
+    _check_link(link)
+    targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
+    for spec in specs or project.names():
+        r = ver.resolve(project, spec)
+        current = project.read_manifest(r.manifest.name, entries=False)
+        if current is not None and current.digest == r.manifest.digest:
+            current = r.manifest  # one copy of a large listing, not two
+        elif current is not None:
+            project.load_entries(current)
+        if r.manifest.path is None and not specs:
+            continue  # nothing of it lives in the workspace
+        if r.manifest.path is None:
+            raise UsageError(
+                f"{r.manifest.name} has no workspace path",
+                f"download it with git artifacts get {spec} -o DIR",
+            )
+        targets.append((r, current))
+    out = []
+    for r, current in targets:
+        m = r.manifest
+        assert m.path is not None and m.entries is not None
+        manage = wscan.tops(current.entries or {}) if current and current.path == m.path else []
+        plan, after = wcheckout.materialize(
+            project.state,
+            project.cache,
+            wplan.Checkout(
+                m.entries,
+                base=str(project.root / m.path),
+                path=m.path,
+                root=str(project.root),
+                manage=manage,
+                link=link,
+                force=force,
+                what=m.path,
+                ignore=project.ignore_for(m.path),
+            ),
+            progress=progress,
+            fetch_ref=ref_fetcher(project, allow_changed_references),
+            fetcher=fetcher,
+        )
+        if current is None or current.digest != m.digest:
+            rel = project.write_manifest(m)
+            project.repo.stage([rel])
+        ignore_changed = ensure_ignored(project, m.path, wscan.tops(m.entries))
+        if ignore_changed:
+            project.repo.stage([".gitignore"])
+        remember_workspace(project, m, after.fingerprint if after else None)
+        owned = wscan.tops(m.entries)
+        where = join_path(m.path, owned[0]) if len(owned) == 1 else m.path
+        out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
+    return out
+
+
+def pull(
+    project: Project,
+    specs: Sequence[str] = (),
+    *,
+    remote_name: str | None = None,
+    jobs: int = transfer.JOBS,
+    link: str | None = None,
+    force: bool = False,
+    allow_changed_references: bool = False,
+    progress: Progress | None = None,
+) -> tuple[transfer.FetchResult, list[CheckoutResult]]:
+    """fetch, then checkout.
+
+    From a folder remote the two are one pass: the checkout fetches each object it lacks as
+    it comes to it and writes the new file from the bytes it fetched, so that every object
+    is read once, not twice (from the remote, then from the cache). What the checkout does
+    not need (versions not in the work tree) is fetched after it, as by `fetch`.
+    """
+    plan = transfer.plan_fetch(project, specs, remote_name=remote_name)
+    fetcher = transfer.ObjectFetcher.for_remote(project, plan.remote, plan.manifests, jobs)
+
+    def fetch_rest() -> int:
+        n = transfer.fetch_manifests(project, plan.remote, plan.manifests, jobs, progress)
+        return n + (fetcher.record() if fetcher else 0)
+
+    # Over the network, everything is fetched first (batched), as by `fetch`.
+    downloaded = 0 if fetcher else fetch_rest()
+    try:
+        rows = checkout(
+            project,
+            specs,
+            link=link,
+            force=force,
+            allow_changed_references=allow_changed_references,
+            progress=progress,
+            fetcher=fetcher,
+        )
+    except ConflictError:
+        if fetcher:
+            fetch_rest()  # the fetch half is done even when local changes stop the checkout
+        raise
+    if fetcher:
+        downloaded = fetch_rest()
+    fetched = transfer.FetchResult(plan.remote.name, len(plan.manifests), downloaded, plan.messages)
+    return fetched, rows
+
+
+def default_download_dir(project: Project, r: ver.Resolved) -> str:
+    root = project.settings.artifacts_dir
+    label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
+    return os.path.join(root, f"{r.manifest.name}-{label}")
+
+
+def get(
+    project: Project,
+    spec: str,
+    out: str | None = None,
+    *,
+    link: str = "copy",
+    force: bool = False,
+    allow_changed_references: bool = False,
+    progress: Progress | None = None,
+) -> tuple[str, int]:
+    """Download a version into a folder: never deletes, skips files that already match,
+    replaces a changed file only when its bytes are in the cache (else only with `force`)."""
+    _check_link(link)
+    r, fetcher = _resolve_fetched(project, spec)
+    target = os.path.abspath(out or default_download_dir(project, r))
+    written = _into_folder(
+        project,
+        r,
+        target,
+        exact=False,
+        link=link,
+        force=force,
+        allow_changed=allow_changed_references,
+        progress=progress,
+        fetcher=fetcher,
+    )
+    return target, written
+
+
+def checkout_root(
+    project: Project,
+    spec: str,
+    root: str,
+    allow_changed_references: bool = False,
+    progress: Progress | None = None,
+) -> str:
+    """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
+    r, fetcher = _resolve_fetched(project, spec)
+    target = os.path.abspath(root)
+    _into_folder(
+        project,
+        r,
+        target,
+        exact=True,
+        force=True,  # W&B's checkout: `root` becomes the version, whatever was there
+        allow_changed=allow_changed_references,
+        progress=progress,
+        fetcher=fetcher,
+    )
+    return target
+
+
+def _resolve_fetched(
+    project: Project, spec: str
+) -> tuple[ver.Resolved, transfer.ObjectFetcher | None]:
+    """A version with its entries, fetching what the local cache lacks (as W&B's download).
+    From a folder remote the objects are left to the fetcher returned (see `wcheckout.materialize`)."""
+    from gitartifacts.tracking import code
+
+    r = ver.resolve(project, spec, entries=False)
+    fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
+    project.load_entries(r.manifest)
+    return r, fetcher
+
+
+def _into_folder(
+    project: Project,
+    r: ver.Resolved,
+    target: str,
+    *,
+    exact: bool,
+    link: str = "copy",
+    force: bool = False,
+    allow_changed: bool = False,
+    progress: Progress | None = None,
+    fetcher: transfer.ObjectFetcher | None = None,
+) -> int:
+    """Files of a version into any folder; `exact` also removes what is not in it."""
+    from gitartifacts.tracking import code
+
+    if code.is_code(r.manifest):
+        os.makedirs(target, exist_ok=True)
+        return code.materialize(project, r.manifest, target)
+    assert r.manifest.entries is not None
+    plan, _ = wcheckout.materialize(
+        project.state,
+        project.cache,
+        wplan.Checkout(
+            r.manifest.entries,
+            base=target,
+            path=target,
+            manage=_names_in(target) if exact else (),
+            delete_extra=exact,
+            link=link,
+            force=force,
+            what=target,
+            conflict_fix="choose another folder with -o, or pass --force to replace them",
+        ),
+        progress=progress,
+        fetch_ref=ref_fetcher(project, allow_changed),
+        fetcher=fetcher,
+    )
+    os.makedirs(target, exist_ok=True)  # even for a version with no files
+    if fetcher is not None:
+        fetcher.record()
+    return len(plan.write)
+
+
+def _names_in(folder: str) -> list[str]:
+    """What a folder holds, but for temporary files a checkout may be writing there."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if not n.startswith(WORK_TMP))
+
+
+def _check_link(link: str) -> None:
+    if link not in ("copy", "reflink", "hardlink", "symlink"):
+        raise UsageError(f"unknown link type {link!r}", "use copy, reflink, hardlink or symlink")
+
+
+# ---------------------------------------------------------------- verify

@@ -1,0 +1,46 @@
+"""`init`: set up a repository for gitartifacts (idempotent)."""
+
+from __future__ import annotations
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.fsio import write_atomic
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import fetch_refspec
+from gitartifacts.settings import CONFIG_FILE
+
+DEFAULT_CONFIG = (
+    "# gitartifacts settings, committed with the repository. No secrets here.\nremotes: {}\n"
+)
+
+
+def init(project: Project) -> list[str]:
+    """Set up the repository; idempotent. Returns what was done."""
+    done = []
+    cfg = project.root / CONFIG_FILE
+    with project.repo.worktree_lock():
+        if not cfg.exists():
+            write_atomic(cfg, DEFAULT_CONFIG.encode())
+            project.repo.stage([CONFIG_FILE])
+            done.append(f"created {CONFIG_FILE}")
+    for remote in project.repo.remotes():
+        spec = fetch_refspec(remote)
+        if (
+            spec
+            not in project.repo.run(
+                "config", "--get-all", f"remote.{remote}.fetch", check=False
+            ).split()
+        ):
+            project.repo.config_set(f"remote.{remote}.fetch", spec, add=True)
+            done.append(f"git fetch from {remote} now brings published artifact versions")
+    from gitartifacts.gitmodel import notes as run_notes
+
+    done += run_notes.configure(project.repo)
+    (project.root / mf.MANIFEST_DIR).mkdir(exist_ok=True)
+    project.cache.objects.mkdir(parents=True, exist_ok=True)
+    project.state  # noqa: B018 - creates the state database
+    return done
+
+
+def ensure_init(project: Project) -> None:
+    if not (project.root / CONFIG_FILE).exists():
+        init(project)  # creates the file under the work-tree lock, after looking again

@@ -1,0 +1,182 @@
+"""Read-only views of versions: `log`, `ls`, `show`, `diff`."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from gitartifacts.core import diff as adiff
+from gitartifacts.core import manifest as mf
+from gitartifacts.errors import NotFoundError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+
+
+class VersionInfo(NamedTuple):
+    version: int
+    commit: str
+    digest: str
+    size: int
+    files: int
+    date: str
+    aliases: list[str]
+
+
+def log(project: Project, name: str) -> list[VersionInfo]:
+    mf.validate_name(name)
+    h = ver.histories(project).get(name)
+    if h is None or not h.versions:
+        if project.manifest_file(name).exists():
+            return []
+        raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
+    import datetime as dt
+
+    commits = [h.versions[n] for n in sorted(h.versions, reverse=True)]
+    sums = ver.summaries(project, name, commits)
+    info = project.repo.commit_info(commits)
+    out = []
+    for n in sorted(h.versions, reverse=True):
+        c = h.versions[n]
+        s = sums[c]
+        ts = info.get(c, (0, ""))[0]
+        out.append(
+            VersionInfo(
+                n,
+                c,
+                s.digest if s else "?",
+                s.size if s else 0,
+                s.files if s else 0,
+                dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds"),
+                h.aliases_of(n),
+            )
+        )
+    return out
+
+
+class ListRow(NamedTuple):
+    name: str
+    type: str
+    path: str | None
+    version: int | None
+    latest: int | None
+    size: int
+    files: int
+    description: str | None
+
+
+def ls(project: Project) -> list[ListRow]:
+    hist = ver.histories(project)
+    rows = []
+    names = sorted(set(project.names()) | set(hist))
+    for name in names:
+        h = hist.get(name)
+        m = project.read_manifest(name, entries=False)
+        if m is None:
+            assert h is not None
+            latest = max(h.versions) if h.versions else None
+            if latest is None:
+                continue
+            s = ver.summaries(project, name, [h.versions[latest]])[h.versions[latest]]
+            if s is None:
+                continue
+            rows.append(ListRow(name, s.type, None, None, latest, s.size, s.files, None))
+            continue
+        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        latest_n = max(h.versions) if h and h.versions else None
+        rows.append(
+            ListRow(name, m.type, m.path, version, latest_n, m.size, m.files, m.description)
+        )
+    return rows
+
+
+def show(project: Project, spec: str) -> dict[str, Any]:
+    r = ver.resolve(project, spec)
+    m = r.manifest
+    h = ver.histories(project).get(m.name)
+    return {
+        "name": m.name,
+        "type": m.type,
+        "version": f"v{r.version}" if r.version is not None else None,
+        "aliases": h.aliases_of(r.version) if h and r.version is not None else [],
+        "commit": r.commit,
+        "digest": m.digest,
+        "description": m.description,
+        "metadata": m.metadata,
+        "path": m.path,
+        "size": m.size,
+        "files": m.files,
+        "ttl": m.ttl,
+        "listing": m.listing,
+        "entries": {p: e._asdict() for p, e in (m.entries or {}).items()},
+    }
+
+
+# ---------------------------------------------------------------- aliases
+
+
+def diff(project: Project, a: str | None = None, b: str | None = None) -> list[adiff.ArtifactDiff]:
+    """Per-artifact changes from A to B: git revisions, ranges (`main...HEAD`) or name:spec.
+
+    Default: HEAD against the work tree's manifests.
+    """
+    if a is not None and b is None and ".." in a and ":" not in a:
+        left, _, right = a.partition("...") if "..." in a else a.partition("..")
+        if "..." in a:
+            base = project.repo.run("merge-base", left or "HEAD", right or "HEAD").strip()
+            a, b = base, right or "HEAD"
+        else:
+            a, b = left or "HEAD", right or "HEAD"
+    old = _diff_side(project, a or "HEAD")
+    new = _diff_side(project, b)
+    # Naming an artifact (name:spec) on either side restricts the diff to that artifact.
+    focus = {name for side, spec in ((old, a), (new, b)) if spec and ":" in spec for name in side}
+    out = []
+    for name in sorted(focus or set(old) | set(new)):
+        o, n = old.get(name), new.get(name)
+        d = adiff.diff_manifests(
+            o[0] if o else None, n[0] if n else None, o[1] if o else None, n[1] if n else None
+        )
+        if d.changed or focus:
+            out.append(d)
+    return out
+
+
+def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifest, str]]:
+    hist = ver.histories(project)
+
+    def label(m: mf.Manifest, where: str) -> str:
+        h = hist.get(m.name)
+        n = ver.digest_versions(project, h).get(m.digest) if h else None
+        return f"v{n}" if n is not None else where
+
+    if spec is None:
+        out = {}
+        for name in project.names():
+            m = project.read_manifest(name)
+            if m is not None:
+                out[name] = (m, label(m, "work tree"))
+        return out
+    if ":" in spec:
+        r = ver.resolve(project, spec)
+        return {r.manifest.name: (r.manifest, label(r.manifest, spec))}
+    commit = project.repo.rev_parse(spec + "^{commit}")
+    if commit is None:
+        if project.manifest_file(spec).exists() or spec in hist:
+            r = ver.resolve(project, spec)
+            return {r.manifest.name: (r.manifest, label(r.manifest, "work tree"))}
+        raise NotFoundError(
+            f"{spec!r} is neither a git revision nor an artifact",
+            "use a revision, a range or name:spec",
+        )
+    blobs = project.repo.ls_tree(commit, mf.MANIFEST_DIR)
+    data = project.repo.cat_blobs(blobs.values())
+    out = {}
+    for path, sha in blobs.items():
+        raw = data.get(sha)
+        if raw is None or not path.endswith(".yaml"):
+            continue
+        m = project.parse_manifest(raw, f"{spec}:{path}")
+        out[m.name] = (m, label(m, spec))
+    return out
+
+
+# ---------------------------------------------------------------- pull

@@ -1,0 +1,205 @@
+"""`status` and `verify`: how the work tree and the cache differ from the manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.hashing import sha256_file
+from gitartifacts.core.workspace import scan as wscan
+from gitartifacts.core.workspace import status as wstatus
+from gitartifacts.errors import CacheError, ManifestError, NotFoundError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+
+
+class ArtifactStatus(NamedTuple):
+    name: str
+    type: str
+    path: str | None
+    version: int | None
+    digest: str
+    manifest: str  # "committed", "staged", "modified", "new", "deleted"
+    added: list[str]
+    modified: list[str]
+    deleted: list[str]
+    not_in_cache: int
+    error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return (
+            self.manifest == "committed"
+            and not (self.added or self.modified or self.deleted)
+            and not self.not_in_cache
+            and self.error is None
+        )
+
+
+def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
+    all_names = project.names()
+    for n in names:
+        if n not in all_names:
+            raise NotFoundError(f"artifact {n!r} does not exist", "see git artifacts ls")
+    porcelain = project.repo.status_porcelain([mf.MANIFEST_DIR])
+    hist = ver.histories(project)
+    out = []
+    for name in names or all_names:
+        rel = mf.manifest_path(name)
+        manifest_state = _manifest_state(porcelain.get(rel))
+        try:
+            m = project.read_manifest(name, entries=False)
+        except ManifestError as exc:
+            out.append(
+                ArtifactStatus(name, "?", None, None, "", manifest_state, [], [], [], 0, str(exc))
+            )
+            continue
+        assert m is not None
+        h = hist.get(name)
+        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        try:
+            diff, not_in_cache = _workspace_status(project, m)
+        except CacheError:
+            # Without its listing the entries are unknown: all of it counts as not in cache.
+            diff, not_in_cache = wstatus.Diff([], [], []), m.files
+        except ManifestError as exc:
+            out.append(
+                ArtifactStatus(
+                    name, m.type, m.path, version, m.digest, manifest_state, [], [], [], 0, str(exc)
+                )
+            )
+            continue
+        out.append(
+            ArtifactStatus(
+                name,
+                m.type,
+                m.path,
+                version,
+                m.digest,
+                manifest_state,
+                diff.added,
+                diff.modified,
+                diff.deleted,
+                not_in_cache,
+            )
+        )
+    return out
+
+
+class Problem(NamedTuple):
+    path: str
+    problem: str  # "modified", "missing", "not a member", "corrupt object", "object missing"
+
+
+def verify(
+    project: Project, spec: str, root: str | None = None
+) -> tuple[ver.Resolved, list[Problem]]:
+    """Re-hash everything (no stat cache): the cache objects and the files at `root`
+    (default: the artifact's workspace path)."""
+    r = ver.resolve(project, spec)
+    m = r.manifest
+    entries = m.entries or {}
+    problems: list[Problem] = []
+    for p, e in entries.items():
+        if e.ref is not None:
+            continue
+        if not project.cache.has(e.digest):
+            problems.append(Problem(p, "object missing"))
+        elif not project.cache.verify_object(e.digest):
+            problems.append(Problem(p, "corrupt object"))
+    base = os.path.abspath(root) if root else (str(project.root / m.path) if m.path else None)
+    if base is not None:
+        names = sorted(os.listdir(base)) if root and os.path.isdir(base) else wscan.tops(entries)
+        scan = wscan.scan(
+            base,
+            names,
+            what=root or m.path or "",
+            ignore=None if root else project.ignore_for(m.path),
+        )
+        files = {p: sha256_file(os.path.join(base, p))[0] for p in scan.files}
+        diff = wstatus.compare(entries, files)
+        problems += [Problem(p, "modified") for p in diff.modified]
+        problems += [Problem(p, "missing") for p in diff.deleted]
+        problems += [Problem(p, "not a member") for p in diff.added]
+    return r, problems
+
+
+# ---------------------------------------------------------------- diff
+
+
+def remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> None:
+    if fp is not None:
+        project.state.set_snapshot(m.name, m.digest, fp)
+    else:
+        project.state.drop_snapshot(m.name)
+    project.state.tops.put(m.digest, "\n".join(wscan.tops(m.entries or {})))
+    project.state.cache_complete.put(m.digest, _cache_identity(project))
+
+
+def _manifest_state(code: str | None) -> str:
+    if code is None:
+        return "committed"
+    if code == "??":
+        return "new"
+    if "D" in code:
+        return "deleted"
+    if code[1] == " ":
+        return "staged"
+    return "modified"
+
+
+def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, int]:
+    if m.path is None:
+        return wstatus.Diff([], [], []), _not_in_cache(project, m)
+    base = str(project.root / m.path)
+    tops_text = project.state.tops.get(m.digest)
+    if tops_text is None:
+        project.load_entries(m)
+        tops_text = "\n".join(wscan.tops(m.entries or {}))
+        project.state.tops.put(m.digest, tops_text)
+    top_names = tops_text.split("\n") if tops_text else []
+    scan = wscan.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
+    if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
+        return wstatus.Diff([], [], []), _not_in_cache(project, m)
+    entries = project.load_entries(m)
+    found, trusted = wstatus.digests(project.state, m.path, scan.files, base=base)
+    diff = wstatus.compare(entries, {p: d for p, (d, _) in found.items()})
+    if diff.clean and trusted:
+        project.state.set_snapshot(m.name, m.digest, scan.fingerprint)
+    return diff, _not_in_cache(project, m)
+
+
+def _cache_identity(project: Project) -> str:
+    """Changes whenever an object is added to or removed from the cache: one stat per shard
+    folder, so "all objects present" can be remembered without re-checking 100,000 files."""
+    objects = project.cache.objects
+    try:
+        shards = sorted(os.scandir(objects), key=lambda e: e.name)
+    except FileNotFoundError:
+        return "none"
+    parts = [str(objects)]
+    for e in shards:
+        st = e.stat(follow_symlinks=False)
+        parts.append(f"{e.name}:{st.st_ino}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _not_in_cache(project: Project, m: mf.Manifest) -> int:
+    """How many stored entries lack their object in the local cache (0 is remembered)."""
+    ident = _cache_identity(project)
+    if project.state.cache_complete.get(m.digest) == ident:
+        return 0
+    try:
+        entries = project.load_entries(m)
+    except CacheError:
+        return m.files
+    n = len(project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})))
+    if n == 0:
+        project.state.cache_complete.put(m.digest, ident)
+    return n
+
+
+# ---------------------------------------------------------------- ls, log, show
