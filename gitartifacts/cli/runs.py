@@ -15,7 +15,8 @@ from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import registry
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.tracking import lineage
+from gitartifacts.sdk.records import version_ref
+from gitartifacts.tracking import graph, lineage
 
 
 @main.command()
@@ -75,13 +76,13 @@ def lineage_(
     ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
 ) -> None:
     """The graph of runs and artifact versions around NAME:SPEC."""
-    g, start = lineage.graph(
+    g, start = graph.graph(
         ctx.project(), spec, up=direction != "down", down=direction != "up", depth=depth
     )
     fmt = "json" if as_json else fmt
     if not explode and fmt != "json":
-        g = lineage.group_by_type(g, start)
-    echo(lineage.render(g, start, fmt))
+        g = graph.group_by_type(g, start)
+    echo(graph.render(g, start, fmt))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -245,5 +246,5 @@ def link(
     art = _api(project).artifact(spec)
     if art.version is None:
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
-    n = registry.link(project, art, collection, list(aliases))
+    n = registry.link(project, version_ref(art), collection, list(aliases))
     ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")

@@ -15,6 +15,7 @@ from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, ow
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.ops import api
 from gitartifacts.project import Project
+from gitartifacts.sdk.records import version_ref
 
 
 class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
@@ -267,23 +268,18 @@ class Artifact:
         """
         self._ensure_draft()
         project = self.project
-        for a in aliases:
-            mf.validate_alias(a)
-        existing = project.read_manifest(self._name, entries=False)
-        hist = ver.histories(project)
-        known_type = (
-            existing.type if existing else api._type_from_history(project, hist.get(self._name))
+        m, res = api.save_draft(
+            project,
+            self._name,
+            self.type,
+            self._entries,
+            description=self.description,
+            metadata=self.metadata,
+            path=self._path,
+            ttl=self.ttl,
+            aliases=aliases,
         )
-        if known_type is not None and known_type != self.type:
-            raise UsageError(
-                f"artifact {self._name!r} is of type {known_type!r}, not {self.type!r}",
-                "a name never changes type; choose another name",
-            )
-        api.ensure_init(project)
-        m = self.manifest
-        rel = project.write_manifest(m)
-        project.repo.stage([rel])
-        res = api._settle_version(project, m, hist.get(self._name), existing, list(aliases), rel)
+        rel = res.manifest
         self._digest = m.digest
         if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
             api.commit_only(
@@ -375,7 +371,7 @@ class Artifact:
         self._ensure_logged()
         from gitartifacts.gitmodel import registry
 
-        registry.link(self.project, self, target_path, aliases or [])
+        registry.link(self.project, version_ref(self), target_path, aliases or [])
         return self
 
     @classmethod

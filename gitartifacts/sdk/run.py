@@ -25,6 +25,7 @@ from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.project import Project
 from gitartifacts.sdk.artifact import Api, Artifact
+from gitartifacts.sdk.records import run_ref, version_ref
 
 RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -257,8 +258,8 @@ class Run:
         else:
             art = Api(self.project.root).artifact(artifact_or_name, type=type)
             art._project = self.project
-        self._write({"ev": "use", "artifact": _ref(art, use_as)})
-        self.inputs.append(_ref(art, use_as))
+        self._write({"ev": "use", "artifact": run_ref(art, use_as)})
+        self.inputs.append(run_ref(art, use_as))
         return art
 
     def use_model(self, name: str) -> str:
@@ -299,7 +300,7 @@ class Run:
             for a in aliases:
                 if art.version:
                     ver.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
-        ref = _ref(art, None, aliases, tags)
+        ref = run_ref(art, None, aliases, tags)
         self._write({"ev": "log", "artifact": ref})
         self.outputs.append(ref)
         return art
@@ -321,11 +322,11 @@ class Run:
             self.log_artifact(artifact)
         from gitartifacts.gitmodel import registry
 
-        n = registry.link(self.project, artifact, target_path, aliases or [])
+        n = registry.link(self.project, version_ref(artifact), target_path, aliases or [])
         self._write(
             {
                 "ev": "link",
-                "artifact": _ref(artifact, None),
+                "artifact": run_ref(artifact, None),
                 "collection": registry.collection_name(target_path),
                 "version": f"v{n}",
             }
@@ -358,15 +359,17 @@ class Run:
         self._ensure_live()
         from gitartifacts.tracking import code
 
-        art = code.code_artifact(
+        draft = code.code_draft(
             self.project, root, name or f"source-{self.job_type or 'run'}", include_fn, exclude_fn
         )
-        if art is None:
+        if draft is None:
             print(
                 "No relevant files were detected in the specified directory. No code will be logged to your run.",
                 file=sys.stderr,
             )
             return None
+        art = Artifact(draft.name, "code", metadata=draft.metadata, project=self.project)
+        art._entries = draft.entries
         return self.log_artifact(art)
 
     def upsert_artifact(self, artifact: Artifact, distributed_id: str | None = None) -> Artifact:
@@ -374,7 +377,9 @@ class Run:
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        distributed.upsert(self, artifact, self._distributed_id(distributed_id))
+        distributed.upsert(
+            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
+        )
         return artifact
 
     def finish_artifact(self, artifact: Artifact, distributed_id: str | None = None) -> Artifact:
@@ -382,9 +387,15 @@ class Run:
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        merged = distributed.finish(self, artifact, self._distributed_id(distributed_id))
+        part, staging = distributed.finish(
+            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
+        )
+        merged = Artifact(
+            part.name, part.type, part.description, part.metadata, project=self.project
+        )
+        merged._entries = part.entries
         logged = self.log_artifact(merged)
-        distributed.clear(merged)
+        distributed.clear(staging)
         return logged
 
     def _distributed_id(self, given: str | None) -> str:
@@ -414,12 +425,14 @@ class Run:
     def logged_artifacts(self) -> list[Artifact]:
         from gitartifacts.tracking import lineage
 
-        return lineage.artifacts_of(self.project, self.outputs)
+        found = lineage.resolve_refs(self.project, self.outputs)
+        return [Artifact._from_resolved(self.project, r) for r in found]
 
     def used_artifacts(self) -> list[Artifact]:
         from gitartifacts.tracking import lineage
 
-        return lineage.artifacts_of(self.project, self.inputs)
+        found = lineage.resolve_refs(self.project, self.inputs)
+        return [Artifact._from_resolved(self.project, r) for r in found]
 
     # ------------------------------------------------------------------ records
 
@@ -471,25 +484,12 @@ def _install_hooks() -> None:
     atexit.register(lambda: run.finish() if run is not None and run.state == RUNNING else None)
 
 
-def _ref(
-    art: Artifact,
-    use_as: str | None,
-    aliases: list[str] | None = None,
-    tags: list[str] | None = None,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": art.collection_name,
-        "version": art.version,
-        "digest": art.digest,
-        "type": art.type,
-    }
-    if use_as:
-        out["use_as"] = use_as
-    if aliases:
-        out["aliases"] = list(aliases)
-    if tags:
-        out["tags"] = list(tags)
-    return out
+def _part(art: Artifact) -> Any:
+    from gitartifacts.tracking import distributed
+
+    return distributed.Part(
+        art.collection_name, art.type, art.description, art.metadata, dict(art._entries)
+    )
 
 
 def _code_state(project: Project, head: str) -> dict[str, Any]:

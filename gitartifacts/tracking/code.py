@@ -16,14 +16,11 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
 from gitartifacts.project import Project
-
-if TYPE_CHECKING:
-    from gitartifacts.sdk.artifact import Artifact
 
 PIN_PREFIX = "refs/artifacts/pins/"
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
@@ -46,6 +43,14 @@ _DAMAGED = "the manifest or its patch is damaged or hostile; nothing of it was a
 EXCLUDED_DIRS = ("wandb", ".wandb", "artifacts")
 
 
+class CodeDraft(NamedTuple):
+    """A `code` artifact not yet saved: its name, metadata and entries (by git blob id)."""
+
+    name: str
+    metadata: dict[str, Any]
+    entries: dict[str, mf.Entry]
+
+
 def default_include(path: str, root: str = "") -> bool:
     base = os.path.basename(path)
     return base.endswith(".py") or base.startswith("Dockerfile") or base == "requirements.txt"
@@ -56,16 +61,14 @@ def default_exclude(path: str, root: str = "") -> bool:
     return rel.split(os.sep)[0] in EXCLUDED_DIRS
 
 
-def code_artifact(
+def code_draft(
     project: Project,
     root: str | os.PathLike[str],
     name: str,
     include_fn: Callable[..., bool] | None = None,
     exclude_fn: Callable[..., bool] | None = None,
-) -> Artifact | None:
+) -> CodeDraft | None:
     """A draft `code` artifact of the tracked files under `root` at HEAD (None if no file)."""
-    from gitartifacts.sdk.artifact import Artifact
-
     repo = project.repo
     head = repo.head()
     if head is None:
@@ -91,19 +94,14 @@ def code_artifact(
     if dirty:
         patch = repo.run("diff", "--binary", "--no-color", head, "--", *dirty)
         metadata["patch"] = project.cache.add_bytes(patch.encode())
-    art = Artifact(
-        mf.validate_name(_safe(name), "name"), "code", metadata=metadata, project=project
-    )
+    draft = CodeDraft(mf.validate_name(_safe(name), "name"), metadata, {})
     prefix = "" if root_rel == "." else root_rel + "/"
     for rel in chosen:
         entry_path = rel[len(prefix) :] if rel.startswith(prefix) else rel
-        art._put(
-            entry_path,
-            mf.Entry("git:" + blobs[rel], os.path.getsize(project.root / rel), "git:" + head),
-            False,
-        )
+        size = os.path.getsize(project.root / rel)
+        draft.entries[entry_path] = mf.Entry("git:" + blobs[rel], size, "git:" + head)
     repo.update_refs([(PIN_PREFIX + head, head, None)])
-    return art
+    return draft
 
 
 def materialize(project: Project, m: mf.Manifest, target: str) -> int:
