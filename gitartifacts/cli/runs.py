@@ -131,6 +131,7 @@ def run(
     """
     from gitartifacts.ops import api
     from gitartifacts.sdk import run as runs
+    from gitartifacts.sdk import session
 
     project = ctx.project()
     outs = [_parse_output(o) for o in outputs]
@@ -143,7 +144,7 @@ def run(
             cfg[k] = json.loads(v)
         except json.JSONDecodeError:
             cfg[k] = v
-    r = runs.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
+    r = session.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
     try:
         for spec in inputs:
             art = r.use_artifact(spec)
@@ -190,7 +191,7 @@ def _parse_output(spec: str) -> tuple[str, str, str | None]:
 
 
 def _api(project: Any) -> Any:
-    from gitartifacts.sdk.artifact import Api
+    from gitartifacts.sdk.api import Api
 
     api = Api(project.root)
     api._project = project

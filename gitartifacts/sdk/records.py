@@ -1,10 +1,28 @@
-"""Plain records the SDK objects hand to the layers below: a version as a link or a run names it."""
+"""What the SDK objects share: an artifact's errors and file entries, and a version as a
+registry link or a run record names it."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.registry import VersionRef
+
+
+class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
+    """A reader called on a draft that was never saved."""
+
+
+class ArtifactFinalizedError(GitArtifactsError, RuntimeError):
+    """A mutator called on a logged version."""
+
+
+class ArtifactEntry(NamedTuple):
+    path: str
+    digest: str
+    size: int
+    ref: str | None = None
+    version_id: str | None = None
 
 
 class Versioned(Protocol):

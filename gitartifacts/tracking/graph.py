@@ -25,74 +25,13 @@ def graph(
 ) -> tuple[Graph, str]:
     """The bipartite DAG around one artifact version, `depth` steps each way."""
     r = ver.resolve(project, spec, entries=False)
-    idx = index(project)
-    hist = ver.histories(project)
-    g = Graph()
-
-    def art_node(name: str, digest: str, type_: str | None) -> str:
-        h = hist.get(name)
-        n = ver.digest_versions(project, h).get(digest) if h else None
-        label = f"{name}:v{n}" if n is not None else f"{name}@{digest[7:15]}"
-        nid = "a:" + digest
-        g.nodes.setdefault(
-            nid,
-            {
-                "kind": "artifact",
-                "label": label,
-                "name": name,
-                "digest": digest,
-                "type": type_ or "?",
-            },
-        )
-        return nid
-
-    def run_node(rec: dict[str, Any]) -> str:
-        nid = "r:" + str(rec["id"])
-        g.nodes.setdefault(
-            nid,
-            {
-                "kind": "run",
-                "label": rec.get("name") or rec["id"],
-                "id": rec["id"],
-                "job_type": rec.get("job_type") or "run",
-                "state": rec.get("state"),
-            },
-        )
-        return nid
-
-    start = art_node(r.manifest.name, r.manifest.digest, r.manifest.type)
-    seen_edges: set[tuple[str, str]] = set()
-
-    def edge(a: str, b: str) -> None:
-        if (a, b) not in seen_edges:
-            seen_edges.add((a, b))
-            g.edges.append((a, b))
-
-    def walk(runs_of: dict[str, list[str]], arts_key: str, upstream: bool) -> None:
-        """Breadth-first, `depth` run steps: artifact -> its runs -> their artifacts -> ..."""
-        frontier = [start]
-        for _ in range(depth):
-            nxt = []
-            for nid in frontier:
-                for rid in dict.fromkeys(runs_of.get(g.nodes[nid]["digest"], [])):
-                    rec = idx.runs[rid].record
-                    rn = run_node(rec)
-                    edge(*((rn, nid) if upstream else (nid, rn)))
-                    for art in rec.get(arts_key, []):
-                        an = art_node(art["name"], art["digest"], art.get("type"))
-                        pair = (an, rn) if upstream else (rn, an)
-                        if pair not in seen_edges:
-                            nxt.append(an)
-                        edge(*pair)
-            frontier = nxt
-            if not frontier:
-                break
-
+    b = _Builder(project)
+    start = b.art_node(r.manifest.name, r.manifest.digest, r.manifest.type)
     if up:
-        walk(idx.logged, "inputs", upstream=True)
+        b.walk(start, b.idx.logged, "inputs", depth, upstream=True)
     if down:
-        walk(idx.used, "outputs", upstream=False)
-    return g, start
+        b.walk(start, b.idx.used, "outputs", depth, upstream=False)
+    return b.g, start
 
 
 def group_by_type(g: Graph, start: str, threshold: int = 5) -> Graph:
@@ -155,6 +94,80 @@ def render(g: Graph, start: str, fmt: str) -> str:
     if fmt == "dot":
         return _dot(g, start)
     return _text(g, start)
+
+
+class _Builder:
+    """A graph being built from the run index: nodes named once, each edge added once."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.idx = index(project)
+        self.hist = ver.histories(project)
+        self.g = Graph()
+        self.seen_edges: set[tuple[str, str]] = set()
+
+    def art_node(self, name: str, digest: str, type_: str | None) -> str:
+        h = self.hist.get(name)
+        n = ver.digest_versions(self.project, h).get(digest) if h else None
+        label = f"{name}:v{n}" if n is not None else f"{name}@{digest[7:15]}"
+        nid = "a:" + digest
+        self.g.nodes.setdefault(
+            nid,
+            {
+                "kind": "artifact",
+                "label": label,
+                "name": name,
+                "digest": digest,
+                "type": type_ or "?",
+            },
+        )
+        return nid
+
+    def run_node(self, rec: dict[str, Any]) -> str:
+        nid = "r:" + str(rec["id"])
+        self.g.nodes.setdefault(
+            nid,
+            {
+                "kind": "run",
+                "label": rec.get("name") or rec["id"],
+                "id": rec["id"],
+                "job_type": rec.get("job_type") or "run",
+                "state": rec.get("state"),
+            },
+        )
+        return nid
+
+    def edge(self, a: str, b: str) -> None:
+        if (a, b) not in self.seen_edges:
+            self.seen_edges.add((a, b))
+            self.g.edges.append((a, b))
+
+    def walk(
+        self,
+        start: str,
+        runs_of: dict[str, list[str]],
+        arts_key: str,
+        depth: int,
+        upstream: bool,
+    ) -> None:
+        """Breadth-first, `depth` run steps: artifact -> its runs -> their artifacts -> ..."""
+        frontier = [start]
+        for _ in range(depth):
+            nxt = []
+            for nid in frontier:
+                for rid in dict.fromkeys(runs_of.get(self.g.nodes[nid]["digest"], [])):
+                    rec = self.idx.runs[rid].record
+                    rn = self.run_node(rec)
+                    self.edge(*((rn, nid) if upstream else (nid, rn)))
+                    for art in rec.get(arts_key, []):
+                        an = self.art_node(art["name"], art["digest"], art.get("type"))
+                        pair = (an, rn) if upstream else (rn, an)
+                        if pair not in self.seen_edges:
+                            nxt.append(an)
+                        self.edge(*pair)
+            frontier = nxt
+            if not frontier:
+                break
 
 
 def _ids(g: Graph) -> dict[str, str]:

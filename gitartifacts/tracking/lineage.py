@@ -83,63 +83,9 @@ def fold(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "state": "running",
         }
         for ev in evs:
-            kind = ev.get("ev")
-            if kind == "start":
-                rec.update({k: v for k, v in ev.items() if k not in ("run", "ev", "t")})
-            elif kind == "resume":
-                rec["state"] = "running"
-                rec["config"] = {**rec.get("config", {}), **(ev.get("config") or {})}
-                rec["pid"], rec["host"] = ev.get("pid"), ev.get("host", rec.get("host"))
-            elif kind == "use" and isinstance(ev.get("artifact"), dict):
-                _add_unique(rec["inputs"], ev["artifact"])
-            elif kind == "log" and isinstance(ev.get("artifact"), dict):
-                _add_unique(rec["outputs"], ev["artifact"])
-            elif kind == "link":
-                rec["links"].append({k: ev.get(k) for k in ("artifact", "collection", "version")})
-            elif kind == "finish":
-                for key in ("state", "summary", "config", "end", "exit_code"):
-                    if key in ev:
-                        rec[key] = ev[key]
+            _apply(rec, ev)
         out[rid] = rec
     return out
-
-
-def _add_unique(items: list[dict[str, Any]], art: dict[str, Any]) -> None:
-    key = (art.get("digest"), art.get("use_as"))
-    for i, old in enumerate(items):
-        if (old.get("digest"), old.get("use_as")) == key:
-            items[i] = {**old, **{k: v for k, v in art.items() if v is not None}}
-            return
-    items.append(art)
-
-
-def _from_records(tip: str | None, records: dict[str, dict[str, Any]]) -> Index:
-    idx = Index(tip)
-    here = socket.gethostname()
-    for rid, rec in records.items():
-        if rec.get("state") == "running" and rec.get("host") == here and not _alive(rec.get("pid")):
-            rec = {**rec, "state": "crashed"}
-        idx.runs[rid] = RunRecord(rec)
-        for art in rec.get("outputs", []):
-            idx.logged[art.get("digest", "")].append(rid)
-        for art in rec.get("inputs", []):
-            idx.used[art.get("digest", "")].append(rid)
-    return idx
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# ---------------------------------------------------------------- queries
 
 
 def run_record(project: Project, run_id: str) -> RunRecord:
@@ -185,6 +131,102 @@ def select_runs(
     return out
 
 
+def producers(project: Project, digest: str) -> list[RunRecord]:
+    idx = index(project)
+    return _by_start(
+        [idx.runs[r] for r in dict.fromkeys(idx.logged.get(digest, [])) if r in idx.runs]
+    )
+
+
+def consumers(project: Project, digest: str) -> list[RunRecord]:
+    idx = index(project)
+    return _by_start(
+        [idx.runs[r] for r in dict.fromkeys(idx.used.get(digest, [])) if r in idx.runs]
+    )
+
+
+def resolve_refs(project: Project, refs: Sequence[dict[str, Any]]) -> list[ver.Resolved]:
+    """The versions recorded references name (by digest, so renumbering is harmless); a
+    reference whose version is gone is left out."""
+    hist = ver.histories(project)
+    out: list[ver.Resolved] = []
+    for ref in refs:
+        name, digest = ref.get("name"), ref.get("digest")
+        if not isinstance(name, str) or not isinstance(digest, str):
+            continue
+        h = hist.get(name)
+        n = ver.digest_versions(project, h).get(digest) if h else None
+        try:
+            if n is not None:
+                out.append(ver.resolve(project, f"{name}:v{n}"))
+            else:
+                r = ver.resolve(project, f"{name}:{ver.LATEST}" if name in hist else name)
+                if r.manifest.digest == digest:
+                    out.append(r)
+        except (NotFoundError, UsageError):
+            continue
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _apply(rec: dict[str, Any], ev: dict[str, Any]) -> None:
+    """Fold one event line into its run's record."""
+    kind = ev.get("ev")
+    if kind == "start":
+        rec.update({k: v for k, v in ev.items() if k not in ("run", "ev", "t")})
+    elif kind == "resume":
+        rec["state"] = "running"
+        rec["config"] = {**rec.get("config", {}), **(ev.get("config") or {})}
+        rec["pid"], rec["host"] = ev.get("pid"), ev.get("host", rec.get("host"))
+    elif kind == "use" and isinstance(ev.get("artifact"), dict):
+        _add_unique(rec["inputs"], ev["artifact"])
+    elif kind == "log" and isinstance(ev.get("artifact"), dict):
+        _add_unique(rec["outputs"], ev["artifact"])
+    elif kind == "link":
+        rec["links"].append({k: ev.get(k) for k in ("artifact", "collection", "version")})
+    elif kind == "finish":
+        for key in ("state", "summary", "config", "end", "exit_code"):
+            if key in ev:
+                rec[key] = ev[key]
+
+
+def _add_unique(items: list[dict[str, Any]], art: dict[str, Any]) -> None:
+    key = (art.get("digest"), art.get("use_as"))
+    for i, old in enumerate(items):
+        if (old.get("digest"), old.get("use_as")) == key:
+            items[i] = {**old, **{k: v for k, v in art.items() if v is not None}}
+            return
+    items.append(art)
+
+
+def _from_records(tip: str | None, records: dict[str, dict[str, Any]]) -> Index:
+    idx = Index(tip)
+    here = socket.gethostname()
+    for rid, rec in records.items():
+        if rec.get("state") == "running" and rec.get("host") == here and not _alive(rec.get("pid")):
+            rec = {**rec, "state": "crashed"}
+        idx.runs[rid] = RunRecord(rec)
+        for art in rec.get("outputs", []):
+            idx.logged[art.get("digest", "")].append(rid)
+        for art in rec.get("inputs", []):
+            idx.used[art.get("digest", "")].append(rid)
+    return idx
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _get(rec: dict[str, Any], dotted: str) -> Any:
     cur: Any = rec
     for part in dotted.split("."):
@@ -221,42 +263,5 @@ def _matches(value: Any, cond: Any) -> bool:
     return True
 
 
-def producers(project: Project, digest: str) -> list[RunRecord]:
-    idx = index(project)
-    return _by_start(
-        [idx.runs[r] for r in dict.fromkeys(idx.logged.get(digest, [])) if r in idx.runs]
-    )
-
-
-def consumers(project: Project, digest: str) -> list[RunRecord]:
-    idx = index(project)
-    return _by_start(
-        [idx.runs[r] for r in dict.fromkeys(idx.used.get(digest, [])) if r in idx.runs]
-    )
-
-
 def _by_start(runs: list[RunRecord]) -> list[RunRecord]:
     return sorted(runs, key=lambda r: r.record.get("start") or 0)
-
-
-def resolve_refs(project: Project, refs: Sequence[dict[str, Any]]) -> list[ver.Resolved]:
-    """The versions recorded references name (by digest, so renumbering is harmless); a
-    reference whose version is gone is left out."""
-    hist = ver.histories(project)
-    out: list[ver.Resolved] = []
-    for ref in refs:
-        name, digest = ref.get("name"), ref.get("digest")
-        if not isinstance(name, str) or not isinstance(digest, str):
-            continue
-        h = hist.get(name)
-        n = ver.digest_versions(project, h).get(digest) if h else None
-        try:
-            if n is not None:
-                out.append(ver.resolve(project, f"{name}:v{n}"))
-            else:
-                r = ver.resolve(project, f"{name}:{ver.LATEST}" if name in hist else name)
-                if r.manifest.digest == digest:
-                    out.append(r)
-        except (NotFoundError, UsageError):
-            continue
-    return out
