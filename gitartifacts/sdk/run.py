@@ -24,7 +24,7 @@ from gitartifacts.gitmodel import versions as ver
 from gitartifacts.project import Project
 from gitartifacts.sdk.records import run_ref, version_ref
 
-RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
+RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 
 
 class _Recorded(MutableMapping[str, Any]):
@@ -72,7 +72,7 @@ class Run:
     """A job that uses and logs artifacts. Live while running; read-only from `Api().run(id)`."""
 
     def __init__(
-        self, project: Project, record: dict[str, Any], live: bool = False, *, artifacts: Any
+        self, project: Project, record: dict[str, Any], live: bool = False, *, artifacts: type[Any]
     ) -> None:
         self.project = project
         self.id: str = record["id"]

@@ -25,15 +25,15 @@ _INDEX_VERSION = 1
 
 @dataclass
 class RunRecord:
-    record: dict[str, Any]
+    """One run, folded from its event lines (`id`, `state`, `config`, `inputs`, ...)."""
 
-    @property
-    def id(self) -> str:
-        return str(self.record["id"])
+    record: dict[str, Any]
 
 
 @dataclass
 class Index:
+    """Every run by id, and the runs that logged or used each artifact digest."""
+
     tip: str | None
     runs: dict[str, RunRecord] = field(default_factory=dict)
     logged: dict[str, list[str]] = field(
