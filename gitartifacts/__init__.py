@@ -18,19 +18,19 @@ __version__ = "0.1.0"
 
 # Imported on first use, so that `git artifacts status` does not pay for the Python API.
 _LAZY = {
-    "Api": "gitartifacts.sdk.artifact",
+    "Api": "gitartifacts.sdk.api",
     "Artifact": "gitartifacts.sdk.artifact",
-    "ArtifactEntry": "gitartifacts.sdk.artifact",
-    "ArtifactFinalizedError": "gitartifacts.sdk.artifact",
-    "ArtifactNotLoggedError": "gitartifacts.sdk.artifact",
+    "ArtifactEntry": "gitartifacts.sdk.records",
+    "ArtifactFinalizedError": "gitartifacts.sdk.records",
+    "ArtifactNotLoggedError": "gitartifacts.sdk.records",
     "CacheError": "gitartifacts.errors",
     "ConflictError": "gitartifacts.errors",
     "GitArtifactsError": "gitartifacts.errors",
     "ManifestError": "gitartifacts.errors",
     "NotFoundError": "gitartifacts.errors",
     "UsageError": "gitartifacts.errors",
-    "init": "gitartifacts.sdk.run",
-    "finish": "gitartifacts.sdk.run",
+    "init": "gitartifacts.sdk.session",
+    "finish": "gitartifacts.sdk.session",
     "Run": "gitartifacts.sdk.run",
 }
 __all__ = [
@@ -62,19 +62,22 @@ if TYPE_CHECKING:
         NotFoundError,
         UsageError,
     )
-    from gitartifacts.sdk.artifact import (
-        Api,
-        Artifact,
+    from gitartifacts.sdk.api import Api
+    from gitartifacts.sdk.artifact import Artifact
+    from gitartifacts.sdk.records import (
         ArtifactEntry,
         ArtifactFinalizedError,
         ArtifactNotLoggedError,
     )
-    from gitartifacts.sdk.run import Run, finish, init, run
+    from gitartifacts.sdk.run import Run
+    from gitartifacts.sdk.session import finish, init
+
+    run: Run | None
 
 
 def __getattr__(name: str) -> Any:
     if name == "run":  # the active run of this process, or None
-        return importlib.import_module("gitartifacts.sdk.run").run
+        return importlib.import_module("gitartifacts.sdk.session").active()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")

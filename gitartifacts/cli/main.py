@@ -261,7 +261,7 @@ def add(
         art = ops_add.add_code(ctx.project(), paths[0] if paths else ".", name, aliases)
         dirty = ", dirty" if art.metadata.get("dirty") else ""
         ctx.say(
-            f"{name}: staged code artifact pinning {art.metadata['commit'][:12]} ({art.file_count} files{dirty})"
+            f"{name}: staged code artifact pinning {art.metadata['commit'][:12]} ({art.files} files{dirty})"
         )
         return
     r = ops_add.add(

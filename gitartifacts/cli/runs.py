@@ -15,7 +15,8 @@ from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import refs, registry
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.tracking import lineage
+from gitartifacts.sdk.records import version_ref
+from gitartifacts.tracking import graph, lineage
 
 
 @main.command()
@@ -75,13 +76,13 @@ def lineage_(
     ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
 ) -> None:
     """The graph of runs and artifact versions around NAME:SPEC."""
-    g, start = lineage.graph(
+    g, start = graph.graph(
         ctx.project(), spec, up=direction != "down", down=direction != "up", depth=depth
     )
     fmt = "json" if as_json else fmt
     if not explode and fmt != "json":
-        g = lineage.group_by_type(g, start)
-    echo(lineage.render(g, start, fmt))
+        g = graph.group_by_type(g, start)
+    echo(graph.render(g, start, fmt))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -131,6 +132,7 @@ def run(
     from gitartifacts.ops import add as ops_add
     from gitartifacts.ops import checkout as ops_checkout
     from gitartifacts.sdk import run as runs
+    from gitartifacts.sdk import session
 
     project = ctx.project()
     outs = [_parse_output(o) for o in outputs]
@@ -143,7 +145,7 @@ def run(
             cfg[k] = json.loads(v)
         except json.JSONDecodeError:
             cfg[k] = v
-    r = runs.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
+    r = session.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
     try:
         for spec in inputs:
             art = r.use_artifact(spec)
@@ -190,7 +192,7 @@ def _parse_output(spec: str) -> tuple[str, str, str | None]:
 
 
 def _api(project: Any) -> Any:
-    from gitartifacts.sdk.artifact import Api
+    from gitartifacts.sdk.api import Api
 
     api = Api(project.root)
     api._project = project
@@ -246,5 +248,5 @@ def link(
     art = _api(project).artifact(spec)
     if art.version is None:
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
-    n = registry.link(project, art, collection, list(aliases))
+    n = registry.link(project, version_ref(art), collection, list(aliases))
     ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")

@@ -8,7 +8,7 @@ newest link. Spec: `registry/<collection>:v2` or `registry/<collection>:producti
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -18,8 +18,14 @@ from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.repo import ZERO
 
-if TYPE_CHECKING:
-    from gitartifacts.sdk.artifact import Artifact
+
+class VersionRef(NamedTuple):
+    """A logged artifact version, as a link names its source."""
+
+    name: str
+    version: str | None  # `vN`
+    digest: str
+    type: str
 
 
 class Link(NamedTuple):
@@ -38,13 +44,13 @@ def collection_name(target_path: str) -> str:
     return name
 
 
-def link(project: Project, artifact: Artifact, target_path: str, aliases: list[str]) -> int:
+def link(project: Project, source: VersionRef, target_path: str, aliases: list[str]) -> int:
     """Link a logged version; linking the same content again reuses its number."""
     coll = collection_name(target_path)
     for a in aliases:
         mf.validate_alias(a)
     links = collection(project, coll)
-    same = [lk for lk in links.values() if lk.digest == artifact.digest]
+    same = [lk for lk in links.values() if lk.digest == source.digest]
     repo = project.repo
     updates: list[tuple[str, str, str | None]] = []
     if same:
@@ -56,10 +62,10 @@ def link(project: Project, artifact: Artifact, target_path: str, aliases: list[s
         body = {
             "gitartifacts-link": 1,
             "collection": coll,
-            "source": artifact.collection_name,
-            "version": artifact.version,
-            "digest": artifact.digest,
-            "type": artifact.type,
+            "source": source.name,
+            "version": source.version,
+            "digest": source.digest,
+            "type": source.type,
         }
         blob = repo.run(
             "hash-object", "-w", "--stdin", input=yaml.safe_dump(body, sort_keys=False)

@@ -108,17 +108,53 @@ def add(
     return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
 
 
-def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()) -> Any:
+def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()) -> mf.Manifest:
     """Stage a `code` artifact pinning HEAD (see gitartifacts.tracking.code)."""
     from gitartifacts.tracking import code
 
-    art = code.code_artifact(project, root, name)
-    if art is None:
+    draft = code.code_draft(project, root, name)
+    if draft is None:
         raise UsageError(
             f"no code files under {root}",
             "code artifacts take .py, Dockerfile* and requirements.txt files tracked by git",
         )
-    return art.save(list(aliases))
+    m, _ = save_draft(
+        project, draft.name, "code", draft.entries, metadata=draft.metadata, aliases=aliases
+    )
+    return m
+
+
+def save_draft(
+    project: Project,
+    name: str,
+    type: str,
+    entries: dict[str, mf.Entry],
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    path: str | None = None,
+    ttl: str | None = None,
+    aliases: Sequence[str] = (),
+) -> tuple[mf.Manifest, AddResult]:
+    """Write and stage the manifest of an artifact built in Python (`Artifact.save`,
+    `add --code`); the result says which version it is, or will be once committed."""
+    for a in aliases:
+        mf.validate_alias(a)
+    existing = project.read_manifest(name, entries=False)
+    hist = ver.histories(project)
+    known_type = existing.type if existing else _type_from_history(project, hist.get(name))
+    if known_type is not None and known_type != type:
+        raise UsageError(
+            f"artifact {name!r} is of type {known_type!r}, not {type!r}",
+            "a name never changes type; choose another name",
+        )
+    ensure_init(project)
+    m = mf.build(
+        name, type, entries, description=description, metadata=metadata, path=path, ttl=ttl
+    )
+    rel = project.write_manifest(m)
+    project.repo.stage([rel])
+    return m, _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
 
 
 def commit_only(project: Project, paths: Sequence[str], message: str) -> str:

@@ -1,4 +1,4 @@
-"""The Python API after W&B: `Artifact` (a draft you fill, or a logged version) and `Api`."""
+"""`Artifact` after W&B: a draft you fill and save, or a logged version you read."""
 
 from __future__ import annotations
 
@@ -7,34 +7,26 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.workspace import scan as wscan
-from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
+from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.gitmodel import registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import checkout as ops_checkout
-from gitartifacts.ops import init as ops_init
 from gitartifacts.ops import status as ops_status
-
-
-class ArtifactNotLoggedError(GitArtifactsError, RuntimeError):
-    """A reader called on a draft that was never saved."""
-
-
-class ArtifactFinalizedError(GitArtifactsError, RuntimeError):
-    """A mutator called on a logged version."""
-
-
-class ArtifactEntry(NamedTuple):
-    path: str
-    digest: str
-    size: int
-    ref: str | None = None
-    version_id: str | None = None
+from gitartifacts.sdk.records import (
+    ArtifactEntry,
+    ArtifactFinalizedError,
+    ArtifactNotLoggedError,
+    version_ref,
+)
+from gitartifacts.sdk.run import Run
+from gitartifacts.tracking import lineage
 
 
 @own_errors
@@ -272,25 +264,18 @@ class Artifact:
         """
         self._ensure_draft()
         project = self.project
-        for a in aliases:
-            mf.validate_alias(a)
-        existing = project.read_manifest(self._name, entries=False)
-        hist = ver.histories(project)
-        known_type = (
-            existing.type if existing else ops_add._type_from_history(project, hist.get(self._name))
+        m, res = ops_add.save_draft(
+            project,
+            self._name,
+            self.type,
+            self._entries,
+            description=self.description,
+            metadata=self.metadata,
+            path=self._path,
+            ttl=self.ttl,
+            aliases=aliases,
         )
-        if known_type is not None and known_type != self.type:
-            raise UsageError(
-                f"artifact {self._name!r} is of type {known_type!r}, not {self.type!r}",
-                "a name never changes type; choose another name",
-            )
-        ops_init.ensure_init(project)
-        m = self.manifest
-        rel = project.write_manifest(m)
-        project.repo.stage([rel])
-        res = ops_add._settle_version(
-            project, m, hist.get(self._name), existing, list(aliases), rel
-        )
+        rel = res.manifest
         self._digest = m.digest
         if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
             ops_add.commit_only(
@@ -315,17 +300,12 @@ class Artifact:
                 "call Artifact.save() first, or get a version with Api().artifact('name:vN')",
             )
 
-    def _spec(self) -> str:
-        if self._version is not None:
-            return f"{self._name}:v{self._version}"
-        return self._name
-
     def download(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> str:
         """Files of this version into `root`; never deletes, skips files that already match,
         and replaces a changed file only when its bytes are in the cache, unless `force`."""
         self._ensure_logged()
         target, _ = ops_checkout.get(
-            self.project, self._spec(), os.fspath(root) if root else None, force=force
+            self.project, self.name, os.fspath(root) if root else None, force=force
         )
         return target
 
@@ -337,7 +317,7 @@ class Artifact:
             if root
             else os.path.join(self.project.settings.artifacts_dir, self._name)
         )
-        return ops_checkout.checkout_root(self.project, self._spec(), target)
+        return ops_checkout.checkout_root(self.project, self.name, target)
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
         """Raise ValueError when `root` does not hold exactly this version's bytes."""
@@ -346,10 +326,10 @@ class Artifact:
             os.fspath(root)
             if root
             else ops_checkout.default_download_dir(
-                self.project, ver.resolve(self.project, self._spec())
+                self.project, ver.resolve(self.project, self.name)
             )
         )
-        _, problems = ops_status.verify(self.project, self._spec(), target)
+        _, problems = ops_status.verify(self.project, self.name, target)
         for p in problems:
             if p.problem == "not a member":
                 full = os.path.join(target, p.path)
@@ -362,30 +342,52 @@ class Artifact:
 
     # ------------------------------------------------------------------ lineage
 
-    def logged_by(self) -> Any:
+    def logged_by(self) -> Run | None:
         """The run that logged this version first, or None (e.g. added from the command line)."""
         self._ensure_logged()
-        from gitartifacts.sdk.run import Run
-        from gitartifacts.tracking import lineage
-
         found = lineage.producers(self.project, self.digest)
-        return Run(self.project, found[0].record) if found else None
+        return Run(self.project, found[0].record, artifacts=Artifact) if found else None
 
-    def used_by(self) -> list[Any]:
+    def used_by(self) -> list[Run]:
         """Runs that used this version (through any name, alias or registry link)."""
         self._ensure_logged()
-        from gitartifacts.sdk.run import Run
-        from gitartifacts.tracking import lineage
-
-        return [Run(self.project, r.record) for r in lineage.consumers(self.project, self.digest)]
+        found = lineage.consumers(self.project, self.digest)
+        return [Run(self.project, r.record, artifacts=Artifact) for r in found]
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
         """Link this version into a registry collection (its own v0, v1, ... and aliases)."""
         self._ensure_logged()
-        from gitartifacts.gitmodel import registry
-
-        registry.link(self.project, self, target_path, aliases or [])
+        registry.link(self.project, version_ref(self), target_path, aliases or [])
         return self
+
+    @classmethod
+    def _named(cls, project: Project, name: str, type: str | None) -> Artifact:
+        """`Api.artifact`: `name:spec`, or a bare name for its latest version."""
+        spec = name
+        if ":" not in name and name in ver.histories(project):
+            spec = f"{name}:{LATEST}"
+        r = ver.resolve(project, spec)
+        if type is not None and r.manifest.type != type:
+            raise UsageError(
+                f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
+                "drop the type argument or fix it",
+            )
+        return cls._from_resolved(project, r)
+
+    @classmethod
+    def _draft(
+        cls,
+        project: Project,
+        name: str,
+        type: str,
+        entries: dict[str, mf.Entry],
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Artifact:
+        """A draft holding these entries already (a code artifact, a merged distributed one)."""
+        art = cls(name, type, description, metadata, project=project)
+        art._entries = dict(entries)
+        return art
 
     @classmethod
     def _from_resolved(cls, project: Project, r: ver.Resolved) -> Artifact:
@@ -399,71 +401,3 @@ class Artifact:
         art._commit = r.commit
         art._digest = m.digest
         return art
-
-
-@own_errors
-class Api:
-    """Read access to the artifacts of a repository (the current one by default)."""
-
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self._root = root
-        self._project: Project | None = None
-
-    @property
-    def project(self) -> Project:
-        if self._project is None:
-            self._project = Project.open(self._root)
-            ver.sync(self._project)
-        return self._project
-
-    def artifact(self, name: str, type: str | None = None) -> Artifact:
-        """`name:vN`, `name:alias`, `name:<digest prefix>`, `<rev>:name`; bare `name` is latest."""
-        project = self.project
-        spec = name
-        if ":" not in name and name in ver.histories(project):
-            spec = f"{name}:{LATEST}"
-        r = ver.resolve(project, spec)
-        if type is not None and r.manifest.type != type:
-            raise UsageError(
-                f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
-                "drop the type argument or fix it",
-            )
-        return Artifact._from_resolved(project, r)
-
-    def artifact_exists(self, name: str) -> bool:
-        try:
-            self.artifact(name)
-        except GitArtifactsError:
-            return False
-        return True
-
-    def run(self, run_id: str) -> Any:
-        """A recorded run by id (read-only)."""
-        from gitartifacts.sdk.run import Run
-        from gitartifacts.tracking import lineage
-
-        return Run(self.project, lineage.run_record(self.project, run_id).record)
-
-    def runs(
-        self,
-        job_type: str | None = None,
-        group: str | None = None,
-        filters: dict[str, Any] | None = None,
-        order: str | None = None,
-        state: str | None = None,
-    ) -> list[Any]:
-        """Recorded runs, e.g. `runs(group="sweep-3", order="-summary.val_acc")[0]`."""
-        from gitartifacts.sdk.run import Run
-        from gitartifacts.tracking import lineage
-
-        recs = lineage.select_runs(
-            self.project, job_type=job_type, group=group, state=state, filters=filters, order=order
-        )
-        return [Run(self.project, r.record) for r in recs]
-
-    def artifact_versions(self, name: str) -> list[Artifact]:
-        """Every version of `name`, oldest first."""
-        h = ver.histories(self.project).get(name)
-        if h is None:
-            raise NotFoundError(f"artifact {name!r} has no versions", "commit its manifest first")
-        return [self.artifact(f"{name}:v{n}") for n in sorted(h.versions)]

@@ -1,17 +1,16 @@
-"""Runs after W&B: `ga.init(...)` starts a job whose config, summary, inputs and outputs are
-recorded as JSON lines in git notes on the run's code commit (HEAD when it started).
+"""A run after W&B (`Run`): a job whose config, summary, inputs and outputs are recorded as
+JSON lines in git notes on the run's code commit (HEAD when it started).
 
 Every event is one line (`start`, `use`, `log`, `link`, `finish`, `resume`); readers fold the
-lines of one run id, so records written in several clones merge without conflict.
+lines of one run id, so records written in several clones merge without conflict. A run builds
+the artifacts it uses and logs with the `Artifact` class it is given (`artifacts=`), so this
+module does not import the artifact module, which imports it.
 """
 
 from __future__ import annotations
 
-import atexit
-import getpass
 import os
-import secrets
-import socket
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, MutableMapping
@@ -19,63 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from gitartifacts.core import manifest as mf
-from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.sdk.artifact import Api, Artifact
+from gitartifacts.sdk.records import run_ref, version_ref
 
-RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
-_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-run: Run | None = None  # the active run of this process, as `ga.run`
-
-
-def init(
-    job_type: str | None = None,
-    config: dict[str, Any] | None = None,
-    group: str | None = None,
-    name: str | None = None,
-    id: str | None = None,
-    resume: str | bool | None = None,
-    tags: list[str] | None = None,
-    notes: str | None = None,
-    *,
-    dir: str | os.PathLike[str] | None = None,
-) -> Run:
-    """Start (or resume) a run; one is active per process. Use it as a context manager."""
-    global run
-    if run is not None and run.state == RUNNING:
-        run.finish()
-    project = Project.open(dir)
-    ver.sync(project)
-    if resume not in (None, False, True, "allow", "must", "never"):
-        raise UsageError(f"resume={resume!r} is not supported", "use 'allow', 'must' or 'never'")
-    previous = None
-    if id is not None:
-        _check_id(id)
-        from gitartifacts.tracking import lineage
-
-        previous = lineage.index(project).runs.get(id)
-        if previous is not None and resume in (None, False, "never"):
-            raise UsageError(
-                f"run {id!r} already exists", "pass resume='allow' to continue it, or another id"
-            )
-        if previous is None and resume == "must":
-            raise NotFoundError(
-                f"run {id!r} does not exist, and resume='must'",
-                "check the id, or use resume='allow'",
-            )
-    r = Run._start(project, id or _new_id(), job_type, config, group, name, tags, notes, previous)
-    run = r
-    return r
-
-
-def finish(exit_code: int | None = None) -> None:
-    """Finish the active run, if any."""
-    if run is not None:
-        run.finish(exit_code=exit_code)
+RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 
 
 class _Recorded(MutableMapping[str, Any]):
@@ -122,7 +71,9 @@ class _Recorded(MutableMapping[str, Any]):
 class Run:
     """A job that uses and logs artifacts. Live while running; read-only from `Api().run(id)`."""
 
-    def __init__(self, project: Project, record: dict[str, Any], live: bool = False) -> None:
+    def __init__(
+        self, project: Project, record: dict[str, Any], live: bool = False, *, artifacts: type[Any]
+    ) -> None:
         self.project = project
         self.id: str = record["id"]
         self.name: str = record.get("name") or self.id
@@ -143,65 +94,9 @@ class Run:
         self.outputs: list[dict[str, Any]] = list(record.get("outputs") or [])
         self._live = live
         self._failed = False
+        self._artifacts = artifacts  # the Artifact class
 
     # ------------------------------------------------------------------ lifecycle
-
-    @classmethod
-    def _start(
-        cls,
-        project: Project,
-        run_id: str,
-        job_type: str | None,
-        config: dict[str, Any] | None,
-        group: str | None,
-        name: str | None,
-        tags: list[str] | None,
-        notes_: str | None,
-        previous: Any,
-    ) -> Run:
-        if previous is not None:
-            r = cls(project, previous.record, live=True)
-            r.config.update(config or {})
-            r.state = RUNNING
-            r._write(
-                {
-                    "ev": "resume",
-                    "config": r.config.as_dict(),
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                }
-            )
-            _activate(r)
-            return r
-        head = project.repo.head()
-        if head is None:
-            raise UsageError(
-                "the repository has no commit yet",
-                "commit your code first: a run is recorded on a commit",
-            )
-        code = _code_state(project, head)
-        record = {
-            "id": run_id,
-            "name": name or run_id,
-            "job_type": job_type,
-            "group": group,
-            "tags": list(tags or []),
-            "notes": notes_,
-            "config": dict(config or {}),
-            "summary": {},
-            "state": RUNNING,
-            "commit": head,
-            "code": code,
-            "start": time.time(),
-            "host": socket.gethostname(),
-            "user": _user(),
-        }
-        r = cls(project, record, live=True)
-        r._write(
-            {"ev": "start", **{k: v for k, v in record.items() if k != "id"}, "pid": os.getpid()}
-        )
-        _activate(r)
-        return r
 
     def __enter__(self) -> Run:
         return self
@@ -217,7 +112,6 @@ class Run:
         )
 
     def finish(self, exit_code: int | None = None, state: str | None = None) -> None:
-        global run
         if not self._live or self.state != RUNNING:
             return
         self.state = state or (FAILED if (exit_code or self._failed) else FINISHED)
@@ -232,8 +126,6 @@ class Run:
                 "exit_code": exit_code,
             }
         )
-        if run is self:
-            run = None
 
     def log(self, data: dict[str, Any]) -> None:
         """Metrics: the summary keeps the last value of each key."""
@@ -243,11 +135,11 @@ class Run:
     # ------------------------------------------------------------------ inputs
 
     def use_artifact(
-        self, artifact_or_name: Artifact | str, use_as: str | None = None, type: str | None = None
-    ) -> Artifact:
+        self, artifact_or_name: Any, use_as: str | None = None, type: str | None = None
+    ) -> Any:
         """Mark an input. A draft Artifact is saved first (once), as in W&B."""
         self._ensure_live()
-        if isinstance(artifact_or_name, Artifact):
+        if isinstance(artifact_or_name, self._artifacts):
             art = artifact_or_name
             if art.is_draft():
                 art.save(
@@ -255,21 +147,24 @@ class Run:
                     message=f"gitartifacts: {art.collection_name} used by run {self.id}",
                 )
         else:
-            art = Api(self.project.root).artifact(artifact_or_name, type=type)
+            # Looked up as `Api(root).artifact` does: in a freshly opened, synced project.
+            project = Project.open(self.project.root)
+            ver.sync(project)
+            art = self._artifacts._named(project, artifact_or_name, type)
             art._project = self.project
-        self._write({"ev": "use", "artifact": _ref(art, use_as)})
-        self.inputs.append(_ref(art, use_as))
+        self._write({"ev": "use", "artifact": run_ref(art, use_as)})
+        self.inputs.append(run_ref(art, use_as))
         return art
 
     def use_model(self, name: str) -> str:
         art = self.use_artifact(name)
         if "model" not in art.type.lower():
             raise UsageError(
-                "You can only use this method for 'model' artifacts. For an artifact to be a 'model' "
-                "artifact, its type property must contain the substring 'model'.",
+                "You can only use this method for 'model' artifacts. For an artifact to be a "
+                "'model' artifact, its type property must contain the substring 'model'.",
                 f"{art.name} is of type {art.type!r}",
             )
-        root = art.download()
+        root: str = art.download()
         files = art.files()
         return os.path.join(root, files[0].path) if len(files) == 1 else root
 
@@ -277,13 +172,13 @@ class Run:
 
     def log_artifact(
         self,
-        artifact_or_path: Artifact | str | os.PathLike[str],
+        artifact_or_path: Any,
         name: str | None = None,
         type: str | None = None,
         aliases: list[str] | None = None,
         tags: list[str] | None = None,
         commit: bool = True,
-    ) -> Artifact:
+    ) -> Any:
         """Mark an output and store it: content into the cache, the manifest committed alone
         (so the version exists at once; `commit=False` only stages it). A version is made only
         when the digest changed; `latest` and the aliases move to it."""
@@ -299,7 +194,7 @@ class Run:
             for a in aliases:
                 if art.version:
                     ver.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
-        ref = _ref(art, None, aliases, tags)
+        ref = run_ref(art, None, aliases, tags)
         self._write({"ev": "log", "artifact": ref})
         self.outputs.append(ref)
         return art
@@ -309,23 +204,23 @@ class Run:
         path: str | os.PathLike[str],
         name: str | None = None,
         aliases: list[str] | None = None,
-    ) -> Artifact:
+    ) -> Any:
         return self.log_artifact(path, name=name, type="model", aliases=aliases)
 
     def link_artifact(
-        self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
-    ) -> Artifact:
+        self, artifact: Any, target_path: str, aliases: list[str] | None = None
+    ) -> Any:
         """Link a version into registry collection `target_path`, with its own v0, v1, ..."""
         self._ensure_live()
         if artifact.is_draft():
             self.log_artifact(artifact)
         from gitartifacts.gitmodel import registry
 
-        n = registry.link(self.project, artifact, target_path, aliases or [])
+        n = registry.link(self.project, version_ref(artifact), target_path, aliases or [])
         self._write(
             {
                 "ev": "link",
-                "artifact": _ref(artifact, None),
+                "artifact": run_ref(artifact, None),
                 "collection": registry.collection_name(target_path),
                 "version": f"v{n}",
             }
@@ -338,10 +233,11 @@ class Run:
         registered_model_name: str,
         name: str | None = None,
         aliases: list[str] | None = None,
-    ) -> Artifact:
+    ) -> Any:
         if "/" in registered_model_name:
             raise UsageError(
-                "Please provide only the name of the registered model. Do not append the entity or project name.",
+                "Please provide only the name of the registered model. "
+                "Do not append the entity or project name.",
                 "e.g. link_model('model.pt', 'bike-detector')",
             )
         art = self.log_model(path, name=name)
@@ -353,38 +249,49 @@ class Run:
         name: str | None = None,
         include_fn: Callable[..., bool] | None = None,
         exclude_fn: Callable[..., bool] | None = None,
-    ) -> Artifact | None:
+    ) -> Any:
         """A `code` artifact pinning this run's commit: files listed by git blob id, no upload."""
         self._ensure_live()
         from gitartifacts.tracking import code
 
-        art = code.code_artifact(
+        draft = code.code_draft(
             self.project, root, name or f"source-{self.job_type or 'run'}", include_fn, exclude_fn
         )
-        if art is None:
+        if draft is None:
             print(
-                "No relevant files were detected in the specified directory. No code will be logged to your run.",
+                "No relevant files were detected in the specified directory. "
+                "No code will be logged to your run.",
                 file=sys.stderr,
             )
             return None
+        art = self._artifacts._draft(
+            self.project, draft.name, "code", draft.entries, metadata=draft.metadata
+        )
         return self.log_artifact(art)
 
-    def upsert_artifact(self, artifact: Artifact, distributed_id: str | None = None) -> Artifact:
+    def upsert_artifact(self, artifact: Any, distributed_id: str | None = None) -> Any:
         """Add this writer's part of a distributed artifact (many writers, one version)."""
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        distributed.upsert(self, artifact, self._distributed_id(distributed_id))
+        distributed.upsert(
+            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
+        )
         return artifact
 
-    def finish_artifact(self, artifact: Artifact, distributed_id: str | None = None) -> Artifact:
+    def finish_artifact(self, artifact: Any, distributed_id: str | None = None) -> Any:
         """Merge every part upserted under the distributed id into one version, and log it."""
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        merged = distributed.finish(self, artifact, self._distributed_id(distributed_id))
+        part, staging = distributed.finish(
+            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
+        )
+        merged = self._artifacts._draft(
+            self.project, part.name, part.type, part.entries, part.description, part.metadata
+        )
         logged = self.log_artifact(merged)
-        distributed.clear(merged)
+        distributed.clear(staging)
         return logged
 
     def _distributed_id(self, given: str | None) -> str:
@@ -396,13 +303,11 @@ class Run:
             )
         return did
 
-    def _as_artifact(
-        self, obj: Artifact | str | os.PathLike[str], name: str | None, type: str
-    ) -> Artifact:
-        if isinstance(obj, Artifact):
+    def _as_artifact(self, obj: Any, name: str | None, type: str) -> Any:
+        if isinstance(obj, self._artifacts):
             return obj
         path = Path(obj)
-        art = Artifact(name or _safe_name(path.name), type, project=self.project)
+        art = self._artifacts(name or _safe_name(path.name), type, project=self.project)
         if path.is_dir():
             art.add_dir(path)
         else:
@@ -411,15 +316,17 @@ class Run:
 
     # ------------------------------------------------------------------ lineage
 
-    def logged_artifacts(self) -> list[Artifact]:
+    def logged_artifacts(self) -> list[Any]:
         from gitartifacts.tracking import lineage
 
-        return lineage.artifacts_of(self.project, self.outputs)
+        found = lineage.resolve_refs(self.project, self.outputs)
+        return [self._artifacts._from_resolved(self.project, r) for r in found]
 
-    def used_artifacts(self) -> list[Artifact]:
+    def used_artifacts(self) -> list[Any]:
         from gitartifacts.tracking import lineage
 
-        return lineage.artifacts_of(self.project, self.inputs)
+        found = lineage.resolve_refs(self.project, self.inputs)
+        return [self._artifacts._from_resolved(self.project, r) for r in found]
 
     # ------------------------------------------------------------------ records
 
@@ -446,79 +353,14 @@ class Run:
 # ---------------------------------------------------------------- helpers
 
 
-def _activate(r: Run) -> None:
-    _install_hooks()
+def _part(art: Any) -> Any:
+    from gitartifacts.tracking import distributed
 
-
-_hooks_installed = False
-
-
-def _install_hooks() -> None:
-    """An uncaught exception fails the active run; a normal exit finishes it."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    previous = sys.excepthook
-
-    def excepthook(t: type[BaseException], v: BaseException, tb: TracebackType | None) -> None:
-        if run is not None and run.state == RUNNING:
-            run._failed = True
-            run.finish(state=FAILED, exit_code=1)
-        previous(t, v, tb)
-
-    sys.excepthook = excepthook
-    atexit.register(lambda: run.finish() if run is not None and run.state == RUNNING else None)
-
-
-def _ref(
-    art: Artifact,
-    use_as: str | None,
-    aliases: list[str] | None = None,
-    tags: list[str] | None = None,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": art.collection_name,
-        "version": art.version,
-        "digest": art.digest,
-        "type": art.type,
-    }
-    if use_as:
-        out["use_as"] = use_as
-    if aliases:
-        out["aliases"] = list(aliases)
-    if tags:
-        out["tags"] = list(tags)
-    return out
-
-
-def _code_state(project: Project, head: str) -> dict[str, Any]:
-    """The commit, whether the tree was dirty, and the patch (a content object) if so."""
-    diff = project.repo.run("diff", "HEAD", "--binary", "--no-color", check=False)
-    if not diff:
-        return {"commit": head, "dirty": False}
-    digest = project.cache.add_bytes(diff.encode())
-    return {"commit": head, "dirty": True, "patch": digest}
-
-
-def _new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-
-
-def _check_id(run_id: str) -> None:
-    if not mf.NAME_RE.match(run_id):
-        raise UsageError(f"invalid run id {run_id!r}", "use letters, digits, '-', '_' or '.'")
+    return distributed.Part(
+        art.collection_name, art.type, art.description, art.metadata, dict(art._entries)
+    )
 
 
 def _safe_name(name: str) -> str:
-    import re
-
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or "artifact"
     return cleaned[:128]
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None

@@ -15,16 +15,13 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
 from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.runner import apply_in_folder
-
-if TYPE_CHECKING:
-    from gitartifacts.sdk.artifact import Artifact
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 # A mode line of a patch's header that makes, keeps or turns a file into a symbolic link.
@@ -33,6 +30,14 @@ _LINK_MODE_RE = re.compile(
 )
 _DAMAGED = "the manifest or its patch is damaged or hostile; nothing of it was applied"
 EXCLUDED_DIRS = ("wandb", ".wandb", "artifacts")
+
+
+class CodeDraft(NamedTuple):
+    """A `code` artifact not yet saved: its name, metadata and entries (by git blob id)."""
+
+    name: str
+    metadata: dict[str, Any]
+    entries: dict[str, mf.Entry]
 
 
 def default_include(path: str, root: str = "") -> bool:
@@ -45,16 +50,14 @@ def default_exclude(path: str, root: str = "") -> bool:
     return rel.split(os.sep)[0] in EXCLUDED_DIRS
 
 
-def code_artifact(
+def code_draft(
     project: Project,
     root: str | os.PathLike[str],
     name: str,
     include_fn: Callable[..., bool] | None = None,
     exclude_fn: Callable[..., bool] | None = None,
-) -> Artifact | None:
+) -> CodeDraft | None:
     """A draft `code` artifact of the tracked files under `root` at HEAD (None if no file)."""
-    from gitartifacts.sdk.artifact import Artifact
-
     repo = project.repo
     head = repo.head()
     if head is None:
@@ -80,19 +83,14 @@ def code_artifact(
     if dirty:
         patch = repo.run("diff", "--binary", "--no-color", head, "--", *dirty)
         metadata["patch"] = project.cache.add_bytes(patch.encode())
-    art = Artifact(
-        mf.validate_name(_safe(name), "name"), "code", metadata=metadata, project=project
-    )
+    draft = CodeDraft(mf.validate_name(_safe(name), "name"), metadata, {})
     prefix = "" if root_rel == "." else root_rel + "/"
     for rel in chosen:
         entry_path = rel[len(prefix) :] if rel.startswith(prefix) else rel
-        art._put(
-            entry_path,
-            mf.Entry("git:" + blobs[rel], os.path.getsize(project.root / rel), "git:" + head),
-            False,
-        )
+        size = os.path.getsize(project.root / rel)
+        draft.entries[entry_path] = mf.Entry("git:" + blobs[rel], size, "git:" + head)
     repo.update_refs([(refs.pin_ref(head), head, None)])
-    return art
+    return draft
 
 
 def materialize(project: Project, m: mf.Manifest, target: str) -> int:

@@ -11,39 +11,55 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import ConflictError, UsageError
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.remote.remotes import resolve as resolve_remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
-    from gitartifacts.sdk.artifact import Artifact
-    from gitartifacts.sdk.run import Run
 
 
-def upsert(run: Run, artifact: Artifact, distributed_id: str) -> None:
-    store = _store(run)
-    entries = {p: e for p, e in artifact._entries.items()}
+class Part(NamedTuple):
+    """One writer's share of a distributed artifact (or, merged, the whole of it)."""
+
+    name: str
+    type: str
+    description: str | None
+    metadata: dict[str, Any]
+    entries: dict[str, mf.Entry]
+
+
+class Staging(NamedTuple):
+    """Where the parts of one distributed artifact wait on the remote."""
+
+    store: RemoteStore
+    folder: str
+
+
+def upsert(project: Project, run_id: str, part: Part, distributed_id: str) -> None:
+    store = _store(project)
+    entries = dict(part.entries)
     stored = sorted({e.digest for e in entries.values() if e.ref is None})
     missing = store.missing(stored)
     if missing:
-        store.upload(run.project.cache, missing)
-    part = {
-        "run": run.id,
-        "name": artifact.collection_name,
-        "type": artifact.type,
-        "description": artifact.description,
-        "metadata": artifact.metadata,
+        store.upload(project.cache, missing)
+    record = {
+        "run": run_id,
+        "name": part.name,
+        "type": part.type,
+        "description": part.description,
+        "metadata": part.metadata,
         "entries": {p: list(e) for p, e in entries.items()},
     }
-    folder = _folder(store, artifact.collection_name, distributed_id)
-    final = f"{folder}/{run.id}.json"
-    data = json.dumps(part, sort_keys=True).encode()
+    folder = _folder(store, part.name, distributed_id)
+    final = f"{folder}/{run_id}.json"
+    data = json.dumps(record, sort_keys=True).encode()
     if store.protocol in ("file", "local"):
         # Local folders: write beside, then rename, so a reader never sees half a part.
-        tmp = f"{folder}/.{run.id}.{uuid.uuid4().hex}.tmp"
+        tmp = f"{folder}/.{run_id}.{uuid.uuid4().hex}.tmp"
         store.fs.makedirs(folder, exist_ok=True)
         store.fs.pipe_file(tmp, data)
         store.fs.mv(tmp, final)
@@ -51,15 +67,14 @@ def upsert(run: Run, artifact: Artifact, distributed_id: str) -> None:
         store.fs.pipe_file(final, data)  # one PUT: atomic on object stores
 
 
-def finish(run: Run, artifact: Artifact, distributed_id: str) -> Artifact:
-    """One artifact holding every upserted part plus `artifact`'s own entries."""
-    from gitartifacts.sdk.artifact import Artifact
-
-    store = _store(run)
-    name = artifact.collection_name
+def finish(project: Project, run_id: str, own: Part, distributed_id: str) -> tuple[Part, Staging]:
+    """Every upserted part plus the finishing writer's `own` entries, merged into one part,
+    and the staging folder to clear once it is logged."""
+    store = _store(project)
+    name = own.name
     folder = _folder(store, name, distributed_id)
     parts = _parts(store, folder)
-    if not parts and not artifact._entries:
+    if not parts and not own.entries:
         raise UsageError(
             f"no parts were upserted for {name} under {distributed_id!r}",
             "call run.upsert_artifact() in each writer first",
@@ -70,14 +85,14 @@ def finish(run: Run, artifact: Artifact, distributed_id: str) -> Artifact:
     for part in [
         *parts,
         {
-            "run": run.id,
-            "entries": {p: list(e) for p, e in artifact._entries.items()},
-            "metadata": artifact.metadata,
+            "run": run_id,
+            "entries": {p: list(e) for p, e in own.entries.items()},
+            "metadata": own.metadata,
         },
     ]:
-        if part.get("type") not in (None, artifact.type):
+        if part.get("type") not in (None, own.type):
             raise UsageError(
-                f"run {part['run']} upserted {name} as type {part['type']!r}, not {artifact.type!r}",
+                f"run {part['run']} upserted {name} as type {part['type']!r}, not {own.type!r}",
                 "use one type",
             )
         metadata.update(part.get("metadata") or {})
@@ -90,18 +105,13 @@ def finish(run: Run, artifact: Artifact, distributed_id: str) -> Artifact:
                 )
             merged[p] = e
             owner.setdefault(p, str(part["run"]))
-    out = Artifact(name, artifact.type, artifact.description, metadata, project=run.project)
-    out._entries = dict(sorted(merged.items()))
-    out._staging = (store, folder)  # type: ignore[attr-defined]
-    return out
+    out = Part(name, own.type, own.description, metadata, dict(sorted(merged.items())))
+    return out, Staging(store, folder)
 
 
-def clear(artifact: Artifact) -> None:
+def clear(staging: Staging) -> None:
     """Remove the staging folder once the merged version is logged."""
-    staging = getattr(artifact, "_staging", None)
-    if staging is not None:
-        store, folder = staging
-        store.fs.rm(folder, recursive=True)
+    staging.store.fs.rm(staging.folder, recursive=True)
 
 
 def _parts(store: RemoteStore, folder: str) -> list[dict[str, Any]]:
@@ -119,10 +129,10 @@ def _parts(store: RemoteStore, folder: str) -> list[dict[str, Any]]:
     return out
 
 
-def _store(run: Run) -> RemoteStore:
+def _store(project: Project) -> RemoteStore:
     from gitartifacts.remote.transfer import open_store
 
-    return open_store(resolve_remote(run.project))
+    return open_store(resolve_remote(project))
 
 
 def _folder(store: RemoteStore, name: str, distributed_id: str) -> str:

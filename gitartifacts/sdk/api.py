@@ -1,0 +1,69 @@
+"""`Api` after W&B: read access to the artifact versions and runs of a repository."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gitartifacts.errors import GitArtifactsError, NotFoundError, own_errors
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.sdk.artifact import Artifact
+from gitartifacts.sdk.run import Run
+
+
+@own_errors
+class Api:
+    """Read access to the artifacts of a repository (the current one by default)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self._root = root
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.open(self._root)
+            ver.sync(self._project)
+        return self._project
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """`name:vN`, `name:alias`, `name:<digest prefix>`, `<rev>:name`; bare `name` is latest."""
+        return Artifact._named(self.project, name, type)
+
+    def artifact_exists(self, name: str) -> bool:
+        try:
+            self.artifact(name)
+        except GitArtifactsError:
+            return False
+        return True
+
+    def run(self, run_id: str) -> Run:
+        """A recorded run by id (read-only)."""
+        from gitartifacts.tracking import lineage
+
+        record = lineage.run_record(self.project, run_id).record
+        return Run(self.project, record, artifacts=Artifact)
+
+    def runs(
+        self,
+        job_type: str | None = None,
+        group: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        state: str | None = None,
+    ) -> list[Run]:
+        """Recorded runs, e.g. `runs(group="sweep-3", order="-summary.val_acc")[0]`."""
+        from gitartifacts.tracking import lineage
+
+        recs = lineage.select_runs(
+            self.project, job_type=job_type, group=group, state=state, filters=filters, order=order
+        )
+        return [Run(self.project, r.record, artifacts=Artifact) for r in recs]
+
+    def artifact_versions(self, name: str) -> list[Artifact]:
+        """Every version of `name`, oldest first."""
+        h = ver.histories(self.project).get(name)
+        if h is None:
+            raise NotFoundError(f"artifact {name!r} has no versions", "commit its manifest first")
+        return [self.artifact(f"{name}:v{n}") for n in sorted(h.versions)]

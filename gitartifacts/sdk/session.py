@@ -1,0 +1,192 @@
+"""The run of this process: `ga.init` starts or resumes it, `ga.finish` ends it, and hooks end
+it at exit (finished) or on an uncaught exception (failed)."""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import os
+import secrets
+import socket
+import sys
+import time
+from types import TracebackType
+from typing import Any
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.sdk.artifact import Artifact
+from gitartifacts.sdk.run import FAILED, RUNNING, Run
+
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+_active: Run | None = None  # the last run `init` started; `ga.run` while it is running
+
+
+def init(
+    job_type: str | None = None,
+    config: dict[str, Any] | None = None,
+    group: str | None = None,
+    name: str | None = None,
+    id: str | None = None,
+    resume: str | bool | None = None,
+    tags: list[str] | None = None,
+    notes: str | None = None,
+    *,
+    dir: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Start (or resume) a run; one is active per process. Use it as a context manager."""
+    global _active
+    current = active()
+    if current is not None:
+        current.finish()
+    project = Project.open(dir)
+    ver.sync(project)
+    if resume not in (None, False, True, "allow", "must", "never"):
+        raise UsageError(f"resume={resume!r} is not supported", "use 'allow', 'must' or 'never'")
+    previous = None
+    if id is not None:
+        _check_id(id)
+        from gitartifacts.tracking import lineage
+
+        previous = lineage.index(project).runs.get(id)
+        if previous is not None and resume in (None, False, "never"):
+            raise UsageError(
+                f"run {id!r} already exists", "pass resume='allow' to continue it, or another id"
+            )
+        if previous is None and resume == "must":
+            raise NotFoundError(
+                f"run {id!r} does not exist, and resume='must'",
+                "check the id, or use resume='allow'",
+            )
+    if previous is not None:
+        r = _resume(project, previous.record, config)
+    else:
+        r = _begin(project, id or _new_id(), job_type, config, group, name, tags, notes)
+    _install_hooks()
+    _active = r
+    return r
+
+
+def finish(exit_code: int | None = None) -> None:
+    """Finish the active run, if any."""
+    current = active()
+    if current is not None:
+        current.finish(exit_code=exit_code)
+
+
+def active() -> Run | None:
+    """The run of this process while it is running (`ga.run`), else None."""
+    return _active if _active is not None and _active.state == RUNNING else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _resume(project: Project, record: dict[str, Any], config: dict[str, Any] | None) -> Run:
+    r = Run(project, record, live=True, artifacts=Artifact)
+    r.config.update(config or {})
+    r.state = RUNNING
+    r._write(
+        {
+            "ev": "resume",
+            "config": r.config.as_dict(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+    )
+    return r
+
+
+def _begin(
+    project: Project,
+    run_id: str,
+    job_type: str | None,
+    config: dict[str, Any] | None,
+    group: str | None,
+    name: str | None,
+    tags: list[str] | None,
+    notes: str | None,
+) -> Run:
+    head = project.repo.head()
+    if head is None:
+        raise UsageError(
+            "the repository has no commit yet",
+            "commit your code first: a run is recorded on a commit",
+        )
+    code = _code_state(project, head)
+    record = {
+        "id": run_id,
+        "name": name or run_id,
+        "job_type": job_type,
+        "group": group,
+        "tags": list(tags or []),
+        "notes": notes,
+        "config": dict(config or {}),
+        "summary": {},
+        "state": RUNNING,
+        "commit": head,
+        "code": code,
+        "start": time.time(),
+        "host": socket.gethostname(),
+        "user": _user(),
+    }
+    r = Run(project, record, live=True, artifacts=Artifact)
+    r._write({"ev": "start", **{k: v for k, v in record.items() if k != "id"}, "pid": os.getpid()})
+    return r
+
+
+_hooks_installed = False
+
+
+def _install_hooks() -> None:
+    """An uncaught exception fails the active run; a normal exit finishes it."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    previous = sys.excepthook
+
+    def excepthook(t: type[BaseException], v: BaseException, tb: TracebackType | None) -> None:
+        current = active()
+        if current is not None:
+            current._failed = True
+            current.finish(state=FAILED, exit_code=1)
+        previous(t, v, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    """A normal exit finishes the active run."""
+    current = active()
+    if current is not None:
+        current.finish()
+
+
+def _code_state(project: Project, head: str) -> dict[str, Any]:
+    """The commit, whether the tree was dirty, and the patch (a content object) if so."""
+    diff = project.repo.run("diff", "HEAD", "--binary", "--no-color", check=False)
+    if not diff:
+        return {"commit": head, "dirty": False}
+    digest = project.cache.add_bytes(diff.encode())
+    return {"commit": head, "dirty": True, "patch": digest}
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def _check_id(run_id: str) -> None:
+    if not mf.NAME_RE.match(run_id):
+        raise UsageError(f"invalid run id {run_id!r}", "use letters, digits, '-', '_' or '.'")
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
