@@ -11,7 +11,7 @@ from gitartifacts.cli.main import Ctx, _command, _json, main
 from gitartifacts.core import diff as adiff
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import CONFIG_FILE, Project
 from gitartifacts.ops import api, hooks
 from gitartifacts.ops import validate as checks
@@ -182,7 +182,7 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     """
     project = review.ReviewProject.open()
     try:
-        ver.sync(project)
+        publish.sync(project)
         rows = api.diff(project, a, b)
         remotes = review.remote_changes(project, a, b)
     finally:

@@ -24,9 +24,11 @@ from gitartifacts.errors import (
     NotFoundError,
     UsageError,
 )
+from gitartifacts.gitmodel import events
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import CONFIG_FILE, Project, write_atomic
 from gitartifacts.gitmodel.refs import LATEST, fetch_refspec
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.remote import transfer
 
 DEFAULT_CONFIG = (
@@ -119,7 +121,7 @@ def add(
         )
     existing = project.read_manifest(name, entries=not paths and not refs)
     hist = ver.histories(project)
-    known_type = existing.type if existing else _type_from_history(project, hist.get(name))
+    known_type = existing.type if existing else ver.type_from_history(project, hist.get(name))
     if type is None:
         if known_type is None:
             raise UsageError(
@@ -210,7 +212,8 @@ def add(
             write_atomic(manifest_file, before)
         raise
     _remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
-    return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+    s = events.settle_version(project, m, hist.get(name), existing, list(aliases))
+    return AddResult(m.name, m.digest, m.files, m.size, s.outcome, s.version, rel, list(aliases))
 
 
 def _resolve_refs(
@@ -267,14 +270,6 @@ def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()
             "code artifacts take .py, Dockerfile* and requirements.txt files tracked by git",
         )
     return art.save(list(aliases))
-
-
-def _type_from_history(project: Project, h: ver.History | None) -> str | None:
-    if h is None or not h.versions:
-        return None
-    newest = h.versions[max(h.versions)]
-    s = ver.summaries(project, h.name, [newest])[newest]
-    return s.type if s else None
 
 
 def _plan_paths(
@@ -371,32 +366,6 @@ def _remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> Non
         project.state.drop_snapshot(m.name)
     project.state.put(f"tops:{m.digest}", "\n".join(ws.tops(m.entries or {})))
     project.state.put(f"complete:{m.digest}", _cache_identity(project))
-
-
-def _settle_version(
-    project: Project,
-    m: mf.Manifest,
-    h: ver.History | None,
-    existing: mf.Manifest | None,
-    aliases: list[str],
-    rel: str,
-) -> AddResult:
-    known = ver.digest_versions(project, h) if h else {}
-    if m.digest in known:
-        n = known[m.digest]
-        assert h is not None
-        merged = dict.fromkeys([LATEST, *aliases])  # `latest` is the tool's, given or not
-        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in merged], h)
-        outcome = (
-            "unchanged" if existing is not None and existing.digest == m.digest else "existing"
-        )
-        return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
-    for a in aliases:
-        if a != LATEST:  # the sync points `latest` at every new version anyway
-            project.state.add_pending_alias(m.name, m.digest, a)
-    outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
-    n_next = h.next_number if h else 0
-    return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)
 
 
 def commit_only(project: Project, paths: Sequence[str], message: str) -> str:
@@ -671,7 +640,7 @@ def ls(project: Project) -> list[ListRow]:
 
 
 def show(project: Project, spec: str) -> dict[str, Any]:
-    r = ver.resolve(project, spec)
+    r = resolve(project, spec)
     m = r.manifest
     h = ver.histories(project).get(m.name)
     return {
@@ -698,7 +667,7 @@ def show(project: Project, spec: str) -> dict[str, Any]:
 def alias(project: Project, spec: str, alias_name: str) -> str:
     """Point `alias_name` at the version `spec` resolves to. Returns a message."""
     mf.validate_alias(alias_name)
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     name = r.manifest.name
     if r.version is None:
         if r.commit is not None:
@@ -711,7 +680,7 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
     if alias_name == LATEST:
         _check_latest(project, name, r.version, spec)
-    ver.set_alias(project, name, r.version, alias_name)
+    events.set_alias(project, name, r.version, alias_name)
     return f"{name}:{alias_name} -> v{r.version}"
 
 
@@ -735,7 +704,7 @@ def delete_alias(project: Project, name: str, alias_name: str) -> str:
         raise UsageError(
             "'latest' is kept by the tool", "point another alias instead, or delete a custom one"
         )
-    ver.delete_alias(project, name, alias_name)
+    events.delete_alias(project, name, alias_name)
     project.state.clear_pending_alias(name, alias_name)
     return f"deleted alias {name}:{alias_name}"
 
@@ -765,9 +734,9 @@ def checkout(
     `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
     link = link or project.repo.config_get("artifacts.link") or "copy"
     _check_link(link)
-    targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
+    targets: list[tuple[Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         current = project.read_manifest(r.manifest.name, entries=False)
         if current is not None and current.digest == r.manifest.digest:
             current = r.manifest  # one copy of a large listing, not two
@@ -815,7 +784,7 @@ def checkout(
     return out
 
 
-def default_download_dir(r: ver.Resolved) -> str:
+def default_download_dir(r: Resolved) -> str:
     root = os.environ.get("GITARTIFACTS_DIR", "artifacts")
     label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
     return os.path.join(root, f"{r.manifest.name}-{label}")
@@ -873,14 +842,12 @@ def checkout_root(
     return target
 
 
-def _resolve_fetched(
-    project: Project, spec: str
-) -> tuple[ver.Resolved, transfer.ObjectFetcher | None]:
+def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.ObjectFetcher | None]:
     """A version with its entries, fetching what the local cache lacks (as W&B's download).
     From a folder remote the objects are left to the fetcher returned (see `ws.materialize`)."""
     from gitartifacts.tracking import code
 
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
     return r, fetcher
@@ -888,7 +855,7 @@ def _resolve_fetched(
 
 def _into_folder(
     project: Project,
-    r: ver.Resolved,
+    r: Resolved,
     target: str,
     *,
     exact: bool,
@@ -947,12 +914,10 @@ class Problem(NamedTuple):
     problem: str  # "modified", "missing", "not a member", "corrupt object", "object missing"
 
 
-def verify(
-    project: Project, spec: str, root: str | None = None
-) -> tuple[ver.Resolved, list[Problem]]:
+def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolved, list[Problem]]:
     """Re-hash everything (no stat cache): the cache objects and the files at `root`
     (default: the artifact's workspace path)."""
-    r = ver.resolve(project, spec)
+    r = resolve(project, spec)
     m = r.manifest
     entries = m.entries or {}
     problems: list[Problem] = []
@@ -1026,12 +991,12 @@ def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifes
                 out[name] = (m, label(m, "work tree"))
         return out
     if ":" in spec:
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         return {r.manifest.name: (r.manifest, label(r.manifest, spec))}
     commit = project.repo.rev_parse(spec + "^{commit}")
     if commit is None:
         if project.manifest_file(spec).exists() or spec in hist:
-            r = ver.resolve(project, spec)
+            r = resolve(project, spec)
             return {r.manifest.name: (r.manifest, label(r.manifest, "work tree"))}
         raise NotFoundError(
             f"{spec!r} is neither a git revision nor an artifact",

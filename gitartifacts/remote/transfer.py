@@ -17,8 +17,10 @@ from gitartifacts.core.progress import Progress
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import notes as run_notes
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
+from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.remote import config
 
 if TYPE_CHECKING:
@@ -162,9 +164,9 @@ def push(
     messages: list[str] = []
     if tags and gremote:
         # What we last saw of the remote tells whether there is anything to publish.
-        fresh = ver.tracking_current(project, gremote)
-        if not fresh or ver.has_unpublished(project, gremote):
-            messages = ver.publish(project, gremote)
+        fresh = publish.tracking_current(project, gremote)
+        if not fresh or publish.has_unpublished(project, gremote):
+            messages = publish.publish(project, gremote)
         if not fresh or run_notes.unpushed(project.repo, gremote):
             run_notes.push(project.repo, gremote)
     witness = f"{store.root}/{store.IDENTITY}" if store.is_folder else None
@@ -309,13 +311,13 @@ def plan_fetch(
     """A fetch's first half: tags and notes from the git remote, then the manifests whose
     objects are wanted (default: the work tree's)."""
     gremote = git_remote(project, git_remote_name)
-    messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    messages = publish.fetch_tags(project, gremote) if tags and gremote else []
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
-    ver.sync(project)
+    publish.sync(project)
     remote = config.resolve(project, remote_name)
     wanted = (
-        [ver.resolve(project, s, entries=False).manifest for s in specs]
+        [resolve(project, s, entries=False).manifest for s in specs]
         if specs
         else [
             m

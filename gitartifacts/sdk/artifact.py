@@ -12,9 +12,11 @@ from typing import IO, Any, NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import workspace as ws
 from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError, own_errors
+from gitartifacts.gitmodel import events, publish
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import api
 
 
@@ -115,7 +117,7 @@ class Artifact:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open()
-            ver.sync(self._project)
+            publish.sync(self._project)
         return self._project
 
     def is_draft(self) -> bool:
@@ -273,7 +275,7 @@ class Artifact:
         existing = project.read_manifest(self._name, entries=False)
         hist = ver.histories(project)
         known_type = (
-            existing.type if existing else api._type_from_history(project, hist.get(self._name))
+            existing.type if existing else ver.type_from_history(project, hist.get(self._name))
         )
         if known_type is not None and known_type != self.type:
             raise UsageError(
@@ -284,13 +286,13 @@ class Artifact:
         m = self.manifest
         rel = project.write_manifest(m)
         project.repo.stage([rel])
-        res = api._settle_version(project, m, hist.get(self._name), existing, list(aliases), rel)
+        res = events.settle_version(project, m, hist.get(self._name), existing, list(aliases))
         self._digest = m.digest
         if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
             api.commit_only(
                 project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
             )
-            ver.sync(project)
+            publish.sync(project)
             h = ver.histories(project)[self._name]
             n = ver.digest_versions(project, h).get(m.digest)
             res = res._replace(outcome="existing" if n is not None else res.outcome, version=n)
@@ -339,7 +341,7 @@ class Artifact:
         target = (
             os.fspath(root)
             if root
-            else api.default_download_dir(ver.resolve(self.project, self._spec()))
+            else api.default_download_dir(resolve(self.project, self._spec()))
         )
         _, problems = api.verify(self.project, self._spec(), target)
         for p in problems:
@@ -380,7 +382,7 @@ class Artifact:
         return self
 
     @classmethod
-    def _from_resolved(cls, project: Project, r: ver.Resolved) -> Artifact:
+    def _from_resolved(cls, project: Project, r: Resolved) -> Artifact:
         m = r.manifest
         art = cls(m.name, m.type, m.description, m.metadata, project=project)
         art._entries = dict(m.entries or {})
@@ -405,7 +407,7 @@ class Api:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open(self._root)
-            ver.sync(self._project)
+            publish.sync(self._project)
         return self._project
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
@@ -414,7 +416,7 @@ class Api:
         spec = name
         if ":" not in name and name in ver.histories(project):
             spec = f"{name}:{LATEST}"
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         if type is not None and r.manifest.type != type:
             raise UsageError(
                 f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",

@@ -21,8 +21,8 @@ from typing import Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.gitmodel import events, publish
 from gitartifacts.gitmodel import notes as run_notes
-from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Api, Artifact
 
@@ -49,7 +49,7 @@ def init(
     if run is not None and run.state == RUNNING:
         run.finish()
     project = Project.open(dir)
-    ver.sync(project)
+    publish.sync(project)
     if resume not in (None, False, True, "allow", "must", "never"):
         raise UsageError(f"resume={resume!r} is not supported", "use 'allow', 'must' or 'never'")
     previous = None
@@ -298,7 +298,7 @@ class Run:
         elif aliases:
             for a in aliases:
                 if art.version:
-                    ver.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
+                    events.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
         ref = _ref(art, None, aliases, tags)
         self._write({"ev": "log", "artifact": ref})
         self.outputs.append(ref)

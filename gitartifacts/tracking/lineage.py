@@ -20,6 +20,7 @@ from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.resolve import resolve
 
 _INDEX_VERSION = 1
 
@@ -281,7 +282,7 @@ def graph(
     project: Project, spec: str, *, up: bool = True, down: bool = True, depth: int = 10
 ) -> tuple[Graph, str]:
     """The bipartite DAG around one artifact version, `depth` steps each way."""
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     idx = index(project)
     hist = ver.histories(project)
     g = Graph()
