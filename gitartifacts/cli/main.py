@@ -66,7 +66,7 @@ def _command(fn: F) -> F:
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
             project = ctx._project
-            err = user_error(exc, project._state_path if project is not None else None)
+            err = user_error(exc, project.state_path if project is not None else None)
             if err is None or ctx.debug:
                 raise
             echo(redact(f"error: {textsafe.line(str(err))}"), err=True)

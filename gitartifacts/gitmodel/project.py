@@ -31,7 +31,7 @@ class Project:
             direct_writes=direct_policy(repo.config_get("artifacts.directWrites")),
         )
         self._state: State | None = None
-        self._state_path = base / "state.db"
+        self.state_path = base / "state.db"
 
     @classmethod
     def open(cls, start: str | os.PathLike[str] | None = None) -> Project:
@@ -40,7 +40,7 @@ class Project:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State(self._state_path)
+            self._state = State(self.state_path)
         return self._state
 
     def close(self) -> None:
