@@ -19,7 +19,7 @@ from gitartifacts.core.progress import Progress
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError, UsageError, user_error
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import alias as ops_alias
@@ -44,7 +44,7 @@ class Ctx:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open()
-            ver.sync(self._project)
+            publish.sync(self._project)
         return self._project
 
     def progress(self) -> Progress:

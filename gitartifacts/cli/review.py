@@ -11,7 +11,7 @@ from gitartifacts.cli.main import Ctx, _command, _json, main
 from gitartifacts.core import diff as adiff
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import hooks
 from gitartifacts.ops import inspect as ops_inspect
@@ -185,7 +185,7 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     """
     project = ops_review.ReviewProject.open()
     try:
-        ver.sync(project)
+        publish.sync(project)
         rows = ops_inspect.diff(project, a, b)
         remotes = ops_review.remote_changes(project, a, b)
     finally:

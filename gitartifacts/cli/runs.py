@@ -13,8 +13,7 @@ from gitartifacts.cli.main import Ctx, _command, _json, main
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
-from gitartifacts.gitmodel import refs, registry
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish, refs, registry
 from gitartifacts.sdk.records import version_ref
 from gitartifacts.tracking import graph, lineage
 
@@ -170,7 +169,7 @@ def run(
         ]
         if changed:
             ops_add.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
-            ver.sync(project)
+            publish.sync(project)
         for a in added:
             r.log_artifact(_api(project).artifact(f"{a.name}:{a.digest}"))
         r.finish(exit_code=0)

@@ -30,7 +30,7 @@ class Project:
             direct_writes=self.settings.direct_writes,
         )
         self._state: State | None = None
-        self._state_path = base / "state.db"
+        self.state_path = base / "state.db"
 
     @classmethod
     def open(cls, start: str | os.PathLike[str] | None = None) -> Project:
@@ -39,7 +39,7 @@ class Project:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State(self._state_path)
+            self._state = State(self.state_path)
         return self._state
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import GitArtifactsError, GitError, UsageError
+from gitartifacts.gitmodel import events
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.ops.init import ensure_init
 from gitartifacts.ops.paths import (
     check_no_overlap,
@@ -105,7 +105,7 @@ def add(
     )
     rel = _write_and_stage(project, m, base_rel)
     remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
-    return _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+    return _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
 
 def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()) -> mf.Manifest:
@@ -142,7 +142,7 @@ def save_draft(
         mf.validate_alias(a)
     existing = project.read_manifest(name, entries=False)
     hist = ver.histories(project)
-    known_type = existing.type if existing else _type_from_history(project, hist.get(name))
+    known_type = existing.type if existing else ver.type_from_history(project, hist.get(name))
     if known_type is not None and known_type != type:
         raise UsageError(
             f"artifact {name!r} is of type {known_type!r}, not {type!r}",
@@ -154,7 +154,7 @@ def save_draft(
     )
     rel = project.write_manifest(m)
     project.repo.stage([rel])
-    return m, _settle_version(project, m, hist.get(name), existing, list(aliases), rel)
+    return m, _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
 
 def commit_only(project: Project, paths: Sequence[str], message: str) -> str:
@@ -203,7 +203,7 @@ def _settled_type(
     h: ver.History | None,
 ) -> str:
     """The type given, or the one the artifact already has; a name never changes type."""
-    known_type = existing.type if existing else _type_from_history(project, h)
+    known_type = existing.type if existing else ver.type_from_history(project, h)
     if type is None:
         if known_type is None:
             raise UsageError(
@@ -272,15 +272,7 @@ def _write_and_stage(project: Project, m: mf.Manifest, base_rel: str | None) -> 
     return rel
 
 
-def _type_from_history(project: Project, h: ver.History | None) -> str | None:
-    if h is None or not h.versions:
-        return None
-    newest = h.versions[max(h.versions)]
-    s = ver.summaries(project, h.name, [newest])[newest]
-    return s.type if s else None
-
-
-def _settle_version(
+def _settled(
     project: Project,
     m: mf.Manifest,
     h: ver.History | None,
@@ -288,19 +280,5 @@ def _settle_version(
     aliases: list[str],
     rel: str,
 ) -> AddResult:
-    known = ver.digest_versions(project, h) if h else {}
-    if m.digest in known:
-        n = known[m.digest]
-        assert h is not None
-        merged = dict.fromkeys([LATEST, *aliases])  # `latest` is the tool's, given or not
-        ver.move_aliases(project, m.name, [(a, h.versions[n]) for a in merged], h)
-        outcome = (
-            "unchanged" if existing is not None and existing.digest == m.digest else "existing"
-        )
-        return AddResult(m.name, m.digest, m.files, m.size, outcome, n, rel, aliases)
-    for a in aliases:
-        if a != LATEST:  # the sync points `latest` at every new version anyway
-            project.state.add_pending_alias(m.name, m.digest, a)
-    outcome = "unchanged" if existing is not None and existing.digest == m.digest else "new"
-    n_next = h.next_number if h else 0
-    return AddResult(m.name, m.digest, m.files, m.size, outcome, n_next, rel, aliases)
+    s = events.settle_version(project, m, h, existing, aliases)
+    return AddResult(m.name, m.digest, m.files, m.size, s.outcome, s.version, rel, aliases)

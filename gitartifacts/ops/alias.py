@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import UsageError
+from gitartifacts.gitmodel import events
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.resolve import resolve
 
 
 def alias(project: Project, spec: str, alias_name: str) -> str:
     """Point `alias_name` at the version `spec` resolves to. Returns a message."""
     mf.validate_alias(alias_name)
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     name = r.manifest.name
     if r.version is None:
         if r.commit is not None:
@@ -25,7 +27,7 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
     if alias_name == LATEST:
         _check_latest(project, name, r.version, spec)
-    ver.set_alias(project, name, r.version, alias_name)
+    events.set_alias(project, name, r.version, alias_name)
     return f"{name}:{alias_name} -> v{r.version}"
 
 
@@ -49,7 +51,7 @@ def delete_alias(project: Project, name: str, alias_name: str) -> str:
         raise UsageError(
             "'latest' is kept by the tool", "point another alias instead, or delete a custom one"
         )
-    ver.delete_alias(project, name, alias_name)
+    events.delete_alias(project, name, alias_name)
     project.state.clear_pending_alias(name, alias_name)
     return f"deleted alias {name}:{alias_name}"
 

@@ -13,8 +13,8 @@ from gitartifacts.core.workspace import checkout as wcheckout
 from gitartifacts.core.workspace import plan as wplan
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import ConflictError, UsageError
-from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops.paths import ensure_ignored, join_path
 from gitartifacts.ops.references import ref_fetcher
 from gitartifacts.ops.status import remember_workspace
@@ -43,9 +43,9 @@ def checkout(
     `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
     link = link or project.settings.link or "copy"
     _check_link(link)
-    targets: list[tuple[ver.Resolved, mf.Manifest | None]] = []
+    targets: list[tuple[Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         current = project.read_manifest(r.manifest.name, entries=False)
         if current is not None and current.digest == r.manifest.digest:
             current = r.manifest  # one copy of a large listing, not two
@@ -142,7 +142,7 @@ def pull(
     return fetched, rows
 
 
-def default_download_dir(project: Project, r: ver.Resolved) -> str:
+def default_download_dir(project: Project, r: Resolved) -> str:
     root = project.settings.artifacts_dir
     label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
     return os.path.join(root, f"{r.manifest.name}-{label}")
@@ -200,14 +200,12 @@ def checkout_root(
     return target
 
 
-def _resolve_fetched(
-    project: Project, spec: str
-) -> tuple[ver.Resolved, transfer.ObjectFetcher | None]:
+def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.ObjectFetcher | None]:
     """A version with its entries, fetching what the local cache lacks (as W&B's download).
     From a folder remote the objects are left to the fetcher returned (see `wcheckout.materialize`)."""
     from gitartifacts.tracking import code
 
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
     return r, fetcher
@@ -215,7 +213,7 @@ def _resolve_fetched(
 
 def _into_folder(
     project: Project,
-    r: ver.Resolved,
+    r: Resolved,
     target: str,
     *,
     exact: bool,

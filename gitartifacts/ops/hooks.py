@@ -23,6 +23,7 @@ from pathlib import Path
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.errors import CacheError, ConflictError, GitArtifactsError, UsageError
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 
 HOOKS = ("pre-push", "post-checkout", "post-merge", "post-commit")
@@ -282,12 +283,12 @@ def post_merge(project: Project) -> list[str]:
 
 def post_commit(project: Project) -> list[str]:
     """Tag the versions the new commit made (skipped mid-rebase: the next command does it)."""
-    from gitartifacts.gitmodel import versions as ver
+    from gitartifacts.gitmodel import publish
 
     for state in ("rebase-merge", "rebase-apply"):
         if (project.root / project.repo.run("rev-parse", "--git-path", state).strip()).exists():
             return []
-    created = [f"{name}:v{n}" for name, n in ver.sync(project)]
+    created = [f"{name}:v{n}" for name, n in publish.sync(project)]
     if created:
         _say(f"gitartifacts: new version {', '.join(created)}")
     return created
@@ -317,14 +318,13 @@ def _changed_names(project: Project, old: str | None, new: str | None) -> list[s
 
 def _sync_workspace(project: Project, names: Sequence[str]) -> list[str]:
     """Checkout each artifact on its own, so one conflict leaves the others updated."""
-    from gitartifacts.gitmodel import versions as ver
     from gitartifacts.ops import checkout as ops_checkout
 
     present = set(project.names())
     wanted = [n for n in names if n in present]
     if not wanted:
         return []
-    ver.sync(project)
+    publish.sync(project)
     done = []
     for name in wanted:
         try:

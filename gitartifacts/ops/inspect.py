@@ -9,6 +9,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.resolve import resolve
 
 
 class VersionInfo(NamedTuple):
@@ -89,7 +90,7 @@ def ls(project: Project) -> list[ListRow]:
 
 
 def show(project: Project, spec: str) -> dict[str, Any]:
-    r = ver.resolve(project, spec)
+    r = resolve(project, spec)
     m = r.manifest
     h = ver.histories(project).get(m.name)
     return {
@@ -156,12 +157,12 @@ def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifes
                 out[name] = (m, label(m, "work tree"))
         return out
     if ":" in spec:
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         return {r.manifest.name: (r.manifest, label(r.manifest, spec))}
     commit = project.repo.rev_parse(spec + "^{commit}")
     if commit is None:
         if project.manifest_file(spec).exists() or spec in hist:
-            r = ver.resolve(project, spec)
+            r = resolve(project, spec)
             return {r.manifest.name: (r.manifest, label(r.manifest, "work tree"))}
         raise NotFoundError(
             f"{spec!r} is neither a git revision nor an artifact",

@@ -14,6 +14,7 @@ from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 
 
 class ArtifactStatus(NamedTuple):
@@ -94,12 +95,10 @@ class Problem(NamedTuple):
     problem: str  # "modified", "missing", "not a member", "corrupt object", "object missing"
 
 
-def verify(
-    project: Project, spec: str, root: str | None = None
-) -> tuple[ver.Resolved, list[Problem]]:
+def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolved, list[Problem]]:
     """Re-hash everything (no stat cache): the cache objects and the files at `root`
     (default: the artifact's workspace path)."""
-    r = ver.resolve(project, spec)
+    r = resolve(project, spec)
     m = r.manifest
     entries = m.entries or {}
     problems: list[Problem] = []

@@ -17,8 +17,9 @@ from gitartifacts.core.progress import Progress
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
+from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.remote import plan
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import remote_id
@@ -166,9 +167,9 @@ def _publish(project: Project, gremote: str) -> list[str]:
     """Publish version tags and run notes, when what we last saw of the git remote says
     there is anything to publish."""
     messages: list[str] = []
-    fresh = ver.tracking_current(project, gremote)
-    if not fresh or ver.has_unpublished(project, gremote):
-        messages = ver.publish(project, gremote)
+    fresh = publish.tracking_current(project, gremote)
+    if not fresh or publish.has_unpublished(project, gremote):
+        messages = publish.publish(project, gremote)
     if not fresh or run_notes.unpushed(project.repo, gremote):
         run_notes.push(project.repo, gremote)
     return messages
@@ -229,13 +230,13 @@ def plan_fetch(
     """A fetch's first half: tags and notes from the git remote, then the manifests whose
     objects are wanted (default: the work tree's)."""
     gremote = git_remote(project, git_remote_name)
-    messages = ver.fetch_tags(project, gremote) if tags and gremote else []
+    messages = publish.fetch_tags(project, gremote) if tags and gremote else []
     if tags and gremote:
         run_notes.fetch(project.repo, gremote)
-    ver.sync(project)
+    publish.sync(project)
     remote = resolve_remote(project, remote_name)
     wanted = (
-        [ver.resolve(project, s, entries=False).manifest for s in specs]
+        [resolve(project, s, entries=False).manifest for s in specs]
         if specs
         else [
             m

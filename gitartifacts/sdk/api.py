@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from gitartifacts.errors import GitArtifactsError, NotFoundError, own_errors
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Artifact
@@ -24,7 +25,7 @@ class Api:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open(self._root)
-            ver.sync(self._project)
+            publish.sync(self._project)
         return self._project
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:

@@ -12,10 +12,11 @@ from typing import IO, Any
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import NotFoundError, UsageError, own_errors
-from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel import publish, registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
@@ -110,7 +111,7 @@ class Artifact:
     def project(self) -> Project:
         if self._project is None:
             self._project = Project.open()
-            ver.sync(self._project)
+            publish.sync(self._project)
         return self._project
 
     def is_draft(self) -> bool:
@@ -281,7 +282,7 @@ class Artifact:
             ops_add.commit_only(
                 project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
             )
-            ver.sync(project)
+            publish.sync(project)
             h = ver.histories(project)[self._name]
             n = ver.digest_versions(project, h).get(m.digest)
             res = res._replace(outcome="existing" if n is not None else res.outcome, version=n)
@@ -325,9 +326,7 @@ class Artifact:
         target = (
             os.fspath(root)
             if root
-            else ops_checkout.default_download_dir(
-                self.project, ver.resolve(self.project, self.name)
-            )
+            else ops_checkout.default_download_dir(self.project, resolve(self.project, self.name))
         )
         _, problems = ops_status.verify(self.project, self.name, target)
         for p in problems:
@@ -366,7 +365,7 @@ class Artifact:
         spec = name
         if ":" not in name and name in ver.histories(project):
             spec = f"{name}:{LATEST}"
-        r = ver.resolve(project, spec)
+        r = resolve(project, spec)
         if type is not None and r.manifest.type != type:
             raise UsageError(
                 f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
@@ -390,7 +389,7 @@ class Artifact:
         return art
 
     @classmethod
-    def _from_resolved(cls, project: Project, r: ver.Resolved) -> Artifact:
+    def _from_resolved(cls, project: Project, r: Resolved) -> Artifact:
         m = r.manifest
         art = cls(m.name, m.type, m.description, m.metadata, project=project)
         art._entries = dict(m.entries or {})

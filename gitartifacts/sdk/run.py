@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import Any
 
 from gitartifacts.errors import UsageError, own_errors
+from gitartifacts.gitmodel import events, publish
 from gitartifacts.gitmodel import notes as run_notes
-from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.records import run_ref, version_ref
 
@@ -149,7 +149,7 @@ class Run:
         else:
             # Looked up as `Api(root).artifact` does: in a freshly opened, synced project.
             project = Project.open(self.project.root)
-            ver.sync(project)
+            publish.sync(project)
             art = self._artifacts._named(project, artifact_or_name, type)
             art._project = self.project
         self._write({"ev": "use", "artifact": run_ref(art, use_as)})
@@ -193,7 +193,7 @@ class Run:
         elif aliases:
             for a in aliases:
                 if art.version:
-                    ver.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
+                    events.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
         ref = run_ref(art, None, aliases, tags)
         self._write({"ev": "log", "artifact": ref})
         self.outputs.append(ref)

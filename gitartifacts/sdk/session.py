@@ -15,7 +15,7 @@ from typing import Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Artifact
 from gitartifacts.sdk.run import FAILED, RUNNING, Run
@@ -43,7 +43,7 @@ def init(
     if current is not None:
         current.finish()
     project = Project.open(dir)
-    ver.sync(project)
+    publish.sync(project)
     if resume not in (None, False, True, "allow", "must", "never"):
         raise UsageError(f"resume={resume!r} is not supported", "use 'allow', 'must' or 'never'")
     previous = None

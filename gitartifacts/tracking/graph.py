@@ -9,6 +9,7 @@ from typing import Any
 from gitartifacts.core import textsafe
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.tracking.lineage import index
 
 
@@ -24,7 +25,7 @@ def graph(
     project: Project, spec: str, *, up: bool = True, down: bool = True, depth: int = 10
 ) -> tuple[Graph, str]:
     """The bipartite DAG around one artifact version, `depth` steps each way."""
-    r = ver.resolve(project, spec, entries=False)
+    r = resolve(project, spec, entries=False)
     b = _Builder(project)
     start = b.art_node(r.manifest.name, r.manifest.digest, r.manifest.type)
     if up:

@@ -20,6 +20,7 @@ from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 
 _INDEX_VERSION = 1
 
@@ -146,11 +147,11 @@ def consumers(project: Project, digest: str) -> list[RunRecord]:
     )
 
 
-def resolve_refs(project: Project, refs: Sequence[dict[str, Any]]) -> list[ver.Resolved]:
+def resolve_refs(project: Project, refs: Sequence[dict[str, Any]]) -> list[Resolved]:
     """The versions recorded references name (by digest, so renumbering is harmless); a
     reference whose version is gone is left out."""
     hist = ver.histories(project)
-    out: list[ver.Resolved] = []
+    out: list[Resolved] = []
     for ref in refs:
         name, digest = ref.get("name"), ref.get("digest")
         if not isinstance(name, str) or not isinstance(digest, str):
@@ -159,9 +160,9 @@ def resolve_refs(project: Project, refs: Sequence[dict[str, Any]]) -> list[ver.R
         n = ver.digest_versions(project, h).get(digest) if h else None
         try:
             if n is not None:
-                out.append(ver.resolve(project, f"{name}:v{n}"))
+                out.append(resolve(project, f"{name}:v{n}"))
             else:
-                r = ver.resolve(project, f"{name}:{LATEST}" if name in hist else name)
+                r = resolve(project, f"{name}:{LATEST}" if name in hist else name)
                 if r.manifest.digest == digest:
                     out.append(r)
         except (NotFoundError, UsageError):

@@ -1,0 +1,161 @@
+"""Resolving a spec (`name:vN`, `name:alias`, a digest prefix, `<rev>:name`, a registry link)."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import (
+    LATEST,
+    is_registry_spec,
+    version_number,
+)
+from gitartifacts.gitmodel.versions import (
+    History,
+    digest_versions,
+    histories,
+)
+
+_DIGEST_PREFIX_RE = re.compile(r"^(sha256:)?[0-9a-f]{8,64}\Z")
+
+
+class Resolved(NamedTuple):
+    manifest: mf.Manifest
+    version: int | None  # None: not (yet) a version, e.g. an uncommitted manifest
+    commit: str | None  # None: the work tree
+    source: str  # what was asked for, for messages
+
+
+def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
+    """`name`, `name:vN`, `name:alias`, `name:<digest prefix>`, `<git rev>:name`, or a registry
+    link `registry/<collection>:<vN or alias>`."""
+    if is_registry_spec(spec):
+        link = registry.resolve(project, spec)
+        h = histories(project).get(link.source)
+        n = digest_versions(project, h).get(link.digest) if h else None
+        if n is None:
+            raise NotFoundError(
+                f"{spec} links {link.source} {link.digest[:19]}, which has no version here",
+                "git artifacts fetch",
+            )
+        return resolve(project, f"{link.source}:v{n}", entries)
+    name, _, selector = spec.partition(":")
+    if not selector:
+        return _resolve_worktree(project, spec, entries)
+    name_ok = bool(mf.NAME_RE.match(name))
+    known = name_ok and (name in project.names() or name in histories(project))
+    if known:
+        try:
+            return _resolve_selector(project, name, selector, spec, entries)
+        except NotFoundError:
+            if not mf.NAME_RE.match(selector) or project.repo.rev_parse(name + "^{commit}") is None:
+                raise
+    rev, _, art = spec.rpartition(":")
+    if mf.NAME_RE.match(art):
+        commit = project.repo.rev_parse(rev + "^{commit}")
+        if commit is not None:
+            return _resolve_at_commit(project, art, commit, spec, entries)
+    if not name_ok:
+        raise UsageError(
+            f"cannot read artifact spec {spec!r}",
+            "use name, name:vN, name:alias, name:<digest prefix> or <git rev>:name",
+        )
+    raise NotFoundError(
+        f"artifact {name!r} does not exist",
+        "see git artifacts ls for the artifacts of this repository",
+    )
+
+
+def _resolve_worktree(project: Project, name: str, entries: bool) -> Resolved:
+    mf.validate_name(name)
+    m = project.read_manifest(name, entries=entries)
+    if m is None:
+        if name in histories(project):
+            return _resolve_selector(project, name, LATEST, name, entries)
+        raise NotFoundError(
+            f"artifact {name!r} does not exist",
+            "see git artifacts ls, or create it with git artifacts add",
+        )
+    h = histories(project).get(name)
+    version = digest_versions(project, h).get(m.digest) if h else None
+    commit = h.versions[version] if h and version is not None else None
+    return Resolved(m, version, commit, name)
+
+
+def _resolve_selector(
+    project: Project, name: str, selector: str, spec: str, entries: bool
+) -> Resolved:
+    h = histories(project).get(name, History(name))
+    n = version_number(selector)
+    if n is not None:
+        if n not in h.versions:
+            raise NotFoundError(
+                f"{name}:{selector} does not exist",
+                f"versions of {name}: {_listing(h)}"
+                if h.versions
+                else f"{name} has no committed version yet; commit its manifest",
+            )
+        return _resolve_version(project, h, n, spec, entries)
+    if selector in h.aliases:
+        commit = h.aliases[selector]
+        at = h.version_of_commit(commit)
+        if at is not None:
+            return _resolve_version(project, h, at, spec, entries)
+        return _resolve_at_commit(project, name, commit, spec, entries)
+    if _DIGEST_PREFIX_RE.match(selector):
+        prefix = selector if selector.startswith("sha256:") else "sha256:" + selector
+        matches = {n for d, n in digest_versions(project, h).items() if d.startswith(prefix)}
+        if len(matches) == 1:
+            return _resolve_version(project, h, matches.pop(), spec, entries)
+        if len(matches) > 1:
+            listed = ", ".join(f"v{n}" for n in sorted(matches))
+            raise UsageError(
+                f"digest prefix {selector!r} matches versions {listed} of {name}",
+                "give more hex digits",
+            )
+    if selector == LATEST and not h.versions:
+        raise NotFoundError(
+            f"{name} has no committed version yet",
+            f"commit {mf.manifest_path(name)} with git commit, or use {name} for the work tree",
+        )
+    raise NotFoundError(
+        f"{spec!r}: {name} has no version, alias or digest {selector!r}",
+        f"see git artifacts log {name}",
+    )
+
+
+def _resolve_version(project: Project, h: History, n: int, spec: str, entries: bool) -> Resolved:
+    commit = h.versions[n]
+    r = _resolve_at_commit(project, h.name, commit, spec, entries)
+    return Resolved(r.manifest, n, commit, spec)
+
+
+def _resolve_at_commit(
+    project: Project, name: str, commit: str, spec: str, entries: bool
+) -> Resolved:
+    path = mf.manifest_path(name)
+    data = project.repo.show_file(commit, path)
+    if data is None:
+        raise NotFoundError(
+            f"{spec!r}: commit {commit[:10]} has no {path}", "check the revision and the name"
+        )
+    m = project.parse_manifest(data, f"{commit[:10]}:{path}", entries=entries)
+    h = histories(project).get(name)
+    version = digest_versions(project, h).get(m.digest) if h else None
+    return Resolved(m, version, commit, spec)
+
+
+def _listing(h: History) -> str:
+    nums = sorted(h.versions)
+    shown = (
+        ", ".join(f"v{n}" for n in nums)
+        if len(nums) <= 8
+        else f"v{nums[0]} to v{nums[-1]} ({len(nums)} versions)"
+    )
+    aliases = sorted(h.aliases)
+    more = f" and {len(aliases) - 8} more" if len(aliases) > 8 else ""
+    return shown + ("; aliases: " + ", ".join(aliases[:8]) + more if aliases else "")
