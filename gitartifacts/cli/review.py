@@ -13,10 +13,11 @@ from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import hooks
+from gitartifacts.ops import hooks, staged
 from gitartifacts.ops import inspect as ops_inspect
 from gitartifacts.ops import review as ops_review
 from gitartifacts.ops import validate as checks
+from gitartifacts.review import checks as review_checks
 from gitartifacts.review import markdown as review
 from gitartifacts.settings import CONFIG_FILE
 
@@ -70,13 +71,13 @@ def validate(
     """Check manifests FILES (default: all) for pre-commit: schema, names, types, digests,
     entry paths, listings in the local cache. No network. Exit 1 on a problem.
     """
-    limit = checks.parse_size(max_size)
+    limit = staged.parse_size(max_size)
     project = Project.open()
-    findings: list[checks.Finding] = []
+    findings: list[review_checks.Finding] = []
     warnings: list[str] = []
     try:
         if data_not_committed:
-            findings += checks.data_not_committed(project, files, limit)
+            findings += staged.data_not_committed(project, files, limit)
             what, fix = "staged files belong in the artifact cache", "unstage them"
         if pushed:
             report = _pushed(project, revs, git_remote, remote_name)

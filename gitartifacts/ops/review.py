@@ -1,5 +1,4 @@
-"""Data for `git artifacts review`: listing objects read from the remote cache, and the
-remote-cache changes between the two sides of a diff.
+"""Data for `git artifacts review`: listings from the remote cache, remote-cache changes.
 
 Manifests in listing form need their listing objects, never the files' content: a
 `ReviewProject` reads a listing object missing from the local cache from the remote cache

@@ -1,5 +1,10 @@
-"""Pure checks of committed text: what a change of `.gitartifacts.yaml` does to where
-artifact content goes."""
+"""Pure checks of committed text: manifest schema by line, and remote-cache settings changes.
+
+A manifest's problems come with the line they are on; a change of `.gitartifacts.yaml` is
+described by what it does to where artifact content goes.
+
+Findings are records, one per problem; the CLI prints them as `file:line: message`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,65 @@ from typing import NamedTuple
 
 import yaml
 
+from gitartifacts.core import manifest as mf
+from gitartifacts.errors import GitArtifactsError, ManifestError, UsageError
 from gitartifacts.settings import CONFIG_FILE
+
+
+class Finding(NamedTuple):
+    file: str
+    line: int | None  # None for findings about a whole file that is not a manifest
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.file}: {self.message}"
+        )
+
+
+def check_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None]:
+    """Schema problems of one manifest's text, each with its line; the manifest if none."""
+    findings, m, _ = parse_text(text, source)
+    return findings, m
+
+
+def parse_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, KeyLines]:
+    try:
+        mf.check_yaml(text, source)
+    except ManifestError as exc:
+        return [Finding(source, 1, exc.message)], None, KeyLines(None)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark else 1
+        return [Finding(source, line, f"not valid YAML ({what})")], None, KeyLines(None)
+    lines = KeyLines(node)
+    findings = [Finding(source, line, msg) for line, msg in lines.duplicates]
+    # Every bad entry is reported, so one run shows all of them.
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    if isinstance(entries, dict):
+        for p, value in entries.items():
+            try:
+                mf.validate_entry_path(p)
+                mf.entry_from_dict(value)
+            except UsageError as exc:
+                findings.append(Finding(source, lines.entry(p), f"entry {p!r}: {error_text(exc)}"))
+    if findings and isinstance(doc, dict):
+        # The rest of the file still gets checked; totals cannot agree without those entries.
+        doc = {**doc, "entries": {}} if "entries" in doc else doc
+    try:
+        m = mf.from_dict(doc)
+    except UsageError as exc:
+        key = getattr(exc, "key", None)
+        if not findings or key not in ("digest", "size", "files"):
+            findings.append(Finding(source, lines.top(key), error_text(exc)))
+        return findings, None, lines
+    return findings, None if findings else m, lines
 
 
 class RemoteChange(NamedTuple):
@@ -78,3 +141,47 @@ def _remotes_of(text: bytes | None) -> tuple[dict[str, dict[str, str]], str | No
     }
     default = doc.get("default_remote")
     return out, None if default is None else str(default)
+
+
+class KeyLines:
+    """1-based lines of top-level keys and of entry paths, from the YAML node tree."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.keys: dict[str, int] = {}
+        self.entries: dict[str, int] = {}
+        self.duplicates: list[tuple[int, str]] = []
+        if not isinstance(node, yaml.MappingNode):
+            return
+        self.keys = self._map(node, "")
+        for k, v in node.value:
+            if k.value == "entries" and isinstance(v, yaml.MappingNode):
+                self.entries = self._map(v, "entry ")
+                for _, ev in v.value:
+                    if isinstance(ev, yaml.MappingNode):
+                        self._map(ev, "entry field ")
+
+    def _map(self, node: yaml.MappingNode, what: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k, _ in node.value:
+            key = str(k.value)
+            line = k.start_mark.line + 1
+            if key in out:
+                # The YAML loader keeps the last one silently: a reviewer may read the other.
+                self.duplicates.append(
+                    (line, f"duplicate {what}key {key!r} (first on line {out[key]}; remove one)")
+                )
+            else:
+                out[key] = line
+        return out
+
+    def top(self, key: str | None) -> int:
+        return self.keys.get(key, 1) if key else 1
+
+    def entry(self, path: object) -> int:
+        return self.entries.get(str(path), self.keys.get("entries", 1))
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, GitArtifactsError):
+        return f"{exc.message} ({exc.fix})" if exc.fix else exc.message
+    return str(exc)

@@ -13,7 +13,8 @@ from servers import free_port
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import validate
+from gitartifacts.ops import staged
+from gitartifacts.review import checks
 
 BIKES = ".artifacts/bikes.yaml"
 
@@ -75,7 +76,7 @@ def test_each_schema_problem_points_at_its_line(
 ) -> None:
     edit(bikes, old, new)
     text = bikes.manifest_text("bikes")
-    findings, m = validate.check_text(text, BIKES)
+    findings, m = checks.check_text(text, BIKES)
     assert m is None
     assert findings, "no finding"
     first = findings[0]
@@ -199,7 +200,7 @@ def test_files_beside_an_artifact_in_its_parent_folder_are_not_its_data(bikes: G
     ],
 )
 def test_sizes_parse_with_decimal_and_binary_units(text: str, size: int) -> None:
-    assert validate.parse_size(text) == size
+    assert staged.parse_size(text) == size
 
 
 def test_a_bad_size_is_a_usage_error(bikes: GitRepo) -> None:
