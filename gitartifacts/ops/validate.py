@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from gitartifacts.core import listing, safeyaml
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core.diff import human_size
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError, UsageError
@@ -80,7 +82,7 @@ def check_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | Non
 
 def _parse(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, _KeyLines]:
     try:
-        mf.check_yaml(text, source)
+        safeyaml.check_yaml(text, source)
     except ManifestError as exc:
         return [Finding(source, 1, exc.message)], None, _KeyLines(None)
     try:
@@ -99,14 +101,14 @@ def _parse(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, _
         for p, value in entries.items():
             try:
                 mf.validate_entry_path(p)
-                mf.entry_from_dict(value)
+                mparse.entry_from_dict(value)
             except UsageError as exc:
                 findings.append(Finding(source, lines.entry(p), f"entry {p!r}: {_message(exc)}"))
     if findings and isinstance(doc, dict):
         # The rest of the file still gets checked; totals cannot agree without those entries.
         doc = {**doc, "entries": {}} if "entries" in doc else doc
     try:
-        m = mf.from_dict(doc)
+        m = mparse.from_dict(doc)
     except UsageError as exc:
         key = getattr(exc, "key", None)
         if not findings or key not in ("digest", "size", "files"):
@@ -185,13 +187,13 @@ def _check_listing(project: Project, m: mf.Manifest, shown: str, lines: _KeyLine
     """Totals against the listing objects, when they are all in the local cache."""
     assert m.listing is not None
     try:
-        entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
+        entries = listing.read_listing(m.listing, project.read_listing_object, m.files)
     except CacheError:
         return []  # not here: checking it would need the network
     except (GitArtifactsError, ValueError) as exc:
         return [Finding(shown, lines.top("listing"), f"key 'listing': {_message(exc)}")]
     try:
-        mf.check_totals(m, entries)
+        mparse.check_totals(m, entries)
     except UsageError as exc:
         key = getattr(exc, "key", None) or "listing"
         return [Finding(shown, lines.top(key), f"{exc.message} of the listing ({_LISTING_FIX})")]
@@ -363,7 +365,9 @@ def _tops(project: Project, m: mf.Manifest) -> list[str]:
         return wscan.tops(p for p, e in m.entries.items() if not (e.ref or "").startswith("git:"))
     assert m.listing is not None
     try:
-        return sorted(name for _, name, _ in mf.parse_listing_object(project.cache.read(m.listing)))
+        return sorted(
+            name for _, name, _ in listing.parse_listing_object(project.cache.read(m.listing))
+        )
     except CacheError:
         known = project.state.tops.get(m.digest)
         return known.split("\n") if known else []
@@ -471,7 +475,7 @@ def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
         order = [m.listing.removeprefix("sha256:")]
         out[m.listing] = "(listing)"
         for hex_ in order:  # each shared subfolder object once
-            for h in mf.listing_children(project.read_listing_object(hex_), hex_):
+            for h in listing.listing_children(project.read_listing_object(hex_), hex_):
                 if "sha256:" + h not in out:
                     out["sha256:" + h] = "(listing)"
                     order.append(h)

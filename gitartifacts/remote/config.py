@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import safeyaml
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.redaction import credential_in_url, redact
 from gitartifacts.errors import UsageError
@@ -313,7 +314,7 @@ def _read(project: Project) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    mf.check_yaml(text, CONFIG_FILE, 1 << 20)
+    safeyaml.check_yaml(text, CONFIG_FILE, 1 << 20)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress
@@ -252,7 +253,7 @@ def _listing_objects(project: Project, root: str) -> list[str]:
     seen = set(order)
     i = 0
     while i < len(order):
-        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
+        for child in listing.listing_children(project.read_listing_object(order[i]), order[i]):
             if child not in seen:
                 seen.add(child)
                 order.append(child)
@@ -421,7 +422,7 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
             count += len(missing)
         nxt: list[str] = []
         for d in level:
-            for h in mf.listing_children(project.cache.read(d), hex_of(d)):
+            for h in listing.listing_children(project.cache.read(d), hex_of(d)):
                 if "sha256:" + h not in seen:
                     seen.add("sha256:" + h)
                     nxt.append("sha256:" + h)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitartifacts.core import diff as adiff
-from gitartifacts.core import manifest as mf
-from gitartifacts.core import textsafe
+from gitartifacts.core import listing, textsafe
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.gitmodel.repo import Repo
 from gitartifacts.ops import validate as checks
@@ -323,7 +323,7 @@ def textconv(text: str, project: Project | None = None) -> str:
     entry `path  size  digest` (listings expanded from the local cache, never the network).
     Text that is not a valid manifest comes back unchanged, so the diff still shows it."""
     try:
-        m = mf.loads(text)
+        m = mparse.loads(text)
     except GitArtifactsError:
         return text
     out = [f"name: {m.name}", f"type: {m.type}"]
@@ -347,7 +347,7 @@ def textconv(text: str, project: Project | None = None) -> str:
         out.append(f"listing: {m.listing}")
         if project is not None:
             try:
-                entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
+                entries = listing.read_listing(m.listing, project.read_listing_object, m.files)
             except (CacheError, GitArtifactsError, ValueError):
                 entries = None
         if entries is None:
