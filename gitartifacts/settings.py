@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitartifacts.core import manifest as mf
+from gitartifacts.core import safeyaml
 from gitartifacts.errors import UsageError
 
 CONFIG_FILE = ".gitartifacts.yaml"
@@ -107,7 +107,7 @@ def read_committed(root: Path) -> dict[str, Any]:
         text = (root / CONFIG_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    mf.check_yaml(text, CONFIG_FILE, CONFIG_LIMIT)
+    safeyaml.check_yaml(text, CONFIG_FILE, CONFIG_LIMIT)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -158,7 +158,8 @@ def to_text(d: ArtifactDiff, limit: int | None = 50) -> str:
     head = f"{d.name}: {d.old_label or '(new)'} -> {d.new_label or '(removed)'}"
     delta = d.new_size - d.old_size
     lines = [
-        f"{head}  ({d.old_files} -> {d.new_files} files, {d.old_size} -> {d.new_size} bytes, {delta:+d})"
+        f"{head}  ({d.old_files} -> {d.new_files} files, "
+        f"{d.old_size} -> {d.new_size} bytes, {delta:+d})"
     ]
     rows = (
         [f"  + {c.path} ({c.new_size} B)" for c in d.added]

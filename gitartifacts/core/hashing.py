@@ -13,10 +13,6 @@ CHUNK = 1 << 20
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def sha256_bytes(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(
     path: str | os.PathLike[str], sink: Callable[[memoryview], object] | None = None
 ) -> tuple[str, int]:

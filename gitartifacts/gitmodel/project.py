@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.objects import CorruptObjectError, ObjectStore
 from gitartifacts.core.state import State
@@ -64,7 +66,7 @@ class Project:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        m = mf.loads(text, source=mf.manifest_path(name))
+        m = mparse.loads(text, source=mf.manifest_path(name))
         if m.name != name:
             raise ManifestError(
                 f"{mf.manifest_path(name)}: key 'name' is {m.name!r}, "
@@ -76,7 +78,7 @@ class Project:
         return m
 
     def parse_manifest(self, data: bytes, source: str, entries: bool = True) -> mf.Manifest:
-        m = mf.loads(data.decode("utf-8"), source=source)
+        m = mparse.loads(data.decode("utf-8"), source=source)
         if entries:
             self.load_entries(m)
         return m
@@ -90,7 +92,7 @@ class Project:
         if m.listing is None:
             raise ManifestError(f"manifest {m.name} has neither entries nor listing")
         try:
-            entries = mf.read_listing(m.listing, self.read_listing_object, m.files)
+            entries = listing.read_listing(m.listing, self.read_listing_object, m.files)
         except CorruptObjectError as exc:
             raise CorruptObjectError(
                 f"corrupt listing of {m.name}: {exc.message}", exc.fix
@@ -101,7 +103,7 @@ class Project:
                 "run git artifacts fetch to download it",
             ) from None
         try:
-            mf.check_totals(m, entries)
+            mparse.check_totals(m, entries)
         except UsageError as exc:
             raise ManifestError(f"{mf.manifest_path(m.name)}: {exc.message}", exc.fix) from None
         if keep:
@@ -113,7 +115,7 @@ class Project:
 
     def write_manifest(self, m: mf.Manifest) -> str:
         """Store listing objects (when large) and write the manifest file atomically."""
-        m, objects = mf.with_listing(m)
+        m, objects = listing.with_listing(m)
         for hex_, data in objects.items():
             self.cache.add_bytes(data, "sha256:" + hex_)
         rel = mf.manifest_path(m.name)

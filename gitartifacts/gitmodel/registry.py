@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import safeyaml
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
@@ -123,7 +124,7 @@ def resolve(project: Project, spec: str) -> Link:
 
 def _parse(coll: str, n: int, data: bytes) -> Link:
     try:
-        mf.check_yaml(data, f"registry link {coll}:v{n}", 1 << 20)
+        safeyaml.check_yaml(data, f"registry link {coll}:v{n}", 1 << 20)
         doc: Any = yaml.safe_load(data)
         return Link(
             coll,

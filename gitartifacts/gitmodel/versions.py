@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import ManifestError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import (
@@ -88,7 +89,7 @@ def summaries(project: Project, name: str, commits: list[str]) -> dict[str, Summ
             s = None
             if data is not None:
                 try:
-                    m = mf.loads(data.decode("utf-8"), source=f"{c[:8]}:{path}")
+                    m = mparse.loads(data.decode("utf-8"), source=f"{c[:8]}:{path}")
                     s = Summary(m.name, m.type, m.digest, m.size, m.files)
                 except ManifestError:
                     s = None
@@ -174,7 +175,7 @@ def blob_summaries(project: Project, blobs: list[str]) -> dict[str, Summary | No
             raw_bytes = data.get(b)
             if raw_bytes is not None:
                 try:
-                    m = mf.loads(raw_bytes.decode("utf-8"), source=f"blob {b[:10]}")
+                    m = mparse.loads(raw_bytes.decode("utf-8"), source=f"blob {b[:10]}")
                     s = Summary(m.name, m.type, m.digest, m.size, m.files)
                 except (ManifestError, UnicodeDecodeError):
                     s = None

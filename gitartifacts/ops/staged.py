@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.diff import human_size
 from gitartifacts.core.workspace import scan as wscan
@@ -92,7 +93,9 @@ def _tops(project: Project, m: mf.Manifest) -> list[str]:
         return wscan.tops(p for p, e in m.entries.items() if not (e.ref or "").startswith("git:"))
     assert m.listing is not None
     try:
-        return sorted(name for _, name, _ in mf.parse_listing_object(project.cache.read(m.listing)))
+        return sorted(
+            name for _, name, _ in listing.parse_listing_object(project.cache.read(m.listing))
+        )
     except CacheError:
         known = project.state.tops.get(m.digest)
         return known.split("\n") if known else []

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.gitmodel import refs as gitrefs
 from gitartifacts.gitmodel import versions as ver
@@ -200,13 +202,13 @@ def _check_listing(
     """Totals against the listing objects, when they are all in the local cache."""
     assert m.listing is not None
     try:
-        entries = mf.read_listing(m.listing, project.read_listing_object, m.files)
+        entries = listing.read_listing(m.listing, project.read_listing_object, m.files)
     except CacheError:
         return []  # not here: checking it would need the network
     except (GitArtifactsError, ValueError) as exc:
         return [Finding(shown, lines.top("listing"), f"key 'listing': {checks.error_text(exc)}")]
     try:
-        mf.check_totals(m, entries)
+        mparse.check_totals(m, entries)
     except UsageError as exc:
         key = getattr(exc, "key", None) or "listing"
         return [Finding(shown, lines.top(key), f"{exc.message} of the listing ({_LISTING_FIX})")]
@@ -268,7 +270,7 @@ def _objects_of(project: Project, m: mf.Manifest) -> dict[str, str]:
         order = [m.listing.removeprefix("sha256:")]
         out[m.listing] = "(listing)"
         for hex_ in order:  # each shared subfolder object once
-            for h in mf.listing_children(project.read_listing_object(hex_), hex_):
+            for h in listing.listing_children(project.read_listing_object(hex_), hex_):
                 if "sha256:" + h not in out:
                     out["sha256:" + h] = "(listing)"
                     order.append(h)

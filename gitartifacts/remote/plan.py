@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.errors import CacheError, ManifestError
@@ -113,7 +114,7 @@ def listing_objects(project: Project, root: str) -> list[str]:
     seen = set(order)
     i = 0
     while i < len(order):
-        for child in mf.listing_children(project.read_listing_object(order[i]), order[i]):
+        for child in listing.listing_children(project.read_listing_object(order[i]), order[i]):
             if child not in seen:
                 seen.add(child)
                 order.append(child)

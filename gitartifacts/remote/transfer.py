@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress
@@ -349,7 +350,7 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
             count += len(missing)
         nxt: list[str] = []
         for d in level:
-            for h in mf.listing_children(project.cache.read(d), hex_of(d)):
+            for h in listing.listing_children(project.cache.read(d), hex_of(d)):
                 if "sha256:" + h not in seen:
                     seen.add("sha256:" + h)
                     nxt.append("sha256:" + h)

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import yaml
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.core import safeyaml
 from gitartifacts.errors import GitArtifactsError, ManifestError, UsageError
 from gitartifacts.settings import CONFIG_FILE
 
@@ -38,7 +40,7 @@ def check_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | Non
 
 def parse_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | None, KeyLines]:
     try:
-        mf.check_yaml(text, source)
+        safeyaml.check_yaml(text, source)
     except ManifestError as exc:
         return [Finding(source, 1, exc.message)], None, KeyLines(None)
     try:
@@ -57,14 +59,14 @@ def parse_text(text: str, source: str) -> tuple[list[Finding], mf.Manifest | Non
         for p, value in entries.items():
             try:
                 mf.validate_entry_path(p)
-                mf.entry_from_dict(value)
+                mparse.entry_from_dict(value)
             except UsageError as exc:
                 findings.append(Finding(source, lines.entry(p), f"entry {p!r}: {error_text(exc)}"))
     if findings and isinstance(doc, dict):
         # The rest of the file still gets checked; totals cannot agree without those entries.
         doc = {**doc, "entries": {}} if "entries" in doc else doc
     try:
-        m = mf.from_dict(doc)
+        m = mparse.from_dict(doc)
     except UsageError as exc:
         key = getattr(exc, "key", None)
         if not findings or key not in ("digest", "size", "files"):

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gitartifacts.core import diff as adiff
-from gitartifacts.core import manifest as mf
-from gitartifacts.core import textsafe
+from gitartifacts.core import listing, textsafe
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.review.checks import RemoteChange
 from gitartifacts.settings import CONFIG_FILE
@@ -258,7 +258,7 @@ def textconv(text: str, read_listing_object: Callable[[str], bytes] | None = Non
     cache, never the network). Text that is not a valid manifest comes back unchanged, so
     the diff still shows it."""
     try:
-        m = mf.loads(text)
+        m = mparse.loads(text)
     except GitArtifactsError:
         return text
     out = [f"name: {m.name}", f"type: {m.type}"]
@@ -282,7 +282,7 @@ def textconv(text: str, read_listing_object: Callable[[str], bytes] | None = Non
         out.append(f"listing: {m.listing}")
         if read_listing_object is not None:
             try:
-                entries = mf.read_listing(m.listing, read_listing_object, m.files)
+                entries = listing.read_listing(m.listing, read_listing_object, m.files)
             except (CacheError, GitArtifactsError, ValueError):
                 entries = None
         if entries is None:

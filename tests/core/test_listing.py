@@ -20,7 +20,9 @@ from helpers import (
     sha,
 )
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import GitArtifactsError
 
 FOLDERS, PER_FOLDER = 30, 50  # 1,500 files
@@ -47,21 +49,21 @@ def test_manifest_of_a_million_entries_is_under_2_kb() -> None:
     started = time.monotonic()
     entry = mf.Entry(sha(b"same bytes"), 10)
     entries = dict.fromkeys((f"d{i % 1000:03d}/f{i:07d}.bin" for i in range(1_000_000)), entry)
-    m, objects = mf.with_listing(mf.build("huge", "dataset", entries))
+    m, objects = listing.with_listing(mf.build("huge", "dataset", entries))
     text = mf.dumps(m)
     elapsed = time.monotonic() - started
     assert len(text.encode()) < 2048, len(text)
     assert "\nlisting: sha256:" in text and "entries:" not in text
     assert m.files == 1_000_000 and m.size == 10_000_000
     assert len(objects) == 1001  # one per folder plus the root
-    back = mf.loads(text)
+    back = mparse.loads(text)
     assert back.entries is None and back.listing == m.listing and back.files == 1_000_000
     assert elapsed < 60, f"building took {elapsed:.1f} s"
 
 
 def test_small_artifacts_keep_their_entries_inline() -> None:
     m = mf.build("small", "dataset", entries_of(500, 5))
-    same, objects = mf.with_listing(m)
+    same, objects = listing.with_listing(m)
     assert objects == {} and same.listing is None
     assert "entries:" in mf.dumps(same)
 
@@ -70,14 +72,14 @@ def test_a_listing_round_trips_to_the_same_entries_and_digest() -> None:
     entries = entries_of(2500, 25)
     entries["top/ref.csv"] = mf.Entry('etag:"abc"', 7, "s3://bucket/raw/a.csv", "3HL4kq")
     entries["ünïcode/é.txt"] = mf.Entry(sha(b"e"), 1)
-    m, objects = mf.with_listing(mf.build("big", "dataset", entries))
+    m, objects = listing.with_listing(mf.build("big", "dataset", entries))
     assert m.listing is not None
     assert m.listing.removeprefix("sha256:") in objects
     for hex_, data in objects.items():
         assert hashlib.sha256(data).hexdigest() == hex_
-    back = mf.loads(mf.dumps(m))
+    back = mparse.loads(mf.dumps(m))
     assert back.listing == m.listing and back.entries is None
-    read = mf.read_listing(back.listing or "", objects.__getitem__)
+    read = listing.read_listing(back.listing or "", objects.__getitem__)
     assert read == entries
     assert (
         mf.entries_digest(read)
@@ -88,9 +90,9 @@ def test_a_listing_round_trips_to_the_same_entries_and_digest() -> None:
 
 def test_one_file_change_rewrites_only_the_listing_objects_on_its_path() -> None:
     entries = entries_of(1500, 30)
-    _, before = mf.with_listing(mf.build("big", "dataset", entries))
+    _, before = listing.with_listing(mf.build("big", "dataset", entries))
     entries["top/d007/f0000007.bin"] = mf.Entry(sha(b"changed"), 7)
-    _, after = mf.with_listing(mf.build("big", "dataset", entries))
+    _, after = listing.with_listing(mf.build("big", "dataset", entries))
     new = set(after) - set(before)
     assert 1 <= len(new) <= 3, f"{len(new)} new listing objects for one changed file"
 
@@ -100,7 +102,7 @@ def test_a_listing_naming_an_escaping_path_is_rejected() -> None:
     evil = header + f"f\t..\t{sha(b'x')}\t1\n".encode()
     hex_ = hashlib.sha256(evil).hexdigest()
     with pytest.raises(GitArtifactsError):
-        mf.read_listing("sha256:" + hex_, {hex_: evil}.__getitem__)
+        listing.read_listing("sha256:" + hex_, {hex_: evil}.__getitem__)
 
 
 # ---------------------------------------------------------------- end to end

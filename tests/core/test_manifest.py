@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import GitArtifactsError, ManifestError
 
 SOURCE = ".artifacts/bikes.yaml"
@@ -200,7 +201,7 @@ _SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Heal
 @_SETTINGS
 @given(manifests())
 def test_dumps_then_loads_gives_an_equal_manifest(m: mf.Manifest) -> None:
-    back = mf.loads(mf.dumps(m), source=SOURCE)
+    back = mparse.loads(mf.dumps(m), source=SOURCE)
     assert back == m
 
 
@@ -208,7 +209,7 @@ def test_dumps_then_loads_gives_an_equal_manifest(m: mf.Manifest) -> None:
 @given(manifests())
 def test_loads_then_dumps_is_byte_identical(m: mf.Manifest) -> None:
     text = mf.dumps(m)
-    assert mf.dumps(mf.loads(text, source=SOURCE)) == text
+    assert mf.dumps(mparse.loads(text, source=SOURCE)) == text
 
 
 @_SETTINGS
@@ -230,7 +231,7 @@ def test_digest_is_independent_of_entry_order(
 @given(st.dictionaries(PATHS, FILE_ENTRIES, min_size=1, max_size=6).filter(_no_file_dir_clash))
 def test_unicode_paths_round_trip_and_keep_their_digest(entries: dict[str, mf.Entry]) -> None:
     m = mf.build("u", "t", entries)
-    back = mf.loads(mf.dumps(m), source=SOURCE)
+    back = mparse.loads(mf.dumps(m), source=SOURCE)
     assert back.entries == entries
     assert back.digest == expected_digest({p: e.digest for p, e in entries.items()})
 
@@ -239,7 +240,7 @@ def test_known_unicode_paths_are_written_as_text_and_round_trip() -> None:
     entries = entries_of({"données/été.csv": sha(b"1"), "日本/猫.png": sha(b"2"), "a b": sha(b"3")})
     text = mf.dumps(mf.build("u", "t", entries))
     assert "données/été.csv" in text and "日本/猫.png" in text
-    assert mf.loads(text).entries == entries
+    assert mparse.loads(text).entries == entries
 
 
 # ---------------------------------------------------------------- the YAML text
@@ -281,7 +282,7 @@ def test_reference_entry_keys_are_ref_digest_version_id_size_in_that_order() -> 
     entries_node = next(v for k, v in node.value if k.value == "entries")
     ((_, entry_node),) = entries_node.value
     assert [k.value for k, _ in entry_node.value] == ["ref", "digest", "version_id", "size"]
-    assert mf.loads(text).entries == {"raw/a.csv": ref}
+    assert mparse.loads(text).entries == {"raw/a.csv": ref}
 
 
 def test_hand_written_canonical_manifest_round_trips_byte_for_byte() -> None:
@@ -302,7 +303,7 @@ def test_hand_written_canonical_manifest_round_trips_byte_for_byte() -> None:
         f"  images/cat.png: {{digest: '{d1}', size: 1234}}\n"
         f"  raw/a.csv: {{digest: '{d2}', size: 2048}}\n"
     )
-    m = mf.loads(text, source=SOURCE)
+    m = mparse.loads(text, source=SOURCE)
     assert m.digest == digest and m.metadata == {"classes": 12, "source": "camera-3"}
     assert mf.dumps(m) == text
 
@@ -323,7 +324,7 @@ def test_manifest_is_loaded_with_the_c_safe_loader(monkeypatch: pytest.MonkeyPat
         return real_load(stream, Loader=Loader)
 
     monkeypatch.setattr(yaml, "load", spy)
-    mf.loads(mf.dumps(sample_manifest()), source=SOURCE)
+    mparse.loads(mf.dumps(sample_manifest()), source=SOURCE)
     assert used and all(issubclass(loader, yaml.CSafeLoader) for loader in used)
 
 
@@ -334,7 +335,7 @@ def test_python_object_tags_are_rejected_not_executed(tmp_path: Any) -> None:
         f"description: !!python/object/apply:os.system ['touch {marker}']",
     )
     with pytest.raises(ManifestError, match=re.escape(SOURCE)):
-        mf.loads(text, source=SOURCE)
+        mparse.loads(text, source=SOURCE)
     assert not marker.exists()
 
 
@@ -405,7 +406,7 @@ BROKEN = [
 def test_invalid_manifest_error_names_the_file_the_key_and_a_fix(breaker: Any, named: str) -> None:
     text = breaker(_valid_text())
     with pytest.raises(ManifestError) as info:
-        mf.loads(text, source=SOURCE)
+        mparse.loads(text, source=SOURCE)
     err = info.value
     assert SOURCE in str(err)
     assert named in err.message
@@ -415,7 +416,7 @@ def test_invalid_manifest_error_names_the_file_the_key_and_a_fix(breaker: Any, n
 def test_bad_yaml_error_names_the_file_and_line() -> None:
     text = _valid_text().replace("type: dataset", "type: [dataset")
     with pytest.raises(ManifestError) as info:
-        mf.loads(text, source=SOURCE)
+        mparse.loads(text, source=SOURCE)
     assert SOURCE in info.value.message
     assert "YAML" in info.value.message
     assert info.value.fix
@@ -424,7 +425,7 @@ def test_bad_yaml_error_names_the_file_and_line() -> None:
 @pytest.mark.parametrize("text", ["", "just a string\n", "- a list\n", "42\n"])
 def test_a_manifest_that_is_not_a_mapping_is_rejected(text: str) -> None:
     with pytest.raises(ManifestError, match=re.escape(SOURCE)):
-        mf.loads(text, source=SOURCE)
+        mparse.loads(text, source=SOURCE)
 
 
 @pytest.mark.parametrize(
@@ -437,7 +438,7 @@ def test_entry_paths_that_could_escape_or_touch_git_are_rejected(path: str) -> N
     good = mf.dumps(mf.build("bikes", "dataset", {"placeholder": mf.Entry(sha(b"x"), 1)}))
     bad = good.replace("placeholder", yaml.safe_dump(path).strip().removesuffix("...").strip())
     with pytest.raises(ManifestError):
-        mf.loads(bad, source=SOURCE)
+        mparse.loads(bad, source=SOURCE)
 
 
 def test_a_file_and_a_folder_of_the_same_name_are_rejected() -> None:

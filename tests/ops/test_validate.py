@@ -11,6 +11,7 @@ import pytest
 from helpers import GitRepo, cache_objects, lines, stderr_error_line
 from servers import free_port
 
+from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import staged
@@ -128,7 +129,7 @@ def test_listing_totals_are_checked_when_its_objects_are_in_the_local_cache(
     try:
         m = project.read_manifest("bikes")
         assert m is not None
-        listed, objects = mf.with_listing(m, limit=1)
+        listed, objects = listing.with_listing(m, limit=1)
         for hex_, data in objects.items():
             project.cache.add_bytes(data, "sha256:" + hex_)
     finally:

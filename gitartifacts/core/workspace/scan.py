@@ -86,6 +86,11 @@ def scan(
     return Scan(groups, temps)
 
 
+def shown(what: str, rel: str) -> str:
+    """`rel` (a path under an artifact's folder `what`) as a user names it."""
+    return rel if what in ("", ".") else f"{what}/{rel}"
+
+
 def _walk(
     root: str,
     rel: str,
@@ -159,8 +164,3 @@ def _loop(what: str, rel: str) -> UsageError:
 
 def _broken_link(what: str, rel: str) -> UsageError:
     return UsageError(f"broken symlink {shown(what, rel)}", "remove it or fix its target")
-
-
-def shown(what: str, rel: str) -> str:
-    """`rel` (a path under an artifact's folder `what`) as a user names it."""
-    return rel if what in ("", ".") else f"{what}/{rel}"
