@@ -6,13 +6,13 @@ import functools
 import importlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from gitartifacts.cli import quick
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import textsafe
 from gitartifacts.core.progress import Progress
@@ -132,6 +132,10 @@ def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) ->
             )
             sys.exit(2)
     ctx.obj = Ctx(quiet, debug)
+    # Past a file size limit (`ulimit -f`) the kernel kills the writer with SIGXFSZ, which
+    # says nothing; ignored, the write fails with EFBIG instead and is reported as an error.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     watchdog.EXIT_ON_STALL = True  # a thread stuck in a socket must not hold the exit
     # An unexpected failure's traceback is masked like every other message.
     sys.excepthook = lambda _t, exc, _tb: _traceback(exc)
@@ -723,10 +727,8 @@ def push(
     check_remote: bool,
 ) -> None:
     """Upload the content of HEAD and of unpushed commits, then publish version tags."""
-    project = ctx.project()
-    before = quick.input_refs()
     r = transfer.push(
-        project,
+        ctx.project(),
         remote_name=remote_name,
         all_commits=all_commits,
         jobs=jobs,
@@ -738,13 +740,6 @@ def push(
     for m in r.messages:
         echo(m, err=True)
     ctx.say(_pushed(r.remote, r.uploaded, r.already, r.manifests))
-    # The next push, if nothing changes meanwhile, has nothing to do and can say so at once.
-    quick.record_push(
-        before,
-        quick.push_key(remote_name, all_commits, not no_tags, git_remote),
-        textsafe.terminal(_pushed(r.remote, 0, 0, r.manifests)),  # printed as is, fast
-        r.witness,
-    )
 
 
 def _pushed(remote: str, uploaded: int, already: int, manifests: int) -> str:
