@@ -1,4 +1,4 @@
-"""Run and lineage verbs of `git artifacts` (runs, lineage, run, link), registered on `main`."""
+"""The run and lineage verbs: runs, lineage, run, link."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gitartifacts.cli.main import Ctx, _command, _json, main
+from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
@@ -18,13 +18,13 @@ from gitartifacts.gitmodel import versions as ver
 from gitartifacts.tracking import lineage
 
 
-@main.command()
+@click.command()
 @click.option("--job-type", help="Only runs of this job type.")
 @click.option("--group", help="Only runs of this group.")
 @click.option("--state", type=click.Choice(["running", "finished", "failed", "crashed"]))
 @click.option("--order", help="Sort by a dotted field, '-' for descending, e.g. -summary.val_acc.")
 @click.option("--json", "as_json", is_flag=True)
-@_command
+@command
 def runs(
     ctx: Ctx,
     job_type: str | None,
@@ -38,7 +38,7 @@ def runs(
         ctx.project(), job_type=job_type, group=group, state=state, order=order
     )
     if as_json:
-        _json([r.record for r in recs])
+        print_json([r.record for r in recs])
         return
     if not recs:
         ctx.say("no runs recorded yet (start one with gitartifacts.init or git artifacts run)")
@@ -58,7 +58,7 @@ def _label(a: dict[str, Any]) -> str:
     return f"{a.get('name')}:{a.get('version') or str(a.get('digest', ''))[7:15]}"
 
 
-@main.command(name="lineage")
+@click.command(name="lineage")
 @click.argument("spec")
 @click.option("--up", "direction", flag_value="up", help="Only what it came from.")
 @click.option("--down", "direction", flag_value="down", help="Only what came from it.")
@@ -70,7 +70,7 @@ def _label(a: dict[str, Any]) -> str:
     "--explode", is_flag=True, help="Show every node; by default large groups of one type fold."
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@_command
+@command
 def lineage_(
     ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
 ) -> None:
@@ -84,7 +84,7 @@ def lineage_(
     echo(lineage.render(g, start, fmt))
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--job-type", help="Job type of the run, e.g. preprocess.")
 @click.option("--name", "run_name", help="Run name.")
 @click.option("--group", help="Run group.")
@@ -113,7 +113,7 @@ def lineage_(
     help="Recorded in the run's config.",
 )
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
-@_command
+@command
 def run(
     ctx: Ctx,
     job_type: str | None,
@@ -196,7 +196,7 @@ def _api(project: Any) -> Any:
     return api
 
 
-@main.command()
+@click.command()
 @click.argument("spec", required=False)
 @click.argument("collection", required=False)
 @click.option(
@@ -204,7 +204,7 @@ def _api(project: Any) -> Any:
 )
 @click.option("--list", "list_", is_flag=True, help="List COLLECTION (or SPEC as a collection).")
 @click.option("--json", "as_json", is_flag=True)
-@_command
+@command
 def link(
     ctx: Ctx,
     spec: str | None,
@@ -231,10 +231,11 @@ def link(
             for n, lk in sorted(links.items())
         ]
         if as_json:
-            _json(rows)
+            print_json(rows)
         for row in rows if not as_json else []:
             echo(
-                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}  {row['digest'][:19]}  {', '.join(row['aliases'])}"
+                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}"
+                f"  {row['digest'][:19]}  {', '.join(row['aliases'])}"
             )
         return
     if not spec or not collection:
@@ -247,3 +248,12 @@ def link(
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
     n = registry.link(project, art, collection, list(aliases))
     ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")
+
+
+# The verbs of this module, for the group in cli/main.py.
+COMMANDS: dict[str, click.Command] = {
+    "runs": runs,
+    "lineage": lineage_,
+    "run": run,
+    "link": link,
+}
