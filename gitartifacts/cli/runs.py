@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import Any
 
@@ -14,7 +13,8 @@ from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import registry
-from gitartifacts.gitmodel import versions as ver
+from gitartifacts.ops import runs as run_ops
+from gitartifacts.sdk.artifact import Api
 from gitartifacts.tracking import lineage
 
 
@@ -128,9 +128,6 @@ def run(
 
     git artifacts run --job-type train -i bikes:v3 -o model=out/model.pt:model -- python train.py
     """
-    from gitartifacts.ops import api
-    from gitartifacts.sdk import run as runs
-
     project = ctx.project()
     outs = [_parse_output(o) for o in outputs]
     cfg: dict[str, Any] = {"command": list(command)}
@@ -142,58 +139,29 @@ def run(
             cfg[k] = json.loads(v)
         except json.JSONDecodeError:
             cfg[k] = v
-    r = runs.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
-    try:
-        for spec in inputs:
-            art = r.use_artifact(spec)
-            if art.path is not None:
-                api.checkout(project, [spec])
-            else:
-                art.download()
-        proc = subprocess.run(list(command), check=False)
-        r.summary["exit_code"] = proc.returncode
-        if proc.returncode != 0:
-            r.finish(exit_code=proc.returncode, state=runs.FAILED)
-            echo(
-                f"run {r.id} failed (exit {proc.returncode}); no output versions were made",
-                err=True,
-            )
-            sys.exit(proc.returncode)
-        added = [api.add(project, [path], name=name, type=type_) for name, path, type_ in outs]
-        changed = [
-            p
-            for p in [*(a.manifest for a in added), ".gitignore"]
-            if project.repo.run("status", "--porcelain", "--", p).strip()
-        ]
-        if changed:
-            api.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
-            ver.sync(project)
-        for a in added:
-            r.log_artifact(_api(project).artifact(f"{a.name}:{a.digest}"))
-        r.finish(exit_code=0)
-    except BaseException:
-        if r.state == runs.RUNNING:
-            r.finish(state=runs.FAILED, exit_code=1)
-        raise
-    ctx.say(
-        f"run {r.id} finished" + (f"; outputs: {', '.join(n for n, _, _ in outs)}" if outs else "")
+    r = run_ops.record_command(
+        project,
+        command,
+        job_type=job_type,
+        name=run_name,
+        group=group,
+        inputs=inputs,
+        outputs=outs,
+        config=cfg,
     )
+    if r.exit_code != 0:
+        echo(f"run {r.run_id} failed (exit {r.exit_code}); no output versions were made", err=True)
+        sys.exit(r.exit_code)
+    names = ", ".join(o.name for o in outs)
+    ctx.say(f"run {r.run_id} finished" + (f"; outputs: {names}" if outs else ""))
 
 
-def _parse_output(spec: str) -> tuple[str, str, str | None]:
+def _parse_output(spec: str) -> run_ops.Output:
     name, eq, rest = spec.partition("=")
     if not eq or not name or not rest:
         raise UsageError(f"-o {spec!r} is not NAME=PATH[:TYPE]", "e.g. -o model=out/model.pt:model")
     path, _, type_ = rest.partition(":")
-    return name, path, type_ or None
-
-
-def _api(project: Any) -> Any:
-    from gitartifacts.sdk.artifact import Api
-
-    api = Api(project.root)
-    api._project = project
-    return api
+    return run_ops.Output(name, path, type_ or None)
 
 
 @click.command()
@@ -243,7 +211,7 @@ def link(
             "link needs NAME:SPEC and COLLECTION",
             "git artifacts link bike-model:best bike-detector",
         )
-    art = _api(project).artifact(spec)
+    art = Api(project.root).artifact(spec)
     if art.version is None:
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
     n = registry.link(project, art, collection, list(aliases))
