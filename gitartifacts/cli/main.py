@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from gitartifacts import __version__
+
 # Each verb and the module that holds it: a verb's module (and what it imports) loads only
 # when that verb runs, or for the full list of --help.
 VERBS = {
@@ -60,7 +62,7 @@ class _Main(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors; no progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-C", "directory", type=click.Path(file_okay=False), help="Run as if started in DIR.")
-@click.version_option(package_name="gitartifacts")
+@click.version_option(__version__)
 @click.pass_context
 def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) -> None:
     """Versioned data and models in Git: artifacts, versions, aliases and lineage."""
