@@ -1,4 +1,4 @@
-"""Hook and review verbs of `git artifacts` (validate, install-hooks, ...), registered on the main group."""
+"""The hook and review verbs: validate, install-hooks, uninstall-hooks, hook, review, textconv."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gitartifacts.cli.main import Ctx, _command, _json, main
+from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import diff as adiff
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import GitArtifactsError
@@ -24,7 +24,7 @@ from gitartifacts.settings import CONFIG_FILE
 # ---------------------------------------------------------------- validate
 
 
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option(
     "--data-not-committed",
@@ -56,7 +56,7 @@ from gitartifacts.settings import CONFIG_FILE
 )
 @click.option("-r", "--remote", "remote_name", help="With --pushed: the remote cache.")
 @click.option("--json", "as_json", is_flag=True)
-@_command
+@command
 def validate(
     ctx: Ctx,
     files: tuple[str, ...],
@@ -102,7 +102,7 @@ def validate(
     for w in warnings:  # not a failure: moving a remote is a legitimate change, if it is yours
         echo(w, err=True)
     if as_json:
-        _json([f._asdict() for f in findings])
+        print_json([f._asdict() for f in findings])
     else:
         for f in findings:
             echo(str(f))
@@ -131,8 +131,8 @@ def _pushed(
 # ---------------------------------------------------------------- hooks
 
 
-@main.command(name="install-hooks")
-@_command
+@click.command(name="install-hooks")
+@command
 def install_hooks(ctx: Ctx) -> None:
     """Install git hooks: pre-push uploads content, post-checkout/post-merge update the
     workspace, post-commit tags versions. Hooks already there keep running."""
@@ -140,15 +140,15 @@ def install_hooks(ctx: Ctx) -> None:
         ctx.say(line)
 
 
-@main.command(name="uninstall-hooks")
-@_command
+@click.command(name="uninstall-hooks")
+@command
 def uninstall_hooks(ctx: Ctx) -> None:
     """Remove the hooks of install-hooks and restore the hooks they chained."""
     done = hooks.uninstall(ctx.project())
     ctx.say("\n".join(done) if done else "no gitartifacts hooks installed")
 
 
-@main.command(
+@click.command(
     name="hook",
     hidden=True,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
@@ -165,7 +165,7 @@ def hook(hook_name: str, here: str, args: tuple[str, ...]) -> None:
 # ---------------------------------------------------------------- review and textconv
 
 
-@main.command(name="review")
+@click.command(name="review")
 @click.argument("a", required=False)
 @click.argument("b", required=False)
 @click.option(
@@ -178,7 +178,7 @@ def hook(hook_name: str, here: str, args: tuple[str, ...]) -> None:
     show_default=True,
     help="File rows per artifact; the rest are counted.",
 )
-@_command
+@command
 def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) -> None:
     """Changes per artifact from A to B, for a pull request (e.g. origin/main...HEAD).
 
@@ -197,7 +197,7 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
     for c in remotes:  # first, and on stderr beside JSON
         echo(f"warning: {CONFIG_FILE} changes where artifact content goes: {c}", err=fmt == "json")
     if fmt == "json":
-        _json([adiff.to_json(d) for d in rows])
+        print_json([adiff.to_json(d) for d in rows])
     else:
         for d in rows:
             echo(adiff.to_text(d, limit=max_files))
@@ -205,7 +205,7 @@ def review_(ctx: Ctx, a: str | None, b: str | None, fmt: str, max_files: int) ->
             ctx.say("no artifact changes")
 
 
-@main.command(name="textconv")
+@click.command(name="textconv")
 @click.argument("file", type=click.Path(dir_okay=False))
 def textconv(file: str) -> None:
     """Print a manifest as its fields and one line per entry (git's diff textconv)."""
@@ -220,3 +220,14 @@ def textconv(file: str) -> None:
     finally:
         if project is not None:
             project.close()
+
+
+# The verbs of this module, for the group in cli/main.py.
+COMMANDS: dict[str, click.Command] = {
+    "validate": validate,
+    "install-hooks": install_hooks,
+    "uninstall-hooks": uninstall_hooks,
+    "hook": hook,
+    "review": review_,
+    "textconv": textconv,
+}

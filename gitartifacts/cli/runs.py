@@ -1,30 +1,31 @@
-"""Run and lineage verbs of `git artifacts` (runs, lineage, run, link), registered on `main`."""
+"""The run and lineage verbs: runs, lineage, run, link."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import Any
 
 import click
 
-from gitartifacts.cli.main import Ctx, _command, _json, main
+from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
-from gitartifacts.gitmodel import publish, refs, registry
+from gitartifacts.gitmodel import refs, registry
+from gitartifacts.ops import runs as run_ops
+from gitartifacts.sdk.api import Api
 from gitartifacts.sdk.records import version_ref
 from gitartifacts.tracking import graph, lineage
 
 
-@main.command()
+@click.command()
 @click.option("--job-type", help="Only runs of this job type.")
 @click.option("--group", help="Only runs of this group.")
 @click.option("--state", type=click.Choice(["running", "finished", "failed", "crashed"]))
 @click.option("--order", help="Sort by a dotted field, '-' for descending, e.g. -summary.val_acc.")
 @click.option("--json", "as_json", is_flag=True)
-@_command
+@command
 def runs(
     ctx: Ctx,
     job_type: str | None,
@@ -38,7 +39,7 @@ def runs(
         ctx.project(), job_type=job_type, group=group, state=state, order=order
     )
     if as_json:
-        _json([r.record for r in recs])
+        print_json([r.record for r in recs])
         return
     if not recs:
         ctx.say("no runs recorded yet (start one with gitartifacts.init or git artifacts run)")
@@ -58,7 +59,7 @@ def _label(a: dict[str, Any]) -> str:
     return f"{a.get('name')}:{a.get('version') or str(a.get('digest', ''))[7:15]}"
 
 
-@main.command(name="lineage")
+@click.command(name="lineage")
 @click.argument("spec")
 @click.option("--up", "direction", flag_value="up", help="Only what it came from.")
 @click.option("--down", "direction", flag_value="down", help="Only what came from it.")
@@ -70,7 +71,7 @@ def _label(a: dict[str, Any]) -> str:
     "--explode", is_flag=True, help="Show every node; by default large groups of one type fold."
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@_command
+@command
 def lineage_(
     ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
 ) -> None:
@@ -84,7 +85,7 @@ def lineage_(
     echo(graph.render(g, start, fmt))
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--job-type", help="Job type of the run, e.g. preprocess.")
 @click.option("--name", "run_name", help="Run name.")
 @click.option("--group", help="Run group.")
@@ -113,7 +114,7 @@ def lineage_(
     help="Recorded in the run's config.",
 )
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
-@_command
+@command
 def run(
     ctx: Ctx,
     job_type: str | None,
@@ -128,11 +129,6 @@ def run(
 
     git artifacts run --job-type train -i bikes:v3 -o model=out/model.pt:model -- python train.py
     """
-    from gitartifacts.ops import add as ops_add
-    from gitartifacts.ops import checkout as ops_checkout
-    from gitartifacts.sdk import run as runs
-    from gitartifacts.sdk import session
-
     project = ctx.project()
     outs = [_parse_output(o) for o in outputs]
     cfg: dict[str, Any] = {"command": list(command)}
@@ -144,61 +140,32 @@ def run(
             cfg[k] = json.loads(v)
         except json.JSONDecodeError:
             cfg[k] = v
-    r = session.init(job_type=job_type, name=run_name, group=group, config=cfg, dir=project.root)
-    try:
-        for spec in inputs:
-            art = r.use_artifact(spec)
-            if art.path is not None:
-                ops_checkout.checkout(project, [spec])
-            else:
-                art.download()
-        proc = subprocess.run(list(command), check=False)
-        r.summary["exit_code"] = proc.returncode
-        if proc.returncode != 0:
-            r.finish(exit_code=proc.returncode, state=runs.FAILED)
-            echo(
-                f"run {r.id} failed (exit {proc.returncode}); no output versions were made",
-                err=True,
-            )
-            sys.exit(proc.returncode)
-        added = [ops_add.add(project, [path], name=name, type=type_) for name, path, type_ in outs]
-        changed = [
-            p
-            for p in [*(a.manifest for a in added), ".gitignore"]
-            if project.repo.run("status", "--porcelain", "--", p).strip()
-        ]
-        if changed:
-            ops_add.commit_only(project, changed, f"gitartifacts: outputs of run {r.id}")
-            publish.sync(project)
-        for a in added:
-            r.log_artifact(_api(project).artifact(f"{a.name}:{a.digest}"))
-        r.finish(exit_code=0)
-    except BaseException:
-        if r.state == runs.RUNNING:
-            r.finish(state=runs.FAILED, exit_code=1)
-        raise
-    ctx.say(
-        f"run {r.id} finished" + (f"; outputs: {', '.join(n for n, _, _ in outs)}" if outs else "")
+    r = run_ops.record_command(
+        project,
+        command,
+        job_type=job_type,
+        name=run_name,
+        group=group,
+        inputs=inputs,
+        outputs=outs,
+        config=cfg,
     )
+    if r.exit_code != 0:
+        echo(f"run {r.run_id} failed (exit {r.exit_code}); no output versions were made", err=True)
+        sys.exit(r.exit_code)
+    names = ", ".join(o.name for o in outs)
+    ctx.say(f"run {r.run_id} finished" + (f"; outputs: {names}" if outs else ""))
 
 
-def _parse_output(spec: str) -> tuple[str, str, str | None]:
+def _parse_output(spec: str) -> run_ops.Output:
     name, eq, rest = spec.partition("=")
     if not eq or not name or not rest:
         raise UsageError(f"-o {spec!r} is not NAME=PATH[:TYPE]", "e.g. -o model=out/model.pt:model")
     path, _, type_ = rest.partition(":")
-    return name, path, type_ or None
+    return run_ops.Output(name, path, type_ or None)
 
 
-def _api(project: Any) -> Any:
-    from gitartifacts.sdk.api import Api
-
-    api = Api(project.root)
-    api._project = project
-    return api
-
-
-@main.command()
+@click.command()
 @click.argument("spec", required=False)
 @click.argument("collection", required=False)
 @click.option(
@@ -206,7 +173,7 @@ def _api(project: Any) -> Any:
 )
 @click.option("--list", "list_", is_flag=True, help="List COLLECTION (or SPEC as a collection).")
 @click.option("--json", "as_json", is_flag=True)
-@_command
+@command
 def link(
     ctx: Ctx,
     spec: str | None,
@@ -233,10 +200,11 @@ def link(
             for n, lk in sorted(links.items())
         ]
         if as_json:
-            _json(rows)
+            print_json(rows)
         for row in rows if not as_json else []:
             echo(
-                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}  {row['digest'][:19]}  {', '.join(row['aliases'])}"
+                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}"
+                f"  {row['digest'][:19]}  {', '.join(row['aliases'])}"
             )
         return
     if not spec or not collection:
@@ -244,8 +212,17 @@ def link(
             "link needs NAME:SPEC and COLLECTION",
             "git artifacts link bike-model:best bike-detector",
         )
-    art = _api(project).artifact(spec)
+    art = Api(project.root).artifact(spec)
     if art.version is None:
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
     n = registry.link(project, version_ref(art), collection, list(aliases))
     ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")
+
+
+# The verbs of this module, for the group in cli/main.py.
+COMMANDS: dict[str, click.Command] = {
+    "runs": runs,
+    "lineage": lineage_,
+    "run": run,
+    "link": link,
+}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -114,79 +113,39 @@ def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
     assert published["refs/notes/artifacts"] == notes
 
 
-# ---------------------------------------------------------------- the quick no-op push
-
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "git-artifacts"
+# ---------------------------------------------------------------- the repeated push
 
 
-def entry_push(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> list[str]:
-    """Run the real `git-artifacts` script in a fresh interpreter; its stdout lines, then a line
-    telling whether it needed the full CLI."""
-    return quick_push(repo, *args, env=env)[0]
-
-
-def quick_push(
-    repo: GitRepo, *args: str, env: dict[str, str] | None = None
-) -> tuple[list[str], set[str]]:
-    """`entry_push` and the names of the modules the run imported beyond what the interpreter
-    imports on its own (an editable install's path finder, for one)."""
-    proc = run_importtime([str(_SCRIPT), "push", *args], repo.root, env)
-    assert proc.returncode == 0, proc.stderr
-    baseline = run_importtime(["-c", "pass"], repo.root, env)
-    modules = imported(proc.stderr) - imported(baseline.stderr)
-    assert "gitartifacts" in modules, proc.stderr
-    return [*proc.stdout.splitlines(), f"full cli loaded: {'click' in modules}"], modules
-
-
-def run_importtime(
-    args: list[str], cwd: Path, env: dict[str, str] | None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-X", "importtime", *args],
-        cwd=cwd,
+def push_lines(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The stdout lines of `git artifacts push ARGS`, with extra environment."""
+    proc = subprocess.run(
+        ["git", "artifacts", "push", *args],
+        cwd=repo.root,
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, **(env or {})},
     )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
 
 
-def imported(importtime: str) -> set[str]:
-    return {
-        line.rsplit("|", 1)[1].strip()
-        for line in importtime.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-
-
-def test_a_repeated_push_answers_without_loading_the_tool(alice: GitRepo) -> None:
-    first = entry_push(alice)
-    assert first == [
+def test_a_repeated_push_uploads_nothing(alice: GitRepo) -> None:
+    assert push_lines(alice) == [
         "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)",
-        "full cli loaded: True",
     ]
-    assert entry_push(alice) == [
+    assert push_lines(alice) == [
         "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)",
-        "full cli loaded: False",
     ]
-    assert entry_push(alice, "--jobs", "4") == entry_push(alice)  # --jobs changes nothing
-    assert entry_push(alice, "--no-tags")[-1] == "full cli loaded: True"  # another question
-
-
-def test_the_quick_answer_imports_nothing_slow(alice: GitRepo) -> None:
-    entry_push(alice)
-    lines, modules = quick_push(alice)
-    assert lines[-1] == "full cli loaded: False"
-    # Each of these took longer to import than the rest of the quick answer.
-    assert not modules & {"subprocess", "re", "hashlib", "_hashlib", "typing", "click", "yaml"}
+    assert push_lines(alice, "--jobs", "4") == push_lines(alice)  # --jobs changes nothing
 
 
 @pytest.mark.parametrize("change", ["commit", "alias", "remote", "git-remote-url", "env"])
-def test_the_quick_answer_is_not_given_once_anything_a_push_reads_changed(
+def test_a_repeated_push_sees_anything_a_push_reads_changed(
     alice: GitRepo, origin: Path, tmp_path: Path, change: str
 ) -> None:
-    entry_push(alice)
-    assert entry_push(alice)[-1] == "full cli loaded: False"
+    push_lines(alice)
+    push_lines(alice)
     env: dict[str, str] = {}
     if change == "commit":
         alice.write({"data/ds/new.bin": b"new"})
@@ -209,54 +168,11 @@ def test_the_quick_answer_is_not_given_once_anything_a_push_reads_changed(
     else:
         env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
         expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
-    assert entry_push(alice, env=env) == [expect, "full cli loaded: True"]
-    assert entry_push(alice, env=env)[-1] == "full cli loaded: False"
+    assert push_lines(alice, env=env) == [expect]
     published = ls_remote(alice, origin, "refs/tags/artifacts/*")
     local = {t: alice.git("rev-parse", t).strip() for t in alice.tags()}
     assert {t: published.get(f"refs/tags/{t}") for t in local} == local
     assert_cache_sound(remote_cache(origin))
-
-
-def test_a_push_during_which_the_refs_moved_is_not_remembered(
-    alice: GitRepo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from gitartifacts.cli import quick
-
-    monkeypatch.chdir(alice.root)
-    alice.ga("push")
-    key = quick.push_key(None, False, True, None)
-    assert quick.noop_push(key) is not None
-    before = quick.input_refs()
-    alice.commit("made while a push ran")
-    quick.record_push(before, key, "pushed")
-    assert quick.noop_push(key) is None
-    assert not (alice.root / ".git" / "artifacts" / "last-push").exists()
-
-
-@pytest.mark.parametrize(
-    ("argv", "expect"),
-    [
-        (["push"], ("push remote=None all=False tags=True git-remote=None", False)),
-        (["-q", "push", "-r", "s3"], ("push remote=s3 all=False tags=True git-remote=None", True)),
-        (
-            ["push", "--remote=s3", "--all", "--no-tags", "-j", "8", "--git-remote", "up"],
-            ("push remote=s3 all=True tags=False git-remote=up", False),
-        ),
-        (["push", "--jobs", "0"], None),
-        (["push", "--remote"], None),
-        (["push", "--help"], None),
-        (["push", "-C", "x"], None),
-        (["-C", "x", "push"], None),
-        (["status"], None),
-        ([], None),
-    ],
-)
-def test_only_plain_push_command_lines_take_the_quick_path(
-    argv: list[str], expect: tuple[str, bool] | None
-) -> None:
-    from gitartifacts.cli import quick
-
-    assert quick.parse_push(argv) == expect
 
 
 def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(

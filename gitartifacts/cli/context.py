@@ -1,0 +1,84 @@
+"""What every verb shares: the context object, the one error handler, JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from gitartifacts.core import textsafe
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.redaction import redact
+from gitartifacts.core.textsafe import echo
+from gitartifacts.errors import GitArtifactsError, user_error
+from gitartifacts.gitmodel import publish
+from gitartifacts.gitmodel.project import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Ctx:
+    def __init__(self, quiet: bool, debug: bool) -> None:
+        self.quiet = quiet
+        self.debug = debug
+        self._project: Project | None = None
+
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.open()
+            publish.sync(self._project)
+        return self._project
+
+    def progress(self) -> Progress:
+        return Progress(enabled=False) if self.quiet else Progress()
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            echo(msg)
+
+
+def command(fn: F) -> F:
+    """Run a verb with the shared context; turn our errors into one line and an exit code."""
+
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(ctx, *args, **kwargs)
+        except GitArtifactsError as exc:
+            if ctx.debug:
+                print_traceback(exc)
+            echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
+            err = user_error(exc)
+            if err is None or ctx.debug:
+                raise
+            echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
+            sys.exit(err.exit_code)
+        finally:
+            if ctx._project is not None:
+                ctx._project.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_traceback(exc: BaseException) -> None:
+    """--debug: the traceback, with every secret-looking string masked like any message."""
+    import traceback
+
+    click.echo(redact("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
+
+
+def print_json(data: Any) -> None:
+    # Indented for a person at a terminal; compact (and C-fast) when piped to a program.
+    indent = 2 if sys.stdout.isatty() else None
+    # ensure_ascii: JSON escapes every control character itself, so JSON is never re-escaped.
+    click.echo(json.dumps(data, indent=indent, default=str, ensure_ascii=True))
