@@ -18,7 +18,7 @@ test: $(VENV)/.installed
 
 # The inner loop: everything but the slow end-to-end tests, in about a minute.
 quick: $(VENV)/.installed
-	$(VENV)/bin/pytest -n 2 -q -m "not slow"
+	$(VENV)/bin/pytest -n 2 -q -m "not slow and not sigkill"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check gitartifacts tests bench

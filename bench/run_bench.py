@@ -114,7 +114,7 @@ class Context:
     log_counter: int = 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, step by step
     args = parse_args(argv)
     work = args.work_dir.resolve()
     data_dir = (args.data_dir or work / "data").resolve()

@@ -176,7 +176,7 @@ class Context:
     expected: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> tree listing
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, step by step
     args = parse_args(argv)
     work = args.work_dir.resolve()
     datasets = gen_datasets.parse_names(args.datasets)

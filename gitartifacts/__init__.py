@@ -10,9 +10,7 @@ ga.Api().artifact("bikes:latest").download()
 from __future__ import annotations
 
 import importlib
-
-# Not `from typing import TYPE_CHECKING`: a no-op push (quick.py) should not import typing.
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 

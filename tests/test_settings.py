@@ -12,7 +12,7 @@ from gitartifacts.errors import UsageError
 
 def test_defaults_when_nothing_is_set() -> None:
     s = settings.load({}, {})
-    assert s == settings.Settings(None, "auto", None, "artifacts", 120.0)
+    assert s == settings.Settings(None, True, None, "artifacts", 120.0)
 
 
 def test_environment_wins_over_git_config() -> None:

@@ -202,7 +202,8 @@ def checkout_root(
 
 def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.ObjectFetcher | None]:
     """A version with its entries, fetching what the local cache lacks (as W&B's download).
-    From a folder remote the objects are left to the fetcher returned (see `wcheckout.materialize`)."""
+    From a folder remote the objects are left to the fetcher returned
+    (see `wcheckout.materialize`)."""
     from gitartifacts.tracking import code
 
     r = resolve(project, spec, entries=False)

@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlsplit
 
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.manifest import Entry
+from gitartifacts.core.parallel import parallel_map
 from gitartifacts.errors import ConflictError, UsageError
 from gitartifacts.remote.filesystems import filesystem
-from gitartifacts.remote.parallel import parallel_map
 from gitartifacts.remote.urls import is_connection_error
 
 SCHEMES = ("s3", "gs", "http", "https", "file")

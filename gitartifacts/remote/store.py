@@ -30,10 +30,11 @@ from gitartifacts.core.fsio import (
 )
 from gitartifacts.core.hashing import hex_of, sha256_file
 from gitartifacts.core.objects import SMALL, ObjectStore
+from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
+from gitartifacts.core.parallel import parallel_map
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import objects_present
 from gitartifacts.errors import CacheError
-from gitartifacts.remote.parallel import JOBS, parallel_map
 from gitartifacts.remote.uploads import ProgressFn, Uploads
 from gitartifacts.remote.urls import is_connection_error
 

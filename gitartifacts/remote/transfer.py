@@ -39,9 +39,6 @@ class PushResult(NamedTuple):
     uploaded: int
     already: int
     messages: list[str]
-    # A folder remote's identity file: while it stays as it is, a repeat push may answer
-    # without looking (see quick.py).
-    witness: str | None = None
 
 
 class FetchResult(NamedTuple):
@@ -114,8 +111,7 @@ def push(
     else:
         project.state.remote_identity.put(rid, identity)
     messages = _publish(project, gremote) if tags and gremote else []
-    witness = f"{store.root}/{store.IDENTITY}" if store.is_folder else None
-    return PushResult(remote.name, len(manifests), uploaded, already, messages, witness)
+    return PushResult(remote.name, len(manifests), uploaded, already, messages)
 
 
 def _send(

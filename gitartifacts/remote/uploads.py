@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 
 from gitartifacts.core.fsio import create_only, write_all
 from gitartifacts.core.objects import ObjectStore, not_cached
+from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
+from gitartifacts.core.parallel import parallel_map
 from gitartifacts.remote.connection import Connection
-from gitartifacts.remote.parallel import JOBS, parallel_map
 
 ProgressFn = Callable[[int], object]
 

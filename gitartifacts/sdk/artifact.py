@@ -276,12 +276,10 @@ class Artifact:
             ttl=self.ttl,
             aliases=aliases,
         )
-        rel = res.manifest
-        self._digest = m.digest
+        rel, self._digest = res.manifest, m.digest
         if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
-            ops_add.commit_only(
-                project, [rel], message or f"gitartifacts: {self._name} {m.digest[:19]}"
-            )
+            message = message or f"gitartifacts: {self._name} {m.digest[:19]}"
+            ops_add.commit_only(project, [rel], message)
             publish.sync(project)
             h = ver.histories(project)[self._name]
             n = ver.digest_versions(project, h).get(m.digest)

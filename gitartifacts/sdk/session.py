@@ -4,9 +4,7 @@ it at exit (finished) or on an uncaught exception (failed)."""
 from __future__ import annotations
 
 import atexit
-import getpass
 import os
-import secrets
 import socket
 import sys
 import time
@@ -17,10 +15,9 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk.artifact import Artifact
 from gitartifacts.sdk.run import FAILED, RUNNING, Run
-
-_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 _active: Run | None = None  # the last run `init` started; `ga.run` while it is running
 
@@ -64,7 +61,7 @@ def init(
     if previous is not None:
         r = _resume(project, previous.record, config)
     else:
-        r = _begin(project, id or _new_id(), job_type, config, group, name, tags, notes)
+        r = _begin(project, id or run_ops.new_run_id(), job_type, config, group, name, tags, notes)
     _install_hooks()
     _active = r
     return r
@@ -116,7 +113,7 @@ def _begin(
             "the repository has no commit yet",
             "commit your code first: a run is recorded on a commit",
         )
-    code = _code_state(project, head)
+    code = run_ops.code_state(project, head)
     record = {
         "id": run_id,
         "name": name or run_id,
@@ -131,7 +128,7 @@ def _begin(
         "code": code,
         "start": time.time(),
         "host": socket.gethostname(),
-        "user": _user(),
+        "user": run_ops.user_name(),
     }
     r = Run(project, record, live=True, artifacts=Artifact)
     r._write({"ev": "start", **{k: v for k, v in record.items() if k != "id"}, "pid": os.getpid()})
@@ -167,26 +164,6 @@ def _finish_at_exit() -> None:
         current.finish()
 
 
-def _code_state(project: Project, head: str) -> dict[str, Any]:
-    """The commit, whether the tree was dirty, and the patch (a content object) if so."""
-    diff = project.repo.run("diff", "HEAD", "--binary", "--no-color", check=False)
-    if not diff:
-        return {"commit": head, "dirty": False}
-    digest = project.cache.add_bytes(diff.encode())
-    return {"commit": head, "dirty": True, "patch": digest}
-
-
-def _new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-
-
 def _check_id(run_id: str) -> None:
     if not mf.NAME_RE.match(run_id):
         raise UsageError(f"invalid run id {run_id!r}", "use letters, digits, '-', '_' or '.'")
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None

@@ -34,6 +34,7 @@ def _edit_in_place_keeping_stat(path: Path, data: bytes) -> None:
     )
 
 
+@pytest.mark.slow
 def test_status_sees_a_same_size_edit_whose_mtime_was_put_back(bikes: GitRepo) -> None:
     bikes.ga("status")  # the stat cache and the snapshot now know every file
     bikes.ga("status")
@@ -44,6 +45,7 @@ def test_status_sees_a_same_size_edit_whose_mtime_was_put_back(bikes: GitRepo) -
     assert row["modified"] == ["bikes/img0.txt"], row
 
 
+@pytest.mark.slow
 def test_checkout_does_not_overwrite_a_same_size_edit_whose_mtime_was_put_back(
     bikes: GitRepo,
 ) -> None:
@@ -140,6 +142,7 @@ def _no_temp_files(folder: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_no_space_in_the_cache_is_one_line_naming_it(
     repo: GitRepo, small_fs: Callable[..., Path]
 ) -> None:
@@ -155,6 +158,7 @@ def test_no_space_in_the_cache_is_one_line_naming_it(
     assert "Traceback" in debug.stderr and debug.returncode != 0
 
 
+@pytest.mark.slow
 def test_no_space_in_the_get_target_is_one_line_naming_it(
     big: GitRepo, small_fs: Callable[..., Path]
 ) -> None:
@@ -170,6 +174,7 @@ def test_no_space_in_the_get_target_is_one_line_naming_it(
         pytest.param(("get", "ds:v0", "-o", "out"), id="get-target"),
     ],
 )
+@pytest.mark.slow
 def test_a_file_size_limit_is_one_line_not_a_silent_kill(big: GitRepo, verb: tuple[str]) -> None:
     write_files(big.root, {"data/ds2/big.bin": os.urandom(2 * MiB)})
     proc = _ga(big, *verb, fsize=MiB)
@@ -178,6 +183,7 @@ def test_a_file_size_limit_is_one_line_not_a_silent_kill(big: GitRepo, verb: tup
     assert "file too large" in err and "ulimit -f" in err, err
 
 
+@pytest.mark.slow
 def test_a_read_only_cache_is_one_line(big: GitRepo, read_only: Callable[[Path], None]) -> None:
     write_files(big.root, {"data/ds/new.txt": "new\n"})
     read_only(big.cache)
@@ -204,6 +210,7 @@ def test_a_read_only_state_db_is_one_line(
         pytest.param(b"", id="empty"),
     ],
 )
+@pytest.mark.slow
 def test_a_garbage_state_db_is_set_aside_and_rebuilt(bikes: GitRepo, garbage: bytes) -> None:
     state = bikes.root / ".git/artifacts/state.db"
     for suffix in ("-wal", "-shm"):

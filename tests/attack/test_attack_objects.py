@@ -107,6 +107,7 @@ def _big_artifact(repo: GitRepo, names: list[str]) -> None:
     repo.commit("big", ".artifacts/big.yaml", ".gitignore")
 
 
+@pytest.mark.slow
 def test_a_byte_flipped_root_listing_is_a_one_line_corrupt_listing_error(repo: GitRepo) -> None:
     _big_artifact(repo, [])
     root = repo.manifest("big")["listing"].removeprefix("sha256:")
@@ -123,6 +124,7 @@ def test_a_byte_flipped_root_listing_is_a_one_line_corrupt_listing_error(repo: G
     assert "not in the local cache" in line
 
 
+@pytest.mark.slow
 def test_names_with_unicode_line_separators_round_trip_through_a_listing(
     repo: GitRepo,
 ) -> None:
@@ -147,6 +149,7 @@ def _dag_bomb(cache: Path, levels: int) -> str:
 
 @pytest.mark.parametrize("declared", [2, 1 << 40])
 @pytest.mark.parametrize("verb", [["show", "bomb"], ["checkout", "bomb"], ["review"]])
+@pytest.mark.slow
 def test_a_listing_graph_that_expands_exponentially_is_refused_in_time(
     repo: GitRepo, declared: int, verb: list[str]
 ) -> None:
@@ -161,6 +164,7 @@ def test_a_listing_graph_that_expands_exponentially_is_refused_in_time(
     assert not (repo.root / "data").exists()
 
 
+@pytest.mark.slow
 def test_identical_subfolders_may_share_listing_objects(repo: GitRepo) -> None:
     files = {f"data/dup/d{d}/f{i:03d}.txt": f"same {i}\n" for d in range(11) for i in range(100)}
     repo.write(files)
@@ -220,6 +224,7 @@ SPOILS = ["flipped", "truncated", "symlink"]
 
 
 @pytest.mark.parametrize("how", SPOILS)
+@pytest.mark.slow
 def test_checkout_of_a_corrupt_cache_object_writes_nothing_and_moves_it_aside(
     bikes: GitRepo, tmp_path: Path, how: str
 ) -> None:
@@ -237,6 +242,7 @@ def test_checkout_of_a_corrupt_cache_object_writes_nothing_and_moves_it_aside(
 
 
 @pytest.mark.parametrize("how", SPOILS)
+@pytest.mark.slow
 def test_get_and_verify_catch_a_corrupt_cache_object(
     bikes: GitRepo, tmp_path: Path, how: str
 ) -> None:
@@ -258,6 +264,7 @@ def test_get_and_verify_catch_a_corrupt_cache_object(
 
 
 @pytest.mark.parametrize("how", SPOILS)
+@pytest.mark.slow
 def test_push_never_uploads_a_corrupt_cache_object(
     bikes: GitRepo, tmp_path: Path, how: str
 ) -> None:

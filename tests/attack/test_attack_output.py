@@ -60,6 +60,7 @@ def hostile(bikes: GitRepo) -> GitRepo:
         ["validate"],
     ],
 )
+@pytest.mark.slow
 def test_human_output_shows_control_characters_as_escapes(
     hostile: GitRepo, args: list[str]
 ) -> None:
@@ -70,6 +71,7 @@ def test_human_output_shows_control_characters_as_escapes(
     assert_no_raw_controls(proc.stdout + proc.stderr)
 
 
+@pytest.mark.slow
 def test_show_prints_escapes_visibly_one_field_per_line(hostile: GitRepo) -> None:
     out = hostile.ga("show", "bikes", "--all-files").stdout
     assert "\\x1b]0;pwned\\x07\\x1b[2J" in out
@@ -77,6 +79,7 @@ def test_show_prints_escapes_visibly_one_field_per_line(hostile: GitRepo) -> Non
     assert not any(ln.startswith("fake:") for ln in out.splitlines())  # no forged field
 
 
+@pytest.mark.slow
 def test_json_output_keeps_the_exact_text_and_no_raw_control(hostile: GitRepo) -> None:
     proc = hostile.ga("show", "bikes", "--json")
     assert_no_raw_controls(proc.stdout)
@@ -87,6 +90,7 @@ def test_json_output_keeps_the_exact_text_and_no_raw_control(hostile: GitRepo) -
 
 
 @pytest.mark.parametrize("case", ["a changed file under a bidi name", "a spec with ESC"])
+@pytest.mark.slow
 def test_an_error_naming_hostile_text_is_one_escaped_line(hostile: GitRepo, case: str) -> None:
     if case == "a spec with ESC":
         proc = hostile.ga("show", f"nope{ESC_TITLE}\n\u202exx", rc=None)
@@ -98,6 +102,7 @@ def test_an_error_naming_hostile_text_is_one_escaped_line(hostile: GitRepo, case
     assert "\\x1b]0;pwned" in line or "exe\\u202etxt.py" in line
 
 
+@pytest.mark.slow
 def test_a_hook_warning_naming_a_hostile_path_is_escaped(hostile: GitRepo) -> None:
     hostile.ga("install-hooks")
     (hostile.root / f"data/bikes/{BIDI}").write_text("changed\n")
@@ -122,6 +127,7 @@ INJECTIONS = {
 
 
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
+@pytest.mark.slow
 def test_review_markdown_neutralises_what_a_pull_request_author_writes(
     bikes: GitRepo, kind: str
 ) -> None:
@@ -198,6 +204,7 @@ def _assert_nothing_outside(tmp_path: Path, out: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(PATCHES))
+@pytest.mark.slow
 def test_get_of_a_code_artifact_never_applies_a_patch_outside_its_files(
     repo: GitRepo, tmp_path: Path, kind: str
 ) -> None:
@@ -215,6 +222,7 @@ def test_get_of_a_code_artifact_never_applies_a_patch_outside_its_files(
 
 
 @pytest.mark.parametrize("kind", sorted(FIELDS))
+@pytest.mark.slow
 def test_get_and_validate_refuse_hostile_code_artifact_fields(
     repo: GitRepo, tmp_path: Path, kind: str
 ) -> None:
@@ -227,6 +235,7 @@ def test_get_and_validate_refuse_hostile_code_artifact_fields(
     assert "metadata." in code.ga("validate", rc=1).stdout
 
 
+@pytest.mark.slow
 def test_a_clean_code_patch_still_applies(repo: GitRepo, tmp_path: Path) -> None:
     code = _code_repo(repo)
     code.commit("code", ".artifacts/code-src.yaml")
@@ -257,6 +266,7 @@ def with_remote(bikes: GitRepo, tmp_path: Path) -> GitRepo:
 
 
 @pytest.mark.parametrize("kind", sorted(REMOTE_MOVES))
+@pytest.mark.slow
 def test_review_warns_first_when_a_branch_moves_a_remote_cache(
     with_remote: GitRepo, tmp_path: Path, kind: str
 ) -> None:
@@ -275,6 +285,7 @@ def test_review_warns_first_when_a_branch_moves_a_remote_cache(
     assert json.loads(as_json.stdout) == [] and "warning:" in as_json.stderr
 
 
+@pytest.mark.slow
 def test_review_without_a_remote_change_has_no_warning(with_remote: GitRepo) -> None:
     with_remote.write({"data/bikes/new.txt": "n\n"})
     with_remote.ga("add", "data/bikes", "--name", "bikes")
@@ -284,6 +295,7 @@ def test_review_without_a_remote_change_has_no_warning(with_remote: GitRepo) -> 
 
 
 @pytest.mark.parametrize("kind", sorted(REMOTE_MOVES))
+@pytest.mark.slow
 def test_validate_warns_without_failing_when_a_remote_moves(
     with_remote: GitRepo, tmp_path: Path, kind: str
 ) -> None:
@@ -297,6 +309,7 @@ def test_validate_warns_without_failing_when_a_remote_moves(
         assert warned and all("against HEAD" in ln for ln in warned), proc.stderr
 
 
+@pytest.mark.slow
 def test_validate_warns_about_a_remote_moved_by_commits_not_yet_upstream(
     with_remote: GitRepo, tmp_path: Path
 ) -> None:
@@ -310,6 +323,7 @@ def test_validate_warns_about_a_remote_moved_by_commits_not_yet_upstream(
 
 
 @pytest.mark.parametrize("link", ["a.py", "sub"])
+@pytest.mark.slow
 def test_get_of_a_code_artifact_does_not_write_through_a_link_in_the_folder(
     repo: GitRepo, tmp_path: Path, link: str
 ) -> None:
@@ -341,6 +355,7 @@ NODE_RE = {
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot", "text"])
+@pytest.mark.slow
 def test_lineage_labels_from_run_records_stay_inside_their_node(bikes: GitRepo, fmt: str) -> None:
     bikes.ga(
         "run", "--job-type", f"t{ESC_TITLE}", "--name", RUN_NAME, "-i", "bikes:v0", "--", "true"

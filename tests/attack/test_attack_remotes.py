@@ -72,6 +72,7 @@ def test_remote_add_refuses_credentials_and_never_prints_them(
     assert config_state(repo) == before  # nothing half-written
 
 
+@pytest.mark.slow
 def test_hand_written_credentials_are_masked_everywhere(repo: GitRepo) -> None:
     """A token someone committed by hand: list masks it, push refuses without printing
     it, and neither the error line nor the --debug traceback shows it."""
@@ -150,6 +151,7 @@ def test_remote_add_local_with_endpoint(repo: GitRepo) -> None:
 
 
 @pytest.mark.parametrize("local", [False, True])
+@pytest.mark.slow
 def test_remote_add_existing_name_needs_force(repo: GitRepo, tmp_path: Path, local: bool) -> None:
     flag = ["--local"] if local else []
     (tmp_path / "a").mkdir()
@@ -176,6 +178,7 @@ def folder_remote(repo: GitRepo, remote: Path) -> Path:
     return remote
 
 
+@pytest.mark.slow
 def test_remote_emptied_and_recreated_gets_everything_again(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -215,6 +218,7 @@ class _Vanish(Progress):
 
 
 @pytest.mark.parametrize("recreate", [False, True])
+@pytest.mark.slow
 def test_remote_vanishing_mid_push_fails_and_marks_nothing(
     alice: GitRepo, origin: Path, tmp_path: Path, recreate: bool
 ) -> None:
@@ -267,6 +271,7 @@ def silent_server() -> Iterator[int]:
         srv.close()
 
 
+@pytest.mark.slow
 def test_push_to_a_server_that_never_answers_gives_up(
     alice: GitRepo, silent_server: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,6 +296,7 @@ def test_push_to_a_server_that_never_answers_gives_up(
     assert took < 30
 
 
+@pytest.mark.slow
 def test_network_timeout_setting_is_checked(alice: GitRepo, tmp_path: Path) -> None:
     (tmp_path / "r").mkdir()
     alice.ga("remote", "add", "r", str(tmp_path / "r"))
@@ -302,6 +308,7 @@ def test_network_timeout_setting_is_checked(alice: GitRepo, tmp_path: Path) -> N
 # ---------------------------------------------------------------- event loops (point 14)
 
 
+@pytest.mark.slow
 def test_push_inside_a_running_event_loop(alice: GitRepo, s3_bucket: Bucket) -> None:
     alice.ga("remote", "add", "s", s3_bucket.url, "--endpoint-url", s3_bucket.endpoint)
     project = Project.open(alice.root)

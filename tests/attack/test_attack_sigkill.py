@@ -375,6 +375,7 @@ def _judge(tally: Tally) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("verb", VERBS)
+@pytest.mark.slow
 def test_a_killed_command_leaves_nothing_corrupt_and_completes_when_rerun(
     verb: str, template: Template, tmp_path: Path
 ) -> None:

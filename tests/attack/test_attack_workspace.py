@@ -71,6 +71,7 @@ VERBS = ["git checkout", "git merge", "checkout", "checkout --force"]
 
 @pytest.mark.parametrize("verb", VERBS)
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.slow
 def test_a_committed_symlink_never_redirects_a_write_or_delete(
     repo: GitRepo, tmp_path: Path, layout: str, verb: str
 ) -> None:
@@ -92,6 +93,7 @@ def test_a_committed_symlink_never_redirects_a_write_or_delete(
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.slow
 def test_pull_of_a_clone_with_a_committed_symlink_writes_nothing_outside(
     tmp_path: Path, layout: str
 ) -> None:
@@ -125,6 +127,7 @@ def test_pull_of_a_clone_with_a_committed_symlink_writes_nothing_outside(
     ],
     ids=["changed-file", "file-for-folder", "folder-for-file"],
 )
+@pytest.mark.slow
 def test_get_never_destroys_files_saved_nowhere(
     bikes: GitRepo, tmp_path: Path, mine: dict[str, str]
 ) -> None:
@@ -140,6 +143,7 @@ def test_get_never_destroys_files_saved_nowhere(
     assert file_digests(out) == file_digests(bikes.root / "data")
 
 
+@pytest.mark.slow
 def test_get_restores_a_changed_file_whose_bytes_the_cache_holds(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -168,6 +172,7 @@ def test_download_refuses_to_replace_a_file_saved_nowhere(bikes: GitRepo, tmp_pa
     assert (out / "bikes/img0.txt").read_text() == "mine\n"
 
 
+@pytest.mark.slow
 def test_checkout_never_overwrites_an_ignored_file_saved_nowhere(repo: GitRepo) -> None:
     repo.write({"data/ds/a.txt": "a\n"})
     repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
@@ -186,6 +191,7 @@ def test_checkout_never_overwrites_an_ignored_file_saved_nowhere(repo: GitRepo) 
 # ---------------------------------------------------------------- files appear whole
 
 
+@pytest.mark.slow
 def test_a_checkout_writes_under_temporary_names_and_sweeps_those_of_dead_runs(
     bikes: GitRepo,
 ) -> None:

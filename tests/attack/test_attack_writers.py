@@ -54,6 +54,7 @@ def every_verb_works(repo: GitRepo, name: str, tmp: Path) -> None:
 # ---------------------------------------------------------------- point 12: `latest`
 
 
+@pytest.mark.slow
 def test_add_with_alias_latest_then_commit_leaves_every_verb_working(
     repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -65,6 +66,7 @@ def test_add_with_alias_latest_then_commit_leaves_every_verb_working(
     assert repo.tag_commit("artifacts/bikes/latest") == repo.tag_commit("artifacts/bikes/v0")
 
 
+@pytest.mark.slow
 def test_log_artifact_with_latest_and_best_ap50_as_in_the_seeds(
     repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -88,6 +90,7 @@ def test_log_artifact_with_latest_and_best_ap50_as_in_the_seeds(
     assert repo.tag_commit("artifacts/bike-model/best-ap50") == v0
 
 
+@pytest.mark.slow
 def test_a_pending_latest_left_by_an_older_version_no_longer_wedges_the_repository(
     repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -104,6 +107,7 @@ def test_a_pending_latest_left_by_an_older_version_no_longer_wedges_the_reposito
     assert repo.tag_commit("artifacts/bikes/best") == repo.tag_commit("artifacts/bikes/v0")
 
 
+@pytest.mark.slow
 def test_alias_latest_by_hand_is_refused_off_the_newest_and_accepted_on_it(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img9.txt": "bike 9\n"})
     bikes.ga("add", "data/bikes", "--name", "bikes")
@@ -123,6 +127,7 @@ def test_alias_latest_by_hand_is_refused_off_the_newest_and_accepted_on_it(bikes
 LOCK_ENV = {"GITARTIFACTS_LOCK_TIMEOUT": "1"}
 
 
+@pytest.mark.slow
 def test_a_stale_notes_lock_refuses_an_alias_move_at_once_and_moves_nothing(
     bikes: GitRepo,
 ) -> None:
@@ -144,6 +149,7 @@ def test_a_stale_notes_lock_refuses_an_alias_move_at_once_and_moves_nothing(
     assert '"alias":"production"' in notes
 
 
+@pytest.mark.slow
 def test_ga_init_names_a_stale_notes_lock_fast(bikes: GitRepo) -> None:
     lock = bikes.root / ".git" / "refs" / "notes" / "artifacts.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +170,7 @@ def test_ga_init_names_a_stale_notes_lock_fast(bikes: GitRepo) -> None:
     assert str(lock) in last and "held by another process or left by a killed one" in last
 
 
+@pytest.mark.slow
 def test_a_stale_tag_lock_gives_one_line_naming_it_instead_of_a_recursion(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img9.txt": "bike 9\n"})
     bikes.ga("add", "data/bikes", "--name", "bikes")
@@ -180,6 +187,7 @@ def test_a_stale_tag_lock_gives_one_line_naming_it_instead_of_a_recursion(bikes:
     assert "artifacts/bikes/v1" in bikes.tags()
 
 
+@pytest.mark.slow
 def test_add_waits_for_an_index_lock_that_comes_free_and_names_one_that_does_not(
     repo: GitRepo,
 ) -> None:
@@ -275,6 +283,7 @@ def split(repo: GitRepo) -> GitRepo:
         ("data/bikes", ["val"], "would drop data/bikes/train (3 files)"),
     ],
 )
+@pytest.mark.slow
 def test_add_that_would_move_or_shrink_an_artifact_is_refused_without_force(
     split: GitRepo, cwd: str, paths: list[str], what: str
 ) -> None:
@@ -290,6 +299,7 @@ def test_add_that_would_move_or_shrink_an_artifact_is_refused_without_force(
     assert split.manifest_text("bikes").encode() != before["artifacts"]["bikes.yaml"]
 
 
+@pytest.mark.slow
 def test_re_adding_the_same_folders_or_more_needs_no_force(split: GitRepo) -> None:
     split.write({"data/bikes/test/0.txt": "x\n"})
     split.ga("add", "data/bikes/train", "data/bikes/val", "--name", "bikes", cwd=split.root)

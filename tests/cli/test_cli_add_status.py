@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from helpers import (
     GitRepo,
     assert_unchanged,
@@ -26,6 +27,7 @@ def ignored(repo: GitRepo, path: str) -> bool:
 # ---------------------------------------------------------------- init
 
 
+@pytest.mark.slow
 def test_init_creates_and_stages_the_config_and_is_idempotent(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", init_artifacts=False)
     out = repo.ga("init").stdout
@@ -110,6 +112,7 @@ def test_add_several_paths_from_one_folder_makes_one_artifact(repo: GitRepo) -> 
     assert ignored(repo, "data/a.csv") and not ignored(repo, "data/c.csv")
 
 
+@pytest.mark.slow
 def test_add_a_single_file_at_the_repository_root(repo: GitRepo) -> None:
     repo.write({"model.pt": b"\x00weights"})
     repo.ga("add", "model.pt", "--name", "model", "--type", "model")
@@ -129,6 +132,7 @@ def test_add_resolves_paths_relative_to_the_current_folder(repo: GitRepo) -> Non
     assert "bikes/img0.txt" in doc["entries"]
 
 
+@pytest.mark.slow
 def test_unicode_and_yaml_special_file_names_survive_add_status_and_checkout(
     repo: GitRepo,
 ) -> None:
@@ -204,6 +208,7 @@ def test_add_without_paths_re_snapshots_the_artifacts_own_files(bikes: GitRepo) 
 # ---------------------------------------------------------------- status
 
 
+@pytest.mark.slow
 def test_status_of_a_committed_untouched_artifact_is_clean(bikes: GitRepo) -> None:
     rows = bikes.ga_json("status")
     assert len(rows) == 1
@@ -220,6 +225,7 @@ def test_status_of_a_committed_untouched_artifact_is_clean(bikes: GitRepo) -> No
     assert "up to date" in bikes.ga("status", "--check").stdout
 
 
+@pytest.mark.slow
 def test_status_reports_modified_added_and_deleted_files(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img0.txt": "changed\n", "data/bikes/new.txt": "new\n"})
     (bikes.root / "data/bikes/labels/train.csv").unlink()
@@ -234,6 +240,7 @@ def test_status_reports_modified_added_and_deleted_files(bikes: GitRepo) -> None
     assert "deleted: data/bikes/labels/train.csv" in text
 
 
+@pytest.mark.slow
 def test_status_reports_a_manifest_that_is_not_committed(repo: GitRepo) -> None:
     repo.write({"data/x/a.txt": "a"})
     repo.ga("add", "data/x", "--name", "x", "--type", "dataset")
@@ -246,6 +253,7 @@ def test_status_reports_a_manifest_that_is_not_committed(repo: GitRepo) -> None:
     assert repo.ga_json("status", "--check")[0]["manifest"] == "committed"
 
 
+@pytest.mark.slow
 def test_status_reports_content_missing_from_the_cache(bikes: GitRepo) -> None:
     assert bikes.ga_json("status", "--check")[0]["not_in_cache"] == 0  # as a user would see it
     h = sha256_hex(b"bike 1\n")
@@ -264,6 +272,7 @@ def test_status_stays_clean_when_only_mtimes_change(bikes: GitRepo) -> None:
     assert bikes.ga_json("status", "--check")[0]["clean"] is True
 
 
+@pytest.mark.slow
 def test_status_of_one_named_artifact_lists_only_it(bikes: GitRepo) -> None:
     bikes.write({"models/m.pt": "m"})
     bikes.ga("add", "models/m.pt", "--name", "m", "--type", "model")
@@ -274,6 +283,7 @@ def test_status_of_one_named_artifact_lists_only_it(bikes: GitRepo) -> None:
 # ---------------------------------------------------------------- ls, log, show
 
 
+@pytest.mark.slow
 def test_ls_lists_every_artifact_with_its_version(bikes: GitRepo) -> None:
     bikes.write({"models/m.pt": "weights"})
     bikes.ga("add", "models/m.pt", "--name", "m", "--type", "model", "-d", "a model")
@@ -287,6 +297,7 @@ def test_ls_lists_every_artifact_with_its_version(bikes: GitRepo) -> None:
     assert "bikes" in text and "dataset" in text and "m " in text
 
 
+@pytest.mark.slow
 def test_log_lists_versions_newest_first_with_digests(bikes: GitRepo) -> None:
     d0 = bikes.manifest("bikes")["digest"]
     bikes.write({"data/bikes/img0.txt": "v1\n"})
@@ -300,6 +311,7 @@ def test_log_lists_versions_newest_first_with_digests(bikes: GitRepo) -> None:
     assert text.index("v1") < text.index("v0") and d0 in text
 
 
+@pytest.mark.slow
 def test_show_prints_the_manifest_fields_and_entries(bikes: GitRepo) -> None:
     d = bikes.ga_json("show", "bikes:v0")
     doc = bikes.manifest("bikes")
@@ -327,6 +339,7 @@ def test_status_check_fails_and_names_a_broken_manifest(bikes: GitRepo) -> None:
     assert "colour" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_artifactignore_leaves_matching_files_out_of_add_status_and_checkout(repo: GitRepo) -> None:
     (repo.root / ".artifactignore").write_text("*.tmp\n.DS_Store\n")
     repo.write(

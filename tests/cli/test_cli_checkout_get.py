@@ -40,6 +40,7 @@ def bikes_v1(bikes: GitRepo) -> GitRepo:
 # ---------------------------------------------------------------- checkout
 
 
+@pytest.mark.slow
 def test_checkout_restores_deleted_files_from_the_cache(bikes: GitRepo) -> None:
     (bikes.root / "data/bikes/img0.txt").unlink()
     shutil.rmtree(bikes.root / "data/bikes/labels")
@@ -50,6 +51,7 @@ def test_checkout_restores_deleted_files_from_the_cache(bikes: GitRepo) -> None:
 
 
 @pytest.mark.parametrize("shape", ["folder where a file goes", "file where a folder goes"])
+@pytest.mark.slow
 def test_something_in_the_way_of_a_checkout_is_named_and_replaced_only_when_forced(
     bikes: GitRepo, shape: str
 ) -> None:
@@ -69,6 +71,7 @@ def test_something_in_the_way_of_a_checkout_is_named_and_replaced_only_when_forc
     assert workspace(bikes) == v0_digests()
 
 
+@pytest.mark.slow
 def test_checkout_refuses_to_overwrite_unsaved_changes_unless_forced(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img0.txt": "my precious edit\n"})
     err = stderr_error_line(bikes.ga("checkout", "bikes", rc=None))
@@ -78,6 +81,7 @@ def test_checkout_refuses_to_overwrite_unsaved_changes_unless_forced(bikes: GitR
     assert workspace(bikes) == v0_digests()
 
 
+@pytest.mark.slow
 def test_checkout_refuses_to_delete_a_new_unsaved_file_unless_forced(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/new.txt": "not saved anywhere\n"})
     err = stderr_error_line(bikes.ga("checkout", "bikes", rc=None))
@@ -95,6 +99,7 @@ def test_checkout_overwrites_changes_whose_bytes_are_cached(bikes: GitRepo) -> N
     assert workspace(bikes) == v0_digests()
 
 
+@pytest.mark.slow
 def test_checkout_of_an_old_version_writes_and_stages_its_manifest(bikes_v1: GitRepo) -> None:
     repo = bikes_v1
     v0_manifest = repo.git("show", "artifacts/bikes/v0:.artifacts/bikes.yaml")
@@ -112,6 +117,7 @@ def test_checkout_of_an_old_version_writes_and_stages_its_manifest(bikes_v1: Git
     assert file_digests(repo.root / "data/bikes")["extra.txt"] == sha(b"extra\n")
 
 
+@pytest.mark.slow
 def test_checkout_without_arguments_restores_every_artifact(bikes: GitRepo) -> None:
     bikes.write({"models/m.pt": "weights"})
     bikes.ga("add", "models/m.pt", "--name", "m", "--type", "model")
@@ -136,6 +142,7 @@ def test_checkout_without_arguments_skips_artifacts_without_a_workspace_path(
     assert workspace(bikes) == v0_digests()
 
 
+@pytest.mark.slow
 def test_checkout_follows_the_manifest_after_git_checkout(bikes_v1: GitRepo) -> None:
     repo = bikes_v1
     repo.git("checkout", "-q", "artifacts/bikes/v0")
@@ -175,6 +182,7 @@ def test_checkout_copies_by_default_so_the_cache_stays_intact(bikes: GitRepo) ->
     assert object_path(bikes, b"bike 0\n").read_bytes() == b"bike 0\n"
 
 
+@pytest.mark.slow
 def test_checkout_link_hardlink_makes_read_only_links_to_cache_objects(bikes: GitRepo) -> None:
     shutil.rmtree(bikes.root / "data/bikes")
     bikes.ga("checkout", "bikes", "--link", "hardlink")
@@ -185,6 +193,7 @@ def test_checkout_link_hardlink_makes_read_only_links_to_cache_objects(bikes: Gi
     assert bikes.ga_json("status", "--check")[0]["clean"] is True
 
 
+@pytest.mark.slow
 def test_checkout_link_symlink_points_into_the_cache_read_only(bikes: GitRepo) -> None:
     shutil.rmtree(bikes.root / "data/bikes")
     bikes.ga("checkout", "bikes", "--link", "symlink")
@@ -204,6 +213,7 @@ def test_git_config_artifacts_link_sets_the_default_link_type(bikes: GitRepo) ->
     assert os.stat(bikes.root / "data/bikes/img0.txt").st_nlink >= 2
 
 
+@pytest.mark.slow
 def test_checkout_never_writes_through_a_symlinked_folder(bikes: GitRepo, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     shutil.move(str(bikes.root / "data/bikes"), outside)
@@ -234,6 +244,7 @@ def test_get_downloads_into_artifacts_name_vN_by_default(bikes: GitRepo) -> None
     assert ":" not in res["path"]
 
 
+@pytest.mark.slow
 def test_get_of_an_uncommitted_artifact_uses_a_folder_name_without_colon(repo: GitRepo) -> None:
     repo.write({"data/x/a.txt": "a"})
     repo.ga("add", "data/x", "--name", "x", "--type", "dataset")
@@ -242,6 +253,7 @@ def test_get_of_an_uncommitted_artifact_uses_a_folder_name_without_colon(repo: G
     assert file_digests(Path(res["path"])) == {"x/a.txt": sha(b"a")}
 
 
+@pytest.mark.slow
 def test_get_never_deletes_and_skips_files_that_already_match(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -261,6 +273,7 @@ def test_get_never_deletes_and_skips_files_that_already_match(
     assert bikes.ga_json("get", "bikes:v0", "-o", str(out))["written"] == 0
 
 
+@pytest.mark.slow
 def test_get_never_writes_through_a_symlink_in_the_target(bikes: GitRepo, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -283,6 +296,7 @@ def test_get_never_writes_through_a_symlink_in_the_target(bikes: GitRepo, tmp_pa
     assert file_digests(out2) == v0_digests()
 
 
+@pytest.mark.slow
 def test_get_of_an_older_version_leaves_the_workspace_alone(
     bikes_v1: GitRepo, tmp_path: Path
 ) -> None:
@@ -296,12 +310,14 @@ def test_get_of_an_older_version_leaves_the_workspace_alone(
 # ---------------------------------------------------------------- verify
 
 
+@pytest.mark.slow
 def test_verify_of_an_intact_version_succeeds(bikes: GitRepo) -> None:
     res = bikes.ga_json("verify", "bikes:v0")
     assert res == {"spec": "bikes:v0", "ok": True, "problems": []}
     assert "OK" in bikes.ga("verify", "bikes").stdout
 
 
+@pytest.mark.slow
 def test_verify_reports_modified_missing_and_extra_files(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img0.txt": "tampered\n", "data/bikes/stray.txt": "stray\n"})
     (bikes.root / "data/bikes/img1.txt").unlink()
@@ -325,6 +341,7 @@ def test_verify_detects_a_corrupt_cache_object(bikes: GitRepo) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_verify_of_another_version_than_the_workspace_fails(bikes_v1: GitRepo) -> None:
     bikes_v1.ga("verify", "bikes:v1")
     res = bikes_v1.ga_json("verify", "bikes:v0", rc=1)
@@ -334,6 +351,7 @@ def test_verify_of_another_version_than_the_workspace_fails(bikes_v1: GitRepo) -
 
 
 @pytest.mark.parametrize("link", ["copy", "hardlink"])
+@pytest.mark.slow
 def test_checkout_of_many_files_of_mixed_sizes_is_byte_identical(repo: GitRepo, link: str) -> None:
     # Many batches, so the objects are read ahead of the writes; sizes on both sides of the
     # small-object limit, empty files, and files already there (kept, or replaced).
@@ -357,6 +375,7 @@ def test_checkout_of_many_files_of_mixed_sizes_is_byte_identical(repo: GitRepo, 
 
 
 @pytest.mark.parametrize("delay", [0.3, 0.6])
+@pytest.mark.slow
 def test_a_checkout_killed_midway_is_finished_by_the_next_one(repo: GitRepo, delay: float) -> None:
     import signal
     import subprocess

@@ -17,6 +17,7 @@ def repo(tmp_path: Path) -> GitRepo:
     return make_repo(tmp_path / "repo")
 
 
+@pytest.mark.slow
 def test_s3_prefix_reference_is_recorded_and_fetched_by_get(
     repo: GitRepo, s3_bucket: Bucket, tmp_path: Path
 ) -> None:
@@ -43,6 +44,7 @@ def test_s3_prefix_reference_is_recorded_and_fetched_by_get(
     assert (out / "raw/part-1.csv").read_text() == "row 1\n"
 
 
+@pytest.mark.slow
 def test_changed_reference_source_is_an_error_naming_the_entry(
     repo: GitRepo, s3_bucket: Bucket, tmp_path: Path
 ) -> None:
@@ -66,6 +68,7 @@ def test_changed_reference_source_is_an_error_naming_the_entry(
     assert (tmp_path / "b" / "model.bin").read_bytes() == b"weights v2, different"
 
 
+@pytest.mark.slow
 def test_versioned_bucket_reference_fetches_the_recorded_version(
     repo: GitRepo, s3_versioned_bucket: Bucket, tmp_path: Path
 ) -> None:
@@ -80,6 +83,7 @@ def test_versioned_bucket_reference_fetches_the_recorded_version(
     assert (tmp_path / "out" / "labels.json").read_bytes() == b'{"v": 1}'
 
 
+@pytest.mark.slow
 def test_http_reference_checkout_materialises_at_the_artifact_path(
     repo: GitRepo, http_server: FileServer
 ) -> None:
@@ -104,6 +108,7 @@ def test_http_reference_checkout_materialises_at_the_artifact_path(
     assert (repo.root / "data" / "text" / "corpus.txt").read_text() == "hello"
 
 
+@pytest.mark.slow
 def test_file_reference_records_sha256(repo: GitRepo, tmp_path: Path) -> None:
     src = tmp_path / "outside" / "table.csv"
     src.parent.mkdir()
@@ -113,6 +118,7 @@ def test_file_reference_records_sha256(repo: GitRepo, tmp_path: Path) -> None:
     assert e["digest"].startswith("sha256:") and e["size"] == 4
 
 
+@pytest.mark.slow
 def test_max_objects_fails_loudly_instead_of_truncating(repo: GitRepo, s3_bucket: Bucket) -> None:
     for i in range(5):
         s3_bucket.fs.pipe(f"{s3_bucket.name}/many/{i}.txt", b"x")

@@ -68,6 +68,7 @@ def versions(repo: GitRepo, name: str = "ds") -> list[tuple[int, str, list[str]]
 # ---------------------------------------------------------------- push and pull
 
 
+@pytest.mark.slow
 def test_push_then_pull_in_a_fresh_clone_gives_identical_bytes(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -84,6 +85,7 @@ def test_push_then_pull_in_a_fresh_clone_gives_identical_bytes(
     assert status[0]["clean"], status
 
 
+@pytest.mark.slow
 def test_second_push_has_nothing_to_do(alice: GitRepo) -> None:
     alice.ga("push")
     out = alice.ga("push").stdout
@@ -95,6 +97,7 @@ def ls_remote(repo: GitRepo, where: str | Path, *patterns: str) -> dict[str, str
     return {ref: sha for sha, _, ref in (line.partition("\t") for line in out.splitlines())}
 
 
+@pytest.mark.slow
 def test_a_push_with_nothing_new_does_not_talk_to_the_git_remote(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -130,6 +133,7 @@ def push_lines(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> 
     return proc.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_a_repeated_push_uploads_nothing(alice: GitRepo) -> None:
     assert push_lines(alice) == [
         "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)",
@@ -141,6 +145,7 @@ def test_a_repeated_push_uploads_nothing(alice: GitRepo) -> None:
 
 
 @pytest.mark.parametrize("change", ["commit", "alias", "remote", "git-remote-url", "env"])
+@pytest.mark.slow
 def test_a_repeated_push_sees_anything_a_push_reads_changed(
     alice: GitRepo, origin: Path, tmp_path: Path, change: str
 ) -> None:
@@ -175,6 +180,7 @@ def test_a_repeated_push_sees_anything_a_push_reads_changed(
     assert_cache_sound(remote_cache(origin))
 
 
+@pytest.mark.slow
 def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -194,6 +200,7 @@ def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
     assert versions(alice) == versions(bob)
 
 
+@pytest.mark.slow
 def test_push_publishes_everything_to_a_git_remote_that_now_points_elsewhere(
     alice: GitRepo, tmp_path: Path
 ) -> None:
@@ -209,6 +216,7 @@ def test_push_publishes_everything_to_a_git_remote_that_now_points_elsewhere(
     assert assert_cache_sound(remote_cache(fresh)) == 20
 
 
+@pytest.mark.slow
 def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -220,6 +228,7 @@ def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     assert file_digests(target) == file_digests(alice.root / "data")
 
 
+@pytest.mark.slow
 def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -237,6 +246,7 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     assert file_digests(target) == file_digests(alice.root / "data")
 
 
+@pytest.mark.slow
 def test_push_after_git_push_still_uploads_every_version(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -250,6 +260,7 @@ def test_push_after_git_push_still_uploads_every_version(
     assert (tmp_path / "v0/ds/f0.bin").read_bytes() != b"changed"
 
 
+@pytest.mark.slow
 def test_fetch_downloads_into_cache_without_touching_the_workspace(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -274,6 +285,7 @@ def pushed_listing_form(origin: Path, tmp_path: Path) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_path: Path) -> None:
     repo = pushed_listing_form(origin, tmp_path)
     bob = clone(origin, tmp_path / "bob")
@@ -281,6 +293,7 @@ def test_listing_form_artifact_round_trips_through_the_remote(origin: Path, tmp_
     assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
 
 
+@pytest.mark.slow
 def test_fetch_does_not_keep_a_large_listing_expanded(origin: Path, tmp_path: Path) -> None:
     """A pull holds the fetched manifests while its checkout reads its own copies: the fetch
     must not leave a second copy of every entry on them (tens of MiB for 100,000 files)."""
@@ -300,6 +313,7 @@ def test_fetch_does_not_keep_a_large_listing_expanded(origin: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("first", ["alice", "bob"])
+@pytest.mark.slow
 def test_two_clones_publishing_the_same_number_end_with_the_same_log(
     alice: GitRepo, origin: Path, tmp_path: Path, first: str
 ) -> None:
@@ -329,6 +343,7 @@ def test_two_clones_publishing_the_same_number_end_with_the_same_log(
     assert two.tag_commit("artifacts/ds/v2") == two.head()
 
 
+@pytest.mark.slow
 def test_the_same_content_published_twice_keeps_one_number(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -348,6 +363,7 @@ def test_the_same_content_published_twice_keeps_one_number(
 # ---------------------------------------------------------------- remote configuration
 
 
+@pytest.mark.slow
 def test_remote_add_writes_only_non_secret_settings(alice: GitRepo, tmp_path: Path) -> None:
     alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
     doc = yaml.safe_load((alice.root / ".gitartifacts.yaml").read_text())
@@ -370,6 +386,7 @@ def test_remote_add_writes_only_non_secret_settings(alice: GitRepo, tmp_path: Pa
         ["https://user:sekrit@example.com/cache"],
     ],
 )
+@pytest.mark.slow
 def test_remote_add_refuses_credentials(alice: GitRepo, args: list[str]) -> None:
     before = (alice.root / ".gitartifacts.yaml").read_bytes()
     proc = alice.ga("remote", "add", "bad", *args, rc=2)
@@ -378,6 +395,7 @@ def test_remote_add_refuses_credentials(alice: GitRepo, args: list[str]) -> None
     assert (alice.root / ".gitartifacts.yaml").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_local_remote_lives_in_git_config_not_in_the_committed_file(
     alice: GitRepo, tmp_path: Path
 ) -> None:
@@ -389,6 +407,7 @@ def test_local_remote_lives_in_git_config_not_in_the_committed_file(
     assert assert_cache_sound(tmp_path / "mine") == 20
 
 
+@pytest.mark.slow
 def test_without_any_remote_push_says_how_to_add_one(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "solo")
     repo.root.mkdir()
@@ -403,6 +422,7 @@ def test_without_any_remote_push_says_how_to_add_one(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- integrity and faults
 
 
+@pytest.mark.slow
 def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -419,6 +439,7 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     assert victim_hex not in cache_objects(bob.cache)
 
 
+@pytest.mark.slow
 def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_a_folder_left_empty(
     origin: Path, tmp_path: Path
 ) -> None:
@@ -439,6 +460,7 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_a_folder_left_empty
     assert not (bob.root / "data").exists()
 
 
+@pytest.mark.slow
 def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -461,6 +483,7 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     assert bob.ga_json("status")[0]["clean"]
 
 
+@pytest.mark.slow
 def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -479,6 +502,7 @@ def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
 
 
+@pytest.mark.slow
 def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -499,6 +523,7 @@ def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     assert victim not in cache_objects(bob.cache)
 
 
+@pytest.mark.slow
 def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
@@ -518,6 +543,7 @@ def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
 
 
 @pytest.mark.parametrize("link", ["copy", "hardlink", "symlink"])
+@pytest.mark.slow
 def test_a_fresh_pull_writes_duplicates_and_links_from_a_folder_remote(
     origin: Path, tmp_path: Path, link: str
 ) -> None:
@@ -542,6 +568,7 @@ def test_a_fresh_pull_writes_duplicates_and_links_from_a_folder_remote(
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
+@pytest.mark.slow
 def test_push_and_pull_killed_with_sigkill_then_rerun_complete(
     origin: Path, tmp_path: Path, delay: float
 ) -> None:
@@ -572,6 +599,7 @@ def _kill_after(cmd: list[str], cwd: Path, delay: float) -> None:
 # ---------------------------------------------------------------- a real S3 API on loopback
 
 
+@pytest.mark.slow
 def test_push_and_pull_through_s3(
     alice: GitRepo, origin: Path, tmp_path: Path, s3_bucket: Bucket
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -45,20 +44,18 @@ def entries_of(n: int, folders: int) -> dict[str, mf.Entry]:
 # ---------------------------------------------------------------- pure
 
 
+@pytest.mark.slow
 def test_manifest_of_a_million_entries_is_under_2_kb() -> None:
-    started = time.monotonic()
     entry = mf.Entry(sha(b"same bytes"), 10)
     entries = dict.fromkeys((f"d{i % 1000:03d}/f{i:07d}.bin" for i in range(1_000_000)), entry)
     m, objects = listing.with_listing(mf.build("huge", "dataset", entries))
     text = mf.dumps(m)
-    elapsed = time.monotonic() - started
     assert len(text.encode()) < 2048, len(text)
     assert "\nlisting: sha256:" in text and "entries:" not in text
     assert m.files == 1_000_000 and m.size == 10_000_000
     assert len(objects) == 1001  # one per folder plus the root
     back = mparse.loads(text)
     assert back.entries is None and back.listing == m.listing and back.files == 1_000_000
-    assert elapsed < 60, f"building took {elapsed:.1f} s"
 
 
 def test_small_artifacts_keep_their_entries_inline() -> None:
@@ -131,6 +128,7 @@ def v0_entries() -> dict[str, str]:
     return {p.removeprefix("data/"): sha(c.encode()) for p, c in many_files().items()}
 
 
+@pytest.mark.slow
 def test_large_artifact_keeps_a_listing_and_a_one_file_change_adds_few_objects(
     many: GitRepo,
 ) -> None:
@@ -156,6 +154,7 @@ def test_large_artifact_keeps_a_listing_and_a_one_file_change_adds_few_objects(
     assert many.manifest("many")["listing"].removeprefix("sha256:") in new
 
 
+@pytest.mark.slow
 def test_checkout_get_verify_and_status_work_for_a_large_artifact(
     many: GitRepo, tmp_path: Path
 ) -> None:

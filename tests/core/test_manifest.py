@@ -200,6 +200,7 @@ _SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Heal
 
 @_SETTINGS
 @given(manifests())
+@pytest.mark.slow
 def test_dumps_then_loads_gives_an_equal_manifest(m: mf.Manifest) -> None:
     back = mparse.loads(mf.dumps(m), source=SOURCE)
     assert back == m
@@ -207,6 +208,7 @@ def test_dumps_then_loads_gives_an_equal_manifest(m: mf.Manifest) -> None:
 
 @_SETTINGS
 @given(manifests())
+@pytest.mark.slow
 def test_loads_then_dumps_is_byte_identical(m: mf.Manifest) -> None:
     text = mf.dumps(m)
     assert mf.dumps(mparse.loads(text, source=SOURCE)) == text
@@ -214,6 +216,7 @@ def test_loads_then_dumps_is_byte_identical(m: mf.Manifest) -> None:
 
 @_SETTINGS
 @given(ENTRY_MAPS, st.randoms(use_true_random=False))
+@pytest.mark.slow
 def test_digest_is_independent_of_entry_order(
     entries: dict[str, mf.Entry], rnd: random.Random
 ) -> None:
@@ -229,6 +232,7 @@ def test_digest_is_independent_of_entry_order(
 
 @_SETTINGS
 @given(st.dictionaries(PATHS, FILE_ENTRIES, min_size=1, max_size=6).filter(_no_file_dir_clash))
+@pytest.mark.slow
 def test_unicode_paths_round_trip_and_keep_their_digest(entries: dict[str, mf.Entry]) -> None:
     m = mf.build("u", "t", entries)
     back = mparse.loads(mf.dumps(m), source=SOURCE)

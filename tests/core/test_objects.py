@@ -174,6 +174,7 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
 
 
 @pytest.mark.parametrize("value", ["true", "auto"])
+@pytest.mark.slow
 def test_git_config_direct_writes_adds_and_checks_out_large_files(
     repo: GitRepo, value: str
 ) -> None:
@@ -265,6 +266,7 @@ ObjectStore(Path(sys.argv[1])).add_file(sys.argv[2], -1)
 """
 
 
+@pytest.mark.slow
 def test_a_writer_killed_mid_object_leaves_no_object_under_that_name(tmp_path: Path) -> None:
     src = tmp_path / "big.bin"
     chunk = os.urandom(MiB)
@@ -361,6 +363,7 @@ def test_concurrent_processes_share_the_cache_safely(tmp_path: Path) -> None:
     assert not [f for f in cache_files(cache) if not f.startswith("sha256/")]
 
 
+@pytest.mark.slow
 def test_concurrent_adds_from_several_repositories_into_one_cache(
     tmp_path: Path, template: Template
 ) -> None:
@@ -394,6 +397,7 @@ def test_concurrent_adds_from_several_repositories_into_one_cache(
 # ---------------------------------------------------------------- git config artifacts.cache
 
 
+@pytest.mark.slow
 def test_git_config_artifacts_cache_moves_the_cache(repo: GitRepo, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     repo.git("config", "artifacts.cache", str(elsewhere))

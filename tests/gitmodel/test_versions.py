@@ -34,6 +34,7 @@ def _accepted(name: str) -> bool:
 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}", fullmatch=True), st.integers(0, 10**6))
+@pytest.mark.slow
 def test_version_and_alias_refs_parse_back(name: str, n: int) -> None:
     assert refs.version_ref(name, n) == f"refs/tags/artifacts/{name}/v{n}"
     assert refs.parse_ref(refs.version_ref(name, n)) == (name, f"v{n}")
@@ -76,6 +77,7 @@ def test_aliases_that_are_not_ref_components_are_refused(alias: str) -> None:
 # ---------------------------------------------------------------- version tags
 
 
+@pytest.mark.slow
 def test_plain_git_commit_gets_its_version_tag_on_the_next_command(repo: GitRepo) -> None:
     repo.write(bikes_files())
     repo.ga("add", "data/bikes", "--name", "bikes", "--type", "dataset")
@@ -87,6 +89,7 @@ def test_plain_git_commit_gets_its_version_tag_on_the_next_command(repo: GitRepo
     assert repo.tag_commit("artifacts/bikes/latest") == head
 
 
+@pytest.mark.slow
 def test_version_tag_is_on_the_first_commit_holding_the_digest(repo: GitRepo) -> None:
     repo.write(bikes_files())
     repo.ga("add", "data/bikes", "--name", "bikes", "--type", "dataset")
@@ -100,6 +103,7 @@ def test_version_tag_is_on_the_first_commit_holding_the_digest(repo: GitRepo) ->
     assert repo.tag_commit("artifacts/bikes/v0") == first
 
 
+@pytest.mark.slow
 def test_re_adding_identical_content_says_unchanged_and_makes_no_version(bikes: GitRepo) -> None:
     before = bikes.git("for-each-ref", "refs/tags")
     out = bikes.ga("add", "data/bikes", "--name", "bikes").stdout
@@ -112,6 +116,7 @@ def test_re_adding_identical_content_says_unchanged_and_makes_no_version(bikes: 
     assert bikes.git("status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_changed_content_becomes_the_next_version_and_latest_moves(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img0.txt": "a new bike\n"})
     out = bikes.ga("add", "data/bikes", "--name", "bikes").stdout
@@ -127,6 +132,7 @@ def test_changed_content_becomes_the_next_version_and_latest_moves(bikes: GitRep
     assert log[0]["commit"] == v1
 
 
+@pytest.mark.slow
 def test_metadata_only_change_makes_no_new_version(bikes: GitRepo) -> None:
     out = bikes.ga("add", "data/bikes", "--name", "bikes", "--metadata", "classes=12").stdout
     assert "unchanged, still v0" in out
@@ -138,6 +144,7 @@ def test_metadata_only_change_makes_no_new_version(bikes: GitRepo) -> None:
     assert bikes.ga_json("show", "bikes")["metadata"] == {"classes": 12}
 
 
+@pytest.mark.slow
 def test_adding_the_content_of_an_old_version_reuses_its_number(bikes: GitRepo) -> None:
     v0 = bikes.tag_commit("artifacts/bikes/v0")
     bikes.write({"data/bikes/img0.txt": "changed\n"})
@@ -153,6 +160,7 @@ def test_adding_the_content_of_an_old_version_reuses_its_number(bikes: GitRepo) 
     assert bikes.ga_json("show", "bikes")["version"] == "v0"
 
 
+@pytest.mark.slow
 def test_two_artifacts_are_numbered_independently(repo: GitRepo) -> None:
     repo.write({"data/a/x.txt": "a", "models/m.pt": "m"})
     repo.ga("add", "data/a", "--name", "a", "--type", "dataset")
@@ -170,6 +178,7 @@ def test_two_artifacts_are_numbered_independently(repo: GitRepo) -> None:
 # ---------------------------------------------------------------- aliases
 
 
+@pytest.mark.slow
 def test_alias_points_at_a_version_and_moves_on_re_alias(bikes: GitRepo) -> None:
     v0 = bikes.tag_commit("artifacts/bikes/v0")
     bikes.ga("alias", "bikes:v0", "production")
@@ -184,6 +193,7 @@ def test_alias_points_at_a_version_and_moves_on_re_alias(bikes: GitRepo) -> None
     assert bikes.ga_json("show", "bikes:v0")["aliases"] == []
 
 
+@pytest.mark.slow
 def test_alias_delete_removes_the_tag_in_both_spellings(bikes: GitRepo) -> None:
     bikes.ga("alias", "bikes:v0", "best")
     bikes.ga("alias", "bikes:v0", "prod")
@@ -192,6 +202,7 @@ def test_alias_delete_removes_the_tag_in_both_spellings(bikes: GitRepo) -> None:
     assert bikes.tags() == ["artifacts/bikes/latest", "artifacts/bikes/v0"]
 
 
+@pytest.mark.slow
 def test_alias_given_to_add_is_set_once_the_version_is_committed(bikes: GitRepo) -> None:
     bikes.write({"data/bikes/img2.txt": "v1\n"})
     bikes.ga("add", "data/bikes", "--name", "bikes", "--alias", "best-ap50")
@@ -210,6 +221,7 @@ def test_alias_given_to_add_of_an_existing_version_moves_at_once(bikes: GitRepo)
 
 
 @pytest.mark.parametrize("alias", ["v1", "v0", "v01"])
+@pytest.mark.slow
 def test_version_like_aliases_are_refused_by_the_cli(bikes: GitRepo, alias: str) -> None:
     before = bikes.git("for-each-ref")
     err = stderr_error_line(bikes.ga("alias", "bikes:v0", alias, rc=None))
@@ -221,6 +233,7 @@ def test_version_like_aliases_are_refused_by_the_cli(bikes: GitRepo, alias: str)
     assert bikes.git("for-each-ref") == before
 
 
+@pytest.mark.slow
 def test_latest_is_kept_by_the_tool_not_by_hand(bikes: GitRepo) -> None:
     v0 = bikes.tag_commit("artifacts/bikes/v0")
     bikes.write({"data/bikes/img0.txt": "changed\n"})
@@ -248,6 +261,7 @@ def two_versions(bikes: GitRepo) -> tuple[GitRepo, dict[str, str]]:
     return bikes, info
 
 
+@pytest.mark.slow
 def test_every_spec_form_resolves_to_its_version(
     two_versions: tuple[GitRepo, dict[str, str]],
 ) -> None:
@@ -282,6 +296,7 @@ def test_every_spec_form_resolves_to_its_version(
         assert shown["version"] == cases[spec], spec
 
 
+@pytest.mark.slow
 def test_a_digest_prefix_needs_at_least_8_hex_digits(
     two_versions: tuple[GitRepo, dict[str, str]],
 ) -> None:

@@ -8,6 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 from helpers import GitRepo, cache_objects, lines
 from servers import free_port
 
@@ -67,6 +68,7 @@ def new_version(repo: GitRepo, files: dict[str, str], message: str) -> None:
 # ---------------------------------------------------------------- install, chain, uninstall
 
 
+@pytest.mark.slow
 def test_install_chains_foreign_hooks_and_uninstall_puts_them_back(bikes: GitRepo) -> None:
     hooks_dir = bikes.root / ".git/hooks"
     original = foreign_hook(hooks_dir / "post-commit", "post-commit")
@@ -103,6 +105,7 @@ def test_install_refuses_to_guess_when_a_foreign_hook_and_a_chained_one_both_exi
     assert not (hooks_dir / "post-commit").exists()  # nothing half-installed
 
 
+@pytest.mark.slow
 def test_hooks_go_into_the_core_hooks_path_folder(bikes: GitRepo) -> None:
     shared = bikes.root / ".githooks"
     original = foreign_hook(shared / "post-commit", "shared-post-commit")
@@ -140,6 +143,7 @@ def test_without_the_tool_pre_push_refuses_and_post_hooks_only_warn(
 # ---------------------------------------------------------------- pre-push
 
 
+@pytest.mark.slow
 def test_pre_push_uploads_what_the_pushed_commits_need_and_chains_stdin(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -168,6 +172,7 @@ def test_pre_push_uploads_what_the_pushed_commits_need_and_chains_stdin(
     assert proc.returncode == 0 and "uploaded" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_chained_hooks_exit_code_is_the_hooks_and_a_failing_pre_push_stops_the_push(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -184,6 +189,7 @@ def test_a_chained_hooks_exit_code_is_the_hooks_and_a_failing_pre_push_stops_the
     assert (bikes.root / ".git/hooks/post-merge.log").read_text() == "args: 0\n"
 
 
+@pytest.mark.slow
 def test_push_is_refused_while_the_remote_cache_is_unreachable(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -224,6 +230,7 @@ def git_in(where: Path, *args: str, check: bool = True) -> str:
 # ---------------------------------------------------------------- post-checkout, post-merge
 
 
+@pytest.mark.slow
 def test_checkout_brings_the_workspace_along_and_never_clobbers_local_changes(
     bikes: GitRepo,
 ) -> None:
@@ -245,6 +252,7 @@ def test_checkout_brings_the_workspace_along_and_never_clobbers_local_changes(
     assert (bikes.root / "data/bikes/img0.txt").read_text() == "my edit\n"
 
 
+@pytest.mark.slow
 def test_checkouts_that_change_no_manifest_do_nothing(bikes: GitRepo) -> None:
     bikes.ga("install-hooks")
     (bikes.root / "data/bikes/img0.txt").write_text("unsaved\n")
@@ -260,6 +268,7 @@ def test_checkouts_that_change_no_manifest_do_nothing(bikes: GitRepo) -> None:
         project.close()
 
 
+@pytest.mark.slow
 def test_merge_and_pull_update_the_workspace_or_warn_when_data_is_missing(
     bikes: GitRepo, tmp_path: Path
 ) -> None:

@@ -171,6 +171,7 @@ def with_config(repo: GitRepo, hook_repo: HookRepo) -> None:
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_precommit_runs_this_projects_hooks_from_a_clone(
     bikes: GitRepo, hook_repo: HookRepo
 ) -> None:
@@ -201,6 +202,7 @@ def test_precommit_runs_this_projects_hooks_from_a_clone(
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_precommit_pre_push_check_and_our_hooks_work_together(
     bikes: GitRepo, hook_repo: HookRepo, tmp_path: Path
 ) -> None:

@@ -37,6 +37,7 @@ def line_of(repo: GitRepo, needle: str, name: str = "bikes") -> int:
 # ---------------------------------------------------------------- manifests
 
 
+@pytest.mark.slow
 def test_valid_manifests_pass_silently(bikes: GitRepo) -> None:
     proc = bikes.ga("validate")
     assert proc.stdout == "" and proc.stderr == ""
@@ -122,6 +123,7 @@ def test_names_differing_only_in_case_are_refused(bikes: GitRepo) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_listing_totals_are_checked_when_its_objects_are_in_the_local_cache(
     bikes: GitRepo,
 ) -> None:
@@ -153,6 +155,7 @@ def test_listing_totals_are_checked_when_its_objects_are_in_the_local_cache(
     assert bikes.ga("validate").stdout == ""
 
 
+@pytest.mark.slow
 def test_validate_never_touches_the_network(bikes: GitRepo) -> None:
     down = f"http://127.0.0.1:{free_port()}"
     bikes.ga("remote", "add", "store", "s3://bucket/x", "--endpoint-url", down, "--default")
@@ -165,6 +168,7 @@ def test_validate_never_touches_the_network(bikes: GitRepo) -> None:
 # ---------------------------------------------------------------- data not committed
 
 
+@pytest.mark.slow
 def test_staged_files_of_an_artifact_or_over_the_size_limit_are_refused(bikes: GitRepo) -> None:
     bikes.write({"notes/readme.md": "small\n", "notes/big.bin": "x" * 2000})
     bikes.git("add", "notes")
@@ -212,6 +216,7 @@ def test_a_bad_size_is_a_usage_error(bikes: GitRepo) -> None:
 # ---------------------------------------------------------------- pushed
 
 
+@pytest.mark.slow
 def test_pushed_lists_what_the_remote_cache_lacks_until_git_artifacts_push(
     bikes: GitRepo, tmp_path: Path
 ) -> None:

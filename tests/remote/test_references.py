@@ -65,6 +65,7 @@ def test_s3_prefix_expands_relative_to_itself_and_skips_folder_markers(
     assert entries["raw/empty.txt"].size == 0
 
 
+@pytest.mark.slow
 def test_s3_versioned_object_records_its_version_and_fetch_gets_exactly_it(
     s3_versioned_bucket: Bucket, tmp_path: Path
 ) -> None:
@@ -135,6 +136,7 @@ def test_missing_s3_reference_is_not_found(s3_bucket: Bucket) -> None:
         resolve(f"{s3_bucket.url}/nothing/here", options=s3_bucket.options)
 
 
+@pytest.mark.slow
 def test_s3_key_that_would_escape_the_folder_is_refused(s3_bucket: Bucket) -> None:
     put(s3_bucket, {"p/../../etc/evil": b"x"})
     with pytest.raises(UsageError, match="invalid entry path"):

@@ -85,6 +85,7 @@ def read_raw(store: RemoteStore, digest: str) -> bytes:
 # ---------------------------------------------------------------- round trips
 
 
+@pytest.mark.slow
 def test_round_trip_moves_every_object_and_verifies_it(
     store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
 ) -> None:
@@ -105,6 +106,7 @@ def test_round_trip_moves_every_object_and_verifies_it(
         assert other_cache.read(d) == cache.read(d)
 
 
+@pytest.mark.slow
 def test_missing_keeps_order_and_drops_duplicates(
     moto_store: RemoteStore, cache: ObjectStore
 ) -> None:
@@ -115,6 +117,7 @@ def test_missing_keeps_order_and_drops_duplicates(
     assert moto_store.missing(query) == [absent[2], absent[0], absent[1]]
 
 
+@pytest.mark.slow
 def test_upload_ordered_finishes_each_batch_before_the_next(
     moto_store: RemoteStore, cache: ObjectStore
 ) -> None:
@@ -126,6 +129,7 @@ def test_upload_ordered_finishes_each_batch_before_the_next(
     assert moto_store.missing(data + listings) == []
 
 
+@pytest.mark.slow
 def test_read_and_write_bytes_round_trip_and_verify(store: RemoteStore) -> None:
     data = b"gitartifacts-listing 1\nsome/path\tsha256:00\n"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -136,6 +140,7 @@ def test_read_and_write_bytes_round_trip_and_verify(store: RemoteStore) -> None:
         store.write_bytes(digest, data + b"x")
 
 
+@pytest.mark.slow
 def test_download_skips_objects_already_in_the_cache(
     moto_store: RemoteStore, cache: ObjectStore
 ) -> None:
@@ -180,6 +185,7 @@ def _seaweed_bucket(endpoint: str) -> Bucket:
     return Bucket(url=f"s3://{name}", name=name, endpoint=endpoint, fs=fs)
 
 
+@pytest.mark.slow
 def test_missing_of_thousands_lists_the_remote_instead_of_one_request_each(
     populated: tuple[RemoteStore, list[str], list[str]],
 ) -> None:
@@ -190,6 +196,7 @@ def test_missing_of_thousands_lists_the_remote_instead_of_one_request_each(
     assert all(line.startswith("GET ") and "list-type=2" in line for line in sent)
 
 
+@pytest.mark.slow
 def test_missing_on_a_large_remote_lists_the_prefixes_in_parallel(
     populated: tuple[RemoteStore, list[str], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,6 +253,7 @@ def test_choose_strategy_follows_the_cheapest_plan(
 # ---------------------------------------------------------------- integrity
 
 
+@pytest.mark.slow
 def test_corrupt_remote_object_is_refused_and_never_cached(
     store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
 ) -> None:
@@ -264,6 +272,7 @@ def test_corrupt_remote_object_is_refused_and_never_cached(
         store.read_bytes(bad)
 
 
+@pytest.mark.slow
 def test_object_missing_on_the_remote_is_named_with_a_fix(
     store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
 ) -> None:
@@ -274,6 +283,7 @@ def test_object_missing_on_the_remote_is_named_with_a_fix(
     assert info.value.fix is not None and "push --check-remote" in info.value.fix
 
 
+@pytest.mark.slow
 def test_pushing_an_object_absent_from_the_local_cache_names_it(
     store: RemoteStore, cache: ObjectStore
 ) -> None:
@@ -283,6 +293,7 @@ def test_pushing_an_object_absent_from_the_local_cache_names_it(
 
 
 @pytest.mark.parametrize("size", [100, BIG], ids=["one-request", "multipart"])
+@pytest.mark.slow
 def test_upload_never_overwrites_an_object_already_on_the_remote(
     store: RemoteStore, cache: ObjectStore, size: int
 ) -> None:
@@ -292,6 +303,7 @@ def test_upload_never_overwrites_an_object_already_on_the_remote(
     assert read_raw(store, digest) == b"first writer"
 
 
+@pytest.mark.slow
 def test_concurrent_uploads_of_the_same_objects_both_succeed(
     store: RemoteStore, cache: ObjectStore, other_cache: ObjectStore
 ) -> None:
@@ -318,6 +330,7 @@ def test_concurrent_uploads_of_the_same_objects_both_succeed(
     assert all(other_cache.verify_object(d) for d in digests)
 
 
+@pytest.mark.slow
 def test_killed_download_leaves_no_partial_object_and_a_rerun_completes(
     http_server: FileServer, cache: ObjectStore, tmp_path: Path
 ) -> None:
@@ -359,6 +372,7 @@ def _wait_for_partial(tmpdir: Path, child: subprocess.Popen[bytes]) -> int:
 # ---------------------------------------------------------------- errors
 
 
+@pytest.mark.slow
 def test_wrong_credentials_give_one_line_naming_the_remote_and_no_secret(
     seaweedfs_bucket: Bucket, cache: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -380,6 +394,7 @@ def test_wrong_credentials_give_one_line_naming_the_remote_and_no_secret(
 
 
 @pytest.mark.parametrize("scheme", ["s3", "gs"])
+@pytest.mark.slow
 def test_unreachable_endpoint_fails_within_seconds(
     scheme: str, cache: ObjectStore, request: pytest.FixtureRequest
 ) -> None:
@@ -409,6 +424,7 @@ def test_memory_remote_round_trip(cache: ObjectStore, other_cache: ObjectStore) 
 # ---------------------------------------------------------------- the direct S3 path
 
 
+@pytest.mark.slow
 def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
     moto_store: RemoteStore,
     cache: ObjectStore,

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from helpers import GitRepo, cache_objects, lines, make_repo
 
@@ -56,6 +57,7 @@ def run_step(step: dict[str, Any], cwd: Path, github: dict[str, str]) -> None:
 # ---------------------------------------------------------------- the workflow, end to end
 
 
+@pytest.mark.slow
 def test_github_workflow_reviews_a_pull_request_without_downloading_file_content(
     tmp_path: Path,
 ) -> None:
@@ -110,6 +112,7 @@ def test_github_workflow_reviews_a_pull_request_without_downloading_file_content
 # ---------------------------------------------------------------- Markdown content
 
 
+@pytest.mark.slow
 def test_review_shows_files_fields_and_references_and_caps_the_rows(
     bikes: GitRepo, tmp_path: Path
 ) -> None:
@@ -170,6 +173,7 @@ def test_markdown_escapes_everything_a_pull_request_author_controls() -> None:
 # ---------------------------------------------------------------- git diff
 
 
+@pytest.mark.slow
 def test_git_diff_and_log_show_manifests_as_file_lists(bikes: GitRepo) -> None:
     # `init` already set it up; undo that to see setup_textconv do it.
     bikes.git("config", "--unset", "diff.gitartifacts.textconv")

@@ -58,12 +58,15 @@ def runs_json(repo: GitRepo, *args: str) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- runs and records
 
 
+@pytest.mark.slow
 def test_a_run_records_config_summary_code_and_state_on_its_commit(proj: GitRepo) -> None:
     head = proj.head()
     out = py(
         proj,
         """
-        with ga.init(job_type="train", config={"lr": 0.1}, group="g1", tags=["a"], notes="first") as run:
+        with ga.init(
+            job_type="train", config={"lr": 0.1}, group="g1", tags=["a"], notes="first"
+        ) as run:
             assert ga.run is run
             run.log({"loss": 2.0}); run.log({"loss": 1.0, "acc": 0.5})
             run.config["epochs"] = 3
@@ -87,6 +90,7 @@ def test_a_run_records_config_summary_code_and_state_on_its_commit(proj: GitRepo
     assert proj.git("notes", "--ref=artifacts", "list", head).strip()
 
 
+@pytest.mark.slow
 def test_an_exception_inside_with_fails_the_run(proj: GitRepo) -> None:
     py(
         proj,
@@ -101,12 +105,14 @@ def test_an_exception_inside_with_fails_the_run(proj: GitRepo) -> None:
     assert runs_json(proj)[0]["state"] == "failed"
 
 
+@pytest.mark.slow
 def test_a_killed_process_leaves_a_crashed_run(proj: GitRepo) -> None:
     proc = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import gitartifacts as ga, time\nga.init(job_type='long')\nprint('ok', flush=True)\ntime.sleep(60)",
+            "import gitartifacts as ga, time\nga.init(job_type='long')\n"
+            "print('ok', flush=True)\ntime.sleep(60)",
         ],
         cwd=proj.root,
         stdout=subprocess.PIPE,
@@ -118,6 +124,7 @@ def test_a_killed_process_leaves_a_crashed_run(proj: GitRepo) -> None:
     assert runs_json(proj)[0]["state"] == "crashed"
 
 
+@pytest.mark.slow
 def test_a_dirty_tree_is_recorded_with_a_patch(proj: GitRepo) -> None:
     (proj.root / "train.py").write_text("print('changed')\n")
     py(proj, "ga.init(job_type='t').finish()")
@@ -125,6 +132,7 @@ def test_a_dirty_tree_is_recorded_with_a_patch(proj: GitRepo) -> None:
     assert code["dirty"] is True and code["patch"].startswith("sha256:")
 
 
+@pytest.mark.slow
 def test_resume_allow_continues_and_must_needs_an_existing_run(proj: GitRepo) -> None:
     py(proj, "ga.init(id='r1', job_type='t', config={'a': 1}).finish()")
     py(
@@ -142,8 +150,13 @@ def test_resume_allow_continues_and_must_needs_an_existing_run(proj: GitRepo) ->
     assert err.returncode != 0 and "already exists" in err.stderr
 
 
+@pytest.mark.slow
 def test_eight_processes_finishing_at_once_leave_eight_records(proj: GitRepo) -> None:
-    code = "import gitartifacts as ga, sys\nr = ga.init(job_type='w', config={'i': int(sys.argv[1])})\nr.log({'i': int(sys.argv[1])})\nr.finish()"
+    code = (
+        "import gitartifacts as ga, sys\n"
+        "r = ga.init(job_type='w', config={'i': int(sys.argv[1])})\n"
+        "r.log({'i': int(sys.argv[1])})\nr.finish()"
+    )
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(i)], cwd=proj.root) for i in range(8)
     ]
@@ -156,6 +169,7 @@ def test_eight_processes_finishing_at_once_leave_eight_records(proj: GitRepo) ->
 # ---------------------------------------------------------------- use and log
 
 
+@pytest.mark.slow
 def test_log_artifact_makes_a_version_only_when_content_changes(proj: GitRepo) -> None:
     script = """
         import sys
@@ -174,6 +188,7 @@ def test_log_artifact_makes_a_version_only_when_content_changes(proj: GitRepo) -
     assert proj.git("status", "--porcelain", "--untracked-files=no").strip() == ""
 
 
+@pytest.mark.slow
 def test_use_artifact_logs_a_draft_first_and_lineage_answers(proj: GitRepo) -> None:
     out = py(
         proj,
@@ -197,13 +212,15 @@ def test_use_artifact_logs_a_draft_first_and_lineage_answers(proj: GitRepo) -> N
         print(model.logged_by().id == train)
         print(sorted(r.id for r in api.artifact("data:v0").used_by()) == sorted([prep, train]))
         print(api.artifact("data:v0").logged_by() is None)
-        print([a.name for a in api.run(train).used_artifacts()], [a.name for a in api.run(train).logged_artifacts()])
+        t = api.run(train)
+        print([a.name for a in t.used_artifacts()], [a.name for a in t.logged_artifacts()])
     """,
     ).stdout.split("\n")
     assert out[:3] == ["True", "True", "True"]
     assert out[3] == "['data:v0'] ['model:v0']"
 
 
+@pytest.mark.slow
 def test_use_model_and_link_model_into_a_registry(proj: GitRepo) -> None:
     (proj.root / "model.pt").write_bytes(b"weights")
     out = py(
@@ -227,6 +244,7 @@ def test_use_model_and_link_model_into_a_registry(proj: GitRepo) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_link_numbers_a_collection_on_its_own(proj: GitRepo) -> None:
     proj.write({"data/m/a.bin": "1"})
     proj.ga("add", "data/m", "--name", "m", "--type", "model")
@@ -246,6 +264,7 @@ def test_link_numbers_a_collection_on_its_own(proj: GitRepo) -> None:
 # ---------------------------------------------------------------- code by commit pinning
 
 
+@pytest.mark.slow
 def test_code_artifact_pins_the_commit_and_reproduces_a_dirty_tree(
     proj: GitRepo, tmp_path: Path
 ) -> None:
@@ -270,6 +289,7 @@ def test_code_artifact_pins_the_commit_and_reproduces_a_dirty_tree(
     assert not (out / "notes.txt").exists()
 
 
+@pytest.mark.slow
 def test_log_code_uploads_no_file_content(proj: GitRepo) -> None:
     before = len(list((proj.root / ".git/artifacts/objects").rglob("*")))
     out = py(
@@ -288,12 +308,14 @@ def test_log_code_uploads_no_file_content(proj: GitRepo) -> None:
 # ---------------------------------------------------------------- the run verb
 
 
+@pytest.mark.slow
 def test_run_verb_records_a_command_with_inputs_and_outputs(proj: GitRepo) -> None:
     proj.write({"data/raw/a.txt": "hello"})
     proj.ga("add", "data/raw", "--name", "raw", "--type", "dataset")
     proj.commit("raw")
     proj.ga("run", "--job-type", "upper", "-i", "raw:v0", "-o", "up=out:dataset", "--",
-            sys.executable, "-c", "import os; os.makedirs('out', exist_ok=True); open('out/a.txt','w').write(open('data/raw/a.txt').read().upper())")  # fmt: skip
+            sys.executable, "-c", "import os; os.makedirs('out', exist_ok=True); "
+            "open('out/a.txt','w').write(open('data/raw/a.txt').read().upper())")  # fmt: skip
     (rec,) = [r for r in runs_json(proj) if r["job_type"] == "upper"]
     assert rec["state"] == "finished"
     assert [i["name"] for i in rec["inputs"]] == ["raw"] and [
@@ -302,6 +324,7 @@ def test_run_verb_records_a_command_with_inputs_and_outputs(proj: GitRepo) -> No
     assert [v["version"] for v in proj.ga_json("log", "up")] == [0]
 
 
+@pytest.mark.slow
 def test_run_verb_with_a_failing_command_makes_no_version(proj: GitRepo) -> None:
     proc = proj.ga(
         "run",
@@ -328,6 +351,7 @@ def _pipeline(repo: GitRepo) -> None:
     subprocess.run([sys.executable, str(script)], cwd=repo.root, check=True, capture_output=True)
 
 
+@pytest.mark.slow
 def test_example_pipeline_builds_the_whole_lineage(proj: GitRepo) -> None:
     _pipeline(proj)
     recs = {r["job_type"]: r for r in runs_json(proj)}
@@ -357,6 +381,7 @@ def test_example_pipeline_builds_the_whole_lineage(proj: GitRepo) -> None:
     assert best in ("0.001", "0.01", "0.05")
 
 
+@pytest.mark.slow
 def test_records_from_two_clones_merge_and_a_fresh_clone_answers_the_same(tmp_path: Path) -> None:
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
@@ -401,6 +426,7 @@ def test_records_from_two_clones_merge_and_a_fresh_clone_answers_the_same(tmp_pa
 # ---------------------------------------------------------------- distributed writers
 
 
+@pytest.mark.slow
 def test_five_writers_upsert_parts_and_one_finishes_on_s3(
     tmp_path: Path, s3_bucket: Bucket
 ) -> None:
@@ -438,7 +464,8 @@ def test_five_writers_upsert_parts_and_one_finishes_on_s3(
             ["git", "clone", "-q", str(origin), str(w.root)], check=True, capture_output=True
         )
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", "import gitartifacts as ga\n" + textwrap.dedent(writer), str(i)], cwd=w.root,
+            [sys.executable, "-c", "import gitartifacts as ga\n" + textwrap.dedent(writer), str(i)],
+            cwd=w.root,
             stderr=subprocess.PIPE, text=True,
         ))  # fmt: skip
     for p in procs:
@@ -458,6 +485,7 @@ def test_five_writers_upsert_parts_and_one_finishes_on_s3(
     assert not s3_bucket.fs.find(f"{s3_bucket.name}/cache/staging")
 
 
+@pytest.mark.slow
 def test_two_parts_with_one_path_and_different_content_name_both_runs(
     proj: GitRepo, tmp_path: Path
 ) -> None:
@@ -482,6 +510,7 @@ def test_two_parts_with_one_path_and_different_content_name_both_runs(
     assert "writer-a" in out and "writer-b" in out and "same.txt" in out
 
 
+@pytest.mark.slow
 def test_upsert_without_group_or_id_is_a_clear_error(proj: GitRepo, tmp_path: Path) -> None:
     proj.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
     err = py(
@@ -495,12 +524,14 @@ def test_upsert_without_group_or_id_is_a_clear_error(proj: GitRepo, tmp_path: Pa
     assert err.returncode != 0 and "distributed_id" in err.stderr
 
 
+@pytest.mark.slow
 def test_runs_json_and_lineage_of_unknown_spec(proj: GitRepo) -> None:
     assert runs_json(proj) == []
     line = stderr_error_line(proj.ga("lineage", "nothing:v0", rc=None))
     assert "nothing" in line
 
 
+@pytest.mark.slow
 def test_alias_moves_are_recorded_in_the_notes_with_who_and_when(proj: GitRepo) -> None:
     for text in ("1", "2"):
         proj.write({"data/m/a.bin": text})

@@ -110,15 +110,22 @@ def _walk(
         try:
             with os.scandir(fd) as it:
                 for e in it:
-                    if e.is_file(follow_symlinks=False):
-                        st = e.stat(follow_symlinks=False)
-                        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns))
-                    elif e.is_dir(follow_symlinks=False):
-                        st = e.stat(follow_symlinks=False)
-                        key = (st.st_dev, st.st_ino)
-                        stack.append((f"{d}/{e.name}", f"{r}/{e.name}", anc | {key}))
-                    elif e.is_symlink():
-                        _follow(f"{d}/{e.name}", e.name, r, rows, stack, anc, what)
+                    try:
+                        if e.is_file(follow_symlinks=False):
+                            st = e.stat(follow_symlinks=False)
+                            rows.append(
+                                (e.name, st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+                            )
+                        elif e.is_dir(follow_symlinks=False):
+                            st = e.stat(follow_symlinks=False)
+                            key = (st.st_dev, st.st_ino)
+                            stack.append((f"{d}/{e.name}", f"{r}/{e.name}", anc | {key}))
+                        elif e.is_symlink():
+                            _follow(f"{d}/{e.name}", e.name, r, rows, stack, anc, what)
+                    except FileNotFoundError:
+                        # Renamed or removed since the listing (a writer's temporary file
+                        # becoming its final name): what is there now, the next scan sees.
+                        continue
         finally:
             os.close(fd)
         if rows:
