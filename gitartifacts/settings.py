@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,13 +38,25 @@ GIT_OPTION_NAMES = {k: k.replace("_", "") for k in REMOTE_OPTIONS}
 
 @dataclass(frozen=True)
 class Settings:
-    """The machine-level settings of one repository, read once when it is opened."""
+    """The machine-level settings of one repository: those the cache needs are read when it
+    is opened; the rest when asked, so a bad value fails only the step that uses it and a
+    script may still set GITARTIFACTS_DIR after opening."""
 
     cache_dir: Path | None  # GITARTIFACTS_CACHE, else artifacts.cache; None: inside .git
     direct_writes: bool  # artifacts.directWrites: O_DIRECT for very large files (auto: on)
     link: str | None  # artifacts.link: the default link type of a checkout
-    artifacts_dir: str  # GITARTIFACTS_DIR: where downloads go by default
-    network_timeout: float  # GITARTIFACTS_NETWORK_TIMEOUT, else artifacts.networkTimeout
+    config: Mapping[str, str] = field(repr=False, default_factory=dict)
+    env: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def artifacts_dir(self) -> str:
+        """GITARTIFACTS_DIR: where downloads go by default."""
+        return self.env.get(DIR_ENV, "artifacts")
+
+    @property
+    def network_timeout(self) -> float:
+        """GITARTIFACTS_NETWORK_TIMEOUT, else artifacts.networkTimeout."""
+        return network_timeout(self.config, self.env)
 
 
 class Remote(NamedTuple):
@@ -68,8 +80,8 @@ def load(config: Mapping[str, str], env: Mapping[str, str]) -> Settings:
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         direct_writes=direct_policy(config.get("artifacts.directwrites")),
         link=config.get("artifacts.link"),
-        artifacts_dir=env.get(DIR_ENV, "artifacts"),
-        network_timeout=network_timeout(config, env),
+        config=config,
+        env=env,
     )
 
 

@@ -186,6 +186,18 @@ def test_bad_input_fails_with_one_error_line_and_changes_nothing(
     assert_unchanged(before, bikes.snapshot())
 
 
+def test_a_bad_network_timeout_fails_only_the_steps_that_use_the_network(
+    bikes: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bikes.ga("remote", "add", "r", str(tmp_path / "cache"), "--default", "--create")
+    monkeypatch.setenv("GITARTIFACTS_NETWORK_TIMEOUT", "soon")
+    bikes.ga("status")
+    bikes.ga("log", "bikes")
+    proc = bikes.ga("push", rc=None)
+    line = stderr_error_line(proc)
+    assert proc.returncode != 0 and "GITARTIFACTS_NETWORK_TIMEOUT" in line
+
+
 def test_an_error_never_shows_a_traceback_but_debug_does(bikes: GitRepo) -> None:
     proc = bikes.ga("show", "bikes:v7", rc=None)
     assert "Traceback" not in proc.stderr
