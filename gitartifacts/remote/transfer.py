@@ -23,7 +23,7 @@ from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.remote import plan
 from gitartifacts.remote.remotes import resolve as resolve_remote
-from gitartifacts.remote.urls import remote_id
+from gitartifacts.remote.urls import folder_of, remote_id
 from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
@@ -89,27 +89,34 @@ def push(
     remote = resolve_remote(project, remote_name)
     gremote = git_remote(project, git_remote_name)
     rid = remote_id(remote)
-    store = open_store(remote, project)
-    if remote.source == "origin":
-        os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
-    identity = store.identity(create=True)
-    if identity is None:  # written a moment ago: a remote that keeps nothing
-        identity = _check_same_remote(store, None)
-    if project.state.remote_identity.get(rid) != identity:
-        # Another remote now answers at this URL (or one emptied and re-created): nothing
-        # this clone saw there counts any more.
-        project.state.forget_remote(rid)
-        check_remote = True
     manifests = plan.manifests_in_commits(project, revs, gremote, all_commits)
     if tags:
         seen = {m.digest for m in manifests}
         manifests += [m for m in plan.unpushed_versions(project, rid) if m.digest not in seen]
     todo = [m for m in manifests if check_remote or project.state.pushed(rid).get(m.digest) is None]
     uploaded = already = 0
-    if todo:
-        uploaded, already = _send(project, store, rid, todo, identity, check_remote, jobs, progress)
-    else:
-        project.state.remote_identity.put(rid, identity)
+    known = project.state.remote_identity.get(rid)
+    # Everything already pushed to a cloud remote whose identity is on record: nothing to
+    # ask it, so a no-op push opens no connection (`--check-remote` asks anyway). A folder's
+    # identity file is one local read, so a folder remote is always checked.
+    if todo or known is None or folder_of(remote.url) is not None:
+        store = open_store(remote, project)
+        if remote.source == "origin":
+            os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
+        identity = store.identity(create=True)
+        if identity is None:  # written a moment ago: a remote that keeps nothing
+            identity = _check_same_remote(store, None)
+        if known != identity:
+            # Another remote now answers at this URL (or one emptied and re-created):
+            # nothing this clone saw there counts any more.
+            project.state.forget_remote(rid)
+            check_remote, todo = True, manifests
+        if todo:
+            uploaded, already = _send(
+                project, store, rid, todo, identity, check_remote, jobs, progress
+            )
+        else:
+            project.state.remote_identity.put(rid, identity)
     messages = _publish(project, gremote) if tags and gremote else []
     return PushResult(remote.name, len(manifests), uploaded, already, messages)
 

@@ -612,3 +612,18 @@ def test_push_and_pull_through_s3(
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+
+
+@pytest.mark.slow
+def test_a_no_op_push_to_s3_asks_the_server_nothing_until_check_remote(
+    alice: GitRepo, s3_bucket: Bucket
+) -> None:
+    alice.ga("remote", "add", "s3", f"{s3_bucket.url}/cache", "--default")
+    alice.git("config", "artifacts.remote.s3.endpointUrl", s3_bucket.endpoint)
+    assert "20 objects uploaded" in alice.ga("push").stdout
+    s3_bucket.fs.rm(f"{s3_bucket.name}/cache", recursive=True)
+    # Everything is on record as pushed: the push decides locally and writes nothing there.
+    assert "0 objects uploaded, 0 already there" in alice.ga("push").stdout
+    s3_bucket.fs.invalidate_cache()
+    assert s3_bucket.fs.find(f"{s3_bucket.name}/cache") == []
+    assert "20 objects uploaded" in alice.ga("push", "--check-remote").stdout
