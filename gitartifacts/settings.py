@@ -43,7 +43,7 @@ class Settings:
     script may still set GITARTIFACTS_DIR after opening."""
 
     cache_dir: Path | None  # GITARTIFACTS_CACHE, else artifacts.cache; None: inside .git
-    direct_writes: bool  # artifacts.directWrites: O_DIRECT for very large files (auto: on)
+    direct_writes: bool  # artifacts.directWrites: O_DIRECT for very large files (auto: off)
     link: str | None  # artifacts.link: the default link type of a checkout
     config: Mapping[str, str] = field(repr=False, default_factory=dict)
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
@@ -188,9 +188,10 @@ def gcs_endpoint(env: Mapping[str, str]) -> str | None:
 
 
 def direct_policy(value: str | None) -> bool:
-    """`artifacts.directWrites`: a git boolean, or auto (unset, the default: on)."""
+    """`artifacts.directWrites`: a git boolean, or auto (unset, the default: through the page
+    cache, the faster way on an idle machine: see core/largewrite)."""
     if value is None or value.strip().lower() == "auto":
-        return True
+        return False
     fixed = git_bool(value)
     if fixed is None:
         raise UsageError(

@@ -12,7 +12,7 @@ from gitartifacts.errors import UsageError
 
 def test_defaults_when_nothing_is_set() -> None:
     s = settings.load({}, {})
-    assert (s.cache_dir, s.direct_writes, s.link) == (None, True, None)
+    assert (s.cache_dir, s.direct_writes, s.link) == (None, False, None)
     assert (s.artifacts_dir, s.network_timeout) == ("artifacts", 120.0)
 
 

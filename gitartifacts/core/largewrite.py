@@ -3,10 +3,11 @@ whole blocks around the page cache (O_DIRECT) where asked and the file system al
 
 Around the page cache a copy neither pushes everything else out of memory nor pays for fresh
 page-cache pages, which on VMs that hand freed memory back to the host cost more than the disk
-write. On the benchmark's big add (4 files of 256 MiB, 6 interleaved rounds on a loaded
-2-core VM) O_DIRECT for every chunk took a median 7.4 s, the page cache 10.7 s, and the
-adaptive chooser that once timed both ways per chunk 7.6 s: a plain setting
-(`artifacts.directWrites`, on unless set to false) replaced it.
+write. On the benchmark's big add (4 files of 256 MiB, 2-core VM, interleaved rounds) the page cache
+took 1.3 s idle, O_DIRECT for every chunk 3.5-3.8 s and the adaptive chooser that once timed
+both ways per chunk 1.9-2.1 s; on the VM loaded by other work O_DIRECT took 7.4 s, the page
+cache 10.7 s, the chooser 7.6 s. A plain setting replaced the chooser: `artifacts.directWrites`
+is off by default (the idle case, as the benchmark runs) and `true` for a loaded machine.
 """
 
 from __future__ import annotations
