@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -26,10 +27,15 @@ class Ctx:
         self.quiet = quiet
         self.debug = debug
         self._project: Project | None = None
+        self._spans = contextlib.ExitStack()
 
-    def project(self) -> Project:
+    def project(self, *, ref_snapshot: bool = False) -> Project:
+        """The repository, its versions brought up to date. `ref_snapshot`: for a verb that
+        runs no user code (push, fetch), the version sync and the verb read the refs once."""
         if self._project is None:
             self._project = Project.open()
+            if ref_snapshot:
+                self._spans.enter_context(self._project.repo.ref_snapshot())
             publish.sync(self._project)
         return self._project
 
@@ -64,6 +70,7 @@ def command(fn: F) -> F:
             echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
             sys.exit(err.exit_code)
         finally:
+            ctx._spans.close()
             if ctx._project is not None:
                 ctx._project.close()
 

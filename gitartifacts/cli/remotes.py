@@ -135,7 +135,7 @@ def push(
 ) -> None:
     """Upload the content of HEAD and of unpushed commits, then publish version tags."""
     r = transfer.push(
-        ctx.project(),
+        ctx.project(ref_snapshot=True),
         remote_name=remote_name,
         all_commits=all_commits,
         jobs=jobs,
@@ -167,7 +167,7 @@ def fetch(
 ) -> None:
     """Bring tags and the content of versions (default: the work tree's) into the cache."""
     r = transfer.fetch(
-        ctx.project(),
+        ctx.project(ref_snapshot=True),
         specs,
         remote_name=remote_name,
         jobs=jobs,

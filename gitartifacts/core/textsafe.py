@@ -9,6 +9,7 @@ such characters into visible escapes (`\\x1b`, `\\u202e`) and neutralises its ow
 
 from __future__ import annotations
 
+import functools
 import re
 
 # C0 (but tab and newline), DEL, C1 (with NEL), the bidi marks, embeddings, overrides and
@@ -18,8 +19,15 @@ _UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
 _UNSAFE_LINE_RE = re.compile(f"[{_UNSAFE}\t\n]")
 # Plain: letters, digits, a few harmless marks, and any character past ASCII (line() has
 # already made the dangerous ones visible); a dot after `www` starts an autolink.
-_MD_MARK_RE = re.compile(r"[^A-Za-z0-9 /.,%+=\-\u00a0-\U0010ffff]|(?<=[Ww]{3})\.")
-_MERMAID_SAFE_RE = re.compile(r"[^A-Za-z0-9 _.,:/@+=()-]")
+_MD_MARK = r"[^A-Za-z0-9 /.,%+=\-\u00a0-\U0010ffff]|(?<=[Ww]{3})\."
+_MERMAID_SAFE = r"[^A-Za-z0-9 _.,:/@+=()-]"
+
+
+@functools.cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """Compiled on first use: the Markdown class spans all of Unicode and costs milliseconds
+    at every start of the command line, which mostly never writes Markdown."""
+    return re.compile(source)
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -65,13 +73,13 @@ def _entities(text: str) -> str:
     """Control characters (newlines too) visible, then every ASCII mark that Markdown, HTML or
     a table row could read (`|` `<` `*` `_` `[` a backtick, `:` and `www.` of autolinks) as a
     numeric character reference, which both render as the character itself."""
-    return _MD_MARK_RE.sub(lambda m: f"&#{ord(m.group())};", line(text))
+    return _pattern(_MD_MARK).sub(lambda m: f"&#{ord(m.group())};", line(text))
 
 
 def mermaid_label(text: str) -> str:
     """The inside of a quoted Mermaid label: anything but plain characters as a `#NNN;`
     entity, which Mermaid renders as the character and cannot end the label or the line."""
-    return _MERMAID_SAFE_RE.sub(lambda m: f"#{ord(m.group())};", line(text))
+    return _pattern(_MERMAID_SAFE).sub(lambda m: f"#{ord(m.group())};", line(text))
 
 
 def dot_string(text: str) -> str:

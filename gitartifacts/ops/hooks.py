@@ -250,7 +250,7 @@ def pre_push(project: Project, remote: str, lines: str) -> int:
     if not revs:
         return 0
     gremote = remote if remote in project.repo.remotes() else None
-    if not plan.manifests_in_commits(project, revs, gremote, False):
+    if not plan.manifest_blobs(project, revs, gremote, False):
         return 0
     try:
         r = transfer.push(project, revs=revs, tags=False, git_remote_name=gremote)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import listing
@@ -23,9 +23,17 @@ def manifests_in_commits(
     project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
 ) -> list[mf.Manifest]:
     """Manifests at the tips of `revs` and in every commit the git remote does not have."""
+    return parse(project, list(manifest_blobs(project, revs, gremote, all_commits).values()))
+
+
+def manifest_blobs(
+    project: Project, revs: Sequence[str], gremote: str | None, all_commits: bool
+) -> dict[str, str]:
+    """Manifest digest -> its blob, for the manifests `manifests_in_commits` reads. Decided
+    from the cached blob summaries, so a push with nothing new parses no manifest."""
     repo = project.repo
     blobs: set[str] = set()
-    tips = [c for c in (repo.rev_parse(r + "^{commit}") for r in revs) if c]
+    tips = [c for c in (_commit(project, r) for r in revs) if c]
     for tip in tips:
         blobs.update(repo.ls_tree(tip, mf.MANIFEST_DIR).values())
     if all_commits:
@@ -50,19 +58,27 @@ def manifests_in_commits(
                 new = line.split()[3]
                 if new != "0" * 40:
                     blobs.add(new)
-    return _parse_blobs(project, blobs)
+    sums = ver.blob_summaries(project, sorted(blobs))
+    return {s.digest: b for b, s in sums.items() if s is not None}
 
 
-def unpushed_versions(project: Project, rid: str) -> list[mf.Manifest]:
-    """Every version tag whose content this clone has not yet pushed to the remote:
-    a published version must never point at data the remote lacks."""
-    specs = []
+def unpushed_versions(project: Project, rid: str) -> dict[str, str]:
+    """Manifest digest -> `commit:path` of every version tag whose content this clone has
+    not yet pushed to the remote: a published version must never point at data the remote
+    lacks."""
+    out: dict[str, str] = {}
     for name, h in ver.histories(project).items():
         sums = ver.summaries(project, name, list(h.versions.values()))
         digests = {c: s.digest for c, s in sums.items() if s is not None}
         done = project.state.pushed(rid).get_many(digests.values())
-        specs += [f"{c}:{mf.manifest_path(name)}" for c, d in digests.items() if d not in done]
-    return _parse_blobs(project, [], specs) if specs else []
+        for c, d in digests.items():
+            if d not in done:
+                out.setdefault(d, f"{c}:{mf.manifest_path(name)}")
+    return out
+
+
+def _commit(project: Project, rev: str) -> str | None:
+    return project.repo.head() if rev == "HEAD" else project.repo.rev_parse(rev + "^{commit}")
 
 
 def objects_to_push(project: Project, manifests: Sequence[mf.Manifest]) -> PushObjects:
@@ -122,10 +138,10 @@ def listing_objects(project: Project, root: str) -> list[str]:
     return order
 
 
-def _parse_blobs(
-    project: Project, blobs: Iterable[str], specs: Sequence[str] = ()
-) -> list[mf.Manifest]:
-    data = project.repo.cat_blobs([*sorted(blobs), *specs])
+def parse(project: Project, names: Sequence[str]) -> list[mf.Manifest]:
+    """The manifests in these git objects (blobs or `commit:path`), each digest once; an
+    old, broken manifest in history is skipped: it is not ours to push."""
+    data = project.repo.cat_blobs(list(names))
     seen: set[str] = set()
     out = []
     for sha, raw in data.items():
@@ -134,7 +150,7 @@ def _parse_blobs(
         try:
             m = project.parse_manifest(raw, f"blob {sha[:10]}", entries=False)
         except ManifestError:
-            continue  # an old, broken manifest in history is not ours to push
+            continue
         if m.digest not in seen:
             seen.add(m.digest)
             out.append(m)

@@ -89,11 +89,12 @@ def push(
     remote = resolve_remote(project, remote_name)
     gremote = git_remote(project, git_remote_name)
     rid = remote_id(remote)
-    manifests = plan.manifests_in_commits(project, revs, gremote, all_commits)
+    names = plan.manifest_blobs(project, revs, gremote, all_commits)
     if tags:
-        seen = {m.digest for m in manifests}
-        manifests += [m for m in plan.unpushed_versions(project, rid) if m.digest not in seen]
-    todo = [m for m in manifests if check_remote or project.state.pushed(rid).get(m.digest) is None]
+        for digest, name in plan.unpushed_versions(project, rid).items():
+            names.setdefault(digest, name)
+    done = {} if check_remote else project.state.pushed(rid).get_many(names)
+    todo = plan.parse(project, [n for d, n in names.items() if d not in done])
     uploaded = already = 0
     known = project.state.remote_identity.get(rid)
     # Everything already pushed to a cloud remote whose identity is on record: nothing to
@@ -110,7 +111,7 @@ def push(
             # Another remote now answers at this URL (or one emptied and re-created):
             # nothing this clone saw there counts any more.
             project.state.forget_remote(rid)
-            check_remote, todo = True, manifests
+            check_remote, todo = True, plan.parse(project, list(names.values()))
         if todo:
             uploaded, already = _send(
                 project, store, rid, todo, identity, check_remote, jobs, progress
@@ -118,7 +119,7 @@ def push(
         else:
             project.state.remote_identity.put(rid, identity)
     messages = _publish(project, gremote) if tags and gremote else []
-    return PushResult(remote.name, len(manifests), uploaded, already, messages)
+    return PushResult(remote.name, len(names), uploaded, already, messages)
 
 
 def _send(
