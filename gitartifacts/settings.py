@@ -50,7 +50,8 @@ class Settings:
 
     @property
     def artifacts_dir(self) -> str:
-        """GITARTIFACTS_DIR: where downloads go by default."""
+        """GITARTIFACTS_DIR: where downloads go by default; a relative path is taken from the
+        repository root (default `artifacts`, kept out of `git status` by the checkout)."""
         return self.env.get(DIR_ENV, "artifacts")
 
     @property

@@ -1,7 +1,9 @@
-"""`add`: snapshot files into the cache and stage a manifest; `add_code`, `commit_only`."""
+"""`add`: snapshot files into the cache and stage a manifest (the branch flow); `add_code`;
+`log_draft`: an artifact built in Python or by `run -o` made a version off the branch."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -10,10 +12,11 @@ from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
-from gitartifacts.errors import GitArtifactsError, GitError, UsageError
-from gitartifacts.gitmodel import events
+from gitartifacts.errors import GitArtifactsError, UsageError
+from gitartifacts.gitmodel import events, logged
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops.exclude import exclude_untracked
 from gitartifacts.ops.init import ensure_init
 from gitartifacts.ops.paths import (
     check_no_overlap,
@@ -157,22 +160,46 @@ def save_draft(
     return m, _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
 
-def commit_only(project: Project, paths: Sequence[str], message: str) -> str:
-    """Commit just these paths; what else is staged stays staged. Under the work-tree lock,
-    and waiting (bounded) while another git process holds the index lock."""
-    with project.repo.worktree_lock():
-        proc = project.repo.run_raw(
-            ["commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths]
-        )
-    if proc.returncode != 0:
-        err = proc.stderr.strip().splitlines()
-        raise GitError(
-            f"git commit of {', '.join(paths)} failed: {err[-1] if err else proc.returncode}",
-            "commit the manifest yourself, or pass commit=False",
-        )
-    head = project.repo.head()
-    assert head is not None
-    return head
+def log_draft(
+    project: Project,
+    name: str,
+    type: str,
+    entries: dict[str, mf.Entry],
+    *,
+    parent: str | None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    ttl: str | None = None,
+    aliases: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> tuple[mf.Manifest, logged.Logged]:
+    """Make an artifact a version as a commit on `parent` (see gitmodel/logged.py): the
+    branch, index and work tree stay as they were. `sources`, the local files and folders the
+    entries were read from, are kept out of `git status` (`.git/info/exclude`) when git does
+    not track them: their bytes are in the cache now."""
+    m = mf.build(name, type, entries, description=description, metadata=metadata, ttl=ttl)
+    result = logged.log_version(project, m, parent, aliases)
+    ensure_init(project, stage=False)
+    exclude_untracked(project, sources)
+    return m, result
+
+
+def entries_of(project: Project, path: str) -> dict[str, mf.Entry]:
+    """A file (by its name) or every file of a folder (relative to it), stored in the cache
+    now: what `log_artifact(path)` logs."""
+    if os.path.isfile(path):
+        digest, size = project.cache.add_file(path, os.path.getsize(path))
+        return {mf.validate_entry_path(os.path.basename(path)): mf.Entry(digest, size)}
+    if not os.path.isdir(path):
+        raise UsageError(f"{path} does not exist", "write the output there, or fix the path")
+    scan = wscan.scan(path, sorted(os.listdir(path)), what=path)
+    if not scan.files:
+        raise UsageError(f"{path} contains no files", "empty folders are not stored")
+    out = {}
+    for rel, st in scan.files.items():
+        digest, size = project.cache.add_file(os.path.join(path, rel), st[2])
+        out[mf.validate_entry_path(rel)] = mf.Entry(digest, size)
+    return out
 
 
 def _check_input(

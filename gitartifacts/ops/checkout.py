@@ -15,6 +15,7 @@ from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import ConflictError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.ops.exclude import exclude
 from gitartifacts.ops.paths import ensure_ignored, join_path
 from gitartifacts.ops.references import ref_fetcher
 from gitartifacts.ops.status import remember_workspace
@@ -143,9 +144,15 @@ def pull(
 
 
 def default_download_dir(project: Project, r: Resolved) -> str:
-    root = project.settings.artifacts_dir
+    """`<root>/artifacts/<name>-vN`, as W&B's `./artifacts/<name>:vN` but with no `:` in it
+    (GITARTIFACTS_DIR replaces `<root>/artifacts`). Inside the work tree that folder is
+    ignored through `.git/info/exclude`, so downloads never show in `git status`."""
+    base = os.path.normpath(os.path.join(project.root, project.settings.artifacts_dir))
+    root = os.path.normpath(str(project.root))
+    if base.startswith(root + os.sep):
+        exclude(project, [os.path.relpath(base, root).replace(os.sep, "/") + "/"])
     label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
-    return os.path.join(root, f"{r.manifest.name}-{label}")
+    return os.path.join(base, f"{r.manifest.name}-{label}")
 
 
 def get(

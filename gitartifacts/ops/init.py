@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.gitmodel.project import Project
@@ -13,14 +15,16 @@ DEFAULT_CONFIG = (
 )
 
 
-def init(project: Project) -> list[str]:
-    """Set up the repository; idempotent. Returns what was done."""
+def init(project: Project, *, stage: bool = True) -> list[str]:
+    """Set up the repository; idempotent. Returns what was done. A new config file is staged
+    only with `stage`."""
     done = []
     cfg = project.root / CONFIG_FILE
     with project.repo.worktree_lock():
         if not cfg.exists():
             write_atomic(cfg, DEFAULT_CONFIG.encode())
-            project.repo.stage([CONFIG_FILE])
+            if stage:
+                project.repo.stage([CONFIG_FILE])
             done.append(f"created {CONFIG_FILE}")
     for remote in project.repo.remotes():
         spec = fetch_refspec(remote)
@@ -41,6 +45,15 @@ def init(project: Project) -> list[str]:
     return done
 
 
-def ensure_init(project: Project) -> None:
-    if not (project.root / CONFIG_FILE).exists():
-        init(project)  # creates the file under the work-tree lock, after looking again
+def ensure_init(project: Project, *, stage: bool = True) -> None:
+    """`init` when the config file is missing. Without `stage` (the Python flow, which leaves
+    the index alone) the new file is left for the user to commit, and one line says so."""
+    if (project.root / CONFIG_FILE).exists():
+        return
+    # `init` creates the file under the work-tree lock, after looking again.
+    if f"created {CONFIG_FILE}" in init(project, stage=stage) and not stage:
+        print(
+            f"gitartifacts: wrote {CONFIG_FILE}; commit it to share the settings: "
+            f"git add {CONFIG_FILE} && git commit -m 'gitartifacts settings'",
+            file=sys.stderr,
+        )

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import notes as run_notes
-from gitartifacts.gitmodel import publish, refs
+from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
@@ -49,8 +49,9 @@ def record_command(
     outputs: Sequence[Output] = (),
     config: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run COMMAND as a run; on a zero exit, add and commit OUTPUTS as its logged versions.
-    A non-zero exit finishes the run as failed and makes no version."""
+    """Run COMMAND as a run; on a zero exit, log OUTPUTS as its versions, each a commit on
+    the run's commit (the branch, index and work tree stay as they were). A non-zero exit
+    finishes the run as failed and makes no version."""
     run = _Recorder(project, job_type, name, group, config or {})
     try:
         for spec in inputs:
@@ -62,7 +63,7 @@ def record_command(
         if proc.returncode != 0:
             run.finish(FAILED, proc.returncode)
             return RunResult(run.id, proc.returncode)
-        for ref in _save_outputs(project, outputs, run.id):
+        for ref in _save_outputs(project, outputs, run.commit):
             run.event("log", artifact=ref)
         run.finish(FINISHED, 0)
     except BaseException:
@@ -167,18 +168,24 @@ def _fetch_input(project: Project, spec: str, r: Resolved) -> None:
         ops_checkout.get(project, f"{name}:v{r.version}" if r.version is not None else name, None)
 
 
-def _save_outputs(project: Project, outputs: Sequence[Output], run_id: str) -> list[dict[str, Any]]:
-    """Add the outputs, commit their manifests alone, and return their references."""
-    added = [ops_add.add(project, [o.path], name=o.name, type=o.type) for o in outputs]
-    changed = [
-        p
-        for p in [*(a.manifest for a in added), ".gitignore"]
-        if project.repo.run("status", "--porcelain", "--", p).strip()
-    ]
-    if changed:
-        ops_add.commit_only(project, changed, f"gitartifacts: outputs of run {run_id}")
-        publish.sync(project)
-    return [_reference(resolve(project, f"{a.name}:{a.digest}")) for a in added]
+def _save_outputs(project: Project, outputs: Sequence[Output], commit: str) -> list[dict[str, Any]]:
+    """Log each output as a version whose commit's parent is the run's commit (off the
+    branch), and return their references."""
+    found = []
+    for o in outputs:
+        h = ver.histories(project).get(o.name)
+        type = o.type or ver.type_from_history(project, h)
+        if type is None:
+            raise UsageError(
+                f"artifact {o.name!r} is new and needs a type", f"write -o {o.name}=PATH:TYPE"
+            )
+        path = os.path.abspath(o.path)
+        entries = ops_add.entries_of(project, path)
+        m, done = ops_add.log_draft(project, o.name, type, entries, parent=commit, sources=[path])
+        found.append(
+            {"name": m.name, "version": f"v{done.version}", "digest": m.digest, "type": type}
+        )
+    return found
 
 
 def _reference(r: Resolved) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -63,6 +63,7 @@ class Artifact:
         self._commit: str | None = None
         self._digest: str | None = None
         self._path: str | None = None
+        self._sources: list[str] = []  # local files and folders the entries were read from
 
     # ------------------------------------------------------------------ identity
 
@@ -133,7 +134,9 @@ class Artifact:
         name = name if name is not None else os.path.basename(local)
         mf.validate_entry_path(name)
         digest, size = self.project.cache.add_file(local, os.path.getsize(local))
-        return self._put(name, mf.Entry(digest, size), overwrite)
+        entry = self._put(name, mf.Entry(digest, size), overwrite)
+        self._sources.append(os.path.abspath(local))
+        return entry
 
     def add_dir(
         self, local_path: str | os.PathLike[str], name: str | None = None, merge: bool = False
@@ -152,6 +155,7 @@ class Artifact:
             new[prefix + rel] = mf.Entry(digest, size)
         for p, e in new.items():
             self._put(p, e, merge)
+        self._sources.append(os.path.abspath(local))
 
     def add_reference(
         self,
@@ -251,22 +255,48 @@ class Artifact:
 
     # ------------------------------------------------------------------ saving
 
-    def save(
-        self,
-        aliases: list[str] | tuple[str, ...] = (),
-        commit: bool = False,
-        message: str | None = None,
-    ) -> Artifact:
-        """Write `.artifacts/<name>.yaml` and stage it; it becomes a version when committed.
+    def save(self, aliases: Sequence[str] = (), *, stage: bool = False) -> Artifact:
+        """Make this draft a version now, as W&B's `save()`: a commit made with plumbing whose
+        parent is HEAD (a run's own commit for `Run.log_artifact`) and whose tree is HEAD's
+        with `.artifacts/<name>.yaml` written in; the version tag points at it. Your branch,
+        index and work tree stay as they were; local files you added that git does not track
+        are listed in `.git/info/exclude` (their bytes are in the cache now). `latest` and
+        `aliases` move to a new version. Content already a version of this artifact makes
+        none: that version is returned and `aliases` move to it.
 
-        With `commit=True` the manifest is committed alone (other staged changes stay staged),
-        so the version exists at once. Content already stored under an existing version makes
-        no new version.
+        With `stage=True` the branch flow instead: `.artifacts/<name>.yaml` is written and
+        staged for review, and becomes a version when you commit it (as `git artifacts add`).
+        `version`, `commit_hash` and `digest` are set after saving (`version` stays None for
+        new staged content until it is committed).
         """
-        self._ensure_draft()
-        project = self.project
+        if self._final:
+            self._ensure_draft()  # a logged version: its edits are not saved here
+        if stage:
+            self._stage(aliases)
+        else:
+            self._log(self.project.repo.head(), aliases)
+        return self
+
+    def _log(self, parent: str | None, aliases: Sequence[str]) -> None:
+        """Record this draft as a version whose commit's parent is `parent`."""
+        m, done = ops_add.log_draft(
+            self.project,
+            self._name,
+            self.type,
+            self._entries,
+            parent=parent,
+            description=self.description,
+            metadata=self.metadata,
+            ttl=self.ttl,
+            aliases=aliases,
+            sources=self._sources,
+        )
+        self._digest, self._version, self._commit = m.digest, done.version, done.commit
+        self._final = True
+
+    def _stage(self, aliases: Sequence[str]) -> None:
         m, res = ops_add.save_draft(
-            project,
+            self.project,
             self._name,
             self.type,
             self._entries,
@@ -276,19 +306,11 @@ class Artifact:
             ttl=self.ttl,
             aliases=aliases,
         )
-        rel, self._digest = res.manifest, m.digest
-        if commit and project.repo.run("status", "--porcelain", "--", rel).strip():
-            message = message or f"gitartifacts: {self._name} {m.digest[:19]}"
-            ops_add.commit_only(project, [rel], message)
-            publish.sync(project)
-            h = ver.histories(project)[self._name]
-            n = ver.digest_versions(project, h).get(m.digest)
-            res = res._replace(outcome="existing" if n is not None else res.outcome, version=n)
+        self._digest = m.digest
         if res.outcome != "new":
             self._version = res.version
-            self._commit = ver.histories(project)[self._name].versions.get(res.version or 0)
+            self._commit = ver.histories(self.project)[self._name].versions.get(res.version or 0)
         self._final = True
-        return self
 
     # ------------------------------------------------------------------ logged versions
 

@@ -142,10 +142,7 @@ class Run:
         if isinstance(artifact_or_name, self._artifacts):
             art = artifact_or_name
             if art.is_draft():
-                art.save(
-                    commit=True,
-                    message=f"gitartifacts: {art.collection_name} used by run {self.id}",
-                )
+                art._log(self.commit, ())
         else:
             # Looked up as `Api(root).artifact` does: in a freshly opened, synced project.
             project = Project.open(self.project.root)
@@ -177,19 +174,17 @@ class Run:
         type: str | None = None,
         aliases: list[str] | None = None,
         tags: list[str] | None = None,
-        commit: bool = True,
     ) -> Any:
-        """Mark an output and store it: content into the cache, the manifest committed alone
-        (so the version exists at once; `commit=False` only stages it). A version is made only
-        when the digest changed; `latest` and the aliases move to it."""
+        """Mark an output and make it a version now: a commit made with plumbing on this
+        run's commit (its tree is the run's code with `.artifacts/<name>.yaml` written in),
+        so the branch, index and work tree stay as they were. A path (file or folder) is read
+        into the cache; untracked files logged from the work tree are listed in
+        `.git/info/exclude`. New content gets the next version, `latest` and the aliases;
+        content already a version is that version, and the aliases move to it."""
         self._ensure_live()
         art = self._as_artifact(artifact_or_path, name, type or "unspecified")
         if art.is_draft():
-            art.save(
-                aliases or (),
-                commit=commit,
-                message=f"gitartifacts: {art.collection_name} logged by run {self.id}",
-            )
+            art._log(self.commit, aliases or ())
         elif aliases:
             for a in aliases:
                 if art.version:
