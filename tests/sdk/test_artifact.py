@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import GitRepo, expected_digest, file_digests, sha
 
 import gitartifacts as ga
@@ -41,41 +42,59 @@ def expected_entries() -> dict[str, str]:
 
 @pytest.fixture
 def logged(in_repo: GitRepo) -> ga.Artifact:
-    """`model` saved, committed and read back as v0."""
+    """`model` saved (a version at once) and read back as v0."""
     draft().save()
-    in_repo.commit("model v0")
     return ga.Api().artifact("model:v0")
 
 
 # ---------------------------------------------------------------- building and saving
 
 
-def test_saved_artifact_is_staged_and_becomes_v0_when_committed(in_repo: GitRepo) -> None:
+def test_save_makes_v0_off_the_branch(in_repo: GitRepo) -> None:
+    head = in_repo.head()
+    assert in_repo.git("status", "--porcelain") == "?? model.pt\n?? plots/\n"
     art = draft()
     assert {e.path: e.digest for e in art.files()} == expected_entries()
     art.save()
-    assert ".artifacts/model.yaml" in in_repo.staged()
-    doc = in_repo.manifest("model")
+    assert (art.version, art.digest) == ("v0", expected_digest(expected_entries()))
+    # The logged files are excluded locally: their bytes are in the cache now.
+    assert (in_repo.head(), in_repo.git("status", "--porcelain")) == (head, "")
+    exclude = (in_repo.root / ".git" / "info" / "exclude").read_text().splitlines()
+    assert {"/model.pt", "/plots/"} <= set(exclude)
+    assert in_repo.staged() == [] and not (in_repo.root / ".artifacts" / "model.yaml").exists()
+    commit = in_repo.tag_commit("artifacts/model/v0")
+    assert commit == art.commit_hash
+    assert in_repo.git("rev-parse", f"{commit}^").strip() == head
+    files = in_repo.git("ls-tree", "-r", "--name-only", commit).split()
+    assert files == sorted([*in_repo.git("ls-files").split(), ".artifacts/model.yaml"])
+    doc = yaml.safe_load(in_repo.git("show", f"{commit}:.artifacts/model.yaml"))
     assert {p: e["digest"] for p, e in doc["entries"].items()} == expected_entries()
-    assert doc["digest"] == expected_digest(expected_entries())
-    in_repo.commit("model")
     a = ga.Api().artifact("model:latest")
-    assert a.version == "v0"
-    assert a.aliases == ["latest"]
-    assert a.digest == expected_digest(expected_entries())
+    assert (a.version, a.aliases, a.digest) == ("v0", ["latest"], art.digest)
     assert a.metadata == {"arch": "resnet"}
     assert (a.type, a.description) == ("model", "a resnet")
-    assert "artifacts/model/v0" in in_repo.tags()
 
 
-def test_each_committed_save_with_new_content_becomes_the_next_version(in_repo: GitRepo) -> None:
+def test_save_with_stage_writes_and_stages_the_manifest_for_the_branch_flow(
+    in_repo: GitRepo,
+) -> None:
+    art = draft().save(aliases=["best"], stage=True)
+    assert art.version is None and ".artifacts/model.yaml" in in_repo.staged()
+    assert in_repo.manifest("model")["digest"] == expected_digest(expected_entries())
+    in_repo.commit("model")
+    a = ga.Api().artifact("model:latest")
+    assert (a.version, a.aliases) == ("v0", ["best", "latest"])
+    assert in_repo.tag_commit("artifacts/model/v0") == in_repo.head()
+
+
+def test_each_save_with_new_content_becomes_the_next_version(in_repo: GitRepo) -> None:
     digests = []
     for i in range(3):
         art = ga.Artifact("weights", "model")
         with art.new_file("w.txt") as f:
             f.write(f"weights {i}")
         digests.append(art.save().digest)
-        in_repo.commit(f"weights {i}")
+        assert art.version == f"v{i}"
     api = ga.Api()
     assert [api.artifact(f"weights:v{i}").digest for i in range(3)] == digests
     assert api.artifact("weights:latest").version == "v2"
@@ -90,7 +109,6 @@ def test_add_file_snapshots_the_bytes_at_add_time(in_repo: GitRepo) -> None:
     (in_repo.root / "model.pt").write_bytes(b"changed after add")
     assert entry.digest == sha(MODEL_FILES["model.pt"])
     art.save()
-    in_repo.commit("m")
     out = ga.Api().artifact("m:v0").download(in_repo.root / "out")
     assert Path(out, "model.pt").read_bytes() == MODEL_FILES["model.pt"]
 
@@ -140,7 +158,7 @@ def test_saving_with_a_version_like_alias_is_refused_and_writes_nothing(in_repo:
     with pytest.raises(ValueError, match="v3"):
         draft().save(aliases=["v3"])
     assert not (in_repo.root / ".artifacts" / "model.yaml").exists()
-    assert in_repo.staged() == []
+    assert in_repo.staged() == [] and in_repo.tags() == []
 
 
 def test_saving_under_a_name_of_another_type_is_refused(logged: ga.Artifact) -> None:
@@ -181,7 +199,8 @@ def test_a_draft_cannot_be_downloaded_and_missing_files_are_refused(in_repo: Git
 def test_api_artifact_resolves_every_spec_form(logged: ga.Artifact, in_repo: GitRepo) -> None:
     digest = logged.digest.removeprefix("sha256:")
     api = ga.Api()
-    for spec in ("model:v0", "model:latest", "model", f"model:{digest[:8]}", "HEAD:model"):
+    at_commit = f"{logged.commit_hash}:model"
+    for spec in ("model:v0", "model:latest", "model", f"model:{digest[:8]}", at_commit):
         a = api.artifact(spec)
         assert (a.version, a.digest) == ("v0", logged.digest), spec
     with pytest.raises(ga.GitArtifactsError):
