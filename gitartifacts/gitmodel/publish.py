@@ -17,6 +17,7 @@ from gitartifacts.gitmodel.events import alias_events
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.refs import (
     LATEST,
+    NOTES_REF,
     TAG_PREFIX,
     TRACKING_PREFIX,
     alias_ref,
@@ -24,6 +25,7 @@ from gitartifacts.gitmodel.refs import (
     mirror_patterns,
     mirror_refspecs,
     mirror_spaces,
+    notes_tracking_ref,
     parse_ref,
     parse_tracking,
     tracked_tag,
@@ -177,6 +179,8 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
     )
     # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
     project.state.tracking_url.put(remote, _remote_url(project, remote))
+    # The remote's alias events first: when both sides moved an alias, they say which is later.
+    run_notes.fetch(project.repo, remote)
     return reconcile(project, remote)
 
 
@@ -194,6 +198,7 @@ def reconcile(project: Project, remote: str) -> list[str]:
     remote_h, local_h = histories(project, tracked), histories(project, local)
     updates: list[tuple[str, str, str | None]] = []
     messages: list[str] = []
+    moves: dict[tuple[str, str, str], tuple[int, str]] | None = None
     for name, rh in remote_h.items():
         lh = local_h.get(name, History(name))
         u, m = _reconcile_one(project, rh, lh)
@@ -202,13 +207,44 @@ def reconcile(project: Project, remote: str) -> list[str]:
         for alias, commit in rh.aliases.items():
             ref = alias_ref(name, alias)
             mine = local.get(ref)
-            # Take the remote's alias unless this clone moved it since it last saw the remote.
-            if mine != commit and (mine is None or mine == seen.get(ref)):
-                updates.append((ref, commit, None))
+            if mine == commit:
+                continue
+            # Take the remote's alias unless this clone moved it since it last saw the
+            # remote; when both moved it, the later move (by its event) wins everywhere.
+            if mine is not None and mine != seen.get(ref):
+                moves = _latest_moves(project, remote) if moves is None else moves
+                if _move_key(moves, name, alias, mine) > _move_key(moves, name, alias, commit):
+                    continue
+            updates.append((ref, commit, None))
     if updates:
         repo.update_refs(updates)
     project.state.seen_tags(remote).put_many(tracked.items())
     return messages
+
+
+def _latest_moves(project: Project, remote: str) -> dict[tuple[str, str, str], tuple[int, str]]:
+    """(name, alias, commit) -> (time, who) of the latest event moving the alias to that
+    commit, from our notes and the remote's as last fetched."""
+    out: dict[tuple[str, str, str], tuple[int, str]] = {}
+    for ref in (NOTES_REF, notes_tracking_ref(remote)):
+        for obj, rec in run_notes.read_all(project.repo, ref):
+            name, alias, t, who = (rec.get(k) for k in ("name", "alias", "t", "who"))
+            if rec.get("ev") != "alias" or rec.get("to") is None:
+                continue
+            if not (isinstance(name, str) and isinstance(alias, str) and isinstance(t, int)):
+                continue  # untrusted text from another clone: a damaged line counts for nothing
+            key = (name, alias, obj)
+            out[key] = max(out.get(key, (-1, "")), (t, who if isinstance(who, str) else ""))
+    return out
+
+
+def _move_key(
+    moves: dict[tuple[str, str, str], tuple[int, str]], name: str, alias: str, commit: str
+) -> tuple[int, str, str]:
+    """Orders two targets of one alias: the later move, then who, then the commit (so every
+    clone picks the same one)."""
+    t, who = moves.get((name, alias, commit), (-1, ""))
+    return (t, who, commit)
 
 
 def _reconcile_one(

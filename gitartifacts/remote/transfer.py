@@ -235,9 +235,8 @@ def plan_fetch(
     """A fetch's first half: tags and notes from the git remote, then the manifests whose
     objects are wanted (default: the work tree's)."""
     gremote = git_remote(project, git_remote_name)
+    # Tags and notes alike: fetch_tags fetches the notes first.
     messages = publish.fetch_tags(project, gremote) if tags and gremote else []
-    if tags and gremote:
-        run_notes.fetch(project.repo, gremote)
     publish.sync(project)
     remote = resolve_remote(project, remote_name)
     wanted = (
