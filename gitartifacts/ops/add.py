@@ -121,67 +121,46 @@ def add_code(project: Project, root: str, name: str, aliases: Sequence[str] = ()
             f"no code files under {root}",
             "code artifacts take .py, Dockerfile* and requirements.txt files tracked by git",
         )
-    m, _ = save_draft(
-        project, draft.name, "code", draft.entries, metadata=draft.metadata, aliases=aliases
-    )
+    m = mf.build(draft.name, "code", draft.entries, metadata=draft.metadata)
+    save_draft(project, m, aliases)
     return m
 
 
-def save_draft(
-    project: Project,
-    name: str,
-    type: str,
-    entries: dict[str, mf.Entry],
-    *,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    path: str | None = None,
-    ttl: str | None = None,
-    aliases: Sequence[str] = (),
-) -> tuple[mf.Manifest, AddResult]:
-    """Write and stage the manifest of an artifact built in Python (`Artifact.save`,
+def save_draft(project: Project, m: mf.Manifest, aliases: Sequence[str] = ()) -> AddResult:
+    """Write and stage the manifest of an artifact built in Python (`Artifact.save(stage=True)`,
     `add --code`); the result says which version it is, or will be once committed."""
     for a in aliases:
         mf.validate_alias(a)
-    existing = project.read_manifest(name, entries=False)
+    existing = project.read_manifest(m.name, entries=False)
     hist = ver.histories(project)
-    known_type = existing.type if existing else ver.type_from_history(project, hist.get(name))
-    if known_type is not None and known_type != type:
+    known_type = existing.type if existing else ver.type_from_history(project, hist.get(m.name))
+    if known_type is not None and known_type != m.type:
         raise UsageError(
-            f"artifact {name!r} is of type {known_type!r}, not {type!r}",
+            f"artifact {m.name!r} is of type {known_type!r}, not {m.type!r}",
             "a name never changes type; choose another name",
         )
     ensure_init(project)
-    m = mf.build(
-        name, type, entries, description=description, metadata=metadata, path=path, ttl=ttl
-    )
     rel = project.write_manifest(m)
     project.repo.stage([rel])
-    return m, _settled(project, m, hist.get(name), existing, list(aliases), rel)
+    return _settled(project, m, hist.get(m.name), existing, list(aliases), rel)
 
 
 def log_draft(
     project: Project,
-    name: str,
-    type: str,
-    entries: dict[str, mf.Entry],
+    m: mf.Manifest,
     *,
     parent: str | None,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | None = None,
     aliases: Sequence[str] = (),
     sources: Sequence[str] = (),
-) -> tuple[mf.Manifest, logged.Logged]:
-    """Make an artifact a version as a commit on `parent` (see gitmodel/logged.py): the
-    branch, index and work tree stay as they were. `sources`, the local files and folders the
-    entries were read from, are kept out of `git status` (`.git/info/exclude`) when git does
-    not track them: their bytes are in the cache now."""
-    m = mf.build(name, type, entries, description=description, metadata=metadata, ttl=ttl)
+) -> logged.Logged:
+    """Make a manifest built in Python or by `run -o` a version: a commit on `parent` (see
+    gitmodel/logged.py), the branch, index and work tree left as they were. `sources`, the
+    local files and folders the entries were read from, are kept out of `git status`
+    (`.git/info/exclude`) when git does not track them: their bytes are in the cache now."""
     result = logged.log_version(project, m, parent, aliases)
     ensure_init(project, stage=False)
     exclude_untracked(project, sources)
-    return m, result
+    return result
 
 
 def entries_of(project: Project, path: str) -> dict[str, mf.Entry]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from gitartifacts.core import manifest as mf
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import refs
@@ -181,7 +182,8 @@ def _save_outputs(project: Project, outputs: Sequence[Output], commit: str) -> l
             )
         path = os.path.abspath(o.path)
         entries = ops_add.entries_of(project, path)
-        m, done = ops_add.log_draft(project, o.name, type, entries, parent=commit, sources=[path])
+        m = mf.build(o.name, type, entries)
+        done = ops_add.log_draft(project, m, parent=commit, sources=[path])
         found.append(
             {"name": m.name, "version": f"v{done.version}", "digest": m.digest, "type": type}
         )

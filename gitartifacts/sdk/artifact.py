@@ -257,59 +257,34 @@ class Artifact:
 
     def save(self, aliases: Sequence[str] = (), *, stage: bool = False) -> Artifact:
         """Make this draft a version now, as W&B's `save()`: a commit made with plumbing whose
-        parent is HEAD (a run's own commit for `Run.log_artifact`) and whose tree is HEAD's
+        parent is HEAD (a run's commit for `Run.log_artifact`) and whose tree is the parent's
         with `.artifacts/<name>.yaml` written in; the version tag points at it. Your branch,
-        index and work tree stay as they were; local files you added that git does not track
-        are listed in `.git/info/exclude` (their bytes are in the cache now). `latest` and
-        `aliases` move to a new version. Content already a version of this artifact makes
-        none: that version is returned and `aliases` move to it.
+        index and work tree stay as they were; untracked local files you added are listed in
+        `.git/info/exclude` (their bytes are in the cache now). New content gets the next
+        version, `latest` and `aliases`; content already a version is that version, and
+        `aliases` move to it. `version`, `commit_hash` and `digest` are set after saving.
 
-        With `stage=True` the branch flow instead: `.artifacts/<name>.yaml` is written and
-        staged for review, and becomes a version when you commit it (as `git artifacts add`).
-        `version`, `commit_hash` and `digest` are set after saving (`version` stays None for
-        new staged content until it is committed).
+        `stage=True` keeps the branch flow instead: `.artifacts/<name>.yaml` is written and
+        staged for review, and new content becomes a version when you commit it.
         """
         if self._final:
             self._ensure_draft()  # a logged version: its edits are not saved here
-        if stage:
-            self._stage(aliases)
-        else:
+        if not stage:
             self._log(self.project.repo.head(), aliases)
+            return self
+        res = ops_add.save_draft(self.project, self.manifest, aliases)
+        if res.outcome != "new" and res.version is not None:
+            commit = ver.histories(self.project)[self._name].versions.get(res.version)
+            self._version, self._commit = res.version, commit
+        self._digest, self._final = res.digest, True
         return self
 
     def _log(self, parent: str | None, aliases: Sequence[str]) -> None:
         """Record this draft as a version whose commit's parent is `parent`."""
-        m, done = ops_add.log_draft(
-            self.project,
-            self._name,
-            self.type,
-            self._entries,
-            parent=parent,
-            description=self.description,
-            metadata=self.metadata,
-            ttl=self.ttl,
-            aliases=aliases,
-            sources=self._sources,
+        done = ops_add.log_draft(
+            self.project, self.manifest, parent=parent, aliases=aliases, sources=self._sources
         )
-        self._digest, self._version, self._commit = m.digest, done.version, done.commit
-        self._final = True
-
-    def _stage(self, aliases: Sequence[str]) -> None:
-        m, res = ops_add.save_draft(
-            self.project,
-            self._name,
-            self.type,
-            self._entries,
-            description=self.description,
-            metadata=self.metadata,
-            path=self._path,
-            ttl=self.ttl,
-            aliases=aliases,
-        )
-        self._digest = m.digest
-        if res.outcome != "new":
-            self._version = res.version
-            self._commit = ver.histories(self.project)[self._name].versions.get(res.version or 0)
+        self._version, self._commit, self._digest = done.version, done.commit, self.digest
         self._final = True
 
     # ------------------------------------------------------------------ logged versions
