@@ -141,6 +141,37 @@ def test_a_failure_between_the_commit_and_the_tag_leaves_no_version(
     assert logged.log_version(project, manifest("two"), repo.head()).version == 1
 
 
+KILLED = textwrap.dedent(
+    """
+    import os, signal
+    from gitartifacts.core import manifest as mf
+    from gitartifacts.gitmodel import logged, notes
+    from gitartifacts.gitmodel.project import Project
+
+    def die(*args, **kwargs):  # the process dies after the commit object, before any ref
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    notes.write = die
+    p = Project.open(".")
+    m = mf.build("model", "model", {"w.bin": mf.Entry("sha256:" + "1" * 64, 1)})
+    logged.log_version(p, m, p.repo.head(), ["best"])
+    """
+)
+
+
+def test_a_process_killed_between_the_commit_and_the_tag_leaves_no_version(
+    repo: GitRepo,
+) -> None:
+    project = Project.open(repo.root)
+    logged.log_version(project, manifest("one"), repo.head())
+    before = visible(repo)
+    proc = subprocess.run([sys.executable, "-c", KILLED], cwd=repo.root, check=False)
+    assert proc.returncode == -9
+    assert visible(repo) == before
+    assert not list((repo.root / ".git" / "artifacts").glob("index-*"))  # no index left
+    assert [v["version"] for v in repo.ga_json("log", "model")] == [0]
+
+
 # ---------------------------------------------------------------- many writers
 
 WRITER = textwrap.dedent(
