@@ -144,15 +144,20 @@ def pull(
 
 
 def default_download_dir(project: Project, r: Resolved) -> str:
-    """`<root>/artifacts/<name>-vN`, as W&B's `./artifacts/<name>:vN` but with no `:` in it
-    (GITARTIFACTS_DIR replaces `<root>/artifacts`). Inside the work tree that folder is
-    ignored through `.git/info/exclude`, so downloads never show in `git status`."""
+    """`<root>/artifacts/<name>-vN`, as W&B's `./artifacts/<name>:vN` but with no `:` in it."""
+    label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
+    return downloads_folder(project, f"{r.manifest.name}-{label}")
+
+
+def downloads_folder(project: Project, name: str) -> str:
+    """`<root>/artifacts/<name>` (GITARTIFACTS_DIR replaces `<root>/artifacts`). Inside the
+    work tree the downloads folder is ignored through `.git/info/exclude`, so what is
+    downloaded there never shows in `git status`."""
     base = os.path.normpath(os.path.join(project.root, project.settings.artifacts_dir))
     root = os.path.normpath(str(project.root))
     if base.startswith(root + os.sep):
         exclude(project, [os.path.relpath(base, root).replace(os.sep, "/") + "/"])
-    label = f"v{r.version}" if r.version is not None else r.manifest.digest[7:15]
-    return os.path.join(base, f"{r.manifest.name}-{label}")
+    return os.path.join(base, name)
 
 
 def get(

@@ -309,9 +309,7 @@ class Artifact:
         """Make `root` hold exactly this version: files that are not in it are removed."""
         self._ensure_logged()
         target = (
-            os.fspath(root)
-            if root
-            else os.path.join(self.project.settings.artifacts_dir, self._name)
+            os.fspath(root) if root else ops_checkout.downloads_folder(self.project, self._name)
         )
         return ops_checkout.checkout_root(self.project, self.name, target)
 

@@ -20,6 +20,8 @@ PIPELINE = textwrap.dedent(
         data = run.use_artifact("bikes:v0")
         root = data.download()
         assert os.path.isfile(os.path.join(root, "bikes", "img0.txt")), root
+        exact = data.checkout()
+        assert exact == os.path.join(os.path.dirname(root), "bikes"), exact
         os.makedirs("out/plots", exist_ok=True)
         with open("out/plots/loss.png", "w") as f:
             f.write("loss")
