@@ -38,7 +38,9 @@ def exclude(project: Project, rels: Iterable[str]) -> None:
 
 def exclude_untracked(project: Project, paths: Iterable[str]) -> None:
     """Exclude those of `paths` (files or folders, absolute) in the work tree that hold files
-    git neither tracks nor ignores: their bytes are in the cache once logged."""
+    git neither tracks nor ignores: their bytes are in the cache once logged. A folder that
+    also holds tracked files has its loose files excluded one by one, so files added to it
+    later still show in `git status`."""
     root = os.path.normpath(str(project.root))
     rels: dict[str, bool] = {}
     for p in paths:
@@ -48,17 +50,18 @@ def exclude_untracked(project: Project, paths: Iterable[str]) -> None:
     if not rels:
         return
     out = project.repo.run(
-        "ls-files", "-z", "--others", "--exclude-standard", "--", *(f":(literal){r}" for r in rels)
-    )
-    loose = {f for f in out.split("\0") if f}
-    exclude(
-        project,
-        [
-            r + ("/" if is_dir else "")
-            for r, is_dir in rels.items()
-            if any(f == r or f.startswith(r + "/") for f in loose)
-        ],
-    )
+        "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--",
+        *(f":(literal){r}" for r in rels),
+    )  # fmt: skip
+    listed = [(rec[0], rec[2:]) for rec in out.split("\0") if rec]
+    lines = []
+    for rel, is_dir in rels.items():
+        under = [(tag, f) for tag, f in listed if f == rel or f.startswith(rel + "/")]
+        loose = [f for tag, f in under if tag == "?"]
+        if not loose:
+            continue
+        lines += [rel + "/"] if is_dir and len(loose) == len(under) else loose
+    exclude(project, lines)
 
 
 def _pattern(rel: str) -> str:

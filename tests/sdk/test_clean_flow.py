@@ -93,3 +93,23 @@ def test_config_written_by_the_python_flow_is_not_staged_and_a_line_says_to_comm
     (line,) = proc.stderr.splitlines()
     assert "git add .gitartifacts.yaml && git commit" in line
     assert _run(repo, script).stderr == ""  # said once, when the file is written
+
+
+def test_a_logged_folder_with_tracked_files_has_only_its_loose_files_excluded(
+    repo: GitRepo,
+) -> None:
+    repo.write({"cfg/tracked.yaml": "a: 1\n"})
+    repo.commit("cfg", "cfg")
+    repo.write({"cfg/run.json": "{}", "cfg/sub/x.bin": "x"})
+    script = (
+        "import gitartifacts as ga\n"
+        "art = ga.Artifact('cfg', 'config')\n"
+        "art.add_dir('cfg')\n"
+        "print(art.save().version)\n"
+    )
+    assert _run(repo, script).stdout.strip() == "v0"
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    exclude = (repo.root / ".git" / "info" / "exclude").read_text().splitlines()
+    assert [ln for ln in exclude if ln.startswith("/")] == ["/cfg/run.json", "/cfg/sub/x.bin"]
+    repo.write({"cfg/later.txt": "new"})  # a file added later still shows
+    assert repo.git("status", "--porcelain") == "?? cfg/later.txt\n"
