@@ -312,7 +312,7 @@ def test_log_code_uploads_no_file_content(proj: GitRepo) -> None:
 def test_run_verb_records_a_command_with_inputs_and_outputs(proj: GitRepo) -> None:
     proj.write({"data/raw/a.txt": "hello"})
     proj.ga("add", "data/raw", "--name", "raw", "--type", "dataset")
-    proj.commit("raw")
+    head = proj.commit("raw")
     proj.ga("run", "--job-type", "upper", "-i", "raw:v0", "-o", "up=out:dataset", "--",
             sys.executable, "-c", "import os; os.makedirs('out', exist_ok=True); "
             "open('out/a.txt','w').write(open('data/raw/a.txt').read().upper())")  # fmt: skip
@@ -322,6 +322,14 @@ def test_run_verb_records_a_command_with_inputs_and_outputs(proj: GitRepo) -> No
         o["name"] for o in rec["outputs"]
     ] == ["up"]
     assert [v["version"] for v in proj.ga_json("log", "up")] == [0]
+    # The output is a version off the branch, on the run's commit; out/ is excluded locally.
+    assert proj.head() == head and proj.git("status", "--porcelain") == ""
+    assert proj.git("rev-parse", "artifacts/up/v0^").strip() == head
+    assert "a.txt:" in proj.git("show", "artifacts/up/v0:.artifacts/up.yaml")
+    refs = proj.git("for-each-ref", "refs/tags")
+    bad = proj.ga("run", "-o", "up=out:model", "--", sys.executable, "-c", "pass", rc=None)
+    assert "is of type 'dataset', not 'model'" in stderr_error_line(bad)
+    assert proj.git("for-each-ref", "refs/tags") == refs
 
 
 @pytest.mark.slow
