@@ -115,9 +115,7 @@ class Project:
 
     def write_manifest(self, m: mf.Manifest) -> str:
         """Store listing objects (when large) and write the manifest file atomically."""
-        m, objects = listing.with_listing(m)
-        for hex_, data in objects.items():
-            self.cache.add_bytes(data, "sha256:" + hex_)
+        data = self.manifest_bytes(m)
         rel = mf.manifest_path(m.name)
         folder = self.root / os.path.dirname(rel)
         if folder.is_symlink():  # committed by someone else, it would take the write elsewhere
@@ -125,8 +123,15 @@ class Project:
                 f"{os.path.dirname(rel)} is a symlink; refusing to write manifests through it",
                 f"replace it with a real folder: git rm {os.path.dirname(rel)}",
             )
-        write_atomic(self.root / rel, mf.dumps(m).encode())
+        write_atomic(self.root / rel, data)
         return rel
+
+    def manifest_bytes(self, m: mf.Manifest) -> bytes:
+        """The manifest file's bytes; a large manifest's listing objects go into the cache."""
+        m, objects = listing.with_listing(m)
+        for hex_, data in objects.items():
+            self.cache.add_bytes(data, "sha256:" + hex_)
+        return mf.dumps(m).encode()
 
     # ------------------------------------------------------------------ paths
 
