@@ -100,8 +100,8 @@ def conflict_block(
     head = [
         f"# gitartifacts: merge conflict in {where}: {_count(result)} changed differently on "
         "both sides.",
-        f"# Each side below is the whole merged manifest with that side's values for the "
-        f"conflicts. Keep one side, delete the other and the marker lines, then git add {where}",
+        "# Each side below is the whole merged manifest with that side's values for them.",
+        f"# Keep one side, delete the other and the marker lines, then: git add {where}",
         # Paths and values came through git: a line separator in one would end the comment.
         *(f"#   {textsafe.line(line)}" for line in shown),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from helpers import sha
 from hypothesis import given
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core import merge3
+from gitartifacts.errors import ManifestError
 
 
 def entry(text: str) -> mf.Entry:
@@ -167,3 +169,12 @@ def test_a_side_equal_to_the_base_yields_the_other_side(base: dict[str, str], x:
     b, m = man(base), man(x)
     for r in (merge3.merge(b, m, b), merge3.merge(b, b, m)):
         assert r.clean and r.ours.entries == m.entries and r.ours.digest == m.digest
+
+
+def test_reading_a_manifest_with_conflict_markers_says_so() -> None:
+    r = merge3.merge(man(BASE), man({"a.txt": "1"}), man({"a.txt": "2"}))
+    block = merge3.conflict_block(r, mf.dumps(r.ours), mf.dumps(r.theirs), "o", "t", "x")
+    with pytest.raises(ManifestError) as info:
+        mparse.loads(block, ".artifacts/ds.yaml")
+    line = block.splitlines().index("<<<<<<< o") + 1
+    assert info.value.message == f".artifacts/ds.yaml:{line}: holds merge conflict markers"
