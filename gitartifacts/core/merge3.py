@@ -19,7 +19,7 @@ from gitartifacts.core import textsafe
 from gitartifacts.core.diff import human_size
 
 MARKER_SIZE = 7
-_MARKER_RE = re.compile(r"^(?:<{7}|={7}|>{7})(?: |$)", re.MULTILINE)
+_MARKER_RE = re.compile(r"^(?:<{7,}|={7,}|>{7,})(?: |$)", re.MULTILINE)
 # The conflict block names at most this many conflicts; `git artifacts status` names all.
 SHOWN_CONFLICTS = 50
 _ABSENT: Any = object()  # a metadata key, entry or field one side does not have
@@ -93,6 +93,7 @@ def conflict_block(
 ) -> str:
     """The text of an unsettled merge: comment lines naming every conflict (up to a limit),
     then git-style markers around the two complete candidates."""
+    where = textsafe.line(where)  # git's path for it: a newline would end a comment line
     lines = describe(result)
     shown = lines[:SHOWN_CONFLICTS]
     if len(lines) > len(shown):

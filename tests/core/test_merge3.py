@@ -157,6 +157,7 @@ def test_conflict_markers_are_found_only_at_the_start_of_a_line() -> None:
     assert merge3.conflict_marker_line("a: '<<<<<<< x'\ndescription: =======x\n") is None
     assert merge3.conflict_marker_line("=======\n") == 1
     assert merge3.conflict_marker_line(">>>>>>>") == 1
+    assert merge3.conflict_marker_line("a: 1\n<<<<<<<<< a nested merge's base\n") == 2
 
 
 _files = st.dictionaries(
