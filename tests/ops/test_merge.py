@@ -120,6 +120,19 @@ def test_different_files_and_metadata_keys_on_two_branches_merge_cleanly(repo: G
     assert repo.manifest("ds") == m
 
 
+@pytest.mark.slow
+def test_the_same_artifact_added_on_two_branches_merges_without_a_base(repo: GitRepo) -> None:
+    repo.git("checkout", "-q", "-b", "feat")
+    add_commit(repo, {"t.txt": "t\n", "same.txt": "s\n"}, "-m", "who=theirs", msg="theirs")
+    repo.git("checkout", "-q", "main")
+    add_commit(repo, {"o.txt": "o\n", "same.txt": "s\n"}, msg="ours")
+    proc = merge(repo, "feat")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    m = repo.manifest("ds")
+    assert sorted(short_names(m["entries"])) == ["o.txt", "same.txt", "t.txt"]
+    assert m["metadata"] == {"who": "theirs"} and m["files"] == 3
+
+
 # ---------------------------------------------------------------- conflicts
 
 
