@@ -10,7 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, make_repo
+from helpers import GitRepo, make_repo, sha
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.errors import UsageError
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.tracking import distributed
 
 STAGING = Path(".git/artifacts/staging")
 
@@ -116,3 +121,22 @@ def test_a_malformed_staged_part_is_a_one_line_error_and_nothing_is_logged(
     assert "staged part evil.json of a distributed artifact is malformed" in out
     assert str(folder / "evil.json") in out
     assert proj.tags() == []
+
+
+def test_a_second_upsert_adds_to_the_part_and_a_part_staged_later_waits(proj: GitRepo) -> None:
+    project = Project.open(proj.root)
+
+    def part(files: dict[str, str], aliases: tuple[str, ...] = ()) -> distributed.Part:
+        entries = {p: mf.Entry(sha(t.encode()), len(t)) for p, t in files.items()}
+        return distributed.Part("shards", "dataset", None, {}, entries, list(aliases))
+
+    distributed.upsert(project, "w1", part({"a": "a"}), "b")
+    distributed.upsert(project, "w1", part({"b": "b"}, ("best",)), "b")
+    done = distributed.finish(project, "fin", part({}), "b")
+    assert sorted(done.part.entries) == ["a", "b"] and done.part.aliases == ["best"]
+    assert done.writers == ["w1"]
+    distributed.upsert(project, "w2", part({"c": "c"}), "b")  # after finish read the parts
+    distributed.clear(done.staging)
+    assert [p.name for p in (proj.root / STAGING / "shards" / "b").iterdir()] == ["w2.json"]
+    with pytest.raises(UsageError):
+        distributed.upsert(project, "w3", part({"d": "d"}, ("v1",)), "b")
