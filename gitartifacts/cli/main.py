@@ -39,6 +39,7 @@ VERBS = {
     "hook": "review",
     "review": "review",
     "textconv": "review",
+    "merge-driver": "merge",
 }
 
 

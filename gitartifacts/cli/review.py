@@ -15,6 +15,7 @@ from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import hooks, staged
 from gitartifacts.ops import inspect as ops_inspect
+from gitartifacts.ops import merge as ops_merge
 from gitartifacts.ops import review as ops_review
 from gitartifacts.ops import validate as checks
 from gitartifacts.review import checks as review_checks
@@ -135,8 +136,9 @@ def _pushed(
 @command
 def install_hooks(ctx: Ctx) -> None:
     """Install git hooks: pre-push uploads content, post-checkout/post-merge update the
-    workspace, post-commit tags versions. Hooks already there keep running."""
-    for line in hooks.install(ctx.project()):
+    workspace, post-commit tags versions. Hooks already there keep running. Also the merge
+    driver for manifests (git config does not travel with a clone)."""
+    for line in hooks.install(ctx.project()) + ops_merge.install_driver(ctx.project()):
         ctx.say(line)
 
 

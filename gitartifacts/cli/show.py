@@ -9,8 +9,10 @@ import click
 
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import diff as adiff
+from gitartifacts.core import manifest as mf
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
+from gitartifacts.ops import conflicts as ops_conflicts
 from gitartifacts.ops import inspect as ops_inspect
 from gitartifacts.ops import status as ops_status
 
@@ -50,6 +52,9 @@ def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> No
     if r.clean:
         ctx.say(f"{head}: up to date")
         return
+    if r.conflict is not None:
+        _print_conflict(r)
+        return
     echo(f"{head}:")
     if r.manifest != "committed":
         hints = {
@@ -72,6 +77,14 @@ def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> No
         )
     if r.not_in_cache:
         echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
+
+
+def _print_conflict(r: ops_status.ArtifactStatus) -> None:
+    rel = mf.manifest_path(r.name)
+    echo(f"{r.name} ({r.type}): unmerged: the merge changed it differently on both sides")
+    for line in r.conflict or []:
+        echo(f"  conflict: {textsafe.line(line)}")
+    echo(f"  ({ops_conflicts.settle_hint(rel)})")
 
 
 # ---------------------------------------------------------------- ls, log, show

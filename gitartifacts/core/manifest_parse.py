@@ -24,12 +24,19 @@ from gitartifacts.core.manifest import (
     validate_name,
     validate_workspace_path,
 )
+from gitartifacts.core.merge3 import conflict_marker_line
 from gitartifacts.core.safeyaml import load_yaml
 from gitartifacts.errors import ManifestError, UsageError
 
 
 def loads(text: str, source: str = "manifest") -> Manifest:
     """Parse and validate manifest text; errors name `source`, the key and the fix."""
+    marker = conflict_marker_line(text)
+    if marker is not None:  # YAML would call it malformed; say what it is
+        raise ManifestError(
+            f"{source}:{marker}: holds merge conflict markers",
+            "settle the merge first; git artifacts status says how",
+        )
     doc = load_yaml(text, source)
     try:
         return from_dict(doc)

@@ -112,7 +112,7 @@ def setup_textconv(project: Project) -> list[str]:
             write_atomic(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode())
             project.repo.stage([".gitattributes"])
             done.append(f".gitattributes: manifests use the {DIFF_DRIVER} diff driver (commit it)")
-    command = f"{_executable_for_shell()} textconv"
+    command = f"{executable_for_shell()} textconv"
     key = f"diff.{DIFF_DRIVER}.textconv"
     if project.repo.config_get(key) != command:
         project.repo.config_set(key, command)
@@ -179,7 +179,9 @@ def _executable() -> str | None:
     return shutil.which("git-artifacts")
 
 
-def _executable_for_shell() -> str:
+def executable_for_shell() -> str:
+    """This installation's `git-artifacts`, quoted for a command line git runs (the textconv
+    and merge drivers), as the hooks name it: it works without the venv on PATH."""
     exe = _executable()
     return shlex.quote(exe) if exe else "git-artifacts"
 

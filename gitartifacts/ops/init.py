@@ -8,6 +8,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import fetch_refspec
+from gitartifacts.ops import merge
 from gitartifacts.settings import CONFIG_FILE
 
 DEFAULT_CONFIG = (
@@ -39,6 +40,7 @@ def init(project: Project, *, stage: bool = True) -> list[str]:
     from gitartifacts.gitmodel import notes as run_notes
 
     done += run_notes.configure(project.repo)
+    done += merge.install_driver(project)
     (project.root / mf.MANIFEST_DIR).mkdir(exist_ok=True)
     project.cache.objects.mkdir(parents=True, exist_ok=True)
     project.state  # noqa: B018 - creates the state database

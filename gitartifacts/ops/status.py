@@ -15,6 +15,9 @@ from gitartifacts.errors import CacheError, ManifestError, NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.ops import conflicts as ops_conflicts
+
+_UNMERGED = {"DD", "AU", "UD", "UA", "DU", "AA", "UU"}  # git status codes of an unmerged path
 
 
 class ArtifactStatus(NamedTuple):
@@ -29,6 +32,7 @@ class ArtifactStatus(NamedTuple):
     deleted: list[str]
     not_in_cache: int
     error: str | None = None
+    conflict: list[str] | None = None  # an unmerged manifest: one line per conflict
 
     @property
     def clean(self) -> bool:
@@ -47,10 +51,17 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
             raise NotFoundError(f"artifact {n!r} does not exist", "see git artifacts ls")
     porcelain = project.repo.status_porcelain([mf.MANIFEST_DIR])
     hist = ver.histories(project)
+    unmerged = _unmerged(project, porcelain)
     out = []
     for name in names or all_names:
         rel = mf.manifest_path(name)
         manifest_state = _manifest_state(porcelain.get(rel))
+        if name in unmerged:
+            c = unmerged[name]
+            lines = c.conflicts + ([c.problem] if c.problem else [])
+            row = ArtifactStatus(name, c.type, None, None, "", "unmerged", [], [], [], 0)
+            out.append(row._replace(conflict=lines))
+            continue
         try:
             m = project.read_manifest(name, entries=False)
         except ManifestError as exc:
@@ -136,6 +147,15 @@ def remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> None
         project.state.drop_snapshot(m.name)
     project.state.tops.put(m.digest, "\n".join(wscan.tops(m.entries or {})))
     project.state.cache_complete.put(m.digest, _cache_identity(project))
+
+
+def _unmerged(
+    project: Project, porcelain: dict[str, str]
+) -> dict[str, ops_conflicts.ManifestConflict]:
+    """Manifests a merge left unmerged, by name (git asked only when it shows one)."""
+    if not any(code in _UNMERGED for code in porcelain.values()):
+        return {}
+    return {c.name: c for c in ops_conflicts.unmerged(project)}
 
 
 def _manifest_state(code: str | None) -> str:

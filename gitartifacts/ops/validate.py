@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from gitartifacts.core import listing
+from gitartifacts.core import listing, merge3
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
@@ -141,6 +141,10 @@ def _check_file(
         return [Finding(shown, None, "no such file")], None, 0
     except UnicodeDecodeError:
         return [Finding(shown, 1, "not UTF-8 text (restore it with git checkout)")], None, 0
+    marker = merge3.conflict_marker_line(text)
+    if marker is not None:
+        why = "holds merge conflict markers (settle the merge first: git artifacts status says how)"
+        return [Finding(shown, marker, why)], None, 0
     findings, m, lines = checks.parse_text(text, shown)
     if m is None:
         return findings, None, 0

@@ -264,29 +264,58 @@ class Run:
         )
         return self.log_artifact(art)
 
-    def upsert_artifact(self, artifact: Any, distributed_id: str | None = None) -> Any:
-        """Add this writer's part of a distributed artifact (many writers, one version)."""
+    def upsert_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        distributed_id: str | None = None,
+    ) -> Any:
+        """Stage this run's part of a distributed artifact (W&B's `upsert_artifact`; a path as
+        in `log_artifact`) until `finish_artifact` under the same id (default: the run group);
+        see `tracking.distributed` for where parts wait. This run becomes a producer."""
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        distributed.upsert(
-            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
-        )
-        return artifact
+        art = self._as_artifact(artifact_or_path, name, type or "unspecified")
+        did = self._distributed_id(distributed_id)
+        part = _part(art, aliases)
+        distributed.upsert(self.project, self.id, part, did)
+        self._write({"ev": "upsert", "artifact": distributed.part_summary(part, did)})
+        return art
 
-    def finish_artifact(self, artifact: Any, distributed_id: str | None = None) -> Any:
-        """Merge every part upserted under the distributed id into one version, and log it."""
+    def finish_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        distributed_id: str | None = None,
+    ) -> Any:
+        """Merge every part upserted under the distributed id, and this run's own entries,
+        into one version and log it (W&B's `finish_artifact`). The run records which runs'
+        parts went in, so the lineage lists every writer as a producer."""
         self._ensure_live()
         from gitartifacts.tracking import distributed
 
-        part, staging = distributed.finish(
-            self.project, self.id, _part(artifact), self._distributed_id(distributed_id)
-        )
+        art = self._as_artifact(artifact_or_path, name, type or "unspecified")
+        did = self._distributed_id(distributed_id)
+        done = distributed.finish(self.project, self.id, _part(art, aliases), did)
+        part = done.part
         merged = self._artifacts._draft(
             self.project, part.name, part.type, part.entries, part.description, part.metadata
         )
-        logged = self.log_artifact(merged)
-        distributed.clear(staging)
+        logged = self.log_artifact(merged, aliases=part.aliases or None)
+        self._write(
+            {
+                "ev": "parts",
+                "artifact": run_ref(logged, None),
+                "distributed_id": did,
+                "writers": done.writers,
+            }
+        )
+        distributed.clear(done.staging)
         return logged
 
     def _distributed_id(self, given: str | None) -> str:
@@ -348,11 +377,12 @@ class Run:
 # ---------------------------------------------------------------- helpers
 
 
-def _part(art: Any) -> Any:
+def _part(art: Any, aliases: list[str] | None) -> Any:
     from gitartifacts.tracking import distributed
 
+    entries = dict(art._entries)
     return distributed.Part(
-        art.collection_name, art.type, art.description, art.metadata, dict(art._entries)
+        art.collection_name, art.type, art.description, art.metadata, entries, aliases or []
     )
 
 

@@ -22,7 +22,7 @@ from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2
 
 
 @dataclass
@@ -186,6 +186,10 @@ def _apply(rec: dict[str, Any], ev: dict[str, Any]) -> None:
         _add_unique(rec["inputs"], ev["artifact"])
     elif kind == "log" and isinstance(ev.get("artifact"), dict):
         _add_unique(rec["outputs"], ev["artifact"])
+    elif kind == "upsert" and isinstance(ev.get("artifact"), dict):
+        rec.setdefault("upserts", []).append(ev["artifact"])
+    elif kind == "parts" and isinstance(ev.get("artifact"), dict):
+        rec.setdefault("parts", []).append({k: ev.get(k) for k in ("artifact", "writers")})
     elif kind == "link":
         rec["links"].append({k: ev.get(k) for k in ("artifact", "collection", "version")})
     elif kind == "finish":
@@ -214,7 +218,19 @@ def _from_records(tip: str | None, records: dict[str, dict[str, Any]]) -> Index:
             idx.logged[art.get("digest", "")].append(rid)
         for art in rec.get("inputs", []):
             idx.used[art.get("digest", "")].append(rid)
+    _add_writers(idx)
     return idx
+
+
+def _add_writers(idx: Index) -> None:
+    """The runs whose parts went into a distributed version logged it too."""
+    for rid, run in list(idx.runs.items()):
+        for parts in run.record.get("parts", []):
+            art, writers = parts["artifact"], parts.get("writers")
+            for w in writers if isinstance(writers, list) else []:
+                if isinstance(w, str) and w != rid and w in idx.runs:
+                    idx.logged[art.get("digest", "")].append(w)
+                    _add_unique(idx.runs[w].record.setdefault("outputs", []), art)
 
 
 def _alive(pid: object) -> bool:
