@@ -225,7 +225,7 @@ def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     assert not bob.cache.exists() or not cache_objects(bob.cache)
     target = tmp_path / "out"
     bob.ga("get", "ds:v0", "-o", str(target))
-    assert file_digests(target) == file_digests(alice.root / "data")
+    assert file_digests(target) == file_digests(alice.root / "data/ds")
 
 
 @pytest.mark.slow
@@ -243,7 +243,7 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     assert not (tmp_path / "downloads").exists()
     cache_objects(remote_cache(origin))[victim].write_bytes(content)
     bob.ga("get", "ds:v0", "-o", str(target))
-    assert file_digests(target) == file_digests(alice.root / "data")
+    assert file_digests(target) == file_digests(alice.root / "data/ds")
 
 
 @pytest.mark.slow
@@ -256,8 +256,8 @@ def test_push_after_git_push_still_uploads_every_version(
     bob = clone(origin, tmp_path / "bob")
     bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
     bob.ga("get", "ds:v1", "-o", str(tmp_path / "v1"))
-    assert (tmp_path / "v1/ds/f0.bin").read_bytes() == b"changed"
-    assert (tmp_path / "v0/ds/f0.bin").read_bytes() != b"changed"
+    assert (tmp_path / "v1/f0.bin").read_bytes() == b"changed"
+    assert (tmp_path / "v0/f0.bin").read_bytes() != b"changed"
 
 
 @pytest.mark.slow
