@@ -14,6 +14,7 @@ from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import version_label
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops.paths import folder_names, owns_folder
 
@@ -22,7 +23,7 @@ class ArtifactStatus(NamedTuple):
     name: str
     type: str
     path: str | None
-    version: int | None
+    version: str | None  # `vN` of the work tree's manifest, None when not committed
     digest: str
     manifest: str  # "committed", "staged", "modified", "new", "deleted"
     added: list[str]
@@ -61,7 +62,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
             continue
         assert m is not None
         h = hist.get(name)
-        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        version = version_label(ver.digest_versions(project, h).get(m.digest) if h else None)
         try:
             diff, not_in_cache = _workspace_status(project, m)
         except CacheError:

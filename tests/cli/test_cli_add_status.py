@@ -216,7 +216,7 @@ def test_status_of_a_committed_untouched_artifact_is_clean(bikes: GitRepo) -> No
     assert (row["name"], row["type"], row["version"], row["path"]) == (
         "bikes",
         "dataset",
-        0,
+        "v0",
         "data",
     )
     assert row["manifest"] == "committed"
@@ -289,8 +289,8 @@ def test_ls_lists_every_artifact_with_its_version(bikes: GitRepo) -> None:
     bikes.ga("add", "models/m.pt", "--name", "m", "--type", "model", "-d", "a model")
     rows = {r["name"]: r for r in bikes.ga_json("ls")}
     assert set(rows) == {"bikes", "m"}
-    assert rows["bikes"]["type"] == "dataset" and rows["bikes"]["version"] == 0
-    assert rows["bikes"]["latest"] == 0 and rows["bikes"]["files"] == 4
+    assert rows["bikes"]["type"] == "dataset" and rows["bikes"]["version"] == "v0"
+    assert rows["bikes"]["latest"] == "v0" and rows["bikes"]["files"] == 4
     assert rows["m"]["version"] is None and rows["m"]["latest"] is None
     assert rows["m"]["size"] == 7 and rows["m"]["description"] == "a model"
     text = bikes.ga("ls").stdout
@@ -304,7 +304,7 @@ def test_log_lists_versions_newest_first_with_digests(bikes: GitRepo) -> None:
     bikes.ga("add", "--name", "bikes")
     bikes.commit("v1")
     log = bikes.ga_json("log", "bikes")
-    assert [r["version"] for r in log] == [1, 0]
+    assert [r["version"] for r in log] == ["v1", "v0"]
     assert log[1]["digest"] == d0 and log[0]["digest"] == bikes.manifest("bikes")["digest"]
     assert log[0]["files"] == 4 and log[0]["date"]
     text = bikes.ga("log", "bikes").stdout
