@@ -73,7 +73,8 @@ def repo(tmp_path: Path, template: Template) -> GitRepo:
 
 @pytest.fixture
 def bikes(tmp_path: Path, template: Template) -> GitRepo:
-    """A repository with artifact `bikes` (path `data`, entries `bikes/...`) committed as v0."""
+    """A repository with artifact `bikes` (path `data`, entries `bikes/...`: the earlier layout)
+    committed as v0."""
     return copy_repo(template("bikes", build_bikes), tmp_path / "repo")
 
 

@@ -240,11 +240,13 @@ def build_repo(root: Path) -> GitRepo:
 
 
 def build_bikes(root: Path) -> GitRepo:
-    """A repository with artifact `bikes` (path `data`, entries `bikes/...`) committed as v0."""
+    """A repository with artifact `bikes` (path `data`, entries `bikes/...`) committed as v0:
+    the layout `add data/bikes` gave before one folder became the artifact itself, which
+    `--prefix bikes` (the folder's own name) still gives."""
     repo = make_repo(root)
     repo.write(bikes_files())
     age_files(repo.root / "data")
-    repo.ga("add", "data/bikes", "--name", "bikes", "--type", "dataset")
+    repo.ga("add", "data/bikes", "--name", "bikes", "--type", "dataset", "--prefix", "bikes")
     repo.commit("bikes v0")
     repo.ga("status")  # any command tags the committed version
     return repo

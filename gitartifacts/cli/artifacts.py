@@ -72,6 +72,12 @@ def init(ctx: Ctx, with_hooks: bool) -> None:
     help="A code artifact pinning HEAD: tracked files under PATH (default .), no upload.",
 )
 @click.option(
+    "--prefix",
+    default="",
+    metavar="NAME",
+    help="Put the entries under NAME/ (W&B's add_dir(path, name=NAME)).",
+)
+@click.option(
     "-f", "--force", is_flag=True, help="Move the artifact to another folder or drop its folders."
 )
 @command
@@ -88,12 +94,15 @@ def add(
     no_checksum: bool,
     max_objects: int | None,
     code_: bool,
+    prefix: str,
     force: bool,
 ) -> None:
     """Snapshot files and folders as a version of artifact NAME.
 
-    Several paths from one folder go into one artifact; with no path, re-snapshot the
-    artifact's own files. The manifest is staged: commit it to make the version.
+    One folder becomes the artifact: `add data/bikes` stores data/bikes/cat.png as cat.png
+    (W&B's add_dir). Several paths from one folder, or single files, are stored by their
+    names. With no path, re-snapshot the artifact's own files. The manifest is staged:
+    commit it to make the version.
     """
     if code_:
         art = ops_add.add_code(ctx.project(), paths[0] if paths else ".", name, aliases)
@@ -116,6 +125,7 @@ def add(
         checksum=not no_checksum,
         max_objects=max_objects,
         force=force,
+        prefix=prefix,
         progress=ctx.progress(),
     )
     summary = f"{r.files} files, {adiff.human_size(r.size)}, {r.digest[:19]}"

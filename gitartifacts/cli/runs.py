@@ -191,6 +191,7 @@ def link(
         rows = [
             {
                 **lk._asdict(),
+                "version": f"v{n}",
                 "aliases": sorted(
                     a
                     for a, sha in al.items()
@@ -203,7 +204,7 @@ def link(
             print_json(rows)
         for row in rows if not as_json else []:
             echo(
-                f"{coll}:v{row['version']}  -> {row['source']}:{row['source_version']}"
+                f"{coll}:{row['version']}  -> {row['source']}:{row['source_version']}"
                 f"  {row['digest'][:19]}  {', '.join(row['aliases'])}"
             )
         return

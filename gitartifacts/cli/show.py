@@ -44,7 +44,7 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
 
 
 def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> None:
-    label = f"v{r.version}" if r.version is not None else "no version yet"
+    label = r.version or "no version yet"
     head = f"{r.name} ({r.type}, {label})"
     if r.error:
         echo(f"error: {head}: {textsafe.line(r.error)}", err=True)
@@ -102,8 +102,8 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
     if not rows:
         ctx.say("no artifacts yet")
     for r in rows:
-        v = f"v{r.version}" if r.version is not None else "uncommitted" if r.path else "-"
-        latest = f"latest v{r.latest}" if r.latest is not None else "no versions"
+        v = r.version or ("uncommitted" if r.path else "-")
+        latest = f"latest {r.latest}" if r.latest is not None else "no versions"
         echo(
             f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files"
             f" {adiff.human_size(r.size):>10}  {r.path or ''}"
@@ -125,7 +125,7 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
     for r in rows:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
         echo(
-            f"v{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
+            f"{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
             f"\n    {r.files} files, {adiff.human_size(r.size)}"
         )
 

@@ -55,6 +55,11 @@ def version_number(label: str) -> int | None:
     return int(label[1:]) if mf.VERSION_RE.match(label) else None
 
 
+def version_label(n: int | None) -> str | None:
+    """The one spelling of version N for people and JSON alike: `vN` (None stays None)."""
+    return None if n is None else f"v{n}"
+
+
 # ---------------------------------------------------------------- a remote's tags, as fetched
 
 

@@ -19,6 +19,7 @@ from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops.exclude import exclude_untracked
 from gitartifacts.ops.init import ensure_init
 from gitartifacts.ops.paths import (
+    Placement,
     check_no_overlap,
     check_not_tracked,
     check_same_place,
@@ -55,13 +56,18 @@ def add(
     checksum: bool = True,
     max_objects: int | None = None,
     force: bool = False,
+    prefix: str = "",
     progress: Progress | None = None,
 ) -> AddResult:
     """Snapshot files and folders into the cache and stage the artifact's manifest.
 
-    `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally `NAME=URI`, tracked
-    by their etag, version or checksum instead of being copied. Moving an existing artifact
-    to another folder, or leaving out one of its folders, needs `force`.
+    One folder becomes the artifact (`path:` that folder, entries relative to it, as W&B's
+    `add_dir`); several paths or single files are stored by their names under their folder
+    (see gitartifacts.ops.paths). `prefix` puts the entries under `prefix/` (W&B's
+    `add_dir(path, name=prefix)`); unless it is the folder's own name, the artifact then has
+    no workspace path. `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally
+    `NAME=URI`, tracked by their etag, version or checksum instead of being copied. Moving an
+    existing artifact to another folder, or leaving out one of its folders, needs `force`.
     """
     _check_input(name, type, aliases, metadata, ttl)
     existing = project.read_manifest(name, entries=not paths and not refs)
@@ -72,27 +78,29 @@ def add(
         refs = [f"{p}={e.ref}" for p, e in existing.entries.items() if e.ref is not None]
     ref_entries = resolve_refs(project, refs, checksum, max_objects)
     entries: dict[str, mf.Entry] = {}
-    base_rel: str | None = None
+    where: Placement | None = None
     scan: wscan.Scan | None = None
     if paths or not refs:
-        base_rel, scan = _scan_paths(project, name, paths, existing, force, ref_entries)
+        where, scan = _scan_paths(project, name, paths, existing, force, prefix, ref_entries)
     # Nothing has been written before this point: bad input leaves repo and cache untouched.
     ensure_init(project)
     trusted = True
-    fingerprint = scan.fingerprint if scan is not None else None
-    if scan is not None and base_rel is not None:
+    # The scan's fingerprint is the one status computes only when the files are the entries.
+    same_view = where is not None and where.path == where.source and not where.prefix
+    fingerprint = scan.fingerprint if scan is not None and same_view else None
+    if scan is not None and where is not None:
         files = scan.files
         scan = None  # 100,000s of stat rows: let them go before the manifest is built
         found, trusted = wstatus.digests(
             project.state,
-            base_rel,
+            where.source,
             files,
-            base=str(project.root / base_rel),
+            base=str(project.root / where.source),
             store=project.cache,
             progress=progress,
         )
         del files
-        entries = {rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
+        entries = {where.prefix + rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
         del found
     entries.update(ref_entries)
     m = mf.build(
@@ -103,10 +111,10 @@ def add(
         if description is not None
         else (existing.description if existing else None),
         metadata=metadata if metadata is not None else (existing.metadata if existing else None),
-        path=base_rel,
+        path=where.path if where is not None else None,
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
     )
-    rel = _write_and_stage(project, m, base_rel)
+    rel = _write_and_stage(project, m, where)
     remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
     return _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
@@ -230,42 +238,51 @@ def _scan_paths(
     paths: Sequence[str],
     existing: mf.Manifest | None,
     force: bool,
+    prefix: str,
     ref_entries: dict[str, mf.Entry],
-) -> tuple[str, wscan.Scan]:
-    """(artifact path, scan of its files) after checking the paths may become this artifact."""
-    base_rel, top_names = plan_paths(project, paths, existing)
+) -> tuple[Placement, wscan.Scan]:
+    """Where the files go, and their scan, after checking they may become this artifact."""
+    where = plan_paths(project, paths, existing, prefix)
     if paths and existing is not None and not force:
-        check_same_place(project, existing, base_rel, top_names)
-    check_not_tracked(project, base_rel, top_names)
-    check_no_overlap(project, name, base_rel, top_names)
-    base = str(project.root / base_rel)
-    scan = wscan.scan(base, top_names, what=base_rel, ignore=project.ignore_for(base_rel))
-    missing = [t for t in top_names if not any(p == t or p.startswith(t + "/") for p in scan.files)]
-    if missing:
+        check_same_place(project, existing, where)
+    check_not_tracked(project, where)
+    check_no_overlap(project, name, where)
+    source = where.source
+    scan = wscan.scan(
+        str(project.root / source), where.tops, what=source, ignore=project.ignore_for(source)
+    )
+    files = scan.files
+    if where.folder:
+        empty = [] if files else [source]
+    else:
+        held = set(wscan.tops(files))
+        empty = [join_path(source, t) for t in where.tops if t not in held]
+    if empty:
         raise UsageError(
-            f"{join_path(base_rel, missing[0])} contains no files",
-            "add files to it first; empty folders are not stored",
+            f"{empty[0]} contains no files", "add files to it first; empty folders are not stored"
         )
-    for rel in scan.files:
-        mf.validate_entry_path(rel, what=f"file name under {base_rel}")
-    clash = sorted(set(wscan.tops(ref_entries)) & set(top_names))
+    for rel in files:
+        mf.validate_entry_path(where.prefix + rel, what=f"file name under {source}")
+    local_tops = {(where.prefix + t).split("/", 1)[0] for t in wscan.tops(files)}
+    clash = sorted(set(wscan.tops(ref_entries)) & local_tops)
     if clash:
         raise UsageError(
             f"reference entry {clash[0]!r} has the name of a local path",
             "name it: --ref NAME=URI",
         )
-    return base_rel, scan
+    return where, scan
 
 
-def _write_and_stage(project: Project, m: mf.Manifest, base_rel: str | None) -> str:
+def _write_and_stage(project: Project, m: mf.Manifest, where: Placement | None) -> str:
     """Write and stage the manifest (and .gitignore); a refused stage restores the old one."""
     manifest_file = project.root / mf.manifest_path(m.name)
     before = manifest_file.read_bytes() if manifest_file.is_file() else None
     rel = project.write_manifest(m)
     try:
         with project.repo.worktree_lock():
-            ignore_changed = base_rel is not None and ensure_ignored(
-                project, base_rel, wscan.tops(m.entries or {})
+            ignored = _workspace_paths(where, m)
+            ignore_changed = bool(ignored) and ensure_ignored(
+                project, ignored, whole_folder=where is not None and where.folder
             )
             project.repo.stage([rel, *([".gitignore"] if ignore_changed else [])])
     except GitArtifactsError:
@@ -276,6 +293,15 @@ def _write_and_stage(project: Project, m: mf.Manifest, base_rel: str | None) -> 
             write_atomic(manifest_file, before)
         raise
     return rel
+
+
+def _workspace_paths(where: Placement | None, m: mf.Manifest) -> list[str]:
+    """What the artifact holds in the work tree (its references included): to git-ignore."""
+    if where is None or where.path is None:
+        return []
+    if where.folder:
+        return [where.path]
+    return [join_path(where.path, t) for t in wscan.tops(m.entries or {})]
 
 
 def _settled(

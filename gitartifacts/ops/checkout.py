@@ -86,11 +86,10 @@ def checkout(
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
             project.repo.stage([rel])
-        ignore_changed = ensure_ignored(project, m.path, wscan.tops(m.entries))
-        if ignore_changed:
+        owned = wscan.tops(m.entries)
+        if ensure_ignored(project, [join_path(m.path, t) for t in owned]):
             project.repo.stage([".gitignore"])
         remember_workspace(project, m, after.fingerprint if after else None)
-        owned = wscan.tops(m.entries)
         where = join_path(m.path, owned[0]) if len(owned) == 1 else m.path
         out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
     return out

@@ -9,11 +9,12 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import version_label
 from gitartifacts.gitmodel.resolve import resolve
 
 
 class VersionInfo(NamedTuple):
-    version: int
+    version: str  # `vN`
     commit: str
     digest: str
     size: int
@@ -41,7 +42,7 @@ def log(project: Project, name: str) -> list[VersionInfo]:
         ts = info.get(c, (0, ""))[0]
         out.append(
             VersionInfo(
-                n,
+                f"v{n}",
                 c,
                 s.digest if s else "?",
                 s.size if s else 0,
@@ -57,8 +58,8 @@ class ListRow(NamedTuple):
     name: str
     type: str
     path: str | None
-    version: int | None
-    latest: int | None
+    version: str | None  # `vN` of the work tree's manifest, None when not committed
+    latest: str | None  # `vN` of the newest version
     size: int
     files: int
     description: str | None
@@ -79,12 +80,23 @@ def ls(project: Project) -> list[ListRow]:
             s = ver.summaries(project, name, [h.versions[latest]])[h.versions[latest]]
             if s is None:
                 continue
-            rows.append(ListRow(name, s.type, None, None, latest, s.size, s.files, None))
+            rows.append(
+                ListRow(name, s.type, None, None, version_label(latest), s.size, s.files, None)
+            )
             continue
         version = ver.digest_versions(project, h).get(m.digest) if h else None
         latest_n = max(h.versions) if h and h.versions else None
         rows.append(
-            ListRow(name, m.type, m.path, version, latest_n, m.size, m.files, m.description)
+            ListRow(
+                name,
+                m.type,
+                m.path,
+                version_label(version),
+                version_label(latest_n),
+                m.size,
+                m.files,
+                m.description,
+            )
         )
     return rows
 
@@ -96,7 +108,7 @@ def show(project: Project, spec: str) -> dict[str, Any]:
     return {
         "name": m.name,
         "type": m.type,
-        "version": f"v{r.version}" if r.version is not None else None,
+        "version": version_label(r.version),
         "aliases": h.aliases_of(r.version) if h and r.version is not None else [],
         "commit": r.commit,
         "digest": m.digest,

@@ -14,8 +14,10 @@ from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import version_label
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import conflicts as ops_conflicts
+from gitartifacts.ops.paths import folder_names, owns_folder
 
 _UNMERGED = {"DD", "AU", "UD", "UA", "DU", "AA", "UU"}  # git status codes of an unmerged path
 
@@ -24,7 +26,7 @@ class ArtifactStatus(NamedTuple):
     name: str
     type: str
     path: str | None
-    version: int | None
+    version: str | None  # `vN` of the work tree's manifest, None when not committed
     digest: str
     manifest: str  # "committed", "staged", "modified", "new", "deleted"
     added: list[str]
@@ -71,7 +73,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
             continue
         assert m is not None
         h = hist.get(name)
-        version = ver.digest_versions(project, h).get(m.digest) if h else None
+        version = version_label(ver.digest_versions(project, h).get(m.digest) if h else None)
         try:
             diff, not_in_cache = _workspace_status(project, m)
         except CacheError:
@@ -122,7 +124,12 @@ def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolv
             problems.append(Problem(p, "corrupt object"))
     base = os.path.abspath(root) if root else (str(project.root / m.path) if m.path else None)
     if base is not None:
-        names = sorted(os.listdir(base)) if root and os.path.isdir(base) else wscan.tops(entries)
+        if root:
+            names = sorted(os.listdir(base)) if os.path.isdir(base) else []
+        elif owns_folder(project, m.path):
+            names = folder_names(project, m.path or "")
+        else:
+            names = wscan.tops(entries)
         scan = wscan.scan(
             base,
             names,
@@ -174,12 +181,7 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, i
     if m.path is None:
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
     base = str(project.root / m.path)
-    tops_text = project.state.tops.get(m.digest)
-    if tops_text is None:
-        project.load_entries(m)
-        tops_text = "\n".join(wscan.tops(m.entries or {}))
-        project.state.tops.put(m.digest, tops_text)
-    top_names = tops_text.split("\n") if tops_text else []
+    top_names = _owned_names(project, m, m.path)
     scan = wscan.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
     if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
@@ -189,6 +191,18 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, i
     if diff.clean and trusted:
         project.state.set_snapshot(m.name, m.digest, scan.fingerprint)
     return diff, _not_in_cache(project, m)
+
+
+def _owned_names(project: Project, m: mf.Manifest, path: str) -> list[str]:
+    """The names under `path` that the artifact owns: all of a whole folder, else its tops."""
+    if owns_folder(project, path):
+        return folder_names(project, path)
+    tops_text = project.state.tops.get(m.digest)
+    if tops_text is None:
+        project.load_entries(m)
+        tops_text = "\n".join(wscan.tops(m.entries or {}))
+        project.state.tops.put(m.digest, tops_text)
+    return tops_text.split("\n") if tops_text else []
 
 
 def _cache_identity(project: Project) -> str:

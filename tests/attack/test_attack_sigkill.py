@@ -165,7 +165,7 @@ def _version_files(t: Trial, version: int) -> dict[str, str]:
     doc = yaml.safe_load(text)
     entries = doc.get("entries")
     assert entries is not None, "the trial artifact should keep its entries inline"
-    return {p.removeprefix("ds/"): e["digest"] for p, e in entries.items()}
+    return {p: e["digest"] for p, e in entries.items()}
 
 
 def _same(got: dict[str, str], want: dict[str, str], what: str) -> str | None:
@@ -185,7 +185,7 @@ def _prepare_add(t: Trial) -> None:
 def _check_add(t: Trial) -> str | None:
     files = _tree(t.alice.root / "data" / "ds")
     digest = t.alice.manifest("ds")["digest"]
-    want = expected_digest({f"ds/{p}": d for p, d in files.items()})
+    want = expected_digest(files)
     if digest != want:
         return f"manifest digest {digest} is not the workspace's {want}"
     objects, _ = _objects(t.alice.cache)
@@ -252,9 +252,7 @@ VERB_TABLE: dict[str, Verb] = {
         lambda t: ["get", "ds:v1", "-o", str(t.root / "out")],
         lambda t: t.alice.root,
         lambda t: t.root / "out",
-        check_final=lambda t: _same(
-            _tree(t.root / "out" / "ds"), _version_files(t, 1), "get target"
-        ),
+        check_final=lambda t: _same(_tree(t.root / "out"), _version_files(t, 1), "get target"),
     ),
 }
 

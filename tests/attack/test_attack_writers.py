@@ -243,10 +243,10 @@ def test_eight_processes_doing_96_adds_lose_no_ignore_line_and_no_add(repo: GitR
     assert failures == [], f"{len(failures)} of {procs * per} adds failed: {failures[:3]}"
     ignored = set((repo.root / ".gitignore").read_text().splitlines())
     missing = [
-        f"/data/p{p}/d{j}"
+        f"/data/p{p}/d{j}/"
         for p in range(procs)
         for j in range(per)
-        if f"/data/p{p}/d{j}" not in ignored
+        if f"/data/p{p}/d{j}/" not in ignored
     ]
     assert missing == []
     repo.git("add", "-A")
@@ -277,7 +277,7 @@ def split(repo: GitRepo) -> GitRepo:
     ("cwd", "paths", "what"),
     [
         ("data/bikes/train", ["."], "would drop data/bikes/val (2 files)"),
-        ("data/bikes", ["."], "would move it to data/"),
+        ("data", ["."], "would move it to data/"),
         ("data/bikes/train", ["0.txt", "1.txt"], "would move it to data/bikes/train/"),
         (".", ["data/bikes/train"], "would drop data/bikes/val (2 files)"),
         ("data/bikes", ["val"], "would drop data/bikes/train (3 files)"),
@@ -306,3 +306,6 @@ def test_re_adding_the_same_folders_or_more_needs_no_force(split: GitRepo) -> No
     split.ga("add", "train", "val", "test", "--name", "bikes", cwd=split.root / "data" / "bikes")
     assert split.manifest("bikes")["files"] == 6
     split.ga("add", "--name", "bikes", cwd=split.root / "data" / "bikes" / "train")
+    # The folder itself, named from inside it: the same entries, no move.
+    split.ga("add", ".", "--name", "bikes", cwd=split.root / "data" / "bikes")
+    assert split.manifest("bikes")["files"] == 6

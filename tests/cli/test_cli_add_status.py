@@ -50,7 +50,7 @@ def test_a_command_outside_a_git_repository_fails_with_one_error_line(tmp_path: 
 # ---------------------------------------------------------------- add
 
 
-def test_add_folder_writes_manifest_with_parent_path_and_stages_it(repo: GitRepo) -> None:
+def test_add_folder_writes_manifest_with_the_folder_as_path_and_stages_it(repo: GitRepo) -> None:
     files = bikes_files()
     repo.write(files)
     out = repo.ga(
@@ -71,20 +71,20 @@ def test_add_folder_writes_manifest_with_parent_path_and_stages_it(repo: GitRepo
     ).stdout
     assert "bikes" in out and "v0" in out
     doc = repo.manifest("bikes")
-    want = {p.removeprefix("data/"): sha(c.encode()) for p, c in files.items()}
+    want = {p.removeprefix("data/bikes/"): sha(c.encode()) for p, c in files.items()}
     assert doc["gitartifacts"] == 1
-    assert (doc["name"], doc["type"], doc["path"]) == ("bikes", "dataset", "data")
+    assert (doc["name"], doc["type"], doc["path"]) == ("bikes", "dataset", "data/bikes")
     assert doc["description"] == "Bike photos"
     assert doc["metadata"] == {"source": "camera-3", "classes": 12}
     assert doc["ttl"] == "30d"
     assert {p: e["digest"] for p, e in doc["entries"].items()} == want
     assert {p: e["size"] for p, e in doc["entries"].items()} == {
-        p.removeprefix("data/"): len(c) for p, c in files.items()
+        p.removeprefix("data/bikes/"): len(c) for p, c in files.items()
     }
     assert doc["digest"] == expected_digest(want)
     assert (doc["files"], doc["size"]) == (len(files), sum(len(c) for c in files.values()))
     assert repo.staged() == [".artifacts/bikes.yaml", ".gitignore"]
-    assert "/data/bikes" in (repo.root / ".gitignore").read_text().splitlines()
+    assert "/data/bikes/" in (repo.root / ".gitignore").read_text().splitlines()
     assert ignored(repo, "data/bikes/img0.txt")
     assert "data/" not in repo.git("status", "--porcelain", "--untracked-files=all")
 
@@ -128,8 +128,8 @@ def test_add_resolves_paths_relative_to_the_current_folder(repo: GitRepo) -> Non
     repo.write(bikes_files())
     repo.ga("add", "bikes", "--name", "bikes", "--type", "dataset", cwd=repo.root / "data")
     doc = repo.manifest("bikes")
-    assert doc["path"] == "data"
-    assert "bikes/img0.txt" in doc["entries"]
+    assert doc["path"] == "data/bikes"
+    assert "img0.txt" in doc["entries"]
 
 
 @pytest.mark.slow
@@ -151,7 +151,7 @@ def test_unicode_and_yaml_special_file_names_survive_add_status_and_checkout(
     repo.write(files)
     repo.ga("add", "data/wé ird ", "--name", "weird", "--type", "dataset")
     assert "data/" not in repo.git("status", "--porcelain", "--untracked-files=all")
-    want = {p.removeprefix("data/"): sha(c.encode()) for p, c in files.items()}
+    want = {p.removeprefix("data/wé ird /"): sha(c.encode()) for p, c in files.items()}
     assert {p: e["digest"] for p, e in repo.manifest("weird")["entries"].items()} == want
     assert repo.manifest("weird")["digest"] == expected_digest(want)
     repo.commit("weird")
@@ -159,7 +159,7 @@ def test_unicode_and_yaml_special_file_names_survive_add_status_and_checkout(
     for rel in files:
         (repo.root / rel).unlink()
     repo.ga("checkout", "weird")
-    assert {f"data/{p}": d for p, d in want.items()} == {
+    assert {f"data/wé ird /{p}": d for p, d in want.items()} == {
         rel: sha((repo.root / rel).read_bytes()) for rel in files
     }
 
@@ -216,7 +216,7 @@ def test_status_of_a_committed_untouched_artifact_is_clean(bikes: GitRepo) -> No
     assert (row["name"], row["type"], row["version"], row["path"]) == (
         "bikes",
         "dataset",
-        0,
+        "v0",
         "data",
     )
     assert row["manifest"] == "committed"
@@ -289,8 +289,8 @@ def test_ls_lists_every_artifact_with_its_version(bikes: GitRepo) -> None:
     bikes.ga("add", "models/m.pt", "--name", "m", "--type", "model", "-d", "a model")
     rows = {r["name"]: r for r in bikes.ga_json("ls")}
     assert set(rows) == {"bikes", "m"}
-    assert rows["bikes"]["type"] == "dataset" and rows["bikes"]["version"] == 0
-    assert rows["bikes"]["latest"] == 0 and rows["bikes"]["files"] == 4
+    assert rows["bikes"]["type"] == "dataset" and rows["bikes"]["version"] == "v0"
+    assert rows["bikes"]["latest"] == "v0" and rows["bikes"]["files"] == 4
     assert rows["m"]["version"] is None and rows["m"]["latest"] is None
     assert rows["m"]["size"] == 7 and rows["m"]["description"] == "a model"
     text = bikes.ga("ls").stdout
@@ -304,7 +304,7 @@ def test_log_lists_versions_newest_first_with_digests(bikes: GitRepo) -> None:
     bikes.ga("add", "--name", "bikes")
     bikes.commit("v1")
     log = bikes.ga_json("log", "bikes")
-    assert [r["version"] for r in log] == [1, 0]
+    assert [r["version"] for r in log] == ["v1", "v0"]
     assert log[1]["digest"] == d0 and log[0]["digest"] == bikes.manifest("bikes")["digest"]
     assert log[0]["files"] == 4 and log[0]["date"]
     text = bikes.ga("log", "bikes").stdout
@@ -346,7 +346,7 @@ def test_artifactignore_leaves_matching_files_out_of_add_status_and_checkout(rep
         {"data/ds/a.csv": "1\n", "data/ds/scratch.tmp": "x", "data/ds/sub/.DS_Store": "junk"}
     )
     repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
-    assert sorted(repo.manifest("ds")["entries"]) == ["ds/a.csv"]
+    assert sorted(repo.manifest("ds")["entries"]) == ["a.csv"]
     repo.commit("ds", ".artifactignore")
     repo.write({"data/ds/more.tmp": "y"})
     assert repo.ga_json("status", "ds")[0]["clean"] is True

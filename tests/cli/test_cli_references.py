@@ -102,9 +102,9 @@ def test_http_reference_checkout_materialises_at_the_artifact_path(
     m = repo.manifest("text")
     assert m["entries"]["vocab.txt"]["digest"].startswith("etag:")
     repo.commit("text v0")
-    (repo.root / "data" / "vocab.txt").unlink(missing_ok=True)
+    (repo.root / "data" / "text" / "vocab.txt").unlink(missing_ok=True)
     repo.ga("checkout", "text")
-    assert (repo.root / "data" / "vocab.txt").read_text() == "a\nb\n"
+    assert (repo.root / "data" / "text" / "vocab.txt").read_text() == "a\nb\n"
     assert (repo.root / "data" / "text" / "corpus.txt").read_text() == "hello"
 
 

@@ -61,7 +61,7 @@ def publish_version(repo: GitRepo, message: str) -> None:
     repo.ga("push")
 
 
-def versions(repo: GitRepo, name: str = "ds") -> list[tuple[int, str, list[str]]]:
+def versions(repo: GitRepo, name: str = "ds") -> list[tuple[str, str, list[str]]]:
     return [(v["version"], v["digest"], v["aliases"]) for v in repo.ga_json("log", name)]
 
 
@@ -196,7 +196,7 @@ def test_an_alias_another_clone_moves_after_our_push_is_taken_on_fetch(
     bob.ga("push")
     alice.ga("fetch")
     aliases = {v: a for v, _, a in versions(alice)}
-    assert "production" in aliases[0] and "production" not in aliases[1]
+    assert "production" in aliases["v0"] and "production" not in aliases["v1"]
     assert versions(alice) == versions(bob)
 
 
@@ -225,7 +225,7 @@ def test_get_works_in_a_fresh_clone_with_an_empty_cache(
     assert not bob.cache.exists() or not cache_objects(bob.cache)
     target = tmp_path / "out"
     bob.ga("get", "ds:v0", "-o", str(target))
-    assert file_digests(target) == file_digests(alice.root / "data")
+    assert file_digests(target) == file_digests(alice.root / "data/ds")
 
 
 @pytest.mark.slow
@@ -243,7 +243,7 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     assert not (tmp_path / "downloads").exists()
     cache_objects(remote_cache(origin))[victim].write_bytes(content)
     bob.ga("get", "ds:v0", "-o", str(target))
-    assert file_digests(target) == file_digests(alice.root / "data")
+    assert file_digests(target) == file_digests(alice.root / "data/ds")
 
 
 @pytest.mark.slow
@@ -256,8 +256,8 @@ def test_push_after_git_push_still_uploads_every_version(
     bob = clone(origin, tmp_path / "bob")
     bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
     bob.ga("get", "ds:v1", "-o", str(tmp_path / "v1"))
-    assert (tmp_path / "v1/ds/f0.bin").read_bytes() == b"changed"
-    assert (tmp_path / "v0/ds/f0.bin").read_bytes() != b"changed"
+    assert (tmp_path / "v1/f0.bin").read_bytes() == b"changed"
+    assert (tmp_path / "v0/f0.bin").read_bytes() != b"changed"
 
 
 @pytest.mark.slow
@@ -324,7 +324,7 @@ def test_two_clones_publishing_the_same_number_end_with_the_same_log(
         (repo.root / "data/ds/f1.bin").write_bytes(f"{who} was here".encode())
         repo.ga("add", "data/ds", "--name", "ds")
         repo.commit(f"{who}'s v1")
-        assert [v for v, _, _ in versions(repo)] == [1, 0]
+        assert [v for v, _, _ in versions(repo)] == ["v1", "v0"]
     one, two = (alice, bob) if first == "alice" else (bob, alice)
     one.ga("push")
     published_v1 = one.tag_commit("artifacts/ds/v1")
@@ -332,7 +332,7 @@ def test_two_clones_publishing_the_same_number_end_with_the_same_log(
     assert "is now v2" in renumbered.stderr
     one.ga("fetch")
     assert versions(one) == versions(two)
-    assert [v for v, _, _ in versions(one)] == [2, 1, 0]
+    assert [v for v, _, _ in versions(one)] == ["v2", "v1", "v0"]
     remote_v1 = subprocess.run(
         ["git", "ls-remote", str(origin), "refs/tags/artifacts/ds/v1"],
         capture_output=True,
@@ -356,7 +356,7 @@ def test_the_same_content_published_twice_keeps_one_number(
         repo.commit("same v1")
     alice.ga("push")
     bob.ga("push")
-    assert [v for v, _, _ in versions(bob)] == [1, 0]
+    assert [v for v, _, _ in versions(bob)] == ["v1", "v0"]
     assert versions(alice) == versions(bob) or versions(alice)[0][:2] == versions(bob)[0][:2]
 
 

@@ -127,7 +127,7 @@ def test_changed_content_becomes_the_next_version_and_latest_moves(bikes: GitRep
     assert bikes.tag_commit("artifacts/bikes/v1") == v1
     assert bikes.tag_commit("artifacts/bikes/latest") == v1
     log = bikes.ga_json("log", "bikes")
-    assert [r["version"] for r in log] == [1, 0]
+    assert [r["version"] for r in log] == ["v1", "v0"]
     assert log[0]["aliases"] == ["latest"] and log[1]["aliases"] == []
     assert log[0]["commit"] == v1
 

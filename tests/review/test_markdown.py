@@ -95,7 +95,7 @@ def test_github_workflow_reviews_a_pull_request_without_downloading_file_content
     md = (ci.root / "review.md").read_text()
     assert "| <code>many</code> | v0 → v1 | 1010 → 1011 (+1) |" in md
     assert "2 added, 1 removed, 1 modified, 1 renamed, 1 field changed" in md
-    assert "| renamed | <code>many/d1/f0001.txt</code> → <code>many/d1/moved.txt</code> |" in md
+    assert "| renamed | <code>d1/f0001.txt</code> → <code>d1/moved.txt</code> |" in md
     assert "| <code>metadata.split</code> | <code>1</code> | <code>2</code> |" in md
     assert "```mermaid\ngraph LR\n" in md and "a0_old --> a0_new" in md
     assert '["many v0"]' in md and '["many v1"]' in md
@@ -106,7 +106,7 @@ def test_github_workflow_reviews_a_pull_request_without_downloading_file_content
     # With the listing local, git diff's textconv lists the entries.
     text = ci.ga("textconv", ".artifacts/many.yaml").stdout
     assert "listing: sha256:" in text
-    assert re.search(r"^many/d0/f0000\.txt  8  sha256:[0-9a-f]{12}$", text, re.M), text
+    assert re.search(r"^d0/f0000\.txt  8  sha256:[0-9a-f]{12}$", text, re.M), text
 
 
 # ---------------------------------------------------------------- Markdown content

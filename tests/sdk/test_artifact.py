@@ -113,6 +113,25 @@ def test_add_file_snapshots_the_bytes_at_add_time(in_repo: GitRepo) -> None:
     assert Path(out, "model.pt").read_bytes() == MODEL_FILES["model.pt"]
 
 
+def test_add_dir_puts_the_folder_content_at_the_root_and_name_under_it_as_wandb(
+    in_repo: GitRepo, tmp_path: Path
+) -> None:
+    art = ga.Artifact("p", type="dataset")
+    art.add_dir("plots")
+    art.add_dir("plots", name="named")
+    assert sorted(e.path for e in art.files()) == [
+        "loss.png",
+        "named/loss.png",
+        "named/sub/acc.png",
+        "sub/acc.png",
+    ]
+    art.save()
+    in_repo.commit("p")
+    out = ga.Api().artifact("p:v0").download(tmp_path / "out")
+    assert Path(out, "loss.png").read_bytes() == MODEL_FILES["plots/loss.png"]
+    assert Path(out, "named/sub/acc.png").read_bytes() == MODEL_FILES["plots/sub/acc.png"]
+
+
 def test_adding_the_same_path_twice_with_other_content_raises(in_repo: GitRepo) -> None:
     in_repo.write({"a/x.txt": "one", "b/x.txt": "two", "c/x.txt": "one"})
     art = ga.Artifact("x", type="dataset")

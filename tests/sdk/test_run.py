@@ -184,7 +184,7 @@ def test_log_artifact_makes_a_version_only_when_content_changes(proj: GitRepo) -
     assert py(proj, "CONTENT='one'\n" + textwrap.dedent(script)).stdout.strip() == "v0"
     assert py(proj, "CONTENT='two'\n" + textwrap.dedent(script)).stdout.strip() == "v1"
     log = proj.ga_json("log", "weights")
-    assert [(v["version"], v["aliases"]) for v in log] == [(1, ["best", "latest"]), (0, [])]
+    assert [(v["version"], v["aliases"]) for v in log] == [("v1", ["best", "latest"]), ("v0", [])]
     assert proj.git("status", "--porcelain", "--untracked-files=no").strip() == ""
 
 
@@ -240,7 +240,7 @@ def test_use_model_and_link_model_into_a_registry(proj: GitRepo) -> None:
     assert out == ["weights", "NotFoundError"]
     listed = proj.ga_json("link", "--list", "bike-detector")
     assert [(r["version"], r["source"], r["aliases"]) for r in listed] == [
-        (0, "model.pt", ["latest", "production"])
+        ("v0", "model.pt", ["latest", "production"])
     ]
 
 
@@ -256,7 +256,7 @@ def test_link_numbers_a_collection_on_its_own(proj: GitRepo) -> None:
     proj.ga("link", "m:v0", "prod-models")
     proj.ga("link", "m:v1", "prod-models")  # same content: same link number
     rows = proj.ga_json("link", "--list", "prod-models")
-    assert [(r["version"], r["source_version"]) for r in rows] == [(0, "v1"), (1, "v0")]
+    assert [(r["version"], r["source_version"]) for r in rows] == [("v0", "v1"), ("v1", "v0")]
     shown = proj.ga_json("show", "registry/prod-models:prod")
     assert shown["version"] == "v1" and shown["name"] == "m"
 
@@ -321,7 +321,7 @@ def test_run_verb_records_a_command_with_inputs_and_outputs(proj: GitRepo) -> No
     assert [i["name"] for i in rec["inputs"]] == ["raw"] and [
         o["name"] for o in rec["outputs"]
     ] == ["up"]
-    assert [v["version"] for v in proj.ga_json("log", "up")] == [0]
+    assert [v["version"] for v in proj.ga_json("log", "up")] == ["v0"]
     # The output is a version off the branch, on the run's commit; out/ is excluded locally.
     assert proj.head() == head and proj.git("status", "--porcelain") == ""
     assert proj.git("rev-parse", "artifacts/up/v0^").strip() == head
