@@ -53,9 +53,15 @@ def ensure_init(project: Project, *, stage: bool = True) -> None:
     if (project.root / CONFIG_FILE).exists():
         return
     # `init` creates the file under the work-tree lock, after looking again.
-    if f"created {CONFIG_FILE}" in init(project, stage=stage) and not stage:
+    done = init(project, stage=stage)
+    if stage:
+        return
+    written = [CONFIG_FILE] if f"created {CONFIG_FILE}" in done else []
+    written += [merge.ATTRIBUTES] if any(d.startswith(merge.ATTRIBUTES + ":") for d in done) else []
+    if written:
+        files = " ".join(written)
         print(
-            f"gitartifacts: wrote {CONFIG_FILE}; commit it to share the settings: "
-            f"git add {CONFIG_FILE} && git commit -m 'gitartifacts settings'",
+            f"gitartifacts: wrote {' and '.join(written)}; commit to share the settings: "
+            f"git add {files} && git commit -m 'gitartifacts settings'",
             file=sys.stderr,
         )

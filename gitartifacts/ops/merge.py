@@ -18,7 +18,7 @@ from gitartifacts.ops.hooks import executable_for_shell
 
 DRIVER = "artifacts"
 ATTRIBUTES_LINE = f"{mf.MANIFEST_DIR}/*.yaml merge={DRIVER}"
-_ATTRIBUTES = ".gitattributes"
+ATTRIBUTES = ".gitattributes"
 _LABEL_LIMIT = 100
 
 
@@ -31,7 +31,7 @@ def install_driver(project: Project) -> list[str]:
     """`.gitattributes` routes manifests to our driver (written, left for the user to commit);
     this clone's git config names the driver. Idempotent. Returns what was done."""
     done = []
-    attributes = project.root / _ATTRIBUTES
+    attributes = project.root / ATTRIBUTES
     with project.repo.worktree_lock():  # read, change and write with no writer in between
         try:
             text = attributes.read_text(encoding="utf-8")
@@ -41,8 +41,8 @@ def install_driver(project: Project) -> list[str]:
             sep = "\n" if text and not text.endswith("\n") else ""
             write_atomic(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode())
             done.append(
-                f"{_ATTRIBUTES}: manifests merge entry by entry (commit it: "
-                f"git add {_ATTRIBUTES} && git commit)"
+                f"{ATTRIBUTES}: manifests merge entry by entry (commit it: "
+                f"git add {ATTRIBUTES} && git commit)"
             )
     wanted = {
         f"merge.{DRIVER}.name": "gitartifacts: three-way merge of artifact manifests",

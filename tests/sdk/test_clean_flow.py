@@ -62,7 +62,7 @@ def test_a_whole_pipeline_leaves_status_head_index_and_branch_as_they_were(
     assert Path(out) == bikes.root / "artifacts" / "bikes-v0"
     assert _state(bikes) == before
     for name in ("preds", "report", "model"):
-        assert bikes.ga_json("log", name)[0]["version"] == 0
+        assert bikes.ga_json("log", name)[0]["version"] == "v0"
     _run(bikes, PIPELINE)  # again: the same versions, and no line excluded twice
     assert _state(bikes) == before
     exclude = (bikes.root / ".git" / "info" / "exclude").read_text().splitlines()
@@ -72,7 +72,7 @@ def test_a_whole_pipeline_leaves_status_head_index_and_branch_as_they_were(
         "/out/",
         "/model.pt",
     ]
-    assert [v["version"] for v in bikes.ga_json("log", "model")] == [0]
+    assert [v["version"] for v in bikes.ga_json("log", "model")] == ["v0"]
 
 
 def test_config_written_by_the_python_flow_is_not_staged_and_a_line_says_to_commit_it(
@@ -89,9 +89,10 @@ def test_config_written_by_the_python_flow_is_not_staged_and_a_line_says_to_comm
     proc = _run(repo, script)
     assert proc.stdout.strip() == "v0"
     assert repo.git("ls-files", "-s") == index
-    assert repo.git("status", "--porcelain", "--untracked-files=all") == "?? .gitartifacts.yaml\n"
+    untracked = repo.git("status", "--porcelain", "--untracked-files=all")
+    assert untracked == "?? .gitartifacts.yaml\n?? .gitattributes\n"
     (line,) = proc.stderr.splitlines()
-    assert "git add .gitartifacts.yaml && git commit" in line
+    assert "git add .gitartifacts.yaml .gitattributes && git commit" in line
     assert _run(repo, script).stderr == ""  # said once, when the file is written
 
 
