@@ -166,6 +166,7 @@ def _marker(head: str, refs: dict[str, str]) -> str:
 def fetch_tags(project: Project, remote: str) -> list[str]:
     """Fetch the remote's artifact tags into the tracking namespace and reconcile; registry
     links come as they are (the remote's win)."""
+    same_remote = tracking_current(project, remote)
     project.repo.run(
         "fetch",
         "--quiet",
@@ -177,15 +178,17 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
     )
     # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
     project.state.tracking_url.put(remote, _remote_url(project, remote))
-    return reconcile(project, remote)
+    return reconcile(project, remote, removals=same_remote)
 
 
 def _remote_url(project: Project, remote: str) -> str:
     return project.repo.config_get(f"remote.{remote}.url") or remote
 
 
-def reconcile(project: Project, remote: str) -> list[str]:
-    """Make local tags agree with the published ones. Returns messages about renumbering."""
+def reconcile(project: Project, remote: str, removals: bool = False) -> list[str]:
+    """Make local tags agree with the published ones. Returns messages about renumbering.
+    With `removals` (the tracking refs were just fetched, pruned, from the remote seen
+    before), an alias the remote no longer has is removed here too, unless moved here since."""
     repo = project.repo
     prefix = tracking_prefix(remote)
     tracked = {tracked_tag(remote, r): sha for r, sha in repo.refs(prefix.rstrip("/")).items()}
@@ -202,9 +205,13 @@ def reconcile(project: Project, remote: str) -> list[str]:
         for alias, commit in rh.aliases.items():
             ref = alias_ref(name, alias)
             mine = local.get(ref)
+            if mine is None and seen.get(ref) == commit:
+                continue  # removed here since last seen there: `publish` removes it there
             # Take the remote's alias unless this clone moved it since it last saw the remote.
             if mine != commit and (mine is None or mine == seen.get(ref)):
                 updates.append((ref, commit, None))
+    if removals:
+        updates += [(r, ZERO, c) for r, c in _removed_there(local, tracked, seen).items()]
     if updates:
         repo.update_refs(updates)
     project.state.seen_tags(remote).put_many(tracked.items())
@@ -266,10 +273,11 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
     for _ in range(attempts):
         messages += fetch_tags(project, remote)
         sync(project)
-        tags = _unpublished_tags(
-            project.repo.refs(TAG_PREFIX.rstrip("/"), prefix.rstrip("/")), remote
-        )
+        refs = project.repo.refs(TAG_PREFIX.rstrip("/"), prefix.rstrip("/"))
+        tags = _unpublished_tags(refs, remote)
+        removed = _removed_here(project, refs, remote)
         specs = [f"+{sha}:{ref}" for ref, sha in _unpublished_extras(project, remote).items()]
+        specs += [f":{ref}" for ref in removed]
         for ref, sha in tags.items():
             parsed = parse_ref(ref)
             force = "" if parsed is not None and version_number(parsed[1]) is not None else "+"
@@ -281,8 +289,10 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
             # as `reconcile` would) without asking the remote again.
             project.repo.update_refs(
                 [(tracking_ref(remote, ref), sha, None) for ref, sha in tags.items()]
+                + [(tracking_ref(remote, ref), ZERO, None) for ref in removed]
             )
-            project.state.seen_tags(remote).put_many(tags.items())
+            # "": seen absent, so the alias made again there is taken again here.
+            project.state.seen_tags(remote).put_many([*tags.items(), *((r, "") for r in removed)])
             return messages
     raise GitError(
         f"could not publish version tags to {remote} after {attempts} attempts",
@@ -306,7 +316,7 @@ def has_unpublished(project: Project, remote: str) -> bool:
     )
     if any(r.startswith(tuple(s + "/" for s in mirror_spaces())) for r in refs):
         return True  # not tracked: only the remote can say
-    return bool(_unpublished_tags(refs, remote))
+    return bool(_unpublished_tags(refs, remote)) or bool(_removed_here(project, refs, remote))
 
 
 def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
@@ -319,6 +329,32 @@ def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
         for ref, sha in sorted(refs.items())
         if ref.startswith(TAG_PREFIX) and parse_ref(ref) is not None and tracked.get(ref) != sha
     }
+
+
+def _removed_here(project: Project, refs: dict[str, str], remote: str) -> dict[str, str]:
+    """Aliases (ref -> commit on the remote) removed here since they were last seen on the
+    remote, where they still are as seen: `publish` removes them there."""
+    prefix = tracking_prefix(remote)
+    tracked = {tracked_tag(remote, r): sha for r, sha in refs.items() if r.startswith(prefix)}
+    gone = {r: sha for r, sha in tracked.items() if r not in refs and _is_alias(r)}
+    seen = project.state.seen_tags(remote).get_many(gone) if gone else {}
+    return {r: sha for r, sha in gone.items() if seen.get(r) == sha}
+
+
+def _removed_there(
+    local: dict[str, str], tracked: dict[str, str], seen: dict[str, str]
+) -> dict[str, str]:
+    """Our aliases (ref -> commit) that the remote had as we have them and no longer has."""
+    return {
+        r: sha
+        for r, sha in local.items()
+        if r not in tracked and seen.get(r) == sha and _is_alias(r)
+    }
+
+
+def _is_alias(ref: str) -> bool:
+    parsed = parse_ref(ref)
+    return parsed is not None and version_number(parsed[1]) is None
 
 
 def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:

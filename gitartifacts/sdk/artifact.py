@@ -20,6 +20,7 @@ from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
+from gitartifacts.sdk.editable import Editable
 from gitartifacts.sdk.records import (
     ArtifactEntry,
     ArtifactFinalizedError,
@@ -31,8 +32,9 @@ from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Artifact:
-    """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`."""
+class Artifact(Editable):
+    """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
+    change its aliases, tags, description, metadata or ttl, and `save()` that."""
 
     def __init__(
         self,
@@ -54,8 +56,9 @@ class Artifact:
         self._name = name
         self.type = type
         self.description = description
-        self.metadata: dict[str, Any] = mf.validate_metadata(dict(metadata or {}))
+        self.metadata = dict(metadata or {})
         self.ttl: str | None = None
+        self.tags: list[str] = []
         self._entries: dict[str, mf.Entry] = {}
         self._project = project
         self._final = False
@@ -99,13 +102,6 @@ class Artifact:
     @property
     def commit_hash(self) -> str | None:
         return self._commit
-
-    @property
-    def aliases(self) -> list[str]:
-        if self._version is None:
-            return []
-        h = ver.histories(self.project).get(self._name)
-        return h.aliases_of(self._version) if h else []
 
     @property
     def project(self) -> Project:
@@ -261,9 +257,12 @@ class Artifact:
 
         With `commit=True` the manifest is committed alone (other staged changes stay staged),
         so the version exists at once. Content already stored under an existing version makes
-        no new version.
+        no new version. On a logged version: writes what changed (aliases, tags,
+        description, metadata, ttl) as events; the digest and the version stay.
         """
-        self._ensure_draft()
+        if self._final:
+            self._save_edits(aliases)
+            return self
         project = self.project
         m, res = ops_add.save_draft(
             project,
@@ -397,4 +396,5 @@ class Artifact:
         art._version = r.version
         art._commit = r.commit
         art._digest = m.digest
+        art._remember(r.tags)
         return art
