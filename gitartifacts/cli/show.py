@@ -112,9 +112,10 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
         ctx.say(f"{name} has no committed version yet (commit its manifest)")
     for r in rows:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
+        tags = f"\n    tags {', '.join(r.tags)}" if r.tags else ""
         echo(
             f"v{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
-            f"\n    {r.files} files, {adiff.human_size(r.size)}"
+            f"\n    {r.files} files, {adiff.human_size(r.size)}{tags}"
         )
 
 
@@ -224,7 +225,7 @@ def _what(rec: dict[str, Any]) -> str:
         parts.append(f"description {json.dumps(rec['description'], ensure_ascii=False)}")
     if "metadata" in rec:
         sets = [f"{k}={json.dumps(v, sort_keys=True)}" for k, v in rec["metadata"]["set"].items()]
-        unsets = [f"-{k}" for k in rec["metadata"]["unset"]]
+        unsets = [f"unset {k}" for k in rec["metadata"]["unset"]]
         parts.append("metadata " + " ".join(sets + unsets))
     if "tags" in rec:
         parts.append("tags [" + ", ".join(rec["tags"]) + "]")

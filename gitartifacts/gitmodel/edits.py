@@ -117,13 +117,13 @@ def write(
 def history(project: Project, name: str, commit: str, digest: str) -> list[Event]:
     """The edits and alias moves of one version, in folding order; one git read."""
     lines = run_notes.read_lines(project.repo, [commit])[commit]
-    return _ordered(lines, name, digest)
+    return events_in(lines, name, digest)
 
 
 def histories_of(project: Project, name: str, versions: dict[str, str]) -> dict[str, list[Event]]:
     """`history` of many versions (commit -> digest) in one git read."""
     notes = run_notes.read_lines(project.repo, versions)
-    return {c: _ordered(notes[c], name, d) for c, d in versions.items()}
+    return {c: events_in(notes[c], name, d) for c, d in versions.items()}
 
 
 def fold(base: Values, history: Iterable[Event]) -> Values:
@@ -152,7 +152,7 @@ def edited(project: Project, m: mf.Manifest, commit: str) -> tuple[mf.Manifest, 
     return dataclasses.replace(m, description=v.description, metadata=v.metadata, ttl=v.ttl), v.tags
 
 
-def _ordered(lines: list[tuple[str, dict[str, Any]]], name: str, digest: str) -> list[Event]:
+def events_in(lines: list[tuple[str, dict[str, Any]]], name: str, digest: str) -> list[Event]:
     """The valid events of `name` (edits: of `digest`) among a note's lines, by (t, bytes)."""
     keyed = []
     for text, rec in lines:
