@@ -9,6 +9,7 @@ import pytest
 from helpers import GitRepo, assert_unchanged, clone, lines, stderr_error_line
 
 
+@pytest.mark.slow
 def test_edit_changes_what_show_and_log_report_and_keeps_the_version(bikes: GitRepo) -> None:
     before = bikes.ga_json("show", "bikes:v0")
     out = bikes.ga(
@@ -36,6 +37,7 @@ def test_edit_changes_what_show_and_log_report_and_keeps_the_version(bikes: GitR
     assert bikes.git("status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_show_history_lists_edits_and_alias_moves_in_order_one_safe_line_each(
     bikes: GitRepo,
 ) -> None:
@@ -54,6 +56,7 @@ def test_show_history_lists_edits_and_alias_moves_in_order_one_safe_line_each(
     assert all(e["who"] and e["time"] for e in events)
 
 
+@pytest.mark.slow
 def test_latest_can_be_removed_and_put_back_on_the_newest_version(bikes: GitRepo) -> None:
     assert bikes.ga("alias", "--delete", "bikes", "latest").stdout.startswith("deleted")
     assert bikes.ga_json("show", "bikes:v0")["aliases"] == []
