@@ -18,9 +18,9 @@ from gitartifacts.ops import edit as ops_edit
 @click.option("--metadata", "metadata_json", metavar="JSON", help="Replace all metadata.")
 @click.option("--set-metadata", multiple=True, metavar="KEY=VALUE", help="Set one key (repeat).")
 @click.option("--unset-metadata", multiple=True, metavar="KEY", help="Remove one key (repeat).")
-@click.option("--tag", multiple=True, help="Add a tag (repeat).")
+@click.option("--tag", multiple=True, metavar="TAG", help="Add a tag (repeat).")
 @click.option("--untag", multiple=True, metavar="TAG", help="Remove a tag (repeat).")
-@click.option("--ttl", help="Keep for this long (30d, 12h, 2w), or 'none'.")
+@click.option("--ttl", metavar="DURATION", help="Time to live (30d, 12h, 2w), or 'none'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the values after the edit.")
 @command
 def edit(
