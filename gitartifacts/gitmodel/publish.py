@@ -166,7 +166,9 @@ def _marker(head: str, refs: dict[str, str]) -> str:
 def fetch_tags(project: Project, remote: str) -> list[str]:
     """Fetch the remote's artifact tags into the tracking namespace and reconcile; registry
     links come as they are (the remote's win)."""
-    same_remote = tracking_current(project, remote)
+    prefix = tracking_prefix(remote).rstrip("/")
+    # What the remote had when last seen, if this is the remote seen then.
+    before = project.repo.refs(prefix) if tracking_current(project, remote) else {}
     project.repo.run(
         "fetch",
         "--quiet",
@@ -178,22 +180,23 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
     )
     # The tracking refs now mirror this URL: a remote re-pointed elsewhere is not trusted.
     project.state.tracking_url.put(remote, _remote_url(project, remote))
-    return reconcile(project, remote, removals=same_remote)
+    return reconcile(project, remote, {tracked_tag(remote, r) for r in before})
 
 
 def _remote_url(project: Project, remote: str) -> str:
     return project.repo.config_get(f"remote.{remote}.url") or remote
 
 
-def reconcile(project: Project, remote: str, removals: bool = False) -> list[str]:
+def reconcile(project: Project, remote: str, had: set[str] | None = None) -> list[str]:
     """Make local tags agree with the published ones. Returns messages about renumbering.
-    With `removals` (the tracking refs were just fetched, pruned, from the remote seen
-    before), an alias the remote no longer has is removed here too, unless moved here since."""
+    `had`: our tag refs the remote had before a fetch that pruned the tracking refs; an alias
+    among them that the remote no longer has is removed here too, unless moved here since."""
     repo = project.repo
     prefix = tracking_prefix(remote)
     tracked = {tracked_tag(remote, r): sha for r, sha in repo.refs(prefix.rstrip("/")).items()}
     local = repo.refs(TAG_PREFIX.rstrip("/"))
-    seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local))
+    gone = {r for r in had or () if r not in tracked and _is_alias(r)}
+    seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local) | gone)
     remote_h, local_h = histories(project, tracked), histories(project, local)
     updates: list[tuple[str, str, str | None]] = []
     messages: list[str] = []
@@ -210,11 +213,12 @@ def reconcile(project: Project, remote: str, removals: bool = False) -> list[str
             # Take the remote's alias unless this clone moved it since it last saw the remote.
             if mine != commit and (mine is None or mine == seen.get(ref)):
                 updates.append((ref, commit, None))
-    if removals:
-        updates += [(r, ZERO, c) for r, c in _removed_there(local, tracked, seen).items()]
+    # Removed there: gone here too where it is as last seen there (not moved here since).
+    updates += [(r, ZERO, local[r]) for r in gone if r in local and local[r] == seen.get(r)]
     if updates:
         repo.update_refs(updates)
-    project.state.seen_tags(remote).put_many(tracked.items())
+    # "": seen absent, so an alias made again there is taken again here.
+    project.state.seen_tags(remote).put_many([*tracked.items(), *((r, "") for r in gone)])
     return messages
 
 
@@ -339,17 +343,6 @@ def _removed_here(project: Project, refs: dict[str, str], remote: str) -> dict[s
     gone = {r: sha for r, sha in tracked.items() if r not in refs and _is_alias(r)}
     seen = project.state.seen_tags(remote).get_many(gone) if gone else {}
     return {r: sha for r, sha in gone.items() if seen.get(r) == sha}
-
-
-def _removed_there(
-    local: dict[str, str], tracked: dict[str, str], seen: dict[str, str]
-) -> dict[str, str]:
-    """Our aliases (ref -> commit) that the remote had as we have them and no longer has."""
-    return {
-        r: sha
-        for r, sha in local.items()
-        if r not in tracked and seen.get(r) == sha and _is_alias(r)
-    }
 
 
 def _is_alias(ref: str) -> bool:

@@ -115,3 +115,11 @@ def test_edits_and_alias_moves_from_two_clones_merge_without_conflict(
     assert alice.ga_json("show", "bikes:v0", "--history") == bob.ga_json(
         "show", "bikes:v0", "--history"
     )
+    # An alias removed everywhere and then made again travels like any other.
+    bob.ga("alias", "bikes:v0", "latest")
+    bob.ga("push")
+    alice.ga("fetch")
+    assert alice.ga_json("show", "bikes:v0")["aliases"] == ["best", "latest", "prod"]
+    alice.ga("push")  # and alice's push does not remove it again
+    bob.ga("fetch")
+    assert bob.ga_json("show", "bikes:v0")["aliases"] == ["best", "latest", "prod"]
