@@ -17,6 +17,7 @@ VERBS = {
     "init": "artifacts",
     "add": "artifacts",
     "alias": "artifacts",
+    "edit": "edit",
     "status": "show",
     "ls": "show",
     "log": "show",

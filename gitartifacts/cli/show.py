@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -124,9 +125,10 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
         ctx.say(f"{name} has no committed version yet (commit its manifest)")
     for r in rows:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
+        tags = f"\n    tags {', '.join(r.tags)}" if r.tags else ""
         echo(
             f"{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
-            f"\n    {r.files} files, {adiff.human_size(r.size)}"
+            f"\n    {r.files} files, {adiff.human_size(r.size)}{tags}"
         )
 
 
@@ -134,9 +136,13 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
 @click.argument("spec")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("-a", "--all-files", is_flag=True, help="List every entry.")
+@click.option("--history", is_flag=True, help="The version's edits and alias moves, in order.")
 @command
-def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
+def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool, history: bool) -> None:
     """Details of one version: NAME, NAME:vN, NAME:ALIAS, NAME:DIGEST or REV:NAME."""
+    if history:
+        _print_history(ctx, spec, as_json)
+        return
     d = ops_inspect.show(ctx.project(), spec)
     if as_json:
         print_json(d)
@@ -147,6 +153,7 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool) -> None:
         "type",
         "version",
         "aliases",
+        "tags",
         "commit",
         "digest",
         "description",
@@ -199,6 +206,45 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _print_history(ctx: Ctx, spec: str, as_json: bool) -> None:
+    from gitartifacts.ops import edit as ops_edit
+
+    events = ops_edit.history(ctx.project(), spec)
+    if as_json:
+        print_json([{"time": _when(e.t), **e.record} for e in events])
+        return
+    if not events:
+        ctx.say(f"{spec}: no edits or alias moves recorded")
+    for e in events:
+        echo(f"{_when(e.t)}  {textsafe.line(e.who or '?')}  {textsafe.line(_what(e.record))}")
+
+
+def _when(t: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t / 1e9, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _what(rec: dict[str, Any]) -> str:
+    """One event as a line: what it changed, not how it is stored."""
+    if rec["ev"] == "alias":
+        was = f" (was {rec['from']})" if rec.get("from") else ""
+        to = rec.get("to")
+        return f"alias {rec['alias']} " + (f"-> {to}{was}" if to else f"removed{was}")
+    parts = []
+    if "description" in rec:
+        parts.append(f"description {json.dumps(rec['description'], ensure_ascii=False)}")
+    if "metadata" in rec:
+        sets = [f"{k}={json.dumps(v, sort_keys=True)}" for k, v in rec["metadata"]["set"].items()]
+        unsets = [f"unset {k}" for k in rec["metadata"]["unset"]]
+        parts.append("metadata " + " ".join(sets + unsets))
+    if "tags" in rec:
+        parts.append("tags [" + ", ".join(rec["tags"]) + "]")
+    if "ttl" in rec:
+        parts.append(f"ttl {rec['ttl'] or 'none'}")
+    return f"edit {rec['version']}: " + "; ".join(parts)
 
 
 def _in(path: str | None, rel: str) -> str:

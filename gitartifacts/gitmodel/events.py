@@ -39,19 +39,27 @@ def set_alias(project: Project, name: str, n: int, alias: str) -> None:
 
 
 def move_aliases(
-    project: Project, name: str, moves: list[tuple[str, str]], h: History | None = None
+    project: Project,
+    name: str,
+    moves: list[tuple[str, str]],
+    h: History | None = None,
+    records: dict[str, list[dict[str, object]]] | None = None,
 ) -> None:
     """Point aliases at commits (ZERO deletes) in one transaction together with the events
     that record who moved what and when in the notes (a lightweight tag carries no author or
-    date): both happen or neither. An alias named twice moves once, to its last commit."""
+    date), and any other `records` (commit -> note lines): all happen or none. An alias named
+    twice moves once, to its last commit."""
     h = h if h is not None else histories(project).get(name, History(name))
     wanted = dict(moves)
     changed = [(a, c) for a, c in wanted.items() if h.aliases.get(a) != (None if c == ZERO else c)]
-    if not changed:
+    if not changed and not records:
         return
+    lines = alias_events(name, [(a, h.aliases.get(a), c) for a, c in changed], h)
+    for commit, recs in (records or {}).items():
+        lines.setdefault(commit, []).extend(recs)
     run_notes.write(
         project.repo,
-        alias_events(name, [(a, h.aliases.get(a), c) for a, c in changed], h),
+        lines,
         [(alias_ref(name, a), c, None if c != ZERO else h.aliases.get(a)) for a, c in changed],
     )
     for a, c in changed:
@@ -67,20 +75,38 @@ def alias_events(
     """Events for (alias, old commit, new commit) moves, by the commit each now points at
     (a deleted alias: the commit it pointed at)."""
     by_commit: dict[str, list[dict[str, object]]] = {}
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = None
+    user = who()
     for alias, old, new in moves:
         target = old if new == ZERO else new
         if not target:
             continue
         ev = {
-            "ev": "alias", "name": name, "alias": alias, "t": time.time_ns(), "who": who,
+            "ev": "alias", "name": name, "alias": alias, "t": time.time_ns(), "who": user,
             "from": _as_version(h, old), "to": None if new == ZERO else _as_version(h, new),
         }  # fmt: skip
         by_commit.setdefault(target, []).append(ev)
     return by_commit
+
+
+def check_latest(h: History, n: int) -> None:
+    """`latest` is the tool's (as in W&B): it names the newest version and moves there by
+    itself. Putting it back on the newest version is fine (after a removal, say); anywhere
+    else it is refused."""
+    newest = max(h.versions, default=None)
+    if n != newest:
+        raise UsageError(
+            "'latest' is kept by the tool: it points at the version logged last"
+            + (f" (v{newest})" if newest is not None else ""),
+            f"name v{n} with an alias of your own, e.g. production",
+        )
+
+
+def who() -> str | None:
+    """The user an event names as its author."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def delete_alias(project: Project, name: str, alias: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -188,3 +189,34 @@ def push(repo: Repo, remote: str, attempts: int = 5) -> None:
             return
         fetch(repo, remote)
     raise GitError(f"could not push run records to {remote}", "run git artifacts push again")
+
+
+def read_lines(repo: Repo, targets: Iterable[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(line, record) of every JSON line in the note on each target (an object id), read in
+    one `cat-file` batch without listing every note: where a note sits depends on the fan-out
+    git chose for the notes tree, so each depth is asked for."""
+    wanted = {t: _note_paths(t) for t in dict.fromkeys(targets)}
+    blobs = repo.cat_blobs(p for paths in wanted.values() for p in paths)
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for target, paths in wanted.items():
+        data = next((blobs[p] for p in paths if blobs.get(p)), b"")
+        out[target] = []
+        for ln in (data or b"").decode("utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(ln) if ln.startswith("{") else None
+            except json.JSONDecodeError:
+                continue  # a damaged line must not hide the others
+            if isinstance(rec, dict):
+                out[target].append((ln, rec))
+    return out
+
+
+def _note_paths(target: str) -> list[str]:
+    """`<notes ref>:<path>` of the note on `target` at fan-out depths 0 to 3."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", target):
+        raise GitError(f"not an object id: {target[:80]!r}", "report this as a bug")
+    return [
+        f"{NOTES_REF}:"
+        + "/".join([*(target[2 * i : 2 * i + 2] for i in range(d)), target[2 * d :]])
+        for d in range(4)
+    ]

@@ -168,6 +168,9 @@ def _marker(head: str, refs: dict[str, str]) -> str:
 def fetch_tags(project: Project, remote: str) -> list[str]:
     """Fetch the remote's artifact tags into the tracking namespace and reconcile; registry
     links come as they are (the remote's win)."""
+    prefix = tracking_prefix(remote).rstrip("/")
+    # What the remote had when last seen, if this is the remote seen then.
+    before = project.repo.refs(prefix) if tracking_current(project, remote) else {}
     project.repo.run(
         "fetch",
         "--quiet",
@@ -181,20 +184,23 @@ def fetch_tags(project: Project, remote: str) -> list[str]:
     project.state.tracking_url.put(remote, _remote_url(project, remote))
     # The remote's alias events first: when both sides moved an alias, they say which is later.
     run_notes.fetch(project.repo, remote)
-    return reconcile(project, remote)
+    return reconcile(project, remote, {tracked_tag(remote, r) for r in before})
 
 
 def _remote_url(project: Project, remote: str) -> str:
     return project.repo.config_get(f"remote.{remote}.url") or remote
 
 
-def reconcile(project: Project, remote: str) -> list[str]:
-    """Make local tags agree with the published ones. Returns messages about renumbering."""
+def reconcile(project: Project, remote: str, had: set[str] | None = None) -> list[str]:
+    """Make local tags agree with the published ones. Returns messages about renumbering.
+    `had`: our tag refs the remote had before a fetch that pruned the tracking refs; an alias
+    among them that the remote no longer has is removed here too, unless moved here since."""
     repo = project.repo
     prefix = tracking_prefix(remote)
     tracked = {tracked_tag(remote, r): sha for r, sha in repo.refs(prefix.rstrip("/")).items()}
     local = repo.refs(TAG_PREFIX.rstrip("/"))
-    seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local))
+    gone = {r for r in had or () if r not in tracked and _is_alias(r)}
+    seen = project.state.seen_tags(remote).get_many(set(tracked) | set(local) | gone)
     remote_h, local_h = histories(project, tracked), histories(project, local)
     updates: list[tuple[str, str, str | None]] = []
     messages: list[str] = []
@@ -209,6 +215,8 @@ def reconcile(project: Project, remote: str) -> list[str]:
             mine = local.get(ref)
             if mine == commit:
                 continue
+            if mine is None and seen.get(ref) == commit:
+                continue  # removed here since last seen there: `publish` removes it there
             # Take the remote's alias unless this clone moved it since it last saw the
             # remote; when both moved it, the later move (by its event) wins everywhere.
             if mine is not None and mine != seen.get(ref):
@@ -216,9 +224,12 @@ def reconcile(project: Project, remote: str) -> list[str]:
                 if _move_key(moves, name, alias, mine) > _move_key(moves, name, alias, commit):
                     continue
             updates.append((ref, commit, None))
+    # Removed there: gone here too where it is as last seen there (not moved here since).
+    updates += [(r, ZERO, local[r]) for r in gone if r in local and local[r] == seen.get(r)]
     if updates:
         repo.update_refs(updates)
-    project.state.seen_tags(remote).put_many(tracked.items())
+    # "": seen absent, so an alias made again there is taken again here.
+    project.state.seen_tags(remote).put_many([*tracked.items(), *((r, "") for r in gone)])
     return messages
 
 
@@ -302,10 +313,11 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
     for _ in range(attempts):
         messages += fetch_tags(project, remote)
         sync(project)
-        tags = _unpublished_tags(
-            project.repo.refs(TAG_PREFIX.rstrip("/"), prefix.rstrip("/")), remote
-        )
+        refs = project.repo.refs(TAG_PREFIX.rstrip("/"), prefix.rstrip("/"))
+        tags = _unpublished_tags(refs, remote)
+        removed = _removed_here(project, refs, remote)
         specs = [f"+{sha}:{ref}" for ref, sha in _unpublished_extras(project, remote).items()]
+        specs += [f":{ref}" for ref in removed]
         for ref, sha in tags.items():
             parsed = parse_ref(ref)
             force = "" if parsed is not None and version_number(parsed[1]) is not None else "+"
@@ -317,8 +329,10 @@ def publish(project: Project, remote: str, attempts: int = 5) -> list[str]:
             # as `reconcile` would) without asking the remote again.
             project.repo.update_refs(
                 [(tracking_ref(remote, ref), sha, None) for ref, sha in tags.items()]
+                + [(tracking_ref(remote, ref), ZERO, None) for ref in removed]
             )
-            project.state.seen_tags(remote).put_many(tags.items())
+            # "": seen absent, so the alias made again there is taken again here.
+            project.state.seen_tags(remote).put_many([*tags.items(), *((r, "") for r in removed)])
             return messages
     raise GitError(
         f"could not publish version tags to {remote} after {attempts} attempts",
@@ -342,7 +356,7 @@ def has_unpublished(project: Project, remote: str) -> bool:
     )
     if any(r.startswith(tuple(s + "/" for s in mirror_spaces())) for r in refs):
         return True  # not tracked: only the remote can say
-    return bool(_unpublished_tags(refs, remote))
+    return bool(_unpublished_tags(refs, remote)) or bool(_removed_here(project, refs, remote))
 
 
 def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
@@ -355,6 +369,21 @@ def _unpublished_tags(refs: dict[str, str], remote: str) -> dict[str, str]:
         for ref, sha in sorted(refs.items())
         if ref.startswith(TAG_PREFIX) and parse_ref(ref) is not None and tracked.get(ref) != sha
     }
+
+
+def _removed_here(project: Project, refs: dict[str, str], remote: str) -> dict[str, str]:
+    """Aliases (ref -> commit on the remote) removed here since they were last seen on the
+    remote, where they still are as seen: `publish` removes them there."""
+    prefix = tracking_prefix(remote)
+    tracked = {tracked_tag(remote, r): sha for r, sha in refs.items() if r.startswith(prefix)}
+    gone = {r: sha for r, sha in tracked.items() if r not in refs and _is_alias(r)}
+    seen = project.state.seen_tags(remote).get_many(gone) if gone else {}
+    return {r: sha for r, sha in gone.items() if seen.get(r) == sha}
+
+
+def _is_alias(ref: str) -> bool:
+    parsed = parse_ref(ref)
+    return parsed is not None and version_number(parsed[1]) is None
 
 
 def _unpublished_extras(project: Project, remote: str) -> dict[str, str]:

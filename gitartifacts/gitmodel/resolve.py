@@ -1,4 +1,8 @@
-"""Resolving a spec (`name:vN`, `name:alias`, a digest prefix, `<rev>:name`, a registry link)."""
+"""Resolving a spec (`name:vN`, `name:alias`, a digest prefix, `<rev>:name`, a registry link).
+
+A version comes back with its edits folded in (`gitmodel.edits`): the current description,
+metadata, ttl and tags, for the price of one more git read.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel import edits, registry
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import (
     LATEST,
@@ -28,6 +32,7 @@ class Resolved(NamedTuple):
     version: int | None  # None: not (yet) a version, e.g. an uncommitted manifest
     commit: str | None  # None: the work tree
     source: str  # what was asked for, for messages
+    tags: tuple[str, ...] = ()  # a version's tags (edit events); none elsewhere
 
 
 def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
@@ -117,7 +122,10 @@ def _resolve_selector(
                 f"digest prefix {selector!r} matches versions {listed} of {name}",
                 "give more hex digits",
             )
-    if selector == LATEST and not h.versions:
+    if selector == LATEST and h.versions:
+        # `latest` was removed by hand: as W&B does, the newest version is still the latest.
+        return _resolve_version(project, h, max(h.versions), spec, entries)
+    if selector == LATEST:
         raise NotFoundError(
             f"{name} has no committed version yet",
             f"commit {mf.manifest_path(name)} with git commit, or use {name} for the work tree",
@@ -131,7 +139,8 @@ def _resolve_selector(
 def _resolve_version(project: Project, h: History, n: int, spec: str, entries: bool) -> Resolved:
     commit = h.versions[n]
     r = _resolve_at_commit(project, h.name, commit, spec, entries)
-    return Resolved(r.manifest, n, commit, spec)
+    m, tags = edits.edited(project, r.manifest, commit)
+    return Resolved(m, n, commit, spec, tuple(tags))
 
 
 def _resolve_at_commit(

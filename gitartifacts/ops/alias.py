@@ -26,34 +26,14 @@ def alias(project: Project, spec: str, alias_name: str) -> str:
             project.state.add_pending_alias(name, r.manifest.digest, alias_name)
         return f"{name}:{alias_name} will point at {name}'s staged version once it is committed"
     if alias_name == LATEST:
-        _check_latest(project, name, r.version, spec)
+        events.check_latest(ver.histories(project).get(name, ver.History(name)), r.version)
     events.set_alias(project, name, r.version, alias_name)
     return f"{name}:{alias_name} -> v{r.version}"
 
 
-def _check_latest(project: Project, name: str, n: int, spec: str) -> None:
-    """`latest` is the tool's (as in W&B): it names the version logged last and moves by
-    itself; naming it is fine where it already points, and refused elsewhere."""
-    h = ver.histories(project).get(name, ver.History(name))
-    at = h.aliases.get(LATEST)
-    if at is not None and at == h.versions.get(n):
-        return
-    now = h.version_of_commit(at) if at is not None else None
-    raise UsageError(
-        "'latest' is kept by the tool: it points at the version logged last"
-        + (f" (v{now})" if now is not None else ""),
-        f"name v{n} with an alias of your own, e.g. git artifacts alias {spec} production",
-    )
-
-
 def delete_alias(project: Project, name: str, alias_name: str) -> str:
-    if alias_name == LATEST:
-        raise UsageError(
-            "'latest' is kept by the tool", "point another alias instead, or delete a custom one"
-        )
+    """Remove an alias; `latest` too, until the next version takes it (meanwhile `name:latest`
+    still names the newest version, as in W&B)."""
     events.delete_alias(project, name, alias_name)
     project.state.clear_pending_alias(name, alias_name)
     return f"deleted alias {name}:{alias_name}"
-
-
-# ---------------------------------------------------------------- checkout and get

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError
+from gitartifacts.gitmodel import edits
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
@@ -21,6 +22,7 @@ class VersionInfo(NamedTuple):
     files: int
     date: str
     aliases: list[str]
+    tags: list[str]  # as the version's edit events left them
 
 
 def log(project: Project, name: str) -> list[VersionInfo]:
@@ -35,6 +37,7 @@ def log(project: Project, name: str) -> list[VersionInfo]:
     commits = [h.versions[n] for n in sorted(h.versions, reverse=True)]
     sums = ver.summaries(project, name, commits)
     info = project.repo.commit_info(commits)
+    tags = _tags(project, name, {c: s.digest for c, s in sums.items() if s is not None})
     out = []
     for n in sorted(h.versions, reverse=True):
         c = h.versions[n]
@@ -49,6 +52,7 @@ def log(project: Project, name: str) -> list[VersionInfo]:
                 s.files if s else 0,
                 dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds"),
                 h.aliases_of(n),
+                tags.get(c, []),
             )
         )
     return out
@@ -110,6 +114,7 @@ def show(project: Project, spec: str) -> dict[str, Any]:
         "type": m.type,
         "version": version_label(r.version),
         "aliases": h.aliases_of(r.version) if h and r.version is not None else [],
+        "tags": list(r.tags),
         "commit": r.commit,
         "digest": m.digest,
         "description": m.description,
@@ -121,9 +126,6 @@ def show(project: Project, spec: str) -> dict[str, Any]:
         "listing": m.listing,
         "entries": {p: e._asdict() for p, e in (m.entries or {}).items()},
     }
-
-
-# ---------------------------------------------------------------- aliases
 
 
 def diff(project: Project, a: str | None = None, b: str | None = None) -> list[adiff.ArtifactDiff]:
@@ -192,4 +194,8 @@ def _diff_side(project: Project, spec: str | None) -> dict[str, tuple[mf.Manifes
     return out
 
 
-# ---------------------------------------------------------------- pull
+def _tags(project: Project, name: str, versions: dict[str, str]) -> dict[str, list[str]]:
+    """Tags of versions (commit -> digest) from their edit events, in one git read."""
+    found = edits.histories_of(project, name, versions)
+    none = edits.Values(None, {}, [], None)
+    return {c: edits.fold(none, evs).tags for c, evs in found.items() if evs}

@@ -20,6 +20,7 @@ from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
+from gitartifacts.sdk.editable import Editable
 from gitartifacts.sdk.records import (
     ArtifactEntry,
     ArtifactFinalizedError,
@@ -31,8 +32,9 @@ from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Artifact:
-    """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`."""
+class Artifact(Editable):
+    """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
+    change its aliases, tags, description, metadata or ttl, and `save()` that."""
 
     def __init__(
         self,
@@ -54,8 +56,9 @@ class Artifact:
         self._name = name
         self.type = type
         self.description = description
-        self.metadata: dict[str, Any] = mf.validate_metadata(dict(metadata or {}))
+        self.metadata = dict(metadata or {})
         self.ttl: str | None = None
+        self.tags: list[str] = []
         self._entries: dict[str, mf.Entry] = {}
         self._project = project
         self._final = False
@@ -100,13 +103,6 @@ class Artifact:
     @property
     def commit_hash(self) -> str | None:
         return self._commit
-
-    @property
-    def aliases(self) -> list[str]:
-        if self._version is None:
-            return []
-        h = ver.histories(self.project).get(self._name)
-        return h.aliases_of(self._version) if h else []
 
     @property
     def project(self) -> Project:
@@ -266,13 +262,18 @@ class Artifact:
 
         `stage=True` keeps the branch flow instead: `.artifacts/<name>.yaml` is written and
         staged for review, and new content becomes a version when you commit it.
+
+        On a logged version: writes what changed (aliases, tags, description, metadata, ttl)
+        as events; the digest and the version stay.
         """
         if self._final:
-            self._ensure_draft()  # a logged version: its edits are not saved here
-        if not stage:
-            self._log(self.project.repo.head(), aliases)
+            self._save_edits(aliases)
             return self
-        res = ops_add.save_draft(self.project, self.manifest, aliases)
+        wanted = [*aliases, *(self._aliases or ())]  # aliases appended to the draft's list
+        if not stage:
+            self._log(self.project.repo.head(), wanted)
+            return self
+        res = ops_add.save_draft(self.project, self.manifest, wanted)
         if res.outcome != "new" and res.version is not None:
             commit = ver.histories(self.project)[self._name].versions.get(res.version)
             self._version, self._commit = res.version, commit
@@ -285,7 +286,9 @@ class Artifact:
             self.project, self.manifest, parent=parent, aliases=aliases, sources=self._sources
         )
         self._version, self._commit, self._digest = done.version, done.commit, self.digest
-        self._final = True
+        self._final, self._aliases = True, None
+        if self.tags:  # not in the manifest: the draft's tags are the version's first edit
+            self._save_edits(())
 
     # ------------------------------------------------------------------ logged versions
 
@@ -392,4 +395,5 @@ class Artifact:
         art._version = r.version
         art._commit = r.commit
         art._digest = m.digest
+        art._remember(r.tags)
         return art
