@@ -180,6 +180,18 @@ def test_aliases_append_remove_and_assign_move_refs_on_save(bikes: GitRepo) -> N
     assert notes_tip(bikes) != tip
 
 
+def test_tags_and_aliases_given_to_a_draft_reach_the_version_it_becomes(bikes: GitRepo) -> None:
+    art = ga.Artifact("notes", "text", project=ga.Api(bikes.root).project)
+    with art.new_file("a.txt") as f:
+        f.write("a")
+    art.tags = ["nightly"]
+    art.aliases.append("candidate")
+    art.save(["best"])
+    logged = ga.Api(bikes.root).artifact("notes:v0")
+    assert logged.tags == ["nightly"]
+    assert logged.aliases == ["best", "candidate", "latest"]
+
+
 def test_removing_an_alias_the_version_lacks_is_refused_and_writes_nothing(
     bikes: GitRepo,
 ) -> None:
