@@ -9,6 +9,7 @@ from gitartifacts.core.fsio import write_atomic
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import fetch_refspec
 from gitartifacts.ops import merge
+from gitartifacts.ops.hooks import ATTRIBUTES
 from gitartifacts.settings import CONFIG_FILE
 
 DEFAULT_CONFIG = (
@@ -57,7 +58,7 @@ def ensure_init(project: Project, *, stage: bool = True) -> None:
     if stage:
         return
     written = [CONFIG_FILE] if f"created {CONFIG_FILE}" in done else []
-    written += [merge.ATTRIBUTES] if any(d.startswith(merge.ATTRIBUTES + ":") for d in done) else []
+    written += [ATTRIBUTES] if any(d.startswith(ATTRIBUTES + ":") for d in done) else []
     if written:
         files = " ".join(written)
         print(

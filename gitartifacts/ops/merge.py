@@ -14,11 +14,10 @@ from gitartifacts.core.fsio import write_atomic
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops.conflicts import read_side
-from gitartifacts.ops.hooks import executable_for_shell
+from gitartifacts.ops.hooks import ATTRIBUTES, add_attributes_line, executable_for_shell
 
 DRIVER = "artifacts"
 ATTRIBUTES_LINE = f"{mf.MANIFEST_DIR}/*.yaml merge={DRIVER}"
-ATTRIBUTES = ".gitattributes"
 _LABEL_LIMIT = 100
 
 
@@ -31,19 +30,11 @@ def install_driver(project: Project) -> list[str]:
     """`.gitattributes` routes manifests to our driver (written, left for the user to commit);
     this clone's git config names the driver. Idempotent. Returns what was done."""
     done = []
-    attributes = project.root / ATTRIBUTES
-    with project.repo.worktree_lock():  # read, change and write with no writer in between
-        try:
-            text = attributes.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = ""
-        if ATTRIBUTES_LINE not in text.splitlines():
-            sep = "\n" if text and not text.endswith("\n") else ""
-            write_atomic(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode())
-            done.append(
-                f"{ATTRIBUTES}: manifests merge entry by entry (commit it: "
-                f"git add {ATTRIBUTES} && git commit)"
-            )
+    if add_attributes_line(project, ATTRIBUTES_LINE):
+        done.append(
+            f"{ATTRIBUTES}: manifests merge entry by entry (commit it: "
+            f"git add {ATTRIBUTES} && git commit)"
+        )
     wanted = {
         f"merge.{DRIVER}.name": "gitartifacts: three-way merge of artifact manifests",
         f"merge.{DRIVER}.driver": f"{executable_for_shell()} merge-driver %O %A %B %P %L",

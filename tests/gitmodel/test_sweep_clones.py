@@ -109,8 +109,8 @@ def test_three_clones_of_sweeps_agree_after_push_fetch_and_pull(
     assert fresh.ga_json("log", "model") == log
     seen = set()
     for v in log:
-        out = tmp_path / "got" / f"v{v['version']}"
-        fresh.ga("get", f"model:v{v['version']}", "-o", str(out))
+        out = tmp_path / "got" / v["version"]
+        fresh.ga("get", f"model:{v['version']}", "-o", str(out))
         (f,) = out.iterdir()
         _, who, i = f.name.removesuffix(".bin").split("-")
         assert f.read_text() == f"weights {who} {i}"
