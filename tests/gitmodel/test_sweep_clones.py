@@ -79,7 +79,8 @@ def test_three_clones_of_sweeps_agree_after_push_fetch_and_pull(
     printed = _sweeps(clones, script)
     for c in clones:
         local = c.ga_json("log", "model")
-        assert sorted(v["version"] for v in local) == ["v0", "v1", "v2"]  # each clone numbers its own
+        # Each clone numbers its own.
+        assert sorted(v["version"] for v in local) == ["v0", "v1", "v2"]
     a, b, c = clones
     for repo, verb in ((a, "push"), (b, "push"), (c, "fetch"), (a, "fetch"), (c, "push"),
                        (b, "fetch"), (a, "pull"), (c, "pull"), (b, "pull")):  # fmt: skip
