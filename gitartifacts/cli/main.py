@@ -18,6 +18,7 @@ VERBS = {
     "add": "artifacts",
     "alias": "artifacts",
     "edit": "edit",
+    "delete": "delete",
     "status": "show",
     "ls": "show",
     "log": "show",

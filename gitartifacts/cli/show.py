@@ -114,10 +114,11 @@ def ls_(ctx: Ctx, as_json: bool) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "all_versions", is_flag=True, help="Deleted and expired versions too.")
 @command
-def log(ctx: Ctx, name: str, as_json: bool) -> None:
-    """Versions of artifact NAME, newest first."""
-    rows = ops_inspect.log(ctx.project(), name)
+def log(ctx: Ctx, name: str, as_json: bool, all_versions: bool) -> None:
+    """Versions of artifact NAME, newest first (not the deleted or expired ones, unless --all)."""
+    rows = ops_inspect.log(ctx.project(), name, all_versions)
     if as_json:
         print_json([r._asdict() for r in rows])
         return
@@ -125,6 +126,7 @@ def log(ctx: Ctx, name: str, as_json: bool) -> None:
         ctx.say(f"{name} has no committed version yet (commit its manifest)")
     for r in rows:
         aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
+        aliases += f" [{r.gone}]" if r.gone else ""
         tags = f"\n    tags {', '.join(r.tags)}" if r.tags else ""
         echo(
             f"{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"

@@ -1,7 +1,8 @@
 """Resolving a spec (`name:vN`, `name:alias`, a digest prefix, `<rev>:name`, a registry link).
 
 A version comes back with its edits folded in (`gitmodel.edits`): the current description,
-metadata, ttl and tags, for the price of one more git read.
+metadata, ttl and tags, for the price of one more git read. A deleted or expired version
+(`gitmodel.lifecycle`) is an error saying so; `latest` and a bare name skip such versions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import edits, registry
+from gitartifacts.gitmodel import edits, lifecycle, registry
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import (
     LATEST,
@@ -108,9 +109,10 @@ def _resolve_selector(
     if selector in h.aliases:
         commit = h.aliases[selector]
         at = h.version_of_commit(commit)
-        if at is not None:
+        if at is not None and not (selector == LATEST and _gone(project, h, at)):
             return _resolve_version(project, h, at, spec, entries)
-        return _resolve_at_commit(project, name, commit, spec, entries)
+        if at is None:
+            return _resolve_at_commit(project, name, commit, spec, entries)
     if _DIGEST_PREFIX_RE.match(selector):
         prefix = selector if selector.startswith("sha256:") else "sha256:" + selector
         matches = {n for d, n in digest_versions(project, h).items() if d.startswith(prefix)}
@@ -123,8 +125,16 @@ def _resolve_selector(
                 "give more hex digits",
             )
     if selector == LATEST and h.versions:
-        # `latest` was removed by hand: as W&B does, the newest version is still the latest.
-        return _resolve_version(project, h, max(h.versions), spec, entries)
+        # `latest` was removed (by hand, or with its deleted version): as W&B does, the newest
+        # version still there is the latest.
+        gone = lifecycle.gone_of(project, h)
+        live = [n for n in h.versions if n not in gone]
+        if live:
+            return _resolve_version(project, h, max(live), spec, entries)
+        raise NotFoundError(
+            f"every version of {name} was deleted or has expired",
+            f"log a new version of {name}; see git artifacts log {name} --all",
+        )
     if selector == LATEST:
         raise NotFoundError(
             f"{name} has no committed version yet",
@@ -137,6 +147,7 @@ def _resolve_selector(
 
 
 def _resolve_version(project: Project, h: History, n: int, spec: str, entries: bool) -> Resolved:
+    lifecycle.check_live(project, h, n)
     commit = h.versions[n]
     r = _resolve_at_commit(project, h.name, commit, spec, entries)
     m, tags = edits.edited(project, r.manifest, commit)
@@ -156,6 +167,10 @@ def _resolve_at_commit(
     h = histories(project).get(name)
     version = digest_versions(project, h).get(m.digest) if h else None
     return Resolved(m, version, commit, spec)
+
+
+def _gone(project: Project, h: History, n: int) -> bool:
+    return n in lifecycle.gone_of(project, h, [n])
 
 
 def _listing(h: History) -> str:

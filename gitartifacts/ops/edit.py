@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import edits, events
+from gitartifacts.gitmodel import edits, events, lifecycle
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
@@ -41,6 +41,7 @@ def edit(project: Project, spec: str, change: Change) -> Edited:
     assert r.version is not None
     old = current(r)
     new = edits.check(_applied(old, change, spec))
+    _check_ttl(project, r.manifest.digest, old, new)
     line = edits.edit_line(r.manifest.name, r.version, r.manifest.digest, old, new)
     h = ver.histories(project)[r.manifest.name]
     edits.write(project, h, r.version, line)
@@ -61,6 +62,7 @@ def save_version(
     h = ver.histories(project).get(name)
     if h is None or n not in h.versions:
         raise NotFoundError(f"{name}:v{n} does not exist", f"see git artifacts log {name}")
+    _check_ttl(project, digest, old[0], values)
     line = edits.edit_line(name, n, digest, old[0], values)
     added = [a for a in dict.fromkeys(new[1]) if a not in old[1]]
     removed = [a for a in old[1] if a not in new[1]]
@@ -94,6 +96,12 @@ def history(project: Project, spec: str) -> list[edits.Event]:
     r = version(project, spec)
     assert r.commit is not None
     return edits.history(project, r.manifest.name, r.commit, r.manifest.digest)
+
+
+def _check_ttl(project: Project, digest: str, old: edits.Values, new: edits.Values) -> None:
+    """A version linked in the registry carries no TTL (W&B: linking disables it)."""
+    if new.ttl is not None and new.ttl != old.ttl and lifecycle.linked(project, digest):
+        raise UsageError(*lifecycle.LINKED_TTL)
 
 
 def _applied(old: edits.Values, change: Change, spec: str) -> edits.Values:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError
-from gitartifacts.gitmodel import edits
+from gitartifacts.gitmodel import edits, lifecycle
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
@@ -23,9 +23,11 @@ class VersionInfo(NamedTuple):
     date: str
     aliases: list[str]
     tags: list[str]  # as the version's edit events left them
+    gone: str | None = None  # "deleted" or "expired" (listed only by `log --all`)
 
 
-def log(project: Project, name: str) -> list[VersionInfo]:
+def log(project: Project, name: str, all_versions: bool = False) -> list[VersionInfo]:
+    """Versions of `name`, newest first; deleted and expired ones only with `all_versions`."""
     mf.validate_name(name)
     h = ver.histories(project).get(name)
     if h is None or not h.versions:
@@ -34,12 +36,14 @@ def log(project: Project, name: str) -> list[VersionInfo]:
         raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
     import datetime as dt
 
-    commits = [h.versions[n] for n in sorted(h.versions, reverse=True)]
+    gone = lifecycle.gone_of(project, h)
+    numbers = sorted((n for n in h.versions if all_versions or n not in gone), reverse=True)
+    commits = [h.versions[n] for n in numbers]
     sums = ver.summaries(project, name, commits)
     info = project.repo.commit_info(commits)
     tags = _tags(project, name, {c: s.digest for c, s in sums.items() if s is not None})
     out = []
-    for n in sorted(h.versions, reverse=True):
+    for n in numbers:
         c = h.versions[n]
         s = sums[c]
         ts = info.get(c, (0, ""))[0]
@@ -53,6 +57,7 @@ def log(project: Project, name: str) -> list[VersionInfo]:
                 dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds"),
                 h.aliases_of(n),
                 tags.get(c, []),
+                gone[n].reason if n in gone else None,
             )
         )
     return out
@@ -70,16 +75,18 @@ class ListRow(NamedTuple):
 
 
 def ls(project: Project) -> list[ListRow]:
+    """Every artifact; `latest` is its newest version that is neither deleted nor expired."""
     hist = ver.histories(project)
+    gone = lifecycle.gone(project)
     rows = []
     names = sorted(set(project.names()) | set(hist))
     for name in names:
         h = hist.get(name)
+        live = [n for n in (h.versions if h else ()) if (name, n) not in gone]
         m = project.read_manifest(name, entries=False)
         if m is None:
-            assert h is not None
-            latest = max(h.versions) if h.versions else None
-            if latest is None:
+            latest = max(live, default=None)
+            if h is None or latest is None:
                 continue
             s = ver.summaries(project, name, [h.versions[latest]])[h.versions[latest]]
             if s is None:
@@ -89,7 +96,7 @@ def ls(project: Project) -> list[ListRow]:
             )
             continue
         version = ver.digest_versions(project, h).get(m.digest) if h else None
-        latest_n = max(h.versions) if h and h.versions else None
+        latest_n = max(live, default=None)
         rows.append(
             ListRow(
                 name,

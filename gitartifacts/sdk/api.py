@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from gitartifacts.errors import GitArtifactsError, NotFoundError, own_errors
-from gitartifacts.gitmodel import publish
+from gitartifacts.gitmodel import lifecycle, publish
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Artifact
@@ -62,9 +62,24 @@ class Api:
         )
         return [Run(self.project, r.record, artifacts=Artifact) for r in recs]
 
-    def artifact_versions(self, name: str) -> list[Artifact]:
-        """Every version of `name`, oldest first."""
+    def artifact_versions(self, type_name: str, name: str | None = None) -> list[Artifact]:
+        """Every version of `name` of type `type_name` still there (not deleted or expired),
+        oldest first, as W&B's `artifact_versions(type_name, name)`. With one argument, that
+        argument is the name and the type is not checked."""
+        if name is None:
+            type_name, name = "", type_name
         h = ver.histories(self.project).get(name)
         if h is None:
             raise NotFoundError(f"artifact {name!r} has no versions", "commit its manifest first")
-        return [self.artifact(f"{name}:v{n}") for n in sorted(h.versions)]
+        known = ver.type_from_history(self.project, h)
+        if type_name and known is not None and known != type_name:
+            raise NotFoundError(
+                f"artifact {name!r} is of type {known!r}, not {type_name!r}",
+                "pass the type it has, or only the name",
+            )
+        gone = lifecycle.gone_of(self.project, h)
+        return [self.artifact(f"{name}:v{n}") for n in sorted(h.versions) if n not in gone]
+
+    def artifacts(self, type_name: str, name: str) -> list[Artifact]:
+        """W&B's `Api().artifacts(type_name, name)`: the same as `artifact_versions`."""
+        return self.artifact_versions(type_name, name)

@@ -57,7 +57,7 @@ class Artifact(Editable):
         self.type = type
         self.description = description
         self.metadata = dict(metadata or {})
-        self.ttl: str | None = None
+        self._ttl: str | None = None
         self.tags: list[str] = []
         self._entries: dict[str, mf.Entry] = {}
         self._project = project
@@ -246,7 +246,7 @@ class Artifact(Editable):
             description=self.description,
             metadata=self.metadata,
             path=self._path,
-            ttl=self.ttl,
+            ttl=self._ttl,
         )
 
     # ------------------------------------------------------------------ saving
@@ -389,7 +389,7 @@ class Artifact(Editable):
         m = r.manifest
         art = cls(m.name, m.type, m.description, m.metadata, project=project)
         art._entries = dict(m.entries or {})
-        art.ttl = m.ttl
+        art._ttl = m.ttl
         art._path = m.path
         art._final = True
         art._version = r.version

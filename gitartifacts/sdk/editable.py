@@ -1,17 +1,19 @@
 """What a logged `Artifact` lets you change (aliases, tags, description, metadata, ttl) and how
-`save()` writes the changes: as events, never as a new version."""
+`save()` writes the changes: as events, never as a new version; and its `delete()`."""
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import UsageError
-from gitartifacts.gitmodel import edits
+from gitartifacts.gitmodel import edits, lifecycle
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import delete as ops_delete
 from gitartifacts.ops import edit as ops_edit
 
 
@@ -39,7 +41,7 @@ class Editable:
     _version: int | None
     _digest: str | None
     description: str | None
-    ttl: str | None
+    _ttl: str | None  # the manifest's spelling (30d)
     tags: list[str]
     _metadata: dict[str, Any]
     _aliases: AliasList | None = None
@@ -63,6 +65,23 @@ class Editable:
     @metadata.setter
     def metadata(self, value: dict[str, Any]) -> None:
         self._metadata = mf.validate_metadata(dict(value) if isinstance(value, dict) else value)
+
+    @property
+    def ttl(self) -> dt.timedelta | None:
+        """Time to live, measured from the version's creation (W&B's `ttl`); None: none.
+        `save()` refuses one on a version linked in the registry, with W&B's words."""
+        return None if self._ttl is None else dt.timedelta(seconds=lifecycle.ttl_seconds(self._ttl))
+
+    @ttl.setter
+    def ttl(self, value: dt.timedelta | str | None) -> None:
+        if isinstance(value, dt.timedelta):
+            self._ttl = lifecycle.ttl_text(int(value.total_seconds()))
+        elif value is None or (isinstance(value, str) and lifecycle.ttl_seconds(value)):
+            self._ttl = value  # also the manifest's spelling (30d), checked above
+        else:
+            raise UsageError(
+                f"ttl must be a timedelta or None, not {value!r}", "e.g. timedelta(days=30)"
+            )
 
     @property
     def aliases(self) -> list[str]:
@@ -94,7 +113,7 @@ class Editable:
 
     def _values(self) -> edits.Values:
         return edits.Values(
-            self.description, copy.deepcopy(self._metadata), list(self.tags), self.ttl
+            self.description, copy.deepcopy(self._metadata), list(self.tags), self._ttl
         )
 
     def _save_edits(self, aliases: Iterable[str]) -> None:
@@ -123,6 +142,18 @@ class Editable:
         self._base = new
         if self._aliases is not None:
             self._base_aliases = list(dict.fromkeys(self._aliases))
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Delete this version, as W&B's `delete()`: refused when it has aliases, unless
+        `delete_aliases`, which removes them with it. The version's number is never used
+        again; `git artifacts push` publishes the deletion."""
+        if self._version is None:
+            raise UsageError(
+                f"{self._name} is not a version yet, so it cannot be deleted",
+                "only logged versions can be deleted",
+            )
+        ops_delete.delete(self.project, [self._label()], delete_aliases)
+        self._aliases = None
 
     def _label(self) -> str:
         return f"{self._name}:v{self._version}" if self._version is not None else self._name

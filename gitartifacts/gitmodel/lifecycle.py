@@ -1,0 +1,236 @@
+"""Deletion and expiry of versions: delete events in the notes, TTLs measured from a version's
+commit, and `gone`, the versions whose content nothing needs any more.
+
+A deletion is a line `{"ev": "delete", "name", "version", "digest", "t", "who"}` in the note on
+the version's commit. The version tag stays, so the number is never used again and the
+deletion travels with the notes on push and fetch; there is no undelete line, so a deleted
+version never comes back from another clone. A version expires when its TTL (the manifest's,
+then its edit events folded in order) has passed since its commit's committer time; a version
+linked in the registry never expires (linking disables the TTL, as in W&B).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.errors import ManifestError, NotFoundError, UsageError
+from gitartifacts.gitmodel import edits, events, registry
+from gitartifacts.gitmodel import notes as run_notes
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import REGISTRY_PREFIX, version_number
+from gitartifacts.gitmodel.repo import ZERO
+from gitartifacts.gitmodel.versions import History, histories, summaries
+
+DELETE = "delete"
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# W&B's words (and a fix) for a TTL on a version linked in the registry.
+LINKED_TTL = (
+    "Cannot set TTL for link artifact. Unlink the artifact first then set the TTL for the "
+    "source artifact",
+    "a version linked in the registry never expires",
+)
+
+
+class Gone(NamedTuple):
+    """Why a version is no longer there, since when, and (for a deletion) who did it."""
+
+    reason: str  # "deleted" or "expired"
+    when: dt.datetime  # UTC
+    who: str | None
+    digest: str
+
+
+class Life(NamedTuple):
+    """What decides the end of one version: its deletion, else its expiry."""
+
+    deleted: tuple[int, str | None] | None  # (t in nanoseconds, who) of the first deletion
+    expires: dt.datetime | None  # None: no TTL, or linked in the registry
+    digest: str
+
+
+def gone(project: Project) -> dict[tuple[str, int], Gone]:
+    """Every deleted or expired version of every artifact, from the tags and notes read once
+    (one notes read, one commit read and one manifest read for all versions together)."""
+    return _gone_of(project, list(histories(project).values()))
+
+
+def gone_of(project: Project, h: History, numbers: Iterable[int] | None = None) -> dict[int, Gone]:
+    """The deleted or expired versions of one artifact among `numbers` (default: all)."""
+    found = _gone_of(project, [h], numbers)
+    return {n: g for (_, n), g in found.items()}
+
+
+def check_live(project: Project, h: History, n: int) -> None:
+    """Raise `NotFoundError` saying when and by whom version `n` was deleted, or when it
+    expired; nothing for a live version."""
+    g = gone_of(project, h, [n]).get(n)
+    if g is not None:
+        raise gone_error(h.name, n, g)
+
+
+def gone_error(name: str, n: int, g: Gone) -> NotFoundError:
+    when = g.when.isoformat(timespec="seconds")
+    if g.reason == "deleted":
+        return NotFoundError(
+            f"{name}:v{n} was deleted on {when} by {g.who or 'an unknown user'}",
+            f"its number is not reused; see git artifacts log {name} for the others",
+        )
+    return NotFoundError(
+        f"{name}:v{n} expired on {when}",
+        f"its TTL ran out; see git artifacts log {name} for the others",
+    )
+
+
+def delete(project: Project, h: History, n: int, delete_aliases: bool) -> list[str]:
+    """Record the deletion of version `n` (and remove its aliases, when allowed) in one
+    transaction. A version with aliases is refused unless `delete_aliases` (W&B's rule).
+    Returns the aliases removed."""
+    check_deletable(h, n, delete_aliases)
+    aliases = h.aliases_of(n)
+    commit = h.versions[n]
+    digest = summaries(project, h.name, [commit])[commit]
+    line: dict[str, object] = {
+        "ev": DELETE,
+        "name": h.name,
+        "version": f"v{n}",
+        "digest": digest.digest if digest else None,
+        "t": time.time_ns(),
+        "who": events.who(),
+    }
+    events.move_aliases(project, h.name, [(a, ZERO) for a in aliases], h, {commit: [line]})
+    return aliases
+
+
+def check_deletable(h: History, n: int, delete_aliases: bool) -> None:
+    """W&B's rule: a version with aliases is deleted only with `delete_aliases`."""
+    aliases = h.aliases_of(n)
+    if aliases and not delete_aliases:
+        raise UsageError(
+            f"cannot delete {h.name}:v{n}: it has aliases ({', '.join(aliases)})",
+            "remove them first, or pass delete_aliases=True or --delete-aliases to remove them too",
+        )
+
+
+def ttl_seconds(ttl: str) -> int:
+    """Seconds of a TTL in the manifest's format (`30d`, `12h`, `2w`)."""
+    if not mf.TTL_RE.match(ttl):
+        raise UsageError(
+            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+        )
+    return int(ttl[:-1]) * _SECONDS[ttl[-1]]
+
+
+def ttl_text(seconds: int) -> str:
+    """The manifest's spelling of a TTL of `seconds` (the largest unit that divides it)."""
+    if seconds <= 0:
+        raise UsageError(
+            f"Artifact TTL Duration has to be positive. ttl: {seconds}", "e.g. timedelta(days=30)"
+        )
+    unit = next(u for u in "wdhms" if seconds % _SECONDS[u] == 0)
+    return f"{seconds // _SECONDS[unit]}{unit}"
+
+
+def lives(project: Project, h: History, numbers: Iterable[int] | None = None) -> dict[int, Life]:
+    """Deletion and expiry of the versions `numbers` of one artifact (default: all)."""
+    wanted = sorted(h.versions if numbers is None else (n for n in numbers if n in h.versions))
+    commits = {n: h.versions[n] for n in wanted}
+    sums = summaries(project, h.name, list(commits.values()))
+    digests = {c: s.digest for c, s in sums.items() if s is not None}
+    notes = run_notes.read_lines(project.repo, digests)
+    ttls = _ttls(project, h.name, digests, notes)
+    born = project.repo.commit_info(c for c in digests if ttls.get(c)) if ttls else {}
+    linked = _linked_digests(project) if ttls else set()
+    out: dict[int, Life] = {}
+    for n, c in commits.items():
+        if c not in digests:
+            continue
+        expires = None
+        ttl = ttls.get(c)
+        if ttl and c in born and digests[c] not in linked:
+            expires = _utc(born[c][0] + ttl_seconds(ttl))
+        out[n] = Life(_deletion(notes[c], h.name, digests[c]), expires, digests[c])
+    return out
+
+
+def linked(project: Project, digest: str) -> bool:
+    """Whether a version with this digest is linked in the registry."""
+    return digest in _linked_digests(project)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _gone_of(
+    project: Project, hs: list[History], numbers: Iterable[int] | None = None
+) -> dict[tuple[str, int], Gone]:
+    now = dt.datetime.now(dt.timezone.utc)
+    out: dict[tuple[str, int], Gone] = {}
+    for h in hs:
+        for n, life in lives(project, h, numbers).items():
+            if life.deleted is not None:
+                t, who = life.deleted
+                out[(h.name, n)] = Gone("deleted", _utc(t / 1e9), who, life.digest)
+            elif life.expires is not None and life.expires <= now:
+                out[(h.name, n)] = Gone("expired", life.expires, None, life.digest)
+    return out
+
+
+def _deletion(
+    lines: list[tuple[str, dict[str, Any]]], name: str, digest: str
+) -> tuple[int, str | None] | None:
+    """(t, who) of the first valid delete line of `name` at `digest` among a note's lines."""
+    found = []
+    for _, rec in lines:
+        t, who = rec.get("t"), rec.get("who")
+        if rec.get("ev") != DELETE or rec.get("name") != name or rec.get("digest") != digest:
+            continue
+        if type(t) is not int or t < 0 or not (who is None or isinstance(who, str)):
+            continue  # notes come from other clones: a damaged line deletes nothing
+        found.append((t, who))
+    return min(found, key=lambda f: f[0]) if found else None
+
+
+def _ttls(
+    project: Project,
+    name: str,
+    digests: dict[str, str],
+    notes: dict[str, list[tuple[str, dict[str, Any]]]],
+) -> dict[str, str]:
+    """commit -> TTL as it stands (the manifest's, then the edit events) for versions that
+    have one; only versions whose manifest or edits name a TTL are parsed."""
+    path = mf.manifest_path(name)
+    maybe = [c for c in digests if any(rec.get("ttl") for _, rec in notes[c])]
+    blobs = project.repo.cat_blobs(f"{c}:{path}" for c in digests)
+    out: dict[str, str] = {}
+    for c, d in digests.items():
+        data = blobs.get(f"{c}:{path}")
+        if data is None or (b"\nttl:" not in data and c not in maybe):
+            continue
+        try:
+            m = mparse.loads(data.decode("utf-8"), source=f"{c[:10]}:{path}")
+        except (ManifestError, UnicodeDecodeError):
+            continue
+        ttl = edits.fold(edits.values_of(m), edits.events_in(notes[c], name, d)).ttl
+        if ttl:
+            out[c] = ttl
+    return out
+
+
+def _linked_digests(project: Project) -> set[str]:
+    """Digests of every version linked in any registry collection."""
+    colls = {ref[len(REGISTRY_PREFIX) :].rpartition("/")[0] for ref in _registry_refs(project)}
+    return {lk.digest for c in colls if c for lk in registry.collection(project, c).values()}
+
+
+def _registry_refs(project: Project) -> list[str]:
+    refs = project.repo.refs(REGISTRY_PREFIX.rstrip("/"))
+    return [r for r in refs if version_number(r.rpartition("/")[2]) is not None]
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
