@@ -93,9 +93,15 @@ def _print_conflict(r: ops_status.ArtifactStatus) -> None:
 
 @click.command(name="ls")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--expiring", metavar="DURATION", help="Versions whose TTL runs out within DURATION (7d)."
+)
 @command
-def ls_(ctx: Ctx, as_json: bool) -> None:
-    """List the artifacts of this repository."""
+def ls_(ctx: Ctx, as_json: bool, expiring: str | None) -> None:
+    """List the artifacts of this repository, or with --expiring the versions that expire soon."""
+    if expiring is not None:
+        _print_expiring(ctx, expiring, as_json)
+        return
     rows = ops_inspect.ls(ctx.project())
     if as_json:
         print_json([r._asdict() for r in rows])
@@ -208,6 +214,17 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _print_expiring(ctx: Ctx, within: str, as_json: bool) -> None:
+    rows = ops_inspect.expiring(ctx.project(), within)
+    if as_json:
+        print_json([r._asdict() for r in rows])
+        return
+    if not rows:
+        ctx.say(f"no version expires within {within}")
+    for r in rows:
+        echo(f"{r.name}:{r.version:8} expires {r.expires}  (ttl {r.ttl})")
 
 
 def _print_history(ctx: Ctx, spec: str, as_json: bool) -> None:

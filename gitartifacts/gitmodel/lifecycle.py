@@ -51,6 +51,7 @@ class Life(NamedTuple):
     deleted: tuple[int, str | None] | None  # (t in nanoseconds, who) of the first deletion
     expires: dt.datetime | None  # None: no TTL, or linked in the registry
     digest: str
+    ttl: str | None  # as it stands, edits folded in
 
 
 def gone(project: Project) -> dict[tuple[str, int], Gone]:
@@ -118,11 +119,16 @@ def check_deletable(h: History, n: int, delete_aliases: bool) -> None:
 
 def ttl_seconds(ttl: str) -> int:
     """Seconds of a TTL in the manifest's format (`30d`, `12h`, `2w`)."""
-    if not mf.TTL_RE.match(ttl):
+    return duration_seconds(ttl, "ttl")
+
+
+def duration_seconds(text: str, what: str) -> int:
+    """Seconds of a duration `30d`, `12h`, `2w`; a `UsageError` naming `what` otherwise."""
+    if not isinstance(text, str) or not mf.TTL_RE.match(text):
         raise UsageError(
-            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+            f"invalid {what} {text!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
         )
-    return int(ttl[:-1]) * _SECONDS[ttl[-1]]
+    return int(text[:-1]) * _SECONDS[text[-1]]
 
 
 def ttl_text(seconds: int) -> str:
@@ -153,7 +159,7 @@ def lives(project: Project, h: History, numbers: Iterable[int] | None = None) ->
         ttl = ttls.get(c)
         if ttl and c in born and digests[c] not in linked:
             expires = _utc(born[c][0] + ttl_seconds(ttl))
-        out[n] = Life(_deletion(notes[c], h.name, digests[c]), expires, digests[c])
+        out[n] = Life(_deletion(notes[c], h.name, digests[c]), expires, digests[c], ttl)
     return out
 
 

@@ -112,6 +112,29 @@ def ls(project: Project) -> list[ListRow]:
     return rows
 
 
+class Expiring(NamedTuple):
+    name: str
+    version: str  # `vN`
+    expires: str  # ISO 8601, UTC
+    ttl: str
+
+
+def expiring(project: Project, within: str) -> list[Expiring]:
+    """Versions (not deleted, not yet expired) whose TTL runs out within `within` (`7d`),
+    soonest first."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    limit = now + dt.timedelta(seconds=lifecycle.duration_seconds(within, "--expiring"))
+    rows = []
+    for name, h in sorted(ver.histories(project).items()):
+        for n, life in lifecycle.lives(project, h).items():
+            if life.deleted is None and life.expires is not None and now < life.expires <= limit:
+                when = life.expires.isoformat(timespec="seconds")
+                rows.append(Expiring(name, f"v{n}", when, life.ttl or ""))
+    return sorted(rows, key=lambda r: (r.expires, r.name, r.version))
+
+
 def show(project: Project, spec: str) -> dict[str, Any]:
     r = resolve(project, spec)
     m = r.manifest
