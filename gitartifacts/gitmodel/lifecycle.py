@@ -143,24 +143,7 @@ def ttl_text(seconds: int) -> str:
 
 def lives(project: Project, h: History, numbers: Iterable[int] | None = None) -> dict[int, Life]:
     """Deletion and expiry of the versions `numbers` of one artifact (default: all)."""
-    wanted = sorted(h.versions if numbers is None else (n for n in numbers if n in h.versions))
-    commits = {n: h.versions[n] for n in wanted}
-    sums = summaries(project, h.name, list(commits.values()))
-    digests = {c: s.digest for c, s in sums.items() if s is not None}
-    notes = run_notes.read_lines(project.repo, digests)
-    ttls = _ttls(project, h.name, digests, notes)
-    born = project.repo.commit_info(c for c in digests if ttls.get(c)) if ttls else {}
-    linked = _linked_digests(project) if ttls else set()
-    out: dict[int, Life] = {}
-    for n, c in commits.items():
-        if c not in digests:
-            continue
-        expires = None
-        ttl = ttls.get(c)
-        if ttl and c in born and digests[c] not in linked:
-            expires = _utc(born[c][0] + ttl_seconds(ttl))
-        out[n] = Life(_deletion(notes[c], h.name, digests[c]), expires, digests[c], ttl)
-    return out
+    return {n: life for (_, n), life in _lives(project, [h], numbers).items()}
 
 
 def linked(project: Project, digest: str) -> bool:
@@ -176,13 +159,39 @@ def _gone_of(
 ) -> dict[tuple[str, int], Gone]:
     now = dt.datetime.now(dt.timezone.utc)
     out: dict[tuple[str, int], Gone] = {}
+    for key, life in _lives(project, hs, numbers).items():
+        if life.deleted is not None:
+            t, who = life.deleted
+            out[key] = Gone("deleted", _utc(t / 1e9), who, life.digest)
+        elif life.expires is not None and life.expires <= now:
+            out[key] = Gone("expired", life.expires, None, life.digest)
+    return out
+
+
+def _lives(
+    project: Project, hs: list[History], numbers: Iterable[int] | None = None
+) -> dict[tuple[str, int], Life]:
+    """`Life` of versions of several artifacts: one notes read, one manifest read and one
+    commit read for all of them (digests come from the summary cache)."""
+    only = None if numbers is None else set(numbers)
+    versions: dict[tuple[str, int], tuple[str, str]] = {}  # (name, N) -> (commit, digest)
     for h in hs:
-        for n, life in lives(project, h, numbers).items():
-            if life.deleted is not None:
-                t, who = life.deleted
-                out[(h.name, n)] = Gone("deleted", _utc(t / 1e9), who, life.digest)
-            elif life.expires is not None and life.expires <= now:
-                out[(h.name, n)] = Gone("expired", life.expires, None, life.digest)
+        wanted = [n for n in h.versions if only is None or n in only]
+        sums = summaries(project, h.name, [h.versions[n] for n in wanted])
+        for n in wanted:
+            s = sums[h.versions[n]]
+            if s is not None:
+                versions[(h.name, n)] = (h.versions[n], s.digest)
+    notes = run_notes.read_lines(project.repo, (c for c, _ in versions.values()))
+    ttls = _ttls(project, versions, notes)
+    born = project.repo.commit_info(versions[k][0] for k in ttls) if ttls else {}
+    linked = _linked_digests(project) if ttls else set()
+    out: dict[tuple[str, int], Life] = {}
+    for (name, n), (c, d) in versions.items():
+        ttl, expires = ttls.get((name, n)), None
+        if ttl and c in born and d not in linked:
+            expires = _utc(born[c][0] + ttl_seconds(ttl))
+        out[(name, n)] = Life(_deletion(notes[c], name, d), expires, d, ttl)
     return out
 
 
@@ -203,27 +212,26 @@ def _deletion(
 
 def _ttls(
     project: Project,
-    name: str,
-    digests: dict[str, str],
+    versions: dict[tuple[str, int], tuple[str, str]],
     notes: dict[str, list[tuple[str, dict[str, Any]]]],
-) -> dict[str, str]:
-    """commit -> TTL as it stands (the manifest's, then the edit events) for versions that
-    have one; only versions whose manifest or edits name a TTL are parsed."""
-    path = mf.manifest_path(name)
-    maybe = [c for c in digests if any(rec.get("ttl") for _, rec in notes[c])]
-    blobs = project.repo.cat_blobs(f"{c}:{path}" for c in digests)
-    out: dict[str, str] = {}
-    for c, d in digests.items():
-        data = blobs.get(f"{c}:{path}")
-        if data is None or (b"\nttl:" not in data and c not in maybe):
+) -> dict[tuple[str, int], str]:
+    """(name, N) -> TTL as it stands (the manifest's, then the edit events) of the versions
+    that have one; only manifests that name a TTL, or whose edits do, are parsed."""
+    paths = {k: f"{c}:{mf.manifest_path(k[0])}" for k, (c, _) in versions.items()}
+    blobs = project.repo.cat_blobs(paths.values())
+    out: dict[tuple[str, int], str] = {}
+    for (name, n), (c, d) in versions.items():
+        data = blobs.get(paths[(name, n)])
+        edited = any("ttl" in rec for _, rec in notes[c])
+        if data is None or (b"\nttl:" not in data and not edited):
             continue
         try:
-            m = mparse.loads(data.decode("utf-8"), source=f"{c[:10]}:{path}")
+            m = mparse.loads(data.decode("utf-8"), source=paths[(name, n)][:10])
         except (ManifestError, UnicodeDecodeError):
-            continue
+            continue  # a manifest no reader accepts has no TTL to honour
         ttl = edits.fold(edits.values_of(m), edits.events_in(notes[c], name, d)).ttl
         if ttl:
-            out[c] = ttl
+            out[(name, n)] = ttl
     return out
 
 
