@@ -41,6 +41,7 @@ VERBS = {
     "review": "review",
     "textconv": "review",
     "merge-driver": "merge",
+    "gc": "gc",
 }
 
 
