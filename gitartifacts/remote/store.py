@@ -342,21 +342,6 @@ class RemoteStore(Uploads):
         return sha256_file(tmp)
 
 
-def _mtime(info: dict[str, object]) -> float:
-    """Seconds since the epoch of a listing entry's modification time; infinity if unknown."""
-    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    return math.inf
-
-
 def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int) -> str:
     """How to learn which of `wanted` objects a remote of about `remote_estimate` objects has.
 
@@ -372,3 +357,18 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     if tree == best:
         return "tree"
     return "prefixes" if by_prefix == best else "each"
+
+
+def _mtime(info: dict[str, object]) -> float:
+    """Seconds since the epoch of a listing entry's modification time; infinity if unknown."""
+    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return math.inf
