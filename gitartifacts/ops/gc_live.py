@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.objects import CorruptObjectError
-from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.errors import CacheError, GitError, ManifestError
 from gitartifacts.gitmodel import refs as grefs
 from gitartifacts.gitmodel import registry
 from gitartifacts.gitmodel import versions as ver
@@ -70,7 +70,7 @@ def manifest_specs(
         elif ref.startswith(grefs.REGISTRY_PREFIX):
             links[ref] = sha
         elif ref == "HEAD" or ref.startswith(TIP_PREFIXES):
-            specs += project.repo.ls_tree(sha, mf.MANIFEST_DIR).values()
+            specs += _tip_manifests(project, sha)
     return specs + _linked_versions(project, refs, links)
 
 
@@ -122,6 +122,17 @@ def known_listings(project: Project, manifests: list[mf.Manifest]) -> set[str]:
         except (CacheError, ManifestError):
             continue
     return out
+
+
+def _tip_manifests(project: Project, sha: str) -> list[str]:
+    """The manifest blobs in the tree of a tip; none for a tag on a blob. Any other failure
+    stops the gc: what the tip needs is unknown."""
+    try:
+        return list(project.repo.ls_tree(sha, mf.MANIFEST_DIR).values())
+    except GitError:
+        if project.repo.run("cat-file", "-t", sha).strip() != "blob":
+            raise
+        return []
 
 
 def _linked_versions(

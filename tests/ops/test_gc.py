@@ -165,3 +165,10 @@ def test_a_pending_staged_part_keeps_its_objects(repo: GitRepo) -> None:
         part.unlink()
     repo.ga("gc", "--grace", "0s")
     assert sha256_hex(b"staged shard") not in cache_objects(repo.cache)
+
+
+def test_a_tag_on_a_blob_is_no_tip_to_read(repo: GitRepo) -> None:
+    _two_versions(repo)
+    blob = repo.git("hash-object", "-w", ".artifacts/ds.yaml").strip()
+    repo.git("tag", "a-blob", blob)
+    assert repo.ga_json("gc", "--grace", "0s")["kept"] == 3
