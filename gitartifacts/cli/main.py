@@ -42,6 +42,7 @@ VERBS = {
     "review": "review",
     "textconv": "review",
     "merge-driver": "merge",
+    "gc": "gc",
 }
 
 

@@ -122,6 +122,14 @@ def resolve(project: Project, spec: str) -> Link:
     return parsed._replace(version=links.get(parsed.digest, -1))
 
 
+def parse_link(ref: str, data: bytes) -> Link:
+    """The link in a blob that the registry ref `ref` points at (ours or a remote's);
+    a malformed one is an error."""
+    coll = ref[len(refs.REGISTRY_PREFIX) :].rpartition("/")[0]
+    n = refs.version_number(refs.label_of(ref))
+    return _parse(coll, -1 if n is None else n, data)
+
+
 def _parse(coll: str, n: int, data: bytes) -> Link:
     try:
         safeyaml.check_yaml(data, f"registry link {coll}:v{n}", 1 << 20)

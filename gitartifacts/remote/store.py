@@ -11,6 +11,8 @@ The options (endpoint_url, region, profile, ...) are the non-secret ones a commi
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import math
@@ -34,6 +36,9 @@ from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import objects_present
+from gitartifacts.core.sweep import StoredObject
+from gitartifacts.core.sweep import objects as folder_objects
+from gitartifacts.core.sweep import remove as remove_from_folder
 from gitartifacts.errors import CacheError
 from gitartifacts.remote.uploads import ProgressFn, Uploads
 from gitartifacts.remote.urls import is_connection_error
@@ -170,6 +175,61 @@ class RemoteStore(Uploads):
                 found.add(f"sha256:{m.group(1)}{m.group(2)}")
         return found
 
+    def list_objects(self) -> list[StoredObject]:
+        """Every object on the remote with its size and mtime (`LastModified` on S3); an
+        object whose time the store does not give has mtime infinity, so it is never old."""
+        with self._errors(), self._step("listing its objects"):
+            if self.protocol == "file":
+                return list(folder_objects(self.root))
+            self._connect()
+            try:
+                found = self.fs.find(f"{self.root}/sha256", detail=True)
+            except FileNotFoundError:
+                return []
+        out = []
+        for name, info in found.items():
+            if m := _OBJECT_RE.search(name):
+                digest = f"sha256:{m.group(1)}{m.group(2)}"
+                out.append(StoredObject(digest, int(info.get("size") or 0), _mtime(info)))
+        return out
+
+    def delete(self, digests: Sequence[str], jobs: int = JOBS) -> None:
+        """Remove these objects (absent ones are fine)."""
+        self._check_writable()
+        if not digests:
+            return
+        with self._errors(), self._step(f"removing {len(digests)} objects"):
+            if self.protocol == "file":
+                for d in digests:
+                    remove_from_folder(self.root, d)
+                return
+            self._connect()
+            paths = [self.path(d) for d in digests]
+            batches = [paths[i : i + PAGE] for i in range(0, len(paths), PAGE)]
+            parallel_map(self._delete_paths, batches, max(1, jobs))
+
+    def renew_identity(self) -> None:
+        """Replace the remote's identity with a new one: every clone's record of what the
+        remote holds no longer counts, and a push running now fails before it publishes."""
+        self._check_writable()
+        path = f"{self.root}/{IDENTITY}"
+        with self._errors(), self._step(f"renewing its {IDENTITY}"):
+            if self.protocol == "file":
+                unlink_quiet(path)
+            else:
+                self._connect()
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(path)
+        self.identity(create=True)
+
+    def _delete_paths(self, paths: list[str]) -> None:
+        self.watch.check()
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(paths)
+        finally:
+            self._beat()
+
     def download(
         self,
         cache: ObjectStore,
@@ -297,3 +357,18 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     if tree == best:
         return "tree"
     return "prefixes" if by_prefix == best else "each"
+
+
+def _mtime(info: dict[str, object]) -> float:
+    """Seconds since the epoch of a listing entry's modification time; infinity if unknown."""
+    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return math.inf

@@ -135,6 +135,21 @@ def clear(staging: Staging) -> None:
             staging.store.fs.rm(path)
 
 
+def staged_objects(project: Project, store: RemoteStore | None = None) -> set[str]:
+    """The content objects every part waiting in a staging folder names: this clone's
+    (`store` None) or the remote cache's. A malformed part is an error: what it names is
+    unknown, so nothing may be collected."""
+    if store is None:
+        root = str(project.repo.common_dir / "artifacts" / "staging")
+    else:
+        root = f"{store.root}/staging"
+    out: set[str] = set()
+    for name in _part_files(Staging(store, root, []), recursive=True):
+        part = _read_part(Staging(store, root, []), name)
+        out.update(e.digest for e in part.entries.values() if e.ref is None)
+    return out
+
+
 def part_summary(part: Part, distributed_id: str) -> dict[str, Any]:
     """What a writer's run record says it upserted."""
     return {
@@ -185,11 +200,13 @@ def _exists(staging: Staging, path: str) -> bool:
     return Path(path).is_file() if staging.store is None else bool(staging.store.fs.exists(path))
 
 
-def _part_files(staging: Staging) -> list[str]:
-    """The part files of the folder (temporary files start with '.')."""
+def _part_files(staging: Staging, recursive: bool = False) -> list[str]:
+    """The part files of the folder, or of every folder below it (temporary files start
+    with '.')."""
     try:
         if staging.store is None:
-            found = [str(p) for p in Path(staging.folder).iterdir()]
+            folder = Path(staging.folder)
+            found = [str(p) for p in (folder.rglob("*") if recursive else folder.iterdir())]
         else:
             found = list(staging.store.fs.find(staging.folder))
     except FileNotFoundError:
