@@ -89,7 +89,8 @@ class Tracker:
             self._flush(self.step + 1)
 
     def finish(self) -> None:
-        self._flush(self.step + 1)
+        if self._pending:
+            self._flush(self.step + 1)
         self._file.close()
 
     def _flush(self, next_step: int) -> None:
@@ -134,14 +135,14 @@ class Tracker:
             self._last[key] = value
             m = self.metric_of(key)
             kinds = m.summary if m is not None else ()
-            if "none" in kinds:
+            agg = self._seen.setdefault(key, {})
+            if _is_number(value):  # kept for every metric: one may be defined later
+                _update(agg, float(value), m.goal if m else None)
+            if not into_summary or "none" in kinds:
                 continue
             if not kinds or kinds == ("copy",) or not _is_number(value):
-                if into_summary:
-                    self.summary[key] = value
-                continue
-            agg = _update(self._seen.setdefault(key, {}), float(value), m.goal if m else None)
-            if into_summary:
+                self.summary[key] = value
+            else:
                 self.summary[key] = {k: _num(agg[k], value) for k in kinds if k in agg}
 
 
@@ -193,7 +194,7 @@ def remove(path: Path) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _update(agg: dict[str, float], v: float, goal: str | None) -> dict[str, float]:
+def _update(agg: dict[str, float], v: float, goal: str | None) -> None:
     agg["min"] = min(agg.get("min", v), v)
     agg["max"] = max(agg.get("max", v), v)
     agg["sum"] = agg.get("sum", 0.0) + v
@@ -201,7 +202,6 @@ def _update(agg: dict[str, float], v: float, goal: str | None) -> dict[str, floa
     agg["mean"] = agg["sum"] / agg["count"]
     agg["last"] = v
     agg["best"] = agg["max"] if goal == "maximize" else agg["min"]
-    return agg
 
 
 def _num(v: float, like: Any) -> Any:

@@ -43,6 +43,8 @@ class RunMetrics:
     @property
     def step(self) -> int:
         """The current step: the one the next `log` without `step` writes to."""
+        if self._tracker is None and self.state == RUNNING and self._history is not None:
+            return self._open_history().step  # resumed: after the steps it had
         return self._tracker.step if self._tracker is not None else 0
 
     def log(
