@@ -13,6 +13,7 @@ from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitartifacts.core import manifest as mf
 from gitartifacts.errors import UsageError
 
 SUMMARIES = ("min", "max", "mean", "last", "best", "copy", "none")
@@ -179,6 +180,9 @@ def select(
 
 
 def history_path(common_dir: Path, run_id: str) -> Path:
+    """Where a live run appends its rows; the id may come from a record made elsewhere."""
+    if not mf.NAME_RE.match(run_id):
+        raise UsageError(f"invalid run id {run_id[:80]!r}", "use letters, digits, '-', '_' or '.'")
     return common_dir / "artifacts" / "runs" / run_id / "history.jsonl"
 
 

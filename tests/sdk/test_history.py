@@ -101,3 +101,12 @@ def test_select_keeps_rows_with_all_keys_and_samples_evenly() -> None:
     assert hist.select(rows, ["b"], None) == [{"_step": i, "b": i} for i in (1, 3, 5, 7, 9)]
     assert [r["_step"] for r in hist.select(rows, None, 4)] == [0, 3, 6, 9]
     assert hist.select(rows, None, 500) == rows
+
+
+def test_a_run_id_from_a_record_never_leaves_the_runs_folder(tmp_path: Path) -> None:
+    from gitartifacts.errors import UsageError
+
+    assert hist.history_path(tmp_path, "ab1") == tmp_path / "artifacts/runs/ab1/history.jsonl"
+    for bad in ("../../etc", "a/b", "", ".hidden"):
+        with pytest.raises(UsageError, match="invalid run id"):
+            hist.history_path(tmp_path, bad)
