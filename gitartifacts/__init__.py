@@ -5,6 +5,9 @@ art = ga.Artifact("bikes", type="dataset")
 art.add_dir("data/bikes")
 art.save()
 ga.Api().artifact("bikes:latest").download()
+
+with ga.init(job_type="train", config={"lr": 0.1}):
+    ga.log({"loss": 0.5})  # ga.config, ga.summary: the active run's
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ _LAZY = {
     "UsageError": "gitartifacts.errors",
     "init": "gitartifacts.sdk.session",
     "finish": "gitartifacts.sdk.session",
+    "log": "gitartifacts.sdk.session",
+    "save": "gitartifacts.sdk.session",
+    "define_metric": "gitartifacts.sdk.session",
     "Run": "gitartifacts.sdk.run",
 }
 __all__ = [
@@ -44,9 +50,14 @@ __all__ = [
     "NotFoundError",
     "Run",
     "UsageError",
+    "config",
+    "define_metric",
     "finish",
     "init",
+    "log",
     "run",
+    "save",
+    "summary",
 ]
 
 if TYPE_CHECKING:
@@ -68,15 +79,24 @@ if TYPE_CHECKING:
         ArtifactNotLoggedError,
     )
     from gitartifacts.sdk.run import Run
-    from gitartifacts.sdk.session import finish, init
+    from gitartifacts.sdk.session import define_metric, finish, init, log, save
 
     run: Run | None
+    config: Any  # the active run's config (a mapping), else a placeholder
+    summary: Any
 
 
 def __getattr__(name: str) -> Any:
     if name == "run":  # the active run of this process, or None
         return importlib.import_module("gitartifacts.sdk.session").active()
+    if name in ("config", "summary"):  # looked up on each use: they follow the active run
+        return importlib.import_module("gitartifacts.sdk.session").current(name)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    """The public names, for `dir(ga)` and completion in a notebook (`ga.<Tab>`)."""
+    return sorted({*__all__, "__version__"})

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gitartifacts.cli import run_show
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
@@ -19,7 +20,7 @@ from gitartifacts.sdk.records import version_ref
 from gitartifacts.tracking import graph, lineage
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--job-type", help="Only runs of this job type.")
 @click.option("--group", help="Only runs of this group.")
 @click.option("--state", type=click.Choice(["running", "finished", "failed", "crashed"]))
@@ -34,7 +35,9 @@ def runs(
     order: str | None,
     as_json: bool,
 ) -> None:
-    """Recorded runs, oldest first (or by --order)."""
+    """Recorded runs, oldest first (or by --order); `runs show ID` shows one."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     recs = lineage.select_runs(
         ctx.project(), job_type=job_type, group=group, state=state, order=order
     )
@@ -53,6 +56,9 @@ def runs(
             f"group={rec.get('group') or '-'}  in=[{ins}]  out=[{outs}]  {summary}"
         )
         echo(textsafe.line(row))  # a run record comes through git: one line, whatever it holds
+
+
+runs.add_command(run_show.show)
 
 
 def _label(a: dict[str, Any]) -> str:

@@ -22,6 +22,8 @@ from gitartifacts.gitmodel.refs import notes_tracking_ref as tracking_ref
 from gitartifacts.gitmodel.repo import ZERO, Repo
 from gitartifacts.gitmodel.runner import LockedError
 
+_OBJECT_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")  # what may become an object path
+
 
 def encode(record: dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
@@ -108,6 +110,20 @@ def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, 
         for rec in parsed:
             if isinstance(rec, dict):
                 yield obj, rec
+
+
+def record_objects(repo: Repo) -> set[str]:
+    """The content objects run records name: a run's history, its saved files and the
+    patch of its dirty work tree. They travel with `push`, and gc must keep them."""
+    out: set[str] = set()
+    for _, rec in read_all(repo):
+        code = rec.get("code")
+        files = rec.get("files")
+        named = [rec.get("history"), code.get("patch") if isinstance(code, dict) else None]
+        if isinstance(files, list):
+            named += [f.get("digest") for f in files if isinstance(f, dict)]
+        out.update(d for d in named if isinstance(d, str) and _OBJECT_RE.match(d))
+    return out
 
 
 def tip(repo: Repo) -> str | None:

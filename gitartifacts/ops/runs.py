@@ -83,6 +83,20 @@ def code_state(project: Project, head: str) -> dict[str, Any]:
     return {"commit": head, "dirty": True, "patch": digest}
 
 
+def read_object(project: Project, digest: str) -> bytes:
+    """A content object a run record names (its history, a saved file): from the cache, or
+    else from the default remote, as a fresh clone needs."""
+    if not mf.SHA256_RE.match(digest):
+        raise UsageError(f"a run record names a bad object {digest[:80]!r}", "report this run")
+    if not project.cache.has(digest):
+        from gitartifacts.remote.remotes import resolve as resolve_remote
+        from gitartifacts.remote.transfer import open_store
+
+        store = open_store(resolve_remote(project), project)
+        store.download(project.cache, [digest], jobs=1)
+    return project.cache.read(digest)
+
+
 def new_run_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 

@@ -9,6 +9,7 @@ from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.errors import CacheError, ManifestError
+from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 
@@ -98,6 +99,14 @@ def objects_to_push(project: Project, manifests: Sequence[mf.Manifest]) -> PushO
             listings += reversed(listing_objects(project, m.listing))
             m.entries = None  # large: only their digests and sizes are needed from here
     return PushObjects(sorted(data), sizes, listings)
+
+
+def run_objects(project: Project, rid: str, check_remote: bool) -> list[str]:
+    """The objects run records name (history, saved files, patches) that are in the local
+    cache and not known to be on remote `rid`: they travel with the runs' records."""
+    named = sorted(d for d in run_notes.record_objects(project.repo) if project.cache.has(d))
+    known = set() if check_remote else project.state.known_on_remote(rid, named)
+    return [d for d in named if d not in known]
 
 
 def lacking(project: Project, manifests: Sequence[mf.Manifest]) -> list[mf.Manifest]:

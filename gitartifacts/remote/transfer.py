@@ -95,12 +95,13 @@ def push(
             names.setdefault(digest, name)
     done = {} if check_remote else project.state.pushed(rid).get_many(names)
     todo = plan.parse(project, [n for d, n in names.items() if d not in done])
+    runs = plan.run_objects(project, rid, check_remote)
     uploaded = already = 0
     known = project.state.remote_identity.get(rid)
     # Everything already pushed to a cloud remote whose identity is on record: nothing to
     # ask it, so a no-op push opens no connection (`--check-remote` asks anyway). A folder's
     # identity file is one local read, so a folder remote is always checked.
-    if todo or known is None or folder_of(remote.url) is not None:
+    if todo or runs or known is None or folder_of(remote.url) is not None:
         store = open_store(remote, project)
         if remote.source == "origin":
             os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
@@ -112,9 +113,10 @@ def push(
             # nothing this clone saw there counts any more.
             project.state.forget_remote(rid)
             check_remote, todo = True, plan.parse(project, list(names.values()))
-        if todo:
+            runs = plan.run_objects(project, rid, check_remote)
+        if todo or runs:
             uploaded, already = _send(
-                project, store, rid, todo, identity, check_remote, jobs, progress
+                project, store, rid, todo, runs, identity, check_remote, jobs, progress
             )
         else:
             project.state.remote_identity.put(rid, identity)
@@ -127,14 +129,16 @@ def _send(
     store: RemoteStore,
     rid: str,
     todo: Sequence[mf.Manifest],
+    runs: Sequence[str],
     identity: str,
     check_remote: bool,
     jobs: int,
     progress: Progress | None,
 ) -> tuple[int, int]:
-    """Upload what `todo` needs and the remote lacks, listings last; then record it all as
-    pushed. (uploaded, already there)"""
+    """Upload what `todo` and the run records (`runs`, their objects) need and the remote
+    lacks, listings last; then record it all as pushed. (uploaded, already there)"""
     objs = plan.objects_to_push(project, todo)
+    objs = objs._replace(data=sorted({*objs.data, *runs}))
     known = set() if check_remote else project.state.known_on_remote(rid, objs.data)
     unknown = [d for d in objs.data if d not in known]
     missing = store.missing(unknown) if unknown else []

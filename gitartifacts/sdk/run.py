@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,53 +22,17 @@ from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import events, publish
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.sdk import files as saved_files
+from gitartifacts.sdk import history as hist
+from gitartifacts.sdk.config import Recorded
+from gitartifacts.sdk.metrics import RunMetrics
 from gitartifacts.sdk.records import run_ref, version_ref
 
 RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 
 
-class _Recorded(MutableMapping[str, Any]):
-    """A dict whose changes are remembered for the run's next record line."""
-
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(data or {})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self.__dict__["_data"][key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        if key == "_data":
-            super().__setattr__(key, value)
-        else:
-            self._data[key] = value
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self._data)
-
-    def __repr__(self) -> str:
-        return repr(self._data)
-
-
 @own_errors
-class Run:
+class Run(RunMetrics):
     """A job that uses and logs artifacts. Live while running; read-only from `Api().run(id)`."""
 
     def __init__(
@@ -81,8 +45,8 @@ class Run:
         self.group: str | None = record.get("group")
         self.tags: list[str] = list(record.get("tags") or [])
         self.notes: str | None = record.get("notes")
-        self.config = _Recorded(record.get("config"))
-        self.summary = _Recorded(record.get("summary"))
+        self.config = Recorded(record.get("config"))
+        self.summary = Recorded(record.get("summary"))
         self.state: str = record.get("state", RUNNING)
         self.commit: str = record.get("commit", "")
         self.code: dict[str, Any] = record.get("code") or {}
@@ -92,6 +56,11 @@ class Run:
         self.user: str | None = record.get("user")
         self.inputs: list[dict[str, Any]] = list(record.get("inputs") or [])
         self.outputs: list[dict[str, Any]] = list(record.get("outputs") or [])
+        self.files: list[dict[str, Any]] = list(record.get("files") or [])
+        self._history: str | None = record.get("history")  # the rows' content object
+        self._metrics: dict[str, hist.Metric] = {}
+        self._tracker: hist.Tracker | None = None
+        self._saved: list[saved_files.Pattern] = []
         self._live = live
         self._failed = False
         self._artifacts = artifacts  # the Artifact class
@@ -116,6 +85,7 @@ class Run:
             return
         self.state = state or (FAILED if (exit_code or self._failed) else FINISHED)
         self.end_time = time.time()
+        closed = self._close_history()  # first: its last step goes into the summary
         self._write(
             {
                 "ev": "finish",
@@ -124,13 +94,9 @@ class Run:
                 "config": self.config.as_dict(),
                 "end": self.end_time,
                 "exit_code": exit_code,
+                **closed,
             }
         )
-
-    def log(self, data: dict[str, Any]) -> None:
-        """Metrics: the summary keeps the last value of each key."""
-        self._ensure_live()
-        self.summary.update(data)
 
     # ------------------------------------------------------------------ inputs
 

@@ -17,6 +17,7 @@ from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk.artifact import Artifact
+from gitartifacts.sdk.config import Placeholder
 from gitartifacts.sdk.run import FAILED, RUNNING, Run
 
 _active: Run | None = None  # the last run `init` started; `ga.run` while it is running
@@ -74,12 +75,58 @@ def finish(exit_code: int | None = None) -> None:
         current.finish(exit_code=exit_code)
 
 
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """`run.log` of the active run."""
+    _require("log()").log(data, step=step, commit=commit)
+
+
+def save(
+    glob_str: str | os.PathLike[str],
+    base_path: str | os.PathLike[str] | None = None,
+    policy: str = "live",
+) -> list[str]:
+    """`run.save` of the active run."""
+    return _require("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+def define_metric(
+    name: str,
+    step_metric: str | None = None,
+    step_sync: bool | None = None,
+    hidden: bool | None = None,
+    summary: str | None = None,
+    goal: str | None = None,
+    overwrite: bool | None = None,
+) -> Any:
+    """`run.define_metric` of the active run."""
+    return _require("define_metric()").define_metric(
+        name, step_metric, step_sync, hidden, summary, goal, overwrite
+    )
+
+
+def current(name: str) -> Any:
+    """`ga.config` or `ga.summary`: the active run's, else a placeholder that asks for
+    `ga.init()` when used (as W&B's does)."""
+    run = active()
+    return getattr(run, name) if run is not None else Placeholder(f"gitartifacts.{name}")
+
+
 def active() -> Run | None:
     """The run of this process while it is running (`ga.run`), else None."""
     return _active if _active is not None and _active.state == RUNNING else None
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _require(what: str) -> Run:
+    run = active()
+    if run is None:
+        raise UsageError(
+            f"You must call gitartifacts.init() before gitartifacts.{what}",
+            "start a run first: run = gitartifacts.init(...)",
+        )
+    return run
 
 
 def _resume(project: Project, record: dict[str, Any], config: dict[str, Any] | None) -> Run:

@@ -22,7 +22,7 @@ from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 
-_INDEX_VERSION = 2
+_INDEX_VERSION = 3
 
 
 @dataclass
@@ -192,8 +192,17 @@ def _apply(rec: dict[str, Any], ev: dict[str, Any]) -> None:
         rec.setdefault("parts", []).append({k: ev.get(k) for k in ("artifact", "writers")})
     elif kind == "link":
         rec["links"].append({k: ev.get(k) for k in ("artifact", "collection", "version")})
-    elif kind == "finish":
-        for key in ("state", "summary", "config", "end", "exit_code"):
+    elif kind in ("finish", "update"):  # an update sets fields before the finish
+        for key in (
+            "state",
+            "summary",
+            "config",
+            "end",
+            "exit_code",
+            "history",
+            "files",
+            "metrics",
+        ):
             if key in ev:
                 rec[key] = ev[key]
 
