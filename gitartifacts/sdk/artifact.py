@@ -11,16 +11,15 @@ from typing import IO, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.workspace import scan as wscan
-from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import publish, registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import LATEST
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
-from gitartifacts.ops import checkout as ops_checkout
-from gitartifacts.ops import status as ops_status
 from gitartifacts.sdk.editable import Editable
+from gitartifacts.sdk.reading import Readable
 from gitartifacts.sdk.records import (
     ArtifactEntry,
     ArtifactFinalizedError,
@@ -32,7 +31,7 @@ from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Artifact(Editable):
+class Artifact(Editable, Readable):
     """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
     change its aliases, tags, description, metadata or ttl, and `save()` that."""
 
@@ -217,7 +216,7 @@ class Artifact(Editable):
                 f"Cannot add the same path twice: {path!r}", "pass overwrite=True to replace it"
             )
         self._entries[path] = entry
-        return ArtifactEntry(path, *entry)
+        return self._entry(path, entry)
 
     def _ensure_draft(self) -> None:
         if self._final:
@@ -226,19 +225,8 @@ class Artifact(Editable):
                 "make a new Artifact with the same name and save it for a new version",
             )
 
-    # ------------------------------------------------------------------ reading
-
-    def get_entry(self, name: str) -> ArtifactEntry:
-        e = self._entries.get(name)
-        if e is None:
-            raise NotFoundError(f"Path not contained in artifact: {name}", "see Artifact.files()")
-        return ArtifactEntry(name, *e)
-
-    def files(self) -> list[ArtifactEntry]:
-        return [ArtifactEntry(p, *e) for p, e in self._entries.items()]
-
-    @property
-    def manifest(self) -> mf.Manifest:
+    def _built(self) -> mf.Manifest:
+        """The manifest this artifact writes when saved."""
         return mf.build(
             self._name,
             self.type,
@@ -273,7 +261,7 @@ class Artifact(Editable):
         if not stage:
             self._log(self.project.repo.head(), wanted)
             return self
-        res = ops_add.save_draft(self.project, self.manifest, wanted)
+        res = ops_add.save_draft(self.project, self._built(), wanted)
         if res.outcome != "new" and res.version is not None:
             commit = ver.histories(self.project)[self._name].versions.get(res.version)
             self._version, self._commit = res.version, commit
@@ -283,7 +271,7 @@ class Artifact(Editable):
     def _log(self, parent: str | None, aliases: Sequence[str]) -> None:
         """Record this draft as a version whose commit's parent is `parent`."""
         done = ops_add.log_draft(
-            self.project, self.manifest, parent=parent, aliases=aliases, sources=self._sources
+            self.project, self._built(), parent=parent, aliases=aliases, sources=self._sources
         )
         self._version, self._commit, self._digest = done.version, done.commit, self.digest
         self._final, self._aliases = True, None
@@ -298,42 +286,6 @@ class Artifact(Editable):
                 f"'{self.name}' used prior to logging artifact",
                 "call Artifact.save() first, or get a version with Api().artifact('name:vN')",
             )
-
-    def download(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> str:
-        """Files of this version into `root`; never deletes, skips files that already match,
-        and replaces a changed file only when its bytes are in the cache, unless `force`."""
-        self._ensure_logged()
-        target, _ = ops_checkout.get(
-            self.project, self.name, os.fspath(root) if root else None, force=force
-        )
-        return target
-
-    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
-        """Make `root` hold exactly this version: files that are not in it are removed."""
-        self._ensure_logged()
-        target = (
-            os.fspath(root) if root else ops_checkout.downloads_folder(self.project, self._name)
-        )
-        return ops_checkout.checkout_root(self.project, self.name, target)
-
-    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
-        """Raise ValueError when `root` does not hold exactly this version's bytes."""
-        self._ensure_logged()
-        target = (
-            os.fspath(root)
-            if root
-            else ops_checkout.default_download_dir(self.project, resolve(self.project, self.name))
-        )
-        _, problems = ops_status.verify(self.project, self.name, target)
-        for p in problems:
-            if p.problem == "not a member":
-                full = os.path.join(target, p.path)
-                raise ValueError(
-                    f"Found file {full} which is not a member of artifact {self._name}"
-                )
-            if p.problem in ("modified", "missing"):
-                raise ValueError(f"Digest mismatch for file: {p.path}")
-            raise ValueError(f"{p.problem}: {p.path}")
 
     # ------------------------------------------------------------------ lineage
 

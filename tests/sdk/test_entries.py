@@ -1,0 +1,119 @@
+"""The seeds' entry API: `get_path`, `Entry.download`, `Entry.ref()`, `Artifact.file` and
+`artifact.manifest.entries[path].extra`, run as the seeds write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import GitRepo
+from servers import Bucket, FileServer
+
+import gitartifacts as ga
+import gitartifacts as wandb
+
+
+@pytest.fixture
+def in_repo(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    repo.write({"model.h5": b"weights", "data/a.csv": b"a,1\n", "data/b.csv": b"b,2\n"})
+    monkeypatch.chdir(repo.root)
+    return repo
+
+
+def test_get_path_entry_download_writes_one_file_and_returns_its_path(
+    in_repo: GitRepo, tmp_path: Path
+) -> None:
+    art = ga.Artifact("bikes", type="dataset")
+    art.add_dir("data", name="data")
+    art.save()
+    artifact = wandb.Api().artifact("bikes:latest")
+    name = "data/b.csv"
+    # 001-artifacts-walkthrough: `path = artifact.get_path(name)`, then `Entry.download()`.
+    path = artifact.get_path(name)
+    written = path.download(str(tmp_path / "out"))
+    assert written == str(tmp_path / "out" / "data" / "b.csv")
+    assert Path(written).read_bytes() == b"b,2\n"
+    assert sorted(p.name for p in (tmp_path / "out" / "data").iterdir()) == ["b.csv"]
+    default = artifact.get_entry("data/a.csv").download()
+    assert Path(default).read_bytes() == b"a,1\n"
+    assert Path(default).parent.parent.name == "bikes-v0"
+
+
+def test_entry_of_a_draft_cannot_download(in_repo: GitRepo) -> None:
+    art = ga.Artifact("bikes", type="dataset")
+    art.add_file("model.h5")
+    with pytest.raises(ga.ArtifactNotLoggedError, match="not logged"):
+        art.get_path("model.h5").download()
+    with pytest.raises(KeyError, match="Path not contained in artifact: nope"):
+        art.get_path("nope")
+
+
+def test_artifact_file_is_the_one_file_and_refuses_several(
+    in_repo: GitRepo, tmp_path: Path
+) -> None:
+    with wandb.init(job_type="train") as run:
+        artifact = wandb.Artifact("bike-model", type="model")
+        artifact.add_file("model.h5")
+        run.log_artifact(artifact)
+        many = wandb.Artifact("bike-data", type="dataset")
+        many.add_dir("data")
+        run.log_artifact(many)
+    with wandb.init(job_type="eval") as run:
+        model = run.use_artifact("bike-model:latest")
+        assert Path(model.file()).read_bytes() == b"weights"
+        assert model.file(str(tmp_path / "m")) == str(tmp_path / "m" / "model.h5")
+        data = run.use_artifact("bike-data:latest")
+        with pytest.raises(ValueError) as err:
+            data.file()
+    assert str(err.value).startswith(
+        "This artifact contains more than one file, call `.download()` to get all files or "
+        'call .get_entry("filename").download()'
+    )
+
+
+def test_entry_ref_is_an_attribute_and_callable(in_repo: GitRepo, http_server: FileServer) -> None:
+    (http_server.root / "labels.json").write_bytes(b'{"a": 1}')
+    uri = f"{http_server.url}/labels.json"
+    art = ga.Artifact("labels", type="dataset")
+    art.add_reference(uri)
+    art.add_file("model.h5")
+    art.save()
+    artifact = wandb.Api().artifact("labels:v0")
+    entry = artifact.get_path("labels.json")
+    assert entry.ref == uri
+    assert entry.ref() == uri
+    assert artifact.get_path("model.h5").ref is None
+
+
+def test_faq_snippet_reads_etag_of_a_reference(in_repo: GitRepo, http_server: FileServer) -> None:
+    (http_server.root / "t.json").write_bytes(b"[1, 2]")
+    art = ga.Artifact("my_table", type="dataset")
+    art.add_reference(f"{http_server.url}/t.json")
+    art.add_file("model.h5")
+    art.save()
+    found = {}
+    with wandb.init() as run:
+        # 000-artifacts-faq, as written but for its `manifest_entry` (the loop's `entry`).
+        artifact = run.use_artifact("my_table:latest")
+        for entry in artifact.manifest.entries.values():
+            manifest_entry = entry
+            versionID = entry.extra.get("versionID")
+            etag = manifest_entry.extra.get("etag")
+            found[entry.path] = (versionID, etag)
+    digest = artifact.get_entry("t.json").digest
+    assert found == {"t.json": (None, digest[len("etag:") :].strip('"')), "model.h5": (None, None)}
+
+
+@pytest.mark.slow
+def test_manifest_extra_has_the_version_id_of_a_versioned_bucket(
+    in_repo: GitRepo, s3_versioned_bucket: Bucket
+) -> None:
+    b = s3_versioned_bucket
+    b.fs.pipe(f"{b.name}/labels.json", b'{"v": 1}')
+    in_repo.ga("remote", "add", "s3", f"{b.url}/cache", "--endpoint-url", b.endpoint, "--default")
+    art = ga.Artifact("labels", type="dataset")
+    art.add_reference(f"{b.url}/labels.json")
+    art.save()
+    extra = ga.Api().artifact("labels:v0").manifest.entries["labels.json"].extra
+    assert extra["versionID"] == b.fs.info(f"{b.name}/labels.json")["VersionId"]
+    assert extra["etag"]
