@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -41,9 +42,12 @@ class Artifact(Editable, Readable):
         type: str,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
         *,
         project: Project | None = None,
     ) -> None:
+        """`incremental=True`: the version this draft becomes also holds the files of the
+        latest version of `name` (this draft's files replace those at the same path)."""
         if not isinstance(name, str) or not mf.NAME_RE.match(name):
             raise UsageError(
                 "Artifact name may only contain alphanumeric characters, dashes, underscores, "
@@ -66,6 +70,7 @@ class Artifact(Editable, Readable):
         self._digest: str | None = None
         self._path: str | None = None
         self._sources: list[str] = []  # local files and folders the entries were read from
+        self.incremental = incremental
 
     # ------------------------------------------------------------------ identity
 
@@ -258,6 +263,7 @@ class Artifact(Editable, Readable):
             self._save_edits(aliases)
             return self
         wanted = [*aliases, *(self._aliases or ())]  # aliases appended to the draft's list
+        self._add_latest()
         if not stage:
             self._log(self.project.repo.head(), wanted)
             return self
@@ -270,6 +276,7 @@ class Artifact(Editable, Readable):
 
     def _log(self, parent: str | None, aliases: Sequence[str]) -> None:
         """Record this draft as a version whose commit's parent is `parent`."""
+        self._add_latest()
         done = ops_add.log_draft(
             self.project, self._built(), parent=parent, aliases=aliases, sources=self._sources
         )
@@ -277,6 +284,30 @@ class Artifact(Editable, Readable):
         self._final, self._aliases = True, None
         if self.tags:  # not in the manifest: the draft's tags are the version's first edit
             self._save_edits(())
+
+    def new_draft(self) -> Artifact:
+        """A draft of the same name and type holding this version's files, description and
+        metadata (not its aliases, tags or ttl): change it and save it as the next version."""
+        self._ensure_logged()
+        art = Artifact._draft(
+            self.project,
+            self._name,
+            self.type,
+            self._entries,
+            self.description,
+            copy.deepcopy(self.metadata),
+        )
+        art._path = self._path
+        return art
+
+    def _add_latest(self) -> None:
+        """For an incremental draft: take in the latest version's entries, once."""
+        if not self.incremental or self._final:
+            return
+        self.incremental = False
+        if self._name in ver.histories(self.project):
+            base = resolve(self.project, f"{self._name}:{LATEST}").manifest.entries or {}
+            self._entries = {**base, **self._entries}
 
     # ------------------------------------------------------------------ logged versions
 

@@ -117,3 +117,52 @@ def test_manifest_extra_has_the_version_id_of_a_versioned_bucket(
     extra = ga.Api().artifact("labels:v0").manifest.entries["labels.json"].extra
     assert extra["versionID"] == b.fs.info(f"{b.name}/labels.json")["VersionId"]
     assert extra["etag"]
+
+
+# ---------------------------------------------------------------- drafts of a next version
+
+
+def test_new_draft_holds_the_version_and_saves_as_the_next(in_repo: GitRepo) -> None:
+    first = ga.Artifact("bikes", type="dataset", description="bikes", metadata={"k": 1})
+    first.add_dir("data")
+    first.save(aliases=["best"])
+    parent = ga.Api().artifact("bikes:v0")
+    child = parent.new_draft()
+    assert child.is_draft() and child.name == "bikes" and child.type == "dataset"
+    assert (child.description, child.metadata) == ("bikes", {"k": 1})
+    child.add_file("model.h5")
+    child.remove("a.csv")
+    child.save()
+    assert child.version == "v1"
+    v1 = ga.Api().artifact("bikes:v1")
+    assert sorted(e.path for e in v1.files()) == ["b.csv", "model.h5"]
+    assert v1.aliases == ["latest"]
+    assert sorted(e.path for e in ga.Api().artifact("bikes:v0").files()) == ["a.csv", "b.csv"]
+
+
+def test_new_draft_of_a_draft_is_refused(in_repo: GitRepo) -> None:
+    with pytest.raises(ga.ArtifactNotLoggedError, match="used prior to logging artifact"):
+        ga.Artifact("bikes", type="dataset").new_draft()
+
+
+def test_incremental_draft_adds_to_the_latest_version(in_repo: GitRepo) -> None:
+    with wandb.init() as run:
+        first = wandb.Artifact("bikes", type="dataset")
+        first.add_file("data/a.csv")
+        run.log_artifact(first)
+        more = wandb.Artifact("bikes", type="dataset", incremental=True)
+        more.add_file("data/b.csv")
+        run.log_artifact(more)
+        plain = wandb.Artifact("bikes", type="dataset")
+        plain.add_file("model.h5")
+        run.log_artifact(plain)
+    api = ga.Api()
+    versions = [sorted(e.path for e in api.artifact(f"bikes:v{n}").files()) for n in range(3)]
+    assert versions == [["a.csv"], ["a.csv", "b.csv"], ["model.h5"]]
+
+
+def test_incremental_draft_of_a_new_name_is_its_own_files(in_repo: GitRepo) -> None:
+    art = ga.Artifact("fresh", type="dataset", incremental=True)
+    art.add_file("model.h5")
+    art.save()
+    assert [e.path for e in ga.Api().artifact("fresh:v0").files()] == ["model.h5"]
