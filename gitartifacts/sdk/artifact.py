@@ -16,23 +16,21 @@ from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import publish, registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.refs import LATEST, is_registry_spec, parse_registry_spec
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
 from gitartifacts.sdk.editable import Editable
+from gitartifacts.sdk.linking import Linked
 from gitartifacts.sdk.reading import Readable
 from gitartifacts.sdk.records import (
     ArtifactEntry,
     ArtifactFinalizedError,
     ArtifactNotLoggedError,
-    version_ref,
 )
-from gitartifacts.sdk.run import Run
-from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Artifact(Editable, Readable):
+class Artifact(Editable, Readable, Linked):
     """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
     change its aliases, tags, description, metadata or ttl, and `save()` that."""
 
@@ -318,26 +316,6 @@ class Artifact(Editable, Readable):
                 "call Artifact.save() first, or get a version with Api().artifact('name:vN')",
             )
 
-    # ------------------------------------------------------------------ lineage
-
-    def logged_by(self) -> Run | None:
-        """The run that logged this version first, or None (e.g. added from the command line)."""
-        self._ensure_logged()
-        found = lineage.producers(self.project, self.digest)
-        return Run(self.project, found[0].record, artifacts=Artifact) if found else None
-
-    def used_by(self) -> list[Run]:
-        """Runs that used this version (through any name, alias or registry link)."""
-        self._ensure_logged()
-        found = lineage.consumers(self.project, self.digest)
-        return [Run(self.project, r.record, artifacts=Artifact) for r in found]
-
-    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
-        """Link this version into a registry collection (its own v0, v1, ... and aliases)."""
-        self._ensure_logged()
-        registry.link(self.project, version_ref(self), target_path, aliases or [])
-        return self
-
     @classmethod
     def _named(cls, project: Project, name: str, type: str | None) -> Artifact:
         """`Api.artifact`: `name:spec`, or a bare name for its latest version."""
@@ -350,7 +328,11 @@ class Artifact(Editable, Readable):
                 f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
                 "drop the type argument or fix it",
             )
-        return cls._from_resolved(project, r)
+        art = cls._from_resolved(project, r)
+        if is_registry_spec(spec):
+            coll, _ = parse_registry_spec(spec)
+            art._link = (coll, registry.resolve(project, spec).version)
+        return art
 
     @classmethod
     def _draft(

@@ -166,3 +166,101 @@ def test_incremental_draft_of_a_new_name_is_its_own_files(in_repo: GitRepo) -> N
     art.add_file("model.h5")
     art.save()
     assert [e.path for e in ga.Api().artifact("fresh:v0").files()] == ["model.h5"]
+
+
+# ---------------------------------------------------------------- use_artifact, log_artifact
+
+
+def test_use_artifact_takes_w_and_b_arguments(
+    in_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with wandb.init(job_type="make") as run:
+        # 001-artifacts-walkthrough: a draft given to use_artifact is saved, then used.
+        artifact = wandb.Artifact("bike-model", type="model")
+        artifact.add_file("model.h5")
+        run.use_artifact(artifact, aliases=["first"])
+    assert artifact.version == "v0"
+    assert sorted(ga.Api().artifact("bike-model:v0").aliases) == ["first", "latest"]
+    assert artifact.logged_by() is None
+    with wandb.init(job_type="eval") as run:
+        used = run.use_artifact("bike-model:latest", type="model", use_as="weights")
+        assert used.version == "v0"
+        with pytest.raises(ValueError) as err:
+            run.use_artifact("bike-model:v0", type="dataset")
+    assert str(err.value).startswith(
+        "Supplied type dataset does not match type model of artifact bike-model:v0"
+    )
+    assert "`use_as` argument is deprecated" in capsys.readouterr().err
+    assert [r.job_type for r in ga.Api().artifact("bike-model:v0").used_by()] == ["make", "eval"]
+
+
+def test_log_artifact_of_a_path_is_named_after_the_run_and_unspecified(in_repo: GitRepo) -> None:
+    with wandb.init() as run:
+        art = run.log_artifact("model.h5")
+        folder = run.log_artifact("data/")
+        with pytest.raises(ValueError, match="path must be a file, directory or external"):
+            run.log_artifact("nowhere.bin")
+    assert (art.name, art.type) == (f"run-{run.id}-model.h5:v0", "unspecified")
+    assert folder.name == f"run-{run.id}-data:v0"
+    assert sorted(e.path for e in folder.files()) == ["a.csv", "b.csv"]
+
+
+def test_a_recorded_run_logs_an_existing_version_and_refuses_a_draft(in_repo: GitRepo) -> None:
+    with wandb.init(job_type="train") as run:
+        pass
+    art = ga.Artifact("bikes", type="dataset")
+    art.add_file("model.h5")
+    art.save()
+    api_run = ga.Api().run(run.id)
+    api_run.log_artifact(ga.Api().artifact("bikes:v0"), aliases=["attached"])
+    assert [a.name for a in ga.Api().run(run.id).logged_artifacts()] == ["bikes:v0"]
+    assert ga.Api().artifact("bikes:v0").logged_by().id == run.id
+    assert "attached" in ga.Api().artifact("bikes:v0").aliases
+    draft = ga.Artifact("other", type="dataset")
+    draft.add_file("model.h5")
+    for bad in (draft, "model.h5"):
+        with pytest.raises(ValueError) as err:
+            api_run.log_artifact(bad)
+        assert str(err.value).startswith(
+            "Only existing artifacts are accepted by this api. "
+            "Manually create one with `wandb artifacts put`"
+        )
+    assert not ga.Api().artifact_exists("other")
+
+
+# ---------------------------------------------------------------- registry links
+
+
+def test_unlink_removes_the_link_and_its_aliases_and_keeps_the_version(in_repo: GitRepo) -> None:
+    for content in (b"one", b"two"):
+        (in_repo.root / "model.h5").write_bytes(content)
+        art = ga.Artifact("bike-model", type="model")
+        art.add_file("model.h5")
+        art.save()
+    first = ga.Api().artifact("bike-model:v0").link("bike-detector", aliases=["production"])
+    assert first.is_link and first.version == "v0"
+    ga.Api().artifact("bike-model:v1").link("bike-detector")
+    linked = ga.Api().artifact("registry/bike-detector:production")
+    linked.unlink()
+    assert not linked.is_link
+    with pytest.raises(KeyError, match="'bike-detector' has no 'production'"):
+        ga.Api().artifact("registry/bike-detector:production")
+    with pytest.raises(KeyError, match="registry/bike-detector:v0 was unlinked"):
+        ga.Api().artifact("registry/bike-detector:v0")
+    assert ga.Api().artifact("registry/bike-detector:latest").version == "v1"
+    assert ga.Api().artifact("bike-model:v0").get_entry("model.h5").size == 3
+    # The number of an unlinked link is not given again.
+    ga.Api().artifact("bike-model:v0").link("bike-detector")
+    assert ga.Api().artifact("registry/bike-detector:v2").version == "v0"
+
+
+def test_unlink_of_an_artifact_that_is_not_a_link_is_refused(in_repo: GitRepo) -> None:
+    art = ga.Artifact("bike-model", type="model")
+    art.add_file("model.h5")
+    art.save()
+    with pytest.raises(ValueError) as err:
+        ga.Api().artifact("bike-model:v0").unlink()
+    assert str(err.value).startswith(
+        "Artifact 'bike-model:v0' is not a linked artifact and cannot be unlinked.  "
+        "To delete it, use 'delete' instead."
+    )
