@@ -264,3 +264,33 @@ def test_unlink_of_an_artifact_that_is_not_a_link_is_refused(in_repo: GitRepo) -
         "Artifact 'bike-model:v0' is not a linked artifact and cannot be unlinked.  "
         "To delete it, use 'delete' instead."
     )
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def test_faq_best_run_of_a_sweep_and_its_artifacts(
+    in_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for acc in (0.5, 0.9, 0.7):
+        with wandb.init(group="sweep-7", job_type="train") as run:
+            (in_repo.root / "model.h5").write_text(f"acc {acc}")
+            art = wandb.Artifact("sweep_name", type="model")
+            art.add_file("model.h5")
+            run.log_artifact(art)
+            run.summary["val_acc"] = acc
+    with wandb.init(group="other") as run:
+        run.summary["val_acc"] = 1.0
+    # 000-artifacts-faq, as written.
+    api = wandb.Api()
+    sweep = api.sweep("entity/project/sweep-7")
+    runs = sorted(sweep.runs, key=lambda run: run.summary.get("val_acc", 0), reverse=True)
+    best_run = runs[0]
+    for artifact in best_run.logged_artifacts():
+        artifact_path = artifact.download()
+        print(artifact_path)
+    printed = capsys.readouterr().out.split()
+    assert len(sweep.runs) == 3 and sweep.id == "sweep-7"
+    assert (Path(printed[-1]) / "model.h5").read_text() == "acc 0.9"
+    with pytest.raises(KeyError, match="Could not find sweep nope"):
+        api.sweep("nope")
