@@ -160,11 +160,12 @@ def resolve(project: Project, spec: str) -> Link:
         raise NotFoundError(f"link {spec!r} is missing", "git fetch the registry tags")
     links = {lk.digest: n for n, lk in collection(project, coll).items()}
     parsed = _parse(coll, -1, data)
-    if parsed is None:
+    # An alias left on a removed link (e.g. fetched back from a remote) names no live link.
+    if parsed is None or parsed.digest not in links:
         raise NotFoundError(
             f"registry/{coll}:{sel} was unlinked", f"see git artifacts link --list {coll}"
         )
-    return parsed._replace(version=links.get(parsed.digest, -1))
+    return parsed._replace(version=links[parsed.digest])
 
 
 def _parse(coll: str, n: int, data: bytes) -> Link | None:

@@ -241,9 +241,14 @@ def test_unlink_removes_the_link_and_its_aliases_and_keeps_the_version(in_repo: 
     assert first.is_link and first.version == "v0"
     ga.Api().artifact("bike-model:v1").link("bike-detector")
     linked = ga.Api().artifact("registry/bike-detector:production")
+    old = in_repo.git("rev-parse", "refs/tags/registry/bike-detector/v0").strip()
     linked.unlink()
     assert not linked.is_link
     with pytest.raises(KeyError, match="'bike-detector' has no 'production'"):
+        ga.Api().artifact("registry/bike-detector:production")
+    # An alias of the removed link that comes back (a fetch from a remote) names nothing.
+    in_repo.git("update-ref", "refs/tags/registry/bike-detector/production", old)
+    with pytest.raises(KeyError, match="registry/bike-detector:production was unlinked"):
         ga.Api().artifact("registry/bike-detector:production")
     with pytest.raises(KeyError, match="registry/bike-detector:v0 was unlinked"):
         ga.Api().artifact("registry/bike-detector:v0")
