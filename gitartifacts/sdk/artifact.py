@@ -174,7 +174,7 @@ class Artifact(Editable, Readable, Linked):
                 "References must be URIs. To reference a local file, use file://", "pass a URI"
             )
         found = references.resolve(
-            ref,
+            str(ref),  # an entry's ref is a str subclass, which YAML would not write
             name,
             checksum=checksum,
             max_objects=max_objects,

@@ -299,3 +299,16 @@ def test_faq_best_run_of_a_sweep_and_its_artifacts(
     assert (Path(printed[-1]) / "model.h5").read_text() == "acc 0.9"
     with pytest.raises(KeyError, match="Could not find sweep nope"):
         api.sweep("nope")
+
+
+def test_an_entry_of_a_reference_is_referenced_again(
+    in_repo: GitRepo, http_server: FileServer
+) -> None:
+    (http_server.root / "t.json").write_bytes(b"[1]")
+    art = ga.Artifact("refs", type="dataset")
+    art.add_reference(f"{http_server.url}/t.json")
+    art.save()
+    again = ga.Artifact("refs2", type="dataset")
+    again.add_reference(ga.Api().artifact("refs:v0").get_entry("t.json"))
+    again.save()
+    assert ga.Api().artifact("refs2:v0").get_entry("t.json").ref == f"{http_server.url}/t.json"
