@@ -69,6 +69,7 @@ class Artifact(Editable, Readable, Linked):
         self._path: str | None = None
         self._sources: list[str] = []  # local files and folders the entries were read from
         self.incremental = incremental
+        self._with_latest = incremental  # the latest version's entries are still to be added
 
     # ------------------------------------------------------------------ identity
 
@@ -300,9 +301,9 @@ class Artifact(Editable, Readable, Linked):
 
     def _add_latest(self) -> None:
         """For an incremental draft: take in the latest version's entries, once."""
-        if not self.incremental or self._final:
+        if not self._with_latest or self._final:
             return
-        self.incremental = False
+        self._with_latest = False
         if self._name in ver.histories(self.project):
             base = resolve(self.project, f"{self._name}:{LATEST}").manifest.entries or {}
             self._entries = {**base, **self._entries}

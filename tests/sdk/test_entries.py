@@ -153,6 +153,7 @@ def test_incremental_draft_adds_to_the_latest_version(in_repo: GitRepo) -> None:
         more = wandb.Artifact("bikes", type="dataset", incremental=True)
         more.add_file("data/b.csv")
         run.log_artifact(more)
+        assert more.incremental
         plain = wandb.Artifact("bikes", type="dataset")
         plain.add_file("model.h5")
         run.log_artifact(plain)
