@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import GitRepo, stderr_error_line
 
 
+@pytest.mark.slow
 def test_link_unlink_removes_one_link(repo: GitRepo) -> None:
     repo.write({"model.pt": b"weights"})
     repo.ga("add", "model.pt", "--name", "model", "--type", "model")
