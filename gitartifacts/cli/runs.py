@@ -14,6 +14,7 @@ from gitartifacts.core import textsafe
 from gitartifacts.core.textsafe import echo
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import refs, registry
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk.api import Api
 from gitartifacts.sdk.records import version_ref
@@ -178,6 +179,9 @@ def _parse_output(spec: str) -> run_ops.Output:
     "-a", "--alias", "aliases", multiple=True, help="Alias in the collection; repeatable."
 )
 @click.option("--list", "list_", is_flag=True, help="List COLLECTION (or SPEC as a collection).")
+@click.option(
+    "--unlink", is_flag=True, help="Remove the link SPEC (COLLECTION:vN or :ALIAS) and its aliases."
+)
 @click.option("--json", "as_json", is_flag=True)
 @command
 def link(
@@ -186,10 +190,14 @@ def link(
     collection: str | None,
     aliases: tuple[str, ...],
     list_: bool,
+    unlink: bool,
     as_json: bool,
 ) -> None:
     """Link a version into a registry collection: git artifacts link NAME:SPEC COLLECTION."""
     project = ctx.project()
+    if unlink:
+        _unlink(ctx, project, spec, collection)
+        return
     if list_:
         coll = registry.collection_name(collection or spec or "")
         links = registry.collection(project, coll)
@@ -224,6 +232,18 @@ def link(
         raise UsageError(f"{spec} is not a committed version", "commit its manifest first")
     n = registry.link(project, version_ref(art), collection, list(aliases))
     ctx.say(f"{registry.collection_name(collection)}:v{n} -> {art.name}")
+
+
+def _unlink(ctx: Ctx, project: Project, spec: str | None, extra: str | None) -> None:
+    if not spec or extra or ":" not in spec:
+        raise UsageError(
+            "link --unlink needs one COLLECTION:vN", "git artifacts link --unlink bike-detector:v0"
+        )
+    full = spec if refs.is_registry_spec(spec) else refs.REGISTRY_SPEC_PREFIX + spec
+    coll, _ = refs.parse_registry_spec(full)
+    found = registry.resolve(project, full)
+    registry.unlink(project, coll, found.version)
+    ctx.say(f"unlinked {coll}:v{found.version} (was {found.source}:{found.source_version})")
 
 
 # The verbs of this module, for the group in cli/main.py.

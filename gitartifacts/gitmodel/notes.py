@@ -112,11 +112,13 @@ def read_all(repo: Repo, ref: str = NOTES_REF) -> Iterator[tuple[str, dict[str, 
                 yield obj, rec
 
 
-def record_objects(repo: Repo) -> set[str]:
+def record_objects(repo: Repo, remote: str | None = None) -> set[str]:
     """The content objects run records name: a run's history, its saved files and the
-    patch of its dirty work tree. They travel with `push`, and gc must keep them."""
+    patch of its dirty work tree. They travel with `push`, and gc must keep them. With
+    `remote`: the records as last fetched from it too."""
     out: set[str] = set()
-    for _, rec in read_all(repo):
+    refs = [NOTES_REF, *([tracking_ref(remote)] if remote else [])]
+    for _, rec in (pair for ref in refs for pair in read_all(repo, ref)):
         code = rec.get("code")
         files = rec.get("files")
         named = [rec.get("history"), code.get("patch") if isinstance(code, dict) else None]

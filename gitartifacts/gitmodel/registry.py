@@ -4,10 +4,14 @@ it `v0, v1, …` on its own and has its own aliases.
 A link is a lightweight tag `refs/tags/registry/<collection>/v<N>` pointing at a small blob that
 names the source artifact version and digest; aliases are tags beside it, `latest` moved to the
 newest link. Spec: `registry/<collection>:v2` or `registry/<collection>:production`.
+
+Unlinking points the tag at a blob that says when and by whom the link was removed, so the number
+is never given again and the removal travels with the registry tags; its aliases are removed.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, NamedTuple
 
 import yaml
@@ -15,7 +19,7 @@ import yaml
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import safeyaml
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import refs
+from gitartifacts.gitmodel import events, refs
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.repo import ZERO
 
@@ -52,6 +56,7 @@ def link(project: Project, source: VersionRef, target_path: str, aliases: list[s
         mf.validate_alias(a)
     links = collection(project, coll)
     same = [lk for lk in links.values() if lk.digest == source.digest]
+    numbers = _all(project, coll)
     repo = project.repo
     updates: list[tuple[str, str, str | None]] = []
     if same:
@@ -59,7 +64,7 @@ def link(project: Project, source: VersionRef, target_path: str, aliases: list[s
         blob = repo.rev_parse(refs.registry_ref(coll, f"v{n}"))
         assert blob is not None
     else:
-        n = max(links, default=-1) + 1
+        n = max(numbers, default=-1) + 1
         body = {
             "gitartifacts-link": 1,
             "collection": coll,
@@ -78,7 +83,43 @@ def link(project: Project, source: VersionRef, target_path: str, aliases: list[s
     return n
 
 
+def unlink(project: Project, coll: str, n: int) -> None:
+    """Remove link `n` of a collection with its aliases; `latest` moves to the newest link left."""
+    links = collection(project, coll)
+    if n not in links:
+        raise NotFoundError(
+            f"registry/{coll}:v{n} is not linked", f"see git artifacts link --list {coll}"
+        )
+    repo = project.repo
+    old = repo.rev_parse(refs.registry_ref(coll, f"v{n}"))
+    assert old is not None
+    body = {
+        "gitartifacts-link": 1,
+        "collection": coll,
+        "unlinked": {"t": time.time_ns(), "who": events.who()},
+    }
+    gone = repo.run("hash-object", "-w", "--stdin", input=yaml.safe_dump(body, sort_keys=False))
+    updates: list[tuple[str, str, str | None]] = [
+        (refs.registry_ref(coll, f"v{n}"), gone.strip(), old)
+    ]
+    for alias, sha in aliases(project, coll).items():
+        if sha == old:
+            updates.append((refs.registry_ref(coll, alias), ZERO, old))
+    rest = [k for k in links if k != n]
+    if rest and aliases(project, coll).get(refs.LATEST) == old:
+        newest = repo.rev_parse(refs.registry_ref(coll, f"v{max(rest)}"))
+        assert newest is not None
+        updates.append((refs.registry_ref(coll, refs.LATEST), newest, old))
+    repo.update_refs(updates)
+
+
 def collection(project: Project, coll: str) -> dict[int, Link]:
+    """The links of a collection by number, unlinked ones left out."""
+    return {n: lk for n, lk in _all(project, coll).items() if lk is not None}
+
+
+def _all(project: Project, coll: str) -> dict[int, Link | None]:
+    """Every number a collection gave; None for a link since unlinked."""
     tags = project.repo.refs(refs.registry_space(coll))
     versions = {
         refs.label_of(ref): sha
@@ -86,7 +127,7 @@ def collection(project: Project, coll: str) -> dict[int, Link]:
         if refs.version_number(refs.label_of(ref)) is not None
     }
     blobs = project.repo.cat_blobs(versions.values())
-    out: dict[int, Link] = {}
+    out: dict[int, Link | None] = {}
     for label, sha in versions.items():
         data = blobs.get(sha)
         if data is None:
@@ -119,21 +160,29 @@ def resolve(project: Project, spec: str) -> Link:
         raise NotFoundError(f"link {spec!r} is missing", "git fetch the registry tags")
     links = {lk.digest: n for n, lk in collection(project, coll).items()}
     parsed = _parse(coll, -1, data)
-    return parsed._replace(version=links.get(parsed.digest, -1))
+    # An alias left on a removed link (e.g. fetched back from a remote) names no live link.
+    if parsed is None or parsed.digest not in links:
+        raise NotFoundError(
+            f"registry/{coll}:{sel} was unlinked", f"see git artifacts link --list {coll}"
+        )
+    return parsed._replace(version=links[parsed.digest])
 
 
-def parse_link(ref: str, data: bytes) -> Link:
-    """The link in a blob that the registry ref `ref` points at (ours or a remote's);
-    a malformed one is an error."""
+def parse_link(ref: str, data: bytes) -> Link | None:
+    """The link in a blob that the registry ref `ref` points at (ours or a remote's); None
+    when it records an unlink; a malformed one is an error."""
     coll = ref[len(refs.REGISTRY_PREFIX) :].rpartition("/")[0]
     n = refs.version_number(refs.label_of(ref))
     return _parse(coll, -1 if n is None else n, data)
 
 
-def _parse(coll: str, n: int, data: bytes) -> Link:
+def _parse(coll: str, n: int, data: bytes) -> Link | None:
+    """The link a blob names; None when it records an unlink."""
     try:
         safeyaml.check_yaml(data, f"registry link {coll}:v{n}", 1 << 20)
         doc: Any = yaml.safe_load(data)
+        if "unlinked" in doc:
+            return None
         return Link(
             coll,
             n,

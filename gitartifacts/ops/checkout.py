@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
@@ -168,11 +169,16 @@ def get(
     force: bool = False,
     allow_changed_references: bool = False,
     progress: Progress | None = None,
+    paths: Collection[str] | None = None,
 ) -> tuple[str, int]:
     """Download a version into a folder: never deletes, skips files that already match,
-    replaces a changed file only when its bytes are in the cache (else only with `force`)."""
+    replaces a changed file only when its bytes are in the cache (else only with `force`).
+    `paths`: only these entries (W&B's `entry.download()`)."""
     _check_link(link)
     r, fetcher = _resolve_fetched(project, spec)
+    if paths is not None and r.manifest.entries is not None:
+        kept = {p: e for p, e in r.manifest.entries.items() if p in paths}
+        r = r._replace(manifest=dataclasses.replace(r.manifest, entries=kept))
     target = os.path.abspath(out or default_download_dir(project, r))
     written = _into_folder(
         project,

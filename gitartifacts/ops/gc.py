@@ -20,6 +20,7 @@ from gitartifacts.core import sweep
 from gitartifacts.core.fsio import WORK_TMP, unlink_quiet
 from gitartifacts.errors import ManifestError, UsageError
 from gitartifacts.gitmodel import lifecycle
+from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
 from gitartifacts.ops import gc_live
@@ -103,6 +104,7 @@ def _local_live(project: Project, all_commits: bool, gone: Collection[tuple[str,
     manifests = plan.parse(project, specs) + _work_tree_manifests(project)
     live = gc_live.live_objects(project, manifests)
     live.keep.update(staged_objects(project))
+    live.keep.update(run_notes.record_objects(project.repo))  # histories, saved files, patches
     every = plan.parse(project, gc_live.manifest_specs(project, refs))
     return Live(live.keep, live.listings | gc_live.known_listings(project, every))
 

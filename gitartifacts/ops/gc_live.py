@@ -151,6 +151,8 @@ def _linked_versions(
         if data is None:
             raise _unknown_link(ref)
         link = registry.parse_link(ref, data)
+        if link is None:
+            continue  # an unlinked link keeps nothing alive
         commits = sorted(c for n, c in every if n == link.source)
         sums = ver.summaries(project, link.source, commits)
         found = [c for c, s in sums.items() if s is not None and s.digest == link.digest]

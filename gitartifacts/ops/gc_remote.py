@@ -123,6 +123,7 @@ def _published_live(
 
     live = gc_live.live_objects(project, manifests, fetch_listing)
     live.keep.update(staged_objects(project, store))
+    live.keep.update(run_notes.record_objects(project.repo, gremote))  # run histories, files
     every = plan.parse(project, gc_live.manifest_specs(project, refs))
     return Live(live.keep, live.listings | gc_live.known_listings(project, every))
 

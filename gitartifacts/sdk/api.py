@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitartifacts.errors import GitArtifactsError, NotFoundError, own_errors
 from gitartifacts.gitmodel import lifecycle, publish
@@ -11,6 +11,13 @@ from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.artifact import Artifact
 from gitartifacts.sdk.run import Run
+
+
+class Sweep(NamedTuple):
+    """W&B's sweep as this tool keeps it: the runs of one run group."""
+
+    id: str
+    runs: list[Run]
 
 
 @own_errors
@@ -61,6 +68,17 @@ class Api:
             self.project, job_type=job_type, group=group, state=state, filters=filters, order=order
         )
         return [Run(self.project, r.record, artifacts=Artifact) for r in recs]
+
+    def sweep(self, path: str) -> Sweep:
+        """`sweep_id` or `entity/project/sweep_id`: the runs started with `group=sweep_id`."""
+        sweep_id = path.rstrip("/").rsplit("/", 1)[-1]
+        runs = self.runs(group=sweep_id)
+        if not runs:
+            raise NotFoundError(
+                f"Could not find sweep {path}",
+                "a sweep is the runs of one group: start each with ga.init(group=SWEEP_ID)",
+            )
+        return Sweep(sweep_id, runs)
 
     def artifact_versions(self, type_name: str, name: str | None = None) -> list[Artifact]:
         """Every version of `name` of type `type_name` still there (not deleted or expired),

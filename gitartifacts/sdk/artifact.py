@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -11,28 +12,25 @@ from typing import IO, Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.workspace import scan as wscan
-from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import publish, registry
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.gitmodel.refs import LATEST
+from gitartifacts.gitmodel.refs import LATEST, is_registry_spec, parse_registry_spec
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import add as ops_add
-from gitartifacts.ops import checkout as ops_checkout
-from gitartifacts.ops import status as ops_status
 from gitartifacts.sdk.editable import Editable
+from gitartifacts.sdk.linking import Linked
+from gitartifacts.sdk.reading import Readable
 from gitartifacts.sdk.records import (
     ArtifactEntry,
     ArtifactFinalizedError,
     ArtifactNotLoggedError,
-    version_ref,
 )
-from gitartifacts.sdk.run import Run
-from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Artifact(Editable):
+class Artifact(Editable, Readable, Linked):
     """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
     change its aliases, tags, description, metadata or ttl, and `save()` that."""
 
@@ -42,9 +40,12 @@ class Artifact(Editable):
         type: str,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
         *,
         project: Project | None = None,
     ) -> None:
+        """`incremental=True`: the version this draft becomes also holds the files of the
+        latest version of `name` (this draft's files replace those at the same path)."""
         if not isinstance(name, str) or not mf.NAME_RE.match(name):
             raise UsageError(
                 "Artifact name may only contain alphanumeric characters, dashes, underscores, "
@@ -67,6 +68,8 @@ class Artifact(Editable):
         self._digest: str | None = None
         self._path: str | None = None
         self._sources: list[str] = []  # local files and folders the entries were read from
+        self.incremental = incremental
+        self._with_latest = incremental  # the latest version's entries are still to be added
 
     # ------------------------------------------------------------------ identity
 
@@ -172,7 +175,7 @@ class Artifact(Editable):
                 "References must be URIs. To reference a local file, use file://", "pass a URI"
             )
         found = references.resolve(
-            ref,
+            str(ref),  # an entry's ref is a str subclass, which YAML would not write
             name,
             checksum=checksum,
             max_objects=max_objects,
@@ -217,7 +220,7 @@ class Artifact(Editable):
                 f"Cannot add the same path twice: {path!r}", "pass overwrite=True to replace it"
             )
         self._entries[path] = entry
-        return ArtifactEntry(path, *entry)
+        return self._entry(path, entry)
 
     def _ensure_draft(self) -> None:
         if self._final:
@@ -226,19 +229,8 @@ class Artifact(Editable):
                 "make a new Artifact with the same name and save it for a new version",
             )
 
-    # ------------------------------------------------------------------ reading
-
-    def get_entry(self, name: str) -> ArtifactEntry:
-        e = self._entries.get(name)
-        if e is None:
-            raise NotFoundError(f"Path not contained in artifact: {name}", "see Artifact.files()")
-        return ArtifactEntry(name, *e)
-
-    def files(self) -> list[ArtifactEntry]:
-        return [ArtifactEntry(p, *e) for p, e in self._entries.items()]
-
-    @property
-    def manifest(self) -> mf.Manifest:
+    def _built(self) -> mf.Manifest:
+        """The manifest this artifact writes when saved."""
         return mf.build(
             self._name,
             self.type,
@@ -270,10 +262,11 @@ class Artifact(Editable):
             self._save_edits(aliases)
             return self
         wanted = [*aliases, *(self._aliases or ())]  # aliases appended to the draft's list
+        self._add_latest()
         if not stage:
             self._log(self.project.repo.head(), wanted)
             return self
-        res = ops_add.save_draft(self.project, self.manifest, wanted)
+        res = ops_add.save_draft(self.project, self._built(), wanted)
         if res.outcome != "new" and res.version is not None:
             commit = ver.histories(self.project)[self._name].versions.get(res.version)
             self._version, self._commit = res.version, commit
@@ -282,13 +275,38 @@ class Artifact(Editable):
 
     def _log(self, parent: str | None, aliases: Sequence[str]) -> None:
         """Record this draft as a version whose commit's parent is `parent`."""
+        self._add_latest()
         done = ops_add.log_draft(
-            self.project, self.manifest, parent=parent, aliases=aliases, sources=self._sources
+            self.project, self._built(), parent=parent, aliases=aliases, sources=self._sources
         )
         self._version, self._commit, self._digest = done.version, done.commit, self.digest
         self._final, self._aliases = True, None
         if self.tags:  # not in the manifest: the draft's tags are the version's first edit
             self._save_edits(())
+
+    def new_draft(self) -> Artifact:
+        """A draft of the same name and type holding this version's files, description and
+        metadata (not its aliases, tags or ttl): change it and save it as the next version."""
+        self._ensure_logged()
+        art = Artifact._draft(
+            self.project,
+            self._name,
+            self.type,
+            self._entries,
+            self.description,
+            copy.deepcopy(self.metadata),
+        )
+        art._path = self._path
+        return art
+
+    def _add_latest(self) -> None:
+        """For an incremental draft: take in the latest version's entries, once."""
+        if not self._with_latest or self._final:
+            return
+        self._with_latest = False
+        if self._name in ver.histories(self.project):
+            base = resolve(self.project, f"{self._name}:{LATEST}").manifest.entries or {}
+            self._entries = {**base, **self._entries}
 
     # ------------------------------------------------------------------ logged versions
 
@@ -298,62 +316,6 @@ class Artifact(Editable):
                 f"'{self.name}' used prior to logging artifact",
                 "call Artifact.save() first, or get a version with Api().artifact('name:vN')",
             )
-
-    def download(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> str:
-        """Files of this version into `root`; never deletes, skips files that already match,
-        and replaces a changed file only when its bytes are in the cache, unless `force`."""
-        self._ensure_logged()
-        target, _ = ops_checkout.get(
-            self.project, self.name, os.fspath(root) if root else None, force=force
-        )
-        return target
-
-    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
-        """Make `root` hold exactly this version: files that are not in it are removed."""
-        self._ensure_logged()
-        target = (
-            os.fspath(root) if root else ops_checkout.downloads_folder(self.project, self._name)
-        )
-        return ops_checkout.checkout_root(self.project, self.name, target)
-
-    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
-        """Raise ValueError when `root` does not hold exactly this version's bytes."""
-        self._ensure_logged()
-        target = (
-            os.fspath(root)
-            if root
-            else ops_checkout.default_download_dir(self.project, resolve(self.project, self.name))
-        )
-        _, problems = ops_status.verify(self.project, self.name, target)
-        for p in problems:
-            if p.problem == "not a member":
-                full = os.path.join(target, p.path)
-                raise ValueError(
-                    f"Found file {full} which is not a member of artifact {self._name}"
-                )
-            if p.problem in ("modified", "missing"):
-                raise ValueError(f"Digest mismatch for file: {p.path}")
-            raise ValueError(f"{p.problem}: {p.path}")
-
-    # ------------------------------------------------------------------ lineage
-
-    def logged_by(self) -> Run | None:
-        """The run that logged this version first, or None (e.g. added from the command line)."""
-        self._ensure_logged()
-        found = lineage.producers(self.project, self.digest)
-        return Run(self.project, found[0].record, artifacts=Artifact) if found else None
-
-    def used_by(self) -> list[Run]:
-        """Runs that used this version (through any name, alias or registry link)."""
-        self._ensure_logged()
-        found = lineage.consumers(self.project, self.digest)
-        return [Run(self.project, r.record, artifacts=Artifact) for r in found]
-
-    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
-        """Link this version into a registry collection (its own v0, v1, ... and aliases)."""
-        self._ensure_logged()
-        registry.link(self.project, version_ref(self), target_path, aliases or [])
-        return self
 
     @classmethod
     def _named(cls, project: Project, name: str, type: str | None) -> Artifact:
@@ -367,7 +329,11 @@ class Artifact(Editable):
                 f"artifact {r.manifest.name!r} is of type {r.manifest.type!r}, not {type!r}",
                 "drop the type argument or fix it",
             )
-        return cls._from_resolved(project, r)
+        art = cls._from_resolved(project, r)
+        if is_registry_spec(spec):
+            coll, _ = parse_registry_spec(spec)
+            art._link = (coll, registry.resolve(project, spec).version)
+        return art
 
     @classmethod
     def _draft(

@@ -3,7 +3,9 @@ registry link or a run record names it."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.registry import VersionRef
@@ -17,12 +19,43 @@ class ArtifactFinalizedError(GitArtifactsError, RuntimeError):
     """A mutator called on a logged version."""
 
 
-class ArtifactEntry(NamedTuple):
+class RefURI(str):
+    """A reference's URI. W&B code reads it both as `entry.ref` and as `entry.ref()`."""
+
+    def __call__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    """One file or reference of an artifact (W&B's manifest entry)."""
+
     path: str
     digest: str
     size: int
-    ref: str | None = None
+    ref: RefURI | None = None
     version_id: str | None = None
+    # Writes this entry's file under a folder and returns the file's path (set by the artifact).
+    _fetch: Callable[[str, str | None], str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """W&B's `extra` of a reference: its `etag` and `versionID` when the source gave them."""
+        out: dict[str, str] = {}
+        if self.digest.startswith("etag:"):
+            out["etag"] = self.digest[len("etag:") :].strip('"')
+        if self.version_id is not None:
+            out["versionID"] = self.version_id
+        return out
+
+    def download(self, root: str | None = None) -> str:
+        """Write this file into `root` (default: the version's download folder); its path."""
+        if self._fetch is None:
+            raise ArtifactNotLoggedError(
+                f"entry {self.path!r} is of an artifact that is not logged",
+                "save the artifact first, or get it with Api().artifact('name:vN')",
+            )
+        return self._fetch(self.path, root)
 
 
 class Versioned(Protocol):

@@ -10,11 +10,9 @@ module does not import the artifact module, which imports it.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +22,7 @@ from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk import files as saved_files
 from gitartifacts.sdk import history as hist
+from gitartifacts.sdk import outputs
 from gitartifacts.sdk.config import Recorded
 from gitartifacts.sdk.metrics import RunMetrics
 from gitartifacts.sdk.records import run_ref, version_ref
@@ -101,20 +100,33 @@ class Run(RunMetrics):
     # ------------------------------------------------------------------ inputs
 
     def use_artifact(
-        self, artifact_or_name: Any, use_as: str | None = None, type: str | None = None
+        self,
+        artifact_or_name: Any,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        use_as: str | None = None,
     ) -> Any:
-        """Mark an input. A draft Artifact is saved first (once), as in W&B."""
+        """Mark an input: `name:vN`, `name:alias` (or a bare name for latest), or an Artifact.
+        A draft is saved first, once, with `aliases` (as in W&B, which applies them only to a
+        draft). `use_as` is recorded; W&B no longer uses it."""
         self._ensure_live()
+        if use_as is not None:
+            print(outputs.USE_AS_DEPRECATED, file=sys.stderr)
         if isinstance(artifact_or_name, self._artifacts):
             art = artifact_or_name
             if art.is_draft():
-                art._log(self.commit, ())
+                art._log(self.commit, aliases or ())
         else:
             # Looked up as `Api(root).artifact` does: in a freshly opened, synced project.
             project = Project.open(self.project.root)
             publish.sync(project)
-            art = self._artifacts._named(project, artifact_or_name, type)
+            art = self._artifacts._named(project, artifact_or_name, None)
             art._project = self.project
+        if type is not None and art.type != type:
+            raise UsageError(
+                f"Supplied type {type} does not match type {art.type} of artifact {art.name}",
+                "drop the type argument or fix it",
+            )
         self._write({"ev": "use", "artifact": run_ref(art, use_as)})
         self.inputs.append(run_ref(art, use_as))
         return art
@@ -146,9 +158,15 @@ class Run(RunMetrics):
         so the branch, index and work tree stay as they were. A path (file or folder) is read
         into the cache; untracked files logged from the work tree are listed in
         `.git/info/exclude`. New content gets the next version, `latest` and the aliases;
-        content already a version is that version, and the aliases move to it."""
-        self._ensure_live()
-        art = self._as_artifact(artifact_or_path, name, type or "unspecified")
+        content already a version is that version, and the aliases move to it.
+
+        On a run read with `Api().run(id)`: records a version already logged as an output of
+        that run (W&B's public `Run.log_artifact`); a draft or a path is refused."""
+        if self._live:
+            self._ensure_live()
+            art = self._as_artifact(artifact_or_path, name, type or "unspecified")
+        else:
+            art = outputs.existing(self._artifacts, artifact_or_path)
         if art.is_draft():
             art._log(self.commit, aliases or ())
         elif aliases:
@@ -294,15 +312,7 @@ class Run(RunMetrics):
         return did
 
     def _as_artifact(self, obj: Any, name: str | None, type: str) -> Any:
-        if isinstance(obj, self._artifacts):
-            return obj
-        path = Path(obj)
-        art = self._artifacts(name or _safe_name(path.name), type, project=self.project)
-        if path.is_dir():
-            art.add_dir(path)
-        else:
-            art.add_file(path)
-        return art
+        return outputs.as_artifact(self._artifacts, self.project, self.id, obj, name, type)
 
     # ------------------------------------------------------------------ lineage
 
@@ -350,8 +360,3 @@ def _part(art: Any, aliases: list[str] | None) -> Any:
     return distributed.Part(
         art.collection_name, art.type, art.description, art.metadata, entries, aliases or []
     )
-
-
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("._-") or "artifact"
-    return cleaned[:128]

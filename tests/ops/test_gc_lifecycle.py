@@ -64,3 +64,22 @@ def test_remote_gc_collects_a_deletion_only_once_it_is_published(
     fresh.ga("pull")
     assert (fresh.root / "data/ds/a.bin").read_bytes() == b"B" * 100
     assert "deleted" in fresh.ga("get", "ds:v0", "-o", str(tmp_path / "x"), rc=None).stderr
+
+
+def test_local_gc_keeps_what_run_records_name(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitartifacts as ga
+
+    monkeypatch.chdir(repo.root)
+    with ga.init(job_type="train") as run:
+        for step in range(3):
+            run.log({"loss": 1.0 / (step + 1)})
+        run_id = run.id
+    age_files(repo.cache, 7200)
+    history = ga.Api(repo.root).run(run_id)._history
+    removed = repo.ga_json("gc", "--grace", "0s")
+    assert isinstance(history, str) and history.startswith("sha256:")
+    assert history[7:] in set(cache_objects(repo.cache)), removed
+    rows = ga.Api(repo.root).run(run_id).history(pandas=False)
+    assert [round(r["loss"], 3) for r in rows] == [1.0, 0.5, 0.333]
