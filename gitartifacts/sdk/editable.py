@@ -12,9 +12,9 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import edits, lifecycle
 from gitartifacts.gitmodel import versions as ver
-from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import delete as ops_delete
 from gitartifacts.ops import edit as ops_edit
+from gitartifacts.sdk.base import ArtifactPart
 
 
 class AliasList(list[str]):
@@ -33,7 +33,7 @@ class AliasList(list[str]):
         super().remove(alias)
 
 
-class Editable:
+class Editable(ArtifactPart):
     """The editable fields of an artifact; on a logged version `save()` writes what changed
     since it was read (or last saved) as one edit event plus alias moves."""
 
@@ -48,14 +48,6 @@ class Editable:
     # The values as read or last saved, to tell what this object changed (None: not read).
     _base: edits.Values | None = None
     _base_aliases: list[str] | None = None
-
-    @property
-    def project(self) -> Project:
-        raise NotImplementedError  # the artifact's
-
-    @property
-    def name(self) -> str:
-        raise NotImplementedError  # the artifact's
 
     @property
     def metadata(self) -> dict[str, Any]:

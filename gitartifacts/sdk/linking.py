@@ -7,27 +7,19 @@ from typing import Any
 
 from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import registry
-from gitartifacts.gitmodel.project import Project
+from gitartifacts.sdk.base import ArtifactPart
 from gitartifacts.sdk.records import version_ref
 from gitartifacts.sdk.run import Run
 from gitartifacts.tracking import lineage
 
 
 @own_errors
-class Linked:
+class Linked(ArtifactPart):
     """Lineage and registry links of an artifact version."""
 
     type: str
     # (collection, link number) when read as `registry/<collection>:<vN or alias>`.
     _link: tuple[str, int] | None = None
-
-    @property
-    def project(self) -> Project:
-        raise NotImplementedError  # the artifact's
-
-    @property
-    def name(self) -> str:
-        raise NotImplementedError  # the artifact's
 
     @property
     def collection_name(self) -> str:
@@ -39,9 +31,6 @@ class Linked:
 
     @property
     def digest(self) -> str:
-        raise NotImplementedError  # the artifact's
-
-    def _ensure_logged(self) -> None:
         raise NotImplementedError  # the artifact's
 
     @property

@@ -7,10 +7,10 @@ import os
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.errors import NotFoundError, UsageError, own_errors
-from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
+from gitartifacts.sdk.base import ArtifactPart
 from gitartifacts.sdk.records import ArtifactEntry, RefURI
 
 
@@ -25,23 +25,12 @@ class ArtifactManifest:
 
 
 @own_errors
-class Readable:
+class Readable(ArtifactPart):
     """The readers of an artifact; `download`, `file` and an entry's `download` need it logged."""
 
     _name: str
     _entries: dict[str, mf.Entry]
     _final: bool
-
-    @property
-    def project(self) -> Project:
-        raise NotImplementedError  # the artifact's
-
-    @property
-    def name(self) -> str:
-        raise NotImplementedError  # the artifact's
-
-    def _ensure_logged(self) -> None:
-        raise NotImplementedError  # the artifact's
 
     # ------------------------------------------------------------------ entries
 
