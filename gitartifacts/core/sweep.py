@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.shards import object_key
 
 _SHARD_RE = re.compile(r"^[0-9a-f]{2}\Z")
@@ -26,13 +25,10 @@ class StoredObject(NamedTuple):
 
 
 def objects(root: str) -> Iterator[StoredObject]:
-    """Every object under `<root>/sha256/`; names that are not objects are left out."""
+    """Every object under `<root>/sha256/`; names that are not objects are left out, and a
+    symlinked folder is never walked (what gc lists, it may remove)."""
     top = os.path.join(root, "sha256")
-    try:
-        shards = sorted(n for n in os.listdir(top) if _SHARD_RE.match(n))
-    except FileNotFoundError:
-        return
-    for shard in shards:
+    for shard in _shards(top):
         try:
             with os.scandir(os.path.join(top, shard)) as it:
                 found = [e for e in it if _REST_RE.match(e.name)]
@@ -47,8 +43,27 @@ def objects(root: str) -> Iterator[StoredObject]:
 
 
 def remove(root: str, digest: str) -> None:
-    """Remove one object (its digest checked, as every path built from one is)."""
-    unlink_quiet(os.path.join(root, object_key(digest)))
+    """Remove one object (its digest checked, as every path built from one is), through
+    folders opened without following symlinks: a shard folder replaced by a link to
+    elsewhere makes this remove nothing there."""
+    top, shard, name = object_key(digest).split("/")
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        top_fd = os.open(os.path.join(root, top), flags)
+    except OSError:  # absent, or a symlink (ELOOP) or a file: nothing of ours to remove
+        return
+    try:
+        shard_fd = os.open(shard, flags, dir_fd=top_fd)
+    except OSError:
+        return
+    finally:
+        os.close(top_fd)
+    try:
+        os.unlink(name, dir_fd=shard_fd)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(shard_fd)
 
 
 def old_temporaries(root: str, before: float, folders: tuple[str, ...] = ()) -> list[str]:
@@ -56,11 +71,7 @@ def old_temporaries(root: str, before: float, folders: tuple[str, ...] = ()) -> 
     `<root>/sha256/` and in each of `folders` (a cache's own `tmp/`), whose every file is one."""
     out: list[str] = []
     top = os.path.join(root, "sha256")
-    try:
-        shards = [os.path.join(top, n) for n in os.listdir(top) if _SHARD_RE.match(n)]
-    except FileNotFoundError:
-        shards = []
-    for folder in shards:
+    for folder in (os.path.join(top, n) for n in _shards(top)):
         out += _old_files(folder, before, _SHARD_TMP)
     for folder in folders:
         out += _old_files(folder, before, None)
@@ -83,3 +94,17 @@ def _old_files(folder: str, before: float, prefixes: tuple[str, ...] | None) -> 
     except FileNotFoundError:
         pass
     return out
+
+
+def _shards(top: str) -> list[str]:
+    """Names of the shard folders under `top`: real folders only, and none at all when
+    `top` itself is a symlink."""
+    if os.path.islink(top):
+        return []
+    try:
+        with os.scandir(top) as it:
+            return sorted(
+                e.name for e in it if _SHARD_RE.match(e.name) and e.is_dir(follow_symlinks=False)
+            )
+    except (FileNotFoundError, NotADirectoryError):
+        return []
