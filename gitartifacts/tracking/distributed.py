@@ -89,8 +89,10 @@ def finish(project: Project, run_id: str, own: Part, distributed_id: str) -> Fin
     """Every staged part plus the finishing run's `own` entries, merged into one part."""
     own = _checked(own)
     staging = _staging(project, own.name, distributed_id)
-    files = _part_files(staging)
-    parts = [(f.rsplit("/", 1)[-1].removesuffix(".json"), _read_part(staging, f)) for f in files]
+    # A part's file name is its writer's run id: listed from a shared folder, so a name that
+    # is no run id is no part (it never reaches a run record or the lineage).
+    files = [f for f in _part_files(staging) if mf.NAME_RE.match(_writer(f))]
+    parts = [(_writer(f), _read_part(staging, f)) for f in files]
     if not parts and not own.entries:
         raise UsageError(
             f"no parts were upserted for {own.name} under {distributed_id!r}",
@@ -198,6 +200,10 @@ def _write(staging: Staging, final: str, data: bytes) -> None:
 
 def _exists(staging: Staging, path: str) -> bool:
     return Path(path).is_file() if staging.store is None else bool(staging.store.fs.exists(path))
+
+
+def _writer(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".json")
 
 
 def _part_files(staging: Staging, recursive: bool = False) -> list[str]:

@@ -140,3 +140,14 @@ def test_a_second_upsert_adds_to_the_part_and_a_part_staged_later_waits(proj: Gi
     assert [p.name for p in (proj.root / STAGING / "shards" / "b").iterdir()] == ["w2.json"]
     with pytest.raises(UsageError):
         distributed.upsert(project, "w3", part({"d": "d"}, ("v1",)), "b")
+
+
+def test_a_staged_file_whose_name_is_no_run_id_is_no_part(proj: GitRepo) -> None:
+    project = Project.open(proj.root)
+    entries = {"a": mf.Entry(sha(b"a"), 1)}
+    part = distributed.Part("shards", "dataset", None, {}, entries, [])
+    distributed.upsert(project, "w1", part, "b")
+    folder = proj.root / STAGING / "shards" / "b"
+    (folder / "x\x1b[31m.json").write_bytes((folder / "w1.json").read_bytes())
+    own = distributed.Part("shards", "dataset", None, {}, {}, [])
+    assert distributed.finish(project, "fin", own, "b").writers == ["w1"]
