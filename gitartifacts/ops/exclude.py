@@ -16,8 +16,9 @@ _LOCK_TIMEOUT = 30.0
 
 def exclude(project: Project, rels: Iterable[str]) -> None:
     """Append a line anchoring each repository-relative path (a folder ends in '/') to
-    `.git/info/exclude`, once: under a lock, the file replaced atomically."""
-    wanted = [_pattern(r) for r in rels]
+    `.git/info/exclude`, once: under a lock, the file replaced atomically. A path with a line
+    break in its name is left out: it would write two patterns, not one."""
+    wanted = [_pattern(r) for r in rels if "\n" not in r and "\r" not in r]
     if not wanted:
         return
     path = project.repo.common_dir / "info" / "exclude"

@@ -114,3 +114,15 @@ def test_a_logged_folder_with_tracked_files_has_only_its_loose_files_excluded(
     assert [ln for ln in exclude if ln.startswith("/")] == ["/cfg/run.json", "/cfg/sub/x.bin"]
     repo.write({"cfg/later.txt": "new"})  # a file added later still shows
     assert repo.git("status", "--porcelain") == "?? cfg/later.txt\n"
+
+
+def test_a_name_with_a_line_break_never_becomes_two_exclude_patterns(repo: GitRepo) -> None:
+    from gitartifacts.gitmodel.project import Project
+    from gitartifacts.ops import exclude
+
+    path = Path(repo.root) / ".git" / "info" / "exclude"
+    before = path.read_text() if path.exists() else ""
+    exclude.exclude(Project.open(repo.root), ["data/a\n*", "data/ok.bin"])
+    assert path.read_text() == before + ("" if not before or before.endswith("\n") else "\n") + (
+        "/data/ok.bin\n"
+    )
