@@ -2,7 +2,9 @@
 
 A git command that fails on a lock file of this repository is run again until the lock comes
 free or GITARTIFACTS_LOCK_TIMEOUT seconds pass; our own work-tree lock is an flock, which dies
-with its holder.
+with its holder. A git that talks to a remote (fetch, push, ls-remote, clone) is watched: it
+fails once it has been silent for the network stall limit, and it never waits on a credential
+prompt nobody can answer.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import fcntl
 import os
 import random
 import re
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import overload
+from typing import IO, overload
 
+from gitartifacts.core.redaction import redact
 from gitartifacts.errors import GitError
-from gitartifacts.settings import lock_timeout
+from gitartifacts.settings import NETWORK_TIMEOUT_ENV, lock_timeout, network_timeout
 
 # Seconds to wait for a git lock file (held by a live git, or left by a killed one).
 # How git names a lock file it could not take (index.lock, <ref>.lock, packed-refs.lock, ...).
@@ -36,6 +41,17 @@ _GIT_LOCATION_VARS = frozenset(
         "GIT_PREFIX",
         "GIT_NAMESPACE",
     )
+)
+# git verbs that talk to a remote: watched for stalls (see `_run_watched`).
+_NETWORK_VERBS = frozenset({"fetch", "push", "ls-remote", "clone"})
+# Verbs that report progress when asked: their silence then means a stall, not a big job.
+_PROGRESS_VERBS = frozenset({"fetch", "push", "clone"})
+# A progress line of git or of the remote's git ("Writing objects:  42% (5/12)", "Total 14
+# (delta 1), ...", "Delta compression using up to 2 threads"), dropped from the stderr callers
+# read for messages; git's own messages (error:, fatal:, hint:, ...) never match.
+_PROGRESS_RE = re.compile(
+    r"^(?:remote: )?(?!(?:error|fatal|warning|hint): )"
+    r"(?:[A-Za-z][A-Za-z ]*: +\d+|Delta compression using |Total \d+ \(delta )"
 )
 
 
@@ -67,7 +83,9 @@ def git(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str] | subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`, output captured: text unless `input` is bytes. `env` replaces
-    the environment. Raises GitError when git is not installed."""
+    the environment. Raises GitError when git is not installed, or when a network verb stalls."""
+    if args and args[0] in _NETWORK_VERBS and not isinstance(input, bytes):
+        return _run_watched(args, cwd, input, env)
     try:
         return subprocess.run(
             ["git", *args],
@@ -80,6 +98,89 @@ def git(
         )
     except FileNotFoundError:
         raise GitError("git is not installed", "install git 2.30 or newer") from None
+
+
+def _run_watched(
+    args: Sequence[str], cwd: str | os.PathLike[str], input: str | None, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    """Run a git that talks to a remote, killed (with its ssh or http helper: its own process
+    group) once it has been silent for the stall limit. With `--progress` a working transfer
+    is never silent for long, so a big push is not cut short; a server that accepts the
+    connection and never answers is. Without a terminal, a credential prompt fails at once
+    instead of waiting for input that never comes."""
+    base = dict(os.environ if env is None else env)
+    limit = network_timeout({}, base)
+    if not sys.stdin.isatty():
+        base.setdefault("GIT_TERMINAL_PROMPT", "0")
+    argv = list(args)
+    if argv[0] in _PROGRESS_VERBS:
+        argv.insert(1, "--progress")
+    try:
+        proc = subprocess.Popen(
+            ["git", *argv],
+            cwd=cwd,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=base,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed", "install git 2.30 or newer") from None
+    out, err, stalled = _collect(proc, input, limit)
+    if stalled:
+        what = redact(" ".join(["git", *args][:4]))
+        raise GitError(
+            f"{what} made no progress for {limit:g} s",
+            f"check the remote and the network, or raise {NETWORK_TIMEOUT_ENV}",
+        )
+    text_err = _without_progress(err.decode("utf-8", "replace"))
+    return subprocess.CompletedProcess(
+        ["git", *argv], proc.wait(), out.decode("utf-8", "replace"), text_err
+    )
+
+
+def _collect(
+    proc: subprocess.Popen[bytes], input: str | None, limit: float
+) -> tuple[bytes, bytes, bool]:
+    """(stdout, stderr, stalled) of `proc`: both streams read by threads that note the time of
+    the last byte; after `limit` seconds of silence the process group is killed."""
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+    last = [time.monotonic()]
+
+    def pump(stream: IO[bytes], key: str) -> None:
+        while block := os.read(stream.fileno(), 65536):
+            chunks[key].append(block)
+            last[0] = time.monotonic()
+
+    readers = [
+        threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True),
+    ]
+    for t in readers:
+        t.start()
+    if proc.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write((input or "").encode())
+            proc.stdin.close()
+    stalled = False
+    while proc.poll() is None:
+        if time.monotonic() - last[0] > limit:
+            stalled = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            break
+        time.sleep(0.05)
+    for t in readers:
+        t.join(timeout=5)
+    return b"".join(chunks["out"]), b"".join(chunks["err"]), stalled
+
+
+def _without_progress(stderr: str) -> str:
+    """git's stderr with the progress lines taken out (they are separated by CR or LF)."""
+    kept = [line for line in re.split(r"[\r\n]", stderr) if line and not _PROGRESS_RE.match(line)]
+    return "\n".join(kept) + ("\n" if kept else "")
 
 
 def run_waiting(
