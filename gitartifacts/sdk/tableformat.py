@@ -22,6 +22,7 @@ PARQUET, JSONL = ".table.parquet", ".table.jsonl"
 SUFFIXES = (PARQUET, JSONL)
 META_KEY = b"gitartifacts.table"
 TABLES_FIX = "pip install 'gitartifacts[tables]'"
+_REMAKE = "the stored table is damaged: log it again"
 
 
 class Stored(NamedTuple):
@@ -57,8 +58,6 @@ def decode(data: bytes, suffix: str, what: str) -> Stored:
 
 
 # ---------------------------------------------------------------- helpers
-
-_REMAKE = "the stored table is damaged: log it again"
 
 
 def _header(columns: list[str], json_columns: list[int] | None = None) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class Table:
         rows: Any = None,
         dataframe: Any = None,
     ) -> None:
+        if dataframe is None and hasattr(data, "itertuples"):  # W&B takes a DataFrame as data
+            dataframe = data
         if dataframe is not None:
             columns = [str(c) for c in dataframe.columns]
             data = dataframe.itertuples(index=False, name=None)

@@ -50,7 +50,8 @@ class Values(ArtifactPart):
             head = {"_type": "partitioned-table", "parts_path": obj.parts_path}
             return self._add_bytes(name + PARTITIONED, _dumps(head), overwrite)
         if isinstance(obj, Image):
-            return self._add_bytes(name + IMAGE, _dumps(obj.reference(self._add_png(obj))), True)
+            ref = obj.reference(self._add_png(obj))
+            return self._add_bytes(name + IMAGE, _dumps(ref), overwrite)
         raise TypeError(
             f"Artifact.add takes a Table, PartitionedTable or Image, not {type(obj).__name__}; "
             "use add_file or add_dir for files"

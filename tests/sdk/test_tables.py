@@ -68,6 +68,7 @@ def test_table_api_as_wandb() -> None:
     df = t.get_dataframe()
     assert list(df.columns) == ["a", "b", "c"] and df["b"].tolist() == ["x", "y"]
     assert ga.Table(dataframe=df) == t
+    assert ga.Table(data=df) == t  # W&B takes a DataFrame as data too
     with pytest.raises(ga.UsageError, match=r"This table expects 3 columns: \['a', 'b', 'c'\]"):
         t.add_data(1, 2)
     with pytest.raises(ga.UsageError, match="cannot hold a dict"):
@@ -157,6 +158,25 @@ def test_image_cells_are_stored_as_their_own_entries(in_repo: GitRepo) -> None:
     assert image.caption == "first" and (image.width, image.height) == (4, 4)
     assert np.array(image.image).tolist() == pixels.tolist()
     assert back.data[1] == [1, None]
+    cover = ga.Artifact("cover", type="dataset")
+    cover.add(ga.Image(pixels, caption="alone"), "cover")
+    cover.save()
+    alone = ga.Api().artifact("cover:v0").get("cover")
+    assert isinstance(alone, ga.Image) and alone.caption == "alone"
+    assert alone.png == image.png
+
+
+def test_an_image_reference_to_what_the_artifact_lacks_is_refused(in_repo: GitRepo) -> None:
+    ref = ga.Image(np.zeros((2, 2), dtype=np.uint8)).reference("media/images/x.png")
+    head = json.dumps({"_type": "table", "format": 1, "columns": ["pic"]})
+    in_repo.write({"t.table.jsonl": f"{head}\n{json.dumps([ref])}\n".encode()})
+    art = ga.Artifact("forged", type="dataset")
+    art.add_file("t.table.jsonl")
+    with pytest.raises(ga.UsageError, match=r"names image 'media/images/x\.png', which the"):
+        art.get("t")
+    art.add_file("t.table.jsonl", "media/images/x.png")  # a file there, of other bytes
+    with pytest.raises(ga.UsageError, match="which the artifact does not hold"):
+        art.get("t")
 
 
 def test_a_damaged_stored_table_is_a_one_line_error() -> None:
