@@ -2,7 +2,7 @@
 read back whatever is installed now, except Parquet, which needs pyarrow to read.
 
 JSON lines: the first line is `{"_type": "table", "format": 1, "columns": [...]}`, then one
-JSON array per row. Parquet: one column per table column, the same header object in the
+JSON array per row. Parquet: one column per table column, of its name; the same header in the
 schema metadata under `gitartifacts.table`, with `json_columns`: the columns whose values
 Arrow cannot type as one (mixed types, image references), stored as JSON text per cell.
 """
@@ -82,7 +82,7 @@ def _parquet(pa: ModuleType, columns: list[str], rows: list[list[Any]]) -> bytes
             arr = pa.array([json.dumps(v) for v in values], pa.string())
         arrays.append(arr)
     meta = {META_KEY: json.dumps(_header(columns, as_json)).encode()}
-    fields = [pa.field(str(i), a.type) for i, a in enumerate(arrays)]  # names may repeat
+    fields = [pa.field(c, a.type) for c, a in zip(columns, arrays, strict=True)]
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
     buf = io.BytesIO()
     importlib.import_module("pyarrow.parquet").write_table(table, buf)

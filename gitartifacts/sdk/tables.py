@@ -52,15 +52,15 @@ class Table:
         self.data.append([_cell(v) for v in data])
 
     def add_column(self, name: str, data: Sequence[Any], optional: bool = False) -> None:
-        """Append a column; a table with rows needs one value per row."""
+        """Append a column: one value per row (the first column of a table makes its rows)."""
         if not isinstance(name, str) or name in self.columns:
             raise UsageError(f"Column name {name!r} is already in use", "pick a new name")
         values = [_cell(v) for v in (data.tolist() if hasattr(data, "tolist") else data)]
-        if self.data and len(values) != len(self.data):
+        if self.columns and len(values) != len(self.data):
             raise UsageError(
                 f"Expected length {len(self.data)}, found {len(values)}", "one value per row"
             )
-        if not self.data:
+        if not self.columns:  # the first column makes the rows
             self.data = [[] for _ in values]
         self.columns.append(name)
         for row, v in zip(self.data, values, strict=True):

@@ -47,6 +47,7 @@ class Values(ArtifactPart):
             data, suffix = tableformat.encode(obj.columns, rows)
             return self._add_bytes(name + suffix, data, overwrite)
         if isinstance(obj, PartitionedTable):
+            mf.validate_entry_path(obj.parts_path, "parts_path")
             head = {"_type": "partitioned-table", "parts_path": obj.parts_path}
             return self._add_bytes(name + PARTITIONED, _dumps(head), overwrite)
         if isinstance(obj, Image):

@@ -4,6 +4,7 @@ back by the bare name, and seed 002's parallel writers with a partitioned table.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -77,6 +78,8 @@ def test_table_api_as_wandb() -> None:
         t.add_column("a", [1, 2])
     with pytest.raises(ga.UsageError, match="Expected length 2, found 1"):
         t.add_column("d", [1])
+    with pytest.raises(ga.UsageError, match="Expected length 0, found 1"):
+        ga.Table(columns=["a"]).add_column("b", [1])
 
 
 def test_parquet_round_trip_by_bare_name_and_by_entry_path(in_repo: GitRepo) -> None:
@@ -95,6 +98,10 @@ def test_parquet_round_trip_by_bare_name_and_by_entry_path(in_repo: GitRepo) -> 
     assert logged.get("tables/nothing") is None
     data = entry_bytes(in_repo, "results:latest", "tables/scores.table.parquet")
     assert data[:4] == b"PAR1"
+    df = pd.read_parquet(io.BytesIO(data))  # an open format: any Parquet reader reads it
+    assert list(df.columns) == COLUMNS
+    assert df["s"].tolist() == ["a", "b"]
+    assert df["any"].tolist() == ["7", '"mixed"']  # no one Arrow type: JSON text per cell
 
 
 def test_the_json_lines_writer_runs_without_pyarrow_and_any_reader_reads_it(
