@@ -12,7 +12,7 @@ from typing import Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
-from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.errors import NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk import tableformat
@@ -33,6 +33,7 @@ def for_history(project: Project, data: Any, step: int) -> tuple[Any, list[dict[
     return out, list(kept.values())
 
 
+@own_errors
 class RunFile:
     """A file kept with a run (saved, or an image or table it logged): W&B's `run.file`."""
 
