@@ -41,22 +41,12 @@ class Values(ArtifactPart):
         `<name>.image.json`; the PNGs of images go under `media/images/`."""
         self._ensure_draft()
         mf.validate_entry_path(name)
-        name = _bare(name)
-        if isinstance(obj, Table):
-            rows = plain_rows(obj, self._add_png)
-            data, suffix = tableformat.encode(obj.columns, rows)
-            return self._add_bytes(name + suffix, data, overwrite)
-        if isinstance(obj, PartitionedTable):
-            mf.validate_entry_path(obj.parts_path, "parts_path")
-            head = {"_type": "partitioned-table", "parts_path": obj.parts_path}
-            return self._add_bytes(name + PARTITIONED, _dumps(head), overwrite)
-        if isinstance(obj, Image):
-            ref = obj.reference(self._add_png(obj))
-            return self._add_bytes(name + IMAGE, _dumps(ref), overwrite)
-        raise TypeError(
-            f"Artifact.add takes a Table, PartitionedTable or Image, not {type(obj).__name__}; "
-            "use add_file or add_dir for files"
-        )
+        pngs: dict[str, bytes] = {}
+        path, data = _encoded(obj, _bare(name), pngs)
+        entry = self._add_bytes(path, data, overwrite)  # first: when it refuses, nothing is added
+        for p, png_bytes in pngs.items():
+            self._add_bytes(p, png_bytes, True)
+        return entry
 
     def get(self, name: str) -> Table | PartitionedTable | Image | None:
         """The table, partitioned table or image added under `name` (the bare name, or the
@@ -139,17 +129,36 @@ class Values(ArtifactPart):
 
     # ---------------------------------------------------------------- writing
 
-    def _add_png(self, image: Image) -> str:
-        path = f"{MEDIA_FOLDER}/{image.sha256[:32]}.png"
-        self._add_bytes(path, image.png, True)
-        return path
-
     def _add_bytes(self, path: str, data: bytes, overwrite: bool) -> ArtifactEntry:
         digest = self.project.cache.add_bytes(data)
         return self._put(path, mf.Entry(digest, len(data)), overwrite)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _encoded(obj: Any, name: str, pngs: dict[str, bytes]) -> tuple[str, bytes]:
+    """The entry path and bytes of `obj` added as `name`; the PNGs of its images go in `pngs`
+    by their paths."""
+
+    def place(image: Image) -> str:
+        path = f"{MEDIA_FOLDER}/{image.sha256[:32]}.png"
+        pngs[path] = image.png
+        return path
+
+    if isinstance(obj, Table):
+        data, suffix = tableformat.encode(obj.columns, plain_rows(obj, place))
+        return name + suffix, data
+    if isinstance(obj, PartitionedTable):
+        mf.validate_entry_path(obj.parts_path, "parts_path")
+        head = {"_type": "partitioned-table", "parts_path": obj.parts_path}
+        return name + PARTITIONED, _dumps(head)
+    if isinstance(obj, Image):
+        return name + IMAGE, _dumps(obj.reference(place(obj)))
+    raise TypeError(
+        f"Artifact.add takes a Table, PartitionedTable or Image, not {type(obj).__name__}; "
+        "use add_file or add_dir for files"
+    )
 
 
 def _bare(name: str) -> str:

@@ -207,6 +207,12 @@ def test_add_refuses_what_is_no_table_or_image(in_repo: GitRepo) -> None:
     art.add_file("a.txt")
     with pytest.raises(ga.UsageError, match="is a file, not a table or image"):
         art.get("a.txt")
+    art.add(ga.Table(columns=["a"], data=[[1]]), "t")
+    before = [e.path for e in art.files()]
+    other = ga.Table(columns=["pic"], data=[[ga.Image(np.zeros((2, 2), dtype=np.uint8))]])
+    with pytest.raises(ga.UsageError, match="Cannot add the same path twice"):
+        art.add(other, "t")
+    assert [e.path for e in art.files()] == before  # not even the image's PNG
 
 
 # ---------------------------------------------------------------- PartitionedTable
