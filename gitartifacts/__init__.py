@@ -36,6 +36,8 @@ _LAZY = {
     "save": "gitartifacts.sdk.session",
     "define_metric": "gitartifacts.sdk.session",
     "Run": "gitartifacts.sdk.run",
+    "Table": "gitartifacts.sdk.tables",
+    "Image": "gitartifacts.sdk.media",
 }
 __all__ = [
     "Api",
@@ -46,11 +48,14 @@ __all__ = [
     "CacheError",
     "ConflictError",
     "GitArtifactsError",
+    "Image",
     "ManifestError",
     "NotFoundError",
     "Run",
+    "Table",
     "UsageError",
     "config",
+    "data_types",
     "define_metric",
     "finish",
     "init",
@@ -71,8 +76,10 @@ if TYPE_CHECKING:
         NotFoundError,
         UsageError,
     )
+    from gitartifacts.sdk import data_types
     from gitartifacts.sdk.api import Api
     from gitartifacts.sdk.artifact import Artifact
+    from gitartifacts.sdk.media import Image
     from gitartifacts.sdk.records import (
         ArtifactEntry,
         ArtifactFinalizedError,
@@ -80,6 +87,7 @@ if TYPE_CHECKING:
     )
     from gitartifacts.sdk.run import Run
     from gitartifacts.sdk.session import define_metric, finish, init, log, save
+    from gitartifacts.sdk.tables import Table
 
     run: Run | None
     config: Any  # the active run's config (a mapping), else a placeholder
@@ -91,6 +99,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("gitartifacts.sdk.session").active()
     if name in ("config", "summary"):  # looked up on each use: they follow the active run
         return importlib.import_module("gitartifacts.sdk.session").current(name)
+    if name == "data_types":  # a module, as W&B's `wandb.data_types`
+        return importlib.import_module("gitartifacts.sdk.data_types")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitartifacts' has no attribute {name!r}")

@@ -27,10 +27,11 @@ from gitartifacts.sdk.records import (
     ArtifactFinalizedError,
     ArtifactNotLoggedError,
 )
+from gitartifacts.sdk.values import Values
 
 
 @own_errors
-class Artifact(Editable, Readable, Linked):
+class Artifact(Editable, Readable, Linked, Values):
     """A named, typed set of files. Build a draft, then `save()`; or get a version from `Api`,
     change its aliases, tags, description, metadata or ttl, and `save()` that."""
 

@@ -9,7 +9,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -62,6 +62,8 @@ class Tracker:
         self._pending: dict[str, Any] = {}
         self._seen: dict[str, dict[str, float]] = {}  # metric -> min/max/sum/count/last/best
         self._last: dict[str, Any] = {}  # the last value of every key, for step_metric
+        # Stores the images and tables of a row and gives it with references to them instead.
+        self.media: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
         for row in previous:  # a resumed run goes on after its last step
             self._aggregate(row, into_summary=False)
             if isinstance(row.get("_step"), int):
@@ -85,6 +87,8 @@ class Tracker:
                 return
             if step > self.step:
                 self._flush(step)
+        if self.media is not None:
+            data = self.media(data, self.step)
         self._pending.update({k: _scalar(v) for k, v in data.items()})
         if commit or (commit is None and step is None):
             self._flush(self.step + 1)

@@ -15,6 +15,7 @@ from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk import files as saved_files
 from gitartifacts.sdk import history as hist
+from gitartifacts.sdk import runmedia
 from gitartifacts.sdk.config import Recorded
 
 RUNNING = "running"
@@ -110,6 +111,11 @@ class RunMetrics:
             return pd.DataFrame(rows)
         return rows
 
+    def file(self, name: str) -> runmedia.RunFile:
+        """A file kept with the run, by its name in `files`: saved, or an image or table the
+        run logged (its history reference gives the name as `path`); W&B's `run.file`."""
+        return runmedia.run_file(self.project, self.files, name)
+
     def scan_history(self, keys: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every logged row, in step order (W&B's `scan_history`)."""
         return iter(hist.select(self._rows(), list(keys) if keys else None, None))
@@ -124,6 +130,7 @@ class RunMetrics:
             start = self.start_time or time.time()
             self._tracker = hist.Tracker(path, self.summary, start, previous)
             self._tracker.metrics.update(self._metrics)
+            self._tracker.media = self._store_media
         return self._tracker
 
     def _close_history(self) -> dict[str, Any]:
@@ -146,12 +153,21 @@ class RunMetrics:
         return out
 
     def _store_files(self, policies: tuple[str, ...]) -> None:
+        listed = saved_files.listing(self.project, self._saved, policies)
+        self._add_files(listed, write="end" not in policies)  # at the end: the finish event
+
+    def _store_media(self, data: dict[str, Any], step: int) -> dict[str, Any]:
+        """A row's images and tables stored and listed, so a killed run still names them."""
+        row, kept = runmedia.for_history(self.project, data, step)
+        if kept:
+            self._add_files(kept, write=True)
+        return dict(row)
+
+    def _add_files(self, listed: list[dict[str, Any]], write: bool) -> None:
         found = {f["path"]: f for f in self.files}
-        found.update(
-            (f["path"], f) for f in saved_files.listing(self.project, self._saved, policies)
-        )
+        found.update((f["path"], f) for f in listed)
         self.files = [found[k] for k in sorted(found)]
-        if "end" not in policies:  # at the end they go in the finish event
+        if write:
             self._write({"ev": "update", "files": self.files})
 
     def _rows(self) -> list[dict[str, Any]]:

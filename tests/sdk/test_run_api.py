@@ -177,7 +177,7 @@ def test_define_metric_sets_what_the_summary_keeps(proj: GitRepo) -> None:
             sys.executable,
             "-c",
             f"import gitartifacts as ga; print(ga.Api().run('{rec['id']}')"
-            ".history(keys=['score']))",
+            ".history(keys=['score'], pandas=False))",
         ],
         cwd=proj.root,
         capture_output=True,

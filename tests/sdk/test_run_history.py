@@ -27,7 +27,8 @@ def py(repo: GitRepo, code: str) -> str:
 
 
 def steps_of(repo: GitRepo, run_id: str) -> list[object]:
-    out = py(repo, f"print([(r['_step'], r['i']) for r in ga.Api().run('{run_id}').history()])")
+    rows = f"ga.Api().run('{run_id}').history(pandas=False)"  # rows as dicts, pandas or not
+    out = py(repo, f"print([(r['_step'], r['i']) for r in {rows}])")
     return list(eval(out))  # a list of tuples printed by Python itself
 
 
