@@ -35,7 +35,10 @@ _LAZY = {
     "log": "gitartifacts.sdk.session",
     "save": "gitartifacts.sdk.session",
     "define_metric": "gitartifacts.sdk.session",
+    "log_artifact": "gitartifacts.sdk.session",
+    "use_artifact": "gitartifacts.sdk.session",
     "Run": "gitartifacts.sdk.run",
+    "Settings": "gitartifacts.sdk.init_args",
 }
 __all__ = [
     "Api",
@@ -49,15 +52,18 @@ __all__ = [
     "ManifestError",
     "NotFoundError",
     "Run",
+    "Settings",
     "UsageError",
     "config",
     "define_metric",
     "finish",
     "init",
     "log",
+    "log_artifact",
     "run",
     "save",
     "summary",
+    "use_artifact",
 ]
 
 if TYPE_CHECKING:
@@ -73,15 +79,25 @@ if TYPE_CHECKING:
     )
     from gitartifacts.sdk.api import Api
     from gitartifacts.sdk.artifact import Artifact
+    from gitartifacts.sdk.disabled import DisabledRun
+    from gitartifacts.sdk.init_args import Settings
     from gitartifacts.sdk.records import (
         ArtifactEntry,
         ArtifactFinalizedError,
         ArtifactNotLoggedError,
     )
     from gitartifacts.sdk.run import Run
-    from gitartifacts.sdk.session import define_metric, finish, init, log, save
+    from gitartifacts.sdk.session import (
+        define_metric,
+        finish,
+        init,
+        log,
+        log_artifact,
+        save,
+        use_artifact,
+    )
 
-    run: Run | None
+    run: Run | DisabledRun | None
     config: Any  # the active run's config (a mapping), else a placeholder
     summary: Any
 

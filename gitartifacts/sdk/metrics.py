@@ -23,7 +23,7 @@ RUNNING = "running"
 class RunMetrics:
     """History, summary and saved files of a run; `Run` sets these fields."""
 
-    project: Project
+    _project: Project
     id: str
     state: str
     start_time: float | None
@@ -116,10 +116,10 @@ class RunMetrics:
 
     def _open_history(self) -> hist.Tracker:
         if self._tracker is None:
-            path = hist.history_path(self.project.repo.common_dir, self.id)
+            path = hist.history_path(self._project.repo.common_dir, self.id)
             if not path.exists() and self._history is not None:  # resumed: go on from it
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(run_ops.read_object(self.project, self._history))
+                path.write_bytes(run_ops.read_object(self._project, self._history))
             previous = hist.read_rows(_lines(path))
             start = self.start_time or time.time()
             self._tracker = hist.Tracker(path, self.summary, start, previous)
@@ -133,7 +133,7 @@ class RunMetrics:
             self._tracker.finish()
             path = self._tracker.path
             if path.stat().st_size:
-                self._history, _ = self.project.cache.add_file(str(path))
+                self._history, _ = self._project.cache.add_file(str(path))
             hist.remove(path)
         if self._history is not None:
             out["history"] = self._history
@@ -148,7 +148,7 @@ class RunMetrics:
     def _store_files(self, policies: tuple[str, ...]) -> None:
         found = {f["path"]: f for f in self.files}
         found.update(
-            (f["path"], f) for f in saved_files.listing(self.project, self._saved, policies)
+            (f["path"], f) for f in saved_files.listing(self._project, self._saved, policies)
         )
         self.files = [found[k] for k in sorted(found)]
         if "end" not in policies:  # at the end they go in the finish event
@@ -157,10 +157,10 @@ class RunMetrics:
     def _rows(self) -> list[dict[str, Any]]:
         live = self._tracker is not None and self.state == RUNNING
         if self._history is not None and not live:
-            data = run_ops.read_object(self.project, self._history)
+            data = run_ops.read_object(self._project, self._history)
             return hist.read_rows(data.decode("utf-8", errors="replace").splitlines())
         # A live run, or one killed on this machine: the file its steps were appended to.
-        return hist.read_rows(_lines(hist.history_path(self.project.repo.common_dir, self.id)))
+        return hist.read_rows(_lines(hist.history_path(self._project.repo.common_dir, self.id)))
 
 
 # ---------------------------------------------------------------- helpers
