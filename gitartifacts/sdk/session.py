@@ -68,7 +68,7 @@ def init(
         _active = DisabledRun(args)
         return _active
     r = _start(_open_project(args.dir), args)
-    _live.append(r)
+    _live[:] = [*_running(), r]  # a notebook's finished runs are let go
     _install_hooks()
     _active = r
     if args.save_code:
