@@ -60,7 +60,6 @@ class DisabledRun:
         self.url, self.sweep_id, self.resumed = None, None, False
         self.dir: str = args.dir or tempfile.gettempdir()
         self.step = 0
-        self.disabled = True
 
     @property
     def path(self) -> str:
