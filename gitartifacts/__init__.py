@@ -35,9 +35,12 @@ _LAZY = {
     "log": "gitartifacts.sdk.session",
     "save": "gitartifacts.sdk.session",
     "define_metric": "gitartifacts.sdk.session",
+    "log_artifact": "gitartifacts.sdk.session",
+    "use_artifact": "gitartifacts.sdk.session",
     "Run": "gitartifacts.sdk.run",
     "Table": "gitartifacts.sdk.tables",
     "Image": "gitartifacts.sdk.media",
+    "Settings": "gitartifacts.sdk.init_args",
 }
 __all__ = [
     "Api",
@@ -52,6 +55,7 @@ __all__ = [
     "ManifestError",
     "NotFoundError",
     "Run",
+    "Settings",
     "Table",
     "UsageError",
     "config",
@@ -60,9 +64,11 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
     "run",
     "save",
     "summary",
+    "use_artifact",
 ]
 
 if TYPE_CHECKING:
@@ -79,6 +85,8 @@ if TYPE_CHECKING:
     from gitartifacts.sdk import data_types
     from gitartifacts.sdk.api import Api
     from gitartifacts.sdk.artifact import Artifact
+    from gitartifacts.sdk.disabled import DisabledRun
+    from gitartifacts.sdk.init_args import Settings
     from gitartifacts.sdk.media import Image
     from gitartifacts.sdk.records import (
         ArtifactEntry,
@@ -86,10 +94,18 @@ if TYPE_CHECKING:
         ArtifactNotLoggedError,
     )
     from gitartifacts.sdk.run import Run
-    from gitartifacts.sdk.session import define_metric, finish, init, log, save
+    from gitartifacts.sdk.session import (
+        define_metric,
+        finish,
+        init,
+        log,
+        log_artifact,
+        save,
+        use_artifact,
+    )
     from gitartifacts.sdk.tables import Table
 
-    run: Run | None
+    run: Run | DisabledRun | None
     config: Any  # the active run's config (a mapping), else a placeholder
     summary: Any
 

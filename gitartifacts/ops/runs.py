@@ -24,6 +24,7 @@ from gitartifacts.ops import checkout as ops_checkout
 
 RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+NO_COMMIT = "no commit yet"
 
 
 class Output(NamedTuple):
@@ -74,13 +75,24 @@ def record_command(
     return RunResult(run.id, 0)
 
 
-def code_state(project: Project, head: str) -> dict[str, Any]:
-    """The commit, whether the tree was dirty, and the patch (a content object) if so."""
+def code_state(project: Project, head: str | None) -> dict[str, Any]:
+    """The commit, whether the tree was dirty, and the patch (a content object) if so; in a
+    repository with no commit yet, that it has none."""
+    if head is None:
+        return {"commit": None, "dirty": True, "note": NO_COMMIT}
     diff = project.repo.run("diff", "HEAD", "--binary", "--no-color", check=False)
     if not diff:
         return {"commit": head, "dirty": False}
     digest = project.cache.add_bytes(diff.encode())
     return {"commit": head, "dirty": True, "patch": digest}
+
+
+def record_target(project: Project, commit: str | None) -> str:
+    """The object whose note holds a run's events: the run's commit, or in a repository with
+    no commit yet the empty tree (written, so the object exists)."""
+    if commit:
+        return commit
+    return project.repo.run("hash-object", "-w", "-t", "tree", "--stdin", input="").strip()
 
 
 def read_object(project: Project, digest: str) -> bytes:
@@ -123,14 +135,10 @@ class _Recorder:
         config: dict[str, Any],
     ) -> None:
         head = project.repo.head()
-        if head is None:
-            raise UsageError(
-                "the repository has no commit yet",
-                "commit your code first: a run is recorded on a commit",
-            )
         self.project = project
         self.id = new_run_id()
         self.commit = head
+        self.target = record_target(project, head)
         self.config = config
         self.summary: dict[str, Any] = {}
         self.state = RUNNING
@@ -153,7 +161,7 @@ class _Recorder:
 
     def event(self, ev: str, **fields: Any) -> None:
         record = {"run": self.id, "t": time.time_ns(), "ev": ev, **fields}
-        run_notes.append(self.project.repo, self.commit, [record])
+        run_notes.append(self.project.repo, self.target, [record])
 
     def finish(self, state: str, exit_code: int) -> None:
         self.state = state
@@ -183,7 +191,9 @@ def _fetch_input(project: Project, spec: str, r: Resolved) -> None:
         ops_checkout.get(project, f"{name}:v{r.version}" if r.version is not None else name, None)
 
 
-def _save_outputs(project: Project, outputs: Sequence[Output], commit: str) -> list[dict[str, Any]]:
+def _save_outputs(
+    project: Project, outputs: Sequence[Output], commit: str | None
+) -> list[dict[str, Any]]:
     """Log each output as a version whose commit's parent is the run's commit (off the
     branch), and return their references."""
     found = []

@@ -46,11 +46,11 @@ class Api:
             return False
         return True
 
-    def run(self, run_id: str) -> Run:
-        """A recorded run by id (read-only)."""
+    def run(self, path: str) -> Run:
+        """A recorded run by id, or by W&B's `entity/project/id` (`run.path`; read-only)."""
         from gitartifacts.tracking import lineage
 
-        record = lineage.run_record(self.project, run_id).record
+        record = lineage.run_record(self.project, path.rstrip("/").rsplit("/", 1)[-1]).record
         return Run(self.project, record, artifacts=Artifact)
 
     def runs(

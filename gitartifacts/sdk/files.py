@@ -26,7 +26,8 @@ class Pattern(NamedTuple):
 
 def pattern(glob_str: Any, base_path: Any, policy: str) -> Pattern | None:
     """W&B's rules: a relative glob is taken from the current folder; an absolute one
-    without `base_path` keeps only the file names. None for a cloud URL (nothing to save)."""
+    without `base_path` keeps one folder level (`/a/run123/*.txt` saves `run123/...`). None
+    for a cloud URL (nothing to save)."""
     if isinstance(glob_str, bytes):
         glob_str = glob_str.decode("utf-8")
     if not isinstance(glob_str, (str, os.PathLike)):
@@ -43,7 +44,7 @@ def pattern(glob_str: Any, base_path: Any, policy: str) -> Pattern | None:
     if base_path is not None:
         base = Path(os.path.abspath(base_path))
     elif path.is_absolute():
-        base = path.parent
+        base = path.parent.parent
     else:
         base = Path(os.path.abspath("."))
     full = Path(os.path.abspath(path))  # relative: from the current folder, as in W&B

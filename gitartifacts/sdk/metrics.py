@@ -24,7 +24,7 @@ RUNNING = "running"
 class RunMetrics:
     """History, summary and saved files of a run; `Run` sets these fields."""
 
-    project: Project
+    _project: Project
     id: str
     state: str
     start_time: float | None
@@ -114,7 +114,7 @@ class RunMetrics:
     def file(self, name: str) -> runmedia.RunFile:
         """A file kept with the run, by its name in `files`: saved, or an image or table the
         run logged (its history reference gives the name as `path`); W&B's `run.file`."""
-        return runmedia.run_file(self.project, self.files, name)
+        return runmedia.run_file(self._project, self.files, name)
 
     def scan_history(self, keys: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every logged row, in step order (W&B's `scan_history`)."""
@@ -122,10 +122,10 @@ class RunMetrics:
 
     def _open_history(self) -> hist.Tracker:
         if self._tracker is None:
-            path = hist.history_path(self.project.repo.common_dir, self.id)
+            path = hist.history_path(self._project.repo.common_dir, self.id)
             if not path.exists() and self._history is not None:  # resumed: go on from it
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(run_ops.read_object(self.project, self._history))
+                path.write_bytes(run_ops.read_object(self._project, self._history))
             previous = hist.read_rows(_lines(path))
             start = self.start_time or time.time()
             self._tracker = hist.Tracker(path, self.summary, start, previous)
@@ -140,7 +140,7 @@ class RunMetrics:
             self._tracker.finish()
             path = self._tracker.path
             if path.stat().st_size:
-                self._history, _ = self.project.cache.add_file(str(path))
+                self._history, _ = self._project.cache.add_file(str(path))
             hist.remove(path)
         if self._history is not None:
             out["history"] = self._history
@@ -153,12 +153,12 @@ class RunMetrics:
         return out
 
     def _store_files(self, policies: tuple[str, ...]) -> None:
-        listed = saved_files.listing(self.project, self._saved, policies)
+        listed = saved_files.listing(self._project, self._saved, policies)
         self._add_files(listed, write="end" not in policies)  # at the end: the finish event
 
     def _store_media(self, data: dict[str, Any], step: int) -> dict[str, Any]:
         """A row's images and tables stored and listed, so a killed run still names them."""
-        row, kept = runmedia.for_history(self.project, data, step)
+        row, kept = runmedia.for_history(self._project, data, step)
         if kept:
             self._add_files(kept, write=True)
         return dict(row)
@@ -173,10 +173,10 @@ class RunMetrics:
     def _rows(self) -> list[dict[str, Any]]:
         live = self._tracker is not None and self.state == RUNNING
         if self._history is not None and not live:
-            data = run_ops.read_object(self.project, self._history)
+            data = run_ops.read_object(self._project, self._history)
             return hist.read_rows(data.decode("utf-8", errors="replace").splitlines())
         # A live run, or one killed on this machine: the file its steps were appended to.
-        return hist.read_rows(_lines(hist.history_path(self.project.repo.common_dir, self.id)))
+        return hist.read_rows(_lines(hist.history_path(self._project.repo.common_dir, self.id)))
 
 
 # ---------------------------------------------------------------- helpers

@@ -1,5 +1,6 @@
 """A run after W&B (`Run`): a job whose config, summary, inputs and outputs are recorded as
-JSON lines in git notes on the run's code commit (HEAD when it started).
+JSON lines in git notes on the run's code commit (HEAD when it started; in a repository with
+no commit yet, on the empty tree).
 
 Every event is one line (`start`, `use`, `log`, `link`, `finish`, `resume`); readers fold the
 lines of one run id, so records written in several clones merge without conflict. A run builds
@@ -20,6 +21,7 @@ from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import events, publish
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk import files as saved_files
 from gitartifacts.sdk import history as hist
 from gitartifacts.sdk import outputs
@@ -37,7 +39,7 @@ class Run(RunMetrics):
     def __init__(
         self, project: Project, record: dict[str, Any], live: bool = False, *, artifacts: type[Any]
     ) -> None:
-        self.project = project
+        self._project = project
         self.id: str = record["id"]
         self.name: str = record.get("name") or self.id
         self.job_type: str | None = record.get("job_type")
@@ -47,8 +49,14 @@ class Run(RunMetrics):
         self.config = Recorded(record.get("config"))
         self.summary = Recorded(record.get("summary"))
         self.state: str = record.get("state", RUNNING)
-        self.commit: str = record.get("commit", "")
+        self.project: str = record.get("project") or project.root.name  # a name, as in W&B
+        self.entity: str = record.get("entity") or record.get("user") or "local"
+        self.mode: str = record.get("mode") or "online"
+        self.commit: str = record.get("commit") or ""  # "" in a repository with no commit
         self.code: dict[str, Any] = record.get("code") or {}
+        self.dir: str | None = None  # set on a live run (`init(dir=)`)
+        self.resumed = False
+        self.url: str | None = None  # no web page: W&B's run URL
         self.start_time: float | None = record.get("start")
         self.end_time: float | None = record.get("end")
         self.host: str | None = record.get("host")
@@ -75,9 +83,18 @@ class Run(RunMetrics):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.finish(
-            state=FAILED if exc_type is not None else FINISHED, exit_code=1 if exc_type else 0
-        )
+        code = 0 if exc is None else exit_code_of(exc.code) if isinstance(exc, SystemExit) else 1
+        self.finish(state=FAILED if code else FINISHED, exit_code=code)
+
+    @property
+    def path(self) -> str:
+        """`entity/project/id`, W&B's form (`Api().run` takes it)."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The run group: a sweep here is the runs of one group (see `Api.sweep`)."""
+        return self.group
 
     def finish(self, exit_code: int | None = None, state: str | None = None) -> None:
         if not self._live or self.state != RUNNING:
@@ -91,6 +108,9 @@ class Run(RunMetrics):
                 "state": self.state,
                 "summary": self.summary.as_dict(),
                 "config": self.config.as_dict(),
+                "name": self.name,
+                "notes": self.notes,
+                "tags": list(self.tags),
                 "end": self.end_time,
                 "exit_code": exit_code,
                 **closed,
@@ -115,13 +135,13 @@ class Run(RunMetrics):
         if isinstance(artifact_or_name, self._artifacts):
             art = artifact_or_name
             if art.is_draft():
-                art._log(self.commit, aliases or ())
+                art._log(self.commit or None, aliases or ())
         else:
             # Looked up as `Api(root).artifact` does: in a freshly opened, synced project.
-            project = Project.open(self.project.root)
+            project = Project.open(self._project.root)
             publish.sync(project)
             art = self._artifacts._named(project, artifact_or_name, None)
-            art._project = self.project
+            art._project = self._project
         if type is not None and art.type != type:
             raise UsageError(
                 f"Supplied type {type} does not match type {art.type} of artifact {art.name}",
@@ -168,11 +188,11 @@ class Run(RunMetrics):
         else:
             art = outputs.existing(self._artifacts, artifact_or_path)
         if art.is_draft():
-            art._log(self.commit, aliases or ())
+            art._log(self.commit or None, aliases or ())
         elif aliases:
             for a in aliases:
                 if art.version:
-                    events.set_alias(self.project, art.collection_name, int(art.version[1:]), a)
+                    events.set_alias(self._project, art.collection_name, int(art.version[1:]), a)
         ref = run_ref(art, None, aliases, tags)
         self._write({"ev": "log", "artifact": ref})
         self.outputs.append(ref)
@@ -195,7 +215,7 @@ class Run(RunMetrics):
             self.log_artifact(artifact)
         from gitartifacts.gitmodel import registry
 
-        n = registry.link(self.project, version_ref(artifact), target_path, aliases or [])
+        n = registry.link(self._project, version_ref(artifact), target_path, aliases or [])
         self._write(
             {
                 "ev": "link",
@@ -234,7 +254,7 @@ class Run(RunMetrics):
         from gitartifacts.tracking import code
 
         draft = code.code_draft(
-            self.project, root, name or f"source-{self.job_type or 'run'}", include_fn, exclude_fn
+            self._project, root, name or f"source-{self.job_type or 'run'}", include_fn, exclude_fn
         )
         if draft is None:
             print(
@@ -244,7 +264,7 @@ class Run(RunMetrics):
             )
             return None
         art = self._artifacts._draft(
-            self.project, draft.name, "code", draft.entries, metadata=draft.metadata
+            self._project, draft.name, "code", draft.entries, metadata=draft.metadata
         )
         return self.log_artifact(art)
 
@@ -265,7 +285,7 @@ class Run(RunMetrics):
         art = self._as_artifact(artifact_or_path, name, type or "unspecified")
         did = self._distributed_id(distributed_id)
         part = _part(art, aliases)
-        distributed.upsert(self.project, self.id, part, did)
+        distributed.upsert(self._project, self.id, part, did)
         self._write({"ev": "upsert", "artifact": distributed.part_summary(part, did)})
         return art
 
@@ -285,10 +305,10 @@ class Run(RunMetrics):
 
         art = self._as_artifact(artifact_or_path, name, type or "unspecified")
         did = self._distributed_id(distributed_id)
-        done = distributed.finish(self.project, self.id, _part(art, aliases), did)
+        done = distributed.finish(self._project, self.id, _part(art, aliases), did)
         part = done.part
         merged = self._artifacts._draft(
-            self.project, part.name, part.type, part.entries, part.description, part.metadata
+            self._project, part.name, part.type, part.entries, part.description, part.metadata
         )
         logged = self.log_artifact(merged, aliases=part.aliases or None)
         self._write(
@@ -312,21 +332,21 @@ class Run(RunMetrics):
         return did
 
     def _as_artifact(self, obj: Any, name: str | None, type: str) -> Any:
-        return outputs.as_artifact(self._artifacts, self.project, self.id, obj, name, type)
+        return outputs.as_artifact(self._artifacts, self._project, self.id, obj, name, type)
 
     # ------------------------------------------------------------------ lineage
 
     def logged_artifacts(self) -> list[Any]:
         from gitartifacts.tracking import lineage
 
-        found = lineage.resolve_refs(self.project, self.outputs)
-        return [self._artifacts._from_resolved(self.project, r) for r in found]
+        found = lineage.resolve_refs(self._project, self.outputs)
+        return [self._artifacts._from_resolved(self._project, r) for r in found]
 
     def used_artifacts(self) -> list[Any]:
         from gitartifacts.tracking import lineage
 
-        found = lineage.resolve_refs(self.project, self.inputs)
-        return [self._artifacts._from_resolved(self.project, r) for r in found]
+        found = lineage.resolve_refs(self._project, self.inputs)
+        return [self._artifacts._from_resolved(self._project, r) for r in found]
 
     # ------------------------------------------------------------------ records
 
@@ -342,8 +362,9 @@ class Run(RunMetrics):
             )
 
     def _write(self, event: dict[str, Any]) -> None:
+        target = run_ops.record_target(self._project, self.commit or None)
         run_notes.append(
-            self.project.repo, self.commit, [{"run": self.id, "t": time.time_ns(), **event}]
+            self._project.repo, target, [{"run": self.id, "t": time.time_ns(), **event}]
         )
 
     def __repr__(self) -> str:
@@ -351,6 +372,13 @@ class Run(RunMetrics):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def exit_code_of(status: object) -> int:
+    """The process exit code of `SystemExit(status)`."""
+    if status is None:
+        return 0
+    return status if isinstance(status, int) else 1
 
 
 def _part(art: Any, aliases: list[str] | None) -> Any:

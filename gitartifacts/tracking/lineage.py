@@ -202,6 +202,9 @@ def _apply(rec: dict[str, Any], ev: dict[str, Any]) -> None:
             "history",
             "files",
             "metrics",
+            "name",
+            "notes",
+            "tags",
         ):
             if key in ev:
                 rec[key] = ev[key]
