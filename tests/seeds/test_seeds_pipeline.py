@@ -49,7 +49,6 @@ def test_pipeline_up_to_the_trained_model(repo: GitRepo, tmp_path: Path) -> None
     }
 
 
-@pytest.mark.xfail(strict=True, reason="needs wandb.Image")
 def test_whole_pipeline_with_the_report(repo: GitRepo, tmp_path: Path) -> None:
     run_block(repo, "s004_pipeline", tmp_path)
     (report,) = [r for r in runs(repo) if r["job_type"] == "report"]

@@ -113,7 +113,6 @@ def test_use_model_of_another_project(repo: GitRepo, tmp_path: Path) -> None:
     run_block(repo, "s003_l767_use_model_projects", tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="needs wandb.Image")
 @pytest.mark.parametrize("block", ["s003_l401_numpy_image", "s003_l414_pil_image"])
 def test_log_images(repo: GitRepo, tmp_path: Path, block: str) -> None:
     run_block(repo, block, tmp_path)
