@@ -18,7 +18,7 @@ from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap
 
 K = 1024
-A, B, C, D = (bytes([i]) * (100 * K) for i in b"ABCD")
+A, B, C, D, E = (bytes([i]) * (100 * K) for i in b"ABCDE")
 SAME = b"shared by every version"
 
 
@@ -118,6 +118,10 @@ def test_the_configured_cap_applies_at_the_end_of_checkout_get_and_pull(
     assert line in proc.stderr, proc.stderr
     assert _in_cache(alice) == {sha(x)[7:] for x in (C, D, SAME)}  # D: used after B
     assert alice.ga("status").stderr == ""  # no growth, no line
+    alice.write({"data/ds/a.bin": E})  # new bytes, on no remote: D (used before C) goes
+    proc = alice.ga("add", "data/ds", "--name", "ds")
+    assert "evicted 1 objects (100.0 KiB)" in proc.stderr, proc.stderr
+    assert _in_cache(alice) == {sha(x)[7:] for x in (C, E, SAME)}
     bob = clone(origin, tmp_path / "bob")
     bob.git("config", "artifacts.cacheSize", "150K")
     bob.ga("pull")
