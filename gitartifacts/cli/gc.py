@@ -13,7 +13,12 @@ from gitartifacts.ops import gc as ops_gc
 @click.option("--dry-run", is_flag=True, help="Count what would go; remove nothing.")
 @click.option("--all-commits", is_flag=True, help="Keep what any commit names (local cache).")
 @click.option("--grace", metavar="DURATION", help="Keep objects younger than this (1h; 7d remote).")
-@click.option("--remote", "remote_name", metavar="NAME", help="Collect this remote cache instead.")
+@click.option(
+    "--remote",
+    "remote_name",
+    metavar="NAME",
+    help="Collect this remote cache instead (--cache-only: the remote that must hold it).",
+)
 @click.option(
     "--cache-only",
     is_flag=True,

@@ -115,13 +115,13 @@ def capped(project: Project) -> Iterator[list[str]]:
 
 def describe(done: CapResult, source: str) -> str:
     """One line on what a pass of the cap did."""
+    if done.remote is None:
+        return f"the local cache holds {human_bytes(done.before)}, under {human_bytes(done.limit)}"
     verb = "would evict" if done.dry_run else "evicted"
     line = (
         f"{verb} {done.evicted} objects ({human_bytes(done.evicted_bytes)}) from the local "
         f"cache, now {human_bytes(done.after)} of {human_bytes(done.limit)} ({source})"
     )
-    if done.remote is None:
-        return f"the local cache holds {human_bytes(done.before)}, under {human_bytes(done.limit)}"
     if done.after > done.limit:
         line += (
             f"; still over: what stays is in use (the work tree, index, pins, staged parts, "
