@@ -161,7 +161,10 @@ def _chosen(
     r = resolve(project, spec, entries=False)
     if r.version is None:
         raise UsageError(f"{spec} is not a committed version", "name one: NAME:vN or an alias")
-    return {(r.manifest.name, r.version): every[(r.manifest.name, r.version)]}
+    key = (r.manifest.name, r.version)
+    if key not in every:  # a tag whose commit holds no manifest of that name
+        raise NotFoundError(f"{spec} has no manifest at its commit", "see git artifacts log")
+    return {key: every[key]}
 
 
 def _objects_of(
