@@ -4,7 +4,7 @@ Nothing here runs git: callers pass the `git config` values (as `Repo.config_get
 gives them, section and variable names in lower case) and `os.environ`, and get typed
 records back. Committed (`.gitartifacts.yaml`): remotes by name (URL and non-secret
 options) and the default remote. Machine-local (`git config`): `artifacts.cache`,
-`artifacts.directWrites`, `artifacts.link`, `artifacts.networkTimeout`,
+`artifacts.directWrites`, `artifacts.link`, `artifacts.networkTimeout`, `artifacts.cacheSize`,
 `artifacts.defaultRemote`, `artifacts.remote.<name>.<key>`. Environment: `GITARTIFACTS_*`
 and the endpoint variables of the S3 and GCS clients. Credentials are never settings.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitartifacts.core import safeyaml
+from gitartifacts.core.sizes import parse_size
 from gitartifacts.errors import UsageError
 
 CONFIG_FILE = ".gitartifacts.yaml"
@@ -26,6 +27,7 @@ CACHE_ENV = "GITARTIFACTS_CACHE"
 DIR_ENV = "GITARTIFACTS_DIR"
 NETWORK_TIMEOUT_ENV = "GITARTIFACTS_NETWORK_TIMEOUT"
 NETWORK_TIMEOUT_KEY = "artifacts.networkTimeout"
+CACHE_SIZE_KEY = "artifacts.cacheSize"
 LOCK_TIMEOUT_ENV = "GITARTIFACTS_LOCK_TIMEOUT"
 S3_DIRECT_ENV = "GITARTIFACTS_S3_DIRECT"
 DEFAULT_NETWORK_TIMEOUT = 120.0
@@ -58,6 +60,14 @@ class Settings:
     def network_timeout(self) -> float:
         """GITARTIFACTS_NETWORK_TIMEOUT, else artifacts.networkTimeout."""
         return network_timeout(self.config, self.env)
+
+    @property
+    def cache_size(self) -> int | None:
+        """artifacts.cacheSize: the local cache's cap in bytes (`50G`), None when unset."""
+        value = self.config.get(CACHE_SIZE_KEY.lower())
+        if value is None:
+            return None
+        return parse_size(value, f"git config {CACHE_SIZE_KEY}")
 
 
 class Remote(NamedTuple):

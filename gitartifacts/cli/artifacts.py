@@ -12,6 +12,7 @@ from gitartifacts.core import diff as adiff
 from gitartifacts.errors import UsageError
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import alias as ops_alias
+from gitartifacts.ops import cachecap
 from gitartifacts.ops import init as ops_init
 
 
@@ -112,22 +113,25 @@ def add(
             f" ({art.files} files{dirty})"
         )
         return
-    r = ops_add.add(
-        ctx.project(),
-        paths,
-        name=name,
-        type=type_,
-        description=description,
-        metadata=_parse_metadata(metadata),
-        aliases=aliases,
-        ttl=ttl,
-        refs=refs,
-        checksum=not no_checksum,
-        max_objects=max_objects,
-        force=force,
-        prefix=prefix,
-        progress=ctx.progress(),
-    )
+    project = ctx.project()
+    with cachecap.capped(project) as said:
+        r = ops_add.add(
+            project,
+            paths,
+            name=name,
+            type=type_,
+            description=description,
+            metadata=_parse_metadata(metadata),
+            aliases=aliases,
+            ttl=ttl,
+            refs=refs,
+            checksum=not no_checksum,
+            max_objects=max_objects,
+            force=force,
+            prefix=prefix,
+            progress=ctx.progress(),
+        )
+    ctx.warn(said)
     summary = f"{r.files} files, {adiff.human_size(r.size)}, {r.digest[:19]}"
     if r.outcome == "unchanged":
         where = f"still v{r.version}" if r.version is not None else "not committed yet"

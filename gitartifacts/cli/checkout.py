@@ -9,6 +9,7 @@ import click
 from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core.textsafe import echo
+from gitartifacts.ops import cachecap
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
 
@@ -26,14 +27,17 @@ def checkout(
 
     NAME:SPEC also writes that version's manifest into .artifacts/ (and stages it).
     """
-    rows = ops_checkout.checkout(
-        ctx.project(),
-        specs,
-        link=link,
-        force=force,
-        allow_changed_references=allow_changed_references,
-        progress=ctx.progress(),
-    )
+    project = ctx.project()
+    with cachecap.capped(project) as said:
+        rows = ops_checkout.checkout(
+            project,
+            specs,
+            link=link,
+            force=force,
+            allow_changed_references=allow_changed_references,
+            progress=ctx.progress(),
+        )
+    ctx.warn(said)
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted"
         ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
@@ -67,15 +71,18 @@ def get(
     allow_changed_references: bool,
 ) -> None:
     """Download a version into a folder (never deletes files there)."""
-    target, written = ops_checkout.get(
-        ctx.project(),
-        spec,
-        out,
-        link=link,
-        force=force,
-        allow_changed_references=allow_changed_references,
-        progress=ctx.progress(),
-    )
+    project = ctx.project()
+    with cachecap.capped(project) as said:
+        target, written = ops_checkout.get(
+            project,
+            spec,
+            out,
+            link=link,
+            force=force,
+            allow_changed_references=allow_changed_references,
+            progress=ctx.progress(),
+        )
+    ctx.warn(said)
     if as_json:
         print_json({"path": target, "written": written})
     else:
@@ -123,16 +130,19 @@ def pull(
     allow_changed_references: bool,
 ) -> None:
     """fetch, then checkout."""
-    fetched, rows = ops_checkout.pull(
-        ctx.project(),
-        specs,
-        remote_name=remote_name,
-        jobs=jobs,
-        link=link,
-        force=force,
-        allow_changed_references=allow_changed_references,
-        progress=ctx.progress(),
-    )
+    project = ctx.project()
+    with cachecap.capped(project) as said:
+        fetched, rows = ops_checkout.pull(
+            project,
+            specs,
+            remote_name=remote_name,
+            jobs=jobs,
+            link=link,
+            force=force,
+            allow_changed_references=allow_changed_references,
+            progress=ctx.progress(),
+        )
+    ctx.warn(said)
     for m in fetched.messages:
         echo(m, err=True)
     ctx.say(f"fetched {fetched.downloaded} objects from {fetched.remote}")

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -45,6 +45,12 @@ class Ctx:
     def say(self, msg: str) -> None:
         if not self.quiet:
             echo(msg)
+
+    def warn(self, lines: Iterable[str]) -> None:
+        """Lines for stderr that report no error (what the cache cap evicted); none with -q."""
+        if not self.quiet:
+            for line in lines:
+                echo(line, err=True)
 
 
 def command(fn: F) -> F:

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS on_remote (
     remote TEXT, digest TEXT, PRIMARY KEY (remote, digest)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_aliases (
     name TEXT, digest TEXT, alias TEXT, PRIMARY KEY (name, alias));
+CREATE TABLE IF NOT EXISTS used (digest TEXT PRIMARY KEY, t REAL) WITHOUT ROWID;
 """
 
 
@@ -154,6 +155,27 @@ class State:
         """Drop all this clone knew of `remote`'s objects and pushed versions."""
         self.db.execute("DELETE FROM on_remote WHERE remote = ?", (remote,))
         self.pushed(remote).clear()
+
+    # ------------------------------------------------------------------ cache use
+
+    def record_use(self, digests: Iterable[str], when: float | None = None) -> None:
+        """Note that a command used these cache objects (the cache cap evicts the least
+        recently used first); one transaction for all of them."""
+        t = time.time() if when is None else when
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO used VALUES (?, ?)", ((d, t) for d in set(digests))
+            )
+
+    def last_used(self, digests: list[str]) -> dict[str, float]:
+        """digest -> when a command last used it, for those with a record."""
+        out: dict[str, float] = {}
+        for i in range(0, len(digests), _BATCH):
+            chunk = digests[i : i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT digest, t FROM used WHERE digest IN ({marks})"
+            out.update((d, float(t)) for d, t in self.db.rows(q, chunk))
+        return out
 
     # ------------------------------------------------------------------ pending aliases
 

@@ -116,6 +116,7 @@ def add(
     )
     rel = _write_and_stage(project, m, where)
     remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
+    project.state.record_use(e.digest for e in entries.values() if e.ref is None)
     return _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
@@ -61,6 +61,8 @@ def checkout(
                 f"download it with git artifacts get {spec} -o DIR",
             )
         targets.append((r, current))
+    if fetcher is None:  # what the cache lacks (evicted by the cap) comes from the remote
+        transfer.fetch_for(project, [r.manifest for r, _ in targets])
     out = []
     for r, current in targets:
         m = r.manifest
@@ -93,6 +95,7 @@ def checkout(
         remember_workspace(project, m, after.fingerprint if after else None)
         where = join_path(m.path, owned[0]) if len(owned) == 1 else m.path
         out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
+    project.state.record_use(_stored(r.manifest for r, _ in targets))
     return out
 
 
@@ -269,7 +272,15 @@ def _into_folder(
     os.makedirs(target, exist_ok=True)  # even for a version with no files
     if fetcher is not None:
         fetcher.record()
+    project.state.record_use(_stored([r.manifest]))
     return len(plan.write)
+
+
+def _stored(manifests: Iterable[mf.Manifest]) -> Iterator[str]:
+    """The stored objects of these manifests (their entries loaded), for the cache's record
+    of use (see ops/cachecap)."""
+    for m in manifests:
+        yield from (e.digest for e in (m.entries or {}).values() if e.ref is None)
 
 
 def _names_in(folder: str) -> list[str]:

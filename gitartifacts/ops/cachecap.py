@@ -1,0 +1,162 @@
+"""The local cache's size cap: evict the least recently used objects a remote holds.
+
+Use is recorded in state.db (`State.record_use`), once per command, by the commands that
+read or write a version's objects (add, checkout, get, pull). Not by file times: touching an
+object's mtime would change the work-tree files hard-linked to it and renew gc's grace for
+objects nothing names, and `relatime` atime moves at most once a day. An object with no
+record counts as used when it was written into the cache (its mtime).
+
+What may go: an object the remote holds, checked with one batched existence check against
+the remote store right before eviction (never the index of what this clone pushed), so an
+eviction never removes the only copy. What never goes: the objects of the versions the work
+tree and index hold, of pins and of staged parts, listing objects (they tell gc what a
+version names), and what the running command used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core import sweep
+from gitartifacts.core.sizes import human_bytes
+from gitartifacts.errors import GitArtifactsError, ManifestError
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.gitmodel.refs import PIN_PREFIX
+from gitartifacts.ops import gc, gc_live
+from gitartifacts.remote import plan, transfer
+from gitartifacts.remote.remotes import resolve as resolve_remote
+from gitartifacts.settings import CACHE_SIZE_KEY
+
+
+class CapResult(NamedTuple):
+    """What one pass of the cap did (or, dry, would do) to the local cache."""
+
+    limit: int
+    before: int  # bytes in the cache before
+    after: int  # bytes in the cache after (dry: would be)
+    evicted: int  # objects
+    evicted_bytes: int
+    not_on_remote: int  # candidates kept because the remote lacks them
+    remote: str | None  # None: the cache was under the cap, no remote asked
+    dry_run: bool
+
+
+def configured_limit(project: Project) -> int | None:
+    """`git config artifacts.cacheSize` in bytes, None when unset; a bad value is refused
+    (read before a command starts, so it fails with nothing done)."""
+    return project.settings.cache_size
+
+
+def evict_to(
+    project: Project,
+    limit: int,
+    *,
+    remote_name: str | None = None,
+    dry_run: bool = False,
+    since: float | None = None,
+) -> CapResult:
+    """Evict least recently used objects until the cache holds at most `limit` bytes, among
+    those remote `remote_name` (default: the default remote) holds. `since`: objects used or
+    written at or after this time (the running command's) stay."""
+    objects = list(sweep.objects(str(project.cache.root)))
+    total = sum(o.size for o in objects)
+    if total <= limit:
+        return CapResult(limit, total, total, 0, 0, 0, None, dry_run)
+    remote = resolve_remote(project, remote_name)
+    keep = _held(project)
+    used = project.state.last_used([o.digest for o in objects])
+    end = float("inf") if since is None else since
+    ordered = sorted(
+        ((max(used.get(o.digest, 0.0), o.mtime), o) for o in objects if o.digest not in keep),
+        key=lambda pair: (pair[0], pair[1].digest),
+    )
+    candidates = [o for last, o in ordered if last < end]
+    store = transfer.open_store(remote, project)
+    absent = set(store.missing([o.digest for o in candidates]))
+    size, evicted, skipped = total, 0, 0
+    for o in candidates:
+        if size <= limit:
+            break
+        if o.digest in absent:
+            skipped += 1
+            continue
+        if not dry_run:
+            sweep.remove(str(project.cache.root), o.digest)
+        size -= o.size
+        evicted += 1
+    return CapResult(limit, total, size, evicted, total - size, skipped, remote.name, dry_run)
+
+
+@contextlib.contextmanager
+def capped(project: Project) -> Iterator[list[str]]:
+    """Around a command that grows the cache: the configured cap is read first (a bad value
+    stops the command before it does anything) and applied at the end; the list yielded
+    then holds the one line to print (none when under the cap or unset). The command's work
+    is done by then, so a cap that cannot be applied (no remote, one that does not answer)
+    is a warning, not a failure."""
+    limit = configured_limit(project)
+    since = time.time()
+    said: list[str] = []
+    yield said
+    if limit is None:
+        return
+    try:
+        done = evict_to(project, limit, since=since)
+    except GitArtifactsError as exc:
+        said.append(f"warning: {CACHE_SIZE_KEY}: nothing evicted: {exc}")
+        return
+    if done.remote is not None:
+        said.append(describe(done, CACHE_SIZE_KEY))
+
+
+def describe(done: CapResult, source: str) -> str:
+    """One line on what a pass of the cap did."""
+    if done.remote is None:
+        return f"the local cache holds {human_bytes(done.before)}, under {human_bytes(done.limit)}"
+    verb = "would evict" if done.dry_run else "evicted"
+    line = (
+        f"{verb} {done.evicted} objects ({human_bytes(done.evicted_bytes)}) from the local "
+        f"cache, now {human_bytes(done.after)} of {human_bytes(done.limit)} ({source})"
+    )
+    if done.after > done.limit:
+        line += (
+            f"; still over: what stays is in use (the work tree, index, pins, staged parts, "
+            f"this command) or not on remote {done.remote} ({done.not_on_remote} objects)"
+        )
+    return line
+
+
+def _held(project: Project) -> set[str]:
+    """Objects the cap never evicts: those of the work tree's and index's manifests, of
+    pins and staged parts, and every listing object this clone can tell."""
+    from gitartifacts.tracking.distributed import staged_objects
+
+    pins = project.repo.refs(PIN_PREFIX.rstrip("/"))
+    specs = gc_live.manifest_specs(project, pins) + _index_blobs(project)
+    held = plan.parse(project, specs) + _work_tree_manifests(project)
+    live = gc_live.live_objects(project, held)
+    every = plan.parse(project, gc_live.manifest_specs(project, gc.local_refs(project)))
+    listings = gc_live.known_listings(project, every + held)
+    return live.keep | live.listings | listings | staged_objects(project)
+
+
+def _index_blobs(project: Project) -> list[str]:
+    """The manifest blobs in the index (staged, and every stage of an unmerged one)."""
+    out = project.repo.run("ls-files", "-s", "-z", "--", mf.MANIFEST_DIR + "/")
+    return [rec.split()[1] for rec in out.split("\0") if rec]
+
+
+def _work_tree_manifests(project: Project) -> list[mf.Manifest]:
+    out = []
+    for name in project.names():
+        try:
+            m = project.read_manifest(name, entries=False)
+        except ManifestError:
+            continue  # a broken one (being edited): the index still holds its blob
+        if m is not None:
+            out.append(m)
+    return out
