@@ -5,6 +5,8 @@ and index for the local cache; the git remote's published refs for a remote cach
 younger than the grace period is kept whatever names it (an `add` or a push in flight has
 objects nothing names yet). Only unreferenced objects are removed, content objects before
 listing objects, so a gc killed at any point loses nothing a ref needs; a rerun completes.
+Locally each removal happens under the cache's lock after a second look at the object's
+mtime, which a writer reusing the object has renewed (see core/cachelock).
 """
 
 from __future__ import annotations
