@@ -11,15 +11,15 @@ import os
 from collections.abc import Iterable, Iterator
 
 from gitartifacts.core import cachelock
-from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel.project import Project
 
 
 def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]) -> None:
-    """Renew the cache objects `digests` (holding the cache's lock shared); any a gc removed
-    is stored again from `files`, read until all are back (a lazy iterable: it is read only
-    when something is missing, which is rare). An object none of the files holds any more
-    is an error: the version would name content the cache lacks."""
+    """Renew the cache objects `digests` (holding the cache's lock shared); any the cache
+    lacks is stored again from `files`, read until all are back (a lazy iterable: it is
+    read only when something is missing, which is rare). What none of the files holds
+    stays missing: a version may name content that lives only on a remote (a part another
+    writer pushed, a file of a version fetched by its listing)."""
     with cachelock.held(project.cache.root, exclusive=False):
         missing = set(cachelock.renew(project.cache, sorted(set(digests))))
         for path in files if missing else ():
@@ -27,13 +27,6 @@ def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]
             missing.discard(digest)
             if not missing:
                 break
-    if missing:
-        raise CacheError(
-            f"{len(missing)} objects were removed from the cache by a gc while they were "
-            f"being stored, and their files changed since (one is {min(missing)}); nothing "
-            "was recorded",
-            "run it again",
-        )
 
 
 def files_under(paths: Iterable[str]) -> Iterator[str]:
