@@ -42,26 +42,32 @@ def objects(root: str) -> Iterator[StoredObject]:
             continue
 
 
-def remove(root: str, digest: str) -> None:
+def remove(root: str, digest: str, older_than: float | None = None) -> bool:
     """Remove one object (its digest checked, as every path built from one is), through
     folders opened without following symlinks: a shard folder replaced by a link to
-    elsewhere makes this remove nothing there."""
+    elsewhere makes this remove nothing there. With `older_than` (a time in seconds), an
+    object whose mtime is not older is kept: a writer renewed it since it was listed.
+    Whether it was removed."""
     top, shard, name = object_key(digest).split("/")
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
     try:
         top_fd = os.open(os.path.join(root, top), flags)
     except OSError:  # absent, or a symlink (ELOOP) or a file: nothing of ours to remove
-        return
+        return False
     try:
         shard_fd = os.open(shard, flags, dir_fd=top_fd)
     except OSError:
-        return
+        return False
     finally:
         os.close(top_fd)
     try:
+        st = os.stat(name, dir_fd=shard_fd, follow_symlinks=False)
+        if older_than is not None and st.st_mtime >= older_than:
+            return False
         os.unlink(name, dir_fd=shard_fd)
+        return True
     except FileNotFoundError:
-        pass
+        return False
     finally:
         os.close(shard_fd)
 

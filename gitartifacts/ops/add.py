@@ -16,6 +16,7 @@ from gitartifacts.errors import GitArtifactsError, UsageError
 from gitartifacts.gitmodel import events, logged
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import reuse
 from gitartifacts.ops.exclude import exclude_untracked
 from gitartifacts.ops.init import ensure_init
 from gitartifacts.ops.paths import (
@@ -114,6 +115,9 @@ def add(
         path=where.path if where is not None else None,
         ttl=ttl if ttl is not None else (existing.ttl if existing else None),
     )
+    # A gc running now may have listed a reused object as garbage: renew before naming it.
+    source = [str(project.root / where.source)] if where is not None else []
+    reuse.renew_objects(project, _stored(entries), reuse.files_under(source))
     rel = _write_and_stage(project, m, where)
     remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
     project.state.record_use(e.digest for e in entries.values() if e.ref is None)
@@ -166,6 +170,7 @@ def log_draft(
     gitmodel/logged.py), the branch, index and work tree left as they were. `sources`, the
     local files and folders the entries were read from, are kept out of `git status`
     (`.git/info/exclude`) when git does not track them: their bytes are in the cache now."""
+    reuse.renew_objects(project, _stored(m.entries or {}), reuse.files_under(sources))
     result = logged.log_version(project, m, parent, aliases)
     ensure_init(project, stage=False)
     exclude_untracked(project, sources)
@@ -188,6 +193,11 @@ def entries_of(project: Project, path: str) -> dict[str, mf.Entry]:
         digest, size = project.cache.add_file(os.path.join(path, rel), st[2])
         out[mf.validate_entry_path(rel)] = mf.Entry(digest, size)
     return out
+
+
+def _stored(entries: dict[str, mf.Entry]) -> list[str]:
+    """The cache objects `entries` name (references are not stored)."""
+    return [e.digest for e in entries.values() if e.ref is None]
 
 
 def _check_input(

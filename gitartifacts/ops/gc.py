@@ -5,6 +5,8 @@ and index for the local cache; the git remote's published refs for a remote cach
 younger than the grace period is kept whatever names it (an `add` or a push in flight has
 objects nothing names yet). Only unreferenced objects are removed, content objects before
 listing objects, so a gc killed at any point loses nothing a ref needs; a rerun completes.
+Locally each removal happens under the cache's lock after a second look at the object's
+mtime, which a writer reusing the object has renewed (see core/cachelock).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import time
 from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
+from gitartifacts.core import cachelock, sweep
 from gitartifacts.core import manifest as mf
-from gitartifacts.core import sweep
 from gitartifacts.core.fsio import WORK_TMP, unlink_quiet
 from gitartifacts.errors import ManifestError, UsageError
 from gitartifacts.gitmodel import lifecycle
@@ -31,6 +33,7 @@ LOCAL_GRACE = 3600.0
 REMOTE_GRACE = 7 * 86400.0
 _GRACE_RE = re.compile(r"^(0|[1-9][0-9]{0,9})([smhdw])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_BATCH = 512  # removals per hold of the cache's lock: writers wait for one batch at most
 
 
 class GcResult(NamedTuple):
@@ -75,8 +78,8 @@ def collect_local(
     temps = sweep.old_temporaries(root, before, (str(project.cache.root / "tmp"),))
     temps += _work_temporaries(project, before)
     if not dry_run:
-        for o in content_first(doomed, live.listings):
-            sweep.remove(root, o.digest)
+        removed = _remove(project, content_first(doomed, live.listings), before)
+        doomed = [o for o in doomed if o.digest in removed]
         for path in temps:
             unlink_quiet(path)
     size = sum(o.size for o in doomed)
@@ -91,6 +94,20 @@ def local_refs(project: Project) -> dict[str, str]:
     if head is not None:
         refs["HEAD"] = head
     return refs
+
+
+def _remove(project: Project, doomed: list[sweep.StoredObject], before: float) -> set[str]:
+    """Remove `doomed` in order, a batch at a time under the cache's lock held exclusively,
+    each only if its mtime is still older than `before`: a writer that reused it since it
+    was listed renewed it (see core/cachelock). The digests removed."""
+    root = str(project.cache.root)
+    removed: set[str] = set()
+    for start in range(0, len(doomed), _BATCH):
+        with cachelock.held(project.cache.root, exclusive=True):
+            for o in doomed[start : start + _BATCH]:
+                if sweep.remove(root, o.digest, older_than=before):
+                    removed.add(o.digest)
+    return removed
 
 
 def _local_live(project: Project, all_commits: bool, gone: Collection[tuple[str, int]]) -> Live:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from gitartifacts.core import listing
+from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress
@@ -279,7 +279,9 @@ def fetch_manifests(
         patch = m.metadata.get("patch") if m.type == "code" else None
         if isinstance(patch, str):
             patches.add(patch)
-    missing = project.cache.missing(sorted(sizes.keys() | patches))
+    # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
+    with cachelock.held(project.cache.root, exclusive=False):
+        missing = cachelock.renew(project.cache, sorted(sizes.keys() | patches))
     if missing:
         store = store or open_store(remote, project)
         _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")

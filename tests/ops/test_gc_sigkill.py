@@ -1,18 +1,25 @@
 """gc killed with SIGKILL at random points, local and on a folder remote: no referenced object
 is lost, and a rerun completes. The long loops are marked `sigkill` (trials from
-GITARTIFACTS_TRIALS, default 20); a short variant runs with the slow tests."""
+GITARTIFACTS_TRIALS, default 50); a short variant runs with the slow tests.
+
+The repository (and the folder remote) with its orphans is set up once per test; each trial
+kills a gc in a fresh copy of it, after a delay drawn from how long a whole gc of that copy
+takes, so the kills fall anywhere from deciding to the last removal."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, clone, sha256_hex
+from helpers import GitRepo, age_files, clone, copy_repo, sha256_hex
 
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import gc_live
@@ -20,7 +27,7 @@ from gitartifacts.remote import plan
 
 OLD = 7200.0
 WEEK = 8 * 86400.0
-ORPHANS = 5000  # per trial: enough that removing them takes a while to be killed in
+ORPHANS = 3000  # enough that removing them takes a while to be killed in
 
 
 def _repo(origin: Path, tmp_path: Path) -> GitRepo:
@@ -67,31 +74,59 @@ def _orphans(root: Path, trial: int, n: int, age: float) -> set[str]:
 
 
 def _kill_after(cmd: list[str], cwd: Path, delay: float) -> bool:
-    """Run `cmd`, SIGKILL it after `delay` seconds; whether it was killed."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Run `cmd` in a process group of its own and SIGKILL the whole group after `delay`
+    seconds (`git artifacts` is git running `git-artifacts` as a child: killing git alone
+    would leave the gc running); whether it was still running. Returns once every process
+    of the group is gone."""
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     time.sleep(delay)
     killed = proc.poll() is None
-    if killed:
-        proc.send_signal(signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    end = time.monotonic() + 30
+    while _group_alive(proc.pid):
+        assert time.monotonic() < end, "the killed gc's processes did not end"
+        time.sleep(0.01)
     return killed
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs (a zombie does not: it only waits to be
+    reaped, which in a container may never come)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, encoding="ascii", errors="replace") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 def _trials(repo: GitRepo, root: Path, args: list[str], trials: int, age: float) -> int:
-    """Kill `git artifacts gc ARGS` at random points; after each, every referenced object is
-    still in `root` and a rerun removes every orphan. How many trials were cut while
-    removing (some orphans gone, some left)."""
+    """Kill `git artifacts gc ARGS` at random points, each time in a fresh copy of `repo`
+    (and of `root`, the cache gc works on, when it is outside the repository); after each
+    kill every referenced object is still in `root` and a rerun removes every orphan. How
+    many trials were cut while removing (some orphans gone, some left)."""
     needed = _referenced(repo)
+    orphans = _orphans(root, 0, ORPHANS, age)
+    pristine = repo.root.parent / f"pristine-{root.name}"
+    copy_repo(repo.root, pristine)
+    outside = not root.is_relative_to(repo.root)
+    if outside:
+        copy_repo(root, root.parent / f"pristine-{root.name}-store")
+    duration = _timed_gc(repo, args)
     rng = random.Random(19)
-    start = time.monotonic()
-    repo.ga("gc", *args)  # nothing to remove: how long the gc takes to decide
-    decide = time.monotonic() - start
     cut = 0
     for trial in range(trials):
-        orphans = _orphans(root, trial, ORPHANS, age)
-        # Mostly around the end of deciding, where the removals begin; sometimes earlier.
-        delay = rng.uniform(0.7 * decide, 1.6 * decide) if trial % 4 else rng.uniform(0, decide)
-        _kill_after(["git", "artifacts", "gc", *args], repo.root, delay)
+        _restore(pristine, repo.root)
+        if outside:
+            _restore(root.parent / f"pristine-{root.name}-store", root)
+        _kill_after(["git", "artifacts", "gc", *args], repo.root, rng.uniform(0, duration))
         left = _objects(root)
         assert needed <= left, f"trial {trial}: referenced objects lost"
         cut += bool(orphans & left) and bool(orphans - left)
@@ -99,6 +134,18 @@ def _trials(repo: GitRepo, root: Path, args: list[str], trials: int, age: float)
         left = _objects(root)
         assert needed <= left and not orphans & left, f"trial {trial}: the rerun did not complete"
     return cut
+
+
+def _timed_gc(repo: GitRepo, args: list[str]) -> float:
+    """Seconds a whole gc takes in a copy of `repo` as set up (it removes every orphan)."""
+    start = time.monotonic()
+    repo.ga("gc", *args)
+    return time.monotonic() - start
+
+
+def _restore(pristine: Path, dest: Path) -> None:
+    shutil.rmtree(dest)
+    copy_repo(pristine, dest)
 
 
 def _local(repo: GitRepo, trials: int) -> int:
@@ -128,7 +175,9 @@ def test_a_killed_gc_loses_nothing_and_a_rerun_completes(origin: Path, tmp_path:
 @pytest.mark.sigkill
 @pytest.mark.parametrize("where", ["local", "remote"])
 def test_sigkill_loop_gc(where: str, origin: Path, tmp_path: Path) -> None:
-    trials = int(os.environ.get("GITARTIFACTS_TRIALS", "20"))
+    trials = int(os.environ.get("GITARTIFACTS_TRIALS", "50"))
     repo = _repo(origin, tmp_path)
+    start = time.monotonic()
     cut = _local(repo, trials) if where == "local" else _remote(repo, tmp_path / "store", trials)
-    print(f"gc {where}: {trials} trials, {cut} killed while removing")
+    took = time.monotonic() - start
+    print(f"gc {where}: {trials} trials in {took:.0f} s, {cut} killed while removing")

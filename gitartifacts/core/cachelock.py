@@ -1,0 +1,69 @@
+"""The cache's use lock: writers renew the objects they reuse under it, gc removes under it.
+
+A writer (`add`, `fetch`/`pull`, a run logging a version) that names an object already in
+the cache renews the object's mtime, holding the lock shared, before it writes the manifest
+or version that names it; gc holds the lock exclusively while it checks each object's mtime
+again and unlinks it. So either the renewal comes first (gc sees a young object and keeps
+it) or the removal does (the writer finds the object gone and stores it again). The lock is
+an flock on the cache's folder itself (no file of its own in the cache): the kernel drops it
+when its process dies, and every wait for it has a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.errors import CacheError
+
+WAIT = 120.0  # seconds: a gc holds the lock for one batch of removals, a writer for one renewal
+
+
+@contextlib.contextmanager
+def held(root: Path, *, exclusive: bool, wait: float = WAIT) -> Iterator[None]:
+    """The cache's lock, shared (writers) or exclusive (gc), waited for up to `wait` s."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _take(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, root, wait)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the flock
+
+
+def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
+    """Set the mtime of each object among `digests` to now; the ones the cache lacks, in the
+    order given. Call it holding the lock shared, and store the missing ones before letting
+    go: a gc then running can no longer remove what the caller is about to name."""
+    missing: list[str] = []
+    for d in digests:
+        try:
+            os.utime(store.spath(d), follow_symlinks=False)
+        except FileNotFoundError:
+            missing.append(d)
+        except PermissionError:
+            continue  # another user's object in a shared cache: their gc's to keep
+    return missing
+
+
+def _take(fd: int, how: int, root: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise CacheError(
+                    f"the cache {root} stayed locked for {wait:.0f} s by another "
+                    "git artifacts command (a gc, or a writer renewing objects)",
+                    "wait for it to end, then run this again",
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
