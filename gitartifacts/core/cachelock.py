@@ -42,8 +42,14 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
     go: a gc then running can no longer remove what the caller is about to name."""
     missing: list[str] = []
     for d in digests:
+        path = store.spath(d)
         try:
-            os.utime(store.spath(d), follow_symlinks=False)
+            if os.lstat(path).st_nlink > 1:
+                # Linked into a work tree (`--link hardlink`): a gc keeps it (removing it
+                # would free nothing), and a new mtime would make `status` hash the
+                # work-tree file again.
+                continue
+            os.utime(path, follow_symlinks=False)
         except FileNotFoundError:
             missing.append(d)
         except PermissionError:

@@ -42,11 +42,15 @@ def objects(root: str) -> Iterator[StoredObject]:
             continue
 
 
-def remove(root: str, digest: str, older_than: float | None = None) -> bool:
+def remove(
+    root: str, digest: str, older_than: float | None = None, keep_linked: bool = False
+) -> bool:
     """Remove one object (its digest checked, as every path built from one is), through
     folders opened without following symlinks: a shard folder replaced by a link to
     elsewhere makes this remove nothing there. With `older_than` (a time in seconds), an
-    object whose mtime is not older is kept: a writer renewed it since it was listed.
+    object whose mtime is not older is kept: a writer renewed it since it was listed. With
+    `keep_linked`, an object with other hard links is kept: a work tree holds it
+    (`--link hardlink`), so removing it frees nothing, and writers do not renew it.
     Whether it was removed."""
     top, shard, name = object_key(digest).split("/")
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
@@ -63,6 +67,8 @@ def remove(root: str, digest: str, older_than: float | None = None) -> bool:
     try:
         st = os.stat(name, dir_fd=shard_fd, follow_symlinks=False)
         if older_than is not None and st.st_mtime >= older_than:
+            return False
+        if keep_linked and st.st_nlink > 1:
             return False
         os.unlink(name, dir_fd=shard_fd)
         return True

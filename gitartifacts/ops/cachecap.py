@@ -20,8 +20,8 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from gitartifacts.core import cachelock, sweep
 from gitartifacts.core import manifest as mf
-from gitartifacts.core import sweep
 from gitartifacts.core.sizes import human_bytes
 from gitartifacts.errors import GitArtifactsError, ManifestError
 from gitartifacts.gitmodel.project import Project
@@ -62,6 +62,7 @@ def evict_to(
     """Evict least recently used objects until the cache holds at most `limit` bytes, among
     those remote `remote_name` (default: the default remote) holds. `since`: objects used or
     written at or after this time (the running command's) stay."""
+    listed_at = time.time()
     objects = list(sweep.objects(str(project.cache.root)))
     total = sum(o.size for o in objects)
     if total <= limit:
@@ -78,16 +79,21 @@ def evict_to(
     store = transfer.open_store(remote, project)
     absent = set(store.missing([o.digest for o in candidates]))
     size, evicted, skipped = total, 0, 0
-    for o in candidates:
-        if size <= limit:
-            break
-        if o.digest in absent:
-            skipped += 1
-            continue
-        if not dry_run:
-            sweep.remove(str(project.cache.root), o.digest)
-        size -= o.size
-        evicted += 1
+    # Under the cache's lock, and only what no writer renewed since the listing: an object a
+    # concurrent add or run is about to name stays (see core/cachelock).
+    with cachelock.held(project.cache.root, exclusive=True):
+        for o in candidates:
+            if size <= limit:
+                break
+            if o.digest in absent:
+                skipped += 1
+                continue
+            if not dry_run and not sweep.remove(
+                str(project.cache.root), o.digest, older_than=listed_at, keep_linked=True
+            ):
+                continue
+            size -= o.size
+            evicted += 1
     return CapResult(limit, total, size, evicted, total - size, skipped, remote.name, dry_run)
 
 

@@ -105,7 +105,7 @@ def _remove(project: Project, doomed: list[sweep.StoredObject], before: float) -
     for start in range(0, len(doomed), _BATCH):
         with cachelock.held(project.cache.root, exclusive=True):
             for o in doomed[start : start + _BATCH]:
-                if sweep.remove(root, o.digest, older_than=before):
+                if sweep.remove(root, o.digest, older_than=before, keep_linked=True):
                     removed.add(o.digest)
     return removed
 
