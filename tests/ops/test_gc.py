@@ -172,3 +172,27 @@ def test_a_tag_on_a_blob_is_no_tip_to_read(repo: GitRepo) -> None:
     blob = repo.git("hash-object", "-w", ".artifacts/ds.yaml").strip()
     repo.git("tag", "a-blob", blob)
     assert repo.ga_json("gc", "--grace", "0s")["kept"] == 3
+
+
+def test_an_object_linked_into_a_work_tree_is_kept_and_never_renewed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write({"data/x.txt": "linked"})
+    repo.ga("add", "data/x.txt", "--name", "x", "--type", "dataset")
+    repo.git("rm", "-q", "-f", ".artifacts/x.yaml")
+    obj = cache_objects(repo.cache)[sha256_hex(b"linked")]
+    outside = tmp_path / "held-elsewhere"
+    os.link(obj, outside)  # what `--link hardlink` makes: the work-tree file is the object
+    _age(repo.cache)
+    aged = obj.stat().st_mtime
+    # A writer naming the object again leaves its times alone (status keys on them)...
+    repo.write({"data/y.txt": "linked"})
+    repo.ga("add", "data/y.txt", "--name", "y", "--type", "dataset")
+    assert obj.stat().st_mtime == aged
+    repo.git("rm", "-q", "-f", ".artifacts/y.yaml")
+    # ...and gc keeps it while another link holds it: removing it would free nothing.
+    assert repo.ga_json("gc")["removed"] == 0
+    assert obj.exists()
+    outside.unlink()
+    assert repo.ga_json("gc")["removed"] == 1
+    assert not obj.exists()
