@@ -62,6 +62,18 @@ class _Main(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(VERBS)
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            # W&B names may start with '-': say how to pass one rather than only refuse it.
+            if exc.option_name.startswith("--"):
+                raise
+            hint = f"No such option {exc.option_name!r} (a name starting with '-' goes after '--'"
+            raise click.NoSuchOption(
+                exc.option_name, f"{hint}, e.g. git artifacts log -- -x)", ctx=exc.ctx
+            ) from None
+
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors; no progress bars.")

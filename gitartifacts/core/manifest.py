@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from gitartifacts.core import names
 from gitartifacts.errors import UsageError
 
 SCHEMA = 1
@@ -108,8 +109,8 @@ def build(
     ttl: str | None = None,
 ) -> Manifest:
     """A manifest for these entries, with digest, size and file count computed."""
-    validate_name(name, "name")
-    validate_name(type, "type")
+    names.validate_artifact_name(name)
+    names.validate_artifact_type(type)
     meta = dict(metadata or {})
     validate_metadata(meta)
     if path is not None:
@@ -140,7 +141,8 @@ def build(
 
 
 def validate_name(value: object, what: str = "name") -> str:
-    """Names, types and aliases: a safe git ref component of at most 128 characters."""
+    """Aliases, tags, collections, remote names, run ids: a git ref component of at most 128
+    characters that needs no escaping (artifact names and types: `names`)."""
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise UsageError(
             f"invalid artifact {what} {value!r}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gitartifacts.core import names
 from gitartifacts.core.manifest import (
     ENTRY_KEY_ORDER,
     GIT_REF_RE,
@@ -21,7 +22,6 @@ from gitartifacts.core.manifest import (
     entries_digest,
     validate_entry_path,
     validate_metadata,
-    validate_name,
     validate_workspace_path,
 )
 from gitartifacts.core.merge3 import conflict_marker_line
@@ -53,8 +53,8 @@ def from_dict(doc: object) -> Manifest:
         raise _keyed(None, "the manifest is not a YAML mapping", "restore it with git checkout")
     _check_keys(doc)
     m = Manifest(
-        name=_field(doc, "name", lambda v: validate_name(v, "name")),
-        type=_field(doc, "type", lambda v: validate_name(v, "type")),
+        name=_field(doc, "name", names.validate_artifact_name),
+        type=_field(doc, "type", names.validate_artifact_type),
         digest=_field(doc, "digest", _check_sha256),
         size=_field(doc, "size", _check_count),
         files=_field(doc, "files", _check_count),

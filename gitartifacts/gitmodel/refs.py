@@ -10,11 +10,20 @@
   refs/notes/artifacts-tmp/<unique>        a notes commit while it is written
 
 Specs name a registry link as `registry/<collection>:<vN or alias>`.
+
+An artifact name is written in a ref as `name_component(name)`: each '.' git refuses there
+(leading, trailing, doubled, or starting a final `.lock`) becomes `%2E`. W&B names hold no
+'%', so this is reversible, and every name valid before (letter or digit first, no '..', no
+'.' or '.lock' at the end) is its own component. A component read back is taken only if it
+decodes to a valid name that encodes to exactly it.
 """
 
 from __future__ import annotations
 
+import re
+
 from gitartifacts.core import manifest as mf
+from gitartifacts.core import names
 
 TAG_PREFIX = "refs/tags/artifacts/"
 TRACKING_PREFIX = "refs/artifacts/remotes/"
@@ -29,25 +38,43 @@ LATEST = "latest"
 SNAPSHOT_SPACES = ("refs/tags/artifacts", "refs/artifacts", "refs/tags/registry", "refs/notes")
 # Pushed and fetched as they are (on fetch the remote's win): registry links and pins.
 _MIRRORED = (REGISTRY_PREFIX, PIN_PREFIX)
+ESCAPED_DOT = "%2E"
+# A '.' git refuses in a ref component: first, after another '.', last, or opening `.lock$`.
+_REFUSED_DOT_RE = re.compile(r"^\.|(?<=\.)\.|\.$|\.(?=lock$)")
 
 
 # ---------------------------------------------------------------- version and alias tags
 
 
 def version_ref(name: str, n: int) -> str:
-    return f"{TAG_PREFIX}{name}/v{n}"
+    return f"{TAG_PREFIX}{name_component(name)}/v{n}"
 
 
 def alias_ref(name: str, alias: str) -> str:
-    return f"{TAG_PREFIX}{name}/{alias}"
+    return f"{TAG_PREFIX}{name_component(name)}/{alias}"
 
 
 def parse_ref(ref: str) -> tuple[str, str] | None:
-    """(name, 'vN' or alias) of an artifact tag, or None."""
+    """(name, 'vN' or alias) of an artifact tag, or None (also for a component that is no
+    name: refs arrive from remotes)."""
     if not ref.startswith(TAG_PREFIX):
         return None
-    name, _, label = ref[len(TAG_PREFIX) :].rpartition("/")
-    return (name, label) if name and label else None
+    component, _, label = ref[len(TAG_PREFIX) :].rpartition("/")
+    name = parse_name_component(component)
+    return (name, label) if name is not None and label else None
+
+
+def name_component(name: str) -> str:
+    """The ref component of a valid artifact name (the name itself unless git refuses it)."""
+    return _REFUSED_DOT_RE.sub(ESCAPED_DOT, names.validate_artifact_name(name))
+
+
+def parse_name_component(component: str) -> str | None:
+    """The artifact name a ref component encodes, or None if it encodes none canonically."""
+    name = component.replace(ESCAPED_DOT, ".")
+    if not names.is_artifact_name(name) or _REFUSED_DOT_RE.sub(ESCAPED_DOT, name) != component:
+        return None
+    return name
 
 
 def version_number(label: str) -> int | None:

@@ -18,6 +18,7 @@ import yaml
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import safeyaml
+from gitartifacts.core.names import is_artifact_name
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import events, refs
 from gitartifacts.gitmodel.project import Project
@@ -183,10 +184,12 @@ def _parse(coll: str, n: int, data: bytes) -> Link | None:
         doc: Any = yaml.safe_load(data)
         if "unlinked" in doc:
             return None
+        if not is_artifact_name(doc["source"]):
+            raise TypeError("the source is no artifact name")
         return Link(
             coll,
             n,
-            str(doc["source"]),
+            doc["source"],
             doc.get("version"),
             str(doc["digest"]),
             str(doc.get("type", "")),

@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.names import is_artifact_name, validate_artifact_name
 from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import edits, lifecycle, registry
 from gitartifacts.gitmodel.project import Project
@@ -52,16 +53,16 @@ def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
     name, _, selector = spec.partition(":")
     if not selector:
         return _resolve_worktree(project, spec, entries)
-    name_ok = bool(mf.NAME_RE.match(name))
+    name_ok = is_artifact_name(name)
     known = name_ok and (name in project.names() or name in histories(project))
     if known:
         try:
             return _resolve_selector(project, name, selector, spec, entries)
         except NotFoundError:
-            if not mf.NAME_RE.match(selector) or project.repo.rev_parse(name + "^{commit}") is None:
+            if not is_artifact_name(selector) or project.repo.rev_parse(name + "^{commit}") is None:
                 raise
     rev, _, art = spec.rpartition(":")
-    if mf.NAME_RE.match(art):
+    if is_artifact_name(art):
         commit = project.repo.rev_parse(rev + "^{commit}")
         if commit is not None:
             return _resolve_at_commit(project, art, commit, spec, entries)
@@ -77,7 +78,7 @@ def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
 
 
 def _resolve_worktree(project: Project, name: str, entries: bool) -> Resolved:
-    mf.validate_name(name)
+    validate_artifact_name(name)
     m = project.read_manifest(name, entries=entries)
     if m is None:
         if name in histories(project):

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.core.names import is_artifact_name
 from gitartifacts.errors import ManifestError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import (
@@ -147,12 +148,7 @@ def manifest_changes(
             meta, _, path = line.partition("\t")
             blob = meta.split()[3]
             name = path[len(mf.MANIFEST_DIR) + 1 : -len(".yaml")]
-            if (
-                blob != ZERO
-                and path.endswith(".yaml")
-                and "/" not in name
-                and mf.NAME_RE.match(name)
-            ):
+            if blob != ZERO and path.endswith(".yaml") and is_artifact_name(name):
                 changes.append((commit, name, blob))
     sums = blob_summaries(project, [blob for _, _, blob in changes])
     return [(c, n, sums[b]) for c, n, b in changes if sums.get(b) is not None]  # type: ignore[misc]

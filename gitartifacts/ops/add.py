@@ -9,6 +9,11 @@ from typing import Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
+from gitartifacts.core.names import (
+    check_not_reserved,
+    validate_artifact_name,
+    validate_artifact_type,
+)
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
@@ -74,6 +79,7 @@ def add(
     existing = project.read_manifest(name, entries=not paths and not refs)
     hist = ver.histories(project)
     type = _settled_type(project, name, type, existing, hist.get(name))
+    check_not_reserved(name, type)
     if not paths and not refs and existing is not None and existing.entries:
         # Re-adding with no arguments re-checks the references too (like `dvc update`).
         refs = [f"{p}={e.ref}" for p, e in existing.entries.items() if e.ref is not None]
@@ -207,9 +213,9 @@ def _check_input(
     metadata: dict[str, Any] | None,
     ttl: str | None,
 ) -> None:
-    mf.validate_name(name, "name")
+    validate_artifact_name(name)
     if type is not None:
-        mf.validate_name(type, "type")
+        validate_artifact_type(type)
     for a in aliases:
         mf.validate_alias(a)
     if metadata is not None:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core import merge3
+from gitartifacts.core.names import is_artifact_name
 from gitartifacts.errors import CacheError, GitArtifactsError, ManifestError
 from gitartifacts.gitmodel.project import Project
 
@@ -36,7 +37,7 @@ def unmerged(project: Project) -> list[ManifestConflict]:
     found = []
     for path, sides in sorted(stages.items()):
         name = path[len(mf.MANIFEST_DIR) + 1 :].removesuffix(".yaml")
-        if "/" in name or not mf.NAME_RE.match(name):
+        if not is_artifact_name(name):
             continue
         texts = {k: blobs.get(v) for k, v in sides.items()}
         found.append(_explain(project, name, path, texts))

@@ -40,7 +40,7 @@ def kept_versions(
     out: dict[tuple[str, int], str] = {}
     for ref, sha in refs.items():
         parsed = grefs.parse_ref(ref)
-        if parsed is None or not mf.NAME_RE.match(parsed[0]):
+        if parsed is None:
             continue  # refs come from a git remote too: a name that is none is skipped
         n = grefs.version_number(parsed[1])
         if n is not None and (parsed[0], n) not in gone:
@@ -62,8 +62,6 @@ def manifest_specs(
         parsed = grefs.parse_ref(ref)
         if parsed is not None:
             name, label = parsed
-            if not mf.NAME_RE.match(name):
-                continue
             alias_of_gone = (name, sha) in gone_commits and (name, sha) not in kept_commits
             if grefs.version_number(label) is None and not alias_of_gone:
                 specs.append(f"{sha}:{mf.manifest_path(name)}")

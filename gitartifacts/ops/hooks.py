@@ -22,6 +22,7 @@ from pathlib import Path
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
+from gitartifacts.core.names import is_artifact_name
 from gitartifacts.errors import CacheError, ConflictError, GitArtifactsError, UsageError
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
@@ -322,7 +323,7 @@ def _changed_names(project: Project, old: str | None, new: str | None) -> list[s
     names = []
     for path in filter(None, out.split("\0")):
         name = path[len(mf.MANIFEST_DIR) + 1 : -len(".yaml")]
-        if path.endswith(".yaml") and mf.NAME_RE.match(name):
+        if path.endswith(".yaml") and is_artifact_name(name):
             names.append(name)
     return names
 

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.names import validate_artifact_name
 from gitartifacts.errors import NotFoundError
 from gitartifacts.gitmodel import edits, lifecycle
 from gitartifacts.gitmodel import versions as ver
@@ -28,7 +29,7 @@ class VersionInfo(NamedTuple):
 
 def log(project: Project, name: str, all_versions: bool = False) -> list[VersionInfo]:
     """Versions of `name`, newest first; deleted and expired ones only with `all_versions`."""
-    mf.validate_name(name)
+    validate_artifact_name(name)
     h = ver.histories(project).get(name)
     if h is None or not h.versions:
         if project.manifest_file(name).exists():

@@ -11,6 +11,11 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.names import (
+    check_not_reserved,
+    validate_artifact_name,
+    validate_artifact_type,
+)
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import UsageError, own_errors
 from gitartifacts.gitmodel import publish, registry
@@ -44,17 +49,14 @@ class Artifact(Editable, Readable, Linked, Values):
         incremental: bool = False,
         *,
         project: Project | None = None,
+        _internal: bool = False,
     ) -> None:
         """`incremental=True`: the version this draft becomes also holds the files of the
         latest version of `name` (this draft's files replace those at the same path)."""
-        if not isinstance(name, str) or not mf.NAME_RE.match(name):
-            raise UsageError(
-                "Artifact name may only contain alphanumeric characters, dashes, underscores, "
-                f"and dots. Invalid name: {name!r}",
-                "start with a letter or digit; at most 128 characters",
-            )
-        mf.validate_name(name, "name")
-        mf.validate_name(type, "type")
+        validate_artifact_name(name)
+        validate_artifact_type(type)
+        if not _internal:  # the tool's own code artifacts and versions read back may be W&B's
+            check_not_reserved(name, type)
         self._name = name
         self.type = type
         self.description = description
@@ -347,14 +349,14 @@ class Artifact(Editable, Readable, Linked, Values):
         metadata: dict[str, Any] | None = None,
     ) -> Artifact:
         """A draft holding these entries already (a code artifact, a merged distributed one)."""
-        art = cls(name, type, description, metadata, project=project)
+        art = cls(name, type, description, metadata, project=project, _internal=True)
         art._entries = dict(entries)
         return art
 
     @classmethod
     def _from_resolved(cls, project: Project, r: Resolved) -> Artifact:
         m = r.manifest
-        art = cls(m.name, m.type, m.description, m.metadata, project=project)
+        art = cls(m.name, m.type, m.description, m.metadata, project=project, _internal=True)
         art._entries = dict(m.entries or {})
         art._ttl = m.ttl
         art._path = m.path

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.names import validate_artifact_name
 from gitartifacts.errors import CacheError, ConflictError, GitError, ManifestError, UsageError
 from gitartifacts.gitmodel import refs
 from gitartifacts.gitmodel.project import Project
@@ -83,7 +84,7 @@ def code_draft(
     if dirty:
         patch = repo.run("diff", "--binary", "--no-color", head, "--", *dirty)
         metadata["patch"] = project.cache.add_bytes(patch.encode())
-    draft = CodeDraft(mf.validate_name(_safe(name), "name"), metadata, {})
+    draft = CodeDraft(validate_artifact_name(_safe(name)), metadata, {})
     prefix = "" if root_rel == "." else root_rel + "/"
     for rel in chosen:
         entry_path = rel[len(prefix) :] if rel.startswith(prefix) else rel

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import unlink_quiet, write_atomic
 from gitartifacts.core.manifest_parse import entry_from_dict
+from gitartifacts.core.names import validate_artifact_name, validate_artifact_type
 from gitartifacts.errors import ConflictError, ManifestError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.remote.remotes import load as load_remotes
@@ -171,7 +172,7 @@ def _checked(part: Part) -> Part:
 
 
 def _staging(project: Project, name: str, distributed_id: str) -> Staging:
-    mf.validate_name(name, "name")
+    validate_artifact_name(name)
     mf.validate_name(distributed_id, "distributed id")
     remotes, _ = load_remotes(project)
     if not remotes and origin_cache(project) is None:
@@ -268,8 +269,8 @@ def _from_record(record: Any) -> Part:
     if not isinstance(aliases, list):
         raise ValueError("aliases is not a list")
     return Part(
-        mf.validate_name(record.get("name"), "name"),
-        mf.validate_name(record.get("type"), "type"),
+        validate_artifact_name(record.get("name")),
+        validate_artifact_type(record.get("type")),
         description,
         mf.validate_metadata(record.get("metadata") or {}),
         entries,

@@ -36,7 +36,8 @@ def _accepted(name: str) -> bool:
 @given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,30}", fullmatch=True), st.integers(0, 10**6))
 @pytest.mark.slow
 def test_version_and_alias_refs_parse_back(name: str, n: int) -> None:
-    assert refs.version_ref(name, n) == f"refs/tags/artifacts/{name}/v{n}"
+    if ".." not in name and not name.endswith((".", ".lock")):  # else escaped (test_ref_names)
+        assert refs.version_ref(name, n) == f"refs/tags/artifacts/{name}/v{n}"
     assert refs.parse_ref(refs.version_ref(name, n)) == (name, f"v{n}")
     assert refs.parse_ref(refs.alias_ref(name, "best-ap50")) == (name, "best-ap50")
 

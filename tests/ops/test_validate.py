@@ -64,7 +64,7 @@ def test_every_broken_entry_and_key_is_reported_as_file_line_message(bikes: GitR
     [
         ("digest: sha256:", "digest: sha1:", "digest: sha1:", "key 'digest': malformed digest"),
         ("size: 36", "size: 37", "size: 37", "key 'size' is not the sum"),
-        ("type: dataset", "type: data set", "type: data set", "invalid artifact type"),
+        ("type: dataset", "type: data/set", "type: data/set", "invalid artifact type"),
         ("path: data", "path: ../data", "path: ../data", "key 'path': invalid path"),
         ("bikes/img0.txt:", "bikes\\img0.txt:", "img0.txt:", "invalid entry path"),
         ("bikes/img0.txt:", "bikes/.git/hooks/x:", ".git/hooks", "invalid entry path"),
