@@ -70,10 +70,12 @@ def test_use_an_artifact_of_another_project(repo: GitRepo, tmp_path: Path) -> No
     run_block(repo, "s001_l51_other_project", tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="needs artifact names with spaces (issue 20 point 6)")
-def test_construct_and_use_an_artifact_named_with_a_space(repo: GitRepo, tmp_path: Path) -> None:
+def test_construct_and_use_an_artifact(repo: GitRepo, tmp_path: Path) -> None:
     files(repo)
     run_block(repo, "s001_l262_construct_and_use", tmp_path)
+    run_block(repo, "s001_l262_construct_and_use", tmp_path)  # idempotent, as the seed says
+    assert [outputs(r) for r in runs(repo)] == [[], []]
+    assert [inputs(r) for r in runs(repo)] == [[("reference-model", "v0")]] * 2
 
 
 @pytest.mark.xfail(strict=True, reason="needs entity/project/artifact:spec strings (issue 21)")
