@@ -43,6 +43,7 @@ VERBS = {
     "textconv": "review",
     "merge-driver": "merge",
     "gc": "gc",
+    "project": "projects",
 }
 
 

@@ -82,6 +82,30 @@ def git(
         raise GitError("git is not installed", "install git 2.30 or newer") from None
 
 
+def git_network(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a git step that talks to another repository, stopped after `timeout` seconds; git
+    asks no password on the terminal (a credential helper answers, or the step fails) and
+    never runs the `ext::` transport (a URL from a committed file must not run a command)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        return subprocess.run(
+            ["git", "-c", "protocol.ext.allow=never", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(
+            f"git {args[0]} had no answer in {timeout:g} s",
+            "check the network and the URL, or raise git config artifacts.networkTimeout",
+        ) from None
+    except FileNotFoundError:
+        raise GitError("git is not installed", "install git 2.30 or newer") from None
+
+
 def run_waiting(
     args: Sequence[str],
     cwd: Path,

@@ -16,6 +16,7 @@ from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import ConflictError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.ops import projects
 from gitartifacts.ops.exclude import exclude
 from gitartifacts.ops.paths import ensure_ignored, join_path
 from gitartifacts.ops.references import ref_fetcher
@@ -224,6 +225,9 @@ def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.Ob
     from gitartifacts.tracking import code
 
     r = resolve(project, spec, entries=False)
+    if r.origin is not None:  # another repository's version: from the remote it names
+        projects.fetch_content(project, r)
+        return r, None
     fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
     return r, fetcher

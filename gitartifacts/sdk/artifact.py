@@ -362,4 +362,6 @@ class Artifact(Editable, Readable, Linked):
         art._commit = r.commit
         art._digest = m.digest
         art._remember(r.tags)
+        if r.origin is not None:  # another repository's: its name says which, as specs do
+            art._name = r.origin + m.name
         return art
