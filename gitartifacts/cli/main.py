@@ -44,6 +44,8 @@ VERBS = {
     "merge-driver": "merge",
     "gc": "gc",
     "project": "projects",
+    "import": "projects",
+    "update": "projects",
 }
 
 

@@ -140,6 +140,25 @@ def source_of(root: Path, origin: str) -> SourceProject:
     return found.project
 
 
+def origin_of(name: str) -> str | None:
+    """The origin (`NAME/` or `<url>#`) of a qualified artifact name such as a run record's
+    `vision/bike-model`; None for a name of this repository."""
+    if "#" in name:
+        return name.rpartition("#")[0] + "#"
+    head, sep, _ = name.rpartition("/")
+    return head + "/" if sep and head else None
+
+
+def record_fields(root: Path, name: str) -> dict[str, str]:
+    """What a run record says of an input's source project: its name and URL (none for an
+    artifact of this repository)."""
+    origin = origin_of(name)
+    if origin is None:
+        return {}
+    source = source_of(root, origin)
+    return {"project": source.name if origin.endswith("/") else source.url, "url": source.url}
+
+
 def unknown(spec: str) -> NotFoundError:
     """The error for `NAME/artifact:spec` when NAME is no project here."""
     head = spec.partition(":")[0].split("/")

@@ -116,11 +116,12 @@ def pull(
     not need (versions not in the work tree) is fetched after it, as by `fetch`.
     """
     plan = transfer.plan_fetch(project, specs, remote_name=remote_name)
+    imported = projects.fetch_imported(project, plan.manifests)
     fetcher = transfer.ObjectFetcher.for_remote(project, plan.remote, plan.manifests, jobs)
 
     def fetch_rest() -> int:
         n = transfer.fetch_manifests(project, plan.remote, plan.manifests, jobs, progress)
-        return n + (fetcher.record() if fetcher else 0)
+        return n + imported + (fetcher.record() if fetcher else 0)
 
     # Over the network, everything is fetched first (batched), as by `fetch`.
     downloaded = 0 if fetcher else fetch_rest()
@@ -228,6 +229,7 @@ def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.Ob
     if r.origin is not None:  # another repository's version: from the remote it names
         projects.fetch_content(project, r)
         return r, None
+    projects.fetch_imported(project, [r.manifest])
     fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
     return r, fetcher

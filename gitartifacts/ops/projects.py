@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 
+from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.redaction import redact
-from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError
 from gitartifacts.gitmodel import projects
+from gitartifacts.gitmodel.imported import IMPORT_KEY, record_of
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.projects import SourceProject
-from gitartifacts.gitmodel.resolve import Resolved
+from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.remote import transfer
 from gitartifacts.remote.urls import check_location, check_no_secrets
 from gitartifacts.settings import (
@@ -111,6 +114,28 @@ def fetch_content(host: Project, r: Resolved) -> int:
         transfer.fetch_manifests(host, source_remote(host, r), [r.manifest])
     host.load_entries(r.manifest)
     return len(r.manifest.entries or {})
+
+
+def fetch_imported(host: Project, manifests: Sequence[mf.Manifest]) -> int:
+    """Bring the objects of imported manifests from the remotes their sources name; returns
+    how many. A source that cannot be reached is left to this repository's own remote (a
+    push here copied the objects there), so this never fails a pull by itself."""
+    from gitartifacts.remote import plan
+
+    count = 0
+    for m in plan.lacking(host, [m for m in manifests if IMPORT_KEY in m.metadata]):
+        try:
+            rec = record_of(m)
+            if rec is None:
+                continue
+            name = rec.spec.partition(":")[0]
+            r = resolve(host, f"{rec.origin}{name}:{rec.version}", entries=False)
+            if r.manifest.digest != rec.digest:
+                continue  # the source renumbered: its digest is what the manifest holds
+            count += transfer.fetch_manifests(host, source_remote(host, r), [m])
+        except GitArtifactsError:
+            continue
+    return count
 
 
 def source_remote(host: Project, r: Resolved) -> Remote:

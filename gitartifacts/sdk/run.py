@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from gitartifacts.errors import UsageError, own_errors
-from gitartifacts.gitmodel import events, publish
+from gitartifacts.gitmodel import events, projects, publish
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk import files as saved_files
@@ -127,8 +127,12 @@ class Run(RunMetrics):
                 f"Supplied type {type} does not match type {art.type} of artifact {art.name}",
                 "drop the type argument or fix it",
             )
-        self._write({"ev": "use", "artifact": run_ref(art, use_as)})
-        self.inputs.append(run_ref(art, use_as))
+        ref = {
+            **run_ref(art, use_as),
+            **projects.record_fields(self.project.root, art.collection_name),
+        }
+        self._write({"ev": "use", "artifact": ref})
+        self.inputs.append(ref)
         return art
 
     def use_model(self, name: str) -> str:
