@@ -49,6 +49,10 @@ def checkout(
     targets: list[tuple[Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
         r = resolve(project, spec)
+        if r.origin is not None:
+            raise UsageError(
+                f"{spec} is another project's version", f"import it: git artifacts import {spec}"
+            )
         current = project.read_manifest(r.manifest.name, entries=False)
         if current is not None and current.digest == r.manifest.digest:
             current = r.manifest  # one copy of a large listing, not two

@@ -4,13 +4,15 @@ taken, content from the project's own remote, and bad input."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import MODEL_V0, MODEL_V1, World, build_world
-from helpers import GitRepo, assert_unchanged, stderr_error_line
+from helpers import GitRepo, assert_unchanged, ga_run, stderr_error_line
 
 
 def add_vision(world: World) -> None:
@@ -206,6 +208,30 @@ def test_a_hostile_manifest_in_a_project_is_refused_and_nothing_is_written(
     assert "evil" in line
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape.bin").exists()
     assert_unchanged(before, w.b.snapshot())
+
+
+def test_checkout_of_a_project_version_says_to_import_it(world: World) -> None:
+    add_vision(world)
+    before = world.b.snapshot()
+    line = stderr_error_line(world.b.ga("checkout", "vision/bike-model:v0", rc=None))
+    assert "another project's version" in line and "git artifacts import" in line
+    assert_unchanged(before, world.b.snapshot())
+
+
+def test_a_project_that_never_answers_is_stopped_at_the_network_deadline(world: World) -> None:
+    with socket.socket() as server:  # listens, never answers: git waits on it
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/vision.git"
+        started = time.monotonic()
+        proc = ga_run(
+            world.b, "project", "add", "vision", url, env={"GITARTIFACTS_NETWORK_TIMEOUT": "2"}
+        )
+        elapsed = time.monotonic() - started
+    line = stderr_error_line(proc)
+    assert "had no answer in 2 s" in line and "networkTimeout" in line
+    assert elapsed < 30
+    assert "projects" not in (world.b.root / ".gitartifacts.yaml").read_text()
 
 
 def python(repo: GitRepo, code: str) -> str:
