@@ -45,7 +45,7 @@ _ADD_FIX = "add it with git artifacts project add NAME URL; see git artifacts pr
 
 
 class SourceProject(NamedTuple):
-    """Another repository: its name here (or its URL, when a spec gave the URL) and URL."""
+    """Another repository: its name here (its URL, when a spec gave the URL) and URL."""
 
     name: str
     url: str
@@ -89,10 +89,14 @@ def check_url(url: str, root: Path) -> str:
     `host:path`, or a URL of a git transport without a password; a user name is kept only
     for ssh (where it is the login, not a secret)."""
     if not url or url.startswith("-") or any(c in url for c in "\n\r\0"):
-        raise UsageError(f"project URL {url!r} is not a URL or a path", "give a git URL or a path")
+        raise UsageError(
+            f"project URL {redact(url)!r} is not a URL or a path", "give a git URL or a path"
+        )
     if "://" not in url:
         if "::" in url:
-            raise UsageError(f"project URL {url!r} names a git helper", "give a git URL or a path")
+            raise UsageError(
+                f"project URL {redact(url)!r} names a git helper", "give a git URL or a path"
+            )
         host, sep, _ = url.partition(":")
         if sep and "/" not in host and not os.path.exists(url):
             return url  # scp-like ssh: [user@]host:path
@@ -119,7 +123,8 @@ def parse_spec(root: Path, spec: str) -> ForeignSpec | None:
     repository). A missing selector means `latest`."""
     if "#" in spec:
         url, _, inner = spec.rpartition("#")
-        return ForeignSpec(SourceProject(url, check_url(url, root)), _latest(inner), url + "#")
+        checked = check_url(url, root)  # named by its URL, which no project name can be
+        return ForeignSpec(SourceProject(checked, checked), _latest(inner), url + "#")
     head, _, selector = spec.partition(":")
     parts = head.split("/")
     if len(parts) not in (2, 3) or spec.startswith(REGISTRY_SPEC_PREFIX):
@@ -156,7 +161,7 @@ def record_fields(root: Path, name: str) -> dict[str, str]:
     if origin is None:
         return {}
     source = source_of(root, origin)
-    return {"project": source.name if origin.endswith("/") else source.url, "url": source.url}
+    return {"project": source.name, "url": source.url}
 
 
 def unknown(spec: str) -> NotFoundError:
@@ -178,6 +183,8 @@ def check_entity(entity: str, project: SourceProject) -> None:
 
 def url_owner(url: str) -> str | None:
     """The owner part of a hosted URL (`github.com/OWNER/repo`), None for a path."""
+    if url.startswith("file:"):
+        return None
     if "://" in url:
         path = urlsplit(url).path
     elif ":" in url and not url.startswith("/"):
@@ -194,7 +201,7 @@ def _latest(inner: str) -> str:
 
 
 def mirror_dir(host: Project, project: SourceProject) -> Path:
-    """Where the project's mirror lives; a URL given in a spec gets a folder of its own."""
+    """Where the project's mirror lives; one named by its URL gets a folder of its own."""
     base = host.repo.common_dir / "artifacts" / "projects"
     if mf.NAME_RE.match(project.name):
         return base / project.name

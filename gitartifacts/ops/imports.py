@@ -96,9 +96,7 @@ def _resolve_source(project: Project, spec: str, refresh: bool) -> tuple[Resolve
 def _record(project: Project, r: Resolved, inner: str) -> ImportRecord:
     assert r.origin is not None and r.version is not None
     source = projects.source_of(project.root, r.origin)
-    # A project named by URL in the spec is recorded by its URL (as checked: absolute).
-    name = source.name if r.origin.endswith("/") else source.url
-    return ImportRecord(name, source.url, inner, f"v{r.version}", r.manifest.digest)
+    return ImportRecord(source.name, source.url, inner, f"v{r.version}", r.manifest.digest)
 
 
 def _write(project: Project, r: Resolved, name: str, where: str, rec: ImportRecord) -> None:

@@ -49,6 +49,7 @@ def test_the_entity_must_be_the_urls_owner_when_it_has_one() -> None:
     with pytest.raises(UsageError, match="belongs to acme"):
         projects.check_entity("someone", hosted)
     projects.check_entity("anyone", SourceProject("vision", "/srv/vision.git"))
+    projects.check_entity("anyone", SourceProject("vision", "file:///srv/acme/vision.git"))
 
 
 def test_specs_of_this_repository_are_not_project_specs(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_specs_of_this_repository_are_not_project_specs(tmp_path: Path) -> None:
     found = projects.parse_spec(tmp_path, "vision/bike-model")
     assert found is not None and found.spec == "bike-model:latest" and found.prefix == "vision/"
     by_url = projects.parse_spec(tmp_path, "/srv/v.git#bike-model:v1")
-    assert by_url is not None and by_url.project.url == "/srv/v.git"
+    assert by_url is not None and by_url.project == SourceProject("/srv/v.git", "/srv/v.git")
     assert by_url.spec == "bike-model:v1" and by_url.prefix == "/srv/v.git#"
 
 
