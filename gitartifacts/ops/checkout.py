@@ -41,9 +41,12 @@ def checkout(
     allow_changed_references: bool = False,
     progress: Progress | None = None,
     fetcher: wplan.Fetcher | None = None,
+    previous: mf.Manifest | None = None,
 ) -> list[CheckoutResult]:
     """Make the work tree hold these versions (default: what its manifests name); with a
-    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
+    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`).
+    `previous`: what the work tree held before its manifest was rewritten (an import's
+    update), so that its files the new version lacks are removed."""
     link = link or project.settings.link or "copy"
     _check_link(link)
     targets: list[tuple[Resolved, mf.Manifest | None]] = []
@@ -53,7 +56,7 @@ def checkout(
             raise UsageError(
                 f"{spec} is another project's version", f"import it: git artifacts import {spec}"
             )
-        current = project.read_manifest(r.manifest.name, entries=False)
+        current = previous or project.read_manifest(r.manifest.name, entries=False)
         if current is not None and current.digest == r.manifest.digest:
             current = r.manifest  # one copy of a large listing, not two
         elif current is not None:

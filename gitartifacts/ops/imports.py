@@ -113,9 +113,10 @@ def _write(project: Project, r: Resolved, name: str, where: str, rec: ImportReco
     )
     manifest_file = project.manifest_file(name)
     before = manifest_file.read_bytes() if manifest_file.is_file() else None
+    previous = project.read_manifest(name, entries=False) if before is not None else None
     rel = project.write_manifest(m)
     try:
-        ops_checkout.checkout(project, [name])
+        ops_checkout.checkout(project, [name], previous=previous)
         project.repo.stage([rel])
     except BaseException:
         if before is None:

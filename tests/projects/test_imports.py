@@ -68,16 +68,19 @@ def test_an_alias_import_follows_its_target_and_status_says_when_it_moved(
     b.commit("import", ".")
     assert "source" not in b.ga("status").stdout
     a = w.vision.a
-    a.write({"model/bike.bin": b"v2\n"})
+    (a.root / "model" / "bike.bin").unlink()  # v2 holds another file only
+    a.write({"model/wheels.bin": b"v2\n"})
     a.ga("add", "model", "--name", "bike-model")
-    a.commit("v2", ".")
+    a.git("add", "-A")
+    a.commit("v2")
     a.git("push", "-q", "origin", "main")
     a.ga("push")
     b.ga("fetch", "--projects")
     (row,) = b.ga_json("status")
     assert row["clean"] and "vision/bike-model:latest is v2 now, imported v1" in row["source_moved"]
     b.ga("update", "bike-model")
-    assert (b.root / "model" / "bike.bin").read_bytes() == b"v2\n"
+    assert sorted(p.name for p in (b.root / "model").iterdir()) == ["wheels.bin"]
+    assert (b.root / "model" / "wheels.bin").read_bytes() == b"v2\n"
     assert b.ga_json("status")[0]["source_moved"] is None
 
 
