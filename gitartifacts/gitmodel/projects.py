@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,6 +42,8 @@ SECTION = "projects"
 # The git transports a project URL may use; `ext::` and the like would run a command.
 URL_SCHEMES = ("file", "ssh", "git", "http", "https")
 _FETCHED = (f"{TAG_PREFIX}*", f"{REGISTRY_PREFIX}*")
+# (entity, project) pairs whose entity was noted as ignored, so a note is printed once.
+_NOTED: set[tuple[str, str]] = set()
 _ADD_FIX = "add it with git artifacts project add NAME URL; see git artifacts project list"
 
 
@@ -172,8 +175,13 @@ def unknown(spec: str) -> NotFoundError:
 
 
 def check_entity(entity: str, project: SourceProject) -> None:
-    """`ENTITY/NAME/...`: the entity must be the URL's owner when the URL has one."""
+    """`ENTITY/NAME/...`: the entity must be the URL's owner when the URL has one; for a
+    URL with no owner (a path) it is ignored, with a note (once per process)."""
     owner = url_owner(project.url)
+    if owner is None and (entity, project.name) not in _NOTED:
+        _NOTED.add((entity, project.name))
+        note = f"note: {entity}/ is ignored: project {project.name} is a path, with no owner"
+        print(textsafe.line(note), file=sys.stderr)
     if owner is not None and owner != entity:
         raise UsageError(
             f"project {project.name} belongs to {owner}, not {entity}",

@@ -45,7 +45,8 @@ def test_a_project_version_downloads_from_the_remote_the_project_names(
     assert (tmp_path / "latest" / "bike.bin").read_bytes() == MODEL_V1
     # The entity form (a path has no owner: the entity is not checked) and the URL form.
     url_spec = f"{world.vision.origin}#bike-model:v1"
-    world.b.ga("get", "me/vision/bike-model:v0", "-o", str(tmp_path / "entity"))
+    noted = world.b.ga("get", "me/vision/bike-model:v0", "-o", str(tmp_path / "entity")).stderr
+    assert noted.count("note: me/ is ignored: project vision is a path") == 1
     world.b.ga("get", url_spec, "-o", str(tmp_path / "url"))
     assert (tmp_path / "entity" / "bike.bin").read_bytes() == MODEL_V0
     assert (tmp_path / "url" / "bike.bin").read_bytes() == MODEL_V1
