@@ -248,7 +248,7 @@ def fetch(host: Project, project: SourceProject) -> int:
         specs.append(f"+{NOTES_REF}:{NOTES_REF}")
     args = ["fetch", "--quiet", "--no-tags", "--prune", "--depth=1", "--", project.url, *specs]
     try:
-        _checked(git_network(args, path, timeout), project)
+        _checked(git_network(args, path, timeout, git_dir=path), project)
     except GitError:
         if fresh:  # nothing half-made is left behind
             shutil.rmtree(path, ignore_errors=True)

@@ -82,14 +82,19 @@ def git(
         raise GitError("git is not installed", "install git 2.30 or newer") from None
 
 
-def git_network(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run a git step that talks to another repository, stopped after `timeout` seconds; git
+def git_network(
+    args: Sequence[str], cwd: Path, timeout: float, git_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a git step that talks to another repository, stopped after `timeout` seconds, in
+    `git_dir` (named explicitly: a GIT_DIR from a hook must not send a fetch elsewhere); git
     asks no password on the terminal (a credential helper answers, or the step fails) and
     never runs the `ext::` transport (a URL from a committed file must not run a command)."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    where = ["--git-dir", str(git_dir)] if git_dir is not None else []
     try:
         return subprocess.run(
-            ["git", "-c", "protocol.ext.allow=never", *args],
+            ["git", *where, "-c", "protocol.ext.allow=never", *args],
             cwd=cwd,
             capture_output=True,
             text=True,

@@ -26,7 +26,7 @@ from gitartifacts.gitmodel.imported import IMPORT_KEY, record_of
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.projects import SourceProject
 from gitartifacts.gitmodel.resolve import Resolved, resolve
-from gitartifacts.remote import transfer
+from gitartifacts.remote import plan, transfer
 from gitartifacts.remote.urls import check_location, check_no_secrets
 from gitartifacts.settings import (
     CONFIG_FILE,
@@ -105,23 +105,18 @@ def fetch(host: Project, names: list[str] | None = None) -> list[tuple[str, int]
     return [(n, projects.fetch(host, known[n])) for n in wanted]
 
 
-def fetch_content(host: Project, r: Resolved) -> int:
+def fetch_content(host: Project, r: Resolved) -> None:
     """Bring the objects of a source project's version into the cache (none when all are
     here: then nothing goes over the network); its entries are loaded onto `r.manifest`."""
-    from gitartifacts.remote import plan
-
     if plan.lacking(host, [r.manifest]):
         transfer.fetch_manifests(host, source_remote(host, r), [r.manifest])
     host.load_entries(r.manifest)
-    return len(r.manifest.entries or {})
 
 
 def fetch_imported(host: Project, manifests: Sequence[mf.Manifest]) -> int:
     """Bring the objects of imported manifests from the remotes their sources name; returns
     how many. A source that cannot be reached is left to this repository's own remote (a
     push here copied the objects there), so this never fails a pull by itself."""
-    from gitartifacts.remote import plan
-
     count = 0
     for m in plan.lacking(host, [m for m in manifests if IMPORT_KEY in m.metadata]):
         try:

@@ -219,6 +219,14 @@ def test_checkout_of_a_project_version_says_to_import_it(world: World) -> None:
     assert_unchanged(before, world.b.snapshot())
 
 
+def test_a_fetch_run_from_a_hook_goes_into_the_mirror_not_this_repository(world: World) -> None:
+    add_vision(world)
+    before = world.b.git("for-each-ref")
+    hook_env = {"GIT_DIR": str(world.b.root / ".git")}  # as git sets it for a hook
+    assert ga_run(world.b, "fetch", "--projects", env=hook_env).returncode == 0
+    assert world.b.git("for-each-ref") == before
+
+
 def test_a_project_that_never_answers_is_stopped_at_the_network_deadline(world: World) -> None:
     with socket.socket() as server:  # listens, never answers: git waits on it
         server.bind(("127.0.0.1", 0))
