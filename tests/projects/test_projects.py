@@ -61,9 +61,14 @@ def test_api_artifact_and_use_artifact_take_project_specs(world: World) -> None:
         "with ga.init(job_type='eval') as run:\n"
         "    m = run.use_artifact('vision/bike-model:latest')\n"
         "    print(open(m.download() + '/bike.bin').read().strip())\n"
+        "    print(open(run.use_model('vision/bike-model:v0')).read().strip())\n"
     )
     out = python(world.b, code)
-    assert out.splitlines() == ["vision/bike-model:v0 v0 model", "weights one, better"]
+    assert out.splitlines() == [
+        "vision/bike-model:v0 v0 model",
+        "weights one, better",
+        "weights zero",
+    ]
 
 
 @pytest.mark.slow
