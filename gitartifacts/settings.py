@@ -124,21 +124,26 @@ def remote_settings(
 
 def read_committed(root: Path) -> dict[str, Any]:
     """The committed settings file as a mapping; empty when there is none."""
-    import yaml
-
     try:
         text = (root / CONFIG_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    safeyaml.check_yaml(text, CONFIG_FILE, CONFIG_LIMIT)
+    return parse_committed(text)
+
+
+def parse_committed(text: str, source: str = CONFIG_FILE) -> dict[str, Any]:
+    """A settings file's text as a mapping, with the checks of any YAML we read."""
+    import yaml
+
+    safeyaml.check_yaml(text, source, CONFIG_LIMIT)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise UsageError(
-            f"{CONFIG_FILE} is not valid YAML ({exc})", "fix or restore it with git checkout"
+            f"{source} is not valid YAML ({exc})", "fix or restore it with git checkout"
         ) from None
     if not isinstance(doc, dict):
-        raise UsageError(f"{CONFIG_FILE} is not a mapping", "restore it with git checkout")
+        raise UsageError(f"{source} is not a mapping", "restore it with git checkout")
     return doc
 
 

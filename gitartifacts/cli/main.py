@@ -44,6 +44,9 @@ VERBS = {
     "merge-driver": "merge",
     "gc": "gc",
     "du": "du",
+    "project": "projects",
+    "import": "projects",
+    "update": "projects",
 }
 
 

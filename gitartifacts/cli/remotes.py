@@ -8,6 +8,7 @@ from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.textsafe import echo
+from gitartifacts.ops import projects as project_ops
 from gitartifacts.ops import remotes as remote_ops
 from gitartifacts.remote import remotes as remote_config
 from gitartifacts.remote import transfer
@@ -161,11 +162,24 @@ def _pushed(remote: str, uploaded: int, already: int, manifests: int) -> str:
 @options.REMOTE
 @options.JOBS
 @click.option("--git-remote", help="Git remote for tags (default: origin).")
+@click.option(
+    "--projects", "of_projects", is_flag=True, help="Update the mirrors of projects instead."
+)
 @command
 def fetch(
-    ctx: Ctx, specs: tuple[str, ...], remote_name: str | None, jobs: int, git_remote: str | None
+    ctx: Ctx,
+    specs: tuple[str, ...],
+    remote_name: str | None,
+    jobs: int,
+    git_remote: str | None,
+    of_projects: bool,
 ) -> None:
-    """Bring tags and the content of versions (default: the work tree's) into the cache."""
+    """Bring tags and the content of versions (default: the work tree's) into the cache;
+    with --projects, the tags of the named projects (default: all) into their mirrors."""
+    if of_projects:
+        for name, refs in project_ops.fetch(ctx.project(), list(specs)):
+            ctx.say(f"fetched project {name}: {refs} artifact tags")
+        return
     r = transfer.fetch(
         ctx.project(ref_snapshot=True),
         specs,

@@ -38,6 +38,8 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
             )
         for r in rows:
             _print_status(ctx, r, all_files)
+            if r.source_moved and not r.error:
+                echo(f"  {r.source_moved}")
     if any(r.error for r in rows):
         sys.exit(2)
     if check and any(not r.clean for r in rows):

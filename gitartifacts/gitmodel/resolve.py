@@ -13,7 +13,7 @@ from typing import NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.names import is_artifact_name, validate_artifact_name
 from gitartifacts.errors import NotFoundError, UsageError
-from gitartifacts.gitmodel import edits, lifecycle, registry
+from gitartifacts.gitmodel import edits, lifecycle, projects, registry
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import (
     LATEST,
@@ -35,11 +35,18 @@ class Resolved(NamedTuple):
     commit: str | None  # None: the work tree
     source: str  # what was asked for, for messages
     tags: tuple[str, ...] = ()  # a version's tags (edit events); none elsewhere
+    # The source project as specs name it (`NAME/` or `<url>#`); None: this repository.
+    # `commit` is then a commit of the project's mirror (`gitmodel.projects`).
+    origin: str | None = None
 
 
 def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
-    """`name`, `name:vN`, `name:alias`, `name:<digest prefix>`, `<git rev>:name`, or a registry
-    link `registry/<collection>:<vN or alias>`."""
+    """`name`, `name:vN`, `name:alias`, `name:<digest prefix>`, `<git rev>:name`, a registry
+    link `registry/<collection>:<vN or alias>`, or any of these (but a rev) in another
+    repository: `PROJECT/name:spec`, `ENTITY/PROJECT/name:spec`, `<url>#name:spec`."""
+    foreign = projects.parse_spec(project.root, spec)
+    if foreign is not None:
+        return resolve_foreign(project, foreign, spec, entries)
     if is_registry_spec(spec):
         link = registry.resolve(project, spec)
         h = histories(project).get(link.source)
@@ -66,6 +73,8 @@ def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
         commit = project.repo.rev_parse(rev + "^{commit}")
         if commit is not None:
             return _resolve_at_commit(project, art, commit, spec, entries)
+    if 1 <= name.count("/") <= 2 and not name.startswith("/"):
+        raise projects.unknown(spec)
     if not name_ok:
         raise UsageError(
             f"cannot read artifact spec {spec!r}",
@@ -75,6 +84,34 @@ def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
         f"artifact {name!r} does not exist",
         "see git artifacts ls for the artifacts of this repository",
     )
+
+
+def resolve_foreign(
+    project: Project, foreign: projects.ForeignSpec, spec: str, entries: bool = True
+) -> Resolved:
+    """A version of a source project, read from its mirror (fetched when it is missing, and
+    once more when the mirror does not have what the spec names: it may be newer there)."""
+    fetched = not (projects.mirror_dir(project, foreign.project) / "HEAD").is_file()
+    mirror = projects.open_mirror(project, foreign.project)
+    try:
+        try:
+            r = resolve(mirror, foreign.spec, entries)
+        except NotFoundError:
+            if fetched:
+                raise
+            projects.fetch(project, foreign.project)
+            mirror.repo.refs_moved()
+            r = resolve(mirror, foreign.spec, entries)
+    except NotFoundError as exc:
+        # The project's own listing of versions helps; advice about this repository does not.
+        listing = exc.fix if exc.fix and "git artifacts" not in exc.fix else None
+        raise NotFoundError(
+            f"in project {foreign.project.name}: {exc.message}",
+            listing or "check the artifact name and version; git artifacts fetch --projects",
+        ) from None
+    finally:
+        mirror.close()
+    return r._replace(source=spec, origin=foreign.prefix)
 
 
 def _resolve_worktree(project: Project, name: str, entries: bool) -> Resolved:

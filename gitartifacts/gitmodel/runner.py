@@ -100,8 +100,29 @@ def git(
         raise GitError("git is not installed", "install git 2.30 or newer") from None
 
 
+def git_network(
+    args: Sequence[str], cwd: Path, timeout: float, git_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a git step that talks to another repository (a project's), in `git_dir` (named
+    explicitly: a GIT_DIR from a hook must not send a fetch elsewhere), watched as every
+    network git is with `timeout` as its stall limit; it never runs the `ext::` transport (a
+    URL from a committed file must not run a command) and never asks for a password."""
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    where = ["--git-dir", str(git_dir)] if git_dir is not None else []
+    return _run_watched(
+        args, cwd, None, env, limit=timeout, options=[*where, "-c", "protocol.ext.allow=never"]
+    )
+
+
 def _run_watched(
-    args: Sequence[str], cwd: str | os.PathLike[str], input: str | None, env: dict[str, str] | None
+    args: Sequence[str],
+    cwd: str | os.PathLike[str],
+    input: str | None,
+    env: dict[str, str] | None,
+    *,
+    limit: float | None = None,
+    options: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run a git that talks to a remote, killed (with its ssh or http helper: its own process
     group) once it has been silent for the stall limit. With `--progress` a working transfer
@@ -109,7 +130,7 @@ def _run_watched(
     connection and never answers is. Without a terminal, a credential prompt fails at once
     instead of waiting for input that never comes."""
     base = dict(os.environ if env is None else env)
-    limit = network_timeout({}, base)
+    limit = network_timeout({}, base) if limit is None else limit
     if not sys.stdin.isatty():
         base.setdefault("GIT_TERMINAL_PROMPT", "0")
     argv = list(args)
@@ -117,7 +138,7 @@ def _run_watched(
         argv.insert(1, "--progress")
     try:
         proc = subprocess.Popen(
-            ["git", *argv],
+            ["git", *options, *argv],
             cwd=cwd,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -132,7 +153,8 @@ def _run_watched(
         what = redact(" ".join(["git", *args][:4]))
         raise GitError(
             f"{what} made no progress for {limit:g} s",
-            f"check the remote and the network, or raise {NETWORK_TIMEOUT_ENV}",
+            f"check the remote and the network, or raise {NETWORK_TIMEOUT_ENV} "
+            "(git config artifacts.networkTimeout)",
         )
     text_err = _without_progress(err.decode("utf-8", "replace"))
     return subprocess.CompletedProcess(

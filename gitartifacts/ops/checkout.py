@@ -16,6 +16,7 @@ from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import ConflictError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.ops import projects
 from gitartifacts.ops.exclude import exclude
 from gitartifacts.ops.paths import ensure_ignored, join_path
 from gitartifacts.ops.references import ref_fetcher
@@ -40,15 +41,22 @@ def checkout(
     allow_changed_references: bool = False,
     progress: Progress | None = None,
     fetcher: wplan.Fetcher | None = None,
+    previous: mf.Manifest | None = None,
 ) -> list[CheckoutResult]:
     """Make the work tree hold these versions (default: what its manifests name); with a
-    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`)."""
+    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`).
+    `previous`: what the work tree held before its manifest was rewritten (an import's
+    update), so that its files the new version lacks are removed."""
     link = link or project.settings.link or "copy"
     _check_link(link)
     targets: list[tuple[Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
         r = resolve(project, spec)
-        current = project.read_manifest(r.manifest.name, entries=False)
+        if r.origin is not None:
+            raise UsageError(
+                f"{spec} is another project's version", f"import it: git artifacts import {spec}"
+            )
+        current = previous or project.read_manifest(r.manifest.name, entries=False)
         if current is not None and current.digest == r.manifest.digest:
             current = r.manifest  # one copy of a large listing, not two
         elif current is not None:
@@ -118,11 +126,12 @@ def pull(
     not need (versions not in the work tree) is fetched after it, as by `fetch`.
     """
     plan = transfer.plan_fetch(project, specs, remote_name=remote_name)
+    imported = projects.fetch_imported(project, plan.manifests)
     fetcher = transfer.ObjectFetcher.for_remote(project, plan.remote, plan.manifests, jobs)
 
     def fetch_rest() -> int:
         n = transfer.fetch_manifests(project, plan.remote, plan.manifests, jobs, progress)
-        return n + (fetcher.record() if fetcher else 0)
+        return n + imported + (fetcher.record() if fetcher else 0)
 
     # Over the network, everything is fetched first (batched), as by `fetch`.
     downloaded = 0 if fetcher else fetch_rest()
@@ -227,6 +236,10 @@ def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.Ob
     from gitartifacts.tracking import code
 
     r = resolve(project, spec, entries=False)
+    if r.origin is not None:  # another repository's version: from the remote it names
+        projects.fetch_content(project, r)
+        return r, None
+    projects.fetch_imported(project, [r.manifest])
     fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
     project.load_entries(r.manifest)
     return r, fetcher

@@ -12,6 +12,7 @@ from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError
+from gitartifacts.gitmodel import imported
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
@@ -35,6 +36,7 @@ class ArtifactStatus(NamedTuple):
     not_in_cache: int
     error: str | None = None
     conflict: list[str] | None = None  # an unmerged manifest: one line per conflict
+    source_moved: str | None = None  # an import whose source names another version now
 
     @property
     def clean(self) -> bool:
@@ -98,6 +100,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
                 diff.modified,
                 diff.deleted,
                 not_in_cache,
+                source_moved=imported.moved_on(project, m),
             )
         )
     return out

@@ -365,4 +365,6 @@ class Artifact(Editable, Readable, Linked, Values):
         art._commit = r.commit
         art._digest = m.digest
         art._remember(r.tags)
+        if r.origin is not None:  # another repository's: its name says which, as specs do
+            art._name = r.origin + m.name
         return art

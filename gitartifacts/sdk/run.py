@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from gitartifacts.errors import UsageError, own_errors
-from gitartifacts.gitmodel import events, publish
+from gitartifacts.gitmodel import events, projects, publish
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
@@ -147,8 +147,12 @@ class Run(RunMetrics):
                 f"Supplied type {type} does not match type {art.type} of artifact {art.name}",
                 "drop the type argument or fix it",
             )
-        self._write({"ev": "use", "artifact": run_ref(art, use_as)})
-        self.inputs.append(run_ref(art, use_as))
+        ref = {
+            **run_ref(art, use_as),
+            **projects.record_fields(self._project.root, art.collection_name),
+        }
+        self._write({"ev": "use", "artifact": ref})
+        self.inputs.append(ref)
         return art
 
     def use_model(self, name: str) -> str:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitartifacts.core import textsafe
+from gitartifacts.core.manifest import NAME_RE, VERSION_RE
+from gitartifacts.errors import GitArtifactsError
+from gitartifacts.gitmodel import projects
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import resolve
-from gitartifacts.tracking.lineage import index
+from gitartifacts.tracking.lineage import Index, index
 
 
 @dataclass
@@ -27,11 +30,12 @@ def graph(
     """The bipartite DAG around one artifact version, `depth` steps each way."""
     r = resolve(project, spec, entries=False)
     b = _Builder(project)
-    start = b.art_node(r.manifest.name, r.manifest.digest, r.manifest.type)
+    name = (r.origin or "") + r.manifest.name
+    start = b.art_node(name, r.manifest.digest, r.manifest.type, f"v{r.version}")
     if up:
-        b.walk(start, b.idx.logged, "inputs", depth, upstream=True)
+        b.walk(start, depth, upstream=True)
     if down:
-        b.walk(start, b.idx.used, "outputs", depth, upstream=False)
+        b.walk(start, depth, upstream=False)
     return b.g, start
 
 
@@ -98,7 +102,9 @@ def render(g: Graph, start: str, fmt: str) -> str:
 
 
 class _Builder:
-    """A graph being built from the run index: nodes named once, each edge added once."""
+    """A graph being built from the run index: nodes named once, each edge added once. A
+    version of another project is a node of its own (with its project), and the walk goes on
+    through the runs that project recorded, read from its mirror (no network)."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -106,34 +112,40 @@ class _Builder:
         self.hist = ver.histories(project)
         self.g = Graph()
         self.seen_edges: set[tuple[str, str]] = set()
+        self.foreign: dict[str, Index | None] = {}  # origin -> the project's run index
 
-    def art_node(self, name: str, digest: str, type_: str | None) -> str:
-        h = self.hist.get(name)
-        n = ver.digest_versions(self.project, h).get(digest) if h else None
-        label = f"{name}:v{n}" if n is not None else f"{name}@{digest[7:15]}"
-        nid = "a:" + digest
-        self.g.nodes.setdefault(
-            nid,
-            {
-                "kind": "artifact",
-                "label": label,
-                "name": name,
-                "digest": digest,
-                "type": type_ or "?",
-            },
-        )
+    def art_node(self, name: str, digest: str, type_: str | None, version: Any = None) -> str:
+        origin = projects.origin_of(name)
+        if origin is not None:
+            shown = version if isinstance(version, str) and VERSION_RE.match(version) else None
+            label = f"{name}:{shown}" if shown else f"{name}@{digest[7:15]}"
+            project = origin[:-1]
+            nid = "a:" + origin + digest
+        else:
+            h = self.hist.get(name)
+            n = ver.digest_versions(self.project, h).get(digest) if h else None
+            label = f"{name}:v{n}" if n is not None else f"{name}@{digest[7:15]}"
+            project = None
+            nid = "a:" + digest
+        attrs: dict[str, Any] = {"kind": "artifact", "label": label, "name": name}
+        attrs.update(digest=digest, type=type_ or "?")
+        if origin is not None:
+            attrs.update(project=project, origin=origin)
+        self.g.nodes.setdefault(nid, attrs)
         return nid
 
-    def run_node(self, rec: dict[str, Any]) -> str:
-        nid = "r:" + str(rec["id"])
+    def run_node(self, rec: dict[str, Any], origin: str | None) -> str:
+        nid = "r:" + (origin or "") + str(rec["id"])
+        name = rec.get("name") or rec["id"]
         self.g.nodes.setdefault(
             nid,
             {
                 "kind": "run",
-                "label": rec.get("name") or rec["id"],
+                "label": f"{origin}{name}" if origin else name,
                 "id": rec["id"],
                 "job_type": rec.get("job_type") or "run",
                 "state": rec.get("state"),
+                **({"project": origin[:-1]} if origin else {}),
             },
         )
         return nid
@@ -143,32 +155,61 @@ class _Builder:
             self.seen_edges.add((a, b))
             self.g.edges.append((a, b))
 
-    def walk(
-        self,
-        start: str,
-        runs_of: dict[str, list[str]],
-        arts_key: str,
-        depth: int,
-        upstream: bool,
-    ) -> None:
+    def walk(self, start: str, depth: int, upstream: bool) -> None:
         """Breadth-first, `depth` run steps: artifact -> its runs -> their artifacts -> ..."""
+        arts_key = "inputs" if upstream else "outputs"
         frontier = [start]
         for _ in range(depth):
             nxt = []
             for nid in frontier:
-                for rid in dict.fromkeys(runs_of.get(self.g.nodes[nid]["digest"], [])):
-                    rec = self.idx.runs[rid].record
-                    rn = self.run_node(rec)
-                    self.edge(*((rn, nid) if upstream else (nid, rn)))
-                    for art in rec.get(arts_key, []):
-                        an = self.art_node(art["name"], art["digest"], art.get("type"))
-                        pair = (an, rn) if upstream else (rn, an)
-                        if pair not in self.seen_edges:
-                            nxt.append(an)
-                        self.edge(*pair)
+                for idx, origin in self.indexes(self.g.nodes[nid].get("origin")):
+                    runs_of = idx.logged if upstream else idx.used
+                    for rid in dict.fromkeys(runs_of.get(self.g.nodes[nid]["digest"], [])):
+                        rec = idx.runs[rid].record
+                        rn = self.run_node(rec, origin)
+                        self.edge(*((rn, nid) if upstream else (nid, rn)))
+                        for art in rec.get(arts_key, []):
+                            name = _qualified(origin, art["name"])
+                            version = art.get("version")
+                            an = self.art_node(name, art["digest"], art.get("type"), version)
+                            pair = (an, rn) if upstream else (rn, an)
+                            if pair not in self.seen_edges:
+                                nxt.append(an)
+                            self.edge(*pair)
             frontier = nxt
             if not frontier:
                 break
+
+    def indexes(self, origin: str | None) -> list[tuple[Index, str | None]]:
+        """Where the runs around a node are recorded, each with the origin its names are
+        relative to: this repository's runs, and for a project's version that project's
+        runs too, when its mirror is here."""
+        if origin is None:
+            return [(self.idx, None)]
+        if origin not in self.foreign:
+            self.foreign[origin] = _mirror_index(self.project, origin)
+        theirs = self.foreign[origin]
+        return [(self.idx, None), *([(theirs, origin)] if theirs is not None else [])]
+
+
+def _mirror_index(project: Project, origin: str) -> Index | None:
+    try:
+        source = projects.source_of(project.root, origin)
+        if not (projects.mirror_dir(project, source) / "HEAD").is_file():
+            return None
+        mirror = projects.open_mirror(project, source)
+        try:
+            return index(mirror)
+        finally:
+            mirror.close()
+    except GitArtifactsError:
+        return None
+
+
+def _qualified(origin: str | None, name: Any) -> str:
+    """An artifact name of a project's run record, named as this repository names it."""
+    text = str(name)
+    return origin + text if origin and NAME_RE.match(text) else text
 
 
 def _ids(g: Graph) -> dict[str, str]:
