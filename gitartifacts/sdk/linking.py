@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from gitartifacts.errors import UsageError, own_errors
-from gitartifacts.gitmodel import registry
+from gitartifacts.gitmodel import projects, registry
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.sdk.base import ArtifactPart
 from gitartifacts.sdk.records import version_ref
 from gitartifacts.sdk.run import Run
@@ -41,14 +42,24 @@ class Linked(ArtifactPart):
     def logged_by(self) -> Run | None:
         """The run that logged this version first, or None (e.g. added from the command line)."""
         self._ensure_logged()
-        found = lineage.producers(self.project, self.digest)
-        return Run(self.project, found[0].record, artifacts=type(self)) if found else None
+        home = self._runs_home()
+        found = lineage.producers(home, self.digest)
+        return Run(home, found[0].record, artifacts=type(self)) if found else None
 
     def used_by(self) -> list[Run]:
         """Runs that used this version (through any name, alias or registry link)."""
         self._ensure_logged()
-        found = lineage.consumers(self.project, self.digest)
-        return [Run(self.project, r.record, artifacts=type(self)) for r in found]
+        home = self._runs_home()
+        found = lineage.consumers(home, self.digest)
+        return [Run(home, r.record, artifacts=type(self)) for r in found]
+
+    def _runs_home(self) -> Project:
+        """Where the runs of this version are recorded: for another project's version (named
+        `project/artifact`), that project's mirror; its runs were never this repository's."""
+        origin = projects.origin_of(self.collection_name)
+        if origin is None:
+            return self.project
+        return projects.open_mirror(self.project, projects.source_of(self.project.root, origin))
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Any:
         """Link this version into a registry collection (its own v0, v1, ... and aliases);

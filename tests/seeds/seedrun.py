@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from helpers import GitRepo
+from helpers import GitRepo, clone
 
 BLOCKS = Path(__file__).parent / "blocks"
 IMPORT = "import gitartifacts as wandb  # swap: import wandb"
@@ -72,6 +72,28 @@ def setup(repo: GitRepo, code: str) -> str:
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+def other_project(
+    repo: GitRepo, tmp_path: Path, name: str, code: str, files: dict[str, bytes] | None = None
+) -> GitRepo:
+    """Another repository published as W&B's other project `name`: its own origin and folder
+    remote, `code` run in it (the versions the block reads), pushed, and added to `repo` as
+    project `name` (`git artifacts project add`)."""
+    bare = tmp_path / f"{name}.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    other = clone(bare, tmp_path / name)
+    other.commit("initial")
+    other.ga("init")
+    (tmp_path / f"{name}-store").mkdir()
+    other.ga("remote", "add", "store", str(tmp_path / f"{name}-store"), "--default")
+    other.commit("init artifacts", ".")
+    other.write(files or {})
+    setup(other, code)
+    other.git("push", "-q", "origin", "main")
+    other.ga("push")
+    repo.ga("project", "add", name, str(bare))
+    return other
 
 
 def runs(repo: GitRepo) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import GitRepo
-from seedrun import edges, inputs, outputs, run_block, runs, setup
+from seedrun import edges, inputs, other_project, outputs, run_block, runs, setup
 
 pytestmark = pytest.mark.slow  # each test runs several scripts, a second or more each
 
@@ -48,17 +48,18 @@ def test_walk_the_graph_from_a_run(repo: GitRepo, tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="needs project/artifact:spec strings (issue 21)")
 def test_walk_the_graph_from_an_artifact(repo: GitRepo, tmp_path: Path) -> None:
-    (repo.root / "a.txt").write_text("a\n")
-    setup(
+    other_project(
         repo,
+        tmp_path,
+        "project",
         """
         with ga.init(job_type="load") as run:
             run.log_artifact("a.txt", name="artifact", type="dataset", aliases=["alias"])
         with ga.init(job_type="train") as run:
             run.use_artifact("artifact:alias")
         """,
+        files={"a.txt": b"a\n"},
     )
     run_block(repo, "s000_l24_graph_from_artifact", tmp_path)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import GitRepo
-from seedrun import edges, inputs, outputs, run_block, runs, setup
+from seedrun import edges, inputs, other_project, outputs, run_block, runs, setup
 
 pytestmark = pytest.mark.slow  # each test runs several scripts, a second or more each
 
@@ -106,11 +106,19 @@ def test_save_files(repo: GitRepo, tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="needs project/artifact:spec strings (issue 21)")
 def test_use_model_of_another_project(repo: GitRepo, tmp_path: Path) -> None:
-    repo.write({"model.pt": b"weights"})
-    setup(repo, "ga.init().log_model('model.pt', name='my_model_artifact')")
-    run_block(repo, "s003_l767_use_model_projects", tmp_path)
+    other = other_project(
+        repo,
+        tmp_path,
+        "my_project",
+        "ga.init().log_model('model.pt', name='my_model_artifact')",
+        files={"model.pt": b"weights"},
+    )
+    digest = setup(other, "print(ga.Api().artifact('my_model_artifact:v0').digest)").strip()
+    # the seed's `<digest>` placeholder is the version's digest
+    run_block(repo, "s003_l767_use_model_projects", tmp_path, replace={"<digest>": digest})
+    (run,) = runs(repo)
+    assert inputs(run) == [("my_project/my_model_artifact", "v0")]  # used twice, one input
 
 
 @pytest.mark.parametrize("block", ["s003_l401_numpy_image", "s003_l414_pil_image"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers import GitRepo
-from seedrun import edges, inputs, outputs, run_block, runs, setup
+from seedrun import edges, inputs, other_project, outputs, run_block, runs, setup
 
 pytestmark = pytest.mark.slow  # each test runs several scripts, a second or more each
 
@@ -63,11 +63,17 @@ def test_walkthrough_in_order(repo: GitRepo, tmp_path: Path) -> None:
     assert sum(1 for a, _ in graph if a == "bike-dataset:v0") == 2  # used twice downstream
 
 
-@pytest.mark.xfail(strict=True, reason="needs project/artifact:spec strings (issue 21)")
 def test_use_an_artifact_of_another_project(repo: GitRepo, tmp_path: Path) -> None:
-    files(repo)
-    setup(repo, "ga.init().log_artifact('model.h5', name='bike-model', type='model')")
+    other_project(
+        repo,
+        tmp_path,
+        "my-project",
+        "ga.init().log_artifact('model.h5', name='bike-model', type='model')",
+        files={"model.h5": b"bike weights"},
+    )
     run_block(repo, "s001_l51_other_project", tmp_path)
+    (run,) = runs(repo)
+    assert inputs(run) == [("my-project/bike-model", "v0")]  # used twice, one input
 
 
 def test_construct_and_use_an_artifact(repo: GitRepo, tmp_path: Path) -> None:
@@ -78,11 +84,17 @@ def test_construct_and_use_an_artifact(repo: GitRepo, tmp_path: Path) -> None:
     assert [inputs(r) for r in runs(repo)] == [[("reference-model", "v0")]] * 2
 
 
-@pytest.mark.xfail(strict=True, reason="needs entity/project/artifact:spec strings (issue 21)")
 def test_download_outside_a_run(repo: GitRepo, tmp_path: Path) -> None:
-    files(repo)
-    setup(repo, "ga.init().log_artifact('model.h5', name='artifact', aliases=['alias'])")
+    other_project(
+        repo,
+        tmp_path,
+        "project",
+        "ga.init().log_artifact('model.h5', name='artifact', aliases=['alias'])",
+        files={"model.h5": b"weights to download"},
+    )
     run_block(repo, "s001_l268_download_outside_run", tmp_path)
+    (got,) = (repo.root / "artifacts").rglob("model.h5")
+    assert got.read_bytes() == b"weights to download"
 
 
 def test_parallel_writers(repo: GitRepo, tmp_path: Path) -> None:
