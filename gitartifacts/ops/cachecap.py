@@ -21,9 +21,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from gitartifacts.core import cachelock, sweep
-from gitartifacts.core import manifest as mf
 from gitartifacts.core.sizes import human_bytes
-from gitartifacts.errors import GitArtifactsError, ManifestError
+from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
 from gitartifacts.ops import gc, gc_live
@@ -142,27 +141,9 @@ def _held(project: Project) -> set[str]:
     from gitartifacts.tracking.distributed import staged_objects
 
     pins = project.repo.refs(PIN_PREFIX.rstrip("/"))
-    specs = gc_live.manifest_specs(project, pins) + _index_blobs(project)
-    held = plan.parse(project, specs) + _work_tree_manifests(project)
+    specs = gc_live.manifest_specs(project, pins) + gc.index_blobs(project)
+    held = plan.parse(project, specs) + gc.work_tree_manifests(project)
     live = gc_live.live_objects(project, held)
     every = plan.parse(project, gc_live.manifest_specs(project, gc.local_refs(project)))
     listings = gc_live.known_listings(project, every + held)
     return live.keep | live.listings | listings | staged_objects(project)
-
-
-def _index_blobs(project: Project) -> list[str]:
-    """The manifest blobs in the index (staged, and every stage of an unmerged one)."""
-    out = project.repo.run("ls-files", "-s", "-z", "--", mf.MANIFEST_DIR + "/")
-    return [rec.split()[1] for rec in out.split("\0") if rec]
-
-
-def _work_tree_manifests(project: Project) -> list[mf.Manifest]:
-    out = []
-    for name in project.names():
-        try:
-            m = project.read_manifest(name, entries=False)
-        except ManifestError:
-            continue  # a broken one (being edited): the index still holds its blob
-        if m is not None:
-            out.append(m)
-    return out

@@ -115,10 +115,10 @@ def _local_live(project: Project, all_commits: bool, gone: Collection[tuple[str,
 
     refs = local_refs(project)
     specs = gc_live.manifest_specs(project, refs, gone)
-    specs += _index_blobs(project)
+    specs += index_blobs(project)
     if all_commits:
         specs += plan.manifest_blobs(project, [], None, True).values()
-    manifests = plan.parse(project, specs) + _work_tree_manifests(project)
+    manifests = plan.parse(project, specs) + work_tree_manifests(project)
     live = gc_live.live_objects(project, manifests)
     live.keep.update(staged_objects(project))
     live.keep.update(run_notes.record_objects(project.repo))  # histories, saved files, patches
@@ -126,13 +126,14 @@ def _local_live(project: Project, all_commits: bool, gone: Collection[tuple[str,
     return Live(live.keep, live.listings | gc_live.known_listings(project, every))
 
 
-def _index_blobs(project: Project) -> list[str]:
+def index_blobs(project: Project) -> list[str]:
     """The manifest blobs in the index (staged, and every stage of an unmerged one)."""
     out = project.repo.run("ls-files", "-s", "-z", "--", mf.MANIFEST_DIR + "/")
     return [rec.split()[1] for rec in out.split("\0") if rec]
 
 
-def _work_tree_manifests(project: Project) -> list[mf.Manifest]:
+def work_tree_manifests(project: Project) -> list[mf.Manifest]:
+    """The manifests in the work tree that parse (one being edited is left to the index)."""
     out = []
     for name in project.names():
         try:
@@ -148,7 +149,7 @@ def _work_temporaries(project: Project, before: float) -> list[str]:
     """`.ga-tmp-*` files a killed checkout left in the folders of the work tree's artifacts."""
     out: list[str] = []
     root = os.path.realpath(project.root)
-    for m in _work_tree_manifests(project):
+    for m in work_tree_manifests(project):
         if m.path is None:
             continue
         top = os.path.realpath(os.path.join(root, m.path))

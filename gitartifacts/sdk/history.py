@@ -3,7 +3,6 @@ appended to while the run lives, and the summary each metric keeps (`define_metr
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 import math
@@ -193,11 +192,9 @@ def history_path(common_dir: Path, run_id: str) -> Path:
 
 def remove(path: Path) -> None:
     """Drop a finished run's local history file (its rows are a content object now), and its
-    folder when nothing else is in it (an empty `run.dir` goes; files the script wrote stay)."""
+    folder when nothing else is in it (`run.dir`, W&B's run files folder, stays)."""
     try:
         os.unlink(path)
-        with contextlib.suppress(OSError):
-            (path.parent / "files").rmdir()
         path.parent.rmdir()
     except OSError:
         pass

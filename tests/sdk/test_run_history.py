@@ -69,7 +69,8 @@ def test_a_resumed_run_goes_on_from_its_last_step(proj: GitRepo) -> None:
     rec = proj.ga_json("runs")[0]
     assert rec["history"] != first and rec["summary"] == {"i": 2}
     assert steps_of(proj, "r1") == [(0, 0), (1, 1), (2, 2)]
-    assert not (proj.root / ".git" / "artifacts" / "runs" / "r1").exists()
+    # The rows are a content object now; the run's files folder (`run.dir`) stays, as W&B's.
+    assert not (proj.root / ".git" / "artifacts" / "runs" / "r1" / "history.jsonl").exists()
 
 
 @pytest.mark.slow
