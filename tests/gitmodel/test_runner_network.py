@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import GitRepo, lines, stderr_error_line
 
 from gitartifacts.gitmodel.runner import git
-from tests.helpers import GitRepo, lines, stderr_error_line
 
 
 @pytest.fixture
