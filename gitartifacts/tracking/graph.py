@@ -88,7 +88,7 @@ def render(g: Graph, start: str, fmt: str) -> str:
         return json.dumps(
             {
                 "start": start,
-                "nodes": [{"id": k, **v} for k, v in g.nodes.items()],
+                "nodes": [{**v, "id": k} for k, v in g.nodes.items()],  # the id edges name
                 "edges": [{"from": a, "to": b} for a, b in g.edges],
             },
             indent=2,
@@ -142,7 +142,7 @@ class _Builder:
             {
                 "kind": "run",
                 "label": f"{origin}{name}" if origin else name,
-                "id": rec["id"],
+                "run_id": rec["id"],
                 "job_type": rec.get("job_type") or "run",
                 "state": rec.get("state"),
                 **({"project": origin[:-1]} if origin else {}),

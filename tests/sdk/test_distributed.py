@@ -97,8 +97,11 @@ def test_three_writer_processes_and_a_finisher_without_a_remote(proj: GitRepo) -
     assert "writer-1 logged ['shards:v0']" in out
     # The CLI: lineage (text and JSON) and the writers' own records.
     graph = json.loads(proj.ga("lineage", "shards:v0", "--json").stdout)
-    runs = {n["id"] for n in graph["nodes"] if n["kind"] == "run"}
+    runs = {n["run_id"] for n in graph["nodes"] if n["kind"] == "run"}
     assert runs == ids
+    # Every node's id is the one the edges name.
+    named = {e[end] for e in graph["edges"] for end in ("from", "to")}
+    assert named <= {n["id"] for n in graph["nodes"]}
     start = graph["start"]
     assert {e["from"] for e in graph["edges"] if e["to"] == start} == {f"r:{i}" for i in ids}
     text = proj.ga("lineage", "shards:v0").stdout

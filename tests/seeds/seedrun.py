@@ -123,6 +123,5 @@ def edges(repo: GitRepo, spec: str) -> set[tuple[str, str]]:
         text = node["label"]
         if node["kind"] == "run":
             text = f"{node['label']} [{node.get('job_type') or '-'}]"
-            label["r:" + node["id"].removeprefix("r:")] = text
         label[node["id"]] = text
     return {(label[e["from"]], label[e["to"]]) for e in graph["edges"]}
