@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -300,3 +301,17 @@ def ga_run(
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
+
+
+def run_py(root: Path, code: str, prefix: str = "") -> str:
+    """Run a script in `root` as a user would (a fresh interpreter), assert it succeeded, and
+    return its stripped stdout; `prefix` goes before the dedented code (an import line)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", prefix + textwrap.dedent(code)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout.strip()

@@ -12,7 +12,8 @@ from typing import Any
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
-from gitartifacts.errors import NotFoundError, UsageError, own_errors
+from gitartifacts.core.workspace.folders import Folders
+from gitartifacts.errors import ConflictError, NotFoundError, UsageError, own_errors
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
 from gitartifacts.sdk import tableformat
@@ -51,6 +52,13 @@ class RunFile:
         """Write the file to `root/<name>` and return that path; an existing file stays
         unless `replace`."""
         target = Path(root, *self.name.split("/"))
+        # The name comes from a run's record (any clone's): never write through a link that
+        # sits in `root`, as a checkout never does.
+        Folders(str(root), str(root), str(root)).real(os.path.dirname(self.name))
+        if target.is_symlink():
+            raise ConflictError(
+                f"{target} is a symlink; refusing to write through it", "remove the link"
+            )
         if target.exists() and not replace:
             raise UsageError(f"File already exists: {target}", "pass replace=True to overwrite")
         write_atomic(target, self.read())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import MODEL_V0, MODEL_V1, World, build_world
-from helpers import GitRepo, assert_unchanged, ga_run, stderr_error_line
+from helpers import assert_unchanged, ga_run, run_py, stderr_error_line
 
 
 def add_vision(world: World) -> None:
@@ -63,7 +63,7 @@ def test_api_artifact_and_use_artifact_take_project_specs(world: World) -> None:
         "    print(open(m.download() + '/bike.bin').read().strip())\n"
         "    print(open(run.use_model('vision/bike-model:v0')).read().strip())\n"
     )
-    out = python(world.b, code)
+    out = run_py(world.b.root, code)
     assert out.splitlines() == [
         "vision/bike-model:v0 v0 model",
         "weights one, better",
@@ -246,13 +246,3 @@ def test_a_project_that_never_answers_is_stopped_at_the_network_deadline(world: 
     assert "made no progress for 2 s" in line and "networkTimeout" in line, line
     assert elapsed < 30
     assert "projects" not in (world.b.root / ".gitartifacts.yaml").read_text()
-
-
-def python(repo: GitRepo, code: str) -> str:
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout

@@ -3,14 +3,12 @@ walkthrough's "cleaning up unused versions" loop runs as written."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
-from helpers import GitRepo
+from helpers import GitRepo, run_py
 
 import gitartifacts as ga
+
+WANDB = "import gitartifacts as wandb\n"
 
 LOG_FOUR = """\
 for i in range(4):
@@ -32,21 +30,10 @@ for version in api.artifact_versions(artifact_type, artifact_name):
 """
 
 
-def python(repo: GitRepo, code: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", "import gitartifacts as wandb\n" + textwrap.dedent(code)],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-
-
 @pytest.mark.slow
 def test_the_seeds_cleanup_loop_deletes_every_version_without_an_alias(repo: GitRepo) -> None:
-    python(repo, LOG_FOUR)
-    python(repo, SEEDS_LOOP)
+    run_py(repo.root, LOG_FOUR, WANDB)
+    run_py(repo.root, SEEDS_LOOP, WANDB)
     api = ga.Api(repo.root)
     left = api.artifact_versions("model", "model")
     assert [(a.version, a.aliases) for a in left] == [("v1", ["best"]), ("v3", ["latest"])]

@@ -4,15 +4,14 @@ are events in the notes, the digest and the version stay, clones merge them."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, clone, write_files
+from helpers import GitRepo, age_files, clone, run_py, write_files
 
 import gitartifacts as ga
+
+WANDB = "import gitartifacts as wandb\n"
 
 # The seeds' snippet, its newlines restored, `wandb` being gitartifacts.
 SEEDS_SNIPPET = """\
@@ -43,18 +42,6 @@ with wandb.init(job_type="upload") as run:
 """
 
 
-def python(repo: GitRepo, code: str) -> None:
-    """Run a script in the repository as a user would, with gitartifacts imported as wandb."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "import gitartifacts as wandb\n" + textwrap.dedent(code)],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-
-
 def notes_tip(repo: GitRepo) -> str:
     return repo.git("rev-parse", "--verify", "-q", "refs/notes/artifacts", check=False).strip()
 
@@ -79,7 +66,7 @@ def test_the_seeds_snippet_runs_as_written_and_a_second_clone_sees_every_effect(
     alice.ga("init")
     alice.commit("init")
     write_files(alice.root, {"data/bikes/a.txt": "a\n", "data/bikes/b.txt": "b\n"})
-    python(alice, LOG_BIKES)
+    run_py(alice.root, LOG_BIKES, WANDB)
     alice.ga("push")
     alice.git("push", "-q", "origin", "main")
     bob = clone(origin, tmp_path / "bob")
@@ -87,7 +74,7 @@ def test_the_seeds_snippet_runs_as_written_and_a_second_clone_sees_every_effect(
     before = ga.Api(alice.root).artifact("bike-dataset:v0")
     assert before.aliases == ["latest"]
 
-    python(alice, SEEDS_SNIPPET)
+    run_py(alice.root, SEEDS_SNIPPET, WANDB)
     alice.ga("push")
     bob.ga("fetch")
 

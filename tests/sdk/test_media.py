@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import GitRepo, clone
+from helpers import GitRepo, clone, run_py
 from PIL import Image as PILImage
 
 import gitartifacts as ga
@@ -26,18 +23,6 @@ NO_PILLOW = "import sys\nsys.modules['PIL'] = None\nsys.modules['PIL.Image'] = N
 
 def pixels_of(data: bytes) -> list[object]:
     return list(np.array(PILImage.open(io.BytesIO(data))).tolist())
-
-
-def run_py(root: Path, code: str, prefix: str = "") -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", prefix + textwrap.dedent(code)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout.strip()
 
 
 @pytest.fixture
@@ -199,3 +184,27 @@ def test_an_image_of_a_run_is_pushed_and_read_from_a_fresh_clone(
     ref = json.loads(ref_line)
     assert ref["caption"] == "random field 2"
     assert pixels_of((b.root / written).read_bytes()) == np.full((4, 4, 3), 100).tolist()
+
+
+def test_a_run_file_is_never_written_through_a_link_in_the_target(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo.root / "out").mkdir()
+    (repo.root / "out" / "media").symlink_to(outside)
+    out = run_py(
+        repo.root,
+        """
+        import numpy as np, gitartifacts as ga
+        with ga.init() as run:
+            run.log({"img": ga.Image(np.zeros((2, 2, 3), dtype=np.uint8))})
+        ref = ga.Api().run(run.id).history(pandas=False)[0]["img"]
+        try:
+            ga.Api().run(run.id).file(ref["path"]).download("out")
+        except ga.errors.ConflictError as exc:
+            print("refused:", exc)
+        """,
+    )
+    assert out.startswith("refused: out/media is a symlink"), out
+    assert list(outside.iterdir()) == []
