@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -315,3 +318,37 @@ def run_py(root: Path, code: str, prefix: str = "") -> str:
     )
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout.strip()
+
+
+def kill_group_after(cmd: list[str], cwd: Path, delay: float) -> bool:
+    """Run `cmd` in a process group of its own and SIGKILL the whole group after `delay`
+    seconds (`git artifacts` is git running `git-artifacts` as a child: killing git alone
+    would leave the verb running); whether it was still running. Returns once every process
+    of the group is gone."""
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    time.sleep(delay)
+    killed = proc.poll() is None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    end = time.monotonic() + 30
+    while group_alive(proc.pid):
+        assert time.monotonic() < end, "the killed processes did not end"
+        time.sleep(0.01)
+    return killed
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs (a zombie does not: it only waits to be
+    reaped, which in a container may never come)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, encoding="ascii", errors="replace") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False

@@ -172,8 +172,16 @@ def merge_tracking(repo: Repo, remote: str) -> None:
         return
     ours = repo.rev_parse(NOTES_REF)
     if ours is None:
-        repo.update_refs([(NOTES_REF, theirs, ZERO)])
-        return
+        try:
+            repo.update_refs([(NOTES_REF, theirs, ZERO)])
+            return
+        except LockedError:
+            raise
+        except GitError:
+            # Another process (a second pull, a run) made the ref meanwhile: merge into it.
+            ours = repo.rev_parse(NOTES_REF)
+            if ours is None:
+                raise
     if ours == theirs or repo.ok("merge-base", "--is-ancestor", theirs, ours):
         return
     repo.run(

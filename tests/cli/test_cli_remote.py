@@ -4,9 +4,7 @@ real clones, the real `git artifacts` command, a local-folder remote and a loopb
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from helpers import (
     cache_objects,
     clone,
     file_digests,
+    kill_group_after,
     sha256_hex,
     stderr_error_line,
 )
@@ -578,22 +577,14 @@ def test_push_and_pull_killed_with_sigkill_then_rerun_complete(
     repo.ga("add", "data/big", "--name", "big", "--type", "model")
     repo.commit("big v0")
     repo.git("push", "-q", "origin", "main")
-    _kill_after(["git", "artifacts", "push"], repo.root, delay)
+    kill_group_after(["git", "artifacts", "push"], repo.root, delay)
     repo.ga("push")
     assert assert_cache_sound(remote_cache(origin)) == 40
     bob = clone(origin, tmp_path / "bob")
-    _kill_after(["git", "artifacts", "pull"], bob.root, delay)
+    kill_group_after(["git", "artifacts", "pull"], bob.root, delay)
     bob.ga("pull")
     assert assert_cache_sound(bob.cache) == 40
     assert file_digests(bob.root / "data") == file_digests(repo.root / "data")
-
-
-def _kill_after(cmd: list[str], cwd: Path, delay: float) -> None:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait()
 
 
 # ---------------------------------------------------------------- a real S3 API on loopback

@@ -8,18 +8,14 @@ takes, so the kills fall anywhere from deciding to the last removal."""
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
 import random
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, clone, copy_repo, sha256_hex
+from helpers import GitRepo, age_files, clone, copy_repo, kill_group_after, sha256_hex
 
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import gc_live
@@ -73,40 +69,6 @@ def _orphans(root: Path, trial: int, n: int, age: float) -> set[str]:
     return out
 
 
-def _kill_after(cmd: list[str], cwd: Path, delay: float) -> bool:
-    """Run `cmd` in a process group of its own and SIGKILL the whole group after `delay`
-    seconds (`git artifacts` is git running `git-artifacts` as a child: killing git alone
-    would leave the gc running); whether it was still running. Returns once every process
-    of the group is gone."""
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    time.sleep(delay)
-    killed = proc.poll() is None
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    end = time.monotonic() + 30
-    while _group_alive(proc.pid):
-        assert time.monotonic() < end, "the killed gc's processes did not end"
-        time.sleep(0.01)
-    return killed
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of group `pgid` still runs (a zombie does not: it only waits to be
-    reaped, which in a container may never come)."""
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat, encoding="ascii", errors="replace") as f:
-                fields = f.read().rpartition(")")[2].split()
-        except OSError:
-            continue  # ended meanwhile
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
-
-
 def _trials(repo: GitRepo, root: Path, args: list[str], trials: int, age: float) -> int:
     """Kill `git artifacts gc ARGS` at random points, each time in a fresh copy of `repo`
     (and of `root`, the cache gc works on, when it is outside the repository); after each
@@ -126,7 +88,7 @@ def _trials(repo: GitRepo, root: Path, args: list[str], trials: int, age: float)
         _restore(pristine, repo.root)
         if outside:
             _restore(root.parent / f"pristine-{root.name}-store", root)
-        _kill_after(["git", "artifacts", "gc", *args], repo.root, rng.uniform(0, duration))
+        kill_group_after(["git", "artifacts", "gc", *args], repo.root, rng.uniform(0, duration))
         left = _objects(root)
         assert needed <= left, f"trial {trial}: referenced objects lost"
         cut += bool(orphans & left) and bool(orphans - left)
