@@ -286,3 +286,15 @@ def test_precommit_pre_push_check_reads_an_s3_remote(
     assert proc.returncode == 0, output
     assert re.search(r"check artifact content is on the remote cache\.+Passed", output)
     assert bikes.head() in bikes.git("ls-remote", str(origin))
+
+
+def test_the_version_pre_commit_rev_names_is_the_package_version_with_a_changelog() -> None:
+    import gitartifacts
+
+    found = re.search(r'^version = "(.+)"$', (PROJECT / "pyproject.toml").read_text(), re.M)
+    assert found is not None
+    version = found.group(1)
+    assert gitartifacts.__version__ == version
+    assert f"\n## [{version}] - " in (PROJECT / "CHANGELOG.md").read_text()
+    assert f"rev: v{version}\n" in (PROJECT / "README.md").read_text()
+    assert f"rev: v{version}\n" in (PROJECT / ".pre-commit-hooks.yaml").read_text()
