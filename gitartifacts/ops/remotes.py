@@ -29,12 +29,11 @@ MODIFIABLE = ("url", *REMOTE_OPTIONS)
 
 
 class DefaultRemote(NamedTuple):
-    """Which remote is the default: its name (None: none), where that is set ("local": this
-    clone's git config, else "committed"), and the committed default it hides, if another."""
+    """Which remote is the default: its name (None: none) and where that is set ("local":
+    this clone's git config, else "committed")."""
 
     name: str | None
     source: str
-    hidden: str | None
 
 
 def add(
@@ -119,8 +118,8 @@ def default_remote(project: Project) -> DefaultRemote:
     here = project.repo.config_get("artifacts.defaultremote")
     committed = read_committed(project.root).get("default_remote")
     if here:
-        return DefaultRemote(here, "local", committed if committed != here else None)
-    return DefaultRemote(committed, "committed", None)
+        return DefaultRemote(here, "local")
+    return DefaultRemote(committed, "committed")
 
 
 def modify(
