@@ -8,7 +8,9 @@ import click
 
 from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
+from gitartifacts.core import manifest as mf
 from gitartifacts.core.textsafe import echo
+from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import status as ops_status
@@ -25,9 +27,11 @@ def checkout(
 ) -> None:
     """Make the workspace hold versions: all artifacts, NAME, or NAME:SPEC.
 
-    NAME:SPEC also writes that version's manifest into .artifacts/ (and stages it).
+    NAME:SPEC also writes that version's manifest into .artifacts/ and stages it; to look at
+    a version without changing the branch, use git artifacts get NAME:SPEC -o DIR.
     """
     project = ctx.project()
+    before = _pinned_before(project, specs)
     with cachecap.capped(project) as said:
         rows = ops_checkout.checkout(
             project,
@@ -38,9 +42,7 @@ def checkout(
             progress=ctx.progress(),
         )
     ctx.warn(said)
-    for r in rows:
-        v = f"v{r.version}" if r.version is not None else "uncommitted"
-        ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
+    _say_rows(ctx, project, rows, before)
 
 
 @click.command()
@@ -131,6 +133,7 @@ def pull(
 ) -> None:
     """fetch, then checkout."""
     project = ctx.project()
+    before = _pinned_before(project, specs)
     with cachecap.capped(project) as said:
         fetched, rows = ops_checkout.pull(
             project,
@@ -146,9 +149,45 @@ def pull(
     for m in fetched.messages:
         echo(m, err=True)
     ctx.say(f"fetched {fetched.downloaded} objects from {fetched.remote}")
+    _say_rows(ctx, project, rows, before)
+
+
+def _pinned_before(project: Project, specs: tuple[str, ...]) -> dict[str, str | None]:
+    """What the manifests of the artifacts named NAME:SPEC pin before they are rewritten."""
+    return ops_status.pinned(project, [s.partition(":")[0] for s in specs if ":" in s])
+
+
+def _say_rows(
+    ctx: Ctx,
+    project: Project,
+    rows: list[ops_checkout.CheckoutResult],
+    before: dict[str, str | None],
+) -> None:
+    """One line per artifact checked out; for one whose manifest now pins another version
+    than HEAD's, what that means and how to undo it."""
+    changed = ops_status.uncommitted(project, list(before)) if before else set()
     for r in rows:
         v = f"v{r.version}" if r.version is not None else "uncommitted"
         ctx.say(f"{r.name} ({v}) at {r.path}: {r.written} written, {r.deleted} removed")
+        if r.name in changed and r.version is not None and before[r.name] != v:
+            for line in _pinned_lines(r.name, v, before[r.name]):
+                ctx.say(f"  {line}")
+
+
+def _pinned_lines(name: str, version: str, previous: str | None) -> list[str]:
+    """Say that the branch's manifest changed, how to undo it, and how to look without it."""
+    manifest = mf.manifest_path(name)
+    back = (
+        f"to go back to {previous}: git artifacts checkout {name}:{previous}"
+        if previous is not None
+        else f"to go back: git checkout HEAD -- {manifest}, then git artifacts checkout {name}"
+    )
+    return [
+        f"{manifest} now pins {version} (staged: commit it to keep {version} on this branch)",
+        back,
+        f"to look at a version without changing the branch: git artifacts get {name}:{version}"
+        " -o DIR",
+    ]
 
 
 # The verbs of this module, for the group in cli/main.py.

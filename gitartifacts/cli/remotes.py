@@ -1,4 +1,4 @@
-"""The remote verbs: remote add/list/remove, push, fetch."""
+"""The remote verbs: remote add/list/remove/default/modify, push, fetch."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.textsafe import echo
+from gitartifacts.errors import UsageError
 from gitartifacts.ops import projects as project_ops
 from gitartifacts.ops import remotes as remote_ops
 from gitartifacts.remote import remotes as remote_config
@@ -110,6 +111,51 @@ def remote_remove(ctx: Ctx, name: str) -> None:
     """Remove remote NAME."""
     remote_ops.remove(ctx.project(), name)
     ctx.say(f"removed remote {name}")
+
+
+@remote.command(name="default")
+@click.argument("name", required=False)
+@click.option("--local", is_flag=True, help="Only for this clone (git config), not committed.")
+@click.option("--unset", is_flag=True, help="Make no remote the default.")
+@command
+def remote_default(ctx: Ctx, name: str | None, local: bool, unset: bool) -> None:
+    """Make remote NAME the default (committed in .gitartifacts.yaml unless --local); without
+    NAME, print the default."""
+    if name is not None and unset:
+        raise UsageError("--unset takes no remote name", "git artifacts remote default --unset")
+    d = remote_ops.set_default(ctx.project(), name, local=local, unset=unset)
+    where = "git config (this clone)" if d.source == "local" else ".gitartifacts.yaml"
+    if name is None and not unset:
+        echo(f"{d.name}\t{where}" if d.name else "no default remote")
+        return
+    ctx.say(f"default remote: {d.name} in {where}" if d.name else "no default remote")
+    if not local and d.source == "local" and d.name != name:
+        # The committed setting changed, but this clone's own setting still wins here.
+        ctx.say(
+            f"note: this clone's git config keeps {d.name} the default here"
+            " (git artifacts remote default --local --unset)"
+        )
+
+
+@remote.command(name="modify")
+@click.argument("name")
+@click.argument("key", metavar="KEY")
+@click.argument("value", required=False)
+@click.option("--local", is_flag=True, help="Only for this clone (git config), not committed.")
+@click.option("--unset", is_flag=True, help="Remove option KEY.")
+@command
+def remote_modify(
+    ctx: Ctx, name: str, key: str, value: str | None, local: bool, unset: bool
+) -> None:
+    """Set option KEY of remote NAME to VALUE: url, endpoint_url, region or profile
+    (credentials never: they come from the environment or a profile)."""
+    if unset == (value is not None):
+        fix = f"git artifacts remote modify {name} {key} --unset" if unset else "give a VALUE"
+        raise UsageError("--unset takes no VALUE" if unset else f"no value for option {key}", fix)
+    r = remote_ops.modify(ctx.project(), name, key, value, local=local)
+    where = "git config (this clone)" if local else ".gitartifacts.yaml (commit it)"
+    change = f"{key} unset" if value is None else f"{key} = {r.url if key == 'url' else value}"
+    ctx.say(redact(f"remote {name}: {change} in {where}"))
 
 
 @click.command()

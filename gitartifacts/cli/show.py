@@ -47,8 +47,7 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
 
 
 def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> None:
-    label = r.version or "no version yet"
-    head = f"{r.name} ({r.type}, {label})"
+    head = f"{r.name} ({r.type}, {ops_status.label(r)})"
     if r.error:
         echo(f"error: {head}: {textsafe.line(r.error)}", err=True)
         return
@@ -73,13 +72,8 @@ def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> No
             echo(f"  {label_}: {_in(r.path, f)}")
         if len(files) > len(shown):
             echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
-    if r.added or r.modified or r.deleted:
-        echo(
-            f"  (save with git artifacts add --name {r.name};"
-            f" discard with git artifacts checkout {r.name})"
-        )
-    if r.not_in_cache:
-        echo(f"  content not in cache: {r.not_in_cache} objects (run git artifacts pull)")
+    for hint in ops_status.hints(r):
+        echo(f"  {hint}")
 
 
 def _print_conflict(r: ops_status.ArtifactStatus) -> None:

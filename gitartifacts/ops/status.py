@@ -37,6 +37,7 @@ class ArtifactStatus(NamedTuple):
     error: str | None = None
     conflict: list[str] | None = None  # an unmerged manifest: one line per conflict
     source_moved: str | None = None  # an import whose source names another version now
+    latest: str | None = None  # the artifact's newest version, `vN`, if it has one
 
     @property
     def clean(self) -> bool:
@@ -76,6 +77,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
         assert m is not None
         h = hist.get(name)
         version = version_label(ver.digest_versions(project, h).get(m.digest) if h else None)
+        latest = version_label(max(h.versions)) if h and h.versions else None
         try:
             diff, not_in_cache = _workspace_status(project, m)
         except CacheError:
@@ -101,7 +103,59 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
                 diff.deleted,
                 not_in_cache,
                 source_moved=imported.moved_on(project, m),
+                latest=latest,
             )
+        )
+    return out
+
+
+def pinned(project: Project, names: Sequence[str]) -> dict[str, str | None]:
+    """The version (`vN`) the work tree's manifest of each named artifact pins; None when it
+    pins content no version holds. Names that are not artifacts here are left out."""
+    known = set(project.names())
+    hist = ver.histories(project)
+    out: dict[str, str | None] = {}
+    for name in names:
+        m = project.read_manifest(name, entries=False) if name in known else None
+        if m is not None:
+            h = hist.get(name)
+            out[name] = version_label(ver.digest_versions(project, h).get(m.digest) if h else None)
+    return out
+
+
+def uncommitted(project: Project, names: Sequence[str]) -> set[str]:
+    """The named artifacts whose work-tree manifest differs from the one HEAD holds."""
+    paths = {mf.manifest_path(n): n for n in names}
+    return {paths[p] for p in project.repo.status_porcelain(list(paths)) if p in paths}
+
+
+def label(r: ArtifactStatus) -> str:
+    """The version the work tree's manifest is, as status names it."""
+    if r.version is not None:
+        return r.version
+    return f"not a version yet; latest {r.latest}" if r.latest else "no version yet"
+
+
+def hints(r: ArtifactStatus) -> list[str]:
+    """What to run next for an artifact that is not up to date. Never "save with add" for
+    files that are only missing or content that is not here (a fresh clone, a stopped
+    checkout): that would record a version without them."""
+    edited = r.added or r.modified
+    if r.not_in_cache:
+        return [
+            f"content not in cache: {r.not_in_cache} objects"
+            f" (get it with git artifacts pull {r.name})"
+        ]
+    if r.deleted and not edited:
+        return [f"(restore the missing files with git artifacts checkout {r.name})"]
+    if not edited:
+        return []
+    save = f"(save with git artifacts add --name {r.name}"
+    out = [save + (", which also records the missing files as removed)" if r.deleted else ")")]
+    if r.modified or r.deleted:
+        # Files the version does not hold stay, as git keeps untracked files.
+        out.append(
+            f"(discard the changes to its files with git artifacts checkout {r.name} --force)"
         )
     return out
 

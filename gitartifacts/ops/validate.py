@@ -84,6 +84,7 @@ def pushed(
             needed.setdefault(digest, []).append(path)
     missing = set(transfer.open_store(remote).missing(sorted(needed))) if needed else set()
     findings = []
+    hist = ver.histories(project)
     for m, wanted in per_manifest:
         lost = sorted(p for d, p in wanted.items() if d in missing)
         if lost:
@@ -92,11 +93,18 @@ def pushed(
                 Finding(
                     mf.manifest_path(m.name),
                     None,
-                    f"{m.name} {m.digest[:19]}: {len(lost)} of {len(wanted)} objects are not on "
+                    f"{_version_name(project, hist.get(m.name), m)} {m.digest[:19]}: "
+                    f"{len(lost)} of {len(wanted)} objects are not on "
                     f"remote cache {remote.name}: {shown}",
                 )
             )
     return PushedReport(remote.name, len(manifests_), len(needed), findings)
+
+
+def _version_name(project: Project, h: ver.History | None, m: mf.Manifest) -> str:
+    """`name:vN` of the version a manifest is, else its name alone."""
+    n = ver.digest_versions(project, h).get(m.digest) if h else None
+    return f"{m.name}:{gitrefs.version_label(n)}" if n is not None else m.name
 
 
 def remote_warnings(project: Project) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from gitartifacts.remote.urls import check_options
+from gitartifacts.remote.urls import EXTRAS, check_options, missing_extra
 from gitartifacts.settings import gcs_endpoint, network_timeout
 
 # Per request; the stall watchdog (see watchdog.py) bounds a whole step.
@@ -30,9 +30,23 @@ def filesystem(
     *,
     version_aware: bool = False,
     timeout: float | None = None,
+    kind: str = "remotes",
 ) -> Any:
     """A fresh fsspec file system for `protocol` with these (non-secret) options, its
-    requests under connect and read timeouts no longer than the stall limit `timeout`."""
+    requests under connect and read timeouts no longer than the stall limit `timeout`;
+    a missing client library is a one-line error naming the extra to install (`kind`: what
+    the user named, remotes or references)."""
+    try:
+        return _filesystem(protocol, options, version_aware, timeout)
+    except ImportError:
+        if protocol not in EXTRAS:
+            raise
+        raise missing_extra(protocol, kind) from None
+
+
+def _filesystem(
+    protocol: str, options: Mapping[str, Any] | None, version_aware: bool, timeout: float | None
+) -> Any:
     opts = check_options(protocol, options)
     limit = timeout or network_timeout({}, os.environ)
     connect, read = min(CONNECT_TIMEOUT, limit), min(READ_TIMEOUT, limit)

@@ -274,7 +274,9 @@ def _fs(protocol: str, opts: dict[str, Any], version_aware: bool = False) -> Any
     key = (protocol, repr(sorted(opts.items())), version_aware)
     with _FS_LOCK:
         if key not in _FILESYSTEMS:
-            _FILESYSTEMS[key] = filesystem(protocol, opts, version_aware=version_aware)
+            _FILESYSTEMS[key] = filesystem(
+                protocol, opts, version_aware=version_aware, kind="references"
+            )
         return _FILESYSTEMS[key]
 
 

@@ -37,6 +37,13 @@ SECRET_OPTIONS = frozenset(
         "credentials",
     }
 )
+# The library each protocol needs and the extra that installs it.
+EXTRAS = {
+    "s3": ("s3fs", "s3"),
+    "gs": ("gcsfs", "gcs"),
+    "http": ("aiohttp", "http"),
+    "https": ("aiohttp", "http"),
+}
 GCS_TOKEN_METHODS = frozenset({"anon", "google_default", "cloud", "browser"})
 _SECRET_RE = re.compile(r"(secret|password|token|credential|access_key|^key$)", re.I)
 # Values of region and profile: plain names, never a place for a key.
@@ -166,6 +173,14 @@ def check_location(url: str, options: dict[str, str]) -> None:
                 f"endpoint URL {redact(endpoint)!r} is not an http(s) server address",
                 "write it as http://host:port or https://host",
             )
+
+
+def missing_extra(protocol: str, kind: str = "remotes") -> UsageError:
+    """The error for a protocol whose client library is not installed: what to install."""
+    library, extra = EXTRAS[protocol]
+    return UsageError(
+        f"{protocol}:// {kind} need {library}", f"pip install 'gitartifacts[{extra}]'"
+    )
 
 
 def folder_of(url: str) -> str | None:

@@ -22,14 +22,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import yaml
 from filelock import FileLock
 from helpers import GitRepo, lines
 from packaging.requirements import Requirement
+from servers import Bucket
 
 from gitartifacts.ops import hooks
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIKES = ".artifacts/bikes.yaml"
+HOOK_EXTRAS = ("s3", "gcs", "http")  # .pre-commit-hooks.yaml: check-artifacts-pushed
 
 
 class HookRepo(NamedTuple):
@@ -90,31 +93,34 @@ def _copy_working_tree(src: Path, dest: Path) -> None:
 
 
 def _wheelhouse(dest: Path) -> None:
-    """Wheels of gitartifacts' installed dependencies, rebuilt from their installed files."""
+    """Wheels of gitartifacts' installed dependencies and of the extras its
+    check-artifacts-pushed hook installs, rebuilt from their installed files."""
     dest.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
-    todo = [r for r in md.requires("gitartifacts") or [] if _wanted(r)]
+    todo = [r for r in md.requires("gitartifacts") or [] if _wanted(r, HOOK_EXTRAS)]
     while todo:
         req = Requirement(todo.pop())
-        key = re.sub(r"[-_.]+", "-", req.name).lower()
+        key = re.sub(r"[-_.]+", "-", req.name).lower() + str(sorted(req.extras))
         if key in seen:
             continue
         seen.add(key)
         dist = md.distribution(req.name)
-        _repack(dist, dest)
-        todo += [r for r in dist.requires or [] if _wanted(r)]
+        if not any(dest.glob(f"{re.sub(r'[-_.]+', '_', dist.metadata['Name'])}-*.whl")):
+            _repack(dist, dest)
+        todo += [r for r in dist.requires or [] if _wanted(r, req.extras)]
 
 
-def _wanted(requirement: str) -> bool:
+def _wanted(requirement: str, extras: set[str] | tuple[str, ...]) -> bool:
     marker = Requirement(requirement).marker
-    return marker is None or marker.evaluate({"extra": ""})
+    return marker is None or any(marker.evaluate({"extra": e}) for e in ("", *extras))
 
 
 def _repack(dist: md.Distribution, dest: Path) -> None:
     wheel_meta = dist.read_text("WHEEL") or ""
-    tag = next(
-        ln.split(":", 1)[1].strip() for ln in wheel_meta.splitlines() if ln.startswith("Tag:")
-    )
+    tags = [ln.split(":", 1)[1].strip() for ln in wheel_meta.splitlines() if ln.startswith("Tag:")]
+    # A wheel for several tags (py2-none-any, py3-none-any) is named by their compressed set.
+    parts = zip(*(t.split("-") for t in tags), strict=True)
+    tag = "-".join(".".join(dict.fromkeys(p)) for p in parts)
     name = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
     records, info = [], ""
     with zipfile.ZipFile(dest / f"{name}-{dist.version}-{tag}.whl", "w") as whl:
@@ -247,3 +253,48 @@ def test_precommit_pre_push_check_and_our_hooks_work_together(
     assert "uploaded 1 objects to remote cache origin" in output
     assert re.search(r"check artifact content is on the remote cache\.+Passed", output)
     assert bikes.head() in bikes.git("ls-remote", str(origin))
+
+
+@pytest.mark.slow
+def test_precommit_pre_push_check_reads_an_s3_remote(
+    bikes: GitRepo, hook_repo: HookRepo, s3_bucket: Bucket, tmp_path: Path
+) -> None:
+    """The hook's environment has the extras it needs (pre-commit installs the hook
+    repository with `.[s3,gcs,http]`): it fails naming the unpushed version, then passes."""
+    manifest = yaml.safe_load((hook_repo.path / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = [h for h in manifest if h["id"] == "check-artifacts-pushed"]
+    assert hook["additional_dependencies"] == [f".[{','.join(HOOK_EXTRAS)}]"]
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    bikes.git("remote", "add", "origin", str(origin))
+    bikes.ga("remote", "add", "s3", f"{s3_bucket.url}/cache", "--default")
+    bikes.ga("remote", "modify", "s3", "endpoint_url", s3_bucket.endpoint)
+    bikes.commit("an s3 remote cache", ".gitartifacts.yaml")
+    with_config(bikes, hook_repo)
+    assert run(bikes, hook_repo, "install").returncode == 0
+    proc = run(bikes, hook_repo, "push", "origin", "main", tool="git")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "bikes:v0 sha256:" in output
+    assert "4 of 4 objects are not on remote cache s3" in output
+    assert "s3fs" not in output  # the library is there: no missing-extra error
+    assert lines(bikes.git("ls-remote", str(origin))) == []
+    bikes.ga("push")
+    assert len(s3_bucket.fs.find(f"{s3_bucket.name}/cache")) >= 4
+    proc = run(bikes, hook_repo, "push", "origin", "main", tool="git")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert re.search(r"check artifact content is on the remote cache\.+Passed", output)
+    assert bikes.head() in bikes.git("ls-remote", str(origin))
+
+
+def test_the_version_pre_commit_rev_names_is_the_package_version_with_a_changelog() -> None:
+    import gitartifacts
+
+    found = re.search(r'^version = "(.+)"$', (PROJECT / "pyproject.toml").read_text(), re.M)
+    assert found is not None
+    version = found.group(1)
+    assert gitartifacts.__version__ == version
+    assert f"\n## [{version}] - " in (PROJECT / "CHANGELOG.md").read_text()
+    assert f"rev: v{version}\n" in (PROJECT / "README.md").read_text()
+    assert f"rev: v{version}\n" in (PROJECT / ".pre-commit-hooks.yaml").read_text()

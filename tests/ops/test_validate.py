@@ -225,7 +225,7 @@ def test_pushed_lists_what_the_remote_cache_lacks_until_git_artifacts_push(
     bikes.git("remote", "add", "origin", str(origin))
     proc = bikes.ga("validate", "--pushed", rc=1)
     assert lines(proc.stdout) == [
-        f"{BIKES}: bikes sha256:{bikes.manifest('bikes')['digest'][7:19]}: 4 of 4 objects are "
+        f"{BIKES}: bikes:v0 sha256:{bikes.manifest('bikes')['digest'][7:19]}: 4 of 4 objects are "
         "not on remote cache origin: bikes/img0.txt, bikes/img1.txt, bikes/img2.txt, "
         "bikes/labels/train.csv"
     ]
