@@ -8,8 +8,8 @@ import math
 from typing import Any
 from urllib.parse import quote
 
-from gitartifacts.core.manifest import NAME_RE
-from gitartifacts.errors import NotFoundError
+from gitartifacts.core.manifest import NAME_RE, SHA256_RE
+from gitartifacts.errors import NotFoundError, UsageError
 from gitartifacts.gitmodel import refs, registry
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
@@ -65,10 +65,14 @@ def run(project: Project, run_id: str) -> str:
     fields.update(started=_when(rec.get("start")), ended=_when(rec.get("end")))
     body = [pairs({k: v for k, v in fields.items() if v not in (None, "")})]
     body.append("<h2>Charts</h2>")
-    metrics = _metrics(project, rec)
+    try:
+        metrics = _metrics(project, rec)
+    except NotFoundError as exc:  # a fresh clone: the rest of the run still shows
+        metrics = {}
+        body.append(f"<p class=muted>{esc(exc)}</p>")
     if metrics:
         body.append(json_block("history", metrics) + "<div id=charts></div>")
-    else:
+    elif not rec.get("history"):
         body.append("<p class=muted>No history logged.</p>")
     body.append("<h2>Config</h2>" + pairs(rec.get("config")))
     summary = rec.get("summary")
@@ -92,7 +96,7 @@ def run_file(project: Project, run_id: str, path: str) -> tuple[bytes, str]:
     rec = _record(project, run_id)
     for f in rec.get("files") or []:
         if isinstance(f, dict) and f.get("path") == path and isinstance(f.get("digest"), str):
-            data = run_ops.read_object(project, f["digest"])
+            data = _local_object(project, f["digest"], f"file {path!r} of run {run_id}")
             return data, "image/png" if path.endswith(".png") else "application/octet-stream"
     raise NotFoundError(f"run {run_id!r} has no file {path[:200]!r}", "see the run's files")
 
@@ -215,7 +219,8 @@ def _metrics(project: Project, rec: dict[str, Any]) -> dict[str, list[list[float
     digest = rec.get("history")
     if not isinstance(digest, str):
         return {}
-    text = run_ops.read_object(project, digest).decode("utf-8", errors="replace")
+    data = _local_object(project, digest, f"history of run {rec.get('id')}")
+    text = data.decode("utf-8", errors="replace")
     rows = []
     for line in text.splitlines():
         try:
@@ -236,6 +241,16 @@ def _metrics(project: Project, rec: dict[str, Any]) -> dict[str, list[list[float
             xs.append(step)
             ys.append(v)
     return out
+
+
+def _local_object(project: Project, digest: str, what: str) -> bytes:
+    """A content object a run record names, from this machine only: the view works
+    offline and never waits for a remote."""
+    if not SHA256_RE.match(digest):
+        raise UsageError(f"the run record names a bad object for the {what}", "report this run")
+    if not project.cache.has(digest):
+        raise NotFoundError(f"the {what} is not in the local cache", "git artifacts pull")
+    return run_ops.read_object(project, digest)
 
 
 def _finite(v: Any) -> bool:

@@ -4,6 +4,7 @@ files of a fixed list, and the security headers every answer carries."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,8 @@ class Server(ThreadingHTTPServer):
         self, start: str | os.PathLike[str] | None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.reader = Reader(start)
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         try:
             super().__init__((host, port), _Handler)
         except BaseException:

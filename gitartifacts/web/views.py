@@ -8,6 +8,7 @@ from typing import Any
 from gitartifacts.core.diff import ArtifactDiff, Change
 from gitartifacts.core.manifest import NAME_RE, VERSION_RE
 from gitartifacts.core.names import validate_artifact_name
+from gitartifacts.core.sizes import human_bytes
 from gitartifacts.errors import NotFoundError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import resolve
@@ -90,7 +91,7 @@ def version(project: Project, name: str, selector: str) -> str:
         "digest": info["digest"],
         "commit": info["commit"] or "",
         "files": info["files"],
-        "size": info["size"],
+        "size": human_bytes(info["size"]),
         "ttl": info["ttl"] or "",
         "description": info["description"] or "",
     }

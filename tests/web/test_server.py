@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import UI
-from helpers import GitRepo
+from helpers import GitRepo, copy_repo
 
 from gitartifacts.web.html import json_block, safe_json
 from gitartifacts.web.server import Server
@@ -180,6 +184,32 @@ def test_lineage_as_one_self_contained_html_file(pipeline: GitRepo, tmp_path: Pa
     assert len(nodes) == 11 and all("href" not in n["data"] for n in nodes)  # no server
     proc = pipeline.ga("lineage", "model:v0", "--format", "html", rc=2)
     assert proc.stderr.startswith("error: --format html needs -o FILE")
+
+
+@slow
+def test_a_copy_without_the_objects_still_shows_its_runs(pipeline: GitRepo, tmp_path: Path) -> None:
+    copy = copy_repo(pipeline.root, tmp_path / "copy")
+    shutil.rmtree(copy.cache)
+    train = next(r["id"] for r in copy.ga_json("runs") if r["name"] == HOSTILE)
+    with serving(copy.root) as url:
+        code, _, body = get(f"{url}runs/{train}")
+        assert code == 200 and "history of run" in body.decode()
+        assert "not in the local cache (git artifacts pull)" in body.decode()
+        thumb = re.findall(r'<img class=thumb src="([^"]+)"', body.decode())[0]
+        assert get(url + thumb.lstrip("/"))[0] == 404
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """An in-process server on ROOT, answering on a thread, and its address."""
+    server = Server(root)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _outside_address() -> str | None:
