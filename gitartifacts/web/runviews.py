@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitartifacts.core.manifest import NAME_RE, SHA256_RE
-from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.errors import GitArtifactsError, NotFoundError, UsageError
 from gitartifacts.gitmodel import refs, registry
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import runs as run_ops
@@ -67,7 +67,7 @@ def run(project: Project, run_id: str) -> str:
     body.append("<h2>Charts</h2>")
     try:
         metrics = _metrics(project, rec)
-    except NotFoundError as exc:  # a fresh clone: the rest of the run still shows
+    except GitArtifactsError as exc:  # a fresh clone, a bad record: the rest still shows
         metrics = {}
         body.append(f"<p class=muted>{esc(exc)}</p>")
     if metrics:
@@ -184,12 +184,12 @@ def _file_url(run_id: str, path: str) -> str:
 
 
 def _is_media(v: Any) -> bool:
-    return (
-        isinstance(v, dict)
-        and isinstance(v.get("_type"), str)
-        and isinstance(v.get("path"), str)
-        and all(p not in ("", ".", "..") for p in v["path"].split("/"))
-    )
+    return isinstance(v, dict) and isinstance(v.get("_type"), str) and _safe_path(v.get("path"))
+
+
+def _safe_path(path: Any) -> bool:
+    """A run file's path as a record names it: relative, no `..`, so its address is too."""
+    return isinstance(path, str) and all(p not in ("", ".", "..") for p in path.split("/"))
 
 
 def _artifacts(refs_: Any) -> str:
@@ -209,7 +209,7 @@ def _files(run_id: str, files: Any) -> str:
     items = [
         f"<li>{link(_file_url(run_id, f['path']), f['path'])}</li>"
         for f in (files if isinstance(files, list) else [])
-        if isinstance(f, dict) and isinstance(f.get("path"), str)
+        if isinstance(f, dict) and _safe_path(f.get("path"))
     ]
     return f"<ul>{''.join(items)}</ul>" if items else "<p class=muted>none</p>"
 
@@ -260,4 +260,7 @@ def _finite(v: Any) -> bool:
 def _when(t: Any) -> str:
     if not _finite(t):
         return ""
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
+    try:
+        return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):  # a record from elsewhere: any number
+        return str(t)

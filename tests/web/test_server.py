@@ -199,6 +199,35 @@ def test_a_copy_without_the_objects_still_shows_its_runs(pipeline: GitRepo, tmp_
         assert get(url + thumb.lstrip("/"))[0] == 404
 
 
+FORGED = {
+    "run": "forged1",
+    "t": 1,
+    "ev": "start",
+    "name": "<b>forged</b>",
+    "job_type": "<i>x</i>",
+    "start": 1e300,
+    "config": {"<b>k</b>": [1, {"a": "<script>"}]},
+    "summary": {"img": {"_type": "image-file", "path": "../../../etc/passwd"}, "n": 1e308},
+    "history": "sha256:zz",
+    "files": [{"path": "../x", "digest": "sha256:00"}],
+    "state": "finished",
+}
+
+
+@slow
+def test_a_forged_run_record_shows_as_text(pipeline: GitRepo, tmp_path: Path) -> None:
+    copy = copy_repo(pipeline.root, tmp_path / "copy")
+    copy.git("notes", "--ref=refs/notes/artifacts", "append", "-m", json.dumps(FORGED), "HEAD")
+    with serving(copy.root) as url:
+        for path in ("runs", "runs/forged1"):
+            code, _, body = get(url + path)
+            page = body.decode()
+            assert code == 200 and "<b>" not in page and "<i>x" not in page, path
+            assert "&lt;b&gt;forged&lt;/b&gt;" in page and "/files/.." not in page
+        assert "bad object for the history" in get(url + "runs/forged1")[2].decode()
+        assert get(url + "runs/forged1/files/..%2Fx")[0] == 400
+
+
 @contextmanager
 def serving(root: Path) -> Iterator[str]:
     """An in-process server on ROOT, answering on a thread, and its address."""
