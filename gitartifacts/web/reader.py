@@ -23,6 +23,7 @@ class Reader:
 
     def __init__(self, start: str | os.PathLike[str] | None = None) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gitartifacts-ui")
+        self._closed = False
         try:
             self.project = self._pool.submit(_open, start).result()
         except BaseException:
@@ -45,8 +46,11 @@ class Reader:
             ) from None
 
     def close(self) -> None:
-        self._pool.submit(self.project.close).result()
-        self._pool.shutdown()
+        """Close the project on its thread; again is a no-op."""
+        if not self._closed:
+            self._closed = True
+            self._pool.submit(self.project.close).result()
+            self._pool.shutdown()
 
 
 def _open(start: str | os.PathLike[str] | None) -> Project:

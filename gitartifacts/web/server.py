@@ -51,7 +51,7 @@ class Server(ThreadingHTTPServer):
         try:
             super().__init__((host, port), _Handler)
         except BaseException:
-            self.reader.close()
+            self.reader.close()  # a failed bind has closed it already (server_close)
             raise
 
     @property

@@ -29,6 +29,7 @@ from gitartifacts.web.html import (
 )
 
 APP_JS = "app.js"
+SHOWN_VERSIONS = 100  # newest first; each row reads its manifest and its runs
 
 
 def artifacts(project: Project) -> str:
@@ -60,7 +61,7 @@ def versions(project: Project, name: str) -> str:
     validate_artifact_name(name)
     infos = inspect.log(project, name)
     rows = []
-    for v in infos:
+    for v in infos[:SHOWN_VERSIONS]:
         r = resolve(project, f"{name}:{v.version}", entries=False)
         rows.append(
             (
@@ -76,6 +77,9 @@ def versions(project: Project, name: str) -> str:
         )
     headers = ("version", "aliases", "logged", "files", "size", "ttl", "logged by", "metadata")
     body = table(headers, rows) if rows else "<p>No committed version yet.</p>"
+    if len(infos) > SHOWN_VERSIONS:
+        more = len(infos) - SHOWN_VERSIONS
+        body += f"<p class=muted>{more} older versions not shown (git artifacts log).</p>"
     return page(f"Artifact {name}", body + _diff_form(name, [v.version for v in infos]))
 
 

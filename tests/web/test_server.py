@@ -59,6 +59,17 @@ def test_file_tree_escapes_names_and_nests_folders() -> None:
 slow = pytest.mark.slow  # the tests below share a pipeline built in ~4 s
 
 
+def test_a_port_in_use_is_one_line(repo: GitRepo) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = repo.ga("ui", "--port", str(port), rc=2)
+    assert proc.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use (pick another --port)\n"
+    )
+
+
 @slow
 def test_every_page_answers_with_its_security_headers(ui: UI) -> None:
     train = ui.runs[HOSTILE]
