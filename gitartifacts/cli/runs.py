@@ -97,7 +97,7 @@ def lineage_(
 ) -> None:
     """The graph of runs and artifact versions around NAME:SPEC."""
     if fmt == "html":
-        _lineage_html(ctx, spec, depth, output)
+        _lineage_html(ctx, spec, depth, explode, output)
         return
     if output:
         raise UsageError("-o is for --format html", "redirect the output: > FILE")
@@ -110,7 +110,7 @@ def lineage_(
     echo(graph.render(g, start, fmt))
 
 
-def _lineage_html(ctx: Ctx, spec: str, depth: int, output: str | None) -> None:
+def _lineage_html(ctx: Ctx, spec: str, depth: int, explode: bool, output: str | None) -> None:
     """The lineage page of `ui` as one file, for a CI artifact or a link in a pull request."""
     from gitartifacts.core.fsio import write_atomic
     from gitartifacts.web import graphview
@@ -120,6 +120,7 @@ def _lineage_html(ctx: Ctx, spec: str, depth: int, output: str | None) -> None:
             "--format html needs -o FILE", f"git artifacts lineage {spec} --format html -o g.html"
         )
     data = graphview.graph_data(ctx.project(), spec, depth=depth, links=False)
+    data["explode"] = explode  # which of the two graphs the page opens with
     write_atomic(Path(output), graphview.standalone(data, f"Lineage of {spec}").encode("utf-8"))
     ctx.say(f"wrote {output}")
 

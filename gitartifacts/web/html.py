@@ -24,14 +24,6 @@ _JSON_ESCAPES = {
 }
 
 
-class Page:
-    """A rendered page: its HTTP status and its HTML."""
-
-    def __init__(self, body: str, status: int = 200) -> None:
-        self.body = body
-        self.status = status
-
-
 def esc(value: Any) -> str:
     """Any value as HTML text (quotes too, so it is safe in an attribute)."""
     return html.escape(str(value), quote=True)

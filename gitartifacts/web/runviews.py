@@ -94,7 +94,8 @@ def run(project: Project, run_id: str) -> str:
 def run_file(project: Project, run_id: str, path: str) -> tuple[bytes, str]:
     """The bytes of a file the run kept (its record lists it) and their content type."""
     rec = _record(project, run_id)
-    for f in rec.get("files") or []:
+    files = rec.get("files")
+    for f in files if isinstance(files, list) else []:
         if isinstance(f, dict) and f.get("path") == path and isinstance(f.get("digest"), str):
             data = _local_object(project, f["digest"], f"file {path!r} of run {run_id}")
             return data, "image/png" if path.endswith(".png") else "application/octet-stream"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,6 +104,17 @@ def test_the_lineage_graph_folds_groups_and_explodes(ui: UI, watched: Watched) -
     assert [x for x in _labels(page) if x.startswith("eval-")] == [f"eval-{n}" for n in range(5)]
     page.click("#explode")
     page.wait_for_selector("#cy[data-nodes='7']")
+
+
+def test_the_lineage_file_draws_the_same_graph_with_no_server(
+    ui: UI, watched: Watched, tmp_path: Path
+) -> None:
+    out = tmp_path / "lineage.html"
+    ui.repo.ga("lineage", "clean-data:v0", "--format", "html", "-o", str(out))
+    page = watched.open(out.as_uri(), "#cy[data-nodes='7']")
+    assert "5 evaluate runs" in _labels(page)
+    page.click("#explode")
+    page.wait_for_selector("#cy[data-nodes='11']")
 
 
 def test_a_click_on_a_version_node_opens_its_page(ui: UI, watched: Watched) -> None:

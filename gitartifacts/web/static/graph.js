@@ -7,7 +7,7 @@
   const container = document.getElementById("cy");
   const button = document.getElementById("explode");
   const count = document.getElementById("count");
-  let exploded = false;
+  let exploded = Boolean(data.explode);
 
   const style = [
     { selector: "node", style: {
