@@ -117,18 +117,27 @@ def test_the_lineage_file_draws_the_same_graph_with_no_server(
     page.wait_for_selector("#cy[data-nodes='11']")
 
 
-def test_a_click_on_a_version_node_opens_its_page(ui: UI, watched: Watched) -> None:
+def test_a_click_on_a_node_opens_its_version_or_run(ui: UI, watched: Watched) -> None:
     page = watched.open(ui.url + "/lineage/clean-data/v0", "#cy[data-nodes]")
-    x, y = page.evaluate(
-        """() => {
-            const p = window.lineageGraph.nodes('[label = "model:v0"]').renderedPosition();
-            const box = document.getElementById('cy').getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }"""
-    )
-    page.mouse.click(x, y)
+    _click_node(page, "model:v0")
     page.wait_for_url("**/artifacts/model/v0")
     assert page.locator("h1").inner_text() == "model:v0"
+    page = watched.open(ui.url + "/lineage/clean-data/v0", "#cy[data-nodes]")
+    _click_node(page, "preprocess")
+    page.wait_for_url(f"**/runs/{ui.runs['preprocess']}")
+    assert page.locator("h1").inner_text() == "Run preprocess"
+
+
+def _click_node(page: Page, label: str) -> None:
+    x, y = page.evaluate(
+        """(label) => {
+            const p = window.lineageGraph.nodes(`[label = "${label}"]`).renderedPosition();
+            const box = document.getElementById('cy').getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        label,
+    )
+    page.mouse.click(x, y)
 
 
 def test_the_run_page_plots_every_logged_point(ui: UI, watched: Watched) -> None:
