@@ -12,6 +12,7 @@ from typing import Any
 from gitartifacts.core.manifest import NAME_RE, VERSION_RE
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.tracking import graph as lineage_graph
+from gitartifacts.web import views
 from gitartifacts.web.html import esc, json_block, link, page, run_url, version_url
 
 SCRIPTS = ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "graph.js")
@@ -19,7 +20,7 @@ SCRIPTS = ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "graph.js
 
 def lineage(project: Project, name: str, version: str, depth: int = 10) -> str:
     """The page of the lineage graph around NAME:VERSION."""
-    data = graph_data(project, f"{name}:{version}", depth=depth, links=True)
+    data = graph_data(project, views.version_spec(name, version), depth=depth, links=True)
     body = (
         f"<p>{link(version_url(name, version), f'{name}:{version}')}</p>"
         + _controls()

@@ -85,7 +85,7 @@ def versions(project: Project, name: str) -> str:
 
 def version(project: Project, name: str, selector: str) -> str:
     """One version: its fields, the runs around it and its files as a searchable tree."""
-    info = inspect.show(project, _spec(name, selector))
+    info = inspect.show(project, version_spec(name, selector))
     label = info["version"] or selector
     fields = {
         "type": info["type"],
@@ -115,23 +115,23 @@ def diff(project: Project, name: str, a: str | None, b: str | None) -> str:
     found = [v.version for v in inspect.log(project, name)]
     if not a or not b:
         return page(f"Diff of {name}", _diff_form(name, found))
-    diffs = inspect.diff(project, _spec(name, a), _spec(name, b))
+    diffs = inspect.diff(project, version_spec(name, a), version_spec(name, b))
     body = [_diff_form(name, found, a, b)]
     for d in diffs:
         body.append(_one_diff(d))
     return page(f"Diff of {name}: {a} → {b}", "".join(body))
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def _spec(name: str, selector: str) -> str:
+def version_spec(name: str, selector: str) -> str:
     """name:selector from URL parts, each checked as a name (so a part never names a file
     or another repository)."""
     validate_artifact_name(name)
     if not (VERSION_RE.match(selector) or NAME_RE.match(selector)):
         raise NotFoundError(f"version {selector[:80]!r} does not exist", "use vN or an alias")
     return f"{name}:{selector}"
+
+
+# ---------------------------------------------------------------- helpers
 
 
 def _producers(project: Project, digest: str) -> str:

@@ -109,6 +109,7 @@ def test_unknown_things_are_404_pages(ui: UI) -> None:
 
 @slow
 def test_a_bad_name_is_one_line_not_a_traceback(ui: UI) -> None:
+    assert "must not contain" in text(ui, "/lineage/other%2Fproject/v0", 400)
     body = text(ui, "/artifacts/%3Cscript%3E", 400)
     assert "<script>" not in body and "&lt;script&gt;" in body
     assert body.count("class=error") == 1
