@@ -47,6 +47,7 @@ VERBS = {
     "project": "projects",
     "import": "projects",
     "update": "projects",
+    "ui": "ui",
 }
 
 

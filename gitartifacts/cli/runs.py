@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -72,17 +73,34 @@ def _label(a: dict[str, Any]) -> str:
 @click.option("--down", "direction", flag_value="down", help="Only what came from it.")
 @click.option("--depth", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]), default="text"
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot", "json", "html"]),
+    default="text",
+    help="html: one self-contained page with the graph (and an Explode button); needs -o.",
 )
 @click.option(
     "--explode", is_flag=True, help="Show every node; by default large groups of one type fold."
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @command
 def lineage_(
-    ctx: Ctx, spec: str, direction: str | None, depth: int, fmt: str, explode: bool, as_json: bool
+    ctx: Ctx,
+    spec: str,
+    direction: str | None,
+    depth: int,
+    fmt: str,
+    explode: bool,
+    as_json: bool,
+    output: str | None,
 ) -> None:
     """The graph of runs and artifact versions around NAME:SPEC."""
+    if fmt == "html":
+        _lineage_html(ctx, spec, depth, explode, output)
+        return
+    if output:
+        raise UsageError("-o is for --format html", "redirect the output: > FILE")
     g, start = graph.graph(
         ctx.project(), spec, up=direction != "down", down=direction != "up", depth=depth
     )
@@ -90,6 +108,21 @@ def lineage_(
     if not explode and fmt != "json":
         g = graph.group_by_type(g, start)
     echo(graph.render(g, start, fmt))
+
+
+def _lineage_html(ctx: Ctx, spec: str, depth: int, explode: bool, output: str | None) -> None:
+    """The lineage page of `ui` as one file, for a CI artifact or a link in a pull request."""
+    from gitartifacts.core.fsio import write_atomic
+    from gitartifacts.web import graphview
+
+    if not output:
+        raise UsageError(
+            "--format html needs -o FILE", f"git artifacts lineage {spec} --format html -o g.html"
+        )
+    data = graphview.graph_data(ctx.project(), spec, depth=depth, links=False)
+    data["explode"] = explode  # which of the two graphs the page opens with
+    write_atomic(Path(output), graphview.standalone(data, f"Lineage of {spec}").encode("utf-8"))
+    ctx.say(f"wrote {output}")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
