@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -67,7 +67,9 @@ def command(fn: F) -> F:
             echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            echo("interrupted", err=True)
+            # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
+            # picks up where this one stopped.
+            echo(interrupted_line(sys.argv[1:]), err=True)
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
             err = user_error(exc)
@@ -81,6 +83,14 @@ def command(fn: F) -> F:
                 ctx._project.close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def interrupted_line(args: Sequence[str]) -> str:
+    """What Ctrl-C prints: the command to rerun, as typed, with any secret in it masked."""
+    import shlex
+
+    again = textsafe.line(redact(shlex.join(["git", "artifacts", *args])))
+    return f"interrupted: nothing is lost; rerun `{again}` to finish"
 
 
 def print_traceback(exc: BaseException) -> None:

@@ -53,7 +53,7 @@ def materialize(
     folders = Folders(job.root or job.base, job.base, job.what)
     base_exists = folders.real("")  # refuses a symlink on the way to `base` before reading
     before = scan(job.base, owned, job.what, job.ignore) if base_exists else Scan([])
-    found, _ = digests(state, job.path, before.files, base=job.base)
+    found, _ = digests(state, job.path, before.files, base=job.base, progress=progress)
     current = {p: d for p, (d, _) in found.items()}
     write, refs, delete = plan_changes(job, current, with_refs=fetch_ref is not None)
     # What is in the way: folders where files go, files where folders go, files the scan
