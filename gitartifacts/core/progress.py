@@ -27,6 +27,7 @@ QUIET_ENV = "GITARTIFACTS_QUIET"
 DEFAULT_DELAY = 1.0
 # The bar counts work in millionths of the phase (see `work_done`).
 _SCALE = 1_000_000
+_TICK_S = 1.0  # how often a bar is redrawn when nothing completes
 _FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {files}, {size} [{elapsed}<{remaining}, {speed}]"
 
 
@@ -69,6 +70,11 @@ class Bar:
         self.bytes = 0
         self._lock = threading.Lock()
         self._meter: Any = None if delay is None else _meter(self, delay)
+        self._stop = threading.Event()
+        if delay is not None:
+            # tqdm draws only when told of progress: one object of 10 GB would show nothing
+            # until it is done. This shows the bar after the delay and keeps its clock going.
+            threading.Thread(target=self._tick, args=(delay,), daemon=True).start()
 
     def advance(self, files: int = 0, bytes: int = 0) -> None:
         with self._lock:
@@ -92,11 +98,20 @@ class Bar:
         }
 
     def close(self, keep: bool) -> None:
+        self._stop.set()
         with self._lock:
             meter, self._meter = self._meter, None
         if meter is not None:
             meter.leave = keep
             meter.close()
+
+    def _tick(self, delay: float) -> None:
+        wait = delay
+        while not self._stop.wait(wait):
+            with self._lock:
+                if self._meter is not None:
+                    self._meter.refresh()
+            wait = _TICK_S
 
 
 def work_done(files: int, bytes: int, total_files: int, total_bytes: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -127,3 +128,17 @@ def test_a_bad_delay_is_one_error(monkeypatch: pytest.MonkeyPatch, value: str) -
     monkeypatch.setenv(progress.DELAY_ENV, value)
     with pytest.raises(UsageError, match=progress.DELAY_ENV):
         Progress(enabled=True)
+
+
+def test_a_long_object_shows_its_bar_after_the_delay_with_no_object_done(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(progress.DELAY_ENV, "0.2")
+    seen = ""
+    with Progress(enabled=True).phase("Uploading", files=1, bytes=10**10) as bar:
+        deadline = time.monotonic() + 10
+        while "0/1 files, 0B/10.0GB" not in seen and time.monotonic() < deadline:
+            seen += capsys.readouterr().err
+            time.sleep(0.02)
+        bar.advance(files=1, bytes=10**10)
+    assert "Uploading:   0%" in seen, seen
