@@ -78,6 +78,8 @@ def command(fn: F) -> F:
         except KeyboardInterrupt:
             # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
             # picks up where this one stopped.
+            if sys.stderr.isatty():  # a bar cut short as it was drawn: start a clean line
+                sys.stderr.write("\r\x1b[K")
             echo(interrupted_line(sys.argv[1:]), err=True)
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db

@@ -43,8 +43,10 @@ class Progress:
     @contextlib.contextmanager
     def phase(self, name: str, *, files: int, bytes: int) -> Iterator[Bar]:
         """A bar for `files` files of `bytes` bytes in all, closed when the block ends."""
-        bar = Bar(name, files, bytes, self.delay if self.enabled and files > 0 else None)
+        bar = Bar(name, files, bytes)
         try:
+            if self.enabled and files > 0:
+                bar.show(self.delay)
             yield bar
         except BaseException:
             bar.close(keep=False)
@@ -62,19 +64,22 @@ def phase(
 class Bar:
     """Files and bytes done in one phase; `advance` may be called from many threads."""
 
-    def __init__(self, name: str, files: int, bytes: int, delay: float | None) -> None:
+    def __init__(self, name: str, files: int, bytes: int) -> None:
         self.name = name
         self.total_files = files
         self.total_bytes = bytes
         self.files = 0
         self.bytes = 0
         self._lock = threading.Lock()
-        self._meter: Any = None if delay is None else _meter(self, delay)
+        self._meter: Any = None
         self._stop = threading.Event()
-        if delay is not None:
-            # tqdm draws only when told of progress: one object of 10 GB would show nothing
-            # until it is done. This shows the bar after the delay and keeps its clock going.
-            threading.Thread(target=self._tick, args=(delay,), daemon=True).start()
+
+    def show(self, delay: float) -> None:
+        """Draw the bar on stderr once `delay` seconds have passed."""
+        self._meter = _meter(self, delay)
+        # tqdm draws only when told of progress: one object of 10 GB would show nothing
+        # until it is done. This shows the bar after the delay and keeps its clock going.
+        threading.Thread(target=self._tick, args=(delay,), daemon=True).start()
 
     def advance(self, files: int = 0, bytes: int = 0) -> None:
         with self._lock:

@@ -28,6 +28,7 @@ from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
+    from gitartifacts.remote.uploads import ProgressFn
 
 JOBS = 16
 # state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
@@ -325,8 +326,8 @@ class ObjectFetcher:
         self.fetched.add(digest)
         return out
 
-    def many(self, digests: list[str]) -> None:
-        self.store.download(self.project.cache, digests, jobs=self.jobs)
+    def many(self, digests: list[str], progress: ProgressFn) -> None:
+        self.store.download(self.project.cache, digests, jobs=self.jobs, progress=progress)
         self.fetched.update(digests)
 
     def record(self) -> int:

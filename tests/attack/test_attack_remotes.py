@@ -224,7 +224,7 @@ class _Vanish(Progress):
 
 class _VanishBar(Bar):
     def __init__(self, owner: _Vanish, name: str, files: int, bytes: int) -> None:
-        super().__init__(name, files, bytes, None)
+        super().__init__(name, files, bytes)
         self.owner = owner
 
     def advance(self, files: int = 0, bytes: int = 0) -> None:

@@ -25,12 +25,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from helpers import VENV_BIN, GitRepo, Template, age_files, copy_repo, make_repo, write_files
+from helpers import (
+    VENV_BIN,
+    GitRepo,
+    Template,
+    age_files,
+    cache_objects,
+    copy_repo,
+    make_repo,
+    write_files,
+)
 
 from gitartifacts.cli.context import interrupted_line
 
 FILES = 300
-BAR_DONE = r"{phase}: 100%\|[^|]*\| {n}/{n} files, [\d.]+kB/[\d.]+kB \["
+BAR_DONE = r"{phase}: 100%\|[^|]*\| {n}/{n} files, ([\d.]+k?B)/\1 \["
 
 
 class Tty(NamedTuple):
@@ -148,6 +157,24 @@ def test_push_fetch_pull_and_checkout_show_their_phases(alice: GitRepo) -> None:
 
 
 @pytest.mark.slow
+def test_pull_over_changed_files_downloads_first_with_a_bar(alice: GitRepo) -> None:
+    changed = sorted((alice.root / "data" / "ds").rglob("*.bin"))[:50]
+    for i, path in enumerate(changed):
+        path.write_bytes(b"v1 %d\n" % i)
+    age_files(alice.root / "data")
+    alice.ga("add", "data/ds", "--name", "ds")
+    alice.commit("ds v1")
+    alice.ga("push")
+    alice.ga("checkout", "ds:v0")
+    for i in range(len(changed)):  # what v1 adds leaves the cache: pull must download it
+        cache_objects(alice.cache)[hashlib.sha256(b"v1 %d\n" % i).hexdigest()].unlink()
+    r = run_tty(alice, "pull", "ds:v1")
+    assert r.rc == 0, r
+    _done("Downloading", len(changed), r.err)
+    assert changed[0].read_bytes() == b"v1 0\n"
+
+
+@pytest.mark.slow
 def test_nothing_is_drawn_when_piped_quiet_or_told_so(alice: GitRepo) -> None:
     piped = subprocess.run(
         ["git", "artifacts", "push"],
@@ -192,7 +219,7 @@ def test_ctrl_c_mid_push_says_what_to_rerun_and_the_rerun_completes(
         if stopped and stopped[0] < FILES:
             break
     assert stopped and stopped[0] < FILES, stopped
-    last = r.err.replace("\r", "\n").strip().splitlines()[-1]
+    last = r.err.replace("\x1b[K", "").replace("\r", "\n").strip().splitlines()[-1]
     assert r.rc == 130, r
     assert last == "interrupted: nothing is lost; rerun `git artifacts push -j 1` to finish"
     assert "Traceback" not in r.err and r.out == ""

@@ -47,7 +47,7 @@ class FileWriter:
         self.absent = absent
         self.fetcher = fetcher
         self.progress = progress
-        self.bar = Bar("", 0, 0, None)  # the phase's bar once `run` starts
+        self.bar = Bar("", 0, 0)  # the phase's bar once `run` starts
         self.fused = bool(absent)
         self.made: set[str] = set()
         self.created: list[str] = []  # new files, removed again should a fetch fail
