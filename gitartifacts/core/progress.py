@@ -116,6 +116,8 @@ class Bar:
             with self._lock:
                 if self._meter is not None:
                     self._meter.refresh()
+                    # Drawn: tqdm's close must now clear it or leave its last line.
+                    self._meter.last_print_t = self._meter.start_t + delay
             wait = _TICK_S
 
 

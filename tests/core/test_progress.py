@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -130,15 +131,24 @@ def test_a_bad_delay_is_one_error(monkeypatch: pytest.MonkeyPatch, value: str) -
         Progress(enabled=True)
 
 
+@pytest.mark.parametrize("fails", [False, True])
 def test_a_long_object_shows_its_bar_after_the_delay_with_no_object_done(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fails: bool
 ) -> None:
     monkeypatch.setenv(progress.DELAY_ENV, "0.2")
     seen = ""
-    with Progress(enabled=True).phase("Uploading", files=1, bytes=10**10) as bar:
+    phase = Progress(enabled=True).phase("Uploading", files=1, bytes=10**10)
+    with contextlib.suppress(OSError), phase as bar:
         deadline = time.monotonic() + 10
         while "0/1 files, 0B/10.0GB" not in seen and time.monotonic() < deadline:
             seen += capsys.readouterr().err
             time.sleep(0.02)
+        if fails:
+            raise OSError("no space")
         bar.advance(files=1, bytes=10**10)
     assert "Uploading:   0%" in seen, seen
+    end = capsys.readouterr().err.split("\r")
+    if fails:  # cleared, so the error line stands alone
+        assert end[-1] == "" and end[-2].strip() == "", end
+    else:  # its last line left, as git leaves "done"
+        assert end[-1].startswith("Uploading: 100%") and end[-1].endswith("\n"), end
