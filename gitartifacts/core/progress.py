@@ -115,9 +115,11 @@ class Bar:
         while not self._stop.wait(wait):
             with self._lock:
                 if self._meter is not None:
-                    self._meter.refresh()
-                    # Drawn: tqdm's close must now clear it or leave its last line.
-                    self._meter.last_print_t = self._meter.start_t + delay
+                    meter = self._meter
+                    meter.refresh()
+                    # Drawn: tqdm's close must now clear it or leave its last line. (Only
+                    # before any update is drawn: later, tqdm's rate is measured from it.)
+                    meter.last_print_t = max(meter.last_print_t, meter.start_t + delay)
             wait = _TICK_S
 
 

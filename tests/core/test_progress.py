@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 
@@ -152,3 +153,22 @@ def test_a_long_object_shows_its_bar_after_the_delay_with_no_object_done(
         assert end[-1] == "" and end[-2].strip() == "", end
     else:  # its last line left, as git leaves "done"
         assert end[-1].startswith("Uploading: 100%") and end[-1].endswith("\n"), end
+
+
+def test_the_eta_of_a_steady_phase_stays_steady_as_the_clock_ticks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(progress.DELAY_ENV, "0")
+    monkeypatch.setattr(progress, "_TICK_S", 0.05)  # many ticks in a short test
+    shown = []
+    with Progress(enabled=True).phase("Uploading", files=100, bytes=100) as bar:
+        start = time.monotonic()
+        for i in range(75):  # 1.5 s at a steady 50 files a second, the clock ticking
+            while time.monotonic() < start + i * 0.02:
+                time.sleep(0.005)
+            bar.advance(files=1, bytes=1)
+            shown += re.findall(r"\| (\d+)/100 files.*<(\d\d):(\d\d),", capsys.readouterr().err)
+    late = [(int(m) * 60 + int(s), int(n)) for n, m, s in shown if int(n) >= 40]
+    assert late, shown
+    for left, done in late:  # (100 - done) files at 50 a second
+        assert left <= (100 - done) / 50 * 2 + 1, (left, done)
