@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +23,9 @@ from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A second SIGINT this soon after the first is the same Ctrl-C, passed on by git.
+_REPEAT_S = 1.0
+_first_interrupt: list[float] = []
 
 
 class Ctx:
@@ -59,6 +65,9 @@ def command(fn: F) -> F:
     @click.pass_obj
     @functools.wraps(fn)
     def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        _first_interrupt.clear()
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_interrupt)  # not where SIGINT is ignored (a `&` job)
         try:
             return fn(ctx, *args, **kwargs)
         except GitArtifactsError as exc:
@@ -67,7 +76,11 @@ def command(fn: F) -> F:
             echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            echo("interrupted", err=True)
+            # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
+            # picks up where this one stopped.
+            if sys.stderr.isatty():  # a bar cut short as it was drawn: start a clean line
+                sys.stderr.write("\r\x1b[K")
+            echo(interrupted_line(sys.argv[1:]), err=True)
             sys.exit(130)
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
             err = user_error(exc)
@@ -81,6 +94,27 @@ def command(fn: F) -> F:
                 ctx._project.close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def interrupted_line(args: Sequence[str]) -> str:
+    """What Ctrl-C prints: the command to rerun, as typed, with any secret in it masked."""
+    import shlex
+
+    again = textsafe.line(redact(shlex.join(["git", "artifacts", *args])))
+    return f"interrupted: nothing is lost; rerun `{again}` to finish"
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C: a KeyboardInterrupt the first time. git passes the same Ctrl-C on to us a
+    moment later, which is ignored; another one after that leaves at once (every write is
+    atomic, so nothing is torn)."""
+    now = time.monotonic()
+    if _first_interrupt:
+        if now - _first_interrupt[0] < _REPEAT_S:
+            return
+        os._exit(130)
+    _first_interrupt.append(now)
+    raise KeyboardInterrupt
 
 
 def print_traceback(exc: BaseException) -> None:

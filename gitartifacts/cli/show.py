@@ -28,7 +28,7 @@ _SHOWN_FILES = 20
 @command
 def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_files: bool) -> None:
     """Workspace and manifests against the committed versions."""
-    rows = ops_status.status(ctx.project(), names)
+    rows = ops_status.status(ctx.project(), names, ctx.progress())
     if as_json:
         print_json([{**r._asdict(), "clean": r.clean} for r in rows])
     else:

@@ -3,14 +3,16 @@ remote, how work is batched, and reads that run ahead of writes within a memory 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 # Threads for local file work (hashing, writing files): the kernel does most of it, so a
 # few more than the cores, and never so many that they only contend.
@@ -42,9 +44,7 @@ def parallel(fn: Callable[[T], list[R]], work: Sequence[T], jobs: int = JOBS) ->
     """`fn` of each batch on `jobs` threads (in this thread for one batch), results in order."""
     if len(work) <= 1:
         return [r for b in work for r in fn(b)]
-    from concurrent.futures import ThreadPoolExecutor  # not on the path of a no-op command
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with _pool(jobs) as pool:
         return [r for rs in pool.map(fn, work) for r in rs]
 
 
@@ -71,7 +71,6 @@ def read_ahead_chunks(
     contend with the writers for the interpreter.
     """
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     took = [0.0, 0.0]  # seconds the last read, and the last write, took
 
@@ -98,10 +97,7 @@ def read_ahead_chunks(
     writes: deque[tuple[Future[list[R]], int]] = deque()  # with the weight each holds
     pending: list[R] = []
     ahead = 0
-    with (
-        ThreadPoolExecutor(max_workers=readers) as read_pool,
-        ThreadPoolExecutor(max_workers=writers) as write_pool,
-    ):
+    with _pool(readers) as read_pool, _pool(writers) as write_pool:
         held = 0
         for i, batch in enumerate(batches):
             while ahead < len(batches) and (
@@ -135,16 +131,22 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = REMOTE_JO
     """
     if len(items) <= 1 or jobs <= 1:
         return [fn(item) for item in items]
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_EXCEPTION, wait
 
     size = max(1, min(64, len(items) // (jobs * 4)))
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     results: list[list[R]] = [[] for _ in batches]
+    stop = threading.Event()  # set on a failure or Ctrl-C: batches running end early
 
     def run(i: int) -> None:
-        results[i] = [fn(item) for item in batches[i]]
+        out = []
+        for item in batches[i]:
+            if stop.is_set():
+                return
+            out.append(fn(item))
+        results[i] = out
 
-    with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
+    with _pool(min(jobs, len(batches)), stop) as pool:
         pending: set[Future[None]] = set()
         for i in range(len(batches)):
             pending.add(pool.submit(run, i))
@@ -155,3 +157,21 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = REMOTE_JO
         for f in pending:
             f.result()
     return [r for rs in results for r in rs]
+
+
+@contextlib.contextmanager
+def _pool(workers: int, stop: threading.Event | None = None) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, should the caller fail or be interrupted (Ctrl-C), drops the
+    tasks not yet started (and sets `stop`) rather than running them all first: a Ctrl-C
+    ends a push of 100,000 objects within a moment, not once every queued one is sent."""
+    from concurrent.futures import ThreadPoolExecutor  # not on the path of a no-op command
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -70,7 +70,7 @@ def checkout(
             )
         targets.append((r, current))
     if fetcher is None:  # what the cache lacks (evicted by the cap) comes from the remote
-        transfer.fetch_for(project, [r.manifest for r, _ in targets])
+        transfer.fetch_for(project, [r.manifest for r, _ in targets], progress=progress)
     out = []
     for r, current in targets:
         m = r.manifest
@@ -187,7 +187,7 @@ def get(
     replaces a changed file only when its bytes are in the cache (else only with `force`).
     `paths`: only these entries (W&B's `entry.download()`)."""
     _check_link(link)
-    r, fetcher = _resolve_fetched(project, spec)
+    r, fetcher = _resolve_fetched(project, spec, progress)
     if paths is not None and r.manifest.entries is not None:
         kept = {p: e for p, e in r.manifest.entries.items() if p in paths}
         r = r._replace(manifest=dataclasses.replace(r.manifest, entries=kept))
@@ -214,7 +214,7 @@ def checkout_root(
     progress: Progress | None = None,
 ) -> str:
     """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
-    r, fetcher = _resolve_fetched(project, spec)
+    r, fetcher = _resolve_fetched(project, spec, progress)
     target = os.path.abspath(root)
     _into_folder(
         project,
@@ -229,7 +229,9 @@ def checkout_root(
     return target
 
 
-def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.ObjectFetcher | None]:
+def _resolve_fetched(
+    project: Project, spec: str, progress: Progress | None
+) -> tuple[Resolved, transfer.ObjectFetcher | None]:
     """A version with its entries, fetching what the local cache lacks (as W&B's download).
     From a folder remote the objects are left to the fetcher returned
     (see `wcheckout.materialize`)."""
@@ -240,7 +242,8 @@ def _resolve_fetched(project: Project, spec: str) -> tuple[Resolved, transfer.Ob
         projects.fetch_content(project, r)
         return r, None
     projects.fetch_imported(project, [r.manifest])
-    fetcher = transfer.fetch_for(project, [r.manifest], defer=not code.is_code(r.manifest))
+    defer = not code.is_code(r.manifest)
+    fetcher = transfer.fetch_for(project, [r.manifest], defer=defer, progress=progress)
     project.load_entries(r.manifest)
     return r, fetcher
 

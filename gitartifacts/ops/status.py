@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import sha256_file
+from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import CacheError, ManifestError, NotFoundError
@@ -49,7 +50,9 @@ class ArtifactStatus(NamedTuple):
         )
 
 
-def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
+def status(
+    project: Project, names: Sequence[str] = (), progress: Progress | None = None
+) -> list[ArtifactStatus]:
     all_names = project.names()
     for n in names:
         if n not in all_names:
@@ -79,7 +82,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
         version = version_label(ver.digest_versions(project, h).get(m.digest) if h else None)
         latest = version_label(max(h.versions)) if h and h.versions else None
         try:
-            diff, not_in_cache = _workspace_status(project, m)
+            diff, not_in_cache = _workspace_status(project, m, progress)
         except CacheError:
             # Without its listing the entries are unknown: all of it counts as not in cache.
             diff, not_in_cache = wstatus.Diff([], [], []), m.files
@@ -234,7 +237,9 @@ def _manifest_state(code: str | None) -> str:
     return "modified"
 
 
-def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, int]:
+def _workspace_status(
+    project: Project, m: mf.Manifest, progress: Progress | None
+) -> tuple[wstatus.Diff, int]:
     if m.path is None:
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
     base = str(project.root / m.path)
@@ -243,7 +248,9 @@ def _workspace_status(project: Project, m: mf.Manifest) -> tuple[wstatus.Diff, i
     if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
     entries = project.load_entries(m)
-    found, trusted = wstatus.digests(project.state, m.path, scan.files, base=base)
+    found, trusted = wstatus.digests(
+        project.state, m.path, scan.files, base=base, progress=progress
+    )
     diff = wstatus.compare(entries, {p: d for p, (d, _) in found.items()})
     if diff.clean and trusted:
         project.state.set_snapshot(m.name, m.digest, scan.fingerprint)

@@ -255,7 +255,7 @@ class RemoteStore(Uploads):
                     self._check_digest(digest, actual)
                     cache.place(tmp, digest)
                     if progress is not None:
-                        progress(size)
+                        progress(1, size)
 
                 direct.download(
                     wanted,
@@ -317,7 +317,7 @@ class RemoteStore(Uploads):
                 self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
                 cache.add_bytes(data, digest)
                 if progress is not None:
-                    progress(len(data))
+                    progress(1, len(data))
                 return data
         self.watch.check()
         tmp = tmpdir / f"{hex_of(digest)[:16]}-{temp_name()}"
@@ -330,7 +330,7 @@ class RemoteStore(Uploads):
         finally:
             unlink_quiet(tmp)
         if progress is not None:
-            progress(size)
+            progress(1, size)
         return None
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:

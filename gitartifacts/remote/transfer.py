@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
-from gitartifacts.core.progress import Progress
+from gitartifacts.core.progress import Progress, phase
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
@@ -28,6 +28,7 @@ from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
+    from gitartifacts.remote.uploads import ProgressFn
 
 JOBS = 16
 # state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
@@ -149,16 +150,9 @@ def _send(
             "fetch them from a clone that has them, or re-add the data",
         )
     if missing:
-        _start(progress, sum(objs.sizes.get(d, 0) for d in missing), "push")
-        try:
-            store.upload(
-                project.cache,
-                missing,
-                jobs=jobs,
-                progress=progress.update if progress else None,
-            )
-        finally:
-            _close(progress)
+        total = sum(objs.sizes.get(d, 0) for d in missing)
+        with phase(progress, "Uploading", files=len(missing), bytes=total) as bar:
+            store.upload(project.cache, missing, jobs=jobs, progress=bar.advance)
     new_listings = [h for h in dict.fromkeys(objs.listings) if "sha256:" + h not in known]
     if new_listings:
         # Small, and uploads are create-only: sending them beats asking about each one.
@@ -284,13 +278,9 @@ def fetch_manifests(
         missing = cachelock.renew(project.cache, sorted(sizes.keys() | patches))
     if missing:
         store = store or open_store(remote, project)
-        _start(progress, sum(sizes.get(d, 0) for d in missing), "fetch")
-        try:
-            store.download(
-                project.cache, missing, jobs=jobs, progress=progress.update if progress else None
-            )
-        finally:
-            _close(progress)
+        total = sum(sizes.get(d, 0) for d in missing)
+        with phase(progress, "Downloading", files=len(missing), bytes=total) as bar:
+            store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
         project.state.mark_on_remote(rid, missing)
         count += len(missing)
     return count
@@ -336,8 +326,8 @@ class ObjectFetcher:
         self.fetched.add(digest)
         return out
 
-    def many(self, digests: list[str]) -> None:
-        self.store.download(self.project.cache, digests, jobs=self.jobs)
+    def many(self, digests: list[str], progress: ProgressFn) -> None:
+        self.store.download(self.project.cache, digests, jobs=self.jobs, progress=progress)
         self.fetched.update(digests)
 
     def record(self) -> int:
@@ -368,7 +358,11 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
 
 
 def fetch_for(
-    project: Project, manifests: Sequence[mf.Manifest], *, defer: bool = False
+    project: Project,
+    manifests: Sequence[mf.Manifest],
+    *,
+    defer: bool = False,
+    progress: Progress | None = None,
 ) -> ObjectFetcher | None:
     """Fetch what these manifests lack, from the default remote (nothing when nothing is
     missing). With `defer`, from a folder remote only their listings are fetched now: the
@@ -379,15 +373,5 @@ def fetch_for(
     remote = resolve_remote(project)
     fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
     if fetcher is None:
-        fetch_manifests(project, remote, todo)
+        fetch_manifests(project, remote, todo, progress=progress)
     return fetcher
-
-
-def _start(progress: Progress | None, total: int, desc: str) -> None:
-    if progress is not None:
-        progress.start(total, desc)
-
-
-def _close(progress: Progress | None) -> None:
-    if progress is not None:
-        progress.close()

@@ -20,7 +20,8 @@ from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
 from gitartifacts.remote.connection import Connection
 
-ProgressFn = Callable[[int], object]
+# Called from worker threads as objects complete: (files done, bytes done) since the last call.
+ProgressFn = Callable[[int, int], object]
 
 # Objects up to this size go in one request from memory; larger ones stream in parts.
 SMALL_PUT = 1 << 20
@@ -42,7 +43,7 @@ class Uploads(Connection):
     ) -> None:
         """Copy these objects from the local cache, in parallel; present ones are kept as is.
 
-        `progress` is called with the bytes of each object done, from worker threads.
+        `progress(1, size)` is called as each object is done, from worker threads.
         """
         self._check_writable()
         wanted = list(dict.fromkeys(digests))
@@ -56,7 +57,7 @@ class Uploads(Connection):
                 def done(size: int) -> None:
                     self._beat()
                     if progress is not None:
-                        progress(size)
+                        progress(1, size)
 
                 direct.upload(
                     wanted,
@@ -107,7 +108,7 @@ class Uploads(Connection):
             self._put(cache, digest, size)
         self._beat()
         if progress is not None:
-            progress(size)
+            progress(1, size)
 
     def _put(self, cache: ObjectStore, digest: str, size: int) -> None:
         """Send one cache object, hashed on the way (`_checked_bytes`, `copy_checked`):

@@ -4,6 +4,7 @@ everything or vanished mid-push, a server that never answers, a running event lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -17,7 +18,7 @@ import pytest
 from helpers import GitRepo, clone, lines, stderr_error_line
 from servers import Bucket
 
-from gitartifacts.core.progress import Progress
+from gitartifacts.core.progress import Bar, Progress
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.remote import transfer
@@ -206,7 +207,11 @@ class _Vanish(Progress):
         self.done = False
         self.lock = threading.Lock()
 
-    def update(self, n: int) -> None:
+    @contextlib.contextmanager
+    def phase(self, name: str, *, files: int, bytes: int) -> Iterator[Bar]:
+        yield _VanishBar(self, name, files, bytes)
+
+    def vanish(self) -> None:
         with self.lock:
             if not self.done:
                 self.done = True
@@ -215,6 +220,16 @@ class _Vanish(Progress):
                 shutil.rmtree(gone)
                 if self.recreate:
                     self.remote.mkdir()
+
+
+class _VanishBar(Bar):
+    def __init__(self, owner: _Vanish, name: str, files: int, bytes: int) -> None:
+        super().__init__(name, files, bytes)
+        self.owner = owner
+
+    def advance(self, files: int = 0, bytes: int = 0) -> None:
+        self.owner.vanish()
+        super().advance(files, bytes)
 
 
 @pytest.mark.parametrize("recreate", [False, True])

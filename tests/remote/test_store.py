@@ -93,14 +93,15 @@ def test_round_trip_moves_every_object_and_verifies_it(
     digests.append(cache.add_bytes(os.urandom(BIG)))
     assert store.missing(digests) == digests
 
-    uploaded: list[int] = []
-    store.upload(cache, digests, progress=uploaded.append)
+    uploaded: list[tuple[int, int]] = []
+    store.upload(cache, digests, progress=lambda f, b: uploaded.append((f, b)))
     assert store.missing(digests) == []
-    assert sum(uploaded) == 20 * 100 + BIG
+    assert sum(f for f, _ in uploaded) == 21
+    assert sum(b for _, b in uploaded) == 20 * 100 + BIG
 
-    downloaded: list[int] = []
-    store.download(other_cache, digests, progress=downloaded.append)
-    assert sum(downloaded) == sum(uploaded)
+    downloaded: list[tuple[int, int]] = []
+    store.download(other_cache, digests, progress=lambda f, b: downloaded.append((f, b)))
+    assert sorted(downloaded) == sorted(uploaded)
     for d in digests:
         assert other_cache.verify_object(d)
         assert other_cache.read(d) == cache.read(d)
@@ -123,9 +124,11 @@ def test_upload_ordered_finishes_each_batch_before_the_next(
 ) -> None:
     data = add_objects(cache, 40, size=100, tag="data")
     listings = add_objects(cache, 5, size=300, tag="listing")
-    sizes: list[int] = []
-    moto_store.upload_ordered(cache, [data, listings], jobs=8, progress=sizes.append)
-    assert sizes == [100] * 40 + [300] * 5
+    sizes: list[tuple[int, int]] = []
+    moto_store.upload_ordered(
+        cache, [data, listings], jobs=8, progress=lambda f, b: sizes.append((f, b))
+    )
+    assert sizes == [(1, 100)] * 40 + [(1, 300)] * 5
     assert moto_store.missing(data + listings) == []
 
 

@@ -8,7 +8,7 @@ import stat
 
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
-from gitartifacts.core.progress import Progress
+from gitartifacts.core.progress import Progress, phase
 from gitartifacts.core.state import State, stat_key
 from gitartifacts.core.workspace.folders import Folders, prune_empty_dirs, remove, sweep_temps
 from gitartifacts.core.workspace.plan import Checkout, Fetcher, Plan, RefFetcher, plan_changes
@@ -53,7 +53,7 @@ def materialize(
     folders = Folders(job.root or job.base, job.base, job.what)
     base_exists = folders.real("")  # refuses a symlink on the way to `base` before reading
     before = scan(job.base, owned, job.what, job.ignore) if base_exists else Scan([])
-    found, _ = digests(state, job.path, before.files, base=job.base)
+    found, _ = digests(state, job.path, before.files, base=job.base, progress=progress)
     current = {p: d for p, (d, _) in found.items()}
     write, refs, delete = plan_changes(job, current, with_refs=fetch_ref is not None)
     # What is in the way: folders where files go, files where folders go, files the scan
@@ -70,7 +70,10 @@ def materialize(
     only_creates = not (delete or clashes or unknown or any(p in current for p in write))
     if missing and not only_creates:
         assert fetcher is not None
-        fetcher.many(missing)
+        sizes = {e.digest: e.size for e in stored.values()}
+        total = sum(sizes[d] for d in missing)
+        with phase(progress, "Downloading", files=len(missing), bytes=total) as bar:
+            fetcher.many(missing, bar.advance)
     for rel in [*clashes, *delete]:
         remove(os.path.join(job.base, rel))  # below a folder checked to be real: never followed
     prune_empty_dirs(job.base, delete)

@@ -49,8 +49,9 @@ class Fetcher(Protocol):
         """Bring this object into the cache, from `data` when given (verified first);
         its verified bytes when they were read whole."""
 
-    def many(self, digests: list[str]) -> None:
-        """Bring these objects into the cache, in parallel."""
+    def many(self, digests: list[str], progress: Callable[[int, int], object]) -> None:
+        """Bring these objects into the cache, in parallel; `progress(files, bytes)` as
+        objects arrive."""
 
 
 def plan_changes(

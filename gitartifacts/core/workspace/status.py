@@ -11,7 +11,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.parallel import batches, parallel
-from gitartifacts.core.progress import Progress
+from gitartifacts.core.progress import Progress, phase
 from gitartifacts.core.state import SIZE, State, StatKey
 from gitartifacts.core.workspace.scan import tops
 
@@ -59,30 +59,27 @@ def digests(
             todo.append(rel)
     if not todo:
         return out, True
-    if progress is not None:
-        progress.start(sum(files[r][SIZE] for r in todo), "hashing")
-
-    def work(batch: list[str]) -> list[tuple[str, str, int]]:
-        res = []
-        for rel in batch:
-            full = os.path.join(base, rel)
-            if store is not None:
-                digest, size = store.add_file(full, files[rel][SIZE])
-            else:
-                digest, size = sha256_file(full)
-            res.append((rel, digest, size))
-        if progress is not None:
-            progress.update(sum(files[r][SIZE] for r in batch))
-        return res
-
     rows = []
-    for rel, digest, size in parallel(work, batches(todo, lambda r: files[r][SIZE])):
-        out[rel] = (digest, size)
-        if size == files[rel][SIZE]:
-            rows.append((state_key(path, rel), files[rel], digest))
+    total = sum(files[r][SIZE] for r in todo)
+    with phase(progress, "Hashing", files=len(todo), bytes=total) as bar:
+
+        def work(batch: list[str]) -> list[tuple[str, str, int]]:
+            res = []
+            for rel in batch:
+                full = os.path.join(base, rel)
+                if store is not None:
+                    digest, size = store.add_file(full, files[rel][SIZE])
+                else:
+                    digest, size = sha256_file(full)
+                res.append((rel, digest, size))
+            bar.advance(files=len(batch), bytes=sum(files[r][SIZE] for r in batch))
+            return res
+
+        for rel, digest, size in parallel(work, batches(todo, lambda r: files[r][SIZE])):
+            out[rel] = (digest, size)
+            if size == files[rel][SIZE]:
+                rows.append((state_key(path, rel), files[rel], digest))
     trusted = state.record(rows, started)
-    if progress is not None:
-        progress.close()
     return out, trusted
 
 

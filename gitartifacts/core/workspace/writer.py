@@ -8,7 +8,7 @@ import os
 from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.objects import SMALL, ObjectStore
 from gitartifacts.core.parallel import batches, read_ahead_chunks
-from gitartifacts.core.progress import Progress
+from gitartifacts.core.progress import Bar, Progress, phase
 from gitartifacts.core.state import State, StatKey, stat_key
 from gitartifacts.core.workspace.folders import first_missing_dir, remove_empty_up_to
 from gitartifacts.core.workspace.plan import Checkout, Fetcher
@@ -47,6 +47,7 @@ class FileWriter:
         self.absent = absent
         self.fetcher = fetcher
         self.progress = progress
+        self.bar = Bar("", 0, 0)  # the phase's bar once `run` starts
         self.fused = bool(absent)
         self.made: set[str] = set()
         self.created: list[str] = []  # new files, removed again should a fetch fail
@@ -54,9 +55,7 @@ class FileWriter:
 
     def run(self, write: list[str]) -> None:
         """Write the files `write` (stored entries)."""
-        base, progress = self.base, self.progress
-        if progress is not None:
-            progress.start(sum(self.stored[p].size for p in write), "checkout")
+        base = self.base
         first_new = first_missing_dir(base)
         if write:
             os.makedirs(base, exist_ok=True)
@@ -72,16 +71,18 @@ class FileWriter:
             weight=self.in_memory,
             budget=_READ_AHEAD_BYTES,
         )
+        total = sum(self.stored[p].size for p in write)
         try:
-            for rows in rows_in:
-                # We wrote these bytes ourselves from verified objects: their stat is trusted.
-                self.state.record(rows, started_ns=1 << 62)
+            with phase(self.progress, "Checking out", files=len(write), bytes=total) as bar:
+                self.bar = bar
+                for rows in rows_in:
+                    # We wrote these bytes ourselves from verified objects: their stat is
+                    # trusted.
+                    self.state.record(rows, started_ns=1 << 62)
         except Exception:
             if self.fused:  # a fetch failed: take back what this checkout made
                 self.undo(first_new)
             raise
-        if progress is not None:
-            progress.close()
 
     def read(self, batch: list[str]) -> Read:
         """The bytes of the objects to be written into new files, read ahead (many reads
@@ -117,8 +118,7 @@ class FileWriter:
             if self.fused:
                 self.created.append(rel)
             res.append((state_key(self.path, rel), stat_key(st), digest))
-        if self.progress is not None:
-            self.progress.update(sum(self.stored[r].size for r in batch))
+        self.bar.advance(files=len(batch), bytes=sum(self.stored[r].size for r in batch))
         return res
 
     def in_memory(self, batch: list[str]) -> int:
