@@ -22,7 +22,6 @@ ARTIFACT_ARGS = {
     "get": "spec",
     "verify": "spec",
     "pull": "specs",
-    "push": "specs",
     "fetch": "specs",
     "alias": "spec",
     "edit": "spec",
