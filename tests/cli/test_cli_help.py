@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import click
-from helpers import GitRepo, stderr_error_line
+import pytest
+from helpers import GitRepo, make_repo, stderr_error_line
 
 from gitartifacts.cli import help as help_
+from gitartifacts.cli import manpages
 from gitartifacts.cli.main import VERBS, main
 
 
@@ -114,3 +120,93 @@ def test_help_verb_says_did_you_mean_for_an_unknown_verb(repo: GitRepo) -> None:
 def test_man_page_names() -> None:
     assert help_.man_page([]) == "git-artifacts"
     assert help_.man_page(["remote", "add"]) == "git-artifacts-remote-add"
+
+
+# The build resolves its requirements with pip's cache, which lives under the real HOME
+# (the git_env fixture points HOME at a temporary folder).
+_PIP_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pip"
+WORKTREE = Path(__file__).resolve().parents[2]
+
+
+def test_the_manual_pages_render_every_public_verb() -> None:
+    pages = manpages.render_all()
+    assert "git-artifacts.1" in pages
+    for verb in set(VERBS) - help_.INTERNAL:
+        assert f"git-artifacts-{verb}.1" in pages, verb
+    assert "git-artifacts-remote-add.1" in pages
+    assert "git-artifacts-textconv.1" not in pages
+    push = pages["git-artifacts-push.1"]
+    assert push.startswith('.TH "GIT-ARTIFACTS-PUSH" "1"')
+    assert r"\fB\-r\fR, \fB\-\-remote\fR" in push or r"\fB\-r, \-\-remote TEXT\fR" in push
+    top = pages["git-artifacts.1"]
+    assert ".SH SHARE" in top and r"\fBgit\-artifacts\-push\fR(1)" in top
+    for text in pages.values():  # no line of help text is read as a roff request
+        for line in text.splitlines():
+            assert not line.startswith("'"), line
+            assert not line.startswith(".") or line.split()[0] in _REQUESTS, line
+
+
+_REQUESTS = {".TH", ".SH", ".TP", ".PP", ".B", ".nf", ".fi"}
+
+
+@pytest.mark.slow
+def test_an_editable_install_puts_the_pages_where_man_finds_them(tmp_path: Path) -> None:
+    man = shutil.which("man")
+    if man is None:
+        pytest.skip("man is not installed")
+    venv = _venv(tmp_path)
+    _pip("--python", str(venv / "bin" / "python"), "install", "--no-deps", "-e", str(WORKTREE))
+    env = _man_env(venv)
+    where = subprocess.run(
+        [man, "-w", "git-artifacts-push"], env=env, capture_output=True, text=True
+    )
+    assert where.stdout.strip() == str(venv / "share" / "man" / "man1" / "git-artifacts-push.1")
+    repo = make_repo(tmp_path / "repo", init_artifacts=False)
+    for argv in (["git", "help", "artifacts"], ["git", "artifacts", "--help"]):
+        proc = subprocess.run(argv, cwd=repo.root, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert "git-artifacts - Versioned data and models in Git" in proc.stdout
+        assert "git-artifacts-push(1)" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_wheel_installs_the_pages_where_man_finds_them(tmp_path: Path) -> None:
+    _pip("wheel", "--no-deps", "-w", str(tmp_path), str(WORKTREE))
+    (wheel,) = tmp_path.glob("gitartifacts-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+    data = "gitartifacts-0.1.0.data/data/share/man/man1/"
+    assert {f"{data}git-artifacts.1", f"{data}git-artifacts-remote-add.1"} <= names
+    man = shutil.which("man")
+    if man is None:
+        pytest.skip("man is not installed")
+    venv = _venv(tmp_path)
+    _pip("--python", str(venv / "bin" / "python"), "install", "--no-deps", str(wheel))
+    where = subprocess.run(
+        [man, "-w", "git-artifacts-remote-add"], env=_man_env(venv), capture_output=True, text=True
+    )
+    assert where.stdout.strip() == str(venv / "share/man/man1/git-artifacts-remote-add.1")
+
+
+def _venv(tmp_path: Path) -> Path:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    return venv
+
+
+def _man_env(venv: Path) -> dict[str, str]:
+    """This venv's bin first on PATH and no MANPATH, so man looks in its share/man."""
+    env = {k: v for k, v in os.environ.items() if k != "MANPATH"}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin", MANPAGER="cat", PAGER="cat")
+    return env
+
+
+def _pip(*args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "-q", *args],
+        env={**os.environ, "PIP_CACHE_DIR": str(_PIP_CACHE)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
