@@ -158,7 +158,7 @@ _git-artifacts() {
             file) _path_files -f ;;
         esac
     done
-    (( $#plain )) && compadd -Q -a plain
+    (( $#plain )) && compadd -a plain
     return 0
 }
 

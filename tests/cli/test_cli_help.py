@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import GitRepo, make_repo, stderr_error_line
+from helpers import VENV_BIN, GitRepo, make_repo, stderr_error_line
 
 from gitartifacts.cli import help as help_
 from gitartifacts.cli import manpages
@@ -167,6 +167,20 @@ def test_an_editable_install_puts_the_pages_where_man_finds_them(tmp_path: Path)
         assert proc.returncode == 0, proc.stderr
         assert "git-artifacts - Versioned data and models in Git" in proc.stdout
         assert "git-artifacts-push(1)" in proc.stdout
+    # On a terminal the help verb opens the page, as `git help` does (this venv's own command,
+    # since the fresh one has no dependencies installed).
+    script = shutil.which("script")
+    if script is not None:
+        env.update(PATH=f"{VENV_BIN}{os.pathsep}/usr/bin:/bin", MANPATH=str(venv / "share/man"))
+        tty = subprocess.run(
+            [script, "-qec", "git-artifacts help push", os.devnull],
+            cwd=repo.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "GIT-ARTIFACTS-PUSH(1)" in tty.stdout, tty.stdout + tty.stderr
 
 
 @pytest.mark.slow
