@@ -5,6 +5,7 @@ both run build's sub-commands before they install the data files."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -36,11 +37,16 @@ class build_man(Command):
 
         out = HERE / MAN_DIR
         out.mkdir(parents=True, exist_ok=True)
-        for old in out.glob("*.1"):
-            old.unlink()
         pages = manpages.render_all()
+        # Each page is replaced whole and only pages of removed verbs are deleted, so two
+        # builds of this tree at once (the same pages) never see a file missing.
         for name, text in pages.items():
-            (out / name).write_text(text, encoding="utf-8")
+            part = out / f".{name}.{os.getpid()}"
+            part.write_text(text, encoding="utf-8")
+            os.replace(part, out / name)
+        for stale in out.glob("*.1"):
+            if stale.name not in pages:
+                stale.unlink()
         MAN_PAGES[:] = [f"{MAN_DIR}/{name}" for name in sorted(pages)]
         if self.editable_mode:
             # setuptools' editable_wheel asks the distribution for `has_data`, which does not
