@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
+from typing import NoReturn
 
 import click
 
@@ -116,17 +117,23 @@ def help_(ctx: click.Context, verbs: tuple[str, ...]) -> None:
     root = ctx.find_root()
     target, target_ctx = root.command, root
     for word in verbs:
-        if not isinstance(target, click.Group):
-            break
-        sub = target.get_command(target_ctx, word)
+        sub = target.get_command(target_ctx, word) if isinstance(target, click.Group) else None
         if sub is None or word in INTERNAL:
-            visible = [v for v in target.list_commands(target_ctx) if v not in INTERNAL]
-            click.echo(f"error: unknown verb {word!r} ({suggest(word, visible)})", err=True)
-            sys.exit(2)
+            _unknown(word, target, target_ctx)
         target, target_ctx = sub, click.Context(sub, info_name=word, parent=target_ctx)
     if sys.stdout.isatty() and _open_man(man_page(list(verbs))):
         return
     click.echo(target.get_help(target_ctx))
+
+
+def _unknown(word: str, parent: click.Command, ctx: click.Context) -> NoReturn:
+    """One error line for a verb `parent` does not have, with the closest ones it has."""
+    if isinstance(parent, click.Group):
+        fix = suggest(word, [v for v in parent.list_commands(ctx) if v not in INTERNAL])
+    else:
+        fix = f"{ctx.command_path} has no sub-verbs"
+    click.echo(f"error: unknown verb {word!r} ({fix})", err=True)
+    sys.exit(2)
 
 
 def _open_man(page: str) -> bool:

@@ -79,7 +79,7 @@ class _Main(click.Group):
         )
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from gitartifacts.cli import help as help_  # -h only: it loads every verb's module
+        from gitartifacts.cli import help as help_  # the groups; -h loads every verb's module
 
         help_.format_commands(self, ctx, formatter)
 

@@ -115,6 +115,10 @@ def test_help_verb_says_did_you_mean_for_an_unknown_verb(repo: GitRepo) -> None:
     proc = repo.ga("help", "remote", "ad", rc=2)
     assert "did you mean add?" in proc.stderr
     repo.ga("help", "textconv", rc=2)  # internal verbs have no help page
+    proc = repo.ga("help", "push", "now", rc=2)
+    assert (
+        stderr_error_line(proc) == "error: unknown verb 'now' (git-artifacts push has no sub-verbs)"
+    )
 
 
 def test_man_page_names() -> None:
