@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterable
 from typing import NoReturn
@@ -94,6 +91,8 @@ def format_commands(group: click.Group, ctx: click.Context, formatter: click.Hel
 
 def suggest(name: str, choices: Iterable[str]) -> str:
     """The fix for an unknown verb: the closest verbs, else where the list is."""
+    import difflib  # here: every verb loads this module, few need a suggestion
+
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
     if close:
         return f"did you mean {' or '.join(close)}?"
@@ -138,6 +137,9 @@ def _unknown(word: str, parent: click.Command, ctx: click.Context) -> NoReturn:
 
 def _open_man(page: str) -> bool:
     """Show `page` with man if it is installed; False when man or the page is missing."""
+    import shutil
+    import subprocess
+
     man = shutil.which("man")
     if man is None:
         return False
