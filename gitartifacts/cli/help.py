@@ -104,8 +104,17 @@ def man_page(path: list[str]) -> str:
     return "-".join([MAN_PREFIX, *path])
 
 
+def _verbs_of_root(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """`help <TAB>`: the public verbs."""
+    root = ctx.find_root()
+    if not isinstance(root.command, click.Group):
+        return []
+    verbs = root.command.list_commands(root)
+    return [v for v in verbs if v.startswith(incomplete) and v not in INTERNAL]
+
+
 @click.command(name="help")
-@click.argument("verbs", nargs=-1, metavar="[VERB [SUBVERB]]")
+@click.argument("verbs", nargs=-1, metavar="[VERB [SUBVERB]]", shell_complete=_verbs_of_root)
 @click.pass_context
 def help_(ctx: click.Context, verbs: tuple[str, ...]) -> None:
     """Show the help of git artifacts or of VERB: its manual page on a terminal, else text.

@@ -54,6 +54,7 @@ def test_git_artifacts_tab_completes_verbs_through_gits_completion(repo: GitRepo
     every = _complete(repo, "git-artifacts", "")
     assert "checkout" in every and "completion" in every
     assert "textconv" not in every and "hook" not in every  # internal verbs stay hidden
+    assert _complete(repo, "git", "artifacts", "help", "pu") == ["pull ", "push "]
 
 
 def test_options_complete(repo: GitRepo) -> None:
