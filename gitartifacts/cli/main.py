@@ -8,6 +8,7 @@ import signal
 import sys
 
 import click
+from click.shell_completion import CompletionItem
 
 from gitartifacts import __version__
 
@@ -48,6 +49,8 @@ VERBS = {
     "import": "projects",
     "update": "projects",
     "ui": "ui",
+    "help": "help",
+    "completion": "completion",
 }
 
 
@@ -58,13 +61,28 @@ class _Main(click.Group):
         module = VERBS.get(cmd_name)
         if module is None:
             return None
+        from gitartifacts.cli.completion import with_artifact_completion
+        from gitartifacts.cli.help import with_summaries
+
         commands: dict[str, click.Command] = importlib.import_module(
             f"gitartifacts.cli.{module}"
         ).COMMANDS
-        return commands[cmd_name]
+        return with_summaries(with_artifact_completion(cmd_name, commands[cmd_name]))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(VERBS)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        from gitartifacts.cli.completion import verb_items  # TAB loads no verb's module
+
+        return verb_items(self.list_commands(ctx), incomplete) + click.Command.shell_complete(
+            self, ctx, incomplete
+        )
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from gitartifacts.cli import help as help_  # the groups; -h loads every verb's module
+
+        help_.format_commands(self, ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
