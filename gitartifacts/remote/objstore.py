@@ -35,6 +35,9 @@ PROTOCOLS = frozenset({"s3"})
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 MAX_RETRIES = 3
+# A silent server is reported by the stall watchdog, which says what was awaited: a request
+# times out this much after the stall limit, never before it.
+WATCHDOG_FIRST = 1.0
 # Objects up to this size travel in one request and in memory; larger ones stream in parts.
 SMALL = 1 << 20
 S3_MIN_PART = 5 << 20
@@ -94,7 +97,7 @@ class ObjectClient:
             client_options={
                 "allow_http": str(endpoint).startswith("http://"),
                 "connect_timeout": seconds * min(CONNECT_TIMEOUT, limit),
-                "read_timeout": seconds * min(READ_TIMEOUT, limit),
+                "read_timeout": seconds * (min(READ_TIMEOUT, limit) + WATCHDOG_FIRST),
                 # A whole request, body included: the read timeout already catches a stall.
                 "timeout": dt.timedelta(days=1),
             },
