@@ -242,6 +242,7 @@ class RemoteStore(Uploads):
                 by_key = {self._key(self.path(d)): d for d in wanted}
 
                 def small(key: str, data: bytes) -> None:
+                    self.watch.check()
                     self._download_one(cache, tmpdir, by_key[key], progress, data)
 
                 def large(key: str) -> None:

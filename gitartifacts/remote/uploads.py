@@ -95,7 +95,7 @@ class Uploads(Connection):
             raise ValueError(f"bytes do not hash to {digest}")
         self._check_writable()
         path = self.path(digest)
-        with self._errors():
+        with self._errors(), self._step("writing a listing"):
             if self.protocol == "file":
                 self._make_root()
                 _write_local(self.root, path, lambda fd: write_all(fd, data))
