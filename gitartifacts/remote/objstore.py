@@ -16,6 +16,7 @@ and memory://, and S3 on AWS itself when no region is configured (s3fs finds it)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -113,7 +114,7 @@ class ObjectClient:
         is there already (content-addressed: the same bytes, so a lost race is success)."""
         import obstore
 
-        with translated():
+        with _translated():
             if isinstance(data, Path) and data.stat().st_size > SMALL:
                 if create and self.exists(key):
                     return False  # a multipart create is refused only at its end: ask first
@@ -136,7 +137,7 @@ class ObjectClient:
         """The object at `key`, whole; an OSError when it is larger than `limit`."""
         import obstore
 
-        with translated():
+        with _translated():
             result = obstore.get(self.store, key)
             if limit is not None and result.meta["size"] > limit:
                 raise OSError(f"{key} is larger than {limit} bytes")
@@ -148,7 +149,7 @@ class ObjectClient:
         """Bytes `start` to `end` (exclusive) of the object at `key`."""
         import obstore
 
-        with translated():
+        with _translated():
             data = bytes(obstore.get_range(self.store, key, start=start, end=end))
         self.beat()
         return data
@@ -157,7 +158,7 @@ class ObjectClient:
         """Several ranges of one object; near ones are fetched in one request."""
         import obstore
 
-        with translated():
+        with _translated():
             found = obstore.get_ranges(self.store, key, starts=starts, ends=ends)
         self.beat()
         return [bytes(b) for b in found]
@@ -165,7 +166,7 @@ class ObjectClient:
     def exists(self, key: str) -> bool:
         import obstore
 
-        with translated():
+        with _translated():
             try:
                 obstore.head(self.store, key)
             except FileNotFoundError:
@@ -180,7 +181,7 @@ class ObjectClient:
 
         h = hashlib.sha256()
         size = 0
-        with translated():
+        with _translated():
             result = obstore.get(self.store, key)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with open(fd, "wb", buffering=0) as out:
@@ -197,7 +198,7 @@ class ObjectClient:
         """The objects whose keys start with the folder `prefix`, a page at a time."""
         import obstore
 
-        with translated():
+        with _translated():
             for page in obstore.list(self.store, prefix.strip("/") or None, chunk_size=LIST_PAGE):
                 self.beat()
                 yield [
@@ -208,7 +209,7 @@ class ObjectClient:
         """Remove these objects; absent ones are fine. Batched: 1000 keys a request."""
         import obstore
 
-        with translated():
+        with _translated():
             for i in range(0, len(keys), LIST_PAGE):
                 obstore.delete(self.store, keys[i : i + LIST_PAGE])
                 self.beat()
@@ -241,8 +242,8 @@ class ObjectClient:
             self.beat()
             done(len(data))
 
-        with translated():
-            run(_each(keys, jobs, one))
+        with _translated():
+            _run(_each(keys, jobs, one))
 
     def download_many(
         self,
@@ -269,8 +270,8 @@ class ObjectClient:
             self.beat()
             small(key, data)
 
-        with translated():
-            run(_each(keys, jobs, one))
+        with _translated():
+            _run(_each(keys, jobs, one))
 
     def _chunks(self, path: Path, part: int) -> Iterator[bytes]:
         with open(path, "rb", buffering=0) as f:
@@ -279,12 +280,18 @@ class ObjectClient:
                 yield chunk
 
 
-def translated() -> _Translated:
-    """A context that re-raises obstore's exceptions as the built-in ones they mean."""
-    return _Translated()
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Re-raise obstore's exceptions as the built-in ones they mean."""
+    try:
+        yield
+    except Exception as exc:
+        if not type(exc).__module__.startswith("obstore"):
+            raise
+        raise _builtin(exc) from exc
 
 
-def run(main: Coroutine[Any, Any, None]) -> None:
+def _run(main: Coroutine[Any, Any, None]) -> None:
     """Run `main` to completion in an event loop of its own, also when the calling thread
     already runs one (Jupyter, an asyncio application), where asyncio.run would refuse."""
     try:
@@ -296,16 +303,6 @@ def run(main: Coroutine[Any, Any, None]) -> None:
 
     with ThreadPoolExecutor(1, thread_name_prefix="gitartifacts-objstore") as pool:
         pool.submit(asyncio.run, main).result()
-
-
-class _Translated:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
-        if exc is None or not type(exc).__module__.startswith("obstore"):
-            return
-        raise _builtin(exc) from exc
 
 
 def _builtin(exc: BaseException) -> BaseException:
