@@ -29,7 +29,6 @@ NETWORK_TIMEOUT_ENV = "GITARTIFACTS_NETWORK_TIMEOUT"
 NETWORK_TIMEOUT_KEY = "artifacts.networkTimeout"
 CACHE_SIZE_KEY = "artifacts.cacheSize"
 LOCK_TIMEOUT_ENV = "GITARTIFACTS_LOCK_TIMEOUT"
-S3_DIRECT_ENV = "GITARTIFACTS_S3_DIRECT"
 DEFAULT_NETWORK_TIMEOUT = 120.0
 DEFAULT_LOCK_TIMEOUT = 5.0
 # The options a remote may carry, committed or in git config; never a credential.
@@ -190,12 +189,6 @@ def lock_timeout(env: Mapping[str, str]) -> float:
 def s3_endpoint(env: Mapping[str, str]) -> str | None:
     """The S3 endpoint the AWS clients take from the environment, if any."""
     return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-
-
-def s3_direct(env: Mapping[str, str]) -> bool:
-    """Whether S3 transfers may take the direct path (s3direct.py); GITARTIFACTS_S3_DIRECT=0
-    keeps every request on s3fs."""
-    return env.get(S3_DIRECT_ENV) != "0"
 
 
 def gcs_endpoint(env: Mapping[str, str]) -> str | None:

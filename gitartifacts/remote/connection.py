@@ -1,10 +1,13 @@
-"""One remote's connection: its fsspec file system, stall watchdog and error messages."""
+"""One remote's connection: its client (obstore for S3, see objstore.py; fsspec for the rest),
+stall watchdog and error messages."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +28,7 @@ from gitartifacts.remote.watchdog import Watch
 from gitartifacts.settings import network_timeout
 
 if TYPE_CHECKING:
-    from gitartifacts.remote.s3direct import S3Direct
+    from gitartifacts.remote.objstore import ObjectClient
 
 
 class Connection:
@@ -70,8 +73,8 @@ class Connection:
         self.watch.beat()
 
     def _connect(self) -> None:
-        # Create the file system once, before worker threads share it.
-        if self.protocol != "file":
+        # Create the client once, before worker threads share it.
+        if self.protocol != "file" and self._client is None:
             self.fs  # noqa: B018
 
     def _check_writable(self) -> None:
@@ -119,18 +122,51 @@ class Connection:
         return Callback(hooks={"beat": lambda *_, **__: self._beat()})
 
     @functools.cached_property
-    def _direct(self) -> S3Direct | None:
-        """Direct signed requests for S3-compatible servers (see s3direct), when they apply."""
-        if self.protocol != "s3":
-            return None
-        from gitartifacts.remote.s3direct import S3Direct  # asyncio: only S3 needs it
+    def _client(self) -> ObjectClient | None:
+        """obstore's client for this remote (see objstore.py); None where fsspec serves it."""
+        from gitartifacts.remote.objstore import ObjectClient
 
-        return S3Direct.create(self.root, self.options, self.timeout)
+        return ObjectClient.create(self.protocol, self.root, self.options, self.timeout, self._beat)
 
-    def _direct_path(self) -> S3Direct | None:
-        """`_direct` until a refusal turned it off."""
-        direct = self._direct
-        return None if direct is None or direct.broken else direct
+    def _key(self, path: str) -> str:
+        """A remote path as a key below the root."""
+        return path[len(self.root) + 1 :]
+
+    def _read(self, path: str, limit: int | None = None) -> bytes:
+        """A whole (small) object of an S3, GCS or HTTP remote."""
+        if self._client is not None:
+            return self._client.get(self._key(path), limit)
+        return bytes(self.fs.cat_file(path))
+
+    def _write_new(self, path: str, data: bytes) -> None:
+        """Create a small object; one already there is kept (a lost race is success)."""
+        if self._client is not None:
+            self._client.put(self._key(path), data)
+        else:
+            self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+
+    def _listed(self, path: str, prefix: str = "") -> Iterator[tuple[str, int, float]]:
+        """(name, size, mtime) of every object below `path`, then key `prefix`; an mtime
+        the store does not give is infinity."""
+        if self._client is not None:
+            under = "/".join(p for p in (self._key(path), prefix) if p)
+            for page in self._client.list(under):
+                yield from ((f"{self.root}/{o.key}", o.size, o.mtime) for o in page)
+            return
+        try:
+            found = self.fs.find(path, detail=True, **({"prefix": prefix} if prefix else {}))
+        except FileNotFoundError:
+            return
+        for name, info in found.items():
+            yield name, int(info.get("size") or 0), mtime_of(info)
+
+    def _remove(self, paths: list[str]) -> None:
+        """Delete these objects; absent ones are fine."""
+        if self._client is not None:
+            self._client.delete([self._key(p) for p in paths])
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(paths)
 
     def _check_digest(self, digest: str, actual: str) -> None:
         if actual != digest:
@@ -160,3 +196,19 @@ class Connection:
             ) from exc
         except Exception as exc:
             raise storage_error(exc, self.url) from exc
+
+
+def mtime_of(info: Mapping[str, object]) -> float:
+    """Seconds since the epoch of an fsspec listing entry's modification time; infinity if
+    unknown, so an object whose time the store does not give is never old."""
+    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return math.inf

@@ -2,8 +2,8 @@
 
 A transfer first asks which objects are missing, with batched existence checks, then moves
 them in parallel (sending: see uploads.py). Every downloaded byte is hashed before it enters
-the local cache. A folder remote is read and written directly; S3 may go through the direct
-path of s3direct.py, behind this same interface.
+the local cache. A folder remote is read and written directly; S3 goes through obstore's
+client (objstore.py) and the rest (GCS, HTTP, memory) through fsspec, behind one interface.
 
 The options (endpoint_url, region, profile, ...) are the non-secret ones a committed
 `.gitartifacts.yaml` may hold (see urls.py).
@@ -11,8 +11,6 @@ The options (endpoint_url, region, profile, ...) are the non-secret ones a commi
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import hashlib
 import json
 import math
@@ -74,13 +72,13 @@ class RemoteStore(Uploads):
                     create_only(path, lambda fd: write_all(fd, data))
                 else:
                     self._connect()
-                    self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+                    self._write_new(path, data)
             try:
                 if self.protocol == "file":
                     raw = read_small(path, IDENTITY_LIMIT)
                 else:
                     self._connect()
-                    raw = self.fs.cat_file(path)
+                    raw = self._read(path, IDENTITY_LIMIT)
             except FileNotFoundError as exc:
                 if is_connection_error(exc):
                     raise
@@ -142,6 +140,8 @@ class RemoteStore(Uploads):
     def _exists(self, digest: str) -> bool:
         self.watch.check()
         try:
+            if self._client is not None:
+                return self._client.exists(self._key(self.path(digest)))
             self.fs.info(self.path(digest))
         except FileNotFoundError as exc:
             cause = exc.__cause__
@@ -161,18 +161,15 @@ class RemoteStore(Uploads):
     def _list_tree(self) -> set[str]:
         return self._digests_under(f"{self.root}/sha256")
 
-    def _digests_under(self, path: str, **kwargs: str) -> set[str]:
+    def _digests_under(self, path: str, prefix: str = "") -> set[str]:
         self.watch.check()
+        found = set()
         try:
-            names = self.fs.find(path, **kwargs)
-        except FileNotFoundError:
-            return set()
+            for name, _, _ in self._listed(path, prefix):
+                if m := _OBJECT_RE.search(name):
+                    found.add(f"sha256:{m.group(1)}{m.group(2)}")
         finally:
             self._beat()
-        found = set()
-        for name in names:
-            if m := _OBJECT_RE.search(name):
-                found.add(f"sha256:{m.group(1)}{m.group(2)}")
         return found
 
     def list_objects(self) -> list[StoredObject]:
@@ -182,15 +179,10 @@ class RemoteStore(Uploads):
             if self.protocol == "file":
                 return list(folder_objects(self.root))
             self._connect()
-            try:
-                found = self.fs.find(f"{self.root}/sha256", detail=True)
-            except FileNotFoundError:
-                return []
-        out = []
-        for name, info in found.items():
-            if m := _OBJECT_RE.search(name):
-                digest = f"sha256:{m.group(1)}{m.group(2)}"
-                out.append(StoredObject(digest, int(info.get("size") or 0), _mtime(info)))
+            out = []
+            for name, size, mtime in self._listed(f"{self.root}/sha256"):
+                if m := _OBJECT_RE.search(name):
+                    out.append(StoredObject(f"sha256:{m.group(1)}{m.group(2)}", size, mtime))
         return out
 
     def delete(self, digests: Sequence[str], jobs: int = JOBS) -> None:
@@ -218,15 +210,13 @@ class RemoteStore(Uploads):
                 unlink_quiet(path)
             else:
                 self._connect()
-                with contextlib.suppress(FileNotFoundError):
-                    self.fs.rm_file(path)
+                self._remove([path])
         self.identity(create=True)
 
     def _delete_paths(self, paths: list[str]) -> None:
         self.watch.check()
         try:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(paths)
+            self._remove(paths)
         finally:
             self._beat()
 
@@ -247,25 +237,19 @@ class RemoteStore(Uploads):
             return
         tmpdir = cache.tmp_dir()
         with self._errors(), self._step(f"downloading {len(wanted)} objects"):
-            direct = self._direct_path()  # s3fs (its import and client) only if needed
-            if direct is not None:
-
-                def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
-                    self._beat()
-                    self._check_digest(digest, actual)
-                    cache.place(tmp, digest)
-                    if progress is not None:
-                        progress(1, size)
-
-                direct.download(
-                    wanted,
-                    max(1, jobs),
-                    tmpdir,
-                    publish,
-                    lambda d: self._download_one(cache, tmpdir, d, progress),
-                )
-                return
             self._connect()
+            if self._client is not None:
+                by_key = {self._key(self.path(d)): d for d in wanted}
+
+                def small(key: str, data: bytes) -> None:
+                    self.watch.check()
+                    self._download_one(cache, tmpdir, by_key[key], progress, data)
+
+                def large(key: str) -> None:
+                    self._download_one(cache, tmpdir, by_key[key], progress)
+
+                self._client.download_many(list(by_key), max(1, jobs), small, large)
+                return
             parallel_map(
                 lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
             )
@@ -276,7 +260,7 @@ class RemoteStore(Uploads):
             if self.protocol == "file":
                 data = Path(self.path(digest)).read_bytes()
             else:
-                data = self.fs.cat_file(self.path(digest))
+                data = self._read(self.path(digest))
         self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
         return bytes(data)
 
@@ -309,7 +293,7 @@ class RemoteStore(Uploads):
         progress: ProgressFn | None,
         data: bytes | None = None,
     ) -> bytes | None:
-        if self.protocol == "file":
+        if self.protocol == "file" or data is not None:
             # A small object is read whole, checked in memory and written once.
             if data is None:
                 data = self.read_whole(digest)
@@ -338,6 +322,8 @@ class RemoteStore(Uploads):
             with open_new(tmp) as out, open(src, "rb", buffering=0) as f:
                 copy_fd(f.fileno(), out.fileno())
             return sha256_file(tmp)  # our private copy: what is hashed is what enters the cache
+        if self._client is not None:
+            return self._client.download_to(self._key(src), tmp)
         self.fs.get_file(src, str(tmp), callback=self._callback())
         return sha256_file(tmp)
 
@@ -357,18 +343,3 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     if tree == best:
         return "tree"
     return "prefixes" if by_prefix == best else "each"
-
-
-def _mtime(info: dict[str, object]) -> float:
-    """Seconds since the epoch of a listing entry's modification time; infinity if unknown."""
-    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    return math.inf

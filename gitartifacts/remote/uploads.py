@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from gitartifacts.core.fsio import create_only, write_all
 from gitartifacts.core.objects import ObjectStore, not_cached
@@ -51,21 +52,26 @@ class Uploads(Connection):
             if self.protocol == "file":
                 self._make_root()  # only here: a folder that vanishes later fails the upload
             self._connect()
-            direct = self._direct_path()
-            if direct is not None:
+            if self._client is not None:
 
                 def done(size: int) -> None:
                     self._beat()
                     if progress is not None:
                         progress(1, size)
 
-                direct.upload(
-                    wanted,
-                    cache.read_checked,
-                    max(1, jobs),
-                    SMALL_PUT,
-                    done,
-                    lambda d: self._upload_one(cache, d, progress),
+                def small(digest: str) -> bytes | None:
+                    self.watch.check()
+                    return cache.read_checked(digest, SMALL_PUT)
+
+                def large(digest: str) -> Path:
+                    if not cache.has(digest):
+                        raise not_cached(digest, ", so it cannot be pushed")
+                    cache.check(digest)  # the client reads the file itself: hashed just before
+                    return cache.path(digest)
+
+                keys = {self._key(self.path(d)): d for d in wanted}
+                self._client.upload_many(
+                    list(keys), lambda k: small(keys[k]), lambda k: large(keys[k]), jobs, done
                 )
                 return
             parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, self._jobs(jobs))
@@ -90,12 +96,12 @@ class Uploads(Connection):
             raise ValueError(f"bytes do not hash to {digest}")
         self._check_writable()
         path = self.path(digest)
-        with self._errors():
+        with self._errors(), self._step("writing a listing"):
             if self.protocol == "file":
                 self._make_root()
                 _write_local(self.root, path, lambda fd: write_all(fd, data))
             else:
-                self._create(lambda mode: self.fs.pipe_file(path, data, mode=mode), path)
+                self._write_new(path, data)
 
     def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
         self.watch.check()

@@ -19,13 +19,11 @@ from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError, UsageError
 from gitartifacts.remote import store as remote
-from gitartifacts.remote import uploads
 from gitartifacts.remote.store import RemoteStore, choose_strategy
 
 pytest_plugins = ["servers"]  # the loopback server fixtures
 
-# moto-s3fs: the same server with the direct S3 path off, so s3fs carries every request.
-BACKENDS = ["local", "moto", "moto-s3fs", "seaweedfs", "gcs"]
+BACKENDS = ["local", "moto", "seaweedfs", "gcs"]
 BIG = 12 << 20  # above two S3 parts and one GCS chunk: multipart and resumable uploads
 
 
@@ -40,17 +38,12 @@ def other_cache(tmp_path: Path) -> ObjectStore:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> RemoteStore:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> RemoteStore:
     """A fresh, empty remote cache on each kind of server."""
     if request.param == "local":
         return RemoteStore(str(tmp_path / "remote"))
-    if request.param == "moto-s3fs":
-        monkeypatch.setenv("GITARTIFACTS_S3_DIRECT", "0")
     fixture = {
         "moto": "s3_bucket",
-        "moto-s3fs": "s3_bucket",
         "seaweedfs": "seaweedfs_bucket",
         "gcs": "gcs_bucket",
     }
@@ -196,7 +189,7 @@ def test_missing_of_thousands_lists_the_remote_instead_of_one_request_each(
     sent = record_requests(store)
     assert store.missing(present + absent) == absent
     assert 0 < len(sent) <= 5
-    assert all(line.startswith("GET ") and "list-type=2" in line for line in sent)
+    assert all(line.startswith("LIST ") for line in sent)
 
 
 @pytest.mark.slow
@@ -208,7 +201,7 @@ def test_missing_on_a_large_remote_lists_the_prefixes_in_parallel(
     sent = record_requests(store)
     assert sorted(store.missing(absent + present)) == sorted(absent)
     prefixes = {hex_of(d)[:2] for d in present + absent}
-    listed = {line.split("prefix=cache%2Fsha256%2F")[1][:2] for line in sent}
+    listed = {line.removeprefix("LIST sha256/")[:2] for line in sent}
     assert len(sent) == len(prefixes)
     assert listed == prefixes
 
@@ -220,21 +213,33 @@ def test_missing_of_a_few_objects_checks_each_one(
     moto_store.upload(cache, digests[:2])
     sent = record_requests(moto_store)
     assert moto_store.missing(digests) == digests[2:]
-    assert sum(line.startswith("HEAD ") for line in sent) == 4
-    assert not any(
-        line.endswith("prefix=cache%2Fsha256%2F&delimiter=&encoding-type=url") for line in sent
-    )
+    assert sent == ["HEAD"] * 4
 
 
 def record_requests(store: RemoteStore) -> list[str]:
-    """Every HTTP request the store's S3 client sends from now on, as "METHOD url"."""
+    """Every request the store's S3 client makes from now on: "HEAD", "GET", "PUT",
+    "DELETE", or "LIST <prefix>" for each page of a listing (an empty one is one page)."""
+    client = store._client
+    assert client is not None
     sent: list[str] = []
 
-    def note(request: Any, **_: Any) -> None:
-        sent.append(f"{request.method} {request.url}")
+    def spy(verb: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            sent.append(verb)
+            return method(*args, **kwargs)
 
-    store.fs.connect()
-    store.fs.s3.meta.events.register("before-send.s3", note)
+        return call
+
+    def pages(prefix: str = "", listing: Callable[..., Any] = client.list) -> Any:
+        sent.append(f"LIST {prefix}")
+        for i, page in enumerate(listing(prefix)):
+            if i:
+                sent.append(f"LIST {prefix}")
+            yield page
+
+    for name, verb in (("exists", "HEAD"), ("get", "GET"), ("put", "PUT"), ("delete", "DELETE")):
+        setattr(client, name, spy(verb, getattr(client, name)))
+    client.list = pages  # type: ignore[method-assign]
     return sent
 
 
@@ -422,41 +427,3 @@ def test_memory_remote_round_trip(cache: ObjectStore, other_cache: ObjectStore) 
     assert store.missing(digests) == []
     store.download(other_cache, digests)
     assert all(other_cache.verify_object(d) for d in digests)
-
-
-# ---------------------------------------------------------------- the direct S3 path
-
-
-@pytest.mark.slow
-def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
-    moto_store: RemoteStore,
-    cache: ObjectStore,
-    other_cache: ObjectStore,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    small = add_objects(cache, 40, size=3000)
-    (big,) = add_objects(cache, 1, size=uploads.SMALL_PUT + 1, tag="big")
-    through_s3fs: list[str] = []
-    upload_one = moto_store._upload_one
-    monkeypatch.setattr(
-        moto_store, "_upload_one", lambda c, d, p: (through_s3fs.append(d), upload_one(c, d, p))
-    )
-    moto_store.upload(cache, [*small, big], jobs=8)
-
-    assert through_s3fs == [big]
-    assert moto_store._direct_path() is not None  # still on: nothing was refused
-    for d in [*small, big]:
-        assert hashlib.sha256(read_raw(moto_store, d)).hexdigest() == hex_of(d)
-    moto_store.download(other_cache, [*small, big], jobs=8)
-    assert all(other_cache.verify_object(d) for d in [*small, big])
-
-
-def test_s3_direct_path_hands_a_refusal_to_s3fs_and_stays_off(
-    s3_bucket: Bucket, cache: ObjectStore
-) -> None:
-    store = RemoteStore("s3://no-such-bucket-here/cache", s3_bucket.options)
-    digests = add_objects(cache, 5)
-    with pytest.raises(CacheError, match="no-such-bucket-here"):
-        store.upload(cache, digests, jobs=2)
-    assert store._direct is not None and store._direct.broken
-    assert store._direct_path() is None
