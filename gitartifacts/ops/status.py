@@ -11,12 +11,12 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
-from gitartifacts.errors import CacheError, ManifestError, NotFoundError
+from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import imported
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
-from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.gitmodel.resolve import Resolved, resolve, unknown_artifact
 from gitartifacts.ops import conflicts as ops_conflicts
 from gitartifacts.ops.paths import folder_names, owns_folder
 
@@ -52,7 +52,7 @@ def status(project: Project, names: Sequence[str] = ()) -> list[ArtifactStatus]:
     all_names = project.names()
     for n in names:
         if n not in all_names:
-            raise NotFoundError(f"artifact {n!r} does not exist", "see git artifacts ls")
+            raise unknown_artifact(project, n)
     porcelain = project.repo.status_porcelain([mf.MANIFEST_DIR])
     hist = ver.histories(project)
     unmerged = _unmerged(project, porcelain)
