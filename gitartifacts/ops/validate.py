@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from gitartifacts.core import listing, merge3
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.gitmodel import refs as gitrefs
 from gitartifacts.gitmodel import versions as ver
@@ -92,8 +93,8 @@ def pushed(
                 Finding(
                     mf.manifest_path(m.name),
                     None,
-                    f"{m.name} {m.digest[:19]}: {len(lost)} of {len(wanted)} objects are not on "
-                    f"remote cache {remote.name}: {shown}",
+                    f"{m.name} {m.digest[:19]}: {len(lost)} of {count(len(wanted), 'object')}"
+                    f" are not on remote cache {remote.name}: {shown}",
                 )
             )
     return PushedReport(remote.name, len(manifests_), len(needed), findings)
