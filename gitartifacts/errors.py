@@ -1,6 +1,8 @@
 """One error hierarchy: every failure a user can cause or fix is a GitArtifactsError.
 
-The CLI prints ``error: <message> (<fix>)`` on one line and exits non-zero.
+The CLI prints ``error: <message> (<fix>)`` on one line and exits with the class's
+``exit_code``: 2 for usage, 3 and up for failures (README "Exit codes"; 1 means a check
+found differences, 130 an interrupt, 9 a bug).
 """
 
 from __future__ import annotations
@@ -9,11 +11,27 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+# The exit codes of the command line, in the order the README and `-h` list them.
+EXIT_CODES = (
+    (0, "success"),
+    (1, "differences found: status --check, diff --exit-code, verify, validate"),
+    (2, "usage: an unknown option, a bad argument or name"),
+    (3, "not found: an artifact, version, alias, entry or run"),
+    (4, "refused: it would lose data or contradict recorded history"),
+    (5, "content missing or corrupt in a cache, or a manifest that cannot be read"),
+    (6, "a git command failed"),
+    (7, "the machine refused: no space, permissions, a read-only place, local state"),
+    (8, "any other failure"),
+    (9, "a bug: the traceback is printed; please report it"),
+    (130, "interrupted (Ctrl-C)"),
+)
+INTERNAL_ERROR = 9
+
 
 class GitArtifactsError(Exception):
     """Base of every error the tool reports to a user."""
 
-    exit_code = 2
+    exit_code = 8
 
     def __init__(self, message: str, fix: str | None = None) -> None:
         super().__init__(message)
@@ -27,13 +45,19 @@ class GitArtifactsError(Exception):
 class UsageError(GitArtifactsError, ValueError):
     """Bad input: a name, a path, an option."""
 
+    exit_code = 2
+
 
 class ManifestError(GitArtifactsError, ValueError):
     """A manifest file that does not follow schema 1."""
 
+    exit_code = 5
+
 
 class NotFoundError(GitArtifactsError, KeyError):
     """An artifact, version, alias or entry that does not exist."""
+
+    exit_code = 3
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return GitArtifactsError.__str__(self)
@@ -42,13 +66,19 @@ class NotFoundError(GitArtifactsError, KeyError):
 class GitError(GitArtifactsError):
     """A git command failed."""
 
+    exit_code = 6
+
 
 class CacheError(GitArtifactsError):
     """Content missing from, or corrupt in, a cache."""
 
+    exit_code = 5
+
 
 class ConflictError(GitArtifactsError):
     """An operation would lose data or contradict recorded history."""
+
+    exit_code = 4
 
 
 class ResourceError(GitArtifactsError, OSError):
@@ -56,6 +86,8 @@ class ResourceError(GitArtifactsError, OSError):
 
     Also an OSError, so that code catching OSError around the Python API keeps working.
     """
+
+    exit_code = 7
 
     def __init__(self, message: str, fix: str | None = None, errno_: int | None = None) -> None:
         GitArtifactsError.__init__(self, message, fix)
@@ -67,6 +99,8 @@ class ResourceError(GitArtifactsError, OSError):
 
 class StateError(GitArtifactsError):
     """The machine-local state (`state.db`, a cache of this clone) cannot be used."""
+
+    exit_code = 7
 
 
 # errno name -> (what happened, the fix); "{path}" is the file or folder concerned.

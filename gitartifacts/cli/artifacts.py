@@ -9,6 +9,7 @@ import click
 
 from gitartifacts.cli.context import Ctx, command
 from gitartifacts.core import diff as adiff
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import UsageError
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import alias as ops_alias
@@ -110,7 +111,7 @@ def add(
         dirty = ", dirty" if art.metadata.get("dirty") else ""
         ctx.say(
             f"{name}: staged code artifact pinning {art.metadata['commit'][:12]}"
-            f" ({art.files} files{dirty})"
+            f" ({count(art.files, 'file')}{dirty})"
         )
         return
     project = ctx.project()
@@ -132,7 +133,8 @@ def add(
             progress=ctx.progress(),
         )
     ctx.warn(said)
-    summary = f"{r.files} files, {adiff.human_size(r.size)}, {r.digest[:19]}"
+    ctx.detail(f"{r.name}: digest {r.digest}, manifest {r.manifest}")
+    summary = f"{count(r.files, 'file')}, {adiff.human_size(r.size)}, {r.digest[:19]}"
     if r.outcome == "unchanged":
         where = f"still v{r.version}" if r.version is not None else "not committed yet"
         ctx.say(f"{r.name}: unchanged, {where} ({summary})")

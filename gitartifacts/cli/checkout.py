@@ -9,7 +9,7 @@ import click
 from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import manifest as mf
-from gitartifacts.core.textsafe import echo
+from gitartifacts.core.textsafe import count, echo
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap
 from gitartifacts.ops import checkout as ops_checkout
@@ -88,7 +88,7 @@ def get(
     if as_json:
         print_json({"path": target, "written": written})
     else:
-        ctx.say(f"{spec} -> {target} ({written} files written)")
+        ctx.say(f"{spec} -> {target} ({count(written, 'file')} written)")
 
 
 @click.command()
@@ -109,7 +109,7 @@ def verify(ctx: Ctx, spec: str, root: str | None, as_json: bool) -> None:
         for p in problems:
             echo(f"{p.problem}: {p.path}")
         if not problems:
-            ctx.say(f"{spec}: OK ({r.manifest.files} files, {r.manifest.digest[:19]})")
+            ctx.say(f"{spec}: OK ({count(r.manifest.files, 'file')}, {r.manifest.digest[:19]})")
     if problems:
         sys.exit(1)
 
@@ -148,7 +148,8 @@ def pull(
     ctx.warn(said)
     for m in fetched.messages:
         echo(m, err=True)
-    ctx.say(f"fetched {fetched.downloaded} objects from {fetched.remote}")
+    ctx.detail_remote(fetched.remote)
+    ctx.say(f"fetched {count(fetched.downloaded, 'object')} from {fetched.remote}")
     _say_rows(ctx, project, rows, before)
 
 

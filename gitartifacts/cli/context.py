@@ -1,4 +1,5 @@
-"""What every verb shares: the context object, the one error handler, JSON output."""
+"""What every verb shares: the context object, the options every verb takes (-q, -v,
+--debug, --no-color), the one error handler, JSON output."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
 
+from gitartifacts.cli import terminal
+from gitartifacts.cli.terminal import Paint
 from gitartifacts.core import textsafe
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.textsafe import echo
-from gitartifacts.errors import GitArtifactsError, user_error
+from gitartifacts.errors import INTERNAL_ERROR, GitArtifactsError, user_error
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
 
@@ -29,9 +32,22 @@ _first_interrupt: list[float] = []
 
 
 class Ctx:
-    def __init__(self, quiet: bool, debug: bool) -> None:
+    """What a verb runs with: the output settings of the command line and the repository."""
+
+    def __init__(
+        self,
+        quiet: bool,
+        debug: bool,
+        verbose: int = 0,
+        no_color: bool = False,
+        no_pager: bool = False,
+    ) -> None:
         self.quiet = quiet
         self.debug = debug
+        self.verbose = verbose
+        self.no_color = no_color
+        self.no_pager = no_pager
+        self._colour: bool | None = None
         self._project: Project | None = None
         self._spans = contextlib.ExitStack()
 
@@ -58,23 +74,75 @@ class Ctx:
             for line in lines:
                 echo(line, err=True)
 
+    def detail(self, msg: str) -> None:
+        """A line only -v asks for (timings, the remote's URL, one line per item), on
+        stderr so that it never mixes with what a script reads from stdout."""
+        if self.verbose and not self.quiet:
+            echo(redact(msg), err=True)
+
+    def detail_remote(self, name: str) -> None:
+        """-v: the remote cache a transfer used, its URL with any credentials masked."""
+        if self.verbose and not self.quiet:
+            from gitartifacts.remote import remotes
+
+            self.detail(f"remote {name}: {remotes.resolve(self.project(), name).url}")
+
+    @property
+    def colour(self) -> bool:
+        """Whether stdout gets colour, decided once (before a pager takes stdout)."""
+        if self._colour is None:
+            self._colour = terminal.colour_wanted(
+                self.no_color, self._git_config, sys.stdout.isatty()
+            )
+        return self._colour
+
+    def echo(self, *parts: str | Paint) -> None:
+        """One line of output from parts, painted ones in colour when colour is on."""
+        click.echo(terminal.render(parts, self.colour), color=self.colour)
+
+    @contextlib.contextmanager
+    def pager(self) -> Iterator[None]:
+        """The block's stdout through the pager, on a terminal only and not with --no-pager."""
+        cmd = None
+        if not self.no_pager and sys.stdout.isatty():
+            cmd = terminal.pager_command(self._git_config)
+        if cmd is None:
+            yield
+            return
+        _ = self.colour  # decided on the terminal, as git does: less -R shows it
+        with terminal.paged(cmd):
+            yield
+
+    def _git_config(self, key: str) -> str | None:
+        try:
+            return self.project().repo.config_get(key)
+        except GitArtifactsError:  # outside a repository: git's defaults
+            return None
+
 
 def command(fn: F) -> F:
-    """Run a verb with the shared context; turn our errors into one line and an exit code."""
+    """Run a verb with the shared context and the options every verb takes; turn our errors
+    into one line and an exit code (errors.EXIT_CODES)."""
 
     @click.pass_obj
     @functools.wraps(fn)
     def wrapper(ctx: Ctx, *args: Any, **kwargs: Any) -> Any:
+        _take_verb_options(ctx, kwargs)
+        started = time.monotonic()
         _first_interrupt.clear()
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, _on_interrupt)  # not where SIGINT is ignored (a `&` job)
         try:
-            return fn(ctx, *args, **kwargs)
+            result = fn(ctx, *args, **kwargs)
+            _say_time(ctx, started)
+            return result
         except GitArtifactsError as exc:
             if ctx.debug:
                 print_traceback(exc)
             echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: a usage error (exit 2) or an exit it was asked for
         except KeyboardInterrupt:
             # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
             # picks up where this one stopped.
@@ -85,7 +153,9 @@ def command(fn: F) -> F:
         except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
             err = user_error(exc)
             if err is None or ctx.debug:
-                raise
+                # A bug (or --debug): the traceback, and an exit code no check uses.
+                print_traceback(exc)
+                sys.exit(INTERNAL_ERROR if err is None else err.exit_code)
             echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
             sys.exit(err.exit_code)
         finally:
@@ -93,6 +163,8 @@ def command(fn: F) -> F:
             if ctx._project is not None:
                 ctx._project.close()
 
+    for option in reversed(_VERB_OPTIONS):
+        option(wrapper)
     return wrapper  # type: ignore[return-value]
 
 
@@ -115,6 +187,36 @@ def _on_interrupt(signum: int, frame: object) -> None:
         os._exit(130)
     _first_interrupt.append(now)
     raise KeyboardInterrupt
+
+
+# Every verb takes these after its name too (`push -q`); they add to the same options given
+# before the verb.
+_VERB_OPTIONS = (
+    click.option("-q", "--quiet", "verb_quiet", is_flag=True, help="Print only errors."),
+    click.option(
+        "-v",
+        "--verbose",
+        "verb_verbose",
+        count=True,
+        help="Print more on stderr: the time taken, the remote's URL, digests.",
+    ),
+    click.option("--debug", "verb_debug", is_flag=True, help="Show tracebacks."),
+    click.option("--no-color", "verb_no_color", is_flag=True, help="No colour."),
+)
+
+
+def _take_verb_options(ctx: Ctx, kwargs: dict[str, Any]) -> None:
+    ctx.quiet = kwargs.pop("verb_quiet") or ctx.quiet
+    ctx.verbose += kwargs.pop("verb_verbose")
+    ctx.debug = kwargs.pop("verb_debug") or ctx.debug
+    ctx.no_color = kwargs.pop("verb_no_color") or ctx.no_color
+
+
+def _say_time(ctx: Ctx, started: float) -> None:
+    here = click.get_current_context()
+    if here.invoked_subcommand is None:  # a group (runs) leaves it to its subcommand
+        verb = here.command_path.removeprefix("git-artifacts ")
+        ctx.detail(f"{verb}: done in {time.monotonic() - started:.2f} s")
 
 
 def print_traceback(exc: BaseException) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitartifacts.cli.context import Ctx, command, print_json
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import UsageError
 from gitartifacts.ops import gc as ops_gc
 
@@ -52,7 +53,9 @@ def gc(
     default = ops_gc.REMOTE_GRACE if remote_name is not None else ops_gc.LOCAL_GRACE
     seconds = ops_gc.parse_grace(grace) if grace is not None else default
     project = ctx.project()
+    ctx.detail(f"gc: keeping objects younger than {seconds:g} s")
     if remote_name is not None:
+        ctx.detail_remote(remote_name)
         from gitartifacts.ops import gc_remote
 
         done = gc_remote.collect_remote(project, remote_name, dry_run=dry_run, grace=seconds)
@@ -64,9 +67,10 @@ def gc(
         print_json(done._asdict())
         return
     verb = "would remove" if dry_run else "removed"
-    line = f"{verb} {done.removed} objects, {done.bytes / (1 << 20):.1f} MiB; kept {done.kept}"
+    line = f"{verb} {count(done.removed, 'object')}, {done.bytes / (1 << 20):.1f} MiB"
+    line += f"; kept {done.kept}"
     if done.temporaries:
-        line += f"; {verb} {done.temporaries} temporary files"
+        line += f"; {verb} {count(done.temporaries, 'temporary file')}"
     ctx.say(line)
 
 

@@ -97,13 +97,33 @@ class _Main(click.Group):
             ) from None
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_codes() -> str:
+    from gitartifacts.errors import EXIT_CODES
+
+    # \b: click keeps the lines of this paragraph as they are.
+    return "\b\nExit codes:\n" + "\n".join(f"  {code:<4} {what}" for code, what in EXIT_CODES)
+
+
+@click.group(
+    cls=_Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_exit_codes()
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors; no progress bars.")
+@click.option("-v", "--verbose", count=True, help="Print more on stderr (time, remote, digests).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR, git's color.ui).")
+@click.option("--no-pager", is_flag=True, help="Do not page log, diff and show.")
 @click.option("-C", "directory", type=click.Path(file_okay=False), help="Run as if started in DIR.")
 @click.version_option(__version__)
 @click.pass_context
-def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) -> None:
+def main(
+    ctx: click.Context,
+    quiet: bool,
+    verbose: int,
+    debug: bool,
+    no_color: bool,
+    no_pager: bool,
+    directory: str | None,
+) -> None:
     """Versioned data and models in Git: artifacts, versions, aliases and lineage."""
     if directory:
         try:
@@ -116,7 +136,7 @@ def main(ctx: click.Context, quiet: bool, debug: bool, directory: str | None) ->
     from gitartifacts.cli.context import Ctx, print_traceback  # here: --version needs neither
     from gitartifacts.remote import watchdog
 
-    ctx.obj = Ctx(quiet, debug)
+    ctx.obj = Ctx(quiet, debug, verbose, no_color, no_pager)
     # Past a file size limit (`ulimit -f`) the kernel kills the writer with SIGXFSZ, which
     # says nothing; ignored, the write fails with EFBIG instead and is reported as an error.
     if hasattr(signal, "SIGXFSZ"):

@@ -7,7 +7,7 @@ import click
 from gitartifacts.cli import options
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core.redaction import redact
-from gitartifacts.core.textsafe import echo
+from gitartifacts.core.textsafe import count, echo
 from gitartifacts.errors import UsageError
 from gitartifacts.ops import projects as project_ops
 from gitartifacts.ops import remotes as remote_ops
@@ -193,13 +193,14 @@ def push(
     )
     for m in r.messages:
         echo(m, err=True)
+    ctx.detail_remote(r.remote)
     ctx.say(_pushed(r.remote, r.uploaded, r.already, r.manifests))
 
 
 def _pushed(remote: str, uploaded: int, already: int, manifests: int) -> str:
     return (
-        f"pushed to {remote}: {uploaded} objects uploaded, {already} already there"
-        f" ({manifests} manifests)"
+        f"pushed to {remote}: {count(uploaded, 'object')} uploaded, {already} already there"
+        f" ({count(manifests, 'manifest')})"
     )
 
 
@@ -236,7 +237,11 @@ def fetch(
     )
     for m in r.messages:
         echo(m, err=True)
-    ctx.say(f"fetched from {r.remote}: {r.downloaded} objects for {r.manifests} manifests")
+    ctx.detail_remote(r.remote)
+    ctx.say(
+        f"fetched from {r.remote}: {count(r.downloaded, 'object')}"
+        f" for {count(r.manifests, 'manifest')}"
+    )
 
 
 # The verbs of this module, for the group in cli/main.py.

@@ -9,7 +9,7 @@ import click
 
 from gitartifacts.cli.context import Ctx, command, print_json
 from gitartifacts.core import diff as adiff
-from gitartifacts.core.textsafe import echo
+from gitartifacts.core.textsafe import count, echo
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
@@ -87,8 +87,8 @@ def validate(
             fix = "run git artifacts push, then push again"
             if report.manifests and not report.findings:
                 ctx.say(
-                    f"all {report.objects} objects of {report.manifests} manifests are on "
-                    f"remote cache {report.remote}"
+                    f"all {count(report.objects, 'object')} of"
+                    f" {count(report.manifests, 'manifest')} are on remote cache {report.remote}"
                 )
         if not data_not_committed and not pushed:
             # pre-commit also passes the settings file: its remotes are warned about below.

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from gitartifacts.cli.context import Ctx, command, print_json
+from gitartifacts.cli.terminal import Paint
 from gitartifacts.core import diff as adiff
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import textsafe
-from gitartifacts.core.textsafe import echo
+from gitartifacts.core.textsafe import count, echo
+from gitartifacts.errors import ManifestError
 from gitartifacts.ops import conflicts as ops_conflicts
 from gitartifacts.ops import inspect as ops_inspect
 from gitartifacts.ops import status as ops_status
@@ -22,7 +25,7 @@ _SHOWN_FILES = 20
 
 @click.command()
 @click.argument("names", nargs=-1)
-@click.option("--check", is_flag=True, help="Exit 1 when anything differs.")
+@click.option("--check", "--exit-code", "check", is_flag=True, help="Exit 1 when anything differs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-a", "--all-files", is_flag=True, help="List every changed file.")
 @command
@@ -41,7 +44,7 @@ def status(ctx: Ctx, names: tuple[str, ...], check: bool, as_json: bool, all_fil
             if r.source_moved and not r.error:
                 echo(f"  {r.source_moved}")
     if any(r.error for r in rows):
-        sys.exit(2)
+        sys.exit(ManifestError.exit_code)  # a manifest that cannot be read
     if check and any(not r.clean for r in rows):
         sys.exit(1)
 
@@ -52,12 +55,13 @@ def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> No
         echo(f"error: {head}: {textsafe.line(r.error)}", err=True)
         return
     if r.clean:
-        ctx.say(f"{head}: up to date")
+        if not ctx.quiet:
+            ctx.echo(Paint(head, "green"), ": up to date")
         return
     if r.conflict is not None:
-        _print_conflict(r)
+        _print_conflict(ctx, r)
         return
-    echo(f"{head}:")
+    ctx.echo(Paint(head, "yellow", bold=True), ":")
     if r.manifest != "committed":
         hints = {
             "new": "manifest not committed (git commit it)",
@@ -69,16 +73,22 @@ def _print_status(ctx: Ctx, r: ops_status.ArtifactStatus, all_files: bool) -> No
     for label_, files in (("modified", r.modified), ("added", r.added), ("deleted", r.deleted)):
         shown = files if all_files else files[:_SHOWN_FILES]
         for f in shown:
-            echo(f"  {label_}: {_in(r.path, f)}")
+            ctx.echo("  ", Paint(f"{label_}: {_in(r.path, f)}", _STATE_COLOURS[label_]))
         if len(files) > len(shown):
             echo(f"  ... and {len(files) - len(shown)} more {label_} (see --all-files)")
     for hint in ops_status.hints(r):
         echo(f"  {hint}")
 
 
-def _print_conflict(r: ops_status.ArtifactStatus) -> None:
+_STATE_COLOURS = {"modified": "yellow", "added": "green", "deleted": "red"}
+
+
+def _print_conflict(ctx: Ctx, r: ops_status.ArtifactStatus) -> None:
     rel = mf.manifest_path(r.name)
-    echo(f"{r.name} ({r.type}): unmerged: the merge changed it differently on both sides")
+    ctx.echo(
+        Paint(f"{r.name} ({r.type}): unmerged", "red", bold=True),
+        ": the merge changed it differently on both sides",
+    )
     for line in r.conflict or []:
         echo(f"  conflict: {textsafe.line(line)}")
     echo(f"  ({ops_conflicts.settle_hint(rel)})")
@@ -104,36 +114,45 @@ def ls_(ctx: Ctx, as_json: bool, expiring: str | None) -> None:
         return
     if not rows:
         ctx.say("no artifacts yet")
-    for r in rows:
-        v = r.version or ("uncommitted" if r.path else "-")
-        latest = f"latest {r.latest}" if r.latest is not None else "no versions"
-        echo(
-            f"{r.name:24} {r.type:12} {v:12} {latest:14} {r.files:>8} files"
-            f" {adiff.human_size(r.size):>10}  {r.path or ''}"
+        return
+    table = [_LS_HEADER] + [
+        (
+            r.name,
+            r.type,
+            r.version or ("uncommitted" if r.path else "-"),
+            r.latest or "-",
+            str(r.files),
+            adiff.human_size(r.size),
+            r.path or "",
         )
+        for r in rows
+    ]
+    for line in _columns(table, right=(4, 5)):
+        echo(line)
 
 
 @click.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--all", "all_versions", is_flag=True, help="Deleted and expired versions too.")
+@click.option(
+    "-n", "--max-count", type=click.IntRange(0), metavar="N", help="Only the N newest versions."
+)
+@click.option("--oneline", is_flag=True, help="One line per version.")
 @command
-def log(ctx: Ctx, name: str, as_json: bool, all_versions: bool) -> None:
+def log(
+    ctx: Ctx, name: str, as_json: bool, all_versions: bool, max_count: int | None, oneline: bool
+) -> None:
     """Versions of artifact NAME, newest first (not the deleted or expired ones, unless --all)."""
-    rows = ops_inspect.log(ctx.project(), name, all_versions)
+    rows = ops_inspect.log(ctx.project(), name, all_versions)[:max_count]
     if as_json:
         print_json([r._asdict() for r in rows])
         return
-    if not rows:
+    if not rows and max_count != 0:
         ctx.say(f"{name} has no committed version yet (commit its manifest)")
-    for r in rows:
-        aliases = f" ({', '.join(r.aliases)})" if r.aliases else ""
-        aliases += f" [{r.gone}]" if r.gone else ""
-        tags = f"\n    tags {', '.join(r.tags)}" if r.tags else ""
-        echo(
-            f"{r.version}{aliases}\n    digest {r.digest}\n    commit {r.commit[:12]}  {r.date}"
-            f"\n    {r.files} files, {adiff.human_size(r.size)}{tags}"
-        )
+    with ctx.pager():
+        for r in rows:
+            _print_version(ctx, r, oneline)
 
 
 @click.command()
@@ -151,6 +170,11 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool, history: bool) -> 
     if as_json:
         print_json(d)
         return
+    with ctx.pager():
+        _print_show(d, all_files)
+
+
+def _print_show(d: dict[str, Any], all_files: bool) -> None:
     entries = d.pop("entries")
     for key in (
         "name",
@@ -171,7 +195,7 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool, history: bool) -> 
             echo(f"{key + ':':13}{textsafe.line(text)}")
     if d["metadata"]:
         echo(f"{'metadata:':13}{json.dumps(d['metadata'], sort_keys=True)}")
-    echo(f"{'size:':13}{adiff.human_size(d['size'])} in {d['files']} files")
+    echo(f"{'size:':13}{adiff.human_size(d['size'])} in {count(d['files'], 'file')}")
     items = list(entries.items())
     shown = items if all_files else items[:_SHOWN_FILES]
     for p, e in shown:
@@ -188,8 +212,9 @@ def show(ctx: Ctx, spec: str, as_json: bool, all_files: bool, history: bool) -> 
 @click.argument("b", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when an artifact changed.")
 @command
-def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> None:
+def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool, exit_code: bool) -> None:
     """Changes per artifact from A to B (revisions, ranges like main...HEAD, or NAME:SPEC).
 
     Default: HEAD against the manifests in the work tree.
@@ -199,17 +224,66 @@ def diff(ctx: Ctx, a: str | None, b: str | None, fmt: str, as_json: bool) -> Non
         from gitartifacts.review import markdown as review
 
         echo(review.to_markdown(rows), nl=False)
-        return
-    if as_json or fmt == "json":
+    elif as_json or fmt == "json":
         print_json([adiff.to_json(d) for d in rows])
-        return
-    if not rows:
+    elif not rows:
         ctx.say("no artifact changes")
-    for d in rows:
-        echo(adiff.to_text(d))
+    else:
+        with ctx.pager():
+            for d in rows:
+                for line in adiff.to_text(d).split("\n"):
+                    ctx.echo(*_diff_line(line))
+    if exit_code and any(d.changed for d in rows):
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- helpers
+
+_LS_HEADER = ("NAME", "TYPE", "VERSION", "LATEST", "FILES", "SIZE", "PATH")
+_DIFF_COLOURS = {"+": "green", "-": "red", "~": "yellow", ">": "cyan"}
+
+
+def _columns(table: Sequence[Sequence[str]], right: tuple[int, ...] = ()) -> list[str]:
+    """Rows as aligned columns two spaces apart (cells escaped first: their width is what
+    the terminal shows); the columns in `right` aligned to the right, as numbers are."""
+    cells = [[textsafe.line(c) for c in row] for row in table]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    out = []
+    for row in cells:
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append("  ".join(parts).rstrip())
+    return out
+
+
+def _print_version(ctx: Ctx, r: ops_inspect.VersionInfo, oneline: bool) -> None:
+    names = ", ".join(r.aliases)
+    marks: tuple[str | Paint, ...] = (" (", Paint(names, "green", bold=True), ")")
+    aliases = marks if r.aliases else ()
+    gone = (" ", Paint(f"[{r.gone}]", "red")) if r.gone else ()
+    size = f"{count(r.files, 'file')}, {adiff.human_size(r.size)}"
+    if oneline:
+        ctx.echo(
+            Paint(r.version, "yellow"), *aliases, *gone, f" {r.digest[:19]} {r.date[:10]} {size}"
+        )
+        return
+    ctx.echo(Paint(r.version, "yellow"), *aliases, *gone)
+    ctx.echo(f"    digest {r.digest}")
+    ctx.echo(f"    commit {r.commit[:12]}  {r.date}")
+    ctx.echo(f"    {size}")
+    if r.tags:
+        ctx.echo(f"    tags {', '.join(r.tags)}")
+
+
+def _diff_line(line: str) -> tuple[str | Paint, ...]:
+    mark = line[2:3] if line.startswith("  ") else ""
+    if mark in _DIFF_COLOURS and line[3:4] == " ":
+        return (Paint(line, _DIFF_COLOURS[mark]),)
+    if not line.startswith(" "):
+        return (Paint(line, "white", bold=True),)
+    return (line,)
 
 
 def _print_expiring(ctx: Ctx, within: str, as_json: bool) -> None:

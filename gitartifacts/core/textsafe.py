@@ -5,6 +5,7 @@ terminal, a control character in them (ESC, CSI, OSC, BEL, CR) would drive the t
 bidi override or line separator would disguise what is shown; in a pull-request comment,
 Markdown, HTML or an @-mention in them would speak for the tool. Each renderer here turns
 such characters into visible escapes (`\\x1b`, `\\u202e`) and neutralises its own syntax.
+Counts in words (`count(1, "file")`) are here too: every message goes through this module.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def terminal(text: str) -> str:
 def line(text: str) -> str:
     """One line for a terminal: like `terminal`, and tabs and newlines escaped too."""
     return _UNSAFE_LINE_RE.sub(_visible, text)
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`, `0 files`: a number and its noun in the right number."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def echo(message: str = "", err: bool = False, nl: bool = True) -> None:

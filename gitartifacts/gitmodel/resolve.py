@@ -80,10 +80,22 @@ def resolve(project: Project, spec: str, entries: bool = True) -> Resolved:
             f"cannot read artifact spec {spec!r}",
             "use name, name:vN, name:alias, name:<digest prefix> or <git rev>:name",
         )
-    raise NotFoundError(
-        f"artifact {name!r} does not exist",
-        "see git artifacts ls for the artifacts of this repository",
-    )
+    raise unknown_artifact(project, name)
+
+
+def unknown_artifact(
+    project: Project, name: str, fix: str = "see git artifacts ls for the artifacts here"
+) -> NotFoundError:
+    """`no artifact NAME`, with the names of this repository closest to it as the fix (as
+    git suggests a verb), else `fix`."""
+    import difflib
+
+    known = sorted(set(project.names()) | set(histories(project)))
+    near = difflib.get_close_matches(name, known, n=3)
+    shown = name if is_artifact_name(name) else repr(name)
+    if near:
+        return NotFoundError(f"no artifact {shown}", f"did you mean {' or '.join(near)}?")
+    return NotFoundError(f"no artifact {shown}", fix)
 
 
 def resolve_foreign(
@@ -120,9 +132,8 @@ def _resolve_worktree(project: Project, name: str, entries: bool) -> Resolved:
     if m is None:
         if name in histories(project):
             return _resolve_selector(project, name, LATEST, name, entries)
-        raise NotFoundError(
-            f"artifact {name!r} does not exist",
-            "see git artifacts ls, or create it with git artifacts add",
+        raise unknown_artifact(
+            project, name, "see git artifacts ls, or create it with git artifacts add"
         )
     h = histories(project).get(name)
     version = digest_versions(project, h).get(m.digest) if h else None

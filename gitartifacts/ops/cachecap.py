@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import cachelock, sweep
 from gitartifacts.core.sizes import human_bytes
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
@@ -124,13 +125,14 @@ def describe(done: CapResult, source: str) -> str:
         return f"the local cache holds {human_bytes(done.before)}, under {human_bytes(done.limit)}"
     verb = "would evict" if done.dry_run else "evicted"
     line = (
-        f"{verb} {done.evicted} objects ({human_bytes(done.evicted_bytes)}) from the local "
-        f"cache, now {human_bytes(done.after)} of {human_bytes(done.limit)} ({source})"
+        f"{verb} {count(done.evicted, 'object')} ({human_bytes(done.evicted_bytes)})"
+        f" from the local cache, now {human_bytes(done.after)} of {human_bytes(done.limit)}"
+        f" ({source})"
     )
     if done.after > done.limit:
         line += (
             f"; still over: what stays is in use (the work tree, index, pins, staged parts, "
-            f"this command) or not on remote {done.remote} ({done.not_on_remote} objects)"
+            f"this command) or not on remote {done.remote} ({count(done.not_on_remote, 'object')})"
         )
     return line
 

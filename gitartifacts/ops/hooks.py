@@ -23,6 +23,7 @@ from pathlib import Path
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
 from gitartifacts.core.names import is_artifact_name
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import CacheError, ConflictError, GitArtifactsError, UsageError
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project
@@ -274,7 +275,7 @@ def pre_push(project: Project, remote: str, lines: str) -> int:
         _say("gitartifacts: nothing was pushed; fix the cause and push again")
         return 1
     if r.uploaded:
-        _say(f"gitartifacts: uploaded {r.uploaded} objects to remote cache {r.remote}")
+        _say(f"gitartifacts: uploaded {count(r.uploaded, 'object')} to remote cache {r.remote}")
     return 0
 
 

@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import write_atomic
-from gitartifacts.errors import NotFoundError, UsageError
+from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel import projects
 from gitartifacts.gitmodel.imported import IMPORT_KEY, ImportRecord, record_of
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.gitmodel.resolve import Resolved, resolve, unknown_artifact
 from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.ops import projects as project_ops
 
@@ -62,7 +62,7 @@ def update(project: Project, name: str, to: str | None = None) -> Imported:
     same project. A pinned `vN` stays unless `to` names another."""
     current = project.read_manifest(name, entries=False)
     if current is None:
-        raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
+        raise unknown_artifact(project, name)
     rec = record_of(current)
     if rec is None:
         raise UsageError(f"{name} was not imported", "update moves imports only")

@@ -12,7 +12,7 @@ from gitartifacts.gitmodel import edits, lifecycle
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
-from gitartifacts.gitmodel.resolve import resolve
+from gitartifacts.gitmodel.resolve import resolve, unknown_artifact
 
 
 class VersionInfo(NamedTuple):
@@ -34,7 +34,7 @@ def log(project: Project, name: str, all_versions: bool = False) -> list[Version
     if h is None or not h.versions:
         if project.manifest_file(name).exists():
             return []
-        raise NotFoundError(f"artifact {name!r} does not exist", "see git artifacts ls")
+        raise unknown_artifact(project, name)
     import datetime as dt
 
     gone = lifecycle.gone_of(project, h)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.fsio import WORK_TMP, write_atomic
+from gitartifacts.core.textsafe import count
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import CacheError, ManifestError, UsageError
 from gitartifacts.gitmodel.project import Project
@@ -98,7 +99,7 @@ def check_same_place(project: Project, m: mf.Manifest, where: Placement) -> None
     if dropped:
         gone = sum(1 for p in stored if p == dropped[0] or p.startswith(dropped[0] + "/"))
         raise UsageError(
-            f"adding {given} would drop {join_path(m.path, dropped[0])} ({gone} files)"
+            f"adding {given} would drop {join_path(m.path, dropped[0])} ({count(gone, 'file')})"
             f" from {m.name}",
             f"name all its folders (git artifacts add --name {m.name} with no path re-adds "
             "them), or pass --force",

@@ -10,14 +10,15 @@ from typing import NamedTuple
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.progress import Progress
+from gitartifacts.core.textsafe import count
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
-from gitartifacts.errors import CacheError, ManifestError, NotFoundError
+from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import imported
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import version_label
-from gitartifacts.gitmodel.resolve import Resolved, resolve
+from gitartifacts.gitmodel.resolve import Resolved, resolve, unknown_artifact
 from gitartifacts.ops import conflicts as ops_conflicts
 from gitartifacts.ops.paths import folder_names, owns_folder
 
@@ -56,7 +57,7 @@ def status(
     all_names = project.names()
     for n in names:
         if n not in all_names:
-            raise NotFoundError(f"artifact {n!r} does not exist", "see git artifacts ls")
+            raise unknown_artifact(project, n)
     porcelain = project.repo.status_porcelain([mf.MANIFEST_DIR])
     hist = ver.histories(project)
     unmerged = _unmerged(project, porcelain)
@@ -146,7 +147,7 @@ def hints(r: ArtifactStatus) -> list[str]:
     edited = r.added or r.modified
     if r.not_in_cache:
         return [
-            f"content not in cache: {r.not_in_cache} objects"
+            f"content not in cache: {count(r.not_in_cache, 'object')}"
             f" (get it with git artifacts pull {r.name})"
         ]
     if r.deleted and not edited:

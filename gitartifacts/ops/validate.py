@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from gitartifacts.core import listing, merge3
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.core.textsafe import count
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.gitmodel import refs as gitrefs
 from gitartifacts.gitmodel import versions as ver
@@ -94,7 +95,7 @@ def pushed(
                     mf.manifest_path(m.name),
                     None,
                     f"{_version_name(project, hist.get(m.name), m)} {m.digest[:19]}: "
-                    f"{len(lost)} of {len(wanted)} objects are not on "
+                    f"{len(lost)} of {count(len(wanted), 'object')} are not on "
                     f"remote cache {remote.name}: {shown}",
                 )
             )

@@ -65,7 +65,7 @@ def test_something_in_the_way_of_a_checkout_is_named_and_replaced_only_when_forc
         shutil.rmtree(root / "labels")
         (root / "labels").write_text("a file, not a folder\n")
         in_the_way = "labels"
-    err = stderr_error_line(bikes.ga("checkout", "bikes", rc=2))
+    err = stderr_error_line(bikes.ga("checkout", "bikes", rc=4))
     assert f"bikes/{in_the_way}" in err and "--force" in err, err
     bikes.ga("checkout", "bikes", "--force")
     assert workspace(bikes) == v0_digests()

@@ -48,7 +48,7 @@ def test_du_prints_a_table_and_json(repo: GitRepo, tmp_path: Path) -> None:
     assert (
         stderr_error_line(proc) == "error: no remote named 'nope' (see git artifacts remote list)"
     )
-    proc = repo.ga("du", "nope", rc=2)
+    proc = repo.ga("du", "nope", rc=3)
     assert stderr_error_line(proc).startswith("error: no versions of 'nope' here")
-    proc = repo.ga("du", "ds:v9", rc=2)
+    proc = repo.ga("du", "ds:v9", rc=3)
     assert stderr_error_line(proc).startswith("error: ")

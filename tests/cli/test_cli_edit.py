@@ -70,7 +70,7 @@ def test_latest_can_be_removed_and_put_back_on_the_newest_version(bikes: GitRepo
     [
         (("alias", "--delete", "bikes", "nope"), "bikes has no alias 'nope'"),
         (("edit", "bikes:v9", "--description", "x"), "bikes:v9 does not exist"),
-        (("edit", "nope:v0", "--description", "x"), "artifact 'nope' does not exist"),
+        (("edit", "nope:v0", "--description", "x"), "no artifact nope"),
         (("edit", "bikes:v0", "--metadata", '{"a": 1'), "--metadata is not valid JSON"),
         (("edit", "bikes:v0", "--metadata", "[1, 2]"), "must be a JSON object, not list"),
         (("edit", "bikes:v0", "--set-metadata", "novalue"), "is not KEY=VALUE"),

@@ -135,10 +135,10 @@ def push_lines(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> 
 @pytest.mark.slow
 def test_a_repeated_push_uploads_nothing(alice: GitRepo) -> None:
     assert push_lines(alice) == [
-        "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)",
+        "pushed to origin: 20 objects uploaded, 0 already there (1 manifest)",
     ]
     assert push_lines(alice) == [
-        "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)",
+        "pushed to origin: 0 objects uploaded, 0 already there (1 manifest)",
     ]
     assert push_lines(alice, "--jobs", "4") == push_lines(alice)  # --jobs changes nothing
 
@@ -155,23 +155,23 @@ def test_a_repeated_push_sees_anything_a_push_reads_changed(
         alice.write({"data/ds/new.bin": b"new"})
         alice.ga("add", "data/ds", "--name", "ds")
         alice.commit("ds v1")
-        expect = "pushed to origin: 1 objects uploaded, 20 already there (1 manifests)"
+        expect = "pushed to origin: 1 object uploaded, 20 already there (1 manifest)"
     elif change == "alias":
         alice.ga("alias", "ds:v0", "best")
-        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifest)"
     elif change == "remote":
         alice.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
-        expect = "pushed to store: 20 objects uploaded, 0 already there (1 manifests)"
+        expect = "pushed to store: 20 objects uploaded, 0 already there (1 manifest)"
     elif change == "git-remote-url":
         moved = tmp_path / "moved.git"
         subprocess.run(["git", "init", "-q", "--bare", str(moved)], check=True)
         alice.git("remote", "set-url", "origin", str(moved))
         alice.git("push", "-q", "origin", "main")
         origin = moved
-        expect = "pushed to origin: 20 objects uploaded, 0 already there (1 manifests)"
+        expect = "pushed to origin: 20 objects uploaded, 0 already there (1 manifest)"
     else:
         env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifests)"
+        expect = "pushed to origin: 0 objects uploaded, 0 already there (1 manifest)"
     assert push_lines(alice, env=env) == [expect]
     published = ls_remote(alice, origin, "refs/tags/artifacts/*")
     local = {t: alice.git("rev-parse", t).strip() for t in alice.tags()}
@@ -237,7 +237,7 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     victim = corrupt(origin, content)
     bob = clone(origin, tmp_path / "bob")
     target = tmp_path / "downloads" / "ds"
-    line = stderr_error_line(bob.ga("get", "ds:v0", "-o", str(target), rc=2))
+    line = stderr_error_line(bob.ga("get", "ds:v0", "-o", str(target), rc=5))
     assert victim in line
     assert not (tmp_path / "downloads").exists()
     cache_objects(remote_cache(origin))[victim].write_bytes(content)
@@ -431,7 +431,7 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     os.chmod(victim, 0o644)
     victim.write_bytes(b"garbage")
     bob = clone(origin, tmp_path / "bob")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=5))
     assert victim_hex in line
     assert not (bob.root / "data").exists()
     assert assert_cache_sound(bob.cache) >= 0
@@ -454,7 +454,7 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_a_folder_left_empty
     alice.ga("push")
     victim = corrupt(origin, b"only one here")
     bob = clone(origin, tmp_path / "bob")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=5))
     assert victim in line
     assert not (bob.root / "data").exists()
 
@@ -469,7 +469,7 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     last = max(file_digests(alice.root / "data"))
     victim = corrupt(origin, (alice.root / "data" / last).read_bytes())
     bob = clone(origin, tmp_path / "bob")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=5))
     assert victim in line and "corrupt" in line
     assert not (bob.root / "data").exists()
     assert assert_cache_sound(bob.cache) == 19  # the good objects are kept: a fetch's half
@@ -490,12 +490,12 @@ def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
     lost = sha256_hex((alice.root / "data/ds/f5.bin").read_bytes())
     cache_objects(remote_cache(origin))[lost].unlink()
     bob = clone(origin, tmp_path / "bob")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=5))
     assert lost in line and "missing" in line and "push --check-remote" in line
     # This clone's index says the remote has it: a plain push asks nothing and sends nothing.
     assert "0 objects uploaded" in alice.ga("push").stdout
     out = alice.ga("push", "--check-remote").stdout
-    assert "1 objects uploaded, 19 already there" in out
+    assert "1 object uploaded, 19 already there" in out
     assert lost in cache_objects(remote_cache(origin))
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
@@ -516,7 +516,7 @@ def test_an_update_pull_stopped_by_a_corrupt_object_changes_no_file(
     publish_version(alice, "ds v1")
     victim = corrupt(origin, b"new g")
     bob.git("pull", "-q", "--ff-only")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=5))
     assert victim in line
     assert file_digests(bob.root / "data") == before
     assert victim not in cache_objects(bob.cache)
@@ -533,7 +533,7 @@ def test_a_pull_stopped_by_local_changes_still_fetches_and_keeps_them(
     (alice.root / "data/ds/f2.bin").write_bytes(b"alice's v1")
     publish_version(alice, "ds v1")
     bob.git("pull", "-q", "--ff-only")
-    line = stderr_error_line(bob.ga("pull", rc=2))
+    line = stderr_error_line(bob.ga("pull", rc=4))
     assert "local changes" in line and "data/ds/f2.bin" in line
     assert (bob.root / "data/ds/f2.bin").read_bytes() == b"bob's own edit"
     assert sha256_hex(b"alice's v1") in cache_objects(bob.cache)  # the fetch half is done

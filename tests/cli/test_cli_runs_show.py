@@ -45,6 +45,6 @@ def test_runs_show_prints_config_summary_and_history(tmp_path: Path) -> None:
     shown = repo.ga_json("runs", "show", "show1")
     assert [r["loss"] for r in shown["history"]] == [3, 2, 1]
     assert shown["config"] == {"lr": 0.1}
-    bad = repo.ga("runs", "show", "nope", rc=2)
+    bad = repo.ga("runs", "show", "nope", rc=3)
     assert "run 'nope' does not exist" in stderr_error_line(bad)
     assert repo.ga_json("runs")[0]["id"] == "show1"  # the plain listing still works

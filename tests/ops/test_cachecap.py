@@ -66,7 +66,7 @@ def test_lru_objects_the_remote_holds_go_first(repo: GitRepo, tmp_path: Path) ->
     done = cachecap.evict_to(project, 1)
     assert (done.evicted, done.not_on_remote) == (1, 1) and done.after > done.limit
     assert _in_cache(repo) == {sha(x)[7:] for x in (C, D, SAME)}
-    assert "not on remote store (1 objects)" in cachecap.describe(done, "--to")
+    assert "not on remote store (1 object)" in cachecap.describe(done, "--to")
     project.close()
     # Evicted versions come back byte-exact through checkout and get.
     repo.ga("checkout", "ds:v0")
@@ -120,7 +120,7 @@ def test_the_configured_cap_applies_at_the_end_of_checkout_get_and_pull(
     assert alice.ga("status").stderr == ""  # no growth, no line
     alice.write({"data/ds/a.bin": E})  # new bytes, on no remote: D (used before C) goes
     proc = alice.ga("add", "data/ds", "--name", "ds")
-    assert "evicted 1 objects (100.0 KiB)" in proc.stderr, proc.stderr
+    assert "evicted 1 object (100.0 KiB)" in proc.stderr, proc.stderr
     assert _in_cache(alice) == {sha(x)[7:] for x in (C, E, SAME)}
     bob = clone(origin, tmp_path / "bob")
     bob.git("config", "artifacts.cacheSize", "150K")
@@ -129,7 +129,7 @@ def test_the_configured_cap_applies_at_the_end_of_checkout_get_and_pull(
     got = bob.ga("get", "ds:v0", "-o", str(tmp_path / "v0"))
     assert "over" in got.stderr and sha(A)[7:] in _in_cache(bob)  # what get used stays
     proc = bob.ga("pull")
-    assert "evicted 1 objects (100.0 KiB)" in proc.stderr
+    assert "evicted 1 object (100.0 KiB)" in proc.stderr
     assert _in_cache(bob) == {sha(x)[7:] for x in (D, SAME)}
     assert (tmp_path / "v0/a.bin").read_bytes() == A
     bob.ga("checkout", "ds:v0")

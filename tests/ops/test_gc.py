@@ -40,7 +40,7 @@ def test_gc_removes_only_old_unreferenced_objects(repo: GitRepo) -> None:
     assert (dry["removed"], dry["bytes"], dry["dry_run"]) == (1, 5, True)
     assert sha256_hex(b"draft") in cache_objects(repo.cache)
     out = repo.ga("gc").stdout
-    assert out.startswith("removed 1 objects, 0.0 MiB; kept 3")
+    assert out.startswith("removed 1 object, 0.0 MiB; kept 3")
     left = cache_objects(repo.cache)
     assert sha256_hex(b"draft") not in left
     assert {sha256_hex(old), sha256_hex(new), sha256_hex(b"same")} <= set(left)

@@ -61,7 +61,7 @@ def test_remote_gc_keeps_what_the_published_refs_name(origin: Path, tmp_path: Pa
     dry = alice.ga_json("gc", "--remote", "store", "--dry-run")
     assert (dry["removed"], dry["remote"], dry["dry_run"]) == (1, "store", True)
     assert _remote_objects(store) == before
-    assert "removed 1 objects" in alice.ga("gc", "--remote", "store").stdout
+    assert "removed 1 object" in alice.ga("gc", "--remote", "store").stdout
     assert _remote_objects(store) == before - {old}
     assert young in _remote_objects(store) and sha256_hex(b"A" * 100) in _remote_objects(store)
     # v0 deleted: its content goes; v1's stays and a fresh clone gets it byte-exact.

@@ -250,7 +250,7 @@ def test_precommit_pre_push_check_and_our_hooks_work_together(
     proc = run(bikes, hook_repo, "push", "origin", "main", tool="git")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    assert "uploaded 1 objects to remote cache origin" in output
+    assert "uploaded 1 object to remote cache origin" in output
     assert re.search(r"check artifact content is on the remote cache\.+Passed", output)
     assert bikes.head() in bikes.git("ls-remote", str(origin))
 

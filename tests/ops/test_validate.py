@@ -235,6 +235,6 @@ def test_pushed_lists_what_the_remote_cache_lacks_until_git_artifacts_push(
     )
     bikes.ga("push")
     assert (
-        "all 4 objects of 1 manifests are on remote cache origin"
+        "all 4 objects of 1 manifest are on remote cache origin"
         in bikes.ga("validate", "--pushed").stdout
     )
