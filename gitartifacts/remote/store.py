@@ -12,9 +12,8 @@ The options (endpoint_url, region, profile, ...) are the non-secret ones a commi
 from __future__ import annotations
 
 import contextlib
-import datetime
+import functools
 import hashlib
-import json
 import math
 import re
 import uuid
@@ -34,24 +33,28 @@ from gitartifacts.core.hashing import hex_of, sha256_file
 from gitartifacts.core.objects import SMALL, ObjectStore
 from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
-from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import objects_present
 from gitartifacts.core.sweep import StoredObject
 from gitartifacts.core.sweep import objects as folder_objects
 from gitartifacts.core.sweep import remove as remove_from_folder
 from gitartifacts.errors import CacheError
+from gitartifacts.remote.identity import (
+    IDENTITY,
+    IDENTITY_FORMAT,
+    IDENTITY_LIMIT,
+    identity_doc,
+    parse_identity,
+)
+from gitartifacts.remote.keys import mtime_of
+from gitartifacts.remote.packfetch import fetch_packed
+from gitartifacts.remote.packindex import Located
+from gitartifacts.remote.packs import Packs, pack_key
 from gitartifacts.remote.uploads import ProgressFn, Uploads
 from gitartifacts.remote.urls import is_connection_error
 
 # Objects per listing page on S3 and GCS: the unit of cost when listing is compared with
 # one existence check per object (DVC's heuristic).
 PAGE = 1000
-# At a remote's root: {"format": 1, "id": "<32 hex>"}, written by the first push. A clone
-# trusts its index of what a remote holds only while the remote shows the id it last saw.
-IDENTITY = "gitartifacts-remote.json"
-IDENTITY_FORMAT = 1
-IDENTITY_LIMIT = 4096
-_IDENTITY_RE = re.compile(r"^[0-9a-f]{32}$")
 _OBJECT_RE = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/([0-9a-f]{62})$")
 
 
@@ -68,7 +71,7 @@ class RemoteStore(Uploads):
         with self._errors(), self._step(f"reading its {IDENTITY}"):
             if create:
                 self._check_writable()
-                data = json.dumps({"format": IDENTITY_FORMAT, "id": uuid.uuid4().hex}).encode()
+                data = identity_doc(uuid.uuid4().hex)
                 if self.protocol == "file":
                     self._make_root()
                     create_only(path, lambda fd: write_all(fd, data))
@@ -85,38 +88,35 @@ class RemoteStore(Uploads):
                 if is_connection_error(exc):
                     raise
                 return None
-        return self._parse_identity(raw)
-
-    def _parse_identity(self, raw: bytes | None) -> str:
-        try:
-            doc = json.loads(raw or b"")
-        except ValueError:
-            doc = None
-        if (
-            not isinstance(doc, dict)
-            or doc.get("format") != IDENTITY_FORMAT
-            or not isinstance(doc.get("id"), str)
-            or not _IDENTITY_RE.match(doc["id"])
-        ):
-            raise CacheError(
-                f"remote {redact(self.url)} has an unreadable {IDENTITY}",
-                "delete it there: the next push writes a new one and checks every object",
-            )
-        return str(doc["id"])
+            found, fmt = parse_identity(raw, self.url)
+            if create and fmt < IDENTITY_FORMAT:
+                # A remote older versions wrote: marked as holding packs before any goes
+                # there, under a new id (what any clone saw there is asked again).
+                found = uuid.uuid4().hex
+                self._put_key(IDENTITY, identity_doc(found), create=False)
+        return found
 
     def missing(self, digests: Iterable[str], jobs: int = JOBS) -> list[str]:
         """The digests the remote lacks, in the order given, each once.
 
-        A few objects are checked one by one in parallel; many are answered by listing the
-        2-hex prefixes they fall in, or the whole tree when the remote is small.
+        Packed objects are answered by the pack indexes (one listing of `packs/`, each index
+        read once); of the others, a few are checked one by one in parallel, many by
+        listing the 2-hex prefixes they fall in, or the whole tree when the remote is small.
         """
         wanted = list(dict.fromkeys(digests))
         if not wanted:
             return []
         with self._errors(), self._step(f"checking which of {len(wanted)} objects it has"):
             self._connect()
-            present = self._present(wanted, max(1, jobs))
-        return [d for d in wanted if d not in present]
+            packed = self.packs.view().locate(wanted)
+            rest = [d for d in wanted if d not in packed]
+            present = self._present(rest, max(1, jobs)) if rest else set()
+        return [d for d in rest if d not in present]
+
+    @functools.cached_property
+    def packs(self) -> Packs:
+        """The remote's packs of small objects (packs.py)."""
+        return Packs(self)
 
     def _present(self, wanted: list[str], jobs: int) -> set[str]:
         if self.protocol == "file":
@@ -190,7 +190,7 @@ class RemoteStore(Uploads):
         for name, info in found.items():
             if m := _OBJECT_RE.search(name):
                 digest = f"sha256:{m.group(1)}{m.group(2)}"
-                out.append(StoredObject(digest, int(info.get("size") or 0), _mtime(info)))
+                out.append(StoredObject(digest, int(info.get("size") or 0), mtime_of(info)))
         return out
 
     def delete(self, digests: Sequence[str], jobs: int = JOBS) -> None:
@@ -245,35 +245,57 @@ class RemoteStore(Uploads):
         wanted = [d for d in dict.fromkeys(digests) if not cache.has(d)]
         if not wanted:
             return
-        tmpdir = cache.tmp_dir()
+        failed: CacheError | None = None
         with self._errors(), self._step(f"downloading {len(wanted)} objects"):
-            direct = self._direct_path()  # s3fs (its import and client) only if needed
-            if direct is not None:
-
-                def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
-                    self._beat()
-                    self._check_digest(digest, actual)
-                    cache.place(tmp, digest)
-                    if progress is not None:
-                        progress(size)
-
-                direct.download(
-                    wanted,
-                    max(1, jobs),
-                    tmpdir,
-                    publish,
-                    lambda d: self._download_one(cache, tmpdir, d, progress),
-                )
-                return
             self._connect()
-            parallel_map(
-                lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
+            view = self.packs.view()
+            located = view.locate(wanted)
+            if located:
+                sizes = {n: view.listing.packs[n].size for n in {w.pack for w in located.values()}}
+                try:
+                    fetch_packed(self, cache, located, sizes, self._jobs(jobs), progress)
+                except CacheError as exc:
+                    failed = exc  # raised once the loose objects are in too
+                wanted = [d for d in wanted if d not in located]
+            if wanted:
+                self._download_loose(cache, wanted, jobs, progress)
+        if failed is not None:
+            raise failed
+
+    def _download_loose(
+        self, cache: ObjectStore, wanted: list[str], jobs: int, progress: ProgressFn | None
+    ) -> None:
+        tmpdir = cache.tmp_dir()
+        direct = self._direct_path()  # s3fs (its import and client) only if needed
+        if direct is not None:
+
+            def publish(digest: str, actual: str, tmp: Path, size: int) -> None:
+                self._beat()
+                self._check_digest(digest, actual)
+                cache.place(tmp, digest)
+                if progress is not None:
+                    progress(size)
+
+            direct.download(
+                wanted,
+                max(1, jobs),
+                tmpdir,
+                publish,
+                lambda d: self._download_one(cache, tmpdir, d, progress),
             )
+            return
+        self._connect()
+        parallel_map(
+            lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
+        )
 
     def read_bytes(self, digest: str) -> bytes:
         """A small object (a listing), verified against its name."""
         with self._errors(missing=digest), self._step("reading a listing"):
-            if self.protocol == "file":
+            where = self.packs.view(refresh=False).find(digest)
+            if where is not None:
+                data = self._read_packed(where)
+            elif self.protocol == "file":
                 data = Path(self.path(digest)).read_bytes()
             else:
                 data = self.fs.cat_file(self.path(digest))
@@ -291,8 +313,14 @@ class RemoteStore(Uploads):
         if not self.is_folder:
             return None
         with self._errors(missing=digest):
+            where = self.packs.view(refresh=False).find(digest)
+            if where is not None:
+                return self._read_packed(where)
             # The cache's own limit: a checkout's read-ahead budget counts on it.
             return read_small(self.path(digest), SMALL)
+
+    def _read_packed(self, where: Located) -> bytes:
+        return self._get_range(pack_key(where.pack), where.offset, where.offset + where.length)
 
     def fetch_one(self, cache: ObjectStore, digest: str, data: bytes | None = None) -> bytes | None:
         """Bring one object into the cache, verified, from `data` when given (see
@@ -357,18 +385,3 @@ def choose_strategy(wanted: int, prefixes: int, remote_estimate: int, jobs: int)
     if tree == best:
         return "tree"
     return "prefixes" if by_prefix == best else "each"
-
-
-def _mtime(info: dict[str, object]) -> float:
-    """Seconds since the epoch of a listing entry's modification time; infinity if unknown."""
-    value = info.get("LastModified") or info.get("mtime") or info.get("updated")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    return math.inf

@@ -18,8 +18,8 @@ from servers import SEAWEED_KEY, SEAWEED_SECRET, Bucket, FileServer, free_port
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError, UsageError
+from gitartifacts.remote import packs, uploads
 from gitartifacts.remote import store as remote
-from gitartifacts.remote import uploads
 from gitartifacts.remote.store import RemoteStore, choose_strategy
 
 pytest_plugins = ["servers"]  # the loopback server fixtures
@@ -170,6 +170,7 @@ def populated(
         mp.setenv("AWS_SECRET_ACCESS_KEY", SEAWEED_SECRET)
         bucket = _seaweed_bucket(seaweedfs_s3)
         store = RemoteStore(f"{bucket.url}/cache", bucket.options)
+        mp.setattr(packs, "PACK_MIN", len(present) + 1)  # loose objects: what is listed here
         store.upload(cache, present, jobs=32)
     return store, present, absent
 
@@ -204,6 +205,9 @@ def test_missing_on_a_large_remote_lists_the_prefixes_in_parallel(
     monkeypatch.setattr(remote, "PAGE", 2)  # make the remote look huge
     sent = record_requests(store)
     assert sorted(store.missing(absent + present)) == sorted(absent)
+    packs_listed = [line for line in sent if "prefix=cache%2Fpacks%2F" in line]
+    assert len(packs_listed) == 1  # the pack indexes are asked first: there are none
+    sent = [line for line in sent if line not in packs_listed]
     prefixes = {hex_of(d)[:2] for d in present + absent}
     listed = {line.split("prefix=cache%2Fsha256%2F")[1][:2] for line in sent}
     assert len(sent) == len(prefixes)
@@ -431,6 +435,7 @@ def test_s3_direct_path_carries_small_objects_and_s3fs_the_large(
     other_cache: ObjectStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(packs, "PACK_MIN", 100)  # loose, one request each: what is tested here
     small = add_objects(cache, 40, size=3000)
     (big,) = add_objects(cache, 1, size=uploads.SMALL_PUT + 1, tag="big")
     through_s3fs: list[str] = []
