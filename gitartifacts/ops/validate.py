@@ -82,7 +82,7 @@ def pushed(
         per_manifest.append((m, wanted))
         for digest, path in wanted.items():
             needed.setdefault(digest, []).append(path)
-    missing = set(transfer.open_store(remote).missing(sorted(needed))) if needed else set()
+    missing = set(transfer.open_store(remote, project).missing(sorted(needed))) if needed else set()
     findings = []
     for m, wanted in per_manifest:
         lost = sorted(p for d, p in wanted.items() if d in missing)

@@ -57,6 +57,8 @@ def _keys(store: RemoteStore) -> list[str]:
 def _round_trip(origin: Path, tmp_path: Path, url: str, *opts: str) -> RemoteStore:
     alice = _alice(origin, tmp_path, url, *opts)
     alice.ga("push")
+    # Asked again (as the cache cap, du --remote and the pushed check ask): all there.
+    assert "0 objects uploaded" in alice.ga("push", "--check-remote").stdout
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
