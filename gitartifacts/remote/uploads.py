@@ -99,7 +99,7 @@ class Uploads(KeyIO):
         small = [d for d in wanted if sizes[d] <= SMALL]
         if len(small) < packs.PACK_MIN:
             return wanted
-        packs.upload_packs(self, cache, small, sizes, max(1, jobs), progress)
+        packs.upload_packs(self, cache, small, sizes, self._jobs(max(1, jobs)), progress)
         return [d for d in wanted if sizes[d] > SMALL]
 
     def write_bytes(self, digest: str, data: bytes) -> None:
