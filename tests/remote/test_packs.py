@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,32 @@ def _cache_digests(root: Path) -> list[str]:
         for p in (root / "sha256").glob("*/*")
         if len(p.name) == 62
     )
+
+
+def test_indexes_are_read_once_and_kept_by_the_clone(tmp_path: Path) -> None:
+    cache = ObjectStore(tmp_path / "cache")
+    digests = [cache.add_bytes(f"object {i}".encode()) for i in range(20)]
+    RemoteStore(str(tmp_path / "store")).upload(cache, digests)
+    read: list[str] = []
+    for _ in range(2):  # two processes of one clone: the second reads the copy
+        store = RemoteStore(str(tmp_path / "store"))
+        store.packs.index_dir = tmp_path / "packidx"
+        store._get_key = _noting(store._get_key, read)  # type: ignore[method-assign]
+        assert store.missing([*digests, "sha256:" + "0" * 64]) == ["sha256:" + "0" * 64]
+    assert len(read) == 1 and read[0].endswith(".idx")
+    (kept,) = (tmp_path / "packidx").iterdir()
+    kept.write_bytes(b"damaged")  # a damaged copy is read again from the remote
+    store = RemoteStore(str(tmp_path / "store"))
+    store.packs.index_dir = tmp_path / "packidx"
+    assert store.missing(digests) == []
+    assert kept.read_bytes() != b"damaged"
+
+
+def _noting(get_key: Callable[[str], bytes], read: list[str]) -> Callable[[str], bytes]:
+    """`get_key` that notes each key it reads."""
+
+    def note(key: str) -> bytes:
+        read.append(key)
+        return get_key(key)
+
+    return note
