@@ -18,6 +18,8 @@ import pytest
 from helpers import GitRepo, age_files, clone, stderr_error_line
 from servers import Bucket
 
+from gitartifacts.remote.store import RemoteStore
+
 DATASETS = 20
 MODELS = 10
 OLD = 7200.0  # older than the local grace (1h)
@@ -98,7 +100,13 @@ def _folder(name: str, root: Path) -> Cache:
         for p in (root / "sha256").glob("*/*")
         if len(p.name) == 62
     }
+    if (root / "packs").is_dir():  # a folder remote's packed objects too
+        found.update(_packed(RemoteStore(str(root))))
     return Cache(name, found)
+
+
+def _packed(store: RemoteStore) -> dict[str, int]:
+    return {d[7:]: n for i in store.packs.view().indexes for d, _, n in i}
 
 
 def _s3(bucket: Bucket, url: str) -> Cache:
@@ -108,6 +116,7 @@ def _s3(bucket: Bucket, url: str) -> Cache:
         parts = path.rsplit("/", 3)
         if parts[-3] == "sha256" and len(parts[-1]) == 62:
             found[parts[-2] + parts[-1]] = int(info["size"])
+    found.update(_packed(RemoteStore(url, bucket.options)))
     return Cache("s3", found)
 
 
@@ -146,7 +155,7 @@ def test_lifecycle_end_to_end(origin: Path, tmp_path: Path, s3_bucket: Bucket) -
         repo.ga("delete", f"{name}:v{n}", *extra)
     repo.ga("push")  # publishes the deletions with the notes
     age_files(repo.cache, OLD)
-    age_files(store / "sha256", WEEK)
+    age_files(store, WEEK)  # loose objects and packs
     repo.ga("gc")
     repo.ga("gc", "--remote", "store")
     repo.ga("gc", "--remote", "s3", "--grace", "0s")  # S3 gives its own times: just written
@@ -168,7 +177,7 @@ def test_lifecycle_end_to_end(origin: Path, tmp_path: Path, s3_bucket: Bucket) -
 def _bad_input_changes_nothing(repo: GitRepo, store: Path, bucket: Bucket, url: str) -> None:
     """Unknown version, bad TTL, unknown remote: one line each, exit != 0, no cache changed."""
     age_files(repo.cache, OLD)  # old enough that a gc would remove what it wrongly thought free
-    age_files(store / "sha256", WEEK)
+    age_files(store, WEEK)  # loose objects and packs
     before = [c.objects for c in _caches(repo, store, bucket, url)]
     refs = repo.git("for-each-ref")
     assert "ds:v99" in stderr_error_line(repo.ga("delete", "ds:v99", rc=None))
