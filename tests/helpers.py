@@ -113,17 +113,39 @@ def assert_cache_sound(cache_root: Path) -> int:
     Returns the number of objects.
     """
     objects = cache_root / "sha256"
-    count = 0
+    found: set[str] = set()
     for p in sorted(cache_root.rglob("*")):
         if p.is_dir() or p == cache_root / "gitartifacts-remote.json":  # a remote's identity
             continue
         rel = p.relative_to(cache_root).as_posix()
         assert not p.name.startswith(".") and "tmp" not in rel, f"temporary file left: {rel}"
+        if p.parent == cache_root / "packs":  # a remote's packs: each object in one verified
+            found.update(_packed_sound(p) if p.suffix == ".idx" else ())
+            continue
         assert p.parent.parent == objects, f"unexpected file in the cache: {rel}"
         assert len(p.parent.name) == 2 and len(p.name) == 62, f"bad object name: {rel}"
         assert sha256_hex(p.read_bytes()) == p.parent.name + p.name, f"corrupt object: {rel}"
-        count += 1
-    return count
+        found.add(p.parent.name + p.name)
+    return len(found)
+
+
+def packed_objects(root: Path) -> set[str]:
+    """The hex names of the objects a folder remote holds in packs (each one verified)."""
+    return {h for idx in (root / "packs").glob("*.idx") for h in _packed_sound(idx)}
+
+
+def _packed_sound(idx: Path) -> list[str]:
+    """The objects a remote's pack index names, each checked against its pack's bytes."""
+    from gitartifacts.remote import packindex
+
+    index = packindex.decode(idx.stem, idx.read_bytes(), str(idx))
+    data = idx.with_suffix(".pack").read_bytes()
+    assert len(data) == index.pack_size, f"half-written pack: {idx.stem}"
+    out = []
+    for digest, offset, length in index:
+        assert sha256_hex(data[offset : offset + length]) == digest[7:], f"corrupt: {digest}"
+        out.append(digest[7:])
+    return out
 
 
 @dataclass

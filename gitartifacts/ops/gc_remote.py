@@ -22,7 +22,7 @@ from gitartifacts.gitmodel import lifecycle
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
-from gitartifacts.ops import gc_live
+from gitartifacts.ops import gc_live, gc_packs
 from gitartifacts.ops.gc import REMOTE_GRACE, GcResult, content_first
 from gitartifacts.ops.gc_live import Live
 from gitartifacts.remote import plan, transfer
@@ -64,20 +64,25 @@ def collect_remote(
     live = _published_live(project, store, gremote, gone, jobs)
     found = store.list_objects()
     doomed = [o for o in found if o.digest not in live.keep and o.mtime < before]
+    packed = gc_packs.plan(store, live.keep, before)
     temps = sweep.old_temporaries(store.root, before) if store.is_folder else []
-    if not dry_run and doomed:
+    if not dry_run and (doomed or packed.work):
         store.renew_identity()
         live = _published_live(project, store, gremote, gone, jobs)
         doomed = [o for o in doomed if o.digest not in live.keep]
         ordered = [o.digest for o in content_first(doomed, live.listings)]
         store.delete([d for d in ordered if d not in live.listings], jobs)
         store.delete([d for d in ordered if d in live.listings], jobs)
+        packed = gc_packs.plan(store, live.keep, before)
+        gc_packs.apply(store, project.cache, packed, live.keep, jobs)
         project.state.forget_remote(remote_id(remote))
     if not dry_run:
         for path in temps:
             unlink_quiet(path)
-    size = sum(o.size for o in doomed)
-    return GcResult(remote.name, dry_run, len(doomed), size, len(found) - len(doomed), len(temps))
+    removed = len(doomed) + packed.removed
+    size = sum(o.size for o in doomed) + packed.freed
+    kept = len(found) - len(doomed) + packed.kept
+    return GcResult(remote.name, dry_run, removed, size, kept, len(temps))
 
 
 def published_refs(project: Project, gremote: str) -> dict[str, str]:

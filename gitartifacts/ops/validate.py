@@ -83,7 +83,7 @@ def pushed(
         per_manifest.append((m, wanted))
         for digest, path in wanted.items():
             needed.setdefault(digest, []).append(path)
-    missing = set(transfer.open_store(remote).missing(sorted(needed))) if needed else set()
+    missing = set(transfer.open_store(remote, project).missing(sorted(needed))) if needed else set()
     findings = []
     hist = ver.histories(project)
     for m, wanted in per_manifest:

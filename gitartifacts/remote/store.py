@@ -11,8 +11,8 @@ The options (endpoint_url, region, profile, ...) are the non-secret ones a commi
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import math
 import re
 import uuid
@@ -32,24 +32,27 @@ from gitartifacts.core.hashing import hex_of, sha256_file
 from gitartifacts.core.objects import SMALL, ObjectStore
 from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
-from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import objects_present
 from gitartifacts.core.sweep import StoredObject
 from gitartifacts.core.sweep import objects as folder_objects
 from gitartifacts.core.sweep import remove as remove_from_folder
 from gitartifacts.errors import CacheError
+from gitartifacts.remote.identity import (
+    IDENTITY,
+    IDENTITY_FORMAT,
+    IDENTITY_LIMIT,
+    identity_doc,
+    parse_identity,
+)
+from gitartifacts.remote.packfetch import fetch_packed
+from gitartifacts.remote.packindex import Located
+from gitartifacts.remote.packs import Packs, pack_key
 from gitartifacts.remote.uploads import ProgressFn, Uploads
 from gitartifacts.remote.urls import is_connection_error
 
 # Objects per listing page on S3 and GCS: the unit of cost when listing is compared with
 # one existence check per object (DVC's heuristic).
 PAGE = 1000
-# At a remote's root: {"format": 1, "id": "<32 hex>"}, written by the first push. A clone
-# trusts its index of what a remote holds only while the remote shows the id it last saw.
-IDENTITY = "gitartifacts-remote.json"
-IDENTITY_FORMAT = 1
-IDENTITY_LIMIT = 4096
-_IDENTITY_RE = re.compile(r"^[0-9a-f]{32}$")
 _OBJECT_RE = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/([0-9a-f]{62})$")
 
 
@@ -66,7 +69,7 @@ class RemoteStore(Uploads):
         with self._errors(), self._step(f"reading its {IDENTITY}"):
             if create:
                 self._check_writable()
-                data = json.dumps({"format": IDENTITY_FORMAT, "id": uuid.uuid4().hex}).encode()
+                data = identity_doc(uuid.uuid4().hex)
                 if self.protocol == "file":
                     self._make_root()
                     create_only(path, lambda fd: write_all(fd, data))
@@ -83,38 +86,35 @@ class RemoteStore(Uploads):
                 if is_connection_error(exc):
                     raise
                 return None
-        return self._parse_identity(raw)
-
-    def _parse_identity(self, raw: bytes | None) -> str:
-        try:
-            doc = json.loads(raw or b"")
-        except ValueError:
-            doc = None
-        if (
-            not isinstance(doc, dict)
-            or doc.get("format") != IDENTITY_FORMAT
-            or not isinstance(doc.get("id"), str)
-            or not _IDENTITY_RE.match(doc["id"])
-        ):
-            raise CacheError(
-                f"remote {redact(self.url)} has an unreadable {IDENTITY}",
-                "delete it there: the next push writes a new one and checks every object",
-            )
-        return str(doc["id"])
+            found, fmt = parse_identity(raw, self.url)
+            if create and fmt < IDENTITY_FORMAT:
+                # A remote older versions wrote: marked as holding packs before any goes
+                # there, under a new id (what any clone saw there is asked again).
+                found = uuid.uuid4().hex
+                self._put_key(IDENTITY, identity_doc(found), create=False)
+        return found
 
     def missing(self, digests: Iterable[str], jobs: int = JOBS) -> list[str]:
         """The digests the remote lacks, in the order given, each once.
 
-        A few objects are checked one by one in parallel; many are answered by listing the
-        2-hex prefixes they fall in, or the whole tree when the remote is small.
+        Packed objects are answered by the pack indexes (one listing of `packs/`, each index
+        read once); of the others, a few are checked one by one in parallel, many by
+        listing the 2-hex prefixes they fall in, or the whole tree when the remote is small.
         """
         wanted = list(dict.fromkeys(digests))
         if not wanted:
             return []
         with self._errors(), self._step(f"checking which of {len(wanted)} objects it has"):
             self._connect()
-            present = self._present(wanted, max(1, jobs))
-        return [d for d in wanted if d not in present]
+            packed = self.packs.view().locate(wanted)
+            rest = [d for d in wanted if d not in packed]
+            present = self._present(rest, max(1, jobs)) if rest else set()
+        return [d for d in rest if d not in present]
+
+    @functools.cached_property
+    def packs(self) -> Packs:
+        """The remote's packs of small objects (packs.py)."""
+        return Packs(self)
 
     def _present(self, wanted: list[str], jobs: int) -> set[str]:
         if self.protocol == "file":
@@ -235,29 +235,50 @@ class RemoteStore(Uploads):
         wanted = [d for d in dict.fromkeys(digests) if not cache.has(d)]
         if not wanted:
             return
-        tmpdir = cache.tmp_dir()
+        failed: CacheError | None = None
         with self._errors(), self._step(f"downloading {len(wanted)} objects"):
             self._connect()
-            if self._client is not None:
-                by_key = {self._key(self.path(d)): d for d in wanted}
+            view = self.packs.view()
+            located = view.locate(wanted)
+            if located:
+                sizes = {n: view.listing.packs[n].size for n in {w.pack for w in located.values()}}
+                try:
+                    fetch_packed(self, cache, located, sizes, self._jobs(jobs), progress)
+                except CacheError as exc:
+                    failed = exc  # raised once the loose objects are in too
+                wanted = [d for d in wanted if d not in located]
+            if wanted:
+                self._download_loose(cache, wanted, jobs, progress)
+        if failed is not None:
+            raise failed
 
-                def small(key: str, data: bytes) -> None:
-                    self.watch.check()
-                    self._download_one(cache, tmpdir, by_key[key], progress, data)
+    def _download_loose(
+        self, cache: ObjectStore, wanted: list[str], jobs: int, progress: ProgressFn | None
+    ) -> None:
+        tmpdir = cache.tmp_dir()
+        if self._client is not None:
+            by_key = {self._key(self.path(d)): d for d in wanted}
 
-                def large(key: str) -> None:
-                    self._download_one(cache, tmpdir, by_key[key], progress)
+            def small(key: str, data: bytes) -> None:
+                self.watch.check()
+                self._download_one(cache, tmpdir, by_key[key], progress, data)
 
-                self._client.download_many(list(by_key), max(1, jobs), small, large)
-                return
-            parallel_map(
-                lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
-            )
+            def large(key: str) -> None:
+                self._download_one(cache, tmpdir, by_key[key], progress)
+
+            self._client.download_many(list(by_key), max(1, jobs), small, large)
+            return
+        parallel_map(
+            lambda d: self._download_one(cache, tmpdir, d, progress), wanted, self._jobs(jobs)
+        )
 
     def read_bytes(self, digest: str) -> bytes:
         """A small object (a listing), verified against its name."""
         with self._errors(missing=digest), self._step("reading a listing"):
-            if self.protocol == "file":
+            where = self.packs.view(refresh=False).find(digest)
+            if where is not None:
+                data = self._read_packed(where)
+            elif self.protocol == "file":
                 data = Path(self.path(digest)).read_bytes()
             else:
                 data = self._read(self.path(digest))
@@ -275,8 +296,14 @@ class RemoteStore(Uploads):
         if not self.is_folder:
             return None
         with self._errors(missing=digest):
+            where = self.packs.view(refresh=False).find(digest)
+            if where is not None:
+                return self._read_packed(where)
             # The cache's own limit: a checkout's read-ahead budget counts on it.
             return read_small(self.path(digest), SMALL)
+
+    def _read_packed(self, where: Located) -> bytes:
+        return self._get_range(pack_key(where.pack), where.offset, where.offset + where.length)
 
     def fetch_one(self, cache: ObjectStore, digest: str, data: bytes | None = None) -> bytes | None:
         """Bring one object into the cache, verified, from `data` when given (see

@@ -7,6 +7,7 @@ existence check give what is missing. Listing objects travel after the objects t
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -53,7 +54,12 @@ def open_store(remote: Remote, project: Project | None = None) -> RemoteStore:
     from gitartifacts.remote.store import RemoteStore
 
     timeout = project.settings.network_timeout if project is not None else None
-    return RemoteStore(remote.url, remote.options, timeout)
+    store = RemoteStore(remote.url, remote.options, timeout)
+    if project is not None:
+        # Pack indexes never change: each is kept once read, per remote.
+        key = hashlib.sha256(remote_id(remote).encode()).hexdigest()[:16]
+        store.packs.index_dir = project.repo.common_dir / "artifacts" / "packidx" / key
+    return store
 
 
 def git_remote(project: Project, name: str | None = None) -> str | None:
@@ -181,7 +187,7 @@ def _publish(project: Project, gremote: str) -> list[str]:
 def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
     """Fail when the remote lost its identity during the push (deleted, emptied, replaced):
     what this push wrote may be gone, so none of it may count as pushed."""
-    from gitartifacts.remote.store import IDENTITY
+    from gitartifacts.remote.identity import IDENTITY
 
     if identity is None or store.identity() != identity:
         raise CacheError(

@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gitartifacts.core.fsio import create_only, write_all
-from gitartifacts.core.objects import ObjectStore, not_cached
+from gitartifacts.core.objects import SMALL, ObjectStore, not_cached
 from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
-from gitartifacts.remote.connection import Connection
+from gitartifacts.remote import packs
+from gitartifacts.remote.keys import GCS_CHUNK, KeyIO
 
 # Called from worker threads as objects complete: (files done, bytes done) since the last call.
 ProgressFn = Callable[[int, int], object]
@@ -28,11 +29,9 @@ ProgressFn = Callable[[int, int], object]
 SMALL_PUT = 1 << 20
 S3_MIN_PART = 5 << 20
 S3_MAX_PARTS = 10_000
-# Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
-GCS_CHUNK = 8 << 20
 
 
-class Uploads(Connection):
+class Uploads(KeyIO):
     """The sending half of a remote store."""
 
     def upload(
@@ -52,6 +51,7 @@ class Uploads(Connection):
             if self.protocol == "file":
                 self._make_root()  # only here: a folder that vanishes later fails the upload
             self._connect()
+            wanted = self._send_packed(cache, wanted, jobs, progress)
             if self._client is not None:
 
                 def done(size: int) -> None:
@@ -89,6 +89,25 @@ class Uploads(Connection):
         """
         for batch in batches:
             self.upload(cache, batch, jobs, progress)
+
+    def _send_packed(
+        self, cache: ObjectStore, wanted: list[str], jobs: int, progress: ProgressFn | None
+    ) -> list[str]:
+        """Send the small objects among `wanted` in packs (packs.py), when there are enough
+        of them; the objects left to send one by one."""
+        if self.protocol in ("http", "https") or len(wanted) < packs.PACK_MIN:
+            return wanted
+        sizes = {}
+        for d in wanted:
+            try:
+                sizes[d] = os.stat(cache.spath(d)).st_size
+            except FileNotFoundError:
+                raise not_cached(d, ", so it cannot be pushed") from None
+        small = [d for d in wanted if sizes[d] <= SMALL]
+        if len(small) < packs.PACK_MIN:
+            return wanted
+        packs.upload_packs(self, cache, small, sizes, self._jobs(max(1, jobs)), progress)
+        return [d for d in wanted if sizes[d] > SMALL]
 
     def write_bytes(self, digest: str, data: bytes) -> None:
         """Store a small object (a listing) given as bytes; they must hash to `digest`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from helpers import (
 from servers import Bucket
 
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.remote import transfer
+from gitartifacts.remote import packs, transfer
+from gitartifacts.remote.store import RemoteStore
 
 # ---------------------------------------------------------------- helpers
 
@@ -44,12 +46,36 @@ def remote_cache(origin: Path) -> Path:
 
 
 def corrupt(origin: Path, content: bytes) -> str:
-    """Overwrite the remote object holding `content`; its hex name."""
+    """Overwrite the remote object holding `content`, loose or in a pack; its hex name."""
     hexname = sha256_hex(content)
-    victim = cache_objects(remote_cache(origin))[hexname]
+    victim = cache_objects(remote_cache(origin)).get(hexname)
+    if victim is None:
+        _overwrite_packed(origin, hexname, lambda n: b"g" * n)
+        return hexname
     os.chmod(victim, 0o644)
     victim.write_bytes(b"garbage")
     return hexname
+
+
+def restore(origin: Path, content: bytes) -> None:
+    """Put the bytes of an object `corrupt` spoiled back (from a backup, say)."""
+    hexname = sha256_hex(content)
+    victim = cache_objects(remote_cache(origin)).get(hexname)
+    if victim is None:
+        _overwrite_packed(origin, hexname, lambda _: content)
+    else:
+        victim.write_bytes(content)
+
+
+def _overwrite_packed(origin: Path, hexname: str, data: Callable[[int], bytes]) -> None:
+    store = RemoteStore(str(remote_cache(origin)))
+    where = store.packs.view().find("sha256:" + hexname)
+    assert where is not None, f"{hexname} is neither loose nor packed on the remote"
+    pack = remote_cache(origin) / packs.pack_key(where.pack)
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as f:
+        f.seek(where.offset)
+        f.write(data(where.length))
 
 
 def publish_version(repo: GitRepo, message: str) -> None:
@@ -240,7 +266,7 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     line = stderr_error_line(bob.ga("get", "ds:v0", "-o", str(target), rc=5))
     assert victim in line
     assert not (tmp_path / "downloads").exists()
-    cache_objects(remote_cache(origin))[victim].write_bytes(content)
+    restore(origin, content)
     bob.ga("get", "ds:v0", "-o", str(target))
     assert file_digests(target) == file_digests(alice.root / "data/ds")
 
@@ -426,10 +452,7 @@ def test_corrupt_remote_object_is_reported_and_never_reaches_the_workspace(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
     alice.ga("push")
-    objects = cache_objects(remote_cache(origin))
-    victim_hex, victim = sorted(objects.items())[0]
-    os.chmod(victim, 0o644)
-    victim.write_bytes(b"garbage")
+    victim_hex = corrupt(origin, (alice.root / "data/ds/f0.bin").read_bytes())
     bob = clone(origin, tmp_path / "bob")
     line = stderr_error_line(bob.ga("pull", rc=5))
     assert victim_hex in line
@@ -474,9 +497,7 @@ def test_a_fresh_pull_stopped_by_a_corrupt_object_takes_back_every_file_it_made(
     assert not (bob.root / "data").exists()
     assert assert_cache_sound(bob.cache) == 19  # the good objects are kept: a fetch's half
     # Restored on the remote (from a backup, say), the object comes; the pull completes.
-    cache_objects(remote_cache(origin))[victim].write_bytes(
-        (alice.root / "data" / last).read_bytes()
-    )
+    restore(origin, (alice.root / "data" / last).read_bytes())
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
     assert bob.ga_json("status")[0]["clean"]
@@ -487,16 +508,17 @@ def test_an_object_lost_on_the_remote_comes_back_with_push_check_remote(
     alice: GitRepo, origin: Path, tmp_path: Path
 ) -> None:
     alice.ga("push")
-    lost = sha256_hex((alice.root / "data/ds/f5.bin").read_bytes())
-    cache_objects(remote_cache(origin))[lost].unlink()
+    # The 20 small objects travel in one pack: losing it (pack and index) loses them all.
+    for key in (remote_cache(origin) / "packs").iterdir():
+        key.unlink()
     bob = clone(origin, tmp_path / "bob")
     line = stderr_error_line(bob.ga("pull", rc=5))
-    assert lost in line and "missing" in line and "push --check-remote" in line
+    assert "missing" in line and "push --check-remote" in line
     # This clone's index says the remote has it: a plain push asks nothing and sends nothing.
     assert "0 objects uploaded" in alice.ga("push").stdout
     out = alice.ga("push", "--check-remote").stdout
-    assert "1 object uploaded, 19 already there" in out
-    assert lost in cache_objects(remote_cache(origin))
+    assert "20 objects uploaded, 0 already there" in out
+    assert assert_cache_sound(remote_cache(origin)) == 20
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
 
@@ -599,7 +621,9 @@ def test_push_and_pull_through_s3(
     alice.commit("remote", ".gitartifacts.yaml")
     alice.git("push", "-q", "origin", "main")
     assert "20 objects uploaded" in alice.ga("push").stdout
-    assert len(s3_bucket.fs.find(f"{s3_bucket.name}/cache/sha256")) == 20
+    # The 20 small objects travel in one pack: a pack and its index, nothing loose.
+    assert len(s3_bucket.fs.find(f"{s3_bucket.name}/cache/packs")) == 2
+    assert s3_bucket.fs.find(f"{s3_bucket.name}/cache/sha256") == []
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")

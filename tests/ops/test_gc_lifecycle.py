@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, cache_objects, clone, sha256_hex
+from helpers import GitRepo, age_files, cache_objects, clone, packed_objects, sha256_hex
 
 WEEK = 8 * 86400
 
 
 def _remote_objects(store: Path) -> set[str]:
-    return {p.parent.name + p.name for p in (store / "sha256").glob("*/*") if len(p.name) == 62}
+    loose = {p.parent.name + p.name for p in (store / "sha256").glob("*/*") if len(p.name) == 62}
+    return loose | packed_objects(store)
 
 
 def test_local_gc_collects_a_deleted_version_and_keeps_the_rest(repo: GitRepo) -> None:

@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, clone, file_digests, sha256_hex, stderr_error_line
+from helpers import (
+    GitRepo,
+    age_files,
+    clone,
+    file_digests,
+    packed_objects,
+    sha256_hex,
+    stderr_error_line,
+)
 from servers import Bucket
 
 from gitartifacts.gitmodel.project import Project
@@ -38,7 +46,8 @@ def _published(origin: Path, tmp_path: Path) -> GitRepo:
 
 
 def _remote_objects(store: Path) -> set[str]:
-    return {p.parent.name + p.name for p in (store / "sha256").glob("*/*") if len(p.name) == 62}
+    loose = {p.parent.name + p.name for p in (store / "sha256").glob("*/*") if len(p.name) == 62}
+    return loose | packed_objects(store)
 
 
 def _orphan(store: Path, data: bytes, age: float) -> str:
@@ -53,7 +62,7 @@ def _orphan(store: Path, data: bytes, age: float) -> str:
 def test_remote_gc_keeps_what_the_published_refs_name(origin: Path, tmp_path: Path) -> None:
     alice = _published(origin, tmp_path)
     store = tmp_path / "store"
-    age_files(store / "sha256", WEEK)
+    age_files(store, WEEK)  # loose objects and packs
     old = _orphan(store, b"orphan, old", WEEK)
     young = _orphan(store, b"orphan, young", 60)
     alice.git("tag", "-d", "artifacts/ds/v0")  # only here: the remote still publishes v0

@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, clone, copy_repo, kill_group_after, sha256_hex
+from helpers import (
+    GitRepo,
+    age_files,
+    clone,
+    copy_repo,
+    kill_group_after,
+    packed_objects,
+    sha256_hex,
+)
 
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import gc_live
@@ -53,7 +61,9 @@ def _referenced(repo: GitRepo) -> set[str]:
 
 
 def _objects(root: Path) -> set[str]:
-    return {p.parent.name + p.name for p in (root / "sha256").glob("*/*") if len(p.name) == 62}
+    """Loose objects, and on a folder remote those in its packs."""
+    loose = {p.parent.name + p.name for p in (root / "sha256").glob("*/*") if len(p.name) == 62}
+    return loose | packed_objects(root)
 
 
 def _orphans(root: Path, trial: int, n: int, age: float) -> set[str]:
@@ -116,7 +126,7 @@ def _local(repo: GitRepo, trials: int) -> int:
 
 
 def _remote(repo: GitRepo, store: Path, trials: int) -> int:
-    age_files(store / "sha256", WEEK)
+    age_files(store, WEEK)  # loose objects and packs
     cut = _trials(repo, store, ["--remote", "store"], trials, WEEK)
     # The remote still serves every version: a push works, and a fresh clone gets them all.
     repo.ga("push")

@@ -52,6 +52,7 @@ def test_b_uses_imports_and_updates_a_model_of_a_and_a_fresh_clone_reproduces_it
     b.ga("push")
     # B's own remote loses its copy: the fresh clone's files must come from A's remote.
     shutil.rmtree(tmp_path / "bstore" / "sha256", ignore_errors=True)
+    shutil.rmtree(tmp_path / "bstore" / "packs", ignore_errors=True)
 
     fresh = clone(world.b_origin, tmp_path / "fresh")
     fresh.ga("pull")

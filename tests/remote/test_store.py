@@ -18,6 +18,7 @@ from servers import SEAWEED_KEY, SEAWEED_SECRET, Bucket, FileServer, free_port
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError, UsageError
+from gitartifacts.remote import packs
 from gitartifacts.remote import store as remote
 from gitartifacts.remote.store import RemoteStore, choose_strategy
 
@@ -166,6 +167,7 @@ def populated(
         mp.setenv("AWS_SECRET_ACCESS_KEY", SEAWEED_SECRET)
         bucket = _seaweed_bucket(seaweedfs_s3)
         store = RemoteStore(f"{bucket.url}/cache", bucket.options)
+        mp.setattr(packs, "PACK_MIN", len(present) + 1)  # loose objects: what is listed here
         store.upload(cache, present, jobs=32)
     return store, present, absent
 
@@ -200,6 +202,9 @@ def test_missing_on_a_large_remote_lists_the_prefixes_in_parallel(
     monkeypatch.setattr(remote, "PAGE", 2)  # make the remote look huge
     sent = record_requests(store)
     assert sorted(store.missing(absent + present)) == sorted(absent)
+    packs_listed = [line for line in sent if line.startswith("LIST packs/")]
+    assert len(packs_listed) == 1  # the pack indexes are asked first: there are none
+    sent = [line for line in sent if line not in packs_listed]
     prefixes = {hex_of(d)[:2] for d in present + absent}
     listed = {line.removeprefix("LIST sha256/")[:2] for line in sent}
     assert len(sent) == len(prefixes)

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, clone, make_repo
+from helpers import GitRepo, clone, make_repo, packed_objects
 
 
 def py(repo: GitRepo, code: str) -> str:
@@ -95,9 +95,9 @@ def test_history_and_saved_files_are_pushed_with_the_run(tmp_path: Path, origin:
     rec = a.ga_json("runs")[0]
     wanted = {rec["history"], rec["files"][0]["digest"]}
     a.ga("push")
-    stored = {
-        "sha256:" + p.parent.name + p.name for p in (tmp_path / "store" / "sha256").glob("*/*")
-    }
+    store = tmp_path / "store"
+    stored = {"sha256:" + p.parent.name + p.name for p in (store / "sha256").glob("*/*")}
+    stored |= {"sha256:" + h for h in packed_objects(store)}
     assert wanted <= stored
     b = clone(origin, tmp_path / "b")
     b.ga("fetch")

@@ -1,0 +1,152 @@
+"""Fetching packed objects: whole packs when most of one is wanted, else byte ranges.
+
+Objects wanted from one pack are read in ranges, neighbours merged into one read; when most
+of a pack's bytes are wanted (and the remote is not a folder, where a range costs nothing
+extra), the pack is streamed to a temporary file and split there. Every object is hashed
+before it enters the local cache; a corrupt or missing one is reported with its pack after
+the others have landed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitartifacts.core.fsio import temp_name, unlink_quiet
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.parallel import parallel_map
+from gitartifacts.core.redaction import redact
+from gitartifacts.errors import CacheError
+from gitartifacts.remote.keys import KeyIO
+from gitartifacts.remote.packindex import Located
+from gitartifacts.remote.packs import pack_key
+
+# A pack is fetched whole when at least this share of its bytes is wanted.
+WHOLE_SHARE = 0.5
+# Wanted objects closer than this are read in one range (the bytes between are dropped).
+GAP = 64 << 10
+# One range read holds at most this many bytes (bounded memory per thread).
+SPAN = 4 << 20
+
+
+class Read(NamedTuple):
+    """One request: a whole pack (`whole`) or one range of it, and the objects it carries."""
+
+    pack: str
+    start: int
+    end: int
+    objects: list[tuple[str, Located]]
+    whole: bool
+
+
+def fetch_packed(
+    store: KeyIO,
+    cache: ObjectStore,
+    located: dict[str, Located],
+    pack_sizes: dict[str, int],
+    jobs: int,
+    progress: Callable[[int, int], object] | None = None,
+) -> None:
+    """Bring these packed objects into the cache, verified. Raises, once every other object
+    has landed, naming the objects that were corrupt or missing and their packs."""
+    reads = plan(located, pack_sizes, whole_ok=store.protocol != "file")
+    tmpdir = cache.tmp_dir()
+
+    def run(read: Read) -> list[tuple[str, str]]:
+        return _run(store, cache, tmpdir, read, progress)
+
+    bad = [b for found in parallel_map(run, reads, max(1, jobs)) for b in found]
+    if bad:
+        raise corrupt_error(store, bad)
+
+
+def plan(located: dict[str, Located], pack_sizes: dict[str, int], whole_ok: bool) -> list[Read]:
+    """The requests that fetch `located`: per pack, the whole pack or merged ranges."""
+    by_pack: dict[str, list[tuple[str, Located]]] = defaultdict(list)
+    for digest, where in located.items():
+        by_pack[where.pack].append((digest, where))
+    reads: list[Read] = []
+    for pack, objects in sorted(by_pack.items()):
+        objects.sort(key=lambda o: o[1].offset)
+        wanted = sum(w.length for _, w in objects)
+        size = pack_sizes.get(pack, 0)
+        if whole_ok and size and wanted >= WHOLE_SHARE * size:
+            reads.append(Read(pack, 0, size, objects, True))
+            continue
+        reads.extend(_ranges(pack, objects))
+    return reads
+
+
+def corrupt_error(store: KeyIO, bad: Sequence[tuple[str, str]]) -> CacheError:
+    """One line naming the packs and the (first few) objects that failed."""
+    packs = sorted({p for _, p in bad})
+    shown = ", ".join(d for d, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return CacheError(
+        f"{len(bad)} object(s) in pack(s) {', '.join(p[:16] for p in packs)} on remote "
+        f"{redact(store.url)} are corrupt or missing: {shown}; the others were fetched",
+        "run git artifacts push --check-remote in a clone that has them",
+    )
+
+
+def _ranges(pack: str, objects: list[tuple[str, Located]]) -> list[Read]:
+    out: list[Read] = []
+    group: list[tuple[str, Located]] = []
+    start = end = 0
+    for digest, where in objects:
+        stop = where.offset + where.length
+        if group and (where.offset - end > GAP or stop - start > SPAN):
+            out.append(Read(pack, start, end, group, False))
+            group = []
+        if not group:
+            start, end = where.offset, stop
+        group.append((digest, where))
+        end = max(end, stop)
+    if group:
+        out.append(Read(pack, start, end, group, False))
+    return out
+
+
+def _run(
+    store: KeyIO,
+    cache: ObjectStore,
+    tmpdir: Path,
+    read: Read,
+    progress: Callable[[int, int], object] | None,
+) -> list[tuple[str, str]]:
+    """Do one read; (digest, pack) of each object that did not verify or was not there."""
+    key = pack_key(read.pack)
+    bad: list[tuple[str, str]] = []
+
+    def land(digest: str, where: Located, data: bytes) -> None:
+        if len(data) != where.length or "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            bad.append((digest, read.pack))
+            return
+        cache.add_bytes(data, digest)
+        if progress is not None:
+            progress(1, len(data))
+
+    try:
+        if read.whole:
+            tmp = tmpdir / f"pack-{temp_name()}"
+            try:
+                store._get_file(key, str(tmp))
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    for digest, where in read.objects:  # one object in memory at a time
+                        land(digest, where, os.pread(fd, where.length, where.offset))
+                finally:
+                    os.close(fd)
+            finally:
+                unlink_quiet(tmp)
+        else:
+            span = store._get_range(key, read.start, read.end)
+            for digest, where in read.objects:
+                at = where.offset - read.start
+                land(digest, where, span[at : at + where.length])
+    except FileNotFoundError:
+        return [(d, read.pack) for d, _ in read.objects]  # removed meanwhile (a gc)
+    return bad

@@ -1,0 +1,204 @@
+"""Packs on a remote: small objects sent many to one object, found through pack indexes.
+
+`<root>/packs/<sha256 of the pack>.pack` holds objects of at most `SMALL` bytes back to back;
+`<root>/packs/<same>.idx` (packindex.py) says where each lies. A pack is uploaded whole
+(create-only) before its index, so an index only ever names a complete pack; a pack with no
+index is not yet (or no longer) there for readers, and gc removes it after the grace period.
+Indexes never change (their name is their pack's hash): each is downloaded once and kept
+under the clone's `.git/artifacts/packidx/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitartifacts.core.fsio import temp_name, unlink_quiet, write_all, write_atomic
+from gitartifacts.core.objects import SMALL, ObjectStore, not_cached
+from gitartifacts.core.parallel import parallel_map
+from gitartifacts.core.redaction import redact
+from gitartifacts.remote import packindex
+from gitartifacts.remote.keys import KeyInfo, KeyIO
+from gitartifacts.remote.packindex import Located, PackIndex
+
+PREFIX = "packs/"
+# A push with fewer small objects than this sends them loose: a pack saves nothing there.
+PACK_MIN = 8
+# Size of a pack: about the total divided among the upload threads, within these bounds.
+PACK_TARGET = 32 << 20
+PACK_FLOOR = 4 << 20
+_KEY_RE = re.compile(r"^packs/([0-9a-f]{64})\.(pack|idx)\Z")
+
+
+class PackListing(NamedTuple):
+    """The keys under `packs/`: pack name -> its `.pack` and `.idx` listing entries."""
+
+    packs: dict[str, KeyInfo]
+    indexes: dict[str, KeyInfo]
+
+
+class PackView:
+    """What a remote's complete packs hold: those with an index and a pack of its size."""
+
+    def __init__(self, indexes: Sequence[PackIndex], listing: PackListing) -> None:
+        self.indexes = list(indexes)
+        self.listing = listing
+
+    def locate(self, digests: Iterable[str]) -> dict[str, Located]:
+        """Where each of `digests` held in some pack lies (the first pack listed wins)."""
+        if not self.indexes:
+            return {}
+        wanted = {bytes.fromhex(d[7:]) for d in digests}
+        out: dict[str, Located] = {}
+        for index in self.indexes:
+            for raw, where in index.locate(wanted):
+                out.setdefault("sha256:" + raw.hex(), where)
+        return out
+
+    def find(self, digest: str) -> Located | None:
+        for index in self.indexes:
+            where = index.find(digest)
+            if where is not None:
+                return where
+        return None
+
+
+class Packs:
+    """A remote's packs as this process knows them, with the indexes it has read."""
+
+    def __init__(self, store: KeyIO) -> None:
+        self.store = store
+        self.index_dir: Path | None = None  # the clone's copy of the indexes, if any
+        self._loaded: dict[str, PackIndex] = {}
+        self._view: PackView | None = None
+        self._lock = threading.Lock()
+
+    def view(self, refresh: bool = True) -> PackView:
+        """The remote's packs: listed again unless `refresh` is off and they were listed."""
+        with self._lock:
+            if self._view is None or refresh:
+                self._view = self._read_view()
+            return self._view
+
+    def _read_view(self) -> PackView:
+        if self.store.protocol in ("http", "https"):
+            return PackView([], PackListing({}, {}))  # no listing over HTTP: loose only
+        listing = list_packs(self.store)
+        names = [n for n, info in listing.indexes.items() if n in listing.packs and info.size > 0]
+        new = [n for n in names if n not in self._loaded]
+        for name, index in zip(new, parallel_map(self._load, new, 8), strict=True):
+            self._loaded[name] = index
+        complete = [
+            self._loaded[n]
+            for n in sorted(names)
+            if self._loaded[n].pack_size == listing.packs[n].size
+        ]
+        return PackView(complete, listing)
+
+    def _load(self, name: str) -> PackIndex:
+        where = redact(self.store.url)
+        cached = self.index_dir / f"{name}.idx" if self.index_dir is not None else None
+        if cached is not None:
+            try:
+                data = cached.read_bytes()
+                return packindex.decode(name, data, str(cached))
+            except FileNotFoundError:
+                pass
+            except Exception:  # a damaged copy of ours: read it again from the remote
+                unlink_quiet(cached)
+        data = self.store._get_key(index_key(name))
+        index = packindex.decode(name, data, f"remote {where}")
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(cached, data)
+        return index
+
+
+def list_packs(store: KeyIO) -> PackListing:
+    """The packs and indexes under `packs/` (other names there are left out)."""
+    out = PackListing({}, {})
+    for info in store._list_keys(PREFIX):
+        m = _KEY_RE.match(info.key)
+        if m:
+            (out.packs if m.group(2) == "pack" else out.indexes)[m.group(1)] = info
+    return out
+
+
+def pack_key(name: str) -> str:
+    return f"{PREFIX}{name}.pack"
+
+
+def index_key(name: str) -> str:
+    return f"{PREFIX}{name}.idx"
+
+
+def upload_packs(
+    store: KeyIO,
+    cache: ObjectStore,
+    digests: Sequence[str],
+    sizes: dict[str, int],
+    jobs: int,
+    progress: Callable[[int, int], object] | None = None,
+) -> None:
+    """Send these small cache objects in packs, several packs at once: each pack whole
+    (create-only), then its index. `progress(files, bytes)` is called per pack once its pack
+    and index are on the remote."""
+    groups = split(digests, sizes, jobs)
+    tmpdir = cache.tmp_dir()
+
+    def send(group: list[str]) -> None:
+        tmp = tmpdir / f"pack-{temp_name()}"
+        try:
+            name, records, size = build(cache, group, tmp)
+            store._put_key(pack_key(name), str(tmp))
+        finally:
+            unlink_quiet(tmp)
+        store._put_key(index_key(name), packindex.encode(records, size))
+        if progress is not None:
+            progress(len(group), sum(sizes[d] for d in group))
+
+    parallel_map(send, groups, max(1, min(jobs, len(groups))))
+
+
+def split(digests: Sequence[str], sizes: dict[str, int], jobs: int) -> list[list[str]]:
+    """The objects in groups of about equal bytes, one pack each: enough groups to keep
+    `jobs` uploads busy, none over `PACK_TARGET` bytes unless a single object is."""
+    total = sum(sizes[d] for d in digests)
+    target = max(PACK_FLOOR, min(PACK_TARGET, total // max(1, jobs) + 1))
+    groups: list[list[str]] = [[]]
+    filled = 0
+    for d in digests:
+        if groups[-1] and filled + sizes[d] > target:
+            groups.append([])
+            filled = 0
+        groups[-1].append(d)
+        filled += sizes[d]
+    return [g for g in groups if g]
+
+
+def build(
+    cache: ObjectStore, digests: Sequence[str], dest: Path
+) -> tuple[str, list[tuple[str, int, int]], int]:
+    """Write the verified bytes of these cache objects one after another into `dest`,
+    hashing as it goes. (the pack's name, its (digest, offset, length) records, its size)"""
+    h = hashlib.sha256()
+    records: list[tuple[str, int, int]] = []
+    offset = 0
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for d in digests:
+            data = cache.read_checked(d, SMALL)  # a corrupt object is moved aside: raises
+            if data is None:
+                raise not_cached(d, ", so it cannot be pushed")
+            write_all(fd, data)
+            h.update(data)
+            records.append((d, offset, len(data)))
+            offset += len(data)
+    finally:
+        os.close(fd)
+    return h.hexdigest(), records, offset

@@ -1,0 +1,251 @@
+"""Packs of small objects on a remote: round trips, old loose remotes, ranges or whole packs,
+the index format, two clones pushing at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import GitRepo, clone, file_digests
+from servers import Bucket
+
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.errors import CacheError
+from gitartifacts.remote import packfetch, packindex, packs
+from gitartifacts.remote.packindex import Located
+from gitartifacts.remote.store import RemoteStore
+
+pytest_plugins = ["servers"]
+
+SMALL_FILES = 60
+BIG = (1 << 20) + 7  # just over the pack limit: loose
+
+
+def _files(tag: str = "") -> dict[str, bytes]:
+    out = {
+        f"data/ds/small/{i:04}.txt": f"{tag}small {i}\n".encode() * (i % 7 + 1)
+        for i in range(SMALL_FILES)
+    }
+    out["data/ds/big1.bin"] = (tag.encode() + b"B1") * (BIG // 2)
+    out["data/ds/big2.bin"] = (tag.encode() + b"B2") * (BIG // 2)
+    return out
+
+
+def _alice(origin: Path, tmp_path: Path, url: str, *opts: str) -> GitRepo:
+    repo = clone(origin, tmp_path / "alice")
+    repo.commit("initial")
+    repo.ga("init")
+    repo.ga("remote", "add", "store", url, "--default", *opts)
+    repo.write(_files())
+    repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    repo.commit("ds", ".")
+    repo.git("push", "-q", "origin", "main")
+    return repo
+
+
+def _keys(store: RemoteStore) -> list[str]:
+    """Every key on the remote."""
+    if store.protocol == "file":
+        root = Path(store.root)
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return sorted(k.key for k in store._list_keys(""))
+
+
+def _round_trip(origin: Path, tmp_path: Path, url: str, *opts: str) -> RemoteStore:
+    alice = _alice(origin, tmp_path, url, *opts)
+    alice.ga("push")
+    # Asked again (as the cache cap, du --remote and the pushed check ask): all there.
+    assert "0 objects uploaded" in alice.ga("push", "--check-remote").stdout
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    return RemoteStore(url, {"endpoint_url": opts[1]} if opts else None)
+
+
+@pytest.mark.slow
+def test_a_push_of_many_small_files_is_a_handful_of_keys_on_a_folder(
+    origin: Path, tmp_path: Path
+) -> None:
+    store = _round_trip(origin, tmp_path, str(tmp_path / "store"))
+    keys = _keys(store)
+    packed = [k for k in keys if k.startswith("packs/")]
+    loose = [k for k in keys if k.startswith("sha256/")]
+    # 60 small objects in one pack and its index; the two big ones loose.
+    assert len(packed) == 2 and packed[0].endswith(".idx") and packed[1].endswith(".pack")
+    assert len(loose) == 2 and len(keys) == 5  # and the identity
+    assert json.loads((tmp_path / "store" / "gitartifacts-remote.json").read_bytes())[
+        "features"
+    ] == ["packs"]
+
+
+@pytest.mark.slow
+def test_a_push_of_many_small_files_is_a_handful_of_keys_on_s3(
+    origin: Path, tmp_path: Path, s3_bucket: Bucket
+) -> None:
+    url = f"{s3_bucket.url}/cache"
+    store = _round_trip(origin, tmp_path, url, "--endpoint-url", s3_bucket.endpoint)
+    keys = _keys(store)
+    assert len([k for k in keys if k.startswith("packs/")]) == 2
+    assert len(keys) <= 6  # the identity, the pack and index, the two big objects, a listing
+
+
+@pytest.mark.slow
+def test_a_remote_written_loose_stays_readable_and_takes_packs_beside(
+    origin: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "store"
+    alice = _alice(origin, tmp_path, str(remote))
+    # As an older version wrote it: every object loose, identity format 1.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(packs, "PACK_MIN", 10**9)
+        RemoteStore(str(remote)).upload(ObjectStore(alice.cache), _cache_digests(alice.cache))
+    (remote / "gitartifacts-remote.json").write_text(json.dumps({"format": 1, "id": "1" * 32}))
+    assert not (remote / "packs").exists()
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    # A new version pushed by this version packs its new small objects beside the loose ones.
+    bob.write({f"data/ds/small/{i:04}.txt": f"v2 {i}" for i in range(50)})
+    bob.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    bob.commit("ds v1", ".")
+    bob.git("push", "-q", "origin", "main")
+    bob.ga("push")
+    doc = json.loads((remote / "gitartifacts-remote.json").read_bytes())
+    assert doc["format"] == 2 and doc["id"] != "1" * 32
+    assert len(list((remote / "packs").glob("*.pack"))) == 1
+    carol = clone(origin, tmp_path / "carol")
+    carol.ga("pull")
+    assert file_digests(carol.root / "data") == file_digests(bob.root / "data")
+
+
+def test_an_unknown_feature_asks_for_an_upgrade(tmp_path: Path) -> None:
+    remote = tmp_path / "store"
+    remote.mkdir()
+    doc = {"format": 2, "id": "2" * 32, "features": ["packs", "zstd-packs"]}
+    (remote / "gitartifacts-remote.json").write_text(json.dumps(doc))
+    with pytest.raises(CacheError, match="does not know: zstd-packs") as err:
+        RemoteStore(str(remote)).identity()
+    assert err.value.fix == "upgrade gitartifacts"
+
+
+def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
+    def at(i: int, size: int = 100) -> Located:
+        return Located("p" * 64, i * size, size)
+
+    located = {f"sha256:{i:064x}": at(i) for i in (0, 1, 2, 900, 901)}
+    reads = packfetch.plan(located, {"p" * 64: 100_000 * 100}, whole_ok=True)
+    assert [(r.start, r.end, len(r.objects), r.whole) for r in reads] == [
+        (0, 300, 3, False),
+        (90_000, 90_200, 2, False),
+    ]
+    most = {f"sha256:{i:064x}": at(i) for i in range(60)}
+    (whole,) = packfetch.plan(most, {"p" * 64: 100 * 100}, whole_ok=True)
+    assert whole.whole and len(whole.objects) == 60
+    # A folder remote reads ranges: a range there costs no more than the whole.
+    assert not any(r.whole for r in packfetch.plan(most, {"p" * 64: 100 * 100}, whole_ok=False))
+
+
+def test_a_few_objects_of_a_big_pack_come_as_ranges_on_s3(
+    s3_bucket: Bucket, tmp_path: Path
+) -> None:
+    cache, other = ObjectStore(tmp_path / "c1"), ObjectStore(tmp_path / "c2")
+    digests = [cache.add_bytes(os.urandom(2000)) for _ in range(200)]
+    store = RemoteStore(f"{s3_bucket.url}/cache", s3_bucket.options)
+    store.upload(cache, digests)
+    (pack,) = [k for k in store._list_keys("packs/") if k.key.endswith(".pack")]
+    got: list[tuple[int, int]] = []
+    get_range = store._get_range
+    store._get_range = lambda k, s, e: (got.append((s, e)), get_range(k, s, e))[1]  # type: ignore[method-assign]
+    store.download(other, digests[10:13] + digests[150:151])
+    assert len(got) == 2 and sum(e - s for s, e in got) < pack.size // 10
+    assert all(other.read(d) == cache.read(d) for d in digests[10:13] + digests[150:151])
+
+
+def test_index_format_round_trips_and_refuses_damage() -> None:
+    records = [("sha256:" + f"{i:02x}" * 32, i * 10, 10) for i in (3, 1, 2)]
+    data = packindex.encode(records, 40)
+    index = packindex.decode("a" * 64, data, "here")
+    assert list(index) == sorted(records)
+    assert index.find(records[0][0]) == Located("a" * 64, 30, 10)
+    assert index.find("sha256:" + "ff" * 32) is None
+    flipped = bytearray(data)
+    flipped[30] ^= 1
+    with pytest.raises(CacheError, match="checksum does not match"):
+        packindex.decode("a" * 64, bytes(flipped), "here")
+    with pytest.raises(CacheError, match="lies outside its pack"):
+        packindex.decode("a" * 64, packindex.encode(records, 39), "here")
+
+
+@pytest.mark.slow
+def test_two_clones_pushing_packs_at_once_lose_nothing(origin: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "store"
+    alice = _alice(origin, tmp_path, str(remote))
+    bob = clone(origin, tmp_path / "bob")
+    bob.git("checkout", "-qb", "bob")
+    bob.git("rm", "-q", ".artifacts/ds.yaml")  # bob's objects only: alice's may not be there yet
+    bob.write({f"data/other/{i}.txt": f"bob {i}" for i in range(200)})
+    bob.ga("add", "data/other", "--name", "other", "--type", "dataset")
+    bob.commit("other", ".")
+    bob.git("push", "-q", "origin", "bob")
+    errors: list[BaseException] = []
+
+    def push(repo: GitRepo) -> None:
+        try:
+            repo.ga("push")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(r,)) for r in (alice, bob)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    carol = clone(origin, tmp_path / "carol")
+    carol.ga("pull")
+    assert file_digests(carol.root / "data") == file_digests(alice.root / "data")
+    carol.git("checkout", "-q", "bob")
+    carol.ga("pull")
+    assert file_digests(carol.root / "data/other") == file_digests(bob.root / "data/other")
+    assert len(list((remote / "packs").glob("*.pack"))) >= 2
+
+
+def _cache_digests(root: Path) -> list[str]:
+    return sorted(
+        "sha256:" + p.parent.name + p.name
+        for p in (root / "sha256").glob("*/*")
+        if len(p.name) == 62
+    )
+
+
+def test_indexes_are_read_once_and_kept_by_the_clone(tmp_path: Path) -> None:
+    cache = ObjectStore(tmp_path / "cache")
+    digests = [cache.add_bytes(f"object {i}".encode()) for i in range(20)]
+    RemoteStore(str(tmp_path / "store")).upload(cache, digests)
+    read: list[str] = []
+    for _ in range(2):  # two processes of one clone: the second reads the copy
+        store = RemoteStore(str(tmp_path / "store"))
+        store.packs.index_dir = tmp_path / "packidx"
+        store._get_key = _noting(store._get_key, read)  # type: ignore[method-assign]
+        assert store.missing([*digests, "sha256:" + "0" * 64]) == ["sha256:" + "0" * 64]
+    assert len(read) == 1 and read[0].endswith(".idx")
+    (kept,) = (tmp_path / "packidx").iterdir()
+    kept.write_bytes(b"damaged")  # a damaged copy is read again from the remote
+    store = RemoteStore(str(tmp_path / "store"))
+    store.packs.index_dir = tmp_path / "packidx"
+    assert store.missing(digests) == []
+    assert kept.read_bytes() != b"damaged"
+
+
+def _noting(get_key: Callable[[str], bytes], read: list[str]) -> Callable[[str], bytes]:
+    """`get_key` that notes each key it reads."""
+
+    def note(key: str) -> bytes:
+        read.append(key)
+        return get_key(key)
+
+    return note
