@@ -24,6 +24,7 @@ GROUPS = (
 # at a glance.
 SHORT = {
     "ls": "List the artifacts of this repository",
+    "ui": "Browse the repository in a local web view",
     "push": "Upload content, then publish version tags",
     "gc": "Remove the objects no version, ref or work tree names",
     "project": "Other repositories, named in specs as NAME/artifact:spec",

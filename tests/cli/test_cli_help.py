@@ -15,6 +15,7 @@ import click
 import pytest
 from helpers import VENV_BIN, GitRepo, make_repo, stderr_error_line
 
+import gitartifacts
 from gitartifacts.cli import help as help_
 from gitartifacts.cli import manpages
 from gitartifacts.cli.main import VERBS, main
@@ -28,7 +29,7 @@ def _help_sections(text: str) -> dict[str, list[str]]:
         if line and not line.startswith(" ") and line.endswith(":"):
             title = line[:-1]
             sections[title] = []
-        elif title and re.match(r"  \S", line):
+        elif title and re.match(r"  \S", line) and not line.endswith(":"):
             sections[title].append(line.split()[0])
     return sections
 
@@ -195,7 +196,7 @@ def test_a_wheel_installs_the_pages_where_man_finds_them(tmp_path: Path) -> None
     (wheel,) = tmp_path.glob("gitartifacts-*.whl")
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-    data = "gitartifacts-0.1.0.data/data/share/man/man1/"
+    data = f"gitartifacts-{gitartifacts.__version__}.data/data/share/man/man1/"
     assert {f"{data}git-artifacts.1", f"{data}git-artifacts-remote-add.1"} <= names
     man = shutil.which("man")
     if man is None:

@@ -54,7 +54,7 @@ def test_remote_default_sets_prints_and_unsets_the_committed_default(two: GitRep
     assert [r["name"] for r in remotes(two).values() if r["default"]] == ["s3"]
     two.ga("remote", "default", "--unset")
     assert "default_remote" not in committed(two)
-    line = stderr_error_line(two.ga("remote", "default", "nope", rc=2))
+    line = stderr_error_line(two.ga("remote", "default", "nope", rc=3))
     assert line == "error: no remote named 'nope' (see git artifacts remote list)"
 
 
@@ -143,7 +143,8 @@ def test_remote_modify_refuses_bad_input_in_one_line_and_writes_nothing(
 ) -> None:
     before = two.snapshot()
     config = two.git("config", "--local", "-l")
-    line = stderr_error_line(two.ga("remote", "modify", *args, rc=2))
+    # A remote that does not exist is "not found" (3); every other refusal is usage (2).
+    line = stderr_error_line(two.ga("remote", "modify", *args, rc=3 if args[0] == "nope" else 2))
     assert line.startswith(expected) or expected in line, line
     assert "abc" not in line and "AKIAIOSFODNN7EXAMPLE" not in line
     assert two.snapshot() == before
