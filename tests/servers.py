@@ -469,3 +469,32 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
                 proc.kill()
                 raise RuntimeError(f"server for {url} did not start") from None
             time.sleep(0.05)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback TCP server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        srv.close()

@@ -48,6 +48,7 @@ RECHECK_CREDENTIALS = dt.timedelta(minutes=5)
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 # obstore reports a failure to reach the server in the words of its HTTP client.
 _CONNECTION_WORDS = ("error sending request", "connect", "timed out", "timeout", "dns error")
+_REFUSED_WORDS = ("403 forbidden", "401 unauthorized", "signaturedoesnotmatch", "accessdenied")
 
 
 class Listed(NamedTuple):
@@ -317,6 +318,9 @@ def _builtin(exc: BaseException) -> BaseException:
     if isinstance(exc, oe.PermissionDeniedError | oe.UnauthenticatedError):
         return PermissionError(text)
     lowered = str(exc).lower()
+    # A listing refused for its signature comes as a generic error carrying the status.
+    if any(word in lowered for word in _REFUSED_WORDS):
+        return PermissionError(text)
     if any(word in lowered for word in _CONNECTION_WORDS):
         return ConnectionError(text)
     return OSError(text)

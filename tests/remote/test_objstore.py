@@ -4,10 +4,8 @@ conditional creates, ranges, paged listings, batched transfers, credentials and 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,42 +190,14 @@ def test_an_aws_profile_supplies_the_credentials(
     assert "\n" not in str(info.value) and SEAWEED_SECRET not in str(info.value)
 
 
-@pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """A loopback TCP server that accepts connections and never answers."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    srv.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        srv.close()
-
-
 @pytest.mark.slow
 def test_a_server_that_never_answers_fails_the_step_within_the_limit(
-    silent_endpoint: str, tmp_path: Path
+    silent_server: int, tmp_path: Path
 ) -> None:
     cache = ObjectStore(tmp_path / "cache")
     digests = [cache.add_bytes(b"%d" % i) for i in range(3)]
-    store = RemoteStore("s3://bucket/p", {"endpoint_url": silent_endpoint}, timeout=2)
+    endpoint = f"http://127.0.0.1:{silent_server}"
+    store = RemoteStore("s3://bucket/p", {"endpoint_url": endpoint}, timeout=2)
     for step in (lambda: store.missing(digests), lambda: store.upload(cache, digests)):
         started = time.monotonic()
         with pytest.raises(CacheError, match="no answer from s3://bucket/p"):
