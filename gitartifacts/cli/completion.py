@@ -62,6 +62,7 @@ def artifact_candidates(incomplete: str, directory: str | None = None) -> list[s
     """Artifact names starting with `incomplete`, or NAME:LABEL for each version and alias
     once it holds a ':'. Outside a repository, or on any failure: none (completion never
     prints an error into the user's line)."""
+    from gitartifacts.core.names import is_artifact_name
     from gitartifacts.errors import GitArtifactsError
     from gitartifacts.gitmodel import versions
     from gitartifacts.gitmodel.project import Project
@@ -74,7 +75,9 @@ def artifact_candidates(incomplete: str, directory: str | None = None) -> list[s
         hist = versions.histories(project)
         name, colon, label = incomplete.partition(":")
         if not colon:
-            return sorted(n for n in set(hist) | set(project.names()) if n.startswith(name))
+            # Manifest file names come through git: only valid names reach the user's line.
+            found = {n for n in project.names() if is_artifact_name(n)} | set(hist)
+            return sorted(n for n in found if n.startswith(name))
         h = hist.get(name)
         if h is None:
             return []

@@ -81,6 +81,13 @@ def test_names_come_from_the_repository_named_by_dash_c(bikes: GitRepo, tmp_path
     assert _complete(elsewhere, "git-artifacts", "log", "") == []  # no repository: nothing
 
 
+def test_a_manifest_file_with_a_hostile_name_never_reaches_the_line(bikes: GitRepo) -> None:
+    # A committed file name comes through git: a newline would add a candidate, an escape
+    # sequence would reach the terminal.
+    (bikes.root / ".artifacts" / "b\x1b[31mad\nbikes2.yaml").write_text("{}\n")
+    assert _complete(bikes, "git-artifacts", "log", "b") == ["bikes"]
+
+
 def test_every_artifact_argument_named_for_completion_exists() -> None:
     ctx = click.Context(main)
     for verb, arg in ARTIFACT_ARGS.items():
