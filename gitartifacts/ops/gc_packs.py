@@ -40,7 +40,7 @@ class PackPlan(NamedTuple):
 
 def plan(store: RemoteStore, keep: set[str], before: float) -> PackPlan:
     """Decide, from the remote's pack listing and indexes, what goes."""
-    view = store.packs.view()
+    view = store.pack_view()
     out = PackPlan([], [], [], 0, 0, 0)
     removed = freed = kept = 0
     for index in view.indexes:
@@ -87,18 +87,17 @@ def apply(store: RemoteStore, cache: ObjectStore, todo: PackPlan, keep: set[str]
             failed += 1
             continue
         sizes = {d: length for d, _, length in index if d in keep}
-        packs.upload_packs(store, cache, live, sizes, jobs)
+        store.send_pack_of(cache, live, sizes, jobs)
         _remove(store, index.pack)
     for name in todo.drop:
         _remove(store, name)
-    store._delete_keys(todo.strays)
+    store.remove_keys(todo.strays)
     return failed
 
 
 def _remove(store: RemoteStore, name: str) -> None:
     """The index first: no reader is ever sent to a pack that is gone."""
-    store._delete_keys([packs.index_key(name)])
-    store._delete_keys([packs.pack_key(name)])
+    store.remove_keys([packs.index_key(name), packs.pack_key(name)])
 
 
 def _mtime(listing: packs.PackListing, name: str) -> float:

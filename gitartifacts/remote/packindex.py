@@ -90,13 +90,17 @@ def decode(pack: str, data: bytes, where: str) -> PackIndex:
     """Check the bytes of pack `pack`'s index (read from `where`, for messages)."""
     bad = _problem(data)
     if bad:
-        raise CacheError(
-            f"pack index {pack}.idx on {where} is unreadable: {bad}",
-            "delete it there (its pack then counts as garbage), then run git artifacts push "
-            "--check-remote in a clone that has the objects",
-        )
+        raise unreadable(pack, where, bad)
     _, _, count, pack_size = _HEADER.unpack_from(data)
     return PackIndex(pack, pack_size, data[_HEADER.size : _HEADER.size + count * _RECORD.size])
+
+
+def unreadable(pack: str, where: str, why: str) -> CacheError:
+    return CacheError(
+        f"pack index {pack}.idx on {where} is unreadable: {why}",
+        "delete it there (its pack then counts as garbage), then run git artifacts push "
+        "--check-remote in a clone that has the objects",
+    )
 
 
 def _problem(data: bytes) -> str | None:

@@ -91,6 +91,9 @@ class Packs:
         listing = list_packs(self.store)
         names = [n for n, info in listing.indexes.items() if n in listing.packs and info.size > 0]
         new = [n for n in names if n not in self._loaded]
+        for n in new:  # the listing's size: a huge index is refused before it is read
+            if listing.indexes[n].size > packindex.INDEX_LIMIT:
+                raise packindex.unreadable(n, f"remote {redact(self.store.url)}", "too large")
         for name, index in zip(new, parallel_map(self._load, new, 8), strict=True):
             self._loaded[name] = index
         complete = [

@@ -11,7 +11,6 @@ The options (endpoint_url, region, profile, ...) are the non-secret ones a commi
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -46,7 +45,7 @@ from gitartifacts.remote.identity import (
 )
 from gitartifacts.remote.packfetch import fetch_packed
 from gitartifacts.remote.packindex import Located
-from gitartifacts.remote.packs import Packs, pack_key
+from gitartifacts.remote.packs import pack_key
 from gitartifacts.remote.uploads import ProgressFn, Uploads
 from gitartifacts.remote.urls import is_connection_error
 
@@ -110,11 +109,6 @@ class RemoteStore(Uploads):
             rest = [d for d in wanted if d not in packed]
             present = self._present(rest, max(1, jobs)) if rest else set()
         return [d for d in rest if d not in present]
-
-    @functools.cached_property
-    def packs(self) -> Packs:
-        """The remote's packs of small objects (packs.py)."""
-        return Packs(self)
 
     def _present(self, wanted: list[str], jobs: int) -> set[str]:
         if self.protocol == "file":

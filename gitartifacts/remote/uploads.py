@@ -9,6 +9,7 @@ name, so push with `upload_ordered([data_objects, listing_objects])`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -21,6 +22,7 @@ from gitartifacts.core.parallel import REMOTE_JOBS as JOBS
 from gitartifacts.core.parallel import parallel_map
 from gitartifacts.remote import packs
 from gitartifacts.remote.keys import GCS_CHUNK, KeyIO
+from gitartifacts.remote.packs import Packs, PackView
 
 # Called from worker threads as objects complete: (files done, bytes done) since the last call.
 ProgressFn = Callable[[int, int], object]
@@ -108,6 +110,34 @@ class Uploads(KeyIO):
             return wanted
         packs.upload_packs(self, cache, small, sizes, self._jobs(max(1, jobs)), progress)
         return [d for d in wanted if sizes[d] > SMALL]
+
+    @functools.cached_property
+    def packs(self) -> Packs:
+        """The remote's packs of small objects (packs.py)."""
+        return packs.Packs(self)
+
+    def pack_view(self) -> PackView:
+        """The remote's packs and their indexes, listed and read anew (for gc)."""
+        with self._errors(), self._step("listing its packs"):
+            self._connect()
+            return self.packs.view()
+
+    def send_pack_of(
+        self, cache: ObjectStore, digests: list[str], sizes: dict[str, int], jobs: int
+    ) -> None:
+        """Send these cached objects as new packs (gc's repack of their old pack)."""
+        self._check_writable()
+        with self._errors(), self._step(f"uploading a pack of {len(digests)} objects"):
+            self._connect()
+            packs.upload_packs(self, cache, digests, sizes, self._jobs(max(1, jobs)))
+
+    def remove_keys(self, keys: Sequence[str]) -> None:
+        """Remove these keys below the root (packs, indexes), in order; absent ones are fine."""
+        self._check_writable()
+        with self._errors(), self._step(f"removing {len(keys)} pack keys"):
+            self._connect()
+            for key in keys:  # one by one: an index goes before its pack
+                self._delete_keys([key])
 
     def write_bytes(self, digest: str, data: bytes) -> None:
         """Store a small object (a listing) given as bytes; they must hash to `digest`."""

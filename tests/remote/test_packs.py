@@ -132,6 +132,22 @@ def test_an_unknown_feature_asks_for_an_upgrade(tmp_path: Path) -> None:
     assert err.value.fix == "upgrade gitartifacts"
 
 
+def test_a_huge_index_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """An index comes from the remote: one larger than any pack's is never read whole."""
+    packs_dir = tmp_path / "store" / "packs"
+    packs_dir.mkdir(parents=True)
+    name = "a" * 64
+    (packs_dir / f"{name}.pack").write_bytes(b"x")
+    with open(packs_dir / f"{name}.idx", "wb") as f:
+        f.truncate(packindex.INDEX_LIMIT + 1)  # sparse: costs no disk
+    store = RemoteStore(str(tmp_path / "store"))
+    read: list[str] = []
+    store._get_key = _noting(store._get_key, read)  # type: ignore[method-assign]
+    with pytest.raises(CacheError, match=f"{name}.idx .* too large"):
+        store.missing(["sha256:" + "b" * 64])
+    assert read == []
+
+
 def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
     def at(i: int, size: int = 100) -> Located:
         return Located("p" * 64, i * size, size)
