@@ -12,7 +12,7 @@ import hashlib
 import marshal
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from gitartifacts.core.fsio import WORK_TMP
 from gitartifacts.core.state import StatKey, stat_key
@@ -23,16 +23,16 @@ Rows = list[tuple[str, int, int, int, int]]
 
 
 class Scan:
-    """Every file under an artifact's owned paths, as stat data grouped by folder.
-
-    The fingerprint comes straight from the grouped rows; the flat `files` mapping is built
-    only when a caller needs it (a no-op status never does).
-    """
+    """Every file under an artifact's owned paths, as stat data grouped by folder (held
+    whole: for callers that need it all at once; `FolderWalk` streams the same)."""
 
     def __init__(self, groups: list[tuple[str, Rows]], temps: Sequence[str] = ()) -> None:
         self.groups = groups
         self.temps = list(temps)  # our temporary files seen (left out of `groups`)
-        self.fingerprint = hashlib.sha256(marshal.dumps(groups)).hexdigest()
+        fp = Fingerprint()
+        for group in groups:
+            fp.update(group)
+        self.fingerprint = fp.hexdigest()
         self._files: dict[str, StatKey] | None = None
 
     @property
@@ -46,6 +46,22 @@ class Scan:
         return self._files
 
 
+class Fingerprint:
+    """A digest of the scanned stat data, fed one folder at a time: equal digests mean the
+    same files with the same inode, size and times (a no-op status compares only this)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def update(self, group: tuple[str, Rows]) -> None:
+        # Version 2: later versions mark objects referenced twice, so their bytes would
+        # depend on reference counts, not only on the values.
+        self._h.update(marshal.dumps(group, 2))
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def tops(entries: Iterable[str]) -> list[str]:
     """First path segments: what an artifact owns under its `path`."""
     return sorted({p.split("/", 1)[0] for p in entries})
@@ -56,34 +72,87 @@ def scan(
 ) -> Scan:
     """Stat every file under `base/<top>`; symlinks are followed, loops are an error.
     Files for which `ignore(path under base)` is true are left out."""
-    groups: list[tuple[str, Rows]] = []
-    temps: list[str] = []
-    top_rows: Rows = []
-    for top in sorted(top_names):
-        full = os.path.join(base, top)
-        try:
-            st = os.stat(full)
-        except FileNotFoundError:
-            if os.path.islink(full):
-                raise _broken_link(what, top) from None
-            continue
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise _loop(what, top) from None
-            raise
-        if stat.S_ISDIR(st.st_mode):
-            _walk(full, top, groups, temps, what, frozenset({(st.st_dev, st.st_ino)}))
-        elif stat.S_ISREG(st.st_mode):
-            top_rows.append((top, *stat_key(st)))
-    if top_rows:
-        groups.append(("", top_rows))
-    if ignore is not None:
-        groups = [
-            (d, kept)
-            for d, rows in groups
-            if (kept := [row for row in rows if not ignore(f"{d}/{row[0]}" if d else row[0])])
-        ]
-    return Scan(groups, temps)
+    walk = FolderWalk(base, top_names, what, ignore)
+    groups = list(walk)
+    return Scan(groups, walk.temps)
+
+
+class FolderWalk:
+    """The files under `base/<top>` for each top name, one folder at a time in folder order
+    (`core/foldertree.py`), each folder's rows sorted by name bytes; only folders holding
+    files are yielded. Memory is one folder's rows plus the folders still to visit.
+
+    After the walk, `temps` lists our temporary files seen (left out of the rows) and
+    `fingerprint` is the digest of all rows (see `Fingerprint`)."""
+
+    def __init__(
+        self,
+        base: str,
+        top_names: Sequence[str],
+        what: str = "",
+        ignore: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.base = base
+        self.top_names = top_names
+        self.what = what
+        self.ignore = ignore
+        self.temps: list[str] = []
+        self._fp = Fingerprint()
+        self.fingerprint = ""
+
+    def __iter__(self) -> Iterator[tuple[str, Rows]]:
+        stack: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
+        top_rows: Rows = []
+        for top in self.top_names:
+            _top(self.base, top, self.what, top_rows, stack)
+        yield from self._emit("", top_rows)
+        while stack:
+            d, r, anc = stack.pop()
+            rows: Rows = []
+            subs: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
+            _list_dir(d, r, anc, self.what, rows, subs)
+            stack += sorted(subs, key=lambda s: (s[1] + "/").encode(), reverse=True)
+            if any(row[0].startswith(WORK_TMP) for row in rows):
+                self.temps += [f"{r}/{row[0]}" for row in rows if row[0].startswith(WORK_TMP)]
+                rows = [row for row in rows if not row[0].startswith(WORK_TMP)]
+            yield from self._emit(r, rows)
+        self.fingerprint = self._fp.hexdigest()
+
+    def _emit(self, folder: str, rows: Rows) -> Iterator[tuple[str, Rows]]:
+        if self.ignore is not None:
+            ignore = self.ignore
+            rows = [row for row in rows if not ignore(f"{folder}/{row[0]}" if folder else row[0])]
+        if rows:
+            rows.sort(key=lambda row: row[0].encode())
+            group = (folder, rows)
+            self._fp.update(group)
+            yield group
+
+
+def _top(
+    base: str,
+    top: str,
+    what: str,
+    top_rows: Rows,
+    stack: list[tuple[str, str, frozenset[tuple[int, int]]]],
+) -> None:
+    """One owned top name: a file joins the root's rows, a folder the walk."""
+    full = os.path.join(base, top)
+    try:
+        st = os.stat(full)
+    except FileNotFoundError:
+        if os.path.islink(full):
+            raise _broken_link(what, top) from None
+        return
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _loop(what, top) from None
+        raise
+    if stat.S_ISDIR(st.st_mode):
+        stack.append((full, top, frozenset({(st.st_dev, st.st_ino)})))
+        stack.sort(key=lambda s: (s[1] + "/").encode(), reverse=True)
+    elif stat.S_ISREG(st.st_mode):
+        top_rows.append((top, *stat_key(st)))
 
 
 def shown(what: str, rel: str) -> str:
@@ -91,48 +160,36 @@ def shown(what: str, rel: str) -> str:
     return rel if what in ("", ".") else f"{what}/{rel}"
 
 
-def _walk(
-    root: str,
-    rel: str,
-    groups: list[tuple[str, Rows]],
-    temps: list[str],
+def _list_dir(
+    d: str,
+    r: str,
+    anc: frozenset[tuple[int, int]],
     what: str,
-    ancestors: frozenset[tuple[int, int]],
+    rows: Rows,
+    subs: list[tuple[str, str, frozenset[tuple[int, int]]]],
 ) -> None:
-    # The hot loop of a no-op status: as little Python per file as possible. Directory
-    # order is the file system's, which is stable while a folder is unchanged.
-    stack = [(root, rel, ancestors)]
-    while stack:
-        d, r, anc = stack.pop()
-        rows: Rows = []
-        # Listing a folder by descriptor makes each stat one name lookup, not a whole path.
-        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            with os.scandir(fd) as it:
-                for e in it:
-                    try:
-                        if e.is_file(follow_symlinks=False):
-                            st = e.stat(follow_symlinks=False)
-                            rows.append(
-                                (e.name, st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
-                            )
-                        elif e.is_dir(follow_symlinks=False):
-                            st = e.stat(follow_symlinks=False)
-                            key = (st.st_dev, st.st_ino)
-                            stack.append((f"{d}/{e.name}", f"{r}/{e.name}", anc | {key}))
-                        elif e.is_symlink():
-                            _follow(f"{d}/{e.name}", e.name, r, rows, stack, anc, what)
-                    except FileNotFoundError:
-                        # Renamed or removed since the listing (a writer's temporary file
-                        # becoming its final name): what is there now, the next scan sees.
-                        continue
-        finally:
-            os.close(fd)
-        if rows:
-            if any(row[0].startswith(WORK_TMP) for row in rows):
-                temps += [f"{r}/{row[0]}" for row in rows if row[0].startswith(WORK_TMP)]
-                rows = [row for row in rows if not row[0].startswith(WORK_TMP)]
-            groups.append((r, rows))
+    # The hot loop of a no-op status: as little Python per file as possible.
+    # Listing a folder by descriptor makes each stat one name lookup, not a whole path.
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.scandir(fd) as it:
+            for e in it:
+                try:
+                    if e.is_file(follow_symlinks=False):
+                        st = e.stat(follow_symlinks=False)
+                        rows.append((e.name, st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns))
+                    elif e.is_dir(follow_symlinks=False):
+                        st = e.stat(follow_symlinks=False)
+                        key = (st.st_dev, st.st_ino)
+                        subs.append((f"{d}/{e.name}", f"{r}/{e.name}", anc | {key}))
+                    elif e.is_symlink():
+                        _follow(f"{d}/{e.name}", e.name, r, rows, subs, anc, what)
+                except FileNotFoundError:
+                    # Renamed or removed since the listing (a writer's temporary file
+                    # becoming its final name): what is there now, the next scan sees.
+                    continue
+    finally:
+        os.close(fd)
 
 
 def _follow(
