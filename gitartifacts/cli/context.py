@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -136,28 +136,10 @@ def command(fn: F) -> F:
             result = fn(ctx, *args, **kwargs)
             _say_time(ctx, started)
             return result
-        except GitArtifactsError as exc:
-            if ctx.debug:
-                print_traceback(exc)
-            echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
-            sys.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: a usage error (exit 2) or an exit it was asked for
-        except KeyboardInterrupt:
-            # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
-            # picks up where this one stopped.
-            if sys.stderr.isatty():  # a bar cut short as it was drawn: start a clean line
-                sys.stderr.write("\r\x1b[K")
-            echo(interrupted_line(sys.argv[1:]), err=True)
-            sys.exit(130)
-        except Exception as exc:  # no space, a file size limit, permissions, a bad state.db
-            err = user_error(exc)
-            if err is None or ctx.debug:
-                # A bug (or --debug): the traceback, and an exit code no check uses.
-                print_traceback(exc)
-                sys.exit(INTERNAL_ERROR if err is None else err.exit_code)
-            echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
-            sys.exit(err.exit_code)
+        except (Exception, KeyboardInterrupt) as exc:
+            _fail(ctx, exc)
         finally:
             ctx._spans.close()
             if ctx._project is not None:
@@ -166,6 +148,53 @@ def command(fn: F) -> F:
     for option in reversed(_VERB_OPTIONS):
         option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(ctx: Ctx, exc: BaseException) -> NoReturn:
+    """A verb that failed: one line and its exit code (a traceback only for a bug or with
+    --debug)."""
+    if isinstance(exc, GitArtifactsError):
+        if ctx.debug:
+            print_traceback(exc)
+        echo(redact(f"error: {textsafe.line(str(exc))}"), err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        # Every write is atomic (a temp file renamed, a ref moved once), so a rerun
+        # picks up where this one stopped.
+        if sys.stderr.isatty():  # a bar cut short as it was drawn: start a clean line
+            sys.stderr.write("\r\x1b[K")
+        echo(interrupted_line(sys.argv[1:]), err=True)
+        sys.exit(130)
+    if isinstance(exc, BrokenPipeError) and _stdout_gone():
+        # `status | head`: the reader has all it wanted. Quiet, as git is, with the code
+        # of a process a SIGPIPE ended.
+        sys.exit(141)
+    err = user_error(exc)  # no space, a file size limit, permissions, a bad state.db
+    if err is None or ctx.debug:
+        # A bug (or --debug): the traceback, and an exit code no check uses.
+        print_traceback(exc)
+        sys.exit(INTERNAL_ERROR if err is None else err.exit_code)
+    echo(redact(f"error: {textsafe.line(str(err))}"), err=True)
+    sys.exit(err.exit_code)
+
+
+def _stdout_gone() -> bool:
+    """Whether our standard output's reader has gone (a pipe with no reader polls as an
+    error); then stdout is pointed at /dev/null so the flush at exit cannot fail again."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        gone = any(event & select.POLLERR for _, event in poll.poll(0))
+    except (OSError, ValueError):
+        return False
+    if gone:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return gone
 
 
 def interrupted_line(args: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import GitRepo, lines, stderr_error_line
+from helpers import GitRepo, lines, make_repo, stderr_error_line
 
 from gitartifacts.cli.main import VERBS, main
 from gitartifacts.core.textsafe import count
@@ -326,3 +326,27 @@ def test_one_file_is_one_file(repo: GitRepo) -> None:
     assert "in 1 file" in repo.ga("show", "m").stdout
     assert "1 file, 7 B" in repo.ga("log", "m").stdout
     assert "1 files" not in repo.ga("verify", "m:v0").stdout
+
+
+def test_a_reader_that_stops_early_ends_the_listing_quietly(tmp_path: Path) -> None:
+    """`git artifacts status | head -1`: no error line, the code of a SIGPIPE, as git."""
+    repo = make_repo(tmp_path / "r")
+    data = repo.root / "d"
+    data.mkdir()
+    for i in range(6000):  # deleted lines well past a pipe's 64 KiB buffer
+        (data / f"file-with-a-long-name-{i:05}.txt").write_text(str(i))
+    repo.ga("add", "d", "--name", "ds", "--type", "dataset")
+    for f in data.iterdir():
+        f.unlink()
+    proc = subprocess.Popen(
+        ["git", "artifacts", "status"],
+        cwd=repo.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"ds ")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert err == b""
