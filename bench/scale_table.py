@@ -56,8 +56,9 @@ def summarize(ctx: Context, section: str, with_dvc: bool) -> list[dict[str, obje
     return [row_figures(ctx, section, row, with_dvc) for row in ROWS[section]]
 
 
-def markdown(rows: list[dict[str, object]], per_round: bool) -> str:
-    """The rows as one markdown table, the floor columns right after ours."""
+def markdown(rows: list[dict[str, object]], per_round: bool, dvc_cap_s: float) -> str:
+    """The rows as one markdown table, the floor columns right after ours; a DVC command that
+    reached its cap shows as `> CAP`."""
     header = [
         "operation",
         "ours s",
@@ -81,7 +82,7 @@ def markdown(rows: list[dict[str, object]], per_round: bool) -> str:
             time_cell(row["ours_s"], row["ours_error"]),
             *(fmt(floors.get(op), 2) if op in floors else "" for op in FLOORS),
             fmt(row["ours_rss_mib"], 0),
-            dvc_cell(row),
+            dvc_cell(row, dvc_cap_s),
             fmt(row["dvc_rss_mib"], 0),
             fmt(row["ratio"], 1),
             *([", ".join(fmt(r, 1) for r in ratios) or "-"] if per_round else []),
@@ -143,9 +144,10 @@ def dvc_timed_out(ctx: Context, section: str, row: Row) -> bool:
     return any((m.dataset, m.remote, m.tool, m.op) == key and m.timed_out for m in ctx.measurements)
 
 
-def dvc_cell(row: dict[str, object]) -> str:
+def dvc_cell(row: dict[str, object], cap_s: float) -> str:
     if row["dvc_timed_out"]:
-        return "> 30 min"
-    if row["dvc_s"] is None and row["dvc_error"] is None:
-        return "-"
-    return time_cell(row["dvc_s"], row["dvc_error"])
+        return f"> {cap_s / 60:g} min" if cap_s >= 60 else f"> {cap_s:g} s"
+    error = row["dvc_error"]
+    if row["dvc_s"] is None and (error is None or str(error).startswith("not run")):
+        return "-"  # not asked for, or after a step that failed or reached the cap
+    return time_cell(row["dvc_s"], error)
