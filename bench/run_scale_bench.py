@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -59,6 +60,7 @@ REMOTES = ("local", "s3")
 MILLION_SCALE = 10.0  # tiny at scale 10: 1,000,000 files in 10,000 folders
 STATUS_RUNS = 3
 BLOB_CHUNK = 8 * 1024 * 1024
+BLOCK = 4096  # a tiny file takes one block on disk
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"[{section}] data: generating or reusing {data_dir / 'tiny'}")
     info = gen_datasets.ensure_dataset(data_dir, "tiny", scale, args.seed)
     ctx.files[section] = int(str(info["files"]))
+    warn_if_short_of_space(ctx, section, "dvc" in tools)
     if ctx.runs.exists():
         ctx.trash.put(ctx.runs)
     ctx.trash.empty()
@@ -245,6 +248,18 @@ def time_floors(ctx: Context, section: str, remote: str, round_: int, size: int)
         if op.startswith("cp") and ctx.many(section):
             ctx.settler.wait()  # a copy creates many files: not within a tool's deletions
         timed_step(ctx, floor, op, cmd, base)
+
+
+def warn_if_short_of_space(ctx: Context, section: str, with_dvc: bool) -> None:
+    """Nothing is deleted within a section, so its copies of the data pile up: say so early."""
+    copies = ctx.rounds * (2 + 2 + (5 if with_dvc else 0))  # floors, ours, DVC's cache too
+    need = ctx.files[section] * BLOCK * copies
+    free = shutil.disk_usage(ctx.work).free
+    if need > free:
+        say(
+            f"warning: this run may need about {need / 1e9:.0f} GB in {ctx.work}, "
+            f"{free / 1e9:.0f} GB are free (--work-dir on a larger disk, or fewer --rounds)"
+        )
 
 
 def write_blob(path: Path, size: int) -> None:
