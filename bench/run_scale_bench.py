@@ -52,7 +52,7 @@ from common import (
     resolve_ours,
     say,
 )
-from remote_case import Case, Context, bench_env, live, start_server, timed_step
+from remote_case import Case, Context, bench_env, fail, live, start_server, timed_step
 from remote_setup import clone_and_pull_all, push_all, setup_case, verify_pull
 from run_remote_bench import default_data_dir
 
@@ -236,7 +236,11 @@ def time_floors(ctx: Context, section: str, remote: str, round_: int, size: int)
         server = ctx.server
         assert server is not None
         bucket = f"bench-floor-{section}-r{round_ + 1}"
-        server.create_bucket(bucket)
+        try:
+            server.create_bucket(bucket)
+        except Exception as exc:  # botocore's errors: the floor is missing, the run goes on
+            fail(ctx, floor, f"creating bucket {bucket}: {exc!r}")
+            return
         blob = base / "blob"
         write_blob(blob, size)
         endpoint = server.endpoint
