@@ -118,8 +118,8 @@ def build(repo: Path, n_versions: int, n_runs: int) -> tuple[list[str], list[str
             )
         per_commit.setdefault(c, []).extend(json.dumps(x, sort_keys=True) for x in lines)
     stream += ["commit refs/notes/artifacts", f"committer {env_id}", "data 5", "notes"]
-    for c, lines in per_commit.items():
-        note = "\n".join(lines) + "\n"
+    for c, notes in per_commit.items():
+        note = "\n".join(notes) + "\n"
         stream += [f"N inline :{c + 1}", f"data {len(note.encode())}", note]
     git(repo, "fast-import", "--quiet", input="\n".join(stream) + "\n")
     git(repo, "checkout", "-q", "main")

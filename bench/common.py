@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: timed processes, tool set-up, settling, tree hashes.
+"""Helpers shared by the benchmark scripts: timed processes, tool set-up, settling and trash.
 
 Every timed command runs under GNU time (`/usr/bin/time -f '%e %M'`) after a `sync`: wall seconds
 and the peak RSS of the largest single process. Output goes to log files, so a failure can be
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
 import shutil
 import signal
@@ -315,127 +314,8 @@ class Trash:
                 self.settler.wait()
 
 
-# --- trees -------------------------------------------------------------------------------------
-
-
-def tree_listing(root: Path) -> dict[str, str]:
-    """Relative POSIX path -> sha256 of the content, for every file (symlinks followed)."""
-    listing = {}
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(folder) / name
-            listing[path.relative_to(root).as_posix()] = file_sha256(path)
-    return listing
-
-
-def tree_digest(listing: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for rel in sorted(listing, key=lambda p: p.encode()):
-        digest.update(f"{rel}\t{listing[rel]}\n".encode())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def count_symlinks(root: Path) -> int:
-    if not root.is_dir():
-        return 0
-    return sum(
-        (Path(folder) / name).is_symlink()
-        for folder, dirs, names in os.walk(root)
-        for name in [*names, *dirs]
-    )
-
-
-def count_files(root: Path) -> int:
-    return sum(len(names) for _, _, names in os.walk(root))
-
-
-def compare_trees(expected: dict[str, str], actual: dict[str, str]) -> dict[str, list[str]]:
-    """Paths missing from, extra in, or with other content in `actual`."""
-    return {
-        "missing": sorted(set(expected) - set(actual)),
-        "extra": sorted(set(actual) - set(expected)),
-        "changed": sorted(p for p in set(expected) & set(actual) if expected[p] != actual[p]),
-    }
-
-
 # --- output ------------------------------------------------------------------------------------
-
-
-def fmt(value: object, digits: int) -> str:
-    if isinstance(value, list):
-        return " -> ".join(fmt(v, digits) for v in value)
-    if isinstance(value, (int, float)):
-        return f"{value:.{digits}f}"
-    return "-"
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- result tables
-
-
-def verdict(checks: list[bool | None], ours_error: str | None) -> str:
-    """ "yes" when every target check passed, "no" when one failed, "FAIL" when ours failed."""
-    if ours_error is not None:
-        return "FAIL"
-    if not checks:
-        return "-"
-    if any(ok is False for ok in checks):
-        return "no"
-    if any(ok is None for ok in checks):
-        return "n/a"
-    return "yes"
-
-
-def time_cell(seconds: object, error: object) -> str:
-    if error is not None and seconds is None:
-        return "FAIL"
-    return fmt(seconds, 2)
-
-
-def markdown_table(rows: list[dict[str, object]], keys: list[str], per_round: bool = False) -> str:
-    """The table both benchmarks print: `keys` first (dataset, remote, operation...), then
-    the timings, ratio, peak memory, target and verdict columns; with `per_round`, last, the
-    ratio of each round on its own (a row's `round_ratios`)."""
-    header = [
-        *keys,
-        "ours s",
-        "dvc s",
-        "ratio (dvc/ours)",
-        "ours peak RSS MiB",
-        "dvc peak RSS MiB",
-        "target",
-        "met?",
-    ]
-    align = "---:|---:|---:|---:|---:|---|---|"
-    if per_round:
-        header.append("ratio per round")
-        align += "---|"
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(keys) + align,
-    ]
-    for row in rows:
-        cells = [str(row[k]) for k in keys] + [
-            time_cell(row["ours_s"], row["ours_error"]),
-            time_cell(row["dvc_s"], row["dvc_error"]),
-            fmt(row["ratio"], 1),
-            fmt(row["ours_rss_mib"], 0),
-            fmt(row["dvc_rss_mib"], 0),
-            str(row["target"]),
-            str(row["met"]),
-        ]
-        if per_round:
-            ratios = row.get("round_ratios") or []
-            assert isinstance(ratios, list)
-            cells.append(", ".join(fmt(r, 1) for r in ratios) or "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)

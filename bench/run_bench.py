@@ -24,12 +24,11 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import gen_datasets
@@ -42,76 +41,25 @@ from common import (
     Trash,
     add_settle_args,
     command_output,
-    compare_trees,
-    count_symlinks,
-    display,
     ensure_dvc,
-    markdown_table,
     resolve_ours,
-    run_checked,
     say,
-    time_command,
     tool_env,
-    tree_digest,
-    tree_listing,
-    verdict,
 )
+from local_case import (
+    Context,
+    Repo,
+    fail,
+    live,
+    note,
+    run_untimed,
+    timed_step,
+)
+from local_summary import summarize
+from tables import markdown_table
+from trees import compare_trees, count_symlinks, tree_digest, tree_listing
 
 TOOLS = ("ours", "dvc")
-OPERATIONS = ("add", "status", "checkout")
-FLAT_RSS_TOLERANCE_MIB = 16.0
-TINY_RSS_LIMIT_MIB = 150.0
-TINY_STATUS_LIMIT_S = 0.6
-
-
-@dataclass
-class Measurement:
-    """One timed command."""
-
-    dataset: str
-    tool: str
-    op: str
-    rep: int
-    ok: bool
-    wall_s: float | None  # GNU time %e
-    rss_mib: float | None  # GNU time %M, largest single process
-    precise_s: float  # perf_counter around /usr/bin/time, for finer reading
-    exit_code: int | None
-    error: str | None = None
-
-
-@dataclass
-class Repo:
-    """One fresh repository holding one tool's copy of one dataset."""
-
-    dataset: str
-    tool: str
-    rep: int
-    path: Path
-    failed: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Context:
-    """Everything the phases share."""
-
-    work: Path
-    data_dir: Path
-    runs: Path
-    commands: dict[str, dict[str, list[str]]]
-    envs: dict[str, dict[str, str]]
-    settler: Settler
-    ours_config: list[str]
-    trash: Trash
-    repeat: int
-    status_runs: int
-    min_files: int
-    timeout: float
-    measurements: list[Measurement] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    verifications: list[dict[str, object]] = field(default_factory=list)
-    log_counter: int = 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, step by step
@@ -348,69 +296,6 @@ def verify_checkout(ctx: Context, repo: Repo, expected: dict[str, str]) -> None:
     )
 
 
-def live(repos: Iterable[Repo]) -> list[Repo]:
-    return [r for r in repos if r.failed is None]
-
-
-def fail(ctx: Context, repo: Repo, message: str) -> None:
-    repo.failed = message
-    text = f"{repo.dataset} / {repo.tool} r{repo.rep}: {message}"
-    ctx.failures.append(text)
-    say(f"FAILED {text}")
-
-
-def note(repo: Repo, message: str) -> None:
-    repo.notes.append(message)
-    say(f"[{repo.dataset}] {repo.tool} r{repo.rep}: note: {message}")
-
-
-# --- running commands ---------------------------------------------------------------------------
-
-
-def timed_step(ctx: Context, repo: Repo, op: str) -> None:
-    cmd = ctx.commands[repo.tool][op]
-    measurement = run_timed(ctx, repo, op, cmd)
-    ctx.measurements.append(measurement)
-    if measurement.ok:
-        say(
-            f"[{repo.dataset}] {repo.tool} r{repo.rep} {op}: {measurement.wall_s:.2f} s, "
-            f"{measurement.rss_mib:.0f} MiB"
-        )
-    else:
-        fail(ctx, repo, f"`{display(cmd)}` ({op}) {measurement.error}")
-
-
-def run_timed(ctx: Context, repo: Repo, op: str, cmd: list[str]) -> Measurement:
-    """Run `cmd` under GNU time after a sync; report wall seconds and peak RSS."""
-    out, err = log_paths(ctx, repo, op)
-    timing = time_command(cmd, repo.path, ctx.envs[repo.tool], out, err, ctx.timeout)
-    return Measurement(
-        dataset=repo.dataset,
-        tool=repo.tool,
-        op=op,
-        rep=repo.rep,
-        ok=timing.ok,
-        wall_s=timing.wall_s,
-        rss_mib=timing.rss_mib,
-        precise_s=timing.precise_s,
-        exit_code=timing.exit_code,
-        error=timing.error,
-    )
-
-
-def run_untimed(ctx: Context, repo: Repo, cmd: list[str]) -> None:
-    out, err = log_paths(ctx, repo, Path(cmd[0]).name + "-" + (cmd[1] if len(cmd) > 1 else ""))
-    run_checked(cmd, repo.path, ctx.envs[repo.tool], out, err, ctx.timeout)
-
-
-def log_paths(ctx: Context, repo: Repo, label: str) -> tuple[Path, Path]:
-    logs = repo.path.parent / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    ctx.log_counter += 1
-    stem = f"{ctx.log_counter:04d}-{repo.tool}-r{repo.rep}-{label}"
-    return logs / f"{stem}.out", logs / f"{stem}.err"
-
-
 # --- tools -------------------------------------------------------------------------------------
 
 
@@ -456,108 +341,6 @@ def environment_info(
         "settle_min_files": args.settle_min_files,
         "datasets": {name: {"files": i["files"], "bytes": i["bytes"]} for name, i in infos.items()},
     }
-
-
-# --- summary ----------------------------------------------------------------------------------
-
-
-def summarize(ctx: Context, datasets: list[str], tools: list[str]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for dataset in datasets:
-        for op in OPERATIONS:
-            rows.append(op_row(ctx, dataset, op, "dvc" in tools))
-        if dataset == "big":
-            rows.append(op_row(ctx, "big64", "add", "dvc" in tools))
-            rows.append(flatness_row(ctx))
-    return rows
-
-
-def op_row(ctx: Context, dataset: str, op: str, with_dvc: bool) -> dict[str, object]:
-    ours_s, ours_rss, ours_err = aggregate(ctx, dataset, "ours", op)
-    dvc_s, dvc_rss, dvc_err = aggregate(ctx, dataset, "dvc", op) if with_dvc else (None,) * 3
-    ratio = dvc_s / ours_s if dvc_s is not None and ours_s else None
-    if ratio is None and ours_s == 0 and dvc_s is not None:
-        # Below GNU time's 10 ms resolution: fall back to the finer perf_counter figures.
-        ratio = median_precise(ctx, dataset, "dvc", op) / median_precise(ctx, dataset, "ours", op)
-    checks: list[tuple[str, bool | None]] = []
-    if dataset != "big64":
-        if op == "add" or (dataset == "tiny" and op == "checkout"):
-            checks.append(("ratio >= 3", None if ratio is None else ratio >= 3))
-        if dataset == "tiny" and op == "status":
-            checks.append(("ratio >= 8", None if ratio is None else ratio >= 8))
-            limit = f"ours < {TINY_STATUS_LIMIT_S} s"
-            checks.append((limit, None if ours_s is None else ours_s < TINY_STATUS_LIMIT_S))
-        if dataset == "tiny":
-            limit = f"ours RSS <= {TINY_RSS_LIMIT_MIB:.0f} MiB"
-            checks.append((limit, None if ours_rss is None else ours_rss <= TINY_RSS_LIMIT_MIB))
-    if op == "checkout":
-        ours_err = ours_err or verification_error(ctx, dataset, "ours")
-        if with_dvc:
-            dvc_err = dvc_err or verification_error(ctx, dataset, "dvc")
-    return {
-        "dataset": dataset,
-        "operation": op if op != "status" else "status (no-op)",
-        "ours_s": ours_s,
-        "dvc_s": dvc_s,
-        "ratio": ratio,
-        "ours_rss_mib": ours_rss,
-        "dvc_rss_mib": dvc_rss,
-        "target": "; ".join(text for text, _ in checks) or "-",
-        "met": verdict([ok for _, ok in checks], ours_err),
-        "ours_error": ours_err,
-        "dvc_error": dvc_err,
-    }
-
-
-def flatness_row(ctx: Context) -> dict[str, object]:
-    _, small_rss, _ = aggregate(ctx, "big64", "ours", "add")
-    _, big_rss, err = aggregate(ctx, "big", "ours", "add")
-    _, dvc_small, _ = aggregate(ctx, "big64", "dvc", "add")
-    _, dvc_big, _ = aggregate(ctx, "big", "dvc", "add")
-    ok = (
-        None
-        if small_rss is None or big_rss is None
-        else (big_rss - small_rss <= FLAT_RSS_TOLERANCE_MIB)
-    )
-    return {
-        "dataset": "big",
-        "operation": "add peak RSS, big64 -> big",
-        "ours_s": None,
-        "dvc_s": None,
-        "ratio": None,
-        "ours_rss_mib": [small_rss, big_rss],
-        "dvc_rss_mib": [dvc_small, dvc_big],
-        "target": f"ours flat (+<= {FLAT_RSS_TOLERANCE_MIB:.0f} MiB)",
-        "met": verdict([ok], err),
-        "ours_error": err,
-        "dvc_error": None,
-    }
-
-
-def aggregate(
-    ctx: Context, dataset: str, tool: str, op: str
-) -> tuple[float | None, float | None, str | None]:
-    """Median wall seconds and max peak RSS of the successful runs, or the first error."""
-    runs = [m for m in ctx.measurements if (m.dataset, m.tool, m.op) == (dataset, tool, op)]
-    good = [m for m in runs if m.ok and m.wall_s is not None]
-    errors = [m.error for m in runs if not m.ok]
-    if errors or not good:
-        return None, None, errors[0] if errors else "not run (an earlier step failed)"
-    wall = statistics.median(m.wall_s for m in good if m.wall_s is not None)
-    rss = max(m.rss_mib for m in good if m.rss_mib is not None)
-    return wall, rss, None
-
-
-def median_precise(ctx: Context, dataset: str, tool: str, op: str) -> float:
-    runs = [m for m in ctx.measurements if (m.dataset, m.tool, m.op) == (dataset, tool, op)]
-    return statistics.median(m.precise_s for m in runs if m.ok)
-
-
-def verification_error(ctx: Context, dataset: str, tool: str) -> str | None:
-    for record in ctx.verifications:
-        if (record["dataset"], record["tool"]) == (dataset, tool) and not record["ok"]:
-            return "checkout not byte-identical"
-    return None
 
 
 if __name__ == "__main__":
