@@ -106,17 +106,15 @@ def checkout(
 def tree(project: Project, m: mf.Manifest) -> wplan.Tree:
     """A version's entries as a listing tree: its listing objects read from the cache one
     at a time, or its inline entries."""
-    if m.entries is not None:
-        return wplan.entries_tree(m.entries)
-    if m.listing is None:
+    if m.listing is not None:  # even when its entries are loaded: no second copy of them
+        return wplan.Tree(m.listing, project.read_listing_object, m.files)
+    if m.entries is None:
         raise ManifestError(f"manifest {m.name} has neither entries nor listing")
-    return wplan.Tree(m.listing, project.read_listing_object, m.files)
+    return wplan.entries_tree(m.entries)
 
 
 def tree_tops(project: Project, m: mf.Manifest) -> list[str]:
     """The first path segments of a version's entries: what it owns under its path."""
-    if m.entries is not None:
-        return wscan.tops(m.entries)
     t = tree(project, m)
     root = next(iter_tree(t.root, t.fetch, t.files))
     return sorted(name for _, name, _ in root.lines)
