@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 
+from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.manifest_parse import entry_from_dict
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.progress import Bar, Progress, phase
@@ -105,7 +106,7 @@ def _apply(
             if writer.fused:  # a fetch failed: take back what this checkout made
                 for change in survey.changes():
                     for name, *_ in change.writes:
-                        remove(os.path.join(job.base, _rel(change.folder, name)))
+                        unlink_quiet(os.path.join(job.base, _rel(change.folder, name)))
                 writer.undo_dirs(first_new)
             raise
 
