@@ -13,7 +13,6 @@ from gitartifacts.core.fsio import WORK_TMP
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import checkout as wcheckout
 from gitartifacts.core.workspace import plan as wplan
-from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.errors import ConflictError, ManifestError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
