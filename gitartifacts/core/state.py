@@ -100,6 +100,21 @@ class State:
                 out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
         return out
 
+    def lookup(self, paths: list[str]) -> dict[str, tuple[StatKey, str]]:
+        """The rows of exactly these workspace paths."""
+        out: dict[str, tuple[StatKey, str]] = {}
+        for i in range(0, len(paths), _BATCH):
+            chunk = paths[i : i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.rows(
+                "SELECT path, ino, mtime_ns, size, ctime_ns, digest FROM hashes"
+                f" WHERE path IN ({marks})",
+                chunk,
+            )
+            for path, ino, mtime_ns, size, ctime_ns, digest in rows:
+                out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
+        return out
+
     def record(
         self, rows: Iterable[tuple[str, StatKey, str]], started_ns: int | None = None
     ) -> bool:

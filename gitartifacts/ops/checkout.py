@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import iter_tree
 from gitartifacts.core.fsio import WORK_TMP
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import checkout as wcheckout
 from gitartifacts.core.workspace import plan as wplan
-from gitartifacts.core.workspace import scan as wscan
-from gitartifacts.errors import ConflictError, UsageError
+from gitartifacts.errors import ConflictError, ManifestError, UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.resolve import Resolved, resolve
 from gitartifacts.ops import projects
@@ -51,16 +51,12 @@ def checkout(
     _check_link(link)
     targets: list[tuple[Resolved, mf.Manifest | None]] = []
     for spec in specs or project.names():
-        r = resolve(project, spec)
+        r = resolve(project, spec, entries=False)
         if r.origin is not None:
             raise UsageError(
                 f"{spec} is another project's version", f"import it: git artifacts import {spec}"
             )
         current = previous or project.read_manifest(r.manifest.name, entries=False)
-        if current is not None and current.digest == r.manifest.digest:
-            current = r.manifest  # one copy of a large listing, not two
-        elif current is not None:
-            project.load_entries(current)
         if r.manifest.path is None and not specs:
             continue  # nothing of it lives in the workspace
         if r.manifest.path is None:
@@ -74,13 +70,13 @@ def checkout(
     out = []
     for r, current in targets:
         m = r.manifest
-        assert m.path is not None and m.entries is not None
-        manage = wscan.tops(current.entries or {}) if current and current.path == m.path else []
-        plan, after = wcheckout.materialize(
+        assert m.path is not None
+        manage = tree_tops(project, current) if current and current.path == m.path else []
+        plan, fingerprint = wcheckout.materialize(
             project.state,
             project.cache,
             wplan.Checkout(
-                m.entries,
+                tree(project, m),
                 base=str(project.root / m.path),
                 path=m.path,
                 root=str(project.root),
@@ -97,14 +93,30 @@ def checkout(
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
             project.repo.stage([rel])
-        owned = wscan.tops(m.entries)
+        owned = tree_tops(project, m)
         if ensure_ignored(project, [join_path(m.path, t) for t in owned]):
             project.repo.stage([".gitignore"])
-        remember_workspace(project, m, after.fingerprint if after else None)
+        remember_workspace(project, m, fingerprint, tops=owned)
         where = join_path(m.path, owned[0]) if len(owned) == 1 else m.path
-        out.append(CheckoutResult(m.name, r.version, len(plan.write), len(plan.delete), where))
-    project.state.record_use(_stored(r.manifest for r, _ in targets))
+        out.append(CheckoutResult(m.name, r.version, plan.written, plan.deleted, where))
     return out
+
+
+def tree(project: Project, m: mf.Manifest) -> wplan.Tree:
+    """A version's entries as a listing tree: its listing objects read from the cache one
+    at a time, or its inline entries."""
+    if m.listing is not None:  # even when its entries are loaded: no second copy of them
+        return wplan.Tree(m.listing, project.read_listing_object, m.files)
+    if m.entries is None:
+        raise ManifestError(f"manifest {m.name} has neither entries nor listing")
+    return wplan.entries_tree(m.entries)
+
+
+def tree_tops(project: Project, m: mf.Manifest) -> list[str]:
+    """The first path segments of a version's entries: what it owns under its path."""
+    t = tree(project, m)
+    root = next(iter_tree(t.root, t.fetch, t.files))
+    return sorted(name for _, name, _ in root.lines)
 
 
 def pull(
@@ -188,8 +200,8 @@ def get(
     `paths`: only these entries (W&B's `entry.download()`)."""
     _check_link(link)
     r, fetcher = _resolve_fetched(project, spec, progress)
-    if paths is not None and r.manifest.entries is not None:
-        kept = {p: e for p, e in r.manifest.entries.items() if p in paths}
+    if paths is not None:
+        kept = {p: e for p, e in project.load_entries(r.manifest).items() if p in paths}
         r = r._replace(manifest=dataclasses.replace(r.manifest, entries=kept))
     target = os.path.abspath(out or default_download_dir(project, r))
     written = _into_folder(
@@ -244,7 +256,8 @@ def _resolve_fetched(
     projects.fetch_imported(project, [r.manifest])
     defer = not code.is_code(r.manifest)
     fetcher = transfer.fetch_for(project, [r.manifest], defer=defer, progress=progress)
-    project.load_entries(r.manifest)
+    if not defer:
+        project.load_entries(r.manifest)
     return r, fetcher
 
 
@@ -266,12 +279,11 @@ def _into_folder(
     if code.is_code(r.manifest):
         os.makedirs(target, exist_ok=True)
         return code.materialize(project, r.manifest, target)
-    assert r.manifest.entries is not None
     plan, _ = wcheckout.materialize(
         project.state,
         project.cache,
         wplan.Checkout(
-            r.manifest.entries,
+            tree(project, r.manifest),
             base=target,
             path=target,
             manage=_names_in(target) if exact else (),
@@ -288,15 +300,7 @@ def _into_folder(
     os.makedirs(target, exist_ok=True)  # even for a version with no files
     if fetcher is not None:
         fetcher.record()
-    project.state.record_use(_stored([r.manifest]))
-    return len(plan.write)
-
-
-def _stored(manifests: Iterable[mf.Manifest]) -> Iterator[str]:
-    """The stored objects of these manifests (their entries loaded), for the cache's record
-    of use (see ops/cachecap)."""
-    for m in manifests:
-        yield from (e.digest for e in (m.entries or {}).values() if e.ref is None)
+    return plan.written
 
 
 def _names_in(folder: str) -> list[str]:

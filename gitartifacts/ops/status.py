@@ -208,12 +208,17 @@ def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolv
 # ---------------------------------------------------------------- diff
 
 
-def remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> None:
+def remember_workspace(
+    project: Project, m: mf.Manifest, fp: str | None, tops: Sequence[str] | None = None
+) -> None:
+    """Remember the work tree's fingerprint and the version's top names (`tops`: when its
+    entries are not loaded)."""
     if fp is not None:
         project.state.set_snapshot(m.name, m.digest, fp)
     else:
         project.state.drop_snapshot(m.name)
-    project.state.tops.put(m.digest, "\n".join(wscan.tops(m.entries or {})))
+    names = wscan.tops(m.entries or {}) if tops is None else tops
+    project.state.tops.put(m.digest, "\n".join(names))
     project.state.cache_complete.put(m.digest, _cache_identity(project))
 
 

@@ -1,21 +1,34 @@
-"""Checking out: make an artifact's folder hold its entries' bytes, planned first (what to
-write and delete, what is in the way), then applied, taken back should a fetch fail."""
+"""Checking out: make an artifact's folder hold a version's files, in two passes over its
+folders (decide, then apply), one folder's entries in memory at a time; taken back should a
+fetch fail."""
 
 from __future__ import annotations
 
+import json
 import os
-import stat
+from collections.abc import Iterator
 
-from gitartifacts.core.hashing import sha256_file
+from gitartifacts.core.fsio import unlink_quiet
+from gitartifacts.core.manifest_parse import entry_from_dict
 from gitartifacts.core.objects import ObjectStore
-from gitartifacts.core.progress import Progress, phase
+from gitartifacts.core.progress import Bar, Progress, phase
 from gitartifacts.core.state import State, stat_key
-from gitartifacts.core.workspace.folders import Folders, prune_empty_dirs, remove, sweep_temps
-from gitartifacts.core.workspace.plan import Checkout, Fetcher, Plan, RefFetcher, plan_changes
-from gitartifacts.core.workspace.scan import Scan, scan, shown, tops
-from gitartifacts.core.workspace.status import digests, state_key
+from gitartifacts.core.workspace.folders import (
+    Folders,
+    first_missing_dir,
+    prune_empty_dirs,
+    remove,
+    sweep_temps,
+)
+from gitartifacts.core.workspace.plan import Checkout, Fetcher, Plan, RefFetcher
+from gitartifacts.core.workspace.scan import FolderWalk, shown
+from gitartifacts.core.workspace.status import state_key
+from gitartifacts.core.workspace.survey import Change, Survey
 from gitartifacts.core.workspace.writer import FileWriter
 from gitartifacts.errors import CacheError, ConflictError
+
+# Files written between two rounds of removals, at most (a group holds whole folders).
+GROUP_FILES = 20_000
 
 
 def materialize(
@@ -26,9 +39,9 @@ def materialize(
     progress: Progress | None = None,
     fetch_ref: RefFetcher | None = None,
     fetcher: Fetcher | None = None,
-) -> tuple[Plan, Scan | None]:
+) -> tuple[Plan, str]:
     """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
-    Returns the plan and the scan afterwards.
+    Returns what was done and the fingerprint of the work tree afterwards (see `Scan`).
 
     No write, delete or rename goes through a symlink: every folder on the way from `root`
     to a target is looked at without following links, and a symlink there refuses the whole
@@ -41,75 +54,131 @@ def materialize(
     files this checkout created are removed again. When the checkout replaces or deletes
     files, the objects are all fetched first, so that a failed fetch changes nothing.
     """
-    stored = {p: e for p, e in job.entries.items() if e.ref is None}
-    missing = store.missing(sorted({e.digest for e in stored.values()}))
-    if missing and fetcher is None:
-        raise CacheError(
-            f"{len(missing)} object(s) of {job.what or 'this artifact'} are not in the local"
-            f" cache (first: {missing[0]})",
-            "run git artifacts pull to download them",
-        )
-    owned = sorted(set(tops(job.entries)) | set(job.manage))
     folders = Folders(job.root or job.base, job.base, job.what)
     base_exists = folders.real("")  # refuses a symlink on the way to `base` before reading
-    before = scan(job.base, owned, job.what, job.ignore) if base_exists else Scan([])
-    found, _ = digests(state, job.path, before.files, base=job.base, progress=progress)
-    current = {p: d for p, (d, _) in found.items()}
-    write, refs, delete = plan_changes(job, current, with_refs=fetch_ref is not None)
-    # What is in the way: folders where files go, files where folders go, files the scan
-    # left out (ignored ones); any symlink on the way refuses the checkout here.
-    clashes, unknown = folders.check([*write, *refs], delete, current)
-    conflicts = [p for p in [*write, *refs, *delete] if p in current and not store.has(current[p])]
-    conflicts += [c for c in clashes if c not in conflicts]
-    conflicts += [u for u in unknown if not _saved(store, os.path.join(job.base, u))]
-    plan = Plan([*write, *refs], delete, conflicts)
-    if conflicts and not job.force:
-        raise _conflict_error(job, conflicts)
-    if base_exists:
-        sweep_temps(job.base, before.temps)
-    only_creates = not (delete or clashes or unknown or any(p in current for p in write))
-    if missing and not only_creates:
-        assert fetcher is not None
-        sizes = {e.digest: e.size for e in stored.values()}
-        total = sum(sizes[d] for d in missing)
-        with phase(progress, "Downloading", files=len(missing), bytes=total) as bar:
-            fetcher.many(missing, bar.advance)
-    for rel in [*clashes, *delete]:
-        remove(os.path.join(job.base, rel))  # below a folder checked to be real: never followed
-    prune_empty_dirs(job.base, delete)
-    absent = set(missing) if only_creates else set()  # fetched as their files are written
-    FileWriter(state, store, job, current, absent, fetcher, progress).run(write)
-    _fetch_refs(state, job, refs, fetch_ref)
-    after = scan(job.base, owned, job.what, job.ignore) if (write or refs or delete) else before
-    return plan, after
+    survey = Survey(state, store, job, folders, with_refs=fetch_ref is not None)
+    try:
+        survey.run(base_exists)
+        if survey.missing and fetcher is None:
+            raise CacheError(
+                f"{survey.missing} object(s) of {job.what or 'this artifact'} are not in the"
+                f" local cache (first: {survey.first_missing})",
+                "run git artifacts pull to download them",
+            )
+        if survey.conflicts and not job.force:
+            raise _conflict_error(job, survey)
+        if base_exists:
+            sweep_temps(job.base, survey.temps)
+        fused = bool(survey.missing) and survey.creates_only
+        if survey.missing and not fused:
+            assert fetcher is not None
+            with phase(
+                progress, "Downloading", files=survey.missing, bytes=survey.missing_bytes
+            ) as bar:
+                for digests in survey.missing_digests():
+                    fetcher.many(digests, bar.advance)
+        writer = FileWriter(state, store, job, fetcher, fused)
+        _apply(state, job, survey, writer, progress, fetch_ref)
+        plan = Plan(survey.files + survey.refs, survey.deletes, survey.conflicts)
+        if plan.written or plan.deleted or not base_exists:
+            return plan, _fingerprint(job, survey.owned)
+        return plan, survey.fingerprint
+    finally:
+        survey.close()
 
 
-def _fetch_refs(state: State, job: Checkout, refs: list[str], fetch_ref: RefFetcher | None) -> None:
-    rows = []
-    for rel in refs:
+def _apply(
+    state: State,
+    job: Checkout,
+    survey: Survey,
+    writer: FileWriter,
+    progress: Progress | None,
+    fetch_ref: RefFetcher | None,
+) -> None:
+    """Make the changes the survey spooled, a group of folders at a time: what is in the way
+    and what goes away first, then the files written."""
+    first_new = first_missing_dir(job.base)
+    with phase(progress, "Checking out", files=survey.files, bytes=survey.bytes) as bar:
+        try:
+            for group in _groups(survey.changes()):
+                _apply_group(state, job, group, writer, bar, fetch_ref)
+        except Exception:
+            if writer.fused:  # a fetch failed: take back what this checkout made
+                for change in survey.changes():
+                    for name, *_ in change.writes:
+                        unlink_quiet(os.path.join(job.base, _rel(change.folder, name)))
+                writer.undo_dirs(first_new)
+            raise
+
+
+def _apply_group(
+    state: State,
+    job: Checkout,
+    group: list[Change],
+    writer: FileWriter,
+    bar: Bar,
+    fetch_ref: RefFetcher | None,
+) -> None:
+    for change in group:
+        gone = [_rel(change.folder, name) for name in change.deletes]
+        for rel in [*change.clashes, *gone]:
+            remove(os.path.join(job.base, rel))  # below a folder checked to be real
+        prune_empty_dirs(job.base, gone)
+    files = {
+        _rel(c.folder, name): (digest, size, replaces)
+        for c in group
+        for name, digest, size, replaces in c.writes
+    }
+    if files:
+        writer.run(files, bar)
+    refs = [(_rel(c.folder, name), text) for c in group for name, text in c.refs]
+    if refs:
         assert fetch_ref is not None
+        _fetch_refs(state, job, refs, fetch_ref)
+
+
+def _groups(changes: Iterator[Change]) -> Iterator[list[Change]]:
+    group: list[Change] = []
+    count = 0
+    for change in changes:
+        group.append(change)
+        count += len(change.writes)
+        if count >= GROUP_FILES:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
+def _fetch_refs(
+    state: State, job: Checkout, refs: list[tuple[str, str]], fetch_ref: RefFetcher
+) -> None:
+    rows = []
+    for rel, text in refs:
+        entry = entry_from_dict(json.loads(text))  # checked by the survey
         full = os.path.join(job.base, rel)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        fetch_ref(rel, job.entries[rel], full)
-        st = os.stat(full)
-        rows.append((state_key(job.path, rel), stat_key(st), job.entries[rel].digest))
+        fetch_ref(rel, entry, full)
+        rows.append((state_key(job.path, rel), stat_key(os.stat(full)), entry.digest))
     state.record(rows, started_ns=1 << 62)
 
 
-def _conflict_error(job: Checkout, conflicts: list[str]) -> ConflictError:
-    names = ", ".join(shown(job.what, c) for c in conflicts[:5])
-    more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+def _fingerprint(job: Checkout, owned: list[str]) -> str:
+    walk = FolderWalk(job.base, owned, job.what, job.ignore)
+    for _ in walk:
+        pass
+    return walk.fingerprint
+
+
+def _rel(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _conflict_error(job: Checkout, survey: Survey) -> ConflictError:
+    names = ", ".join(shown(job.what, c) for c in survey.conflicts)
+    more = survey.conflict_count - len(survey.conflicts)
     return ConflictError(
-        f"would overwrite or delete local changes not saved anywhere: {names}{more}",
+        f"would overwrite or delete local changes not saved anywhere: {names}"
+        + (f" and {more} more" if more > 0 else ""),
         job.conflict_fix,
     )
-
-
-def _saved(store: ObjectStore, full: str) -> bool:
-    """Whether the regular file at `full` holds bytes the cache has (a link never counts)."""
-    try:
-        if not stat.S_ISREG(os.lstat(full).st_mode):
-            return False
-        return store.has(sha256_file(full)[0])
-    except OSError:
-        return False

@@ -114,8 +114,8 @@ def remove(full: str) -> None:
         os.unlink(full)
     except IsADirectoryError:
         shutil.rmtree(full)
-    except FileNotFoundError:
-        pass
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # gone, or a file now stands where its folder was
     except PermissionError:
         os.chmod(os.path.dirname(full), 0o755)
         os.unlink(full)

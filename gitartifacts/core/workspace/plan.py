@@ -1,4 +1,4 @@
-"""What a checkout is asked to make, and its plan: pure records and functions, no I/O."""
+"""What a checkout is asked to make and what it found to do: plain records, no I/O."""
 
 from __future__ import annotations
 
@@ -6,20 +6,37 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import inline_tree
 
 RefFetcher = Callable[[str, mf.Entry, str], None]
 
 
-class Checkout(NamedTuple):
-    """What a checkout is to make: `entries` under `base` (`path` keys the stat cache).
+class Tree(NamedTuple):
+    """A version's entries as a listing tree: its root listing object, how to read a listing
+    object by hex digest, and the file count it may not pass (None: no bound)."""
 
-    Files under the owned tops (those of `entries` plus `manage`) that are not entries are
+    root: str
+    fetch: Callable[[str], bytes]
+    files: int | None = None
+
+
+def entries_tree(entries: dict[str, mf.Entry]) -> Tree:
+    """Entries held in memory (an inline manifest, a chosen few) as a tree."""
+    root, fetch = inline_tree(entries)
+    return Tree(root, fetch, len(entries))
+
+
+class Checkout(NamedTuple):
+    """What a checkout is to make: the entries of `tree` under `base` (`path` keys the stat
+    cache).
+
+    Files under the owned tops (those of the tree plus `manage`) that are not entries are
     deleted when `delete_extra`. A file is replaced or deleted only when its bytes are in the
     cache (nothing is lost) unless `force`. `root` (default `base`) is trusted: every folder
     from it to a target is checked not to be a link. `what` names the place in messages.
     """
 
-    entries: dict[str, mf.Entry]
+    tree: Tree
     base: str
     path: str | None
     root: str | None = None
@@ -33,8 +50,11 @@ class Checkout(NamedTuple):
 
 
 class Plan(NamedTuple):
-    write: list[str]
-    delete: list[str]
+    """What a checkout did: files written (references included) and deleted, and the files
+    in the way that it replaced (with force) or refused to."""
+
+    written: int
+    deleted: int
     conflicts: list[str]
 
 
@@ -52,15 +72,3 @@ class Fetcher(Protocol):
     def many(self, digests: list[str], progress: Callable[[int, int], object]) -> None:
         """Bring these objects into the cache, in parallel; `progress(files, bytes)` as
         objects arrive."""
-
-
-def plan_changes(
-    job: Checkout, current: dict[str, str], *, with_refs: bool
-) -> tuple[list[str], list[str], list[str]]:
-    """(stored files to write, references to fetch, files to delete) to turn the files found
-    (`current`: path -> digest) into the job's entries."""
-    entries = job.entries
-    write = [p for p, e in entries.items() if e.ref is None and current.get(p) != e.digest]
-    refs = [p for p, e in entries.items() if e.ref is not None and current.get(p) != e.digest]
-    delete = [p for p in current if p not in entries] if job.delete_extra else []
-    return write, refs if with_refs else [], delete
