@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, NamedTuple
 from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
-from gitartifacts.core.progress import Progress, phase
+from gitartifacts.core.progress import Bar, Progress, phase
 from gitartifacts.core.redaction import redact
+from gitartifacts.core.state import State
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
-from gitartifacts.remote import plan
+from gitartifacts.remote import plan, walk
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import folder_of, remote_id
 from gitartifacts.settings import Remote
@@ -143,33 +144,73 @@ def _send(
     progress: Progress | None,
 ) -> tuple[int, int]:
     """Upload what `todo` and the run records (`runs`, their objects) need and the remote
-    lacks, listings last; then record it all as pushed. (uploaded, already there)"""
-    objs = plan.objects_to_push(project, todo)
-    objs = objs._replace(data=sorted({*objs.data, *runs}))
-    known = set() if check_remote else project.state.known_on_remote(rid, objs.data)
-    unknown = [d for d in objs.data if d not in known]
-    missing = store.missing(unknown) if unknown else []
-    absent = project.cache.missing(missing)
+    lacks, batch after batch (walk.py), each batch's listings after its content and each
+    batch recorded as pushed once it is all there; then the manifests. (uploaded, already)"""
+    state = project.state
+    known = None if check_remote else lambda hexes: _known(state, rid, hexes)
+    sent = Sent(0, 0, True)
+    files, size = walk.totals(todo)
+    with phase(progress, "Uploading", files=files + len(runs), bytes=size) as bar:
+        extra = ((d, 0) for d in runs)
+        for batch in walk.batches(project, todo, walk.batch_size(), known, extra):
+            bar.advance(*batch.skipped)
+            sent = _send_batch(project, store, rid, batch, check_remote, jobs, bar, sent)
+            _check_same_remote(store, identity)
+            # Only now, with every object of the batch written or seen on the same remote,
+            # is any of it recorded: a push interrupted later resumes after it.
+            state.remote_identity.put(rid, identity)
+            state.mark_on_remote(rid, [d for d, _ in batch.data])
+            state.mark_on_remote(rid, batch.listings)
+    state.pushed(rid).put_many((m.digest, "1") for m in todo)
+    return sent.uploaded, sent.already
+
+
+class Sent(NamedTuple):
+    uploaded: int
+    already: int
+    first: bool  # no batch was checked yet: the remote's packs are listed afresh
+
+
+def _send_batch(
+    project: Project,
+    store: RemoteStore,
+    rid: str,
+    batch: walk.Batch,
+    check_remote: bool,
+    jobs: int,
+    bar: Bar,
+    sent: Sent,
+) -> Sent:
+    """Send one batch's content the remote lacks, then its listing objects."""
+    sizes = dict(batch.data)
+    named = [*sizes, *batch.listings]
+    known = set() if check_remote else project.state.known_on_remote(rid, named)
+    unknown = [d for d in sizes if d not in known]
+    # Packs this push sent are in the state already: the pack list read at the first batch
+    # stays good, unless the state is not trusted (then it is read again for each batch).
+    fresh = sent.first or check_remote
+    missing = set(store.missing(unknown, fresh_packs=fresh)) if unknown else set()
+    absent = project.cache.missing(sorted(missing))
     if absent:
         raise CacheError(
             f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
             "fetch them from a clone that has them, or re-add the data",
         )
+    there = [d for d in sizes if d not in missing]
+    bar.advance(len(there), sum(sizes[d] for d in there))
     if missing:
-        total = sum(objs.sizes.get(d, 0) for d in missing)
-        with phase(progress, "Uploading", files=len(missing), bytes=total) as bar:
-            store.upload(project.cache, missing, jobs=jobs, progress=bar.advance)
-    new_listings = [h for h in dict.fromkeys(objs.listings) if "sha256:" + h not in known]
+        store.upload(project.cache, sorted(missing), jobs=jobs, progress=bar.advance)
+    new_listings = [h for h in batch.listings if h not in known]
     if new_listings:
         # Small, and uploads are create-only: sending them beats asking about each one.
-        store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
-    identity = _check_same_remote(store, identity)
-    # Only now, with every object written or seen on the same remote, is any recorded.
-    project.state.remote_identity.put(rid, identity)
-    project.state.mark_on_remote(rid, objs.data)
-    project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
-    project.state.pushed(rid).put_many((m.digest, "1") for m in todo)
-    return len(missing) + len(new_listings), len(objs.data) - len(missing)
+        store.upload(project.cache, new_listings, jobs=jobs)
+    uploaded = sent.uploaded + len(missing) + len(new_listings)
+    return Sent(uploaded, sent.already + len(there), False)
+
+
+def _known(state: State, rid: str, hexes: list[str]) -> set[str]:
+    """Of these listing objects (hex), those recorded on the remote: all below them is too."""
+    return {hex_of(d) for d in state.known_on_remote(rid, ["sha256:" + h for h in hexes])}
 
 
 def _publish(project: Project, gremote: str) -> list[str]:
@@ -262,33 +303,32 @@ def fetch_manifests(
     jobs: int = JOBS,
     progress: Progress | None = None,
 ) -> int:
-    """Download every object these manifests name that the local cache lacks."""
+    """Download every object these manifests name that the local cache lacks: their
+    listings first, then their content batch after batch (walk.py)."""
     store: RemoteStore | None = None
     rid = remote_id(remote)
     count = 0
-    sizes: dict[str, int] = {}  # digest -> size of every object named
-    patches: set[str] = set()
     for m in manifests:
         if m.listing is not None and m.entries is None:
             store = store or open_store(remote, project)
             count += fetch_listing(project, store, m.listing, jobs)
-        # Not kept on `m`: a pull holds these manifests while its checkout reads its own.
-        entries = project.load_entries(m, keep=False)
-        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
-        del entries
-        patch = m.metadata.get("patch") if m.type == "code" else None
-        if isinstance(patch, str):
-            patches.add(patch)
-    # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
-    with cachelock.held(project.cache.root, exclusive=False):
-        missing = cachelock.renew(project.cache, sorted(sizes.keys() | patches))
-    if missing:
-        store = store or open_store(remote, project)
-        total = sum(sizes.get(d, 0) for d in missing)
-        with phase(progress, "Downloading", files=len(missing), bytes=total) as bar:
-            store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
-        project.state.mark_on_remote(rid, missing)
-        count += len(missing)
+    files, size = walk.totals(manifests)
+    with phase(progress, "Downloading", files=files, bytes=size) as bar:
+        for batch in walk.batches(project, manifests, walk.batch_size()):
+            sizes = dict(batch.data)
+            # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
+            with cachelock.held(project.cache.root, exclusive=False):
+                missing = cachelock.renew(project.cache, sorted(sizes))
+            lacking = set(missing)
+            bar.advance(batch.skipped[0], batch.skipped[1])
+            bar.advance(
+                len(sizes) - len(lacking), sum(n for d, n in sizes.items() if d not in lacking)
+            )
+            if missing:
+                store = store or open_store(remote, project)
+                store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
+                project.state.mark_on_remote(rid, missing)
+                count += len(missing)
     return count
 
 
