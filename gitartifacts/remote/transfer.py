@@ -1,8 +1,9 @@
 """push, fetch, pull: move content between the local cache and a remote cache.
 
-A transfer is "compute what is missing, then move it in parallel": the manifests of the
-commits concerned give the objects; a local index of what the remote holds and one batched
-existence check give what is missing. Listing objects travel after the objects they name.
+A transfer walks the manifests of the commits concerned in batches of objects (walk.py);
+per batch, this clone's record of what the remote holds and one batched existence check
+give what is missing, which then moves in parallel. Listing objects travel after the
+objects they name.
 """
 
 from __future__ import annotations
