@@ -16,15 +16,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
-from gitartifacts.core.progress import Bar, Progress, phase
-from gitartifacts.core.redaction import redact
-from gitartifacts.core.state import State
+from gitartifacts.core.progress import Progress, phase
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
-from gitartifacts.remote import plan, walk
+from gitartifacts.remote import plan, pushing, walk
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import folder_of, remote_id
 from gitartifacts.settings import Remote
@@ -34,6 +32,8 @@ if TYPE_CHECKING:
     from gitartifacts.remote.uploads import ProgressFn
 
 JOBS = 16
+# Listing objects of one level of folders fetched in one call (each ~100 bytes a file).
+LISTING_PART = 256
 # state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
 
 
@@ -116,7 +116,7 @@ def push(
             os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
         identity = store.identity(create=True)
         if identity is None:  # written a moment ago: a remote that keeps nothing
-            identity = _check_same_remote(store, None)
+            identity = pushing.check_same_remote(store, None)
         if known != identity:
             # Another remote now answers at this URL (or one emptied and re-created):
             # nothing this clone saw there counts any more.
@@ -124,94 +124,13 @@ def push(
             check_remote, todo = True, plan.parse(project, list(names.values()))
             runs = plan.run_objects(project, rid, check_remote)
         if todo or runs:
-            uploaded, already = _send(
+            uploaded, already = pushing.send(
                 project, store, rid, todo, runs, identity, check_remote, jobs, progress
             )
         else:
             project.state.remote_identity.put(rid, identity)
     messages = _publish(project, gremote) if tags and gremote else []
     return PushResult(remote.name, len(names), uploaded, already, messages)
-
-
-def _send(
-    project: Project,
-    store: RemoteStore,
-    rid: str,
-    todo: Sequence[mf.Manifest],
-    runs: Sequence[str],
-    identity: str,
-    check_remote: bool,
-    jobs: int,
-    progress: Progress | None,
-) -> tuple[int, int]:
-    """Upload what `todo` and the run records (`runs`, their objects) need and the remote
-    lacks, batch after batch (walk.py), each batch's listings after its content and each
-    batch recorded as pushed once it is all there; then the manifests. (uploaded, already)"""
-    state = project.state
-    known = None if check_remote else lambda hexes: _known(state, rid, hexes)
-    sent = Sent(0, 0, True)
-    files, size = walk.totals(todo)
-    with phase(progress, "Uploading", files=files + len(runs), bytes=size) as bar:
-        extra = ((d, 0) for d in runs)
-        for batch in walk.batches(project, todo, walk.batch_size(), known, extra):
-            bar.advance(*batch.skipped)
-            sent = _send_batch(project, store, rid, batch, check_remote, jobs, bar, sent)
-            _check_same_remote(store, identity)
-            # Only now, with every object of the batch written or seen on the same remote,
-            # is any of it recorded: a push interrupted later resumes after it.
-            state.remote_identity.put(rid, identity)
-            state.mark_on_remote(rid, [d for d, _ in batch.data])
-            state.mark_on_remote(rid, batch.listings)
-    state.pushed(rid).put_many((m.digest, "1") for m in todo)
-    return sent.uploaded, sent.already
-
-
-class Sent(NamedTuple):
-    uploaded: int
-    already: int
-    first: bool  # no batch was checked yet: the remote's packs are listed afresh
-
-
-def _send_batch(
-    project: Project,
-    store: RemoteStore,
-    rid: str,
-    batch: walk.Batch,
-    check_remote: bool,
-    jobs: int,
-    bar: Bar,
-    sent: Sent,
-) -> Sent:
-    """Send one batch's content the remote lacks, then its listing objects."""
-    sizes = dict(batch.data)
-    named = [*sizes, *batch.listings]
-    known = set() if check_remote else project.state.known_on_remote(rid, named)
-    unknown = [d for d in sizes if d not in known]
-    # Packs this push sent are in the state already: the pack list read at the first batch
-    # stays good, unless the state is not trusted (then it is read again for each batch).
-    fresh = sent.first or check_remote
-    missing = set(store.missing(unknown, fresh_packs=fresh)) if unknown else set()
-    absent = project.cache.missing(sorted(missing))
-    if absent:
-        raise CacheError(
-            f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
-            "fetch them from a clone that has them, or re-add the data",
-        )
-    there = [d for d in sizes if d not in missing]
-    bar.advance(len(there), sum(sizes[d] for d in there))
-    if missing:
-        store.upload(project.cache, sorted(missing), jobs=jobs, progress=bar.advance)
-    new_listings = [h for h in batch.listings if h not in known]
-    if new_listings:
-        # Small, and uploads are create-only: sending them beats asking about each one.
-        store.upload(project.cache, new_listings, jobs=jobs)
-    uploaded = sent.uploaded + len(missing) + len(new_listings)
-    return Sent(uploaded, sent.already + len(there), False)
-
-
-def _known(state: State, rid: str, hexes: list[str]) -> set[str]:
-    """Of these listing objects (hex), those recorded on the remote: all below them is too."""
-    return {hex_of(d) for d in state.known_on_remote(rid, ["sha256:" + h for h in hexes])}
 
 
 def _publish(project: Project, gremote: str) -> list[str]:
@@ -224,20 +143,6 @@ def _publish(project: Project, gremote: str) -> list[str]:
     if not fresh or run_notes.unpushed(project.repo, gremote):
         run_notes.push(project.repo, gremote)
     return messages
-
-
-def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
-    """Fail when the remote lost its identity during the push (deleted, emptied, replaced):
-    what this push wrote may be gone, so none of it may count as pushed."""
-    from gitartifacts.remote.identity import IDENTITY
-
-    if identity is None or store.identity() != identity:
-        raise CacheError(
-            f"remote {redact(store.url)} changed during the push (its {IDENTITY} is gone or "
-            "different), so nothing was recorded as pushed",
-            "run git artifacts push again",
-        )
-    return identity
 
 
 # ---------------------------------------------------------------- fetch and pull
@@ -391,9 +296,10 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
     seen = {root}
     while level:
         missing = project.cache.missing(level)
-        if missing:
-            store.download(project.cache, missing, jobs=jobs)
-            count += len(missing)
+        # In parts: a level of 10,000 folders is 100 MB of listings, read in parallel.
+        for i in range(0, len(missing), LISTING_PART):
+            store.download(project.cache, missing[i : i + LISTING_PART], jobs=jobs)
+        count += len(missing)
         nxt: list[str] = []
         for d in level:
             for h in listing.listing_children(project.cache.read(d), hex_of(d)):
