@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
@@ -12,12 +11,7 @@ from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-
-
-class PushObjects(NamedTuple):
-    data: list[str]  # content objects, sorted
-    sizes: dict[str, int]  # digest -> size
-    listings: list[str]  # hex names of listing objects, children before parents
+from gitartifacts.remote import walk
 
 
 def manifests_in_commits(
@@ -82,25 +76,6 @@ def _commit(project: Project, rev: str) -> str | None:
     return project.repo.head() if rev == "HEAD" else project.repo.rev_parse(rev + "^{commit}")
 
 
-def objects_to_push(project: Project, manifests: Sequence[mf.Manifest]) -> PushObjects:
-    """The objects these manifests need on a remote: their content (and a code artifact's
-    patch, when cached) and their listing objects."""
-    data: set[str] = set()
-    sizes: dict[str, int] = {}
-    listings: list[str] = []
-    for m in manifests:
-        entries = project.load_entries(m)
-        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
-        data.update(e.digest for e in entries.values() if e.ref is None)
-        patch = m.metadata.get("patch") if m.type == "code" else None
-        if isinstance(patch, str) and project.cache.has(patch):
-            data.add(patch)
-        if m.listing is not None:
-            listings += reversed(listing_objects(project, m.listing))
-            m.entries = None  # large: only their digests and sizes are needed from here
-    return PushObjects(sorted(data), sizes, listings)
-
-
 def run_objects(project: Project, rid: str, check_remote: bool) -> list[str]:
     """The objects run records name (history, saved files, patches) that are in the local
     cache and not known to be on remote `rid`: they travel with the runs' records."""
@@ -119,17 +94,18 @@ def lacking(project: Project, manifests: Sequence[mf.Manifest]) -> list[mf.Manif
         if m in need_listing:
             continue
         try:
-            entries = project.load_entries(m)
-        except CacheError:
+            if _lacks_objects(project, m):
+                need_objects.append(m)
+        except CacheError:  # a listing object below the root is gone
             need_listing.append(m)
-            continue
-        wanted = {e.digest for e in entries.values() if e.ref is None}
-        patch = m.metadata.get("patch") if m.type == "code" else None
-        if isinstance(patch, str):
-            wanted.add(patch)
-        if project.cache.missing(sorted(wanted)):
-            need_objects.append(m)
     return need_listing + need_objects
+
+
+def _lacks_objects(project: Project, m: mf.Manifest) -> bool:
+    for batch in walk.batches(project, [m], walk.batch_size()):
+        if project.cache.missing(sorted({d for d, _ in batch.data})):
+            return True
+    return False
 
 
 def listing_objects(project: Project, root: str) -> list[str]:

@@ -93,19 +93,22 @@ class RemoteStore(Uploads):
                 self._put_key(IDENTITY, identity_doc(found), create=False)
         return found
 
-    def missing(self, digests: Iterable[str], jobs: int = JOBS) -> list[str]:
+    def missing(
+        self, digests: Iterable[str], jobs: int = JOBS, fresh_packs: bool = True
+    ) -> list[str]:
         """The digests the remote lacks, in the order given, each once.
 
         Packed objects are answered by the pack indexes (one listing of `packs/`, each index
-        read once); of the others, a few are checked one by one in parallel, many by
-        listing the 2-hex prefixes they fall in, or the whole tree when the remote is small.
+        read once; with `fresh_packs` off, the packs as listed by an earlier call); of the
+        others, a few are checked one by one in parallel, many by listing the 2-hex prefixes
+        they fall in, or the whole tree when the remote is small.
         """
         wanted = list(dict.fromkeys(digests))
         if not wanted:
             return []
         with self._errors(), self._step(f"checking which of {len(wanted)} objects it has"):
             self._connect()
-            packed = self.packs.view().locate(wanted)
+            packed = self.packs.view(refresh=fresh_packs).locate(wanted)
             rest = [d for d in wanted if d not in packed]
             present = self._present(rest, max(1, jobs)) if rest else set()
         return [d for d in rest if d not in present]

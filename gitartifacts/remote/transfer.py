@@ -1,8 +1,9 @@
 """push, fetch, pull: move content between the local cache and a remote cache.
 
-A transfer is "compute what is missing, then move it in parallel": the manifests of the
-commits concerned give the objects; a local index of what the remote holds and one batched
-existence check give what is missing. Listing objects travel after the objects they name.
+A transfer walks the manifests of the commits concerned in batches of objects (walk.py);
+per batch, this clone's record of what the remote holds and one batched existence check
+give what is missing, which then moves in parallel. Listing objects travel after the
+objects they name.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress, phase
-from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
-from gitartifacts.remote import plan
+from gitartifacts.remote import plan, pushing, walk
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import folder_of, remote_id
 from gitartifacts.settings import Remote
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from gitartifacts.remote.uploads import ProgressFn
 
 JOBS = 16
+# Listing objects of one level of folders fetched in one call (each ~100 bytes a file).
+LISTING_PART = 256
 # state key/value: the identity a remote showed at this clone's last push (see remote.IDENTITY).
 
 
@@ -114,7 +116,7 @@ def push(
             os.makedirs(remote.url, exist_ok=True)  # inside the origin's own .git folder
         identity = store.identity(create=True)
         if identity is None:  # written a moment ago: a remote that keeps nothing
-            identity = _check_same_remote(store, None)
+            identity = pushing.check_same_remote(store, None)
         if known != identity:
             # Another remote now answers at this URL (or one emptied and re-created):
             # nothing this clone saw there counts any more.
@@ -122,54 +124,13 @@ def push(
             check_remote, todo = True, plan.parse(project, list(names.values()))
             runs = plan.run_objects(project, rid, check_remote)
         if todo or runs:
-            uploaded, already = _send(
+            uploaded, already = pushing.send(
                 project, store, rid, todo, runs, identity, check_remote, jobs, progress
             )
         else:
             project.state.remote_identity.put(rid, identity)
     messages = _publish(project, gremote) if tags and gremote else []
     return PushResult(remote.name, len(names), uploaded, already, messages)
-
-
-def _send(
-    project: Project,
-    store: RemoteStore,
-    rid: str,
-    todo: Sequence[mf.Manifest],
-    runs: Sequence[str],
-    identity: str,
-    check_remote: bool,
-    jobs: int,
-    progress: Progress | None,
-) -> tuple[int, int]:
-    """Upload what `todo` and the run records (`runs`, their objects) need and the remote
-    lacks, listings last; then record it all as pushed. (uploaded, already there)"""
-    objs = plan.objects_to_push(project, todo)
-    objs = objs._replace(data=sorted({*objs.data, *runs}))
-    known = set() if check_remote else project.state.known_on_remote(rid, objs.data)
-    unknown = [d for d in objs.data if d not in known]
-    missing = store.missing(unknown) if unknown else []
-    absent = project.cache.missing(missing)
-    if absent:
-        raise CacheError(
-            f"{len(absent)} object(s) to push are not in the local cache (first: {absent[0]})",
-            "fetch them from a clone that has them, or re-add the data",
-        )
-    if missing:
-        total = sum(objs.sizes.get(d, 0) for d in missing)
-        with phase(progress, "Uploading", files=len(missing), bytes=total) as bar:
-            store.upload(project.cache, missing, jobs=jobs, progress=bar.advance)
-    new_listings = [h for h in dict.fromkeys(objs.listings) if "sha256:" + h not in known]
-    if new_listings:
-        # Small, and uploads are create-only: sending them beats asking about each one.
-        store.upload(project.cache, ["sha256:" + h for h in new_listings], jobs=jobs)
-    identity = _check_same_remote(store, identity)
-    # Only now, with every object written or seen on the same remote, is any recorded.
-    project.state.remote_identity.put(rid, identity)
-    project.state.mark_on_remote(rid, objs.data)
-    project.state.mark_on_remote(rid, ["sha256:" + h for h in new_listings])
-    project.state.pushed(rid).put_many((m.digest, "1") for m in todo)
-    return len(missing) + len(new_listings), len(objs.data) - len(missing)
 
 
 def _publish(project: Project, gremote: str) -> list[str]:
@@ -182,20 +143,6 @@ def _publish(project: Project, gremote: str) -> list[str]:
     if not fresh or run_notes.unpushed(project.repo, gremote):
         run_notes.push(project.repo, gremote)
     return messages
-
-
-def _check_same_remote(store: RemoteStore, identity: str | None) -> str:
-    """Fail when the remote lost its identity during the push (deleted, emptied, replaced):
-    what this push wrote may be gone, so none of it may count as pushed."""
-    from gitartifacts.remote.identity import IDENTITY
-
-    if identity is None or store.identity() != identity:
-        raise CacheError(
-            f"remote {redact(store.url)} changed during the push (its {IDENTITY} is gone or "
-            "different), so nothing was recorded as pushed",
-            "run git artifacts push again",
-        )
-    return identity
 
 
 # ---------------------------------------------------------------- fetch and pull
@@ -262,33 +209,32 @@ def fetch_manifests(
     jobs: int = JOBS,
     progress: Progress | None = None,
 ) -> int:
-    """Download every object these manifests name that the local cache lacks."""
+    """Download every object these manifests name that the local cache lacks: their
+    listings first, then their content batch after batch (walk.py)."""
     store: RemoteStore | None = None
     rid = remote_id(remote)
     count = 0
-    sizes: dict[str, int] = {}  # digest -> size of every object named
-    patches: set[str] = set()
     for m in manifests:
         if m.listing is not None and m.entries is None:
             store = store or open_store(remote, project)
             count += fetch_listing(project, store, m.listing, jobs)
-        # Not kept on `m`: a pull holds these manifests while its checkout reads its own.
-        entries = project.load_entries(m, keep=False)
-        sizes.update((e.digest, e.size) for e in entries.values() if e.ref is None)
-        del entries
-        patch = m.metadata.get("patch") if m.type == "code" else None
-        if isinstance(patch, str):
-            patches.add(patch)
-    # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
-    with cachelock.held(project.cache.root, exclusive=False):
-        missing = cachelock.renew(project.cache, sorted(sizes.keys() | patches))
-    if missing:
-        store = store or open_store(remote, project)
-        total = sum(sizes.get(d, 0) for d in missing)
-        with phase(progress, "Downloading", files=len(missing), bytes=total) as bar:
-            store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
-        project.state.mark_on_remote(rid, missing)
-        count += len(missing)
+    files, size = walk.totals(manifests)
+    with phase(progress, "Downloading", files=files, bytes=size) as bar:
+        for batch in walk.batches(project, manifests, walk.batch_size()):
+            sizes = dict(batch.data)
+            # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
+            with cachelock.held(project.cache.root, exclusive=False):
+                missing = cachelock.renew(project.cache, sorted(sizes))
+            lacking = set(missing)
+            bar.advance(batch.skipped[0], batch.skipped[1])
+            bar.advance(
+                len(sizes) - len(lacking), sum(n for d, n in sizes.items() if d not in lacking)
+            )
+            if missing:
+                store = store or open_store(remote, project)
+                store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
+                project.state.mark_on_remote(rid, missing)
+                count += len(missing)
     return count
 
 
@@ -350,9 +296,10 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
     seen = {root}
     while level:
         missing = project.cache.missing(level)
-        if missing:
-            store.download(project.cache, missing, jobs=jobs)
-            count += len(missing)
+        # In parts: a level of 10,000 folders is 100 MB of listings, read in parallel.
+        for i in range(0, len(missing), LISTING_PART):
+            store.download(project.cache, missing[i : i + LISTING_PART], jobs=jobs)
+        count += len(missing)
         nxt: list[str] = []
         for d in level:
             for h in listing.listing_children(project.cache.read(d), hex_of(d)):

@@ -3,7 +3,7 @@
 Uploads are conditional creates: of two writers racing on one object both succeed and
 neither overwrites the other. Every byte sent is hashed on the way, so a corrupt cache
 object never reaches a remote. Listings must reach the remote only after the objects they
-name, so push with `upload_ordered([data_objects, listing_objects])`.
+name: a push sends each batch's listings after its content (see walk.py).
 """
 
 from __future__ import annotations
