@@ -247,6 +247,7 @@ class LocalPacks:
         pending, self._pending = self._pending, None
         assert pending is not None
         try:
+            pending.seen.clear()  # no longer asked: its memory goes before the index is built
             pending.finish()
             if final and pending.count < PACK_MIN:
                 for digest, data in pending.objects():
