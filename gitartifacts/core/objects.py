@@ -79,11 +79,12 @@ class ObjectStore:
 
     def size(self, digest: str) -> int | None:
         """The object's size in bytes; None when the cache lacks it."""
+        if (where := self.packs.find(digest)) is not None:
+            return where.length
         try:
             return os.stat(self.spath(digest)).st_size
         except FileNotFoundError:
-            where = self.packs.find(digest)
-            return None if where is None else where.length
+            return None
 
     def flush(self) -> None:
         """Seal the pending pack: call it before writing anything that names its objects."""

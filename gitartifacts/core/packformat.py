@@ -31,6 +31,8 @@ VERSION = 1
 HEADER = struct.Struct(">8sIIQ")
 RECORD = struct.Struct(">32sQQ")
 TRAILER = 32
+# Records of one 2-byte prefix up to this many are compared in turn, more are bisected.
+_SCAN = 8
 # An index larger than this is refused unread (2 million records of 48 bytes).
 INDEX_LIMIT = HEADER.size + 2_000_000 * RECORD.size + TRAILER
 
@@ -72,11 +74,16 @@ class PackIndex:
             self._fanout = _fanout(self.records, self.base, self.count)
         top = int.from_bytes(raw[:2], "big")
         lo, hi = self._fanout[top], self._fanout[top + 1]
-        keys = _Keys(self.records, self.base, self.count)
-        i = bisect.bisect_left(keys, raw, lo, hi)
-        if i < hi and keys[i] == raw:
-            _, offset, length = RECORD.unpack_from(self.records, self.base + i * RECORD.size)
-            return Located(self.pack, offset, length)
+        if hi - lo > _SCAN:
+            lo = bisect.bisect_left(_Keys(self.records, self.base, self.count), raw, lo, hi)
+        for i in range(lo, hi):  # the few records of this prefix (a pack of 65,536: one)
+            at = self.base + i * RECORD.size
+            key = self.records[at : at + 32]
+            if key == raw:
+                _, offset, length = RECORD.unpack_from(self.records, at)
+                return Located(self.pack, offset, length)
+            if key > raw:
+                break
         return None
 
     def locate(self, wanted: Collection[bytes]) -> Iterator[tuple[bytes, Located]]:
