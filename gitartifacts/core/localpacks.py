@@ -65,6 +65,7 @@ class LocalPacks:
         self._loose = loose  # writes one object loose
         self._lock = threading.RLock()
         self._indexes: dict[str, PackIndex] = {}
+        self._view: tuple[PackIndex, ...] = ()  # the indexes, for lookups without the lock
         self._stamp: tuple[int, int] | None = None
         self._fds: dict[str, int] = {}
         self._pending: _Pending | None = None
@@ -77,9 +78,11 @@ class LocalPacks:
         On a miss, packs another process sealed are looked for when `fresh`, else when the
         last look is `RECHECK` seconds old (a stat per miss costs as much as the lookup)."""
         raw = bytes.fromhex(digest[7:])
+        hit = self._lookup(raw)  # no lock: `_view` is replaced whole, never changed
+        if hit is not None:
+            return hit
         with self._lock:
-            hit = self._lookup(raw)
-            if hit is None and self._changed(fresh):
+            if self._changed(fresh):
                 self._relist()
                 hit = self._lookup(raw)
             if hit is None and self._pending is not None:
@@ -88,13 +91,15 @@ class LocalPacks:
 
     def read(self, where: Located) -> bytes:
         """The bytes at `where`, not yet verified (short if the pack is)."""
-        with self._lock:
-            if where.pack == PENDING and self._pending is not None:
-                return self._pending.read(where.offset, where.length)
-            fd = self._fds.get(where.pack)
-            if fd is None:
-                fd = os.open(self.pack_path(where.pack), os.O_RDONLY | os.O_NOFOLLOW)
-                self._fds[where.pack] = fd
+        fd = self._fds.get(where.pack)
+        if fd is None:
+            with self._lock:
+                if where.pack == PENDING and self._pending is not None:
+                    return self._pending.read(where.offset, where.length)
+                fd = self._fds.get(where.pack)
+                if fd is None:
+                    fd = os.open(self.pack_path(where.pack), os.O_RDONLY | os.O_NOFOLLOW)
+                    self._fds[where.pack] = fd
         return os.pread(fd, where.length, where.offset)
 
     def pack_path(self, name: str) -> str:
@@ -128,9 +133,10 @@ class LocalPacks:
         """Drop what this process holds of pack `name` (it is being removed)."""
         with self._lock:
             self._indexes.pop(name, None)
-            fd = self._fds.pop(name, None)
-            if fd is not None:
-                os.close(fd)
+            self._view = tuple(self._indexes.values())
+            # Its descriptor stays open: another thread may be reading through it, and a
+            # closed number could be reused for another file. One per pack removed.
+            self._fds.pop(name, None)
             self._stamp = None
 
     def take_out(self, name: str, folder: Path) -> None:
@@ -147,7 +153,7 @@ class LocalPacks:
                 os.rename(path, folder / f"{os.path.basename(path)}-{temp_name()}")
 
     def _lookup(self, raw: bytes) -> Located | None:
-        for index in self._indexes.values():
+        for index in self._view:
             hit = index.find_raw(raw)
             if hit is not None:
                 return hit
@@ -179,6 +185,7 @@ class LocalPacks:
             index = self._map(name)
             if index is not None:
                 self._indexes[name] = index
+        self._view = tuple(self._indexes.values())
 
     def _map(self, name: str) -> PackIndex | None:
         """The index of `name` mapped in, None when it is unreadable (its objects count as
@@ -258,6 +265,7 @@ class LocalPacks:
             index = self._map(name)
             if index is not None:
                 self._indexes[name] = index
+                self._view = tuple(self._indexes.values())
         finally:
             pending.close()
 
