@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,7 +50,22 @@ PENDING = ""
 # Seconds a miss trusts the last look at `packs/` (see `find`).
 RECHECK = 0.05
 _ABSENT = (0, 0)  # the stamp of a cache with no `packs/` yet
+_OPEN: weakref.WeakValueDictionary[str, LocalPacks] = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
 _IDX_RE = re.compile(r"^([0-9a-f]{64})\.idx\Z")
+
+
+def for_root(
+    root: Path, tmp_dir: Callable[[], Path], loose: Callable[[str, bytes], None]
+) -> LocalPacks:
+    """The `LocalPacks` of the cache at `root`, one per process: every store opened on it
+    sees (and flushes) the same pending pack."""
+    key = os.path.realpath(root)
+    with _OPEN_LOCK:
+        packs = _OPEN.get(key)
+        if packs is None:
+            packs = _OPEN[key] = LocalPacks(root, tmp_dir, loose)
+        return packs
 
 
 class LocalPacks:

@@ -32,7 +32,7 @@ from gitartifacts.core.fsio import (
     write_all,
 )
 from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd
-from gitartifacts.core.localpacks import PENDING, LocalPacks
+from gitartifacts.core.localpacks import PENDING, for_root
 from gitartifacts.core.objecterrors import CorruptObjectError, not_cached
 from gitartifacts.core.packformat import SMALL, Located
 from gitartifacts.core.shards import object_key, objects_present
@@ -54,7 +54,7 @@ class ObjectStore:
         self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
         self.pack_small = pack_small  # off when checkouts link to cache files
-        self.packs = LocalPacks(root, self.tmp_dir, self._add_loose)
+        self.packs = for_root(root, self.tmp_dir, self._add_loose)
 
     @property
     def direct_writes(self) -> bool:

@@ -49,6 +49,7 @@ class Uploads(KeyIO):
         """
         self._check_writable()
         wanted = list(dict.fromkeys(digests))
+        cache.flush()  # what is sent is read from sealed packs or loose files
         with self._errors(), self._step(f"uploading {len(wanted)} objects"):
             if self.protocol == "file":
                 self._make_root()  # only here: a folder that vanishes later fails the upload
