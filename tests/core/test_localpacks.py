@@ -12,12 +12,12 @@ import pytest
 from helpers import (
     GitRepo,
     assert_cache_sound,
-    cache_objects,
     clone,
     file_digests,
     kill_group_after,
     sha,
     stderr_error_line,
+    stored_objects,
 )
 
 from gitartifacts.core import cachelock
@@ -59,7 +59,7 @@ def test_add_of_small_files_writes_one_pack_and_no_loose_objects(repo: GitRepo) 
     _added(repo)
     assert len(_packs(repo)) == 1 and (repo.cache / "packs").glob("*.idx")
     assert {p.name for p in _loose(repo)} <= {repo.manifest("ds").get("listing", "")[9:]}
-    assert {sha(t.encode())[7:] for t in FILES.values()} <= set(cache_objects(repo.cache))
+    assert {sha(t.encode())[7:] for t in FILES.values()} <= set(stored_objects(repo.cache))
     assert assert_cache_sound(repo.cache) >= 50
     assert not list((repo.cache / "tmp").glob("*"))  # the pending pack was sealed
 
