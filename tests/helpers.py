@@ -92,6 +92,14 @@ def cache_files(cache_root: Path) -> list[str]:
     )
 
 
+def stored_objects(cache_root: Path) -> dict[str, Path]:
+    """`cache_objects`, and every packed object in `<cache_root>/packs/` (its pack's path)."""
+    out: dict[str, Path] = {}
+    for idx in (cache_root / "packs").glob("*.idx"):
+        out.update(dict.fromkeys(_packed_sound(idx), idx.with_suffix(".pack")))
+    return out | cache_objects(cache_root)
+
+
 def cache_objects(cache_root: Path) -> dict[str, Path]:
     """hex name -> path of every content object in `<cache_root>/sha256/<2>/<62>`."""
     objects = cache_root / "sha256"

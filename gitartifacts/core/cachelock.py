@@ -1,12 +1,12 @@
 """The cache's use lock: writers renew the objects they reuse under it, gc removes under it.
 
 A writer (`add`, `fetch`/`pull`, a run logging a version) that names an object already in
-the cache renews the object's mtime, holding the lock shared, before it writes the manifest
-or version that names it; gc holds the lock exclusively while it checks each object's mtime
-again and unlinks it. So either the renewal comes first (gc sees a young object and keeps
-it) or the removal does (the writer finds the object gone and stores it again). The lock is
-an flock on the cache's folder itself (no file of its own in the cache): the kernel drops it
-when its process dies, and every wait for it has a deadline.
+the cache renews the object's mtime (a packed object: its pack's), holding the lock shared,
+before it writes the manifest or version that names it; gc holds the lock exclusively while
+it checks each object's mtime again and removes it. So either the renewal comes first (gc
+sees a young object and keeps it) or the removal does (the writer finds the object gone and
+stores it again). The lock is an flock on the cache's folder itself (no file of its own in
+the cache): the kernel drops it when its process dies, and every wait for it has a deadline.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from gitartifacts.core.localpacks import PENDING
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError
 
@@ -41,6 +42,7 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
     order given. Call it holding the lock shared, and store the missing ones before letting
     go: a gc then running can no longer remove what the caller is about to name."""
     missing: list[str] = []
+    packs: dict[str, list[str]] = {}
     for d in digests:
         path = store.spath(d)
         try:
@@ -51,9 +53,28 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
                 continue
             os.utime(path, follow_symlinks=False)
         except FileNotFoundError:
-            missing.append(d)
+            where = store.packs.find(d)
+            if where is None:
+                missing.append(d)
+            elif where.pack != PENDING:  # a pending pack is new whenever it is sealed
+                packs.setdefault(where.pack, []).append(d)
         except PermissionError:
             continue  # another user's object in a shared cache: their gc's to keep
+    return missing + _renew_packs(store, packs)
+
+
+def _renew_packs(store: ObjectStore, packs: dict[str, list[str]]) -> list[str]:
+    """Renew each pack by its mtime; of a pack a gc removed meanwhile, the objects no other
+    pack holds (a repack's new pack is young: it needs no renewal)."""
+    missing: list[str] = []
+    for name, digests in sorted(packs.items()):
+        try:
+            os.utime(store.packs.pack_path(name), follow_symlinks=False)
+        except PermissionError:
+            continue
+        except FileNotFoundError:
+            store.packs.forget(name)
+            missing += [d for d in digests if not store.has(d)]
     return missing
 
 

@@ -1,20 +1,21 @@
 """The local content cache: objects named by the sha256 of their bytes.
 
-Layout `<root>/sha256/<2 hex>/<62 hex>`. Objects are written to a temporary file and
-renamed into place, so a reader never sees a partial object and several processes may
-write the same object at once; every object is read-only.
+Loose objects at `<root>/sha256/<2 hex>/<62 hex>`, written to a temporary file and renamed
+into place, so a reader never sees a partial object and several processes may write the
+same object at once; every object is read-only. Small objects go into packs instead
+(`<root>/packs/`, see localpacks), unless checkouts link to cache files.
 
 Objects are not trusted on read either (a disk, a user or a tool may change them): whatever
 is read whole, copied out or handed to an upload is hashed on the way. An object whose bytes
 do not match its name (or that is not a regular file) is moved to `<root>/corrupt/` and
-reported by digest (`CorruptObjectError`), so the next fetch brings a good copy.
+reported by digest (`CorruptObjectError`), so the next fetch brings a good copy; a corrupt
+packed object takes its pack out (its good objects are kept loose).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import stat
@@ -23,58 +24,71 @@ from pathlib import Path
 from gitartifacts.core.fsio import (
     WORK_TMP,
     create_only,
-    kernel_copy,
     new_file,
     open_new,
+    read_small,
     temp_name,
     unlink_quiet,
     write_all,
 )
-from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd, sha256_file
-from gitartifacts.core.largewrite import hash_and_write
+from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd
+from gitartifacts.core.localpacks import PENDING, for_root
+from gitartifacts.core.objecterrors import CorruptObjectError, not_cached
+from gitartifacts.core.packformat import SMALL, Located
 from gitartifacts.core.shards import object_key, objects_present
+from gitartifacts.core.streamcopy import StreamCopier
 from gitartifacts.errors import CacheError
 
-# Files up to this size are read whole: one read, one hash, one write.
-SMALL = 1 << 20
-# Files from this size that the file system cannot clone are written around the page cache
-# (O_DIRECT) unless `direct_writes` is off: see `largewrite`.
-DIRECT_MIN = 64 << 20
-_NO_REFLINK = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
+__all__ = ["SMALL", "CorruptObjectError", "ObjectStore", "not_cached"]
+
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
-_FICLONE = 0x40049409
 CORRUPT_DIR = "corrupt"
 
 
-class CorruptObjectError(CacheError):
-    """A cache object whose bytes do not hash to its name; it was moved aside."""
-
-
 class ObjectStore:
-    def __init__(self, root: Path, direct_writes: bool = True) -> None:
+    def __init__(self, root: Path, direct_writes: bool = True, pack_small: bool = False) -> None:
         self.root = root
-        self.direct_writes = direct_writes  # for very large files: see `_write_large`
+        self._streams = StreamCopier(direct_writes)
         self.objects = root / "sha256"
         self._root = f"{root}/"
         self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
-        self._reflink_ok: bool | None = None
+        self.pack_small = pack_small  # off when checkouts link to cache files
+        self.packs = for_root(root, self.tmp_dir, self._add_loose)
+
+    @property
+    def direct_writes(self) -> bool:
+        """Whether very large files are written around the page cache (see `streamcopy`)."""
+        return self._streams.direct_writes
 
     def path(self, digest: str) -> Path:
         return Path(self.spath(digest))
 
     def spath(self, digest: str) -> str:
-        """`path` as a string: on the per-file paths of 100,000-file artifacts, building
-        Path objects cost more than the system calls they were for."""
+        """`path` as a string: for 100,000 files, Path objects cost more than the reads."""
         return self._root + object_key(digest)
 
     def has(self, digest: str) -> bool:
-        return os.path.exists(self.spath(digest))
+        # The packs first: a lookup in memory, where a loose miss is a system call.
+        return self.packs.find(digest) is not None or os.path.exists(self.spath(digest))
 
     def missing(self, digests: list[str]) -> list[str]:
         """The digests not in the cache, in the order given."""
         present = objects_present(self._prefix, digests)
-        return [d for d in digests if d not in present]
+        return [d for d in digests if d not in present and self.packs.find(d) is None]
+
+    def size(self, digest: str) -> int | None:
+        """The object's size in bytes; None when the cache lacks it."""
+        if (where := self.packs.find(digest)) is not None:
+            return where.length
+        try:
+            return os.stat(self.spath(digest)).st_size
+        except FileNotFoundError:
+            return None
+
+    def flush(self) -> None:
+        """Seal the pending pack: call it before writing anything that names its objects."""
+        self.packs.flush()
 
     def read(self, digest: str) -> bytes:
         """The whole object (a listing, a patch), verified against its name."""
@@ -84,17 +98,18 @@ class ObjectStore:
         return data
 
     def read_checked(self, digest: str, limit: int) -> bytes | None:
-        """The object's bytes, verified, when it is at most `limit` bytes (an upload of a
-        small object); None when it is larger or absent."""
+        """The object's bytes, verified, when at most `limit` bytes; else or absent, None."""
         return self._read_object(digest, limit)
 
     def _read_object(self, digest: str, limit: int | None) -> bytes | None:
+        if (where := self.packs.find(digest)) is not None:
+            return self._read_at(digest, where, limit)
         try:
             fd = self._open_regular(digest)
         except CorruptObjectError:
             raise
-        except CacheError:
-            return None  # not in the cache
+        except CacheError:  # not loose
+            return self._read_packed(digest, limit)
         try:
             size = os.fstat(fd).st_size
             if limit is not None and size > limit:
@@ -108,8 +123,29 @@ class ObjectStore:
             os.close(fd)
         if limit is not None and len(data) > limit:
             return None
-        self._check_bytes(digest, data)
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise self.quarantine(digest)
         return data
+
+    def _read_packed(self, digest: str, limit: int | None) -> bytes | None:
+        """A packed object's bytes, verified; None when not packed or over `limit`."""
+        where = self.packs.find(digest, fresh=True)
+        return None if where is None else self._read_at(digest, where, limit)
+
+    def _read_at(self, digest: str, where: Located, limit: int | None) -> bytes | None:
+        if limit is not None and where.length > limit:
+            return None
+        data = self.packs.read(where)
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise self._packed_corrupt(digest, where)
+        return data
+
+    def _packed_corrupt(self, digest: str, where: Located) -> CorruptObjectError:
+        """Take a pack holding a corrupt object out of use (see `LocalPacks.take_out`)."""
+        if where.pack == PENDING:
+            return self.corrupt_error(digest, "it changed in memory before it was stored")
+        self.packs.take_out(where.pack, self.root / CORRUPT_DIR)
+        return self.corrupt_error(digest, f"its bytes in pack {where.pack[:16]} do not match")
 
     def check(self, digest: str) -> None:
         """Hash the object; raise (after moving it aside) when it does not match its name."""
@@ -120,6 +156,9 @@ class ObjectStore:
         """Copy the object to `fd_out`, hashing what is copied; raises (the object moved
         aside) when the bytes do not match its name. The caller discards `fd_out` then.
         Returns the size copied."""
+        if self.packs.find(digest) or not os.path.lexists(self.spath(digest)):
+            write_all(fd_out, data := self.read(digest))
+            return len(data)
         fd = self._open_regular(digest)
         try:
             actual, size = sha256_fd(fd, lambda chunk: write_all(fd_out, chunk))
@@ -128,10 +167,6 @@ class ObjectStore:
         if actual != digest:
             raise self.quarantine(digest)
         return size
-
-    def _check_bytes(self, digest: str, data: bytes) -> None:
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            raise self.quarantine(digest)
 
     def _open_regular(self, digest: str) -> int:
         """A descriptor on the object, never through a symbolic link."""
@@ -167,13 +202,21 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ writing
 
-    def add_bytes(self, data: bytes, digest: str | None = None) -> str:
+    def add_bytes(self, data: bytes, digest: str | None = None, pack: bool = True) -> str:
+        """Store `data` (loose when `pack` is off); its digest."""
         if digest is None:
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if pack and self.pack_small and len(data) <= SMALL:
+            if not self.has(digest):
+                self.packs.add(digest, data)
+        else:
+            self._add_loose(digest, data)
+        return digest
+
+    def _add_loose(self, digest: str, data: bytes) -> None:
         final = self.spath(digest)
         if not os.path.exists(final):
             self._publish(final, data)
-        return digest
 
     def add_file(self, src: str, size_hint: int = -1) -> tuple[str, int]:
         """Hash `src` and store its bytes; one read pass. Returns (digest, size)."""
@@ -197,6 +240,10 @@ class ObjectStore:
         """Store bytes that must hash to `digest` (a download, a copy from elsewhere)."""
         if self.has(digest):
             return
+        data = read_small(src, SMALL) if self.pack_small else None
+        if data is not None and "sha256:" + hashlib.sha256(data).hexdigest() == digest:
+            self.add_bytes(data, digest)
+            return
         tmp = self._tmp_path()
         h = hashlib.sha256()
         try:
@@ -214,52 +261,17 @@ class ObjectStore:
             unlink_quiet(tmp)
 
     def _add_stream_from(self, src: str) -> tuple[str, int]:
-        """Large files: the kernel copies them (copy_file_range, no trip through our memory),
-        then we hash our private copy, so the name always matches what was stored even if
-        `src` changes meanwhile. Very large ones go by `_write_large`."""
+        """Large files: copied (see `streamcopy`), then renamed in under the digest of
+        what was stored."""
         tmp = self._tmp_path()
         try:
-            with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
-                fd_in, fd_out = fin.fileno(), fout.fileno()
-                if self.direct_writes and os.fstat(fd_in).st_size >= DIRECT_MIN:
-                    done = self._write_large(fd_in, fd_out, tmp)
-                elif kernel_copy(fd_in, fd_out):
-                    done = sha256_file(tmp)
-                else:  # through our memory, from the start (a kernel copy may have begun)
-                    os.lseek(fd_in, 0, os.SEEK_SET)
-                    os.lseek(fd_out, 0, os.SEEK_SET)
-                    os.ftruncate(fd_out, 0)
-                    done = hash_and_write(fd_in, fd_out, False)[:2]
+            done = self._streams.copy(src, tmp)
             final = self.path(done[0])
             if not os.path.exists(final):
                 self._rename_in(tmp, final)
             return done
         finally:
             unlink_quiet(tmp)
-
-    def _write_large(self, fd_in: int, fd_out: int, tmp: Path) -> tuple[str, int]:
-        """A very large file (a checkpoint, a shard) is cloned where the file system can;
-        else hashed and written in one pass, around the page cache (see `largewrite`). The
-        bytes stored are the bytes hashed. A file system that refuses O_DIRECT is not asked
-        again by this store."""
-        if self._clone(fd_out, fd_in):
-            return sha256_file(tmp)
-        digest, size, self.direct_writes = hash_and_write(fd_in, fd_out, True)
-        return digest, size
-
-    def _clone(self, fd_out: int, fd_in: int) -> bool:
-        """Reflink `fd_in` into `fd_out` where the file system can (remembered per store)."""
-        if self._reflink_ok is False:
-            return False
-        try:
-            fcntl.ioctl(fd_out, _FICLONE, fd_in)
-        except OSError as exc:
-            if exc.errno not in _NO_REFLINK:
-                raise
-            self._reflink_ok = False
-            return False
-        self._reflink_ok = True
-        return True
 
     def _publish(self, final: str, data: bytes) -> None:
         self._ensure_shard(os.path.dirname(final))
@@ -304,6 +316,11 @@ class ObjectStore:
         """
         src = self.spath(digest)
         tmp = os.path.join(os.path.dirname(dst), WORK_TMP + temp_name())
+        if data is None and self.packs.find(digest) is not None and not os.path.lexists(src):
+            if link in ("hardlink", "symlink"):
+                self._add_loose(digest, self.read(digest))  # a link needs a file of its own
+            else:
+                data = self.read(digest)
         try:
             if link in ("hardlink", "symlink"):
                 self._check_regular(digest)  # a link is not read: at least no link to a link
@@ -328,7 +345,7 @@ class ObjectStore:
         """The bytes a copy of this object of `size` would be written from, read and
         verified now (so that reads waiting on the disk can overlap) unless the caller
         `have`s them; None when the copy would be a clone, or the object is not small."""
-        if self._reflink_ok is not False or size > SMALL:
+        if size > SMALL or (self._streams.reflink_ok is not False and not self.packs.find(digest)):
             return None
         if have is not None:
             return have
@@ -343,7 +360,7 @@ class ObjectStore:
         try:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                good = self._fill(digest, fd_in, fd, link)
+                good = self._streams.fill(digest, fd_in, fd, link)
                 if good:
                     return os.fstat(fd)
             finally:
@@ -352,20 +369,6 @@ class ObjectStore:
             raise self.quarantine(digest)
         finally:
             os.close(fd_in)
-
-    def _fill(self, digest: str, fd_in: int, fd: int, link: str) -> bool:
-        """Copy `fd_in` to `fd`; whether the bytes hash to `digest`."""
-        if self._clone(fd, fd_in):
-            return link == "reflink" or sha256_fd(fd_in)[0] == digest
-        size = os.fstat(fd_in).st_size
-        if size <= SMALL:
-            # Objects never change: one read of the known size is the whole of it.
-            data = os.read(fd_in, size)
-            if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-                return False
-            write_all(fd, data)
-            return True
-        return sha256_fd(fd_in, lambda chunk: write_all(fd, chunk))[0] == digest
 
     def _check_regular(self, digest: str) -> None:
         try:
@@ -377,6 +380,11 @@ class ObjectStore:
 
     def verify_object(self, digest: str) -> bool:
         """Whether the object hashes to its name; one that does not is moved aside."""
+        if self.packs.find(digest) is not None:
+            try:
+                return self._read_packed(digest, None) is not None
+            except CorruptObjectError:
+                return False
         try:
             fd = self._open_regular(digest)
         except CorruptObjectError:
@@ -389,11 +397,3 @@ class ObjectStore:
             self.quarantine(digest)
             return False
         return True
-
-
-def not_cached(digest: str, why: str = "") -> CacheError:
-    """The error for an object the local cache lacks; `why` says what needed it."""
-    return CacheError(
-        f"object {digest} is not in the local cache{why}",
-        "run git artifacts fetch, or git artifacts add the data again",
-    )

@@ -30,6 +30,7 @@ class Project:
         self.cache = ObjectStore(
             self.settings.cache_dir or base / "objects",
             direct_writes=self.settings.direct_writes,
+            pack_small=self.settings.link not in ("hardlink", "symlink"),
         )
         self._state: State | None = None
         self.state_path = base / "state.db"
@@ -45,6 +46,7 @@ class Project:
         return self._state
 
     def close(self) -> None:
+        self.cache.flush()
         if self._state is not None:
             self._state.close()
             self._state = None
@@ -130,7 +132,8 @@ class Project:
         """The manifest file's bytes; a large manifest's listing objects go into the cache."""
         m, objects = listing.with_listing(m)
         for hex_, data in objects.items():
-            self.cache.add_bytes(data, "sha256:" + hex_)
+            self.cache.add_bytes(data, "sha256:" + hex_, pack=False)  # few, and read by gc
+        self.cache.flush()
         return mf.dumps(m).encode()
 
     # ------------------------------------------------------------------ paths

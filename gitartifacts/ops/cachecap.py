@@ -6,9 +6,10 @@ object's mtime would change the work-tree files hard-linked to it and renew gc's
 objects nothing names, and `relatime` atime moves at most once a day. An object with no
 record counts as used when it was written into the cache (its mtime).
 
-What may go: an object the remote holds, checked with one batched existence check against
-the remote store right before eviction (never the index of what this clone pushed), so an
-eviction never removes the only copy. What never goes: the objects of the versions the work
+What may go: an object the remote holds (a pack: whole, when the remote holds all of it and
+no object of it is held), checked with a batched existence check against the remote store
+right before eviction (never the index of what this clone pushed), so an eviction never
+removes the only copy. What never goes: the objects of the versions the work
 tree and index hold, of pins and of staged parts, listing objects (they tell gc what a
 version names), and what the running command used.
 """
@@ -16,11 +17,13 @@ version names), and what the running command used.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from gitartifacts.core import cachelock, sweep
+from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.sizes import human_bytes
 from gitartifacts.core.textsafe import count
 from gitartifacts.errors import GitArtifactsError
@@ -29,6 +32,7 @@ from gitartifacts.gitmodel.refs import PIN_PREFIX
 from gitartifacts.ops import gc, gc_live
 from gitartifacts.remote import plan, transfer
 from gitartifacts.remote.remotes import resolve as resolve_remote
+from gitartifacts.remote.store import RemoteStore
 from gitartifacts.settings import CACHE_SIZE_KEY
 
 
@@ -62,9 +66,11 @@ def evict_to(
     """Evict least recently used objects until the cache holds at most `limit` bytes, among
     those remote `remote_name` (default: the default remote) holds. `since`: objects used or
     written at or after this time (the running command's) stay."""
+    project.cache.flush()  # what the command stored counts
     listed_at = time.time()
     objects = list(sweep.objects(str(project.cache.root)))
-    total = sum(o.size for o in objects)
+    packs = _packs(project)
+    total = sum(o.size for o in objects) + sum(p.size for p in packs)
     if total <= limit:
         return CapResult(limit, total, total, 0, 0, 0, None, dry_run)
     remote = resolve_remote(project, remote_name)
@@ -94,6 +100,13 @@ def evict_to(
                 continue
             size -= o.size
             evicted += 1
+    if size > limit and not dry_run:
+        for pack in packs:  # whole packs, the least recently written first
+            if size <= limit:
+                break
+            if pack.mtime < min(end, listed_at) and _evict_pack(project, store, pack, keep):
+                size -= pack.size
+                evicted += len(pack.digests)
     return CapResult(limit, total, size, evicted, total - size, skipped, remote.name, dry_run)
 
 
@@ -135,6 +148,46 @@ def describe(done: CapResult, source: str) -> str:
             f"this command) or not on remote {done.remote} ({count(done.not_on_remote, 'object')})"
         )
     return line
+
+
+class _Pack(NamedTuple):
+    name: str
+    size: int
+    mtime: float
+    digests: list[str]
+
+
+def _packs(project: Project) -> list[_Pack]:
+    """The cache's packs with their sizes and objects, the oldest first."""
+    out = []
+    cache = project.cache
+    for name in cache.packs.names():
+        index = cache.packs.index(name)
+        try:
+            st = os.stat(cache.packs.pack_path(name))
+        except FileNotFoundError:
+            continue
+        if index is not None:
+            out.append(_Pack(name, st.st_size, st.st_mtime, [d for d, _, _ in index]))
+    return sorted(out, key=lambda p: (p.mtime, p.name))
+
+
+def _evict_pack(project: Project, store: RemoteStore, pack: _Pack, keep: set[str]) -> bool:
+    """Remove a whole pack when none of its objects is held and the remote has them all,
+    under the cache's lock, unless a writer renewed it (its mtime). Whether it went."""
+    if any(d in keep for d in pack.digests) or store.missing(pack.digests):
+        return False
+    packs = project.cache.packs
+    with cachelock.held(project.cache.root, exclusive=True):
+        try:
+            if os.stat(packs.pack_path(pack.name)).st_mtime != pack.mtime:
+                return False
+        except FileNotFoundError:
+            return False
+        packs.forget(pack.name)
+        unlink_quiet(packs.index_path(pack.name))
+        unlink_quiet(packs.pack_path(pack.name))
+    return True
 
 
 def _held(project: Project) -> set[str]:

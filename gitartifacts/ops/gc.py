@@ -5,6 +5,7 @@ and index for the local cache; the git remote's published refs for a remote cach
 younger than the grace period is kept whatever names it (an `add` or a push in flight has
 objects nothing names yet). Only unreferenced objects are removed, content objects before
 listing objects, so a gc killed at any point loses nothing a ref needs; a rerun completes.
+Packs of small objects are dropped or repacked whole (gc_localpacks).
 Locally each removal happens under the cache's lock after a second look at the object's
 mtime, which a writer reusing the object has renewed (see core/cachelock).
 """
@@ -25,7 +26,7 @@ from gitartifacts.gitmodel import lifecycle
 from gitartifacts.gitmodel import notes as run_notes
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
-from gitartifacts.ops import gc_live
+from gitartifacts.ops import gc_live, gc_localpacks
 from gitartifacts.ops.gc_live import Live
 from gitartifacts.remote import plan
 
@@ -82,8 +83,10 @@ def collect_local(
         doomed = [o for o in doomed if o.digest in removed]
         for path in temps:
             unlink_quiet(path)
-    size = sum(o.size for o in doomed)
-    return GcResult(None, dry_run, len(doomed), size, len(found) - len(doomed), len(temps))
+    packed = gc_localpacks.collect(project.cache, live.keep, before, dry_run)
+    size = sum(o.size for o in doomed) + packed.bytes
+    kept = len(found) - len(doomed) + packed.kept
+    return GcResult(None, dry_run, len(doomed) + packed.removed, size, kept, len(temps))
 
 
 def local_refs(project: Project) -> dict[str, str]:

@@ -20,6 +20,7 @@ def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]
     read only when something is missing, which is rare). What none of the files holds
     stays missing: a version may name content that lives only on a remote (a part another
     writer pushed, a file of a version fetched by its listing)."""
+    project.cache.flush()
     with cachelock.held(project.cache.root, exclusive=False):
         missing = set(cachelock.renew(project.cache, sorted(set(digests))))
         for path in files if missing else ():
@@ -27,6 +28,7 @@ def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]
             missing.discard(digest)
             if not missing:
                 break
+        project.cache.flush()
 
 
 def files_under(paths: Iterable[str]) -> Iterator[str]:

@@ -283,7 +283,7 @@ def _cache_identity(project: Project) -> str:
         shards = sorted(os.scandir(objects), key=lambda e: e.name)
     except FileNotFoundError:
         return "none"
-    parts = [str(objects)]
+    parts = [str(objects), project.cache.packs.stamp()]
     for e in shards:
         st = e.stat(follow_symlinks=False)
         parts.append(f"{e.name}:{st.st_ino}:{st.st_mtime_ns}")

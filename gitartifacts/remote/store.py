@@ -246,6 +246,7 @@ class RemoteStore(Uploads):
                 wanted = [d for d in wanted if d not in located]
             if wanted:
                 self._download_loose(cache, wanted, jobs, progress)
+        cache.flush()
         if failed is not None:
             raise failed
 

@@ -49,6 +49,7 @@ class Uploads(KeyIO):
         """
         self._check_writable()
         wanted = list(dict.fromkeys(digests))
+        cache.flush()  # what is sent is read from sealed packs or loose files
         with self._errors(), self._step(f"uploading {len(wanted)} objects"):
             if self.protocol == "file":
                 self._make_root()  # only here: a folder that vanishes later fails the upload
@@ -101,10 +102,9 @@ class Uploads(KeyIO):
             return wanted
         sizes = {}
         for d in wanted:
-            try:
-                sizes[d] = os.stat(cache.spath(d)).st_size
-            except FileNotFoundError:
-                raise not_cached(d, ", so it cannot be pushed") from None
+            if (size := cache.size(d)) is None:
+                raise not_cached(d, ", so it cannot be pushed")
+            sizes[d] = size
         small = [d for d in wanted if sizes[d] <= SMALL]
         if len(small) < packs.PACK_MIN:
             return wanted
@@ -154,11 +154,8 @@ class Uploads(KeyIO):
 
     def _upload_one(self, cache: ObjectStore, digest: str, progress: ProgressFn | None) -> None:
         self.watch.check()
-        src = cache.spath(digest)
-        try:
-            size = os.stat(src).st_size
-        except FileNotFoundError:
-            raise not_cached(digest, ", so it cannot be pushed") from None
+        if (size := cache.size(digest)) is None:
+            raise not_cached(digest, ", so it cannot be pushed")
         with self._errors():
             self._put(cache, digest, size)
         self._beat()

@@ -118,7 +118,7 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
     tail always through it; a file system that refuses O_DIRECT gets the page cache alone.
     Either way the object matches its name."""
     from gitartifacts.core import largewrite as cache_mod
-    from gitartifacts.core import objects
+    from gitartifacts.core import streamcopy
 
     base = tmp_path
     if where == "tmpfs":
@@ -126,7 +126,7 @@ def test_large_writes_store_files_exactly_whichever_way_each_chunk_goes(
             pytest.skip("no /dev/shm")
         base = Path(tempfile.mkdtemp(dir="/dev/shm"))
     try:
-        monkeypatch.setattr(objects, "DIRECT_MIN", 2 * MiB)
+        monkeypatch.setattr(streamcopy, "DIRECT_MIN", 2 * MiB)
         written: list[tuple[bool, int]] = []
         real_write = cache_mod._write_chunk
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, age_files, assert_cache_sound, clone, sha256_hex
+from helpers import GitRepo, age_files, assert_cache_sound, clone, sha256_hex, stored_objects
 
 from gitartifacts.core import cachelock, sweep
 from gitartifacts.errors import CacheError
@@ -72,8 +72,7 @@ def _needed(repo: GitRepo) -> set[str]:
 
 
 def _cached(repo: GitRepo) -> set[str]:
-    root = repo.cache / "sha256"
-    return {p.parent.name + p.name for p in root.glob("*/*") if len(p.name) == 62}
+    return set(stored_objects(repo.cache))
 
 
 def _gc_duration(repo: GitRepo) -> float:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, clone, file_digests
+from helpers import GitRepo, clone, file_digests, stored_objects
 from servers import Bucket
 
 from gitartifacts.core.objects import ObjectStore
@@ -234,11 +234,7 @@ def test_two_clones_pushing_packs_at_once_lose_nothing(origin: Path, tmp_path: P
 
 
 def _cache_digests(root: Path) -> list[str]:
-    return sorted(
-        "sha256:" + p.parent.name + p.name
-        for p in (root / "sha256").glob("*/*")
-        if len(p.name) == 62
-    )
+    return sorted("sha256:" + h for h in stored_objects(root))
 
 
 def test_indexes_are_read_once_and_kept_by_the_clone(tmp_path: Path) -> None:

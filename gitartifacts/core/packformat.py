@@ -1,0 +1,181 @@
+"""The binary index of a pack: which objects a pack holds, at which offset and length.
+
+One format serves the packs on a remote and those of the local cache. Big-endian (see
+docs/design.md, "Packs on a remote"):
+
+    header   8 bytes  b"GAPKIDX\\n"
+             4 bytes  format version (1)
+             4 bytes  number of records N
+             8 bytes  size of the pack in bytes
+    records  N x 48   sha256 (32 raw bytes), offset (8), length (8); sorted by digest, unique
+    trailer  32 bytes sha256 of everything above
+
+`problem` checks an index whole (the trailer, the order, every record inside its pack and
+at most `SMALL` bytes); `PackIndex` reads records from any buffer (bytes, or an mmap of a
+local index), so a lookup never turns the records into Python objects.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import struct
+from array import array
+from collections.abc import Collection, Iterable, Iterator
+from typing import NamedTuple
+
+# Objects up to this size are small: read whole, and the ones packs hold.
+SMALL = 1 << 20
+MAGIC = b"GAPKIDX\n"
+VERSION = 1
+HEADER = struct.Struct(">8sIIQ")
+RECORD = struct.Struct(">32sQQ")
+TRAILER = 32
+# Records of one 2-byte prefix up to this many are compared in turn, more are bisected.
+_SCAN = 8
+# An index larger than this is refused unread (2 million records of 48 bytes).
+INDEX_LIMIT = HEADER.size + 2_000_000 * RECORD.size + TRAILER
+
+
+class Located(NamedTuple):
+    """Where one object lies: the pack (its hex name), offset and length."""
+
+    pack: str
+    offset: int
+    length: int
+
+
+class PackIndex:
+    """The records of a checked index (48 bytes an object, no object per entry), held in
+    `buf` from byte `base` on: the index's bytes, or an mmap of its file."""
+
+    def __init__(
+        self, pack: str, pack_size: int, records: bytes, base: int = 0, count: int = -1
+    ) -> None:
+        self.pack = pack
+        self.pack_size = pack_size
+        self.records = records
+        self.base = base
+        self.count = len(records) // RECORD.size if count < 0 else count
+        self._fanout: array[int] | None = None
+
+    def __iter__(self) -> Iterator[tuple[str, int, int]]:
+        """(digest, offset, length) of every record, in digest order."""
+        for raw, offset, length in self._rows():
+            yield "sha256:" + raw.hex(), offset, length
+
+    def find(self, digest: str) -> Located | None:
+        """Where `digest` lies in this pack, if it is there (a binary search)."""
+        return self.find_raw(bytes.fromhex(digest[7:]))
+
+    def find_raw(self, raw: bytes) -> Located | None:
+        """`find` for a raw 32-byte digest."""
+        if self._fanout is None:
+            self._fanout = _fanout(self.records, self.base, self.count)
+        top = int.from_bytes(raw[:2], "big")
+        lo, hi = self._fanout[top], self._fanout[top + 1]
+        if hi - lo > _SCAN:
+            lo = bisect.bisect_left(_Keys(self.records, self.base, self.count), raw, lo, hi)
+        for i in range(lo, hi):  # the few records of this prefix (a pack of 65,536: one)
+            at = self.base + i * RECORD.size
+            key = self.records[at : at + 32]
+            if key == raw:
+                _, offset, length = RECORD.unpack_from(self.records, at)
+                return Located(self.pack, offset, length)
+            if key > raw:
+                break
+        return None
+
+    def locate(self, wanted: Collection[bytes]) -> Iterator[tuple[bytes, Located]]:
+        """(raw digest, where) of the objects of `wanted` (raw 32-byte digests) held here."""
+        for raw, offset, length in self._rows():
+            if raw in wanted:
+                yield raw, Located(self.pack, offset, length)
+
+    def _rows(self) -> Iterator[tuple[bytes, int, int]]:
+        end = self.base + self.count * RECORD.size
+        return RECORD.iter_unpack(memoryview(self.records)[self.base : end])
+
+
+def encode(records: Iterable[tuple[str, int, int]], pack_size: int) -> bytes:
+    """The index of a pack of `pack_size` bytes holding (digest, offset, length) records."""
+    rows = b"".join(RECORD.pack(bytes.fromhex(d[7:]), off, n) for d, off, n in records)
+    return encode_raw(rows, pack_size)
+
+
+def encode_raw(rows: bytes | bytearray, pack_size: int) -> bytes:
+    """`encode` from packed 48-byte records in any order; of records repeating a digest,
+    the first is kept (a writer may store the same bytes twice)."""
+    size = RECORD.size
+    ordered = sorted(bytes(rows[i : i + size]) for i in range(0, len(rows), size))
+    unique = [r for i, r in enumerate(ordered) if i == 0 or r[:32] != ordered[i - 1][:32]]
+    body = HEADER.pack(MAGIC, VERSION, len(unique), pack_size) + b"".join(unique)
+    return body + hashlib.sha256(body).digest()
+
+
+def header(data: bytes) -> tuple[int, int]:
+    """(record count, pack size) of an index that passed `problem` or `quick_problem`."""
+    _, _, count, pack_size = HEADER.unpack_from(data)
+    return count, pack_size
+
+
+def problem(data: bytes) -> str | None:
+    """What is wrong with these index bytes, None when nothing: every record is checked."""
+    bad = quick_problem(data)
+    if bad:
+        return bad
+    _, pack_size = header(data)
+    prev = b""
+    for raw, offset, length in RECORD.iter_unpack(data[HEADER.size : -TRAILER]):
+        if raw <= prev:
+            return "its records are not sorted"
+        if length > SMALL or offset + length > pack_size:
+            return "a record lies outside its pack"
+        prev = raw
+    return None
+
+
+def quick_problem(data: bytes) -> str | None:
+    """`problem` short of walking the records (an index this cache wrote: whatever a record
+    says, the bytes read through it are hashed before use)."""
+    if len(data) < HEADER.size + TRAILER or len(data) > INDEX_LIMIT:
+        return "its size is wrong"
+    if hashlib.sha256(memoryview(data)[:-TRAILER]).digest() != data[-TRAILER:]:
+        return "its checksum does not match"
+    magic, version, count, _ = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        return "it is not a pack index"
+    if version != VERSION:
+        return f"format {version} is not known here (upgrade gitartifacts)"
+    if len(data) != HEADER.size + count * RECORD.size + TRAILER:
+        return "its length does not match its record count"
+    return None
+
+
+def _fanout(records: bytes, base: int, count: int) -> array[int]:
+    """For each 2-byte digest prefix p, the first record at or above it (git's fan-out
+    table, one level finer): a lookup then searches the few records of its prefix."""
+    out = array("I", bytes(4 * 65537))
+    size = RECORD.size
+    for i in range(count):
+        at = base + i * size
+        out[int.from_bytes(records[at : at + 2], "big") + 1] += 1
+    for p in range(65536):
+        out[p + 1] += out[p]
+    return out
+
+
+class _Keys:
+    """The digests of an index's records as a sequence, for `bisect`."""
+
+    def __init__(self, records: bytes, base: int, count: int) -> None:
+        self.records = records
+        self.base = base
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> bytes:
+        start = self.base + i * RECORD.size
+        return bytes(self.records[start : start + 32])

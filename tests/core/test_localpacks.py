@@ -1,0 +1,251 @@
+"""Small objects of the local cache live in packs: add writes one pack, and checkout, verify,
+status, get, `--link hardlink`, push, pull and gc work on packed objects."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers import (
+    GitRepo,
+    assert_cache_sound,
+    clone,
+    file_digests,
+    kill_group_after,
+    sha,
+    stderr_error_line,
+    stored_objects,
+)
+
+from gitartifacts.core import cachelock
+from gitartifacts.core.localpacks import PENDING
+from gitartifacts.core.objects import ObjectStore
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import cachecap, gc, gc_localpacks
+
+FILES = {f"data/ds/f{i:02}.txt": f"small file {i}\n" for i in range(50)}
+
+
+def _packs(repo: GitRepo) -> list[Path]:
+    return sorted((repo.cache / "packs").glob("*.pack"))
+
+
+def _loose(repo: GitRepo) -> list[Path]:
+    return [p for p in (repo.cache / "sha256").glob("*/*") if len(p.name) == 62]
+
+
+def _added(repo: GitRepo) -> GitRepo:
+    repo.write(FILES)
+    repo.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    repo.commit("ds v0")
+    return repo
+
+
+def _corrupt_packed(repo: GitRepo, text: str) -> None:
+    """Flip the first byte of the object holding `text` inside its pack."""
+    (pack,) = _packs(repo)
+    data = bytearray(pack.read_bytes())
+    at = data.find(text.encode())
+    assert at >= 0
+    data[at] ^= 0x20
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+
+
+def test_add_of_small_files_writes_one_pack_and_no_loose_objects(repo: GitRepo) -> None:
+    _added(repo)
+    assert len(_packs(repo)) == 1 and (repo.cache / "packs").glob("*.idx")
+    assert {p.name for p in _loose(repo)} <= {repo.manifest("ds").get("listing", "")[9:]}
+    assert {sha(t.encode())[7:] for t in FILES.values()} <= set(stored_objects(repo.cache))
+    assert assert_cache_sound(repo.cache) >= 50
+    assert not list((repo.cache / "tmp").glob("*"))  # the pending pack was sealed
+
+
+def test_checkout_verify_status_and_get_read_packed_objects(repo: GitRepo, tmp_path: Path) -> None:
+    _added(repo)
+    for rel in FILES:
+        (repo.root / rel).unlink()
+    repo.ga("checkout", "ds:v0", "--force")
+    assert file_digests(repo.root / "data/ds") == {
+        rel.removeprefix("data/ds/"): sha(t.encode()) for rel, t in FILES.items()
+    }
+    assert repo.ga_json("verify", "ds:v0")["ok"] is True
+    assert repo.ga("status", "--check").returncode == 0
+    repo.ga("get", "ds:v0", "-o", str(tmp_path / "out"))
+    assert (tmp_path / "out/f07.txt").read_text() == FILES["data/ds/f07.txt"]
+
+
+def test_a_hardlink_checkout_of_packed_objects_links_to_loose_copies(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    _added(repo)
+    assert _packs(repo)
+    repo.ga("get", "ds:v0", "-o", str(tmp_path / "linked"), "--link", "hardlink")
+    linked = tmp_path / "linked/f03.txt"
+    assert linked.read_text() == FILES["data/ds/f03.txt"] and linked.stat().st_nlink == 2
+
+
+def test_link_hardlink_in_config_stores_small_objects_loose(repo: GitRepo) -> None:
+    repo.git("config", "artifacts.link", "hardlink")
+    _added(repo)
+    assert not _packs(repo) and len(_loose(repo)) >= 50
+
+
+def test_a_corrupt_packed_object_is_named_at_checkout_and_verify(repo: GitRepo) -> None:
+    _added(repo)
+    name = _packs(repo)[0].stem
+    _corrupt_packed(repo, FILES["data/ds/f05.txt"])
+    (repo.root / "data/ds/f05.txt").unlink()
+    proc = repo.ga("checkout", "ds:v0", "--force", rc=None)
+    assert proc.returncode != 0
+    line = stderr_error_line(proc)
+    assert sha(FILES["data/ds/f05.txt"].encode()) in line and name[:16] in line, line
+    assert not (repo.root / "data/ds/f05.txt").exists()  # never copied out
+    # The pack is out; its good objects were kept loose, so only the bad one is missing.
+    assert not _packs(repo) and len(list((repo.cache / "corrupt").glob("*.pack-*"))) == 1
+    assert sha(FILES["data/ds/f06.txt"].encode())[7:] in {
+        p.parent.name + p.name for p in _loose(repo)
+    }
+    assert repo.ga("status", "--check", rc=1).returncode == 1
+    assert repo.ga_json("verify", "ds:v0", rc=1)["ok"] is False
+
+
+def test_verify_names_a_corrupt_packed_object(repo: GitRepo) -> None:
+    _added(repo)
+    _corrupt_packed(repo, FILES["data/ds/f09.txt"])
+    proc = repo.ga("verify", "ds:v0", rc=1)
+    assert "f09.txt" in proc.stdout + proc.stderr
+
+
+def _store_of_50(tmp_path: Path) -> tuple[ObjectStore, list[str], Path]:
+    store = ObjectStore(tmp_path / "cache", pack_small=True)
+    digests = [store.add_bytes(f"object {i}\n".encode() * 20) for i in range(50)]
+    store.flush()
+    (pack,) = (tmp_path / "cache/packs").glob("*.pack")
+    when = time.time() - 7200
+    os.utime(pack, (when, when))
+    return store, digests, pack
+
+
+def test_gc_drops_a_dead_pack_and_repacks_a_mostly_dead_one(tmp_path: Path) -> None:
+    store, digests, pack = _store_of_50(tmp_path)
+    done = gc_localpacks.collect(store, set(digests[:10]), time.time() - 3600)
+    assert (done.removed, done.kept, done.repacked) == (40, 10, 1)
+    (new,) = (tmp_path / "cache/packs").glob("*.pack")
+    assert new != pack and store.missing(digests[:10]) == []
+    assert store.read(digests[3]) == b"object 3\n" * 20
+    assert len(store.missing(digests)) == 40
+    assert_cache_sound(tmp_path / "cache")
+    os.utime(new, (time.time() - 7200,) * 2)
+    done = gc_localpacks.collect(store, set(), time.time() - 3600)
+    assert done.removed == 10 and not list((tmp_path / "cache/packs").iterdir())
+
+
+def test_gc_keeps_a_pack_a_concurrent_writer_renewed(tmp_path: Path) -> None:
+    store, digests, pack = _store_of_50(tmp_path)
+    before = time.time() - 3600
+    # A writer found the objects packed and renews them before naming them.
+    with cachelock.held(store.root, exclusive=False):
+        assert cachelock.renew(store, digests[:5]) == []
+    assert gc_localpacks.collect(store, set(), before).removed == 0
+    assert pack.exists() and store.missing(digests) == []
+    # A gc that removed the pack first: the writer learns the objects are gone.
+    os.utime(pack, (time.time() - 7200,) * 2)
+    assert gc_localpacks.collect(store, set(), before).removed == 50
+    with cachelock.held(store.root, exclusive=False):
+        assert cachelock.renew(store, digests[:5]) == digests[:5]
+
+
+def test_a_pending_object_is_readable_before_the_flush(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache", pack_small=True)
+    digests = [store.add_bytes(f"x{i}".encode()) for i in range(20)]
+    assert store.packs.find(digests[3]) is not None
+    assert store.packs.find(digests[3]).pack == PENDING  # type: ignore[union-attr]
+    assert store.read(digests[3]) == b"x3"
+    store.flush()
+    assert store.read(digests[19]) == b"x19" and store.missing(digests) == []
+    assert len(list((tmp_path / "cache/packs").glob("*.idx"))) == 1
+
+
+def test_a_flush_of_few_objects_writes_them_loose(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache", pack_small=True)
+    store.add_bytes(b"one")
+    store.add_bytes(b"two")
+    store.flush()
+    assert not (tmp_path / "cache/packs").exists()
+    assert assert_cache_sound(tmp_path / "cache") == 2
+
+
+@pytest.mark.slow
+def test_sigkill_while_adding_leaves_a_usable_cache(repo: GitRepo) -> None:
+    repo.write({f"data/big/f{i:05}.bin": os.urandom(2000) for i in range(6000)})
+    for trial, delay in enumerate((0.6, 1.0, 1.5)):
+        cmd = ["git", "artifacts", "add", "data/big", "--name", "big", "--type", "dataset"]
+        kill_group_after(cmd, repo.root, delay)
+        assert_cache_sound_or_temporary(repo.cache)
+        del trial
+    repo.ga("add", "data/big", "--name", "big", "--type", "dataset")
+    repo.commit("big")
+    assert repo.ga_json("verify", "big")["ok"] is True
+    project = Project.open(repo.root)
+    try:
+        gc.collect_local(project, grace=0.0)
+    finally:
+        project.close()
+    assert not list((repo.cache / "tmp").glob("*"))
+    assert repo.ga_json("verify", "big")["ok"] is True
+
+
+def assert_cache_sound_or_temporary(cache: Path) -> None:
+    """Every pack with an index is whole and sound; what else a kill left is a temporary
+    file or a pack without an index."""
+    packs = cache / "packs"
+    for idx in packs.glob("*.idx"):
+        assert idx.with_suffix(".pack").exists()
+    listed = {p.stem for p in packs.glob("*.idx")}
+    for pack in packs.glob("*.pack"):
+        if pack.stem in listed:
+            assert sha(pack.read_bytes())[7:] == pack.stem
+
+
+@pytest.mark.slow
+def test_push_and_pull_of_packed_objects_land_few_files(
+    repo: GitRepo, origin: Path, tmp_path: Path
+) -> None:
+    repo.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    repo.commit("remote", ".gitartifacts.yaml")
+    _added(repo)
+    repo.git("remote", "add", "origin", str(origin))
+    repo.ga("push")
+    repo.git("push", "-q", "origin", "main", "--tags")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data/ds") == {
+        rel.removeprefix("data/ds/"): sha(t.encode()) for rel, t in FILES.items()
+    }
+    assert len(_packs(bob)) == 1 and len(_loose(bob)) <= 2
+    assert subprocess.run(["git", "status", "--short"], cwd=bob.root, check=True).returncode == 0
+
+
+def test_the_cache_cap_evicts_a_whole_pack_the_remote_holds(repo: GitRepo, tmp_path: Path) -> None:
+    repo.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    repo.commit("remote", ".gitartifacts.yaml")
+    _added(repo)
+    (pack,) = _packs(repo)
+    project = Project.open(repo.root)
+    try:
+        os.utime(pack, (time.time() - 7200,) * 2)
+        assert cachecap.evict_to(project, 1).evicted == 0  # not pushed, and the work tree's
+        repo.ga("push")
+        repo.git("rm", "-q", "--cached", ".artifacts/ds.yaml")
+        (repo.root / ".artifacts/ds.yaml").unlink()
+        done = cachecap.evict_to(project, 1)
+    finally:
+        project.close()
+    assert done.evicted >= 50 and not _packs(repo)
+    repo.git("checkout", "-q", "HEAD", "--", ".artifacts/ds.yaml")
+    repo.ga("checkout", "ds", "--force")  # comes back from the remote
+    assert (repo.root / "data/ds/f01.txt").read_text() == FILES["data/ds/f01.txt"]
