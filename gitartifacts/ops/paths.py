@@ -44,15 +44,25 @@ class Placement(NamedTuple):
 
 
 def plan_paths(
-    project: Project, paths: Sequence[str], existing: mf.Manifest | None, prefix: str = ""
+    project: Project,
+    paths: Sequence[str],
+    existing: mf.Manifest | None,
+    prefix: str = "",
+    stored_tops: Sequence[str] | None = None,
 ) -> Placement:
-    """Where the given paths go (see the module docstring); no paths: the artifact's own."""
+    """Where the given paths go (see the module docstring); no paths: the artifact's own
+    (`stored_tops`, when given, are the first segments of its stored files)."""
     if not paths:
         if prefix:
             raise UsageError("--prefix needs the paths to add", "name the files or folders")
-        stored = (
-            [p for p, e in (existing.entries or {}).items() if e.ref is None] if existing else []
-        )
+        if stored_tops is not None:
+            stored = list(stored_tops)
+        else:
+            stored = (
+                [p for p, e in (existing.entries or {}).items() if e.ref is None]
+                if existing
+                else []
+            )
         if existing is None or existing.path is None or not stored:
             raise UsageError("no paths given", "name the files or folders to add")
         if owns_folder(project, existing.path):

@@ -208,12 +208,18 @@ def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolv
 # ---------------------------------------------------------------- diff
 
 
-def remember_workspace(project: Project, m: mf.Manifest, fp: str | None) -> None:
+def remember_workspace(
+    project: Project, m: mf.Manifest, fp: str | None, tops: list[str] | None = None
+) -> None:
+    """Note the work tree's fingerprint (None: forget it), the artifact's first path
+    segments (`tops`, else from its entries) and that the cache holds all of it."""
     if fp is not None:
         project.state.set_snapshot(m.name, m.digest, fp)
     else:
         project.state.drop_snapshot(m.name)
-    project.state.tops.put(m.digest, "\n".join(wscan.tops(m.entries or {})))
+    if tops is None:
+        tops = wscan.tops(m.entries or {})
+    project.state.tops.put(m.digest, "\n".join(tops))
     project.state.cache_complete.put(m.digest, _cache_identity(project))
 
 
