@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from helpers import GitRepo, expected_digest, make_repo, sha
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.listing import build_listing
+from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import status as ops_status
@@ -72,3 +74,14 @@ def test_an_add_under_the_limit_stays_inline(tmp_path: Path) -> None:
     m = project.read_manifest("ds", entries=False)
     assert m is not None and m.listing is None and m.entries is not None
     assert list(m.entries) == sorted(m.entries, key=str.encode)
+
+
+def test_a_path_inside_a_listing_artifact_is_refused_as_an_overlap(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    project = Project.open(repo.root)
+    some = [str(repo.root / "data" / n) for n in ("a-b", "z")]
+    ops_add.add(project, some, name="ds", type="dataset", inline_limit=1)
+    m = project.read_manifest("ds", entries=False)
+    assert m is not None and m.listing is not None
+    with pytest.raises(UsageError, match="overlaps data/z"):
+        ops_add.add(project, [str(repo.root / "data/z/deep")], name="other", type="dataset")
