@@ -80,32 +80,34 @@ class DigestWalk:
 
     def _batches(self, bars: contextlib.ExitStack) -> Iterator[list[_Part]]:
         """The walk's folders with their stat cache digests, cut into batches (a large
-        folder into several): runs in the caller's thread, the one that holds the state."""
+        folder into several; a big file to hash alone): runs in the caller's thread, the
+        one that holds the state."""
         batch: list[_Part] = []
         n = misses = miss_bytes = 0
         for folder, rows in self.walk:
-            for start in range(0, len(rows), _BATCH_FILES):
-                part = self._looked_up(folder, rows[start : start + _BATCH_FILES])
-                todo = [r[3] for r, k in zip(part.rows, part.known, strict=True) if k is None]
-                if todo:
-                    self._grow(bars, len(todo), sum(todo))
-                batch.append(part)
-                n, misses, miss_bytes = (
-                    n + len(part.rows),
-                    misses + len(todo),
-                    miss_bytes + sum(todo),
-                )
+            known = self._looked_up(folder, rows)
+            start = 0
+            for i, row in enumerate(rows):
+                n += 1
+                if known[i] is None:
+                    misses += 1
+                    miss_bytes += row[3]
+                    self._grow(bars, 1, row[3])
                 if (
                     n >= _BATCH_FILES
                     or misses >= _BATCH_MISS_FILES
                     or miss_bytes >= _BATCH_MISS_BYTES
                 ):
+                    batch.append(_Part(folder, rows[start : i + 1], known[start : i + 1]))
                     yield batch
-                    batch, n, misses, miss_bytes = [], 0, 0, 0
+                    batch, n, misses, miss_bytes, start = [], 0, 0, 0, i + 1
+            if start < len(rows):
+                batch.append(_Part(folder, rows[start:], known[start:]))
         if batch:
             yield batch
 
-    def _looked_up(self, folder: str, rows: Rows) -> _Part:
+    def _looked_up(self, folder: str, rows: Rows) -> list[str | None]:
+        """The stat cache's digest of each row, None for a miss."""
         keys = [f"{self.prefix}{folder}/{r[0]}" if folder else self.prefix + r[0] for r in rows]
         hits = self.state.lookup_paths(keys)
         known: list[str | None] = []
@@ -114,7 +116,7 @@ class DigestWalk:
             known.append(
                 hit[1] if hit is not None and hit[0] == (ino, mtime, size, ctime) else None
             )
-        return _Part(folder, rows, known)
+        return known
 
     def _grow(self, bars: contextlib.ExitStack, files: int, size: int) -> None:
         """Count more files to hash: the bar opens at the first and grows with the walk."""
