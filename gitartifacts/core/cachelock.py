@@ -44,6 +44,13 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
     missing: list[str] = []
     packs: dict[str, list[str]] = {}
     for d in digests:
+        # Packed first: most small objects are, and a lookup in a mapped index costs no
+        # system call where a loose object's lstat would fail.
+        where = store.packs.find(d)
+        if where is not None:
+            if where.pack != PENDING:  # a pending pack is new whenever it is sealed
+                packs.setdefault(where.pack, []).append(d)
+            continue
         path = store.spath(d)
         try:
             if os.lstat(path).st_nlink > 1:
@@ -53,11 +60,7 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
                 continue
             os.utime(path, follow_symlinks=False)
         except FileNotFoundError:
-            where = store.packs.find(d)
-            if where is None:
-                missing.append(d)
-            elif where.pack != PENDING:  # a pending pack is new whenever it is sealed
-                packs.setdefault(where.pack, []).append(d)
+            missing.append(d)
         except PermissionError:
             continue  # another user's object in a shared cache: their gc's to keep
     return missing + _renew_packs(store, packs)

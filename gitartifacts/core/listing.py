@@ -109,7 +109,7 @@ def read_listing(
             if kind == "t":
                 stack.append((p + "/", rest[0], depth + 1))
                 continue
-            entries[p] = Entry(rest[0], int(rest[1])) if kind == "f" else _ref_entry(rest[0])
+            entries[p] = Entry(rest[0], int(rest[1])) if kind == "f" else ref_entry(rest[0])
             if files is not None and len(entries) > files:
                 raise corrupt_listing(root, f"it holds more than the {files} files declared")
     return entries  # in tree order; dumps() and the digest sort for themselves
@@ -123,7 +123,8 @@ def corrupt_listing(hex_or_digest: str, why: str) -> ManifestError:
     )
 
 
-def _ref_entry(text: str) -> Entry:
+def ref_entry(text: str) -> Entry:
+    """A reference entry from its listing line's JSON; malformed is a corrupt listing."""
     try:
         return entry_from_dict(json.loads(text))
     except (ValueError, RecursionError) as exc:  # UsageError is a ValueError too

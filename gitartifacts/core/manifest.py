@@ -54,7 +54,7 @@ VERSION_RE = re.compile(r"^v(0|[1-9][0-9]*)\Z")
 VERSION_LIKE_RE = re.compile(r"^v[0-9]+\Z")  # refused as aliases, leading zeros too
 # Empty, '.', '..' or '.git' segments (so also a leading '/'), backslashes, control characters.
 _BAD_PATH_RE = re.compile(r"(?:^|/)(?:|\.|\.\.|\.[gG][iI][tT])(?:/|$)|[\\\x00-\x1f\x7f]")
-_DIGEST_HEADER = b"gitartifacts-manifest-v1\n"
+DIGEST_HEADER = b"gitartifacts-manifest-v1\n"
 
 
 class Entry(NamedTuple):
@@ -87,7 +87,7 @@ class Manifest:
 def canonical_digest(entries: Iterable[tuple[str, str]]) -> str:
     """The artifact digest over (path, entry digest) pairs, sorted by UTF-8 bytes of the path."""
     pairs = sorted(entries, key=lambda pd: pd[0].encode())
-    h = hashlib.sha256(_DIGEST_HEADER)
+    h = hashlib.sha256(DIGEST_HEADER)
     # Hashed in slices: a million entries never become one big byte string.
     for i in range(0, len(pairs), 4096):
         h.update("".join(f"{p}\t{d}\n" for p, d in pairs[i : i + 4096]).encode())
@@ -109,16 +109,7 @@ def build(
     ttl: str | None = None,
 ) -> Manifest:
     """A manifest for these entries, with digest, size and file count computed."""
-    names.validate_artifact_name(name)
-    names.validate_artifact_type(type)
-    meta = dict(metadata or {})
-    validate_metadata(meta)
-    if path is not None:
-        validate_workspace_path(path)
-    if ttl is not None and not TTL_RE.match(ttl):
-        raise UsageError(
-            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
-        )
+    meta = _checked_fields(name, type, metadata, path, ttl)
     ordered = {p: entries[p] for p in sorted(entries, key=str.encode)}
     for p in ordered:
         validate_entry_path(p)
@@ -135,6 +126,57 @@ def build(
         ttl=ttl,
         entries=ordered,
     )
+
+
+def build_listed(
+    name: str,
+    type: str,
+    listing: str,
+    *,
+    digest: str,
+    size: int,
+    files: int,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    path: str | None = None,
+    ttl: str | None = None,
+) -> Manifest:
+    """A manifest whose entries are in the listing `listing`, already stored, with the
+    digest and totals they came to (see `core/listing_build.py`)."""
+    meta = _checked_fields(name, type, metadata, path, ttl)
+    return Manifest(
+        name=name,
+        type=type,
+        digest=digest,
+        size=size,
+        files=files,
+        description=description,
+        metadata=meta,
+        path=path,
+        ttl=ttl,
+        listing=listing,
+    )
+
+
+def _checked_fields(
+    name: str,
+    type: str,
+    metadata: Mapping[str, Any] | None,
+    path: str | None,
+    ttl: str | None,
+) -> dict[str, Any]:
+    """The fields besides the entries, checked; the metadata as a plain dict."""
+    names.validate_artifact_name(name)
+    names.validate_artifact_type(type)
+    meta = dict(metadata or {})
+    validate_metadata(meta)
+    if path is not None:
+        validate_workspace_path(path)
+    if ttl is not None and not TTL_RE.match(ttl):
+        raise UsageError(
+            f"invalid ttl {ttl!r}", "use a number and a unit s, m, h, d or w, e.g. 30d"
+        )
+    return meta
 
 
 # ---------------------------------------------------------------- names, paths, metadata

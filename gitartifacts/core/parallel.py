@@ -8,7 +8,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -46,6 +46,25 @@ def parallel(fn: Callable[[T], list[R]], work: Sequence[T], jobs: int = JOBS) ->
         return [r for b in work for r in fn(b)]
     with _pool(jobs) as pool:
         return [r for rs in pool.map(fn, work) for r in rs]
+
+
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], jobs: int = JOBS, ahead: int = 0
+) -> Iterator[R]:
+    """`fn` of each item on `jobs` threads, the results in order as they come. `items` is
+    read lazily and at most `ahead` (default twice `jobs`) items are in flight or done and
+    not yet taken: a stream of a million items holds only those, never a future per item."""
+    from collections import deque
+
+    limit = ahead or 2 * jobs
+    with _pool(jobs) as pool:
+        todo: deque[Future[R]] = deque()
+        for item in items:
+            todo.append(pool.submit(fn, item))
+            if len(todo) >= limit:
+                yield todo.popleft().result()
+        while todo:
+            yield todo.popleft().result()
 
 
 def read_ahead_chunks(

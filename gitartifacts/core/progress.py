@@ -91,6 +91,12 @@ class Bar:
                 if done > meter.n:
                     meter.update(done - meter.n)
 
+    def grow(self, files: int = 0, bytes: int = 0) -> None:
+        """Count more work in the phase (a walk that finds files as it hashes them)."""
+        with self._lock:
+            self.total_files += files
+            self.total_bytes += bytes
+
     def fraction(self) -> float:
         """How much of the phase is done (see `work_done`)."""
         return work_done(self.files, self.bytes, self.total_files, self.total_bytes)

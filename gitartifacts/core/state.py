@@ -17,7 +17,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +100,17 @@ class State:
                 out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
         return out
 
-    def lookup(self, paths: list[str]) -> dict[str, tuple[StatKey, str]]:
-        """The rows of exactly these workspace paths."""
+    def lookup_paths(self, paths: Sequence[str]) -> dict[str, tuple[StatKey, str]]:
+        """The rows of exactly these workspace paths (one folder's files, say)."""
         out: dict[str, tuple[StatKey, str]] = {}
         for i in range(0, len(paths), _BATCH):
             chunk = paths[i : i + _BATCH]
             marks = ",".join("?" * len(chunk))
-            rows = self.db.rows(
-                "SELECT path, ino, mtime_ns, size, ctime_ns, digest FROM hashes"
-                f" WHERE path IN ({marks})",
-                chunk,
+            q = (
+                "SELECT path, ino, mtime_ns, size, ctime_ns, digest FROM hashes "
+                f"WHERE path IN ({marks})"
             )
-            for path, ino, mtime_ns, size, ctime_ns, digest in rows:
+            for path, ino, mtime_ns, size, ctime_ns, digest in self.db.rows(q, chunk):
                 out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
         return out
 

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import inline_tree, iter_tree
 from gitartifacts.core.fsio import write_atomic
+from gitartifacts.core.listing import ref_entry
+from gitartifacts.core.listing_build import Built
 from gitartifacts.core.names import (
     check_not_reserved,
     validate_artifact_name,
@@ -16,12 +19,11 @@ from gitartifacts.core.names import (
 )
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.workspace import scan as wscan
-from gitartifacts.core.workspace import status as wstatus
 from gitartifacts.errors import GitArtifactsError, UsageError
 from gitartifacts.gitmodel import events, logged
 from gitartifacts.gitmodel import versions as ver
 from gitartifacts.gitmodel.project import Project
-from gitartifacts.ops import reuse
+from gitartifacts.ops import add_walk, reuse
 from gitartifacts.ops.exclude import exclude_untracked
 from gitartifacts.ops.init import ensure_init
 from gitartifacts.ops.paths import (
@@ -64,6 +66,7 @@ def add(
     force: bool = False,
     prefix: str = "",
     progress: Progress | None = None,
+    inline_limit: int = mf.INLINE_LIMIT,
 ) -> AddResult:
     """Snapshot files and folders into the cache and stage the artifact's manifest.
 
@@ -74,59 +77,28 @@ def add(
     no workspace path. `refs` are URIs (`s3://`, `gs://`, `http(s)://`, `file://`), optionally
     `NAME=URI`, tracked by their etag, version or checksum instead of being copied. Moving an
     existing artifact to another folder, or leaving out one of its folders, needs `force`.
+    Over `inline_limit` entries, they go into listing objects instead of the manifest.
     """
     _check_input(name, type, aliases, metadata, ttl)
-    existing = project.read_manifest(name, entries=not paths and not refs)
+    existing = project.read_manifest(name, entries=False)
     hist = ver.histories(project)
     type = _settled_type(project, name, type, existing, hist.get(name))
     check_not_reserved(name, type)
-    if not paths and not refs and existing is not None and existing.entries:
+    stored: list[str] = []
+    if existing is not None and not paths:
+        old_refs, stored = _refs_and_tops(project, existing)
         # Re-adding with no arguments re-checks the references too (like `dvc update`).
-        refs = [f"{p}={e.ref}" for p, e in existing.entries.items() if e.ref is not None]
+        refs = refs or old_refs
     ref_entries = resolve_refs(project, refs, checksum, max_objects)
-    entries: dict[str, mf.Entry] = {}
     where: Placement | None = None
-    scan: wscan.Scan | None = None
     if paths or not refs:
-        where, scan = _scan_paths(project, name, paths, existing, force, prefix, ref_entries)
+        where = _placed(project, name, paths, existing, stored, force, prefix, ref_entries)
     # Nothing has been written before this point: bad input leaves repo and cache untouched.
     ensure_init(project)
-    trusted = True
-    # The scan's fingerprint is the one status computes only when the files are the entries.
-    same_view = where is not None and where.path == where.source and not where.prefix
-    fingerprint = scan.fingerprint if scan is not None and same_view else None
-    if scan is not None and where is not None:
-        files = scan.files
-        scan = None  # 100,000s of stat rows: let them go before the manifest is built
-        found, trusted = wstatus.digests(
-            project.state,
-            where.source,
-            files,
-            base=str(project.root / where.source),
-            store=project.cache,
-            progress=progress,
-        )
-        del files
-        entries = {where.prefix + rel: mf.Entry(d, s) for rel, (d, s) in found.items()}
-        del found
-    entries.update(ref_entries)
-    m = mf.build(
-        name,
-        type,
-        entries,
-        description=description
-        if description is not None
-        else (existing.description if existing else None),
-        metadata=metadata if metadata is not None else (existing.metadata if existing else None),
-        path=where.path if where is not None else None,
-        ttl=ttl if ttl is not None else (existing.ttl if existing else None),
-    )
-    # A gc running now may have listed a reused object as garbage: renew before naming it.
-    source = [str(project.root / where.source)] if where is not None else []
-    reuse.renew_objects(project, _stored(entries), reuse.files_under(source))
-    rel = _write_and_stage(project, m, where)
-    remember_workspace(project, m, fingerprint if trusted and not ref_entries else None)
-    project.state.record_use(e.digest for e in entries.values() if e.ref is None)
+    snap = add_walk.snapshot(project, where, ref_entries, limit=inline_limit, progress=progress)
+    m = _manifest(name, type, snap.built, where, existing, description, metadata, ttl)
+    rel = _write_and_stage(project, m, where, snap.built.tops)
+    remember_workspace(project, m, snap.fingerprint, snap.built.tops)
     return _settled(project, m, hist.get(name), existing, list(aliases), rel)
 
 
@@ -249,55 +221,91 @@ def _settled_type(
     return type
 
 
-def _scan_paths(
+def _refs_and_tops(project: Project, m: mf.Manifest) -> tuple[list[str], list[str]]:
+    """The references of `m` as `NAME=URI`, and the first path segments of its stored
+    files, read one listing object at a time."""
+    if m.entries is not None:
+        root, fetch = inline_tree(m.entries)
+    elif m.listing is not None:
+        root, fetch = m.listing, project.read_listing_object
+    else:
+        return [], []
+    refs: list[str] = []
+    tops: set[str] = set()
+    for folder in iter_tree(root, fetch, m.files):
+        for kind, name, rest in folder.lines:
+            path = f"{folder.path}/{name}" if folder.path else name
+            if kind == "r":
+                refs.append(f"{path}={ref_entry(rest[0]).ref}")
+            elif kind == "f":
+                tops.add(path.split("/", 1)[0])
+    return refs, sorted(tops)
+
+
+def _placed(
     project: Project,
     name: str,
     paths: Sequence[str],
     existing: mf.Manifest | None,
+    stored: list[str],
     force: bool,
     prefix: str,
     ref_entries: dict[str, mf.Entry],
-) -> tuple[Placement, wscan.Scan]:
-    """Where the files go, and their scan, after checking they may become this artifact."""
-    where = plan_paths(project, paths, existing, prefix)
+) -> Placement:
+    """Where the files go, after checking they may become this artifact."""
+    where = plan_paths(project, paths, existing, prefix, stored_tops=stored)
     if paths and existing is not None and not force:
         check_same_place(project, existing, where)
     check_not_tracked(project, where)
     check_no_overlap(project, name, where)
-    source = where.source
-    scan = wscan.scan(
-        str(project.root / source), where.tops, what=source, ignore=project.ignore_for(source)
-    )
-    files = scan.files
-    if where.folder:
-        empty = [] if files else [source]
-    else:
-        held = set(wscan.tops(files))
-        empty = [join_path(source, t) for t in where.tops if t not in held]
-    if empty:
-        raise UsageError(
-            f"{empty[0]} contains no files", "add files to it first; empty folders are not stored"
-        )
-    for rel in files:
-        mf.validate_entry_path(where.prefix + rel, what=f"file name under {source}")
-    local_tops = {(where.prefix + t).split("/", 1)[0] for t in wscan.tops(files)}
+    local_tops = {(where.prefix + t).split("/", 1)[0] for t in where.tops}
     clash = sorted(set(wscan.tops(ref_entries)) & local_tops)
     if clash:
         raise UsageError(
             f"reference entry {clash[0]!r} has the name of a local path",
             "name it: --ref NAME=URI",
         )
-    return where, scan
+    add_walk.check_files(project, where)
+    return where
 
 
-def _write_and_stage(project: Project, m: mf.Manifest, where: Placement | None) -> str:
+def _manifest(
+    name: str,
+    type: str,
+    built: Built,
+    where: Placement | None,
+    existing: mf.Manifest | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    ttl: str | None,
+) -> mf.Manifest:
+    """The manifest of the entries built, the fields not given kept from `existing`."""
+    fields: dict[str, Any] = {
+        "description": description
+        if description is not None
+        else (existing.description if existing else None),
+        "metadata": metadata if metadata is not None else (existing.metadata if existing else None),
+        "path": where.path if where is not None else None,
+        "ttl": ttl if ttl is not None else (existing.ttl if existing else None),
+    }
+    if built.entries is not None:
+        return mf.build(name, type, built.entries, **fields)
+    assert built.root is not None
+    return mf.build_listed(
+        name, type, built.root, digest=built.digest, size=built.size, files=built.files, **fields
+    )
+
+
+def _write_and_stage(
+    project: Project, m: mf.Manifest, where: Placement | None, tops: list[str]
+) -> str:
     """Write and stage the manifest (and .gitignore); a refused stage restores the old one."""
     manifest_file = project.root / mf.manifest_path(m.name)
     before = manifest_file.read_bytes() if manifest_file.is_file() else None
     rel = project.write_manifest(m)
     try:
         with project.repo.worktree_lock():
-            ignored = _workspace_paths(where, m)
+            ignored = _workspace_paths(where, tops)
             ignore_changed = bool(ignored) and ensure_ignored(
                 project, ignored, whole_folder=where is not None and where.folder
             )
@@ -312,13 +320,13 @@ def _write_and_stage(project: Project, m: mf.Manifest, where: Placement | None) 
     return rel
 
 
-def _workspace_paths(where: Placement | None, m: mf.Manifest) -> list[str]:
+def _workspace_paths(where: Placement | None, tops: list[str]) -> list[str]:
     """What the artifact holds in the work tree (its references included): to git-ignore."""
     if where is None or where.path is None:
         return []
     if where.folder:
         return [where.path]
-    return [join_path(where.path, t) for t in wscan.tops(m.entries or {})]
+    return [join_path(where.path, t) for t in tops]
 
 
 def _settled(

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import iter_tree
 from gitartifacts.core.fsio import WORK_TMP, write_atomic
 from gitartifacts.core.textsafe import count
 from gitartifacts.core.workspace import scan as wscan
@@ -44,15 +45,25 @@ class Placement(NamedTuple):
 
 
 def plan_paths(
-    project: Project, paths: Sequence[str], existing: mf.Manifest | None, prefix: str = ""
+    project: Project,
+    paths: Sequence[str],
+    existing: mf.Manifest | None,
+    prefix: str = "",
+    stored_tops: Sequence[str] | None = None,
 ) -> Placement:
-    """Where the given paths go (see the module docstring); no paths: the artifact's own."""
+    """Where the given paths go (see the module docstring); no paths: the artifact's own
+    (`stored_tops`, when given, are the first segments of its stored files)."""
     if not paths:
         if prefix:
             raise UsageError("--prefix needs the paths to add", "name the files or folders")
-        stored = (
-            [p for p, e in (existing.entries or {}).items() if e.ref is None] if existing else []
-        )
+        if stored_tops is not None:
+            stored = list(stored_tops)
+        else:
+            stored = (
+                [p for p, e in (existing.entries or {}).items() if e.ref is None]
+                if existing
+                else []
+            )
         if existing is None or existing.path is None or not stored:
             raise UsageError("no paths given", "name the files or folders to add")
         if owns_folder(project, existing.path):
@@ -126,15 +137,15 @@ def check_no_overlap(project: Project, name: str, where: Placement) -> None:
         if other == name:
             continue
         try:
-            m = project.read_manifest(other)
+            m = project.read_manifest(other, entries=False)
+            if m is None or m.path is None or not m.files:
+                continue
+            if owns_folder(project, m.path):
+                owned = [m.path]
+            else:
+                owned = [join_path(m.path, t) for t in _tops(project, m)]
         except (ManifestError, CacheError):
             continue
-        if m is None or m.path is None or not m.entries:
-            continue
-        if owns_folder(project, m.path):
-            owned = [m.path]
-        else:
-            owned = [join_path(m.path, t) for t in wscan.tops(m.entries)]
         for theirs in owned:
             for p in mine:
                 if p == theirs or p.startswith(theirs + "/") or theirs.startswith(p + "/"):
@@ -238,3 +249,12 @@ def _gitignore_escape(p: str) -> str:
     if out.endswith(" "):
         out = out[:-1] + "\\ "
     return out
+
+
+def _tops(project: Project, m: mf.Manifest) -> list[str]:
+    """The first path segments of `m`'s entries: its root listing object's names."""
+    if m.entries is not None:
+        return wscan.tops(m.entries)
+    assert m.listing is not None
+    root = next(iter_tree(m.listing, project.read_listing_object, m.files))
+    return [name for _, name, _ in root.lines]

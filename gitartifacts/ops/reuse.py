@@ -14,13 +14,18 @@ from gitartifacts.core import cachelock
 from gitartifacts.gitmodel.project import Project
 
 
-def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]) -> None:
+def renew_objects(
+    project: Project, digests: Iterable[str], files: Iterable[str], seal: bool = True
+) -> None:
     """Renew the cache objects `digests` (holding the cache's lock shared); any the cache
     lacks is stored again from `files`, read until all are back (a lazy iterable: it is
     read only when something is missing, which is rare). What none of the files holds
     stays missing: a version may name content that lives only on a remote (a part another
-    writer pushed, a file of a version fetched by its listing)."""
-    project.cache.flush()
+    writer pushed, a file of a version fetched by its listing).
+
+    With `seal` the cache's pending pack is written out at the end, so what is named next
+    is on disk; a caller renewing in batches seals once, after the last (objects still
+    pending need no renewal: a gc cannot see them, and their pack is new when sealed)."""
     with cachelock.held(project.cache.root, exclusive=False):
         missing = set(cachelock.renew(project.cache, sorted(set(digests))))
         for path in files if missing else ():
@@ -28,7 +33,8 @@ def renew_objects(project: Project, digests: Iterable[str], files: Iterable[str]
             missing.discard(digest)
             if not missing:
                 break
-        project.cache.flush()
+        if seal:
+            project.cache.flush()
 
 
 def files_under(paths: Iterable[str]) -> Iterator[str]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import TreeFolder, inline_tree, iter_tree
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.textsafe import count
 from gitartifacts.core.workspace import scan as wscan
 from gitartifacts.core.workspace import status as wstatus
+from gitartifacts.core.workspace.digest_walk import DigestWalk
 from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel import imported
 from gitartifacts.gitmodel import versions as ver
@@ -211,14 +213,15 @@ def verify(project: Project, spec: str, root: str | None = None) -> tuple[Resolv
 def remember_workspace(
     project: Project, m: mf.Manifest, fp: str | None, tops: Sequence[str] | None = None
 ) -> None:
-    """Remember the work tree's fingerprint and the version's top names (`tops`: when its
-    entries are not loaded)."""
+    """Note the work tree's fingerprint (None: forget it), the artifact's first path
+    segments (`tops`, else from its entries) and that the cache holds all of it."""
     if fp is not None:
         project.state.set_snapshot(m.name, m.digest, fp)
     else:
         project.state.drop_snapshot(m.name)
-    names = wscan.tops(m.entries or {}) if tops is None else tops
-    project.state.tops.put(m.digest, "\n".join(names))
+    if tops is None:
+        tops = wscan.tops(m.entries or {})
+    project.state.tops.put(m.digest, "\n".join(tops))
     project.state.cache_complete.put(m.digest, _cache_identity(project))
 
 
@@ -250,17 +253,26 @@ def _workspace_status(
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
     base = str(project.root / m.path)
     top_names = _owned_names(project, m, m.path)
-    scan = wscan.scan(base, top_names, what=m.path, ignore=project.ignore_for(m.path))
-    if project.state.snapshot(m.name) == (m.digest, scan.fingerprint):
+    ignore = project.ignore_for(m.path)
+    walk = wscan.FolderWalk(base, top_names, what=m.path, ignore=ignore)
+    for _ in walk:
+        pass  # only the fingerprint: a no-op status reads no file and no stat cache row
+    if project.state.snapshot(m.name) == (m.digest, walk.fingerprint):
         return wstatus.Diff([], [], []), _not_in_cache(project, m)
-    entries = project.load_entries(m)
-    found, trusted = wstatus.digests(
-        project.state, m.path, scan.files, base=base, progress=progress
-    )
-    diff = wstatus.compare(entries, {p: d for p, (d, _) in found.items()})
-    if diff.clean and trusted:
-        project.state.set_snapshot(m.name, m.digest, scan.fingerprint)
+    again = wscan.FolderWalk(base, top_names, what=m.path, ignore=ignore)
+    files = DigestWalk(again, project.state, m.path, base, progress=progress)
+    diff = wstatus.compare_tree(iter(files), _tree(project, m))
+    if diff.clean and files.trusted:
+        project.state.set_snapshot(m.name, m.digest, again.fingerprint)
     return diff, _not_in_cache(project, m)
+
+
+def _tree(project: Project, m: mf.Manifest) -> Iterator[TreeFolder]:
+    """The artifact's entries folder by folder, a listing object at a time."""
+    if m.listing is not None and m.entries is None:
+        return iter_tree(m.listing, project.read_listing_object, m.files)
+    root, fetch = inline_tree(m.entries or {})
+    return iter_tree(root, fetch)
 
 
 def _owned_names(project: Project, m: mf.Manifest, path: str) -> list[str]:
@@ -269,8 +281,8 @@ def _owned_names(project: Project, m: mf.Manifest, path: str) -> list[str]:
         return folder_names(project, path)
     tops_text = project.state.tops.get(m.digest)
     if tops_text is None:
-        project.load_entries(m)
-        tops_text = "\n".join(wscan.tops(m.entries or {}))
+        tops = next(_tree(project, m)).lines
+        tops_text = "\n".join(name for _, name, _ in tops)
         project.state.tops.put(m.digest, tops_text)
     return tops_text.split("\n") if tops_text else []
 
@@ -295,14 +307,16 @@ def _not_in_cache(project: Project, m: mf.Manifest) -> int:
     ident = _cache_identity(project)
     if project.state.cache_complete.get(m.digest) == ident:
         return 0
+    missing: set[str] = set()
     try:
-        entries = project.load_entries(m)
+        for folder in _tree(project, m):
+            stored = sorted({rest[0] for kind, _, rest in folder.lines if kind == "f"})
+            missing.update(project.cache.missing(stored))
     except CacheError:
         return m.files
-    n = len(project.cache.missing(sorted({e.digest for e in entries.values() if e.ref is None})))
-    if n == 0:
+    if not missing:
         project.state.cache_complete.put(m.digest, ident)
-    return n
+    return len(missing)
 
 
 # ---------------------------------------------------------------- ls, log, show

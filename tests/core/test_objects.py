@@ -32,7 +32,7 @@ from helpers import (
 
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
-from gitartifacts.core.workspace import status as ws
+from gitartifacts.core.workspace import digest_walk as ws
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import add as ops_add

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import TreeFolder, merge_folders
 from gitartifacts.core.hashing import sha256_file
+from gitartifacts.core.listing import ref_entry
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.parallel import batches, parallel
 from gitartifacts.core.progress import Progress, phase
 from gitartifacts.core.state import SIZE, State, StatKey
+from gitartifacts.core.workspace.digest_walk import Digested
 from gitartifacts.core.workspace.scan import tops
 
 
@@ -88,3 +92,29 @@ def compare(entries: dict[str, mf.Entry], current: dict[str, str]) -> Diff:
     deleted = [p for p, e in entries.items() if p not in current and e.ref is None]
     modified = [p for p, d in current.items() if p in entries and entries[p].digest != d]
     return Diff(sorted(added), sorted(modified), sorted(deleted))
+
+
+def compare_tree(files: Iterator[tuple[str, Digested]], tree: Iterator[TreeFolder]) -> Diff:
+    """`compare` folder by folder: the work tree's files with their digests, against an
+    artifact's listing tree, both in folder order; only the changed paths are held."""
+    diff = Diff([], [], [])
+    for folder, mine, theirs in merge_folders(files, ((t.path, t.lines) for t in tree)):
+        stored = {name: _line_digest(kind, rest) for kind, name, rest in theirs or []}
+        prefix = f"{folder}/" if folder else ""
+        for name, digest, _ in mine or []:
+            had = stored.pop(name, None)
+            if had is None or had[1] is None:  # new, or a file where a folder was
+                diff.added.append(prefix + name)
+            elif had[0] != digest:
+                diff.modified.append(prefix + name)
+        diff.deleted.extend(prefix + n for n, (_, ref) in stored.items() if ref is False)
+    return Diff(*(sorted(part, key=str.encode) for part in diff))
+
+
+def _line_digest(kind: str, rest: list[str]) -> tuple[str, bool | None]:
+    """A listing line's digest and whether it is a reference (None: a subfolder)."""
+    if kind == "f":
+        return rest[0], False
+    if kind == "r":
+        return ref_entry(rest[0]).digest, True
+    return "", None

@@ -182,7 +182,7 @@ class Survey:
             return {}
         started = time.time_ns()
         path = self.job.path
-        known = self.state.lookup([state_key(path, prefix + name) for name in have])
+        known = self.state.lookup_paths([state_key(path, prefix + name) for name in have])
         out: dict[str, str] = {}
         rows = []
         for name, st in have.items():

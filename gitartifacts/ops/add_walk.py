@@ -1,0 +1,154 @@
+"""An add's files streamed folder by folder into the cache and a listing: digests from the
+stat cache or hashed, entry paths checked, objects renewed and their use recorded a batch at
+a time, so memory stays flat however many files there are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import folder_key, merge_folders
+from gitartifacts.core.listing_build import Built, ListingBuilder
+from gitartifacts.core.progress import Progress
+from gitartifacts.core.workspace.digest_walk import Digested, DigestWalk
+from gitartifacts.core.workspace.scan import FolderWalk
+from gitartifacts.errors import UsageError
+from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import reuse
+from gitartifacts.ops.paths import Placement, join_path
+
+_RENEW_EVERY = 5000  # objects renewed, and their use recorded, at once
+
+Files = list[tuple[str, mf.Entry]]  # one folder's entries: (name, entry) sorted by name bytes
+
+
+class Snapshot(NamedTuple):
+    built: Built
+    fingerprint: str | None  # the work tree's, when the entries are exactly its files
+    trusted: bool  # False when a file changed too recently to trust its stat next time
+
+
+def snapshot(
+    project: Project,
+    where: Placement | None,
+    refs: Mapping[str, mf.Entry],
+    *,
+    limit: int = mf.INLINE_LIMIT,
+    progress: Progress | None = None,
+) -> Snapshot:
+    """Store the files `where` names, merged with the reference entries `refs`, and build
+    the artifact's listing (inline up to `limit` entries)."""
+
+    def put(hex_: str, data: bytes) -> None:
+        project.cache.add_bytes(data, "sha256:" + hex_)
+
+    builder = ListingBuilder(put, limit)
+    if where is None:
+        _feed(builder, merge_folders(iter(()), _grouped(refs)))
+        return Snapshot(builder.finish(), None, True)
+    source = where.source
+    base = str(project.root / source)
+    walk = FolderWalk(base, where.tops, what=source, ignore=project.ignore_for(source))
+    digests = DigestWalk(walk, project.state, source, base, store=project.cache, progress=progress)
+    renew = _Renewer(project, base)
+    local = _entries(digests, where.prefix, renew)
+    _feed(builder, merge_folders(local, _grouped(refs)))
+    renew.flush()
+    project.cache.flush()  # the objects on disk before anything names them
+    same_view = where.path == where.source and not where.prefix and not refs
+    fingerprint = walk.fingerprint if same_view and digests.trusted else None
+    return Snapshot(builder.finish(), fingerprint, digests.trusted)
+
+
+def check_files(project: Project, where: Placement) -> None:
+    """Refuse, before anything is stored, a file whose path cannot be an entry and a named
+    path holding no files: one walk of the stat data, a folder at a time."""
+    source = where.source
+    walk = FolderWalk(
+        str(project.root / source), where.tops, what=source, ignore=project.ignore_for(source)
+    )
+    seen: set[str] = set()
+    what = f"file name under {source}"
+    for folder, rows in walk:
+        entry_folder = where.prefix + folder if folder else where.prefix.rstrip("/")
+        if folder:
+            seen.add(folder.split("/", 1)[0])
+        else:
+            seen.update(row[0] for row in rows)
+        for row in rows:
+            mf.validate_entry_path(f"{entry_folder}/{row[0]}" if entry_folder else row[0], what)
+    _check_not_empty(where, seen)
+
+
+def _feed(
+    builder: ListingBuilder,
+    folders: Iterator[tuple[str, Files | None, Files | None]],
+) -> None:
+    """Every entry into the builder, a folder's files and references merged by name."""
+    for folder, local, refs in folders:
+        files = local or []
+        if refs:
+            files = sorted(files + refs, key=lambda ne: ne[0].encode())
+        for name, e in files:
+            builder.add(folder, name, e)
+
+
+def _entries(digests: DigestWalk, prefix: str, renew: _Renewer) -> Iterator[tuple[str, Files]]:
+    """The walk's folders as entry folders (under `prefix`)."""
+    for folder, got in digests:
+        renew.add(got)
+        entry_folder = prefix + folder if folder else prefix.rstrip("/")
+        yield entry_folder, [(name, mf.Entry(d, s)) for name, d, s in got]
+
+
+def _grouped(refs: Mapping[str, mf.Entry]) -> Iterator[tuple[str, Files]]:
+    """Reference entries as folders in folder order."""
+    split = sorted(
+        ((p.rpartition("/")[0], p.rpartition("/")[2], e) for p, e in refs.items()),
+        key=lambda r: (folder_key(r[0]), r[1].encode()),
+    )
+    folder: str | None = None
+    files: Files = []
+    for f, name, e in split:
+        if f != folder and folder is not None:
+            yield folder, files
+            files = []
+        folder = f
+        files.append((name, e))
+    if folder is not None:
+        yield folder, files
+
+
+def _check_not_empty(where: Placement, seen: set[str]) -> None:
+    if where.folder:
+        empty = [] if seen else [where.source]
+    else:
+        empty = [join_path(where.source, t) for t in where.tops if t not in seen]
+    if empty:
+        raise UsageError(
+            f"{empty[0]} contains no files", "add files to it first; empty folders are not stored"
+        )
+
+
+class _Renewer:
+    """Renews the objects an add names, a batch at a time, before the manifest names them:
+    a gc running now may have listed a reused object as garbage (see ops/reuse.py)."""
+
+    def __init__(self, project: Project, base: str) -> None:
+        self.project = project
+        self.base = base
+        self.digests: list[str] = []
+
+    def add(self, got: Digested) -> None:
+        self.digests += [d for _, d, _ in got]
+        if len(self.digests) >= _RENEW_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.digests:
+            reuse.renew_objects(
+                self.project, self.digests, reuse.files_under([self.base]), seal=False
+            )
+            self.project.state.record_use(self.digests)
+        self.digests = []
