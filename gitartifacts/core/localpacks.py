@@ -298,11 +298,13 @@ class _Pending:
         self.size = 0
         self.count = 0
         self.hash = hashlib.sha256()
-        # The first 8 bytes of each digest held: most lookups of absent objects end here.
-        self.seen: set[int] = set()
+        # The first 8 bytes of each digest held -> its record's number (-1: two digests
+        # share them, a scan decides): a lookup costs one dict probe, not a scan.
+        self.seen: dict[int, int] = {}
 
     def append(self, raw: bytes, data: bytes) -> None:
-        self.seen.add(int.from_bytes(raw[:8], "big"))
+        key = int.from_bytes(raw[:8], "big")
+        self.seen[key] = -1 if key in self.seen else self.count
         self.rows += RECORD.pack(raw, self.size, len(data))
         self.buffer += data
         self.hash.update(data)
@@ -312,9 +314,16 @@ class _Pending:
             self._write()
 
     def find(self, raw: bytes) -> Located | None:
-        """A scan of the records, for an object `seen` may hold."""
-        if int.from_bytes(raw[:8], "big") not in self.seen:
+        """The record of `raw`, by its number in `seen` (a scan only after a clash)."""
+        number = self.seen.get(int.from_bytes(raw[:8], "big"))
+        if number is None:
             return None
+        if number >= 0:
+            at = number * RECORD.size
+            if self.rows[at : at + 32] != raw:
+                return None
+            _, offset, length = RECORD.unpack_from(self.rows, at)
+            return Located(PENDING, offset, length)
         at = self.rows.find(raw)
         while at >= 0 and at % RECORD.size:
             at = self.rows.find(raw, at + 1)

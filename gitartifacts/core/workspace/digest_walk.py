@@ -33,6 +33,10 @@ class _Part(NamedTuple):
     known: list[str | None]  # the stat cache's digest of each row, None for a miss
 
 
+# Below this mean size of the files to hash, a batch is hashed on the walking thread.
+_THREADED_MEAN = 64 * 1024
+
+
 class DigestWalk:
     """(folder, digested files) for each folder of `walk`, in its order. `path` is the
     artifact's workspace path (the stat cache's keys are under it), `base` the folder on
@@ -63,7 +67,8 @@ class DigestWalk:
         folder: str | None = None
         files: Digested = []
         with contextlib.ExitStack() as bars:
-            for part, out, new in ordered_map(self._digest, self._batches(bars)):
+            batches = self._batches(bars)
+            for part, out, new in ordered_map(self._digest, batches, threaded=_worth_threads):
                 rows += new
                 if len(rows) >= _RECORD_EVERY:
                     self.trusted &= self.state.record(rows, started)
@@ -150,3 +155,17 @@ class DigestWalk:
             folders.append(folder)
             out.append(got)
         return folders, out, new
+
+
+def _worth_threads(batch: list[_Part]) -> bool:
+    """Whether a batch's hashing is worth the pool's threads: files large enough on average
+    that hashing and copying (which let go of the interpreter lock) outweigh the handing
+    over of that lock at every system call (measured: 20,000 files of 100-1,000 bytes take
+    2.2 s on one thread, 3.2 s on four)."""
+    misses = size = 0
+    for part in batch:
+        for row, digest in zip(part.rows, part.known, strict=True):
+            if digest is None:
+                misses += 1
+                size += row[3]
+    return misses > 0 and size >= misses * _THREADED_MEAN
