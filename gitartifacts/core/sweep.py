@@ -80,11 +80,16 @@ def remove(
 
 def old_temporaries(root: str, before: float, folders: tuple[str, ...] = ()) -> list[str]:
     """Temporary files older than `before` (a time in seconds): in the shard folders under
-    `<root>/sha256/` and in each of `folders` (a cache's own `tmp/`), whose every file is one."""
+    `<root>/sha256/`, in `<root>/packs/` (a pack a killed writer left half-written where
+    files cannot be born unnamed) and in each of `folders` (a cache's own `tmp/`), whose
+    every file is one."""
     out: list[str] = []
     top = os.path.join(root, "sha256")
     for folder in (os.path.join(top, n) for n in _shards(top)):
         out += _old_files(folder, before, _SHARD_TMP)
+    packs = os.path.join(root, "packs")
+    if not os.path.islink(packs):  # what it lists gc removes: never through a link
+        out += _old_files(packs, before, _SHARD_TMP)
     for folder in folders:
         out += _old_files(folder, before, None)
     return sorted(out)

@@ -98,6 +98,7 @@ def apply(store: RemoteStore, cache: ObjectStore, todo: PackPlan, keep: set[str]
 def _remove(store: RemoteStore, name: str) -> None:
     """The index first: no reader is ever sent to a pack that is gone."""
     store.remove_keys([packs.index_key(name), packs.pack_key(name)])
+    store.packs.forget(name)
 
 
 def _mtime(listing: packs.PackListing, name: str) -> float:

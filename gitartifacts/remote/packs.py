@@ -33,6 +33,7 @@ PACK_MIN = 8
 PACK_TARGET = 32 << 20
 PACK_FLOOR = 4 << 20
 _KEY_RE = re.compile(r"^packs/([0-9a-f]{64})\.(pack|idx)\Z")
+_KEPT_RE = re.compile(r"([0-9a-f]{64})\.idx")  # an index kept under the clone's packidx/
 
 
 class PackListing(NamedTuple):
@@ -89,6 +90,7 @@ class Packs:
         if self.store.protocol in ("http", "https"):
             return PackView([], PackListing({}, {}))  # no listing over HTTP: loose only
         listing = list_packs(self.store)
+        self._trim(listing)
         names = [n for n, info in listing.indexes.items() if n in listing.packs and info.size > 0]
         new = [n for n in names if n not in self._loaded]
         for n in new:  # the listing's size: a huge index is refused before it is read
@@ -102,6 +104,32 @@ class Packs:
             if self._loaded[n].pack_size == listing.packs[n].size
         ]
         return PackView(complete, listing)
+
+    def forget(self, name: str) -> None:
+        """Drop what this clone keeps of pack `name` (a gc is removing it)."""
+        with self._lock:
+            self._loaded.pop(name, None)
+        if self.index_dir is not None:
+            unlink_quiet(self.index_dir / f"{name}.idx")
+
+    def _trim(self, listing: PackListing) -> None:
+        """Forget the kept indexes of packs the remote no longer lists (a gc removed them):
+        the copies are only a cache, so one a racing push adds back is read again."""
+        if self.index_dir is None:
+            return
+        try:
+            with os.scandir(self.index_dir) as it:
+                gone = [
+                    e.path
+                    for e in it
+                    if (m := _KEPT_RE.fullmatch(e.name)) and m.group(1) not in listing.indexes
+                ]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for path in gone:
+            unlink_quiet(path)
+        for name in [n for n in self._loaded if n not in listing.indexes]:
+            del self._loaded[name]
 
     def _load(self, name: str) -> PackIndex:
         where = redact(self.store.url)

@@ -48,3 +48,23 @@ def test_a_real_object_is_listed_and_removed(tmp_path: Path) -> None:
     assert (found.digest, found.size) == ("sha256:" + HEX, 4)
     sweep.remove(str(tmp_path), found.digest)
     assert not (shard / HEX[2:]).exists()
+
+
+def test_a_half_written_pack_is_swept_once_old_and_never_through_a_link(tmp_path: Path) -> None:
+    root = tmp_path / "remote"
+    packs = root / "packs"
+    packs.mkdir(parents=True)
+    old = time.time() - 86400
+    for name in (".tmp-old", "a" * 64 + ".pack"):
+        (packs / name).write_bytes(b"x")
+        os.utime(packs / name, (old, old))
+    (packs / ".tmp-young").write_bytes(b"being written")
+    assert sweep.old_temporaries(str(root), time.time() - 3600) == [str(packs / ".tmp-old")]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / ".tmp-old").write_bytes(b"not ours")
+    os.utime(outside / ".tmp-old", (old, old))
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "packs").symlink_to(outside)
+    assert sweep.old_temporaries(str(linked), time.time()) == []

@@ -65,6 +65,8 @@ def test_gc_repacks_a_mostly_dead_pack_and_drops_a_dead_one(origin: Path, tmp_pa
     after = _packs(store)
     assert first not in after and sorted(after.values()) == [8, FILES - 8]
     assert not (store / "packs" / f"{first}.pack").exists()
+    kept = {p.name for p in (alice.root / ".git/artifacts/packidx").glob("*/*.idx")}
+    assert f"{first}.idx" not in kept and kept & {f"{n}.idx" for n in after}
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
