@@ -17,6 +17,10 @@ from gitartifacts.settings import (
 )
 
 
+class NoRemoteError(UsageError):
+    """No remote is configured and no local `origin` has a cache."""
+
+
 def load(project: Project) -> RemoteSettings:
     """All configured remotes and the default remote's name, read afresh (an edit by
     `remote add` in this process counts)."""
@@ -44,7 +48,7 @@ def resolve(project: Project, name: str | None = None) -> Remote:
     origin = origin_cache(project)
     if origin is not None:
         return Remote("origin", origin, {}, "origin")
-    raise UsageError(
+    raise NoRemoteError(
         "no remote cache is configured",
         "run git artifacts remote add storage s3://bucket/prefix --default (or a folder path)",
     )

@@ -23,6 +23,7 @@ from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.remote import plan, pushing, walk
+from gitartifacts.remote.remotes import NoRemoteError
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import folder_of, remote_id
 from gitartifacts.settings import Remote
@@ -323,7 +324,10 @@ def fetch_for(
     todo = plan.lacking(project, manifests)
     if not todo:
         return None
-    remote = resolve_remote(project)
+    try:
+        remote = resolve_remote(project)
+    except NoRemoteError:
+        return None  # nowhere to fetch from: the caller names what the cache lacks
     fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
     if fetcher is None:
         fetch_manifests(project, remote, todo, progress=progress)
