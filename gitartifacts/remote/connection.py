@@ -42,7 +42,7 @@ class Connection:
         self.options = check_options(self.protocol, options)
         self.timeout = timeout or network_timeout({}, os.environ)
         self.watch = Watch(where(url, self.options), self.timeout)
-        self._made: set[str] = set()  # shard folders known to exist (local remotes)
+        self._made: set[str] = set()  # the root and folders known to exist (local remotes)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
 
@@ -85,8 +85,13 @@ class Connection:
             )
 
     def _make_root(self) -> None:
-        """Make the remote folder, but never its parent (an unmounted volume's mount point)."""
+        """Make the remote folder, but never its parent (an unmounted volume's mount point),
+        and only at the first write: a folder that vanishes later fails the writes after it
+        instead of being quietly re-created."""
+        if self.root in self._made:
+            return
         if os.path.isdir(self.root):
+            self._made.add(self.root)
             return
         if not os.path.isdir(os.path.dirname(self.root)):
             raise UsageError(
@@ -95,6 +100,7 @@ class Connection:
             )
         with contextlib.suppress(FileExistsError):
             os.mkdir(self.root)
+        self._made.add(self.root)
 
     def _create(self, write: Callable[[str], object], path: str) -> None:
         """Write with create-only semantics; losing the race to another writer is success."""
