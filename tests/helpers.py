@@ -54,6 +54,7 @@ def age_files(root: Path, seconds: float = 3600.0) -> None:
     for dirpath, _, names in os.walk(root):
         for n in names:
             os.utime(os.path.join(dirpath, n), (when, when), follow_symlinks=False)
+    time.sleep(0.1)  # the ctime the utime set is now past the racy window too
 
 
 def file_digests(root: Path, prefix: str = "") -> dict[str, str]:

@@ -19,6 +19,7 @@ from helpers import (
     kill_group_after,
     sha256_hex,
     stderr_error_line,
+    stored_objects,
 )
 from servers import Bucket
 
@@ -292,7 +293,7 @@ def test_fetch_downloads_into_cache_without_touching_the_workspace(
     alice.ga("push")
     bob = clone(origin, tmp_path / "bob")
     bob.ga("fetch")
-    assert len(cache_objects(bob.cache)) == 20
+    assert len(stored_objects(bob.cache)) == 20
     assert not (bob.root / "data").exists()
     assert bob.ga_json("status")[0]["not_in_cache"] == 0
 
