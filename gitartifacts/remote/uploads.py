@@ -79,20 +79,6 @@ class Uploads(KeyIO):
                 return
             parallel_map(lambda d: self._upload_one(cache, d, progress), wanted, self._jobs(jobs))
 
-    def upload_ordered(
-        self,
-        cache: ObjectStore,
-        batches: Sequence[Sequence[str]],
-        jobs: int = JOBS,
-        progress: ProgressFn | None = None,
-    ) -> None:
-        """Upload batch after batch: a batch starts only once every earlier one is complete.
-
-        Pass `[data_objects, listing_objects]` so a listing on the remote implies its contents.
-        """
-        for batch in batches:
-            self.upload(cache, batch, jobs, progress)
-
     def _send_packed(
         self, cache: ObjectStore, wanted: list[str], jobs: int, progress: ProgressFn | None
     ) -> list[str]:

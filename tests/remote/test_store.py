@@ -115,16 +115,15 @@ def test_missing_keeps_order_and_drops_duplicates(
 
 
 @pytest.mark.slow
-def test_upload_ordered_finishes_each_batch_before_the_next(
+def test_small_objects_go_as_one_pack_reported_once(
     moto_store: RemoteStore, cache: ObjectStore
 ) -> None:
     data = add_objects(cache, 40, size=100, tag="data")
     listings = add_objects(cache, 5, size=300, tag="listing")
     sizes: list[tuple[int, int]] = []
-    moto_store.upload_ordered(
-        cache, [data, listings], jobs=8, progress=lambda f, b: sizes.append((f, b))
-    )
-    # The 40 data objects go as one pack, reported once, before the listings start.
+    moto_store.upload(cache, data, jobs=8, progress=lambda f, b: sizes.append((f, b)))
+    moto_store.upload(cache, listings, jobs=8, progress=lambda f, b: sizes.append((f, b)))
+    # The 40 data objects go as one pack, reported once; the 5 listings, too few, one by one.
     assert sizes == [(40, 4000)] + [(1, 300)] * 5
     assert moto_store.missing(data + listings) == []
 
