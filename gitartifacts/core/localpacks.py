@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
-import mmap
 import os
 import re
 import threading
@@ -29,12 +28,12 @@ from pathlib import Path
 
 from gitartifacts.core.fsio import temp_name, unlink_quiet, write_all
 from gitartifacts.core.packformat import (
-    HEADER,
     RECORD,
     Located,
     PackIndex,
+    RecentFirst,
     encode_raw,
-    header,
+    map_index,
     quick_problem,
 )
 
@@ -81,7 +80,7 @@ class LocalPacks:
         self._loose = loose  # writes one object loose
         self._lock = threading.RLock()
         self._indexes: dict[str, PackIndex] = {}
-        self._view: tuple[PackIndex, ...] = ()  # the indexes, for lookups without the lock
+        self._finder = RecentFirst()  # the indexes, for lookups without the lock
         self._stamp: tuple[int, int] | None = None
         self._fds: dict[str, int] = {}
         self._pending: _Pending | None = None
@@ -94,7 +93,7 @@ class LocalPacks:
         On a miss, packs another process sealed are looked for when `fresh`, else when the
         last look is `RECHECK` seconds old (a stat per miss costs as much as the lookup)."""
         raw = bytes.fromhex(digest[7:])
-        hit = self._lookup(raw)  # no lock: `_view` is replaced whole, never changed
+        hit = self._lookup(raw)  # no lock: `_finder` is replaced whole as packs come and go
         if hit is not None:
             return hit
         with self._lock:
@@ -149,7 +148,7 @@ class LocalPacks:
         """Drop what this process holds of pack `name` (it is being removed)."""
         with self._lock:
             self._indexes.pop(name, None)
-            self._view = tuple(self._indexes.values())
+            self._set_view()
             # Its descriptor stays open: another thread may be reading through it, and a
             # closed number could be reused for another file. One per pack removed.
             self._fds.pop(name, None)
@@ -169,11 +168,10 @@ class LocalPacks:
                 os.rename(path, folder / f"{os.path.basename(path)}-{temp_name()}")
 
     def _lookup(self, raw: bytes) -> Located | None:
-        for index in self._view:
-            hit = index.find_raw(raw)
-            if hit is not None:
-                return hit
-        return None
+        return self._finder.find(raw)
+
+    def _set_view(self) -> None:
+        self._finder = RecentFirst(tuple(self._indexes.values()))
 
     def _changed(self, fresh: bool) -> bool:
         now = time.monotonic()
@@ -201,29 +199,15 @@ class LocalPacks:
             index = self._map(name)
             if index is not None:
                 self._indexes[name] = index
-        self._view = tuple(self._indexes.values())
+        self._set_view()
 
     def _map(self, name: str) -> PackIndex | None:
         """The index of `name` mapped in, None when it is unreadable (its objects count as
         absent, so a fetch brings them again; gc removes it)."""
         try:
-            fd = os.open(self.index_path(name), os.O_RDONLY | os.O_NOFOLLOW)
+            return map_index(name, self.index_path(name), quick_problem)
         except OSError:
             return None
-        try:
-            size = os.fstat(fd).st_size
-            if size < HEADER.size:
-                return None
-            mm = mmap.mmap(fd, size, prot=mmap.PROT_READ)
-        finally:
-            os.close(fd)
-        if quick_problem(mm) is not None:  # type: ignore[arg-type]
-            mm.close()
-            return None
-        # The check read every page: let the kernel drop them until lookups need a few.
-        mm.madvise(mmap.MADV_DONTNEED)
-        count, pack_size = header(mm)  # type: ignore[arg-type]
-        return PackIndex(name, pack_size, mm, HEADER.size, count)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ writing
 
@@ -281,7 +265,7 @@ class LocalPacks:
             index = self._map(name)
             if index is not None:
                 self._indexes[name] = index
-                self._view = tuple(self._indexes.values())
+                self._set_view()
         finally:
             pending.close()
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import mmap
+import os
 import struct
 from array import array
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 # Objects up to this size are small: read whole, and the ones packs hold.
@@ -57,6 +59,9 @@ class PackIndex:
         self.records = records
         self.base = base
         self.count = len(records) // RECORD.size if count < 0 else count
+        # Digest prefix bits the fan-out table resolves: about one record a slot, so a pack
+        # of 7,000 objects has a table of 32 KiB, not 256 KiB (a pull maps hundreds).
+        self._bits = min(16, max(8, self.count.bit_length()))
         self._fanout: array[int] | None = None
 
     def __iter__(self) -> Iterator[tuple[str, int, int]]:
@@ -71,8 +76,8 @@ class PackIndex:
     def find_raw(self, raw: bytes) -> Located | None:
         """`find` for a raw 32-byte digest."""
         if self._fanout is None:
-            self._fanout = _fanout(self.records, self.base, self.count)
-        top = int.from_bytes(raw[:2], "big")
+            self._fanout = _fanout(self.records, self.base, self.count, self._bits)
+        top = int.from_bytes(raw[:2], "big") >> (16 - self._bits)
         lo, hi = self._fanout[top], self._fanout[top + 1]
         if hi - lo > _SCAN:
             lo = bisect.bisect_left(_Keys(self.records, self.base, self.count), raw, lo, hi)
@@ -99,6 +104,12 @@ class PackIndex:
         for raw, offset, length in self._rows():
             if raw in wanted:
                 yield raw, Located(self.pack, offset, length)
+
+    def release(self) -> None:
+        """Let the kernel take back the pages of a mapped index (they count in the RSS
+        until then); the next lookup reads the few it needs again."""
+        if isinstance(self.records, mmap.mmap):
+            self.records.madvise(mmap.MADV_DONTNEED)
 
     def _rows(self) -> Iterator[tuple[bytes, int, int]]:
         end = self.base + self.count * RECORD.size
@@ -134,7 +145,7 @@ def problem(data: bytes) -> str | None:
         return bad
     _, pack_size = header(data)
     prev = b""
-    for raw, offset, length in RECORD.iter_unpack(data[HEADER.size : -TRAILER]):
+    for raw, offset, length in RECORD.iter_unpack(memoryview(data)[HEADER.size : -TRAILER]):
         if raw <= prev:
             return "its records are not sorted"
         if length > SMALL or offset + length > pack_size:
@@ -160,17 +171,69 @@ def quick_problem(data: bytes) -> str | None:
     return None
 
 
-def _fanout(records: bytes, base: int, count: int) -> array[int]:
-    """For each 2-byte digest prefix p, the first record at or above it (git's fan-out
-    table, one level finer): a lookup then searches the few records of its prefix."""
-    out = array("I", bytes(4 * 65537))
-    size = RECORD.size
+def map_index(name: str, path: str, check: Callable[[bytes], str | None]) -> PackIndex | None:
+    """The index file at `path` mapped in, not read (a lookup reads the pages it needs);
+    None when `check` finds it unsound. Raises OSError when it cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size < HEADER.size + TRAILER:
+            return None
+        mm = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    if check(mm) is not None:  # type: ignore[arg-type]
+        mm.close()
+        return None
+    # The check read every page: let the kernel drop them until lookups need a few.
+    mm.madvise(mmap.MADV_DONTNEED)
+    count, pack_size = header(mm)  # type: ignore[arg-type]
+    return PackIndex(name, pack_size, mm, HEADER.size, count)  # type: ignore[arg-type]
+
+
+def _fanout(records: bytes, base: int, count: int, bits: int) -> array[int]:
+    """For each digest prefix p of `bits` bits, the first record at or above it (git's
+    fan-out table, finer): a lookup then searches the few records of its prefix."""
+    slots = 1 << bits
+    out = array("I", bytes(4 * (slots + 1)))
+    size, shift = RECORD.size, 16 - bits
     for i in range(count):
         at = base + i * size
-        out[int.from_bytes(records[at : at + 2], "big") + 1] += 1
-    for p in range(65536):
+        out[(int.from_bytes(records[at : at + 2], "big") >> shift) + 1] += 1
+    for p in range(slots):
         out[p + 1] += out[p]
     return out
+
+
+class RecentFirst:
+    """Finds a digest among many indexes, trying first the few that answered last: objects
+    are packed in the order a walk gives them and looked up in much the same order, so
+    most lookups touch one index instead of all. An index that drops out of the few is
+    released (`PackIndex.release`): a walk over a million objects keeps a few indexes'
+    pages in memory, not every one."""
+
+    KEEP = 4
+
+    def __init__(self, indexes: Sequence[PackIndex] = ()) -> None:
+        self.indexes = tuple(indexes)
+        self._recent: tuple[PackIndex, ...] = ()
+
+    def find(self, raw: bytes) -> Located | None:
+        recent = self._recent  # one read: other threads may replace it meanwhile
+        for index in recent:
+            hit = index.find_raw(raw)
+            if hit is not None:
+                return hit
+        for index in self.indexes:
+            if index in recent:
+                continue
+            hit = index.find_raw(raw)
+            if hit is not None:
+                self._recent = (index, *recent[: self.KEEP - 1])
+                for dropped in recent[self.KEEP - 1 :]:
+                    dropped.release()
+                return hit
+        return None
 
 
 class _Keys:

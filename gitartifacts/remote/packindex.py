@@ -8,13 +8,25 @@ from gitartifacts.core.packformat import (
     INDEX_LIMIT,
     Located,
     PackIndex,
+    RecentFirst,
     encode,
     header,
+    map_index,
     problem,
 )
 from gitartifacts.errors import CacheError
 
-__all__ = ["INDEX_LIMIT", "Located", "PackIndex", "decode", "encode", "unreadable"]
+__all__ = [
+    "INDEX_LIMIT",
+    "Located",
+    "PackIndex",
+    "RecentFirst",
+    "decode",
+    "encode",
+    "map_index",
+    "problem",
+    "unreadable",
+]
 
 
 def decode(pack: str, data: bytes, where: str) -> PackIndex:

@@ -24,7 +24,7 @@ from gitartifacts.core.parallel import parallel_map
 from gitartifacts.core.redaction import redact
 from gitartifacts.remote import packindex
 from gitartifacts.remote.keys import KeyInfo, KeyIO
-from gitartifacts.remote.packindex import Located, PackIndex
+from gitartifacts.remote.packindex import Located, PackIndex, RecentFirst, map_index
 
 PREFIX = "packs/"
 # A push with fewer small objects than this sends them loose: a pack saves nothing there.
@@ -49,6 +49,7 @@ class PackView:
     def __init__(self, indexes: Sequence[PackIndex], listing: PackListing) -> None:
         self.indexes = list(indexes)
         self.listing = listing
+        self._finder = RecentFirst(self.indexes)
 
     def locate(self, digests: Iterable[str]) -> dict[str, Located]:
         """Where each of `digests` held in some pack lies (the first pack listed wins)."""
@@ -59,14 +60,11 @@ class PackView:
         for index in self.indexes:
             for raw, where in index.locate(wanted):
                 out.setdefault("sha256:" + raw.hex(), where)
+            index.release()
         return out
 
     def find(self, digest: str) -> Located | None:
-        for index in self.indexes:
-            where = index.find(digest)
-            if where is not None:
-                return where
-        return None
+        return self._finder.find(bytes.fromhex(digest[7:]))
 
 
 class Packs:
@@ -77,21 +75,28 @@ class Packs:
         self.index_dir: Path | None = None  # the clone's copy of the indexes, if any
         self._loaded: dict[str, PackIndex] = {}
         self._view: PackView | None = None
+        self._partial = False  # `_view` leaves out the packs this process sent
+        self.sent: set[str] = set()  # names of the packs this process sent
         self._lock = threading.Lock()
 
-    def view(self, refresh: bool = True) -> PackView:
-        """The remote's packs: listed again unless `refresh` is off and they were listed."""
+    def view(self, refresh: bool = True, skip_sent: bool = False) -> PackView:
+        """The remote's packs: listed again unless `refresh` is off and they were listed.
+        With `skip_sent`, the packs this process sent are left out (a push records their
+        objects as it goes, so their indexes need not be read back and held)."""
         with self._lock:
-            if self._view is None or refresh:
-                self._view = self._read_view()
+            if self._view is None or refresh or (self._partial and not skip_sent):
+                self._view = self._read_view(skip_sent)
+                self._partial = skip_sent
             return self._view
 
-    def _read_view(self) -> PackView:
+    def _read_view(self, skip_sent: bool) -> PackView:
         if self.store.protocol in ("http", "https"):
             return PackView([], PackListing({}, {}))  # no listing over HTTP: loose only
         listing = list_packs(self.store)
         self._trim(listing)
         names = [n for n, info in listing.indexes.items() if n in listing.packs and info.size > 0]
+        if skip_sent:
+            names = [n for n in names if n not in self.sent]
         new = [n for n in names if n not in self._loaded]
         for n in new:  # the listing's size: a huge index is refused before it is read
             if listing.indexes[n].size > packindex.INDEX_LIMIT:
@@ -133,21 +138,31 @@ class Packs:
 
     def _load(self, name: str) -> PackIndex:
         where = redact(self.store.url)
-        cached = self.index_dir / f"{name}.idx" if self.index_dir is not None else None
-        if cached is not None:
-            try:
-                data = cached.read_bytes()
-                return packindex.decode(name, data, str(cached))
-            except FileNotFoundError:
-                pass
-            except Exception:  # a damaged copy of ours: read it again from the remote
-                unlink_quiet(cached)
+        kept = self.index_dir / f"{name}.idx" if self.index_dir is not None else None
+        if kept is not None and (index := _kept(name, kept)) is not None:
+            return index
         data = self.store._get_key(index_key(name))
         index = packindex.decode(name, data, f"remote {where}")
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(cached, data)
-        return index
+        if kept is None:
+            return index
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(kept, data)
+        return _kept(name, kept) or index
+
+
+def _kept(name: str, path: Path) -> PackIndex | None:
+    """The clone's copy of an index, mapped: its pages count in memory only while lookups
+    use them (a million objects' indexes are 48 MB). None when absent, or damaged (then
+    removed, to be read again from the remote)."""
+    try:
+        index = map_index(name, str(path), packindex.problem)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        index = None
+    if index is None:
+        unlink_quiet(path)
+    return index
 
 
 def list_packs(store: KeyIO) -> PackListing:
@@ -175,12 +190,13 @@ def upload_packs(
     sizes: dict[str, int],
     jobs: int,
     progress: Callable[[int, int], object] | None = None,
-) -> None:
+) -> list[str]:
     """Send these small cache objects in packs, several packs at once: each pack whole
     (create-only), then its index. `progress(files, bytes)` is called per pack once its pack
-    and index are on the remote."""
+    and index are on the remote. The names of the packs sent."""
     groups = split(digests, sizes, jobs)
     tmpdir = cache.tmp_dir()
+    names: list[str] = []
 
     def send(group: list[str]) -> None:
         tmp = tmpdir / f"pack-{temp_name()}"
@@ -190,10 +206,12 @@ def upload_packs(
         finally:
             unlink_quiet(tmp)
         store._put_key(index_key(name), packindex.encode(records, size))
+        names.append(name)
         if progress is not None:
             progress(len(group), sum(sizes[d] for d in group))
 
     parallel_map(send, groups, max(1, min(jobs, len(groups))))
+    return names
 
 
 def split(digests: Sequence[str], sizes: dict[str, int], jobs: int) -> list[list[str]]:

@@ -71,12 +71,15 @@ def _send_batch(
     """Send one batch's content the remote lacks, then its listing objects."""
     sizes = dict(batch.data)
     named = [*sizes, *batch.listings]
-    known = set() if check_remote else project.state.known_on_remote(rid, named)
+    # With `check_remote` the state was emptied for this remote when the push began: what
+    # it knows, this push found or sent.
+    known = project.state.known_on_remote(rid, named)
     unknown = [d for d in sizes if d not in known]
-    # Packs this push sent are in the state already: the pack list read at the first batch
-    # stays good, unless the state is not trusted (then it is read again for each batch).
+    # Packs this push sent are in the state already, so their indexes are not read back;
+    # the pack list read at the first batch stays good, unless the state is not trusted
+    # (then it is read again for each batch, for packs other clones send meanwhile).
     fresh = sent.first or check_remote
-    missing = set(store.missing(unknown, fresh_packs=fresh)) if unknown else set()
+    missing = set(store.missing(unknown, fresh_packs=fresh, skip_sent=True)) if unknown else set()
     absent = project.cache.missing(sorted(missing))
     if absent:
         raise CacheError(

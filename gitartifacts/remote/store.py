@@ -94,21 +94,26 @@ class RemoteStore(Uploads):
         return found
 
     def missing(
-        self, digests: Iterable[str], jobs: int = JOBS, fresh_packs: bool = True
+        self,
+        digests: Iterable[str],
+        jobs: int = JOBS,
+        fresh_packs: bool = True,
+        skip_sent: bool = False,
     ) -> list[str]:
         """The digests the remote lacks, in the order given, each once.
 
         Packed objects are answered by the pack indexes (one listing of `packs/`, each index
-        read once; with `fresh_packs` off, the packs as listed by an earlier call); of the
-        others, a few are checked one by one in parallel, many by listing the 2-hex prefixes
-        they fall in, or the whole tree when the remote is small.
+        read once; with `fresh_packs` off, the packs as listed by an earlier call; with
+        `skip_sent`, leaving out the packs this process sent: a push knows their objects);
+        of the others, a few are checked one by one in parallel, many by listing the 2-hex
+        prefixes they fall in, or the whole tree when the remote is small.
         """
         wanted = list(dict.fromkeys(digests))
         if not wanted:
             return []
         with self._errors(), self._step(f"checking which of {len(wanted)} objects it has"):
             self._connect()
-            packed = self.packs.view(refresh=fresh_packs).locate(wanted)
+            packed = self.packs.view(fresh_packs, skip_sent).locate(wanted)
             rest = [d for d in wanted if d not in packed]
             present = self._present(rest, max(1, jobs)) if rest else set()
         return [d for d in rest if d not in present]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -103,6 +105,8 @@ def push(
     if tags:
         for digest, name in plan.unpushed_versions(project, rid).items():
             names.setdefault(digest, name)
+    if check_remote:  # nothing this clone noted of the remote counts: it is asked again
+        project.state.forget_remote(rid)
     done = {} if check_remote else project.state.pushed(rid).get_many(names)
     todo = plan.parse(project, [n for d, n in names.items() if d not in done])
     runs = plan.run_objects(project, rid, check_remote)
@@ -248,7 +252,11 @@ class ObjectFetcher:
         self.remote = remote
         self.store = store
         self.jobs = jobs
-        self.fetched: set[str] = set()  # a set: two files with the same bytes may race
+        # The raw digests fetched, 32 bytes each, in a temporary file: a pull of a million
+        # files holds none of them in memory. Recorded in the state by `record`.
+        self._fetched = tempfile.TemporaryFile()  # noqa: SIM115 (closed by record())
+        self._count = 0
+        self._lock = threading.Lock()
         self.listings = 0
 
     @classmethod
@@ -276,17 +284,33 @@ class ObjectFetcher:
 
     def one(self, digest: str, data: bytes | None = None) -> bytes | None:
         out = self.store.fetch_one(self.project.cache, digest, data)
-        self.fetched.add(digest)
+        self._note([digest])
         return out
 
     def many(self, digests: list[str], progress: ProgressFn) -> None:
         self.store.download(self.project.cache, digests, jobs=self.jobs, progress=progress)
-        self.fetched.update(digests)
+        self._note(digests)
+
+    def _note(self, digests: list[str]) -> None:
+        raw = b"".join(bytes.fromhex(hex_of(d)) for d in digests)
+        with self._lock:
+            self._fetched.write(raw)
+            self._count += len(digests)
 
     def record(self) -> int:
-        """Note what was fetched as present on the remote; how many objects were fetched."""
-        self.project.state.mark_on_remote(remote_id(self.remote), self.fetched)
-        return len(self.fetched) + self.listings
+        """Note what was fetched as present on the remote (in batches, from the caller's
+        thread: the one that holds the state); how many objects were fetched (two files
+        with the same bytes may both have fetched them)."""
+        rid = remote_id(self.remote)
+        with self._lock:
+            self._fetched.seek(0)
+            while chunk := self._fetched.read(32 * walk.BATCH):
+                digests = ["sha256:" + chunk[i : i + 32].hex() for i in range(0, len(chunk), 32)]
+                self.project.state.mark_on_remote(rid, digests)
+            self._fetched.close()
+            self._fetched = tempfile.TemporaryFile()  # noqa: SIM115 (closed by record())
+            count, self._count = self._count, 0
+        return count + self.listings
 
 
 def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:

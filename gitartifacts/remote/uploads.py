@@ -94,7 +94,8 @@ class Uploads(KeyIO):
         small = [d for d in wanted if sizes[d] <= SMALL]
         if len(small) < packs.PACK_MIN:
             return wanted
-        packs.upload_packs(self, cache, small, sizes, self._jobs(max(1, jobs)), progress)
+        sent = packs.upload_packs(self, cache, small, sizes, self._jobs(max(1, jobs)), progress)
+        self.packs.sent.update(sent)
         return [d for d in wanted if sizes[d] > SMALL]
 
     @functools.cached_property
