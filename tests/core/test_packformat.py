@@ -1,0 +1,95 @@
+"""Pack indexes: lookups with a fan-out sized to the index, mapped index files, and the
+finder that tries the indexes that answered last first."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from gitartifacts.core.packformat import (
+    Located,
+    PackIndex,
+    RecentFirst,
+    encode,
+    map_index,
+    problem,
+    quick_problem,
+)
+
+
+def _digest(i: int) -> str:
+    return "sha256:" + hashlib.sha256(str(i).encode()).hexdigest()
+
+
+def _index(name: str, numbers: range) -> PackIndex:
+    records = [(_digest(i), 10 * n, 10) for n, i in enumerate(numbers)]
+    data = encode(sorted(records), 10 * len(records))
+    assert problem(data) is None
+    return PackIndex(name, 10 * len(records), data[24:-32])
+
+
+class _Counting(PackIndex):
+    """Counts its lookups and releases."""
+
+    def __init__(self, index: PackIndex) -> None:
+        super().__init__(index.pack, index.pack_size, index.records)
+        self.lookups = self.releases = 0
+
+    def find_raw(self, raw: bytes) -> Located | None:
+        self.lookups += 1
+        return super().find_raw(raw)
+
+    def release(self) -> None:
+        self.releases += 1
+
+
+def test_every_record_is_found_and_no_other_whatever_the_index_size() -> None:
+    for count in (1, 3, 300, 5000, 70_000):
+        index = _index("p", range(count))
+        records = {d: (offset, length) for d, offset, length in index}
+        assert len(records) == count
+        for n in (0, count // 2, count - 1):
+            assert index.find(_digest(n)) == Located("p", *records[_digest(n)])
+        assert index.find(_digest(count)) is None
+        assert index.find(_digest(-1)) is None
+
+
+def test_the_finder_tries_the_index_that_answered_last_first_and_releases_the_ones_it_leaves() -> (
+    None
+):
+    indexes = [_Counting(_index(f"p{k}", range(100 * k, 100 * k + 100))) for k in range(8)]
+    finder = RecentFirst(indexes)
+    where = finder.find(bytes.fromhex(_digest(750)[7:]))
+    assert where is not None and where.pack == "p7"
+    assert [i.lookups for i in indexes] == [1] * 8  # the first lookup goes through all
+    for i in indexes:
+        i.lookups = 0
+    for n in range(700, 800):  # the same pack again: one lookup each
+        assert finder.find(bytes.fromhex(_digest(n)[7:])) is not None
+    assert indexes[7].lookups == 100 and sum(i.lookups for i in indexes) == 100
+    # Answers from five other packs: the oldest of the few kept is released.
+    for k in (0, 1, 2, 3):
+        assert finder.find(bytes.fromhex(_digest(100 * k)[7:])) is not None
+    assert indexes[7].releases == 1 and all(i.releases == 0 for i in indexes[:7])
+    assert finder.find(bytes.fromhex(_digest(10_000)[7:])) is None
+
+
+def test_a_mapped_index_file_answers_as_its_bytes_do_and_a_damaged_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    records = sorted((_digest(i), 7 * i, 7) for i in range(1000))
+    data = encode(records, 7000)
+    path = tmp_path / "a.idx"
+    path.write_bytes(data)
+    mapped = map_index("a", str(path), problem)
+    assert mapped is not None and mapped.count == 1000
+    assert list(mapped) == records
+    assert mapped.find(_digest(123)) == Located("a", 861, 7)
+    mapped.release()  # the pages go; the next lookup reads them again
+    assert mapped.find(_digest(999)) == Located("a", 6993, 7)
+    broken = bytearray(data)
+    broken[100] ^= 1
+    path.write_bytes(bytes(broken))
+    assert map_index("a", str(path), quick_problem) is None
+    path.write_bytes(data[:20])
+    assert map_index("a", str(path), quick_problem) is None
