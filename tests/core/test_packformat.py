@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from gitartifacts.core.packformat import (
+    FILTER_AFTER,
     Located,
     PackIndex,
     RecentFirst,
@@ -93,3 +94,27 @@ def test_a_mapped_index_file_answers_as_its_bytes_do_and_a_damaged_one_is_refuse
     assert map_index("a", str(path), quick_problem) is None
     path.write_bytes(data[:20])
     assert map_index("a", str(path), quick_problem) is None
+
+
+class _Searching(PackIndex):
+    """Counts the searches of its records (what the filter saves)."""
+
+    searches = 0
+
+    def _search(self, raw: bytes) -> Located | None:
+        self.searches += 1
+        return super()._search(raw)
+
+
+def test_after_many_misses_an_index_answers_misses_from_its_filter_and_finds_all_it_holds() -> None:
+    plain = _index("p", range(5000))
+    index = _Searching("p", plain.pack_size, plain.records)
+    absent = [bytes.fromhex(_digest(i)[7:]) for i in range(5000, 15_000)]
+    assert all(index.find_raw(raw) is None for raw in absent[:FILTER_AFTER])
+    assert (
+        index.searches == FILTER_AFTER
+    )  # no filter for the first ones (a few lookups pay nothing)
+    index.searches = 0
+    assert all(index.find_raw(raw) is None for raw in absent[FILTER_AFTER:])
+    assert index.searches < 0.05 * len(absent[FILTER_AFTER:])  # false positives only
+    assert all(index.find(_digest(i)) == plain.find(_digest(i)) for i in range(5000))
