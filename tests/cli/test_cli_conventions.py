@@ -329,7 +329,7 @@ def test_one_file_is_one_file(repo: GitRepo) -> None:
 
 
 def test_a_reader_that_stops_early_ends_the_listing_quietly(tmp_path: Path) -> None:
-    """`git artifacts status | head -1`: no error line, the code of a SIGPIPE, as git."""
+    """`git artifacts status -a | head -1`: no error line, the code of a SIGPIPE, as git."""
     repo = make_repo(tmp_path / "r")
     data = repo.root / "d"
     data.mkdir()
@@ -339,7 +339,7 @@ def test_a_reader_that_stops_early_ends_the_listing_quietly(tmp_path: Path) -> N
     for f in data.iterdir():
         f.unlink()
     proc = subprocess.Popen(
-        ["git", "artifacts", "status"],
+        ["git", "artifacts", "status", "--all-files"],
         cwd=repo.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
