@@ -3,8 +3,10 @@ status, get, `--link hardlink`, push, pull and gc work on packed objects."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -177,6 +179,35 @@ def test_a_flush_of_few_objects_writes_them_loose(tmp_path: Path) -> None:
     store.flush()
     assert not (tmp_path / "cache/packs").exists()
     assert assert_cache_sound(tmp_path / "cache") == 2
+
+
+def test_a_dead_writers_pending_pack_goes_and_a_live_writers_stays(tmp_path: Path) -> None:
+    tmp = tmp_path / "cache" / "tmp"
+    tmp.mkdir(parents=True)
+    dead = tmp / "pack-0123456789ab-1-0"  # what a killed add leaves: nothing holds its lock
+    dead.write_bytes(b"half a pack")
+    live = tmp / "pack-0123456789ab-2-0"
+    live.write_bytes(b"being written")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # its writer, alive
+        store = ObjectStore(tmp_path / "cache", pack_small=True)
+        digests = [store.add_bytes(f"x{i}".encode()) for i in range(20)]
+        assert not dead.exists() and live.read_bytes() == b"being written"
+        # This writer's own pending pack is locked too: another process leaves it alone.
+        other = subprocess.run(
+            [sys.executable, "-c", _SWEEP, str(tmp)], capture_output=True, text=True
+        )
+        assert other.returncode == 0, other.stderr
+        assert live.exists() and store.read(digests[7]) == b"x7"
+        store.flush()
+        assert store.missing(digests) == []
+    finally:
+        os.close(fd)
+
+
+_SWEEP = "import sys, pathlib; from gitartifacts.core.localpacks import remove_orphans; "
+_SWEEP += "remove_orphans(pathlib.Path(sys.argv[1]))"
 
 
 @pytest.mark.slow
