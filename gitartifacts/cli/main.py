@@ -125,6 +125,7 @@ def main(
     directory: str | None,
 ) -> None:
     """Versioned data and models in Git: artifacts, versions, aliases and lineage."""
+    _two_malloc_arenas()
     if directory:
         try:
             os.chdir(directory)
@@ -144,3 +145,18 @@ def main(
     watchdog.EXIT_ON_STALL = True  # a thread stuck in a socket must not hold the exit
     # An unexpected failure's traceback is masked like every other message.
     sys.excepthook = lambda _t, exc, _tb: print_traceback(exc)
+
+
+def _two_malloc_arenas() -> None:
+    """Cap glibc's malloc at two arenas for this process (before any worker thread starts).
+    Each thread that contends for malloc otherwise gets an arena of its own, up to eight a
+    core, and the blocks it frees stay there: a pull of a million small files, whose bytes
+    pass through a pool of threads, ended with 40 MB more resident (peak 186 MiB, 149 MiB
+    with two). Not glibc (musl, macOS): nothing to do."""
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
