@@ -20,6 +20,7 @@ from gitartifacts.core.listing import (
     build_listing,
     corrupt_listing,
     parse_listing_object,
+    ref_entry,
 )
 from gitartifacts.core.manifest import Entry
 
@@ -80,6 +81,22 @@ def iter_tree(
         for name, child in subs:
             stack.append((f"{path}/{name}" if path else name, child, depth + 1))
         yield TreeFolder(path, hex_, lines)
+
+
+def read_entries(
+    root: str, fetch: Callable[[str], bytes], files: int | None = None
+) -> dict[str, Entry]:
+    """All entries of a listing tree, checked as `iter_tree` checks them (for the callers
+    that need them whole: a version's files listed, validated or reviewed)."""
+    entries: dict[str, Entry] = {}
+    for folder in iter_tree(root, fetch, files):
+        prefix = folder.path + "/" if folder.path else ""
+        for kind, name, rest in folder.lines:
+            if kind == "f":
+                entries[prefix + name] = Entry(rest[0], int(rest[1]))
+            elif kind != "t":
+                entries[prefix + name] = ref_entry(rest[0])
+    return entries
 
 
 def inline_tree(entries: Mapping[str, Entry]) -> tuple[str, Callable[[str], bytes]]:

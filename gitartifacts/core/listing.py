@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.manifest import (
     INLINE_LIMIT,
     SHA256_RE,
@@ -74,45 +73,6 @@ def _encode_tree(node: dict[str, Any], objects: dict[str, bytes]) -> tuple[str, 
     hex_ = hashlib.sha256(data).hexdigest()
     objects[hex_] = data
     return hex_, size, files
-
-
-def read_listing(
-    root: str, fetch: Callable[[str], bytes], files: int | None = None
-) -> dict[str, Entry]:
-    """All entries of a listing; `fetch(hex)` returns one listing object's bytes.
-
-    Listing objects come from a cache or a remote and are untrusted: each is checked
-    against its name, the entries may not outnumber the manifest's `files` (when given),
-    and a subfolder object shared by identical subfolders may be read again only while
-    the whole costs at most `LISTING_SHARE_FACTOR` times the objects read (a graph of
-    shared objects could otherwise stand for 2^40 entries)."""
-    entries: dict[str, Entry] = {}
-    seen: set[str] = set()
-    base = work = 0  # lines of the distinct objects read; lines and objects gone through
-    stack = [("", hex_of(root), 0)]
-    while stack:
-        prefix, hex_, depth = stack.pop()
-        if depth > MAX_LISTING_DEPTH:
-            raise corrupt_listing(hex_, f"folders nest more than {MAX_LISTING_DEPTH} deep")
-        data = fetch(hex_)
-        if hashlib.sha256(data).hexdigest() != hex_:
-            raise corrupt_listing(hex_, "its bytes do not match its digest")
-        lines = parse_listing_object(data, hex_)
-        work += 1 + len(lines)
-        if hex_ not in seen:
-            seen.add(hex_)
-            base += 1 + len(lines)
-        if work > LISTING_SHARE_FACTOR * base:
-            raise corrupt_listing(root, "its shared subfolders expand too far")
-        for kind, name, rest in lines:
-            p = prefix + name
-            if kind == "t":
-                stack.append((p + "/", rest[0], depth + 1))
-                continue
-            entries[p] = Entry(rest[0], int(rest[1])) if kind == "f" else ref_entry(rest[0])
-            if files is not None and len(entries) > files:
-                raise corrupt_listing(root, f"it holds more than the {files} files declared")
-    return entries  # in tree order; dumps() and the digest sort for themselves
 
 
 def corrupt_listing(hex_or_digest: str, why: str) -> ManifestError:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from gitartifacts.core import listing
+from gitartifacts.core import foldertree, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core.fsio import write_atomic
@@ -93,17 +93,7 @@ class Project:
             return m.entries
         if m.listing is None:
             raise ManifestError(f"manifest {m.name} has neither entries nor listing")
-        try:
-            entries = listing.read_listing(m.listing, self.read_listing_object, m.files)
-        except CorruptObjectError as exc:
-            raise CorruptObjectError(
-                f"corrupt listing of {m.name}: {exc.message}", exc.fix
-            ) from None
-        except CacheError:
-            raise CacheError(
-                f"the listing of {m.name} ({m.listing[:19]}) is not in the local cache",
-                "run git artifacts fetch to download it",
-            ) from None
+        entries = foldertree.read_entries(m.listing, self.listing_reader(m), m.files)
         try:
             mparse.check_totals(m, entries)
         except UsageError as exc:
@@ -114,6 +104,25 @@ class Project:
 
     def read_listing_object(self, hex_: str) -> bytes:
         return self.cache.read("sha256:" + hex_)
+
+    def listing_reader(self, m: mf.Manifest) -> Callable[[str], bytes]:
+        """`read_listing_object` for `m`'s listing, naming `m` when an object is corrupt or
+        not in the cache."""
+
+        def read(hex_: str) -> bytes:
+            try:
+                return self.read_listing_object(hex_)
+            except CorruptObjectError as exc:
+                raise CorruptObjectError(
+                    f"corrupt listing of {m.name}: {exc.message}", exc.fix
+                ) from None
+            except CacheError:
+                raise CacheError(
+                    f"the listing of {m.name} ({(m.listing or '')[:19]}) is not in the local cache",
+                    "run git artifacts fetch to download it",
+                ) from None
+
+        return read
 
     def write_manifest(self, m: mf.Manifest) -> str:
         """Store listing objects (when large) and write the manifest file atomically."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from gitartifacts.core import listing, merge3
+from gitartifacts.core import foldertree, listing, merge3
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.core.textsafe import count
@@ -215,7 +215,7 @@ def _check_listing(
     """Totals against the listing objects, when they are all in the local cache."""
     assert m.listing is not None
     try:
-        entries = listing.read_listing(m.listing, project.read_listing_object, m.files)
+        entries = foldertree.read_entries(m.listing, project.read_listing_object, m.files)
     except CacheError:
         return []  # not here: checking it would need the network
     except (GitArtifactsError, ValueError) as exc:

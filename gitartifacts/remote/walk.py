@@ -21,8 +21,6 @@ from typing import NamedTuple
 from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.hashing import hex_of
-from gitartifacts.core.objects import CorruptObjectError
-from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel.project import Project
 
 # Objects in one batch; the environment variable sets another (tests use a few).
@@ -96,7 +94,7 @@ class _Walk:
         if isinstance(patch, str):
             yield from self.add((patch, 0))
         if m.listing is not None and m.entries is None:
-            yield from self.tree(m.listing, m, _cached(self.project, m), True)
+            yield from self.tree(m.listing, m, self.project.listing_reader(m), True)
         elif m.entries:
             built = listing.build_listing(m.entries)
             yield from self.tree(built.root, m, built.objects.__getitem__, False)
@@ -159,25 +157,6 @@ class _Walk:
 
     def _skipped(self, hexes: list[str]) -> set[str]:
         return self.skip(hexes) if self.skip is not None and hexes else set()
-
-
-def _cached(project: Project, m: mf.Manifest) -> Callable[[str], bytes]:
-    """A reader of `m`'s listing objects from the local cache, naming `m` when one is absent."""
-
-    def read(hex_: str) -> bytes:
-        try:
-            return project.read_listing_object(hex_)
-        except CorruptObjectError as exc:
-            raise CorruptObjectError(
-                f"corrupt listing of {m.name}: {exc.message}", exc.fix
-            ) from None
-        except CacheError:
-            raise CacheError(
-                f"the listing of {m.name} ({(m.listing or '')[:19]}) is not in the local cache",
-                "run git artifacts fetch to download it",
-            ) from None
-
-    return read
 
 
 def _checked(hex_: str, data: bytes, depth: int) -> list[tuple[str, str, list[str]]]:

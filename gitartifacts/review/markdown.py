@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gitartifacts.core import diff as adiff
-from gitartifacts.core import listing, textsafe
+from gitartifacts.core import foldertree, textsafe
 from gitartifacts.core import manifest_parse as mparse
 from gitartifacts.errors import CacheError, GitArtifactsError
 from gitartifacts.review.checks import RemoteChange
@@ -282,7 +282,7 @@ def textconv(text: str, read_listing_object: Callable[[str], bytes] | None = Non
         out.append(f"listing: {m.listing}")
         if read_listing_object is not None:
             try:
-                entries = listing.read_listing(m.listing, read_listing_object, m.files)
+                entries = foldertree.read_entries(m.listing, read_listing_object, m.files)
             except (CacheError, GitArtifactsError, ValueError):
                 entries = None
         if entries is None:

@@ -7,8 +7,14 @@ import os
 
 import pytest
 
-from gitartifacts.core.foldertree import folder_key, inline_tree, iter_tree, merge_folders
-from gitartifacts.core.listing import build_listing, read_listing
+from gitartifacts.core.foldertree import (
+    folder_key,
+    inline_tree,
+    iter_tree,
+    merge_folders,
+    read_entries,
+)
+from gitartifacts.core.listing import build_listing
 from gitartifacts.core.manifest import Entry
 from gitartifacts.core.workspace.scan import FolderWalk, scan
 from gitartifacts.errors import ManifestError
@@ -77,12 +83,7 @@ def test_a_listing_object_that_does_not_match_its_name_is_refused() -> None:
         list(iter_tree(built.root, fetch))
 
 
-def test_the_walk_reads_what_read_listing_reads() -> None:
-    built = build_listing(_entries())
-    whole = read_listing(built.root, built.objects.__getitem__)
-    walked = {}
-    for f in iter_tree(built.root, built.objects.__getitem__):
-        for kind, name, rest in f.lines:
-            if kind == "f":
-                walked[f"{f.path}/{name}" if f.path else name] = Entry(rest[0], int(rest[1]))
-    assert walked == whole
+def test_the_entries_read_back_are_the_entries_built() -> None:
+    entries = _entries()
+    built = build_listing(entries)
+    assert read_entries(built.root, built.objects.__getitem__) == entries

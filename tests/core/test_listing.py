@@ -22,6 +22,7 @@ from helpers import (
 from gitartifacts.core import listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
+from gitartifacts.core.foldertree import read_entries
 from gitartifacts.errors import GitArtifactsError
 
 FOLDERS, PER_FOLDER = 30, 50  # 1,500 files
@@ -76,7 +77,7 @@ def test_a_listing_round_trips_to_the_same_entries_and_digest() -> None:
         assert hashlib.sha256(data).hexdigest() == hex_
     back = mparse.loads(mf.dumps(m))
     assert back.listing == m.listing and back.entries is None
-    read = listing.read_listing(back.listing or "", objects.__getitem__)
+    read = read_entries(back.listing or "", objects.__getitem__)
     assert read == entries
     assert (
         mf.entries_digest(read)
@@ -99,7 +100,7 @@ def test_a_listing_naming_an_escaping_path_is_rejected() -> None:
     evil = header + f"f\t..\t{sha(b'x')}\t1\n".encode()
     hex_ = hashlib.sha256(evil).hexdigest()
     with pytest.raises(GitArtifactsError):
-        listing.read_listing("sha256:" + hex_, {hex_: evil}.__getitem__)
+        read_entries("sha256:" + hex_, {hex_: evil}.__getitem__)
 
 
 # ---------------------------------------------------------------- end to end
