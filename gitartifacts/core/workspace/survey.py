@@ -6,7 +6,6 @@ changed nothing."""
 from __future__ import annotations
 
 import itertools
-import json
 import marshal
 import os
 import stat
@@ -17,15 +16,13 @@ from typing import IO, NamedTuple
 
 from gitartifacts.core.foldertree import Line, TreeFolder, iter_tree, merge_folders
 from gitartifacts.core.hashing import sha256_file
-from gitartifacts.core.manifest import Entry
-from gitartifacts.core.manifest_parse import entry_from_dict
+from gitartifacts.core.listing import ref_entry
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.state import State, StatKey
 from gitartifacts.core.workspace.folders import Folders
 from gitartifacts.core.workspace.plan import Checkout
 from gitartifacts.core.workspace.scan import FolderWalk, Rows
 from gitartifacts.core.workspace.status import state_key
-from gitartifacts.errors import ManifestError
 
 # Digests asked of the cache (missing or used) at once.
 _BATCH = 10_000
@@ -153,7 +150,7 @@ class Survey:
                 digest, size = rest[0], int(rest[1])
                 self._used.append(digest)
             else:
-                entry = _ref_entry(rest[0])
+                entry = ref_entry(rest[0])
                 digest, size = entry.digest, entry.size
                 if not self.with_refs:
                     continue
@@ -232,16 +229,6 @@ class Survey:
         if self._used:
             self.state.record_use(self._used)
             self._used = []
-
-
-def _ref_entry(text: str) -> Entry:
-    try:
-        return entry_from_dict(json.loads(text))
-    except (ValueError, RecursionError) as exc:  # UsageError is a ValueError too
-        raise ManifestError(
-            f"corrupt listing: a reference entry is malformed ({str(exc)[:120]})",
-            "run git artifacts fetch to download it again, or re-run git artifacts add",
-        ) from None
 
 
 def _saved(store: ObjectStore, full: str) -> bool:
