@@ -95,13 +95,15 @@ class LocalPacks:
         On a miss, packs another process sealed are looked for when `fresh`, else when the
         last look is `RECHECK` seconds old (a stat per miss costs as much as the lookup)."""
         raw = bytes.fromhex(digest[7:])
-        hit = self._lookup(raw)  # no lock: `_finder` is replaced whole as packs come and go
+        finder = self._finder  # no lock: it is replaced whole as packs come and go
+        hit = finder.find(raw)
         if hit is not None:
             return hit
         with self._lock:
             if self._changed(fresh):
                 self._relist()
-                hit = self._lookup(raw)
+            if self._finder is not finder:  # packs listed since (by this thread or another)
+                hit = self._finder.find(raw)
             if hit is None and self._pending is not None:
                 hit = self._pending.find(raw)
             return hit
@@ -168,9 +170,6 @@ class LocalPacks:
         for path in (self.index_path(name), self.pack_path(name)):
             with contextlib.suppress(FileNotFoundError):
                 os.rename(path, folder / f"{os.path.basename(path)}-{temp_name()}")
-
-    def _lookup(self, raw: bytes) -> Located | None:
-        return self._finder.find(raw)
 
     def _set_view(self) -> None:
         self._finder = RecentFirst(tuple(self._indexes.values()))

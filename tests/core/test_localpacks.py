@@ -7,7 +7,9 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from helpers import (
 )
 
 from gitartifacts.core import cachelock
-from gitartifacts.core.localpacks import PENDING
+from gitartifacts.core.localpacks import PENDING, LocalPacks
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap, gc, gc_localpacks
@@ -170,6 +172,42 @@ def test_a_pending_object_is_readable_before_the_flush(tmp_path: Path) -> None:
     store.flush()
     assert store.read(digests[19]) == b"x19" and store.missing(digests) == []
     assert len(list((tmp_path / "cache/packs").glob("*.idx"))) == 1
+
+
+def test_threads_that_miss_at_once_all_find_a_pack_another_writer_sealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relist = LocalPacks._relist
+
+    def slow_relist(self: LocalPacks) -> None:  # the others miss, then wait for the lock
+        time.sleep(0.01)
+        relist(self)
+
+    monkeypatch.setattr(LocalPacks, "_relist", slow_relist)
+    for round in range(3):
+        store = ObjectStore(tmp_path / "cache", pack_small=True)
+        assert store.packs.find(sha(b"absent")) is None  # packs listed: none, or older ones
+        # A pack another process seals, which the store has not listed.
+        code = "import sys; from pathlib import Path; from gitartifacts.core.objects import "
+        code += "ObjectStore; s = ObjectStore(Path(sys.argv[1]), pack_small=True); "
+        code += "[print(s.add_bytes(f'{sys.argv[2]} y{i}'.encode())) for i in range(64)]; "
+        code += "s.flush()"
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "cache"), str(round)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests = out.stdout.split()
+        time.sleep(0.06)  # past the store's interval between listings
+        barrier = threading.Barrier(8)
+
+        def look(d: str, store: ObjectStore = store, barrier: threading.Barrier = barrier) -> bool:
+            barrier.wait()
+            return store.packs.find(d) is not None
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(look, digests[:8]))
 
 
 def test_a_flush_of_few_objects_writes_them_loose(tmp_path: Path) -> None:
