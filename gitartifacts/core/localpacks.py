@@ -121,6 +121,11 @@ class LocalPacks:
                     self._fds[where.pack] = fd
         return os.pread(fd, where.length, where.offset)
 
+    def release(self) -> None:
+        """Release the pages of every index (see `PackIndex.release`)."""
+        for index in self._finder.indexes:
+            index.release()
+
     def pack_path(self, name: str) -> str:
         return os.path.join(self.folder, f"{name}.pack")
 
