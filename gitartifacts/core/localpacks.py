@@ -24,7 +24,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from gitartifacts.core.fsio import temp_name, unlink_quiet, write_all
@@ -39,6 +39,8 @@ from gitartifacts.core.packformat import (
 )
 
 PACK_DIR = "packs"
+# A batch of this many lookups releases the index pages it read.
+RELEASE_AFTER = 1000
 # A pending pack is sealed once it holds this many bytes.
 SEAL_AT = 32 << 20
 # A flush with fewer objects than this writes them loose: a pack saves nothing there.
@@ -121,10 +123,14 @@ class LocalPacks:
                     self._fds[where.pack] = fd
         return os.pread(fd, where.length, where.offset)
 
-    def release(self) -> None:
-        """Release the pages of every index (see `PackIndex.release`)."""
-        for index in self._finder.indexes:
-            index.release()
+    def absent(self, digests: list[str], loose: Collection[str]) -> list[str]:
+        """Those of `digests` neither in `loose` nor packed, in order. A large batch (a long
+        walk's) has read pages of most indexes: they are released after it."""
+        out = [d for d in digests if d not in loose and self.find(d) is None]
+        if len(digests) >= RELEASE_AFTER:
+            for index in self._finder.indexes:
+                index.release()
+        return out
 
     def pack_path(self, name: str) -> str:
         return os.path.join(self.folder, f"{name}.pack")

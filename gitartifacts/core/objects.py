@@ -43,8 +43,6 @@ __all__ = ["SMALL", "CorruptObjectError", "ObjectStore", "not_cached"]
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 CORRUPT_DIR = "corrupt"
-# A batch this large has read pages of most pack indexes: they are released after it.
-_RELEASE_AFTER = 1000
 
 
 class ObjectStore:
@@ -76,11 +74,7 @@ class ObjectStore:
 
     def missing(self, digests: list[str]) -> list[str]:
         """The digests not in the cache, in the order given."""
-        present = objects_present(self._prefix, digests)
-        out = [d for d in digests if d not in present and self.packs.find(d) is None]
-        if len(digests) >= _RELEASE_AFTER:  # a batch of a long walk: its index pages go
-            self.packs.release()
-        return out
+        return self.packs.absent(digests, objects_present(self._prefix, digests))
 
     def size(self, digest: str) -> int | None:
         """The object's size in bytes; None when the cache lacks it."""
