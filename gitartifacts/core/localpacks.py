@@ -287,7 +287,10 @@ class LocalPacks:
 def remove_orphans(folder: Path) -> None:
     """Remove the pending packs of writers that died (an add or a fetch killed): a writer
     holds a lock on its pending pack's file for as long as it lives, so one that can be
-    locked has none. What it held is named by nothing yet; a rerun adds or fetches it."""
+    locked has none. What it held is named by nothing yet; a rerun adds or fetches it.
+    A `folder` that is a symlink is left alone: nothing is removed outside the cache."""
+    if os.path.islink(folder):
+        return
     try:
         with os.scandir(folder) as it:
             names = [e.name for e in it if _PENDING_RE.match(e.name)]

@@ -25,7 +25,7 @@ from helpers import (
 )
 
 from gitartifacts.core import cachelock
-from gitartifacts.core.localpacks import PENDING, LocalPacks
+from gitartifacts.core.localpacks import PENDING, LocalPacks, remove_orphans
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap, gc, gc_localpacks
@@ -242,6 +242,15 @@ def test_a_dead_writers_pending_pack_goes_and_a_live_writers_stays(tmp_path: Pat
         assert store.missing(digests) == []
     finally:
         os.close(fd)
+
+
+def test_orphans_are_never_removed_through_a_symlinked_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pack-0123456789ab-1-0").write_bytes(b"not ours")
+    (tmp_path / "tmp").symlink_to(elsewhere)
+    remove_orphans(tmp_path / "tmp")
+    assert (elsewhere / "pack-0123456789ab-1-0").read_bytes() == b"not ours"
 
 
 _SWEEP = "import sys, pathlib; from gitartifacts.core.localpacks import remove_orphans; "
