@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -37,6 +36,7 @@ from gitartifacts.core.packformat import (
     map_index,
     quick_problem,
 )
+from gitartifacts.core.pendingfiles import create_locked, remove_orphans
 
 PACK_DIR = "packs"
 # A batch of this many lookups releases the index pages it read.
@@ -55,7 +55,6 @@ _ABSENT = (0, 0)  # the stamp of a cache with no `packs/` yet
 _OPEN: weakref.WeakValueDictionary[str, LocalPacks] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.Lock()
 _IDX_RE = re.compile(r"^([0-9a-f]{64})\.idx\Z")
-_PENDING_RE = re.compile(r"^pack-[0-9a-z]+-[0-9]+-[0-9]+\Z")  # see `temp_name`
 
 
 def for_root(
@@ -183,7 +182,7 @@ class LocalPacks:
                 os.rename(path, folder / f"{os.path.basename(path)}-{temp_name()}")
 
     def _set_view(self) -> None:
-        self._finder = RecentFirst(tuple(self._indexes.values()))
+        self._finder = RecentFirst(tuple(self._indexes.values()), previous=self._finder)
 
     def _changed(self, fresh: bool) -> bool:
         now = time.monotonic()
@@ -284,52 +283,12 @@ class LocalPacks:
             pending.close()
 
 
-def remove_orphans(folder: Path) -> None:
-    """Remove the pending packs of writers that died (an add or a fetch killed): a writer
-    holds a lock on its pending pack's file for as long as it lives, so one that can be
-    locked has none. What it held is named by nothing yet; a rerun adds or fetches it.
-    A `folder` that is a symlink is left alone: nothing is removed outside the cache."""
-    if os.path.islink(folder):
-        return
-    try:
-        with os.scandir(folder) as it:
-            names = [e.name for e in it if _PENDING_RE.match(e.name)]
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for name in names:
-        path = os.path.join(folder, name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            continue  # sealed or removed meanwhile
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # its writer is alive (or this file system has no locks)
-            continue
-        else:
-            unlink_quiet(path)
-        finally:
-            os.close(fd)
-
-
 class _Pending:
     """A pack being written: its file, its records as raw bytes, a running hash."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # Created under another name and locked before it takes its own, so `remove_orphans`
-        # never sees it unlocked while this process lives.
-        fresh = path.with_name(path.name + ".new")
-        self.fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            # No locks on this file system: then no sweeper can take one either.
-            with contextlib.suppress(OSError):
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.rename(fresh, path)
-        except BaseException:
-            os.close(self.fd)
-            unlink_quiet(fresh)
-            raise
+        self.fd = create_locked(path)  # a sweep by another writer leaves it alone
         self.rows = bytearray()
         self.buffer = bytearray()
         self.written = 0  # bytes in the file; the rest of `size` is in `buffer`

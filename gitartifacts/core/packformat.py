@@ -22,6 +22,7 @@ import hashlib
 import mmap
 import os
 import struct
+import threading
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import NamedTuple
@@ -38,6 +39,8 @@ _SCAN = 8
 # Lookups that miss an index before it builds a filter of its digests: a few lookups
 # never pay for one, a walk over a million absent objects does not read every index page.
 FILTER_AFTER = 1024
+# Lookups that no index answered before a finder builds one filter of all their digests.
+UNION_AFTER = 1024
 # An index larger than this is refused unread (2 million records of 48 bytes).
 INDEX_LIMIT = HEADER.size + 2_000_000 * RECORD.size + TRAILER
 
@@ -86,7 +89,9 @@ class PackIndex:
         if hit is None:
             self._misses += 1
             if self._misses >= FILTER_AFTER and self._filter is None:
-                self._filter = _Filter(self._keys(), self.count)
+                built = _Filter(self.count)
+                built.add(self._keys())
+                self._filter = built  # only once whole: other threads look without a lock
                 self.release()
         return hit
 
@@ -225,28 +230,59 @@ def _fanout(records: bytes, base: int, count: int, bits: int) -> array[int]:
 
 
 class _Filter:
-    """A Bloom filter of an index's digests, 10 bits a digest and three probes (under 2%
-    false positives): a lookup of an object the pack lacks, the usual case among many
-    packs, costs three bit tests and reads no page of the index. Digests are uniform, so
-    their own bytes serve as the hashes."""
+    """A Bloom filter of digests, `per_key` bits a digest for `capacity` of them (an index's:
+    10 bits and three probes, under 2% false positives): a lookup of an object the pack
+    lacks, the usual case among many packs, costs a few bit tests and reads no page of the
+    index. Digests are uniform, so their own bytes serve as the hashes. Bits are only ever
+    set, so threads may read a filter while another adds to it."""
 
-    def __init__(self, keys: Iterable[bytes], count: int) -> None:
-        self.size = max(64, 10 * count)
+    def __init__(
+        self, capacity: int, per_key: int = 10, probes: tuple[int, ...] = (0, 8, 16)
+    ) -> None:
+        self.capacity = capacity
+        self.size = max(64, per_key * capacity)
         self.bits = bytearray(self.size // 8 + 1)
+        self.probes = probes
+        self.count = 0
+
+    def add(self, keys: Iterable[bytes]) -> None:
+        size, bits, probes = self.size, self.bits, self.probes
+        n = 0
         for raw in keys:
-            for at in _PROBES:
-                p = int.from_bytes(raw[at : at + 8], "big") % self.size
-                self.bits[p >> 3] |= 1 << (p & 7)
+            n += 1
+            for at in probes:
+                p = int.from_bytes(raw[at : at + 8], "big") % size
+                bits[p >> 3] |= 1 << (p & 7)
+        self.count += n
 
     def may_hold(self, raw: bytes) -> bool:
-        for at in _PROBES:
+        for at in self.probes:
             p = int.from_bytes(raw[at : at + 8], "big") % self.size
             if not self.bits[p >> 3] & (1 << (p & 7)):
                 return False
         return True
 
 
-_PROBES = (0, 8, 16)  # the digest bytes each probe takes its bit from
+class _Union(_Filter):
+    """One filter of the digests of many indexes (16 bits and four probes: 0.25% false
+    positives), so that a digest none of them holds costs four bit tests, not a filter
+    per index. It may still hold the digests of an index since removed: a needless look."""
+
+    def __init__(self, indexes: Sequence[PackIndex]) -> None:
+        super().__init__(max(1 << 16, 2 * sum(i.count for i in indexes)), 16, (0, 8, 16, 24))
+        self.members: set[str] = set()
+        self.extend(indexes)
+
+    def extend(self, indexes: Sequence[PackIndex]) -> _Union | None:
+        """This filter, holding the digests of `indexes` too; None once it would pass its
+        capacity (a new one is built when needed)."""
+        new = [i for i in indexes if i.pack not in self.members]
+        if self.count + sum(i.count for i in new) > self.capacity:
+            return None
+        for index in new:
+            self.add(index._keys())
+            self.members.add(index.pack)
+        return self
 
 
 class RecentFirst:
@@ -254,13 +290,25 @@ class RecentFirst:
     are packed in the order a walk gives them and looked up in much the same order, so
     most lookups touch one index instead of all. An index that drops out of the few is
     released (`PackIndex.release`): a walk over a million objects keeps a few indexes'
-    pages in memory, not every one."""
+    pages in memory, not every one.
+
+    After `UNION_AFTER` digests that no index held (a fetch into a cache of hundreds of
+    packs asks about every object it is about to bring), one filter of all the indexes'
+    digests answers such lookups. A finder made as packs come (`previous`) takes over that
+    filter, adding the new indexes to it."""
 
     KEEP = 4
 
-    def __init__(self, indexes: Sequence[PackIndex] = ()) -> None:
+    def __init__(
+        self, indexes: Sequence[PackIndex] = (), previous: RecentFirst | None = None
+    ) -> None:
         self.indexes = tuple(indexes)
         self._recent: tuple[PackIndex, ...] = ()
+        self._misses = 0
+        self._union: _Union | None = None
+        self._building = threading.Lock()
+        if previous is not None and previous._union is not None:
+            self._union = previous._union.extend(self.indexes)
 
     def find(self, raw: bytes) -> Located | None:
         recent = self._recent  # one read: other threads may replace it meanwhile
@@ -268,6 +316,9 @@ class RecentFirst:
             hit = index.find_raw(raw)
             if hit is not None:
                 return hit
+        union = self._union
+        if union is not None and not union.may_hold(raw):
+            return None
         for index in self.indexes:
             if index in recent:
                 continue
@@ -277,7 +328,18 @@ class RecentFirst:
                 for dropped in recent[self.KEEP - 1 :]:
                     dropped.release()
                 return hit
+        self._misses += 1
+        if self._misses >= UNION_AFTER and union is None and len(self.indexes) > self.KEEP:
+            self._build()
         return None
+
+    def _build(self) -> None:
+        if self._building.acquire(blocking=False):  # one thread builds, the others go on
+            try:
+                if self._union is None:
+                    self._union = _Union(self.indexes)
+            finally:
+                self._building.release()
 
 
 class _Keys:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitartifacts.core.packformat import (
     FILTER_AFTER,
+    UNION_AFTER,
     Located,
     PackIndex,
     RecentFirst,
@@ -118,3 +119,45 @@ def test_after_many_misses_an_index_answers_misses_from_its_filter_and_finds_all
     assert all(index.find_raw(raw) is None for raw in absent[FILTER_AFTER:])
     assert index.searches < 0.05 * len(absent[FILTER_AFTER:])  # false positives only
     assert all(index.find(_digest(i)) == plain.find(_digest(i)) for i in range(5000))
+
+
+def test_after_many_misses_one_filter_of_all_indexes_answers_them_and_is_carried_on() -> None:
+    indexes = [_Counting(_index(f"p{k}", range(100 * k, 100 * k + 100))) for k in range(8)]
+    finder = RecentFirst(indexes)
+    absent = [bytes.fromhex(_digest(-n - 1)[7:]) for n in range(UNION_AFTER + 200)]
+    for raw in absent[:UNION_AFTER]:
+        assert finder.find(raw) is None
+    looked = sum(i.lookups for i in indexes)
+    assert looked == 8 * UNION_AFTER  # each miss asked every index
+    for raw in absent[UNION_AFTER:]:
+        assert finder.find(raw) is None
+    # 200 more misses: nearly all answered by the one filter (0.25% false positives).
+    assert sum(i.lookups for i in indexes) - looked < 8 * 10
+    for n in range(800):  # every object is still found
+        assert finder.find(bytes.fromhex(_digest(n)[7:])) is not None
+    # A finder made as a pack comes takes the filter over, with the new pack's digests in it.
+    extra = _Counting(_index("p8", range(800, 900)))
+    after = RecentFirst([*indexes, extra], previous=finder)
+    assert after.find(bytes.fromhex(_digest(850)[7:])) == extra.find(_digest(850))
+    before = sum(i.lookups for i in indexes)  # none of these is among the few asked first
+    for raw in absent:
+        assert after.find(raw) is None
+    # No ramp-up of misses asking every index: the filter was there from the start.
+    assert sum(i.lookups for i in indexes) - before < 8 * 10
+
+
+def test_a_carried_filter_that_would_overflow_is_dropped_and_built_again() -> None:
+    small = [_index(f"p{k}", range(100 * k, 100 * k + 100)) for k in range(5)]
+    finder = RecentFirst(small)
+    for n in range(UNION_AFTER):
+        finder.find(bytes.fromhex(_digest(-n - 1)[7:]))
+    assert finder._union is not None
+    big = _index("big", range(1000, 1000 + finder._union.capacity))
+    after = RecentFirst([*small, big], previous=finder)
+    assert after._union is None  # over capacity: not carried
+    for n in (5, 1000, 1000 + finder._union.capacity - 1):
+        assert after.find(bytes.fromhex(_digest(n)[7:])) is not None
+    for n in range(UNION_AFTER):
+        after.find(bytes.fromhex(_digest(-n - 1)[7:]))
+    assert after._union is not None and after._union.capacity > finder._union.capacity
+    assert after.find(bytes.fromhex(_digest(1000)[7:])) is not None
