@@ -25,8 +25,9 @@ from helpers import (
 )
 
 from gitartifacts.core import cachelock
-from gitartifacts.core.localpacks import PENDING, LocalPacks, remove_orphans
+from gitartifacts.core.localpacks import PENDING, LocalPacks
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.pendingfiles import claimed, remove_orphans
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap, gc, gc_localpacks
 
@@ -253,7 +254,31 @@ def test_orphans_are_never_removed_through_a_symlinked_folder(tmp_path: Path) ->
     assert (elsewhere / "pack-0123456789ab-1-0").read_bytes() == b"not ours"
 
 
-_SWEEP = "import sys, pathlib; from gitartifacts.core.localpacks import remove_orphans; "
+def test_a_download_is_swept_once_its_fetch_died_and_never_while_it_lives(
+    tmp_path: Path,
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    # A killed fetch: its claim and its download, no lock held.
+    (tmp / "pack-0123456789ab-1-0").write_bytes(b"")
+    (tmp / "pack-0123456789ab-1-0.part").write_bytes(b"half a pack")
+    # A download whose claim went first (a sweeper killed between the two removals).
+    (tmp / "pack-0123456789ab-1-1.part").write_bytes(b"half a pack")
+    # Not ours: left alone whatever it is.
+    (tmp / "pack-notours.part").write_bytes(b"kept")
+    with claimed(tmp) as part:
+        Path(part).write_bytes(b"being downloaded")
+        other = subprocess.run(
+            [sys.executable, "-c", _SWEEP, str(tmp)], capture_output=True, text=True
+        )
+        assert other.returncode == 0, other.stderr
+        assert Path(part).read_bytes() == b"being downloaded"  # its claim is locked: alive
+        left = sorted(p.name for p in tmp.iterdir())
+        assert left == sorted([Path(part).name, Path(part).name[:-5], "pack-notours.part"])
+    assert sorted(p.name for p in tmp.iterdir()) == ["pack-notours.part"]
+
+
+_SWEEP = "import sys, pathlib; from gitartifacts.core.pendingfiles import remove_orphans; "
 _SWEEP += "remove_orphans(pathlib.Path(sys.argv[1]))"
 
 

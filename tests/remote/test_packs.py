@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, clone, file_digests, stored_objects
+from helpers import GitRepo, assert_cache_sound, clone, file_digests, stored_objects
 from servers import Bucket
 
 from gitartifacts.core.objects import ObjectStore
@@ -93,6 +93,25 @@ def test_a_push_of_many_small_files_is_a_handful_of_keys_on_s3(
     assert len(keys) <= 6  # the identity, the pack and index, the two big objects, a listing
 
 
+def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
+    origin: Path, tmp_path: Path
+) -> None:
+    url = str(tmp_path / "store")
+    alice = _alice(origin, tmp_path, url)
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    cache = bob.root / ".git" / "artifacts" / "objects"
+    remote_packs = {p.stem for p in (Path(url) / "packs").glob("*.pack")}
+    local_packs = {p.stem for p in (cache / "packs").glob("*.pack")}
+    # The same bytes under the same name: renamed into the cache, not written again.
+    assert remote_packs and remote_packs <= local_packs
+    assert assert_cache_sound(cache) == len(stored_objects(Path(url)))
+    assert not list((cache / "tmp").glob("*"))  # no download left behind
+    assert "up to date" in bob.ga("status").stdout
+
+
 @pytest.mark.slow
 def test_a_remote_written_loose_stays_readable_and_takes_packs_beside(
     origin: Path, tmp_path: Path
@@ -153,16 +172,14 @@ def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
         return Located("p" * 64, i * size, size)
 
     located = {f"sha256:{i:064x}": at(i) for i in (0, 1, 2, 900, 901)}
-    reads = packfetch.plan(located, {"p" * 64: 100_000 * 100}, whole_ok=True)
+    reads = packfetch.plan(located, {"p" * 64: 100_000 * 100})
     assert [(r.start, r.end, len(r.objects), r.whole) for r in reads] == [
         (0, 300, 3, False),
         (90_000, 90_200, 2, False),
     ]
     most = {f"sha256:{i:064x}": at(i) for i in range(60)}
-    (whole,) = packfetch.plan(most, {"p" * 64: 100 * 100}, whole_ok=True)
+    (whole,) = packfetch.plan(most, {"p" * 64: 100 * 100})
     assert whole.whole and len(whole.objects) == 60
-    # A folder remote reads ranges: a range there costs no more than the whole.
-    assert not any(r.whole for r in packfetch.plan(most, {"p" * 64: 100 * 100}, whole_ok=False))
 
 
 def test_a_few_objects_of_a_big_pack_come_as_ranges_on_s3(
