@@ -9,9 +9,13 @@ class CorruptObjectError(CacheError):
     """A cache object whose bytes do not hash to its name; it was moved aside."""
 
 
-def not_cached(digest: str, why: str = "") -> CacheError:
+class NotCachedError(CacheError):
+    """Objects the local cache lacks (a fetch may bring them)."""
+
+
+def not_cached(digest: str, why: str = "") -> NotCachedError:
     """The error for an object the local cache lacks; `why` says what needed it."""
-    return CacheError(
+    return NotCachedError(
         f"object {digest} is not in the local cache{why}",
         "run git artifacts fetch, or git artifacts add the data again",
     )

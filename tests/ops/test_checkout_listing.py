@@ -111,3 +111,52 @@ def test_force_replaces_unsaved_edits(big: GitRepo) -> None:
     assert len(file_digests(big.root / "data/ds")) == len(V0)
     status = big.ga("status", "ds").stdout.splitlines()
     assert status == ["ds (dataset, v0):", "  manifest staged, not committed (git commit it)"]
+
+
+def test_a_checkout_from_a_whole_cache_asks_nothing_and_one_missing_object_is_fetched(
+    big: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitartifacts.gitmodel.project import Project
+    from gitartifacts.ops import checkout as ops_checkout
+    from gitartifacts.remote import transfer
+
+    big.ga("remote", "add", "store", str(tmp_path / "store"), "--default")
+    big.ga("push")
+    want = file_digests(big.root / "data")
+    asked: list[list[str]] = []
+    fetch_for = transfer.fetch_for
+
+    def noting(project: Project, manifests: list, **kw: object) -> object:
+        asked.append([m.name for m in manifests])
+        return fetch_for(project, manifests, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transfer, "fetch_for", noting)
+    shutil.rmtree(big.root / "data")
+    project = Project.open(big.root)
+    try:
+        ops_checkout.checkout(project)
+        assert asked == [[]]  # no walk over the version's objects to find what is missing
+        assert file_digests(big.root / "data") == want
+        # One object gone from the cache (evicted): the checkout fetches it, then writes.
+        os.unlink(big.root / "data/ds/f03/x001.txt")
+        m = project.read_manifest("ds")
+        assert m is not None
+        _drop(project, project.load_entries(m)["f03/x001.txt"].digest)
+        ops_checkout.checkout(project)
+        assert asked[1:] == [[], ["ds"]]
+        assert file_digests(big.root / "data") == want
+    finally:
+        project.close()
+
+
+def _drop(project: object, digest: str) -> None:
+    """Take one object out of the local cache, loose or packed (its pack goes whole)."""
+    cache = project.cache  # type: ignore[attr-defined]
+    where = cache.packs.find(digest)
+    if where is None:
+        os.unlink(cache.spath(digest))
+        return
+    for path in (cache.packs.index_path(where.pack), cache.packs.pack_path(where.pack)):
+        os.unlink(path)
+    cache.packs.forget(where.pack)
+    assert cache.missing([digest]) == [digest]

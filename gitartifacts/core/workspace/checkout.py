@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.manifest_parse import entry_from_dict
+from gitartifacts.core.objecterrors import NotCachedError
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.progress import Bar, Progress, phase
 from gitartifacts.core.state import State, stat_key
@@ -25,7 +26,7 @@ from gitartifacts.core.workspace.scan import FolderWalk, shown
 from gitartifacts.core.workspace.status import state_key
 from gitartifacts.core.workspace.survey import Change, Survey
 from gitartifacts.core.workspace.writer import FileWriter
-from gitartifacts.errors import CacheError, ConflictError
+from gitartifacts.errors import ConflictError
 
 # Files written between two rounds of removals, at most (a group holds whole folders).
 GROUP_FILES = 20_000
@@ -60,7 +61,7 @@ def materialize(
     try:
         survey.run(base_exists)
         if survey.missing and fetcher is None:
-            raise CacheError(
+            raise NotCachedError(
                 f"{survey.missing} object(s) of {job.what or 'this artifact'} are not in the"
                 f" local cache (first: {survey.first_missing})",
                 "run git artifacts pull to download them",
