@@ -20,6 +20,7 @@ WORK_TMP = ".ga-tmp-"
 _LINK_UNSUPPORTED = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
 _PROCESS = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count()
+_PID = os.getpid()
 _unnamed_ok = hasattr(os, "O_TMPFILE")  # False once unnamed files did not work here
 _proc_fds: tuple[int, int] | None = None  # (pid, descriptor of /proc/self/fd) of this process
 _proc_lock = threading.Lock()
@@ -78,8 +79,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def temp_name() -> str:
     """A file name no other writer uses: random once per process, then a counter (a random
-    name per file costs a system call each)."""
-    return f"{_PROCESS}-{os.getpid()}-{next(_COUNTER)}"
+    name per file costs a system call each, and so does `os.getpid`)."""
+    return f"{_PROCESS}-{_PID}-{next(_COUNTER)}"
+
+
+def _forked() -> None:
+    global _PROCESS, _PID
+    _PROCESS, _PID = uuid.uuid4().hex[:12], os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def new_file(dst: str, data: bytes) -> os.stat_result:
