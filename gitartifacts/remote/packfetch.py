@@ -69,7 +69,7 @@ def fetch_packed(
 
     bad = [b for found in parallel_map(run, reads, max(1, jobs)) for b in found]
     if bad:
-        raise corrupt_error(store, bad)
+        raise CorruptPackError(store.url, bad)
 
 
 def plan(located: dict[str, Located], pack_sizes: dict[str, int]) -> list[Read]:
@@ -89,15 +89,26 @@ def plan(located: dict[str, Located], pack_sizes: dict[str, int]) -> list[Read]:
     return reads
 
 
-def corrupt_error(store: KeyIO, bad: Sequence[tuple[str, str]]) -> CacheError:
-    """One line naming the packs and the (first few) objects that failed."""
-    packs = sorted({p for _, p in bad})
-    shown = ", ".join(d for d, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-    return CacheError(
-        f"{len(bad)} object(s) in pack(s) {', '.join(p[:16] for p in packs)} on remote "
-        f"{redact(store.url)} are corrupt or missing: {shown}; the others were fetched",
-        "run git artifacts push --check-remote in a clone that has them",
-    )
+class CorruptPackError(CacheError):
+    """Objects of packs on a remote that were corrupt or missing (`bad`: digest, pack), the
+    others fetched. `naming` says which files they are, when the caller knows."""
+
+    def __init__(self, url: str, bad: Sequence[tuple[str, str]], names: Sequence[str] = ()):
+        self.url = url
+        self.bad = list(bad)
+        packs = sorted({p for _, p in bad})
+        shown = list(names[:5]) or [d for d, _ in bad[:5]]
+        more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+        super().__init__(
+            f"{len(bad)} object(s) in pack(s) {', '.join(p[:16] for p in packs)} on remote "
+            f"{redact(url)} are corrupt or missing: {', '.join(shown)}{more}; the others "
+            "were fetched",
+            "run git artifacts push --check-remote in a clone that has them",
+        )
+
+    def naming(self, names: Sequence[str]) -> CorruptPackError:
+        """The same error, naming the files (`<artifact>/<path>`) instead of the digests."""
+        return CorruptPackError(self.url, self.bad, names) if names else self
 
 
 def _ranges(pack: str, objects: list[tuple[str, Located]]) -> list[Read]:

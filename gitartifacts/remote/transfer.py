@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
+from gitartifacts.core.foldertree import inline_tree, iter_tree
 from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress, phase
 from gitartifacts.errors import CacheError
@@ -25,6 +26,7 @@ from gitartifacts.gitmodel import publish
 from gitartifacts.gitmodel.project import Project, in_ref_snapshot
 from gitartifacts.gitmodel.resolve import resolve
 from gitartifacts.remote import plan, pushing, walk
+from gitartifacts.remote.packfetch import CorruptPackError
 from gitartifacts.remote.remotes import NoRemoteError
 from gitartifacts.remote.remotes import resolve as resolve_remote
 from gitartifacts.remote.urls import folder_of, remote_id
@@ -224,6 +226,7 @@ def fetch_manifests(
             store = store or open_store(remote, project)
             count += fetch_listing(project, store, m.listing, jobs)
     files, size = walk.totals(manifests)
+    corrupt: CorruptPackError | None = None
     with phase(progress, "Downloading", files=files, bytes=size) as bar:
         for batch in walk.batches(project, manifests, walk.batch_size()):
             sizes = dict(batch.data)
@@ -237,10 +240,42 @@ def fetch_manifests(
             )
             if missing:
                 store = store or open_store(remote, project)
-                store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
+                try:
+                    store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
+                except CorruptPackError as exc:  # the other batches are still fetched
+                    corrupt = (
+                        exc if corrupt is None else CorruptPackError(exc.url, corrupt.bad + exc.bad)
+                    )
+                    lost = {d for d, _ in exc.bad}
+                    missing = [d for d in missing if d not in lost]
                 project.state.mark_on_remote(rid, missing)
                 count += len(missing)
+    if corrupt is not None:
+        raise corrupt.naming(_entry_names(project, manifests, {d for d, _ in corrupt.bad}))
     return count
+
+
+def _entry_names(
+    project: Project, manifests: Sequence[mf.Manifest], digests: set[str], limit: int = 5
+) -> list[str]:
+    """`<artifact>/<path>` of the first entries holding these objects (a walk of the
+    manifests, on the way to an error only)."""
+    names: list[str] = []
+    for m in manifests:
+        if m.listing is not None:
+            root, fetch = m.listing, project.listing_reader(m)
+        elif m.entries is not None:
+            root, fetch = inline_tree(m.entries)
+        else:
+            continue
+        for folder in iter_tree(root, fetch):
+            prefix = f"{m.name}/{folder.path}/" if folder.path else f"{m.name}/"
+            for kind, name, rest in folder.lines:
+                if kind == "f" and rest[0] in digests:
+                    names.append(prefix + name)
+                    if len(names) >= limit:
+                        return names
+    return names
 
 
 class ObjectFetcher:

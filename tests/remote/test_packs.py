@@ -10,7 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, assert_cache_sound, clone, file_digests, stored_objects
+from helpers import (
+    GitRepo,
+    assert_cache_sound,
+    clone,
+    file_digests,
+    stderr_error_line,
+    stored_objects,
+)
 from servers import Bucket
 
 from gitartifacts.core.objects import ObjectStore
@@ -110,6 +117,30 @@ def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
     assert assert_cache_sound(cache) == len(stored_objects(Path(url)))
     assert not list((cache / "tmp").glob("*"))  # no download left behind
     assert "up to date" in bob.ga("status").stdout
+
+
+def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of_that_pack(
+    origin: Path, tmp_path: Path
+) -> None:
+    url = str(tmp_path / "store")
+    alice = _alice(origin, tmp_path, url)
+    alice.ga("push")
+    victim = file_digests(alice.root / "data")["ds/small/0017.txt"]
+    (pack,) = [p for p in (Path(url) / "packs").glob("*.idx")]
+    where = packindex.decode(pack.stem, pack.read_bytes(), str(pack)).find(victim)
+    assert where is not None
+    data = bytearray(pack.with_suffix(".pack").read_bytes())
+    data[where.offset + 3] ^= 0xFF
+    os.chmod(pack.with_suffix(".pack"), 0o644)
+    pack.with_suffix(".pack").write_bytes(bytes(data))  # same size: the index still names it
+    bob = clone(origin, tmp_path / "bob")
+    line = stderr_error_line(bob.ga("pull", rc=None))
+    assert "1 object(s)" in line and "ds/small/0017.txt" in line and pack.stem[:16] in line
+    assert victim not in line  # the file is named, not its digest
+    cache = bob.root / ".git" / "artifacts" / "objects"
+    assert not list((cache / "packs").glob(f"{pack.stem}.*"))  # not kept as a pack
+    # Every other object landed, verified; only the victim is missing.
+    assert assert_cache_sound(cache) == len(stored_objects(alice.cache)) - 1
 
 
 @pytest.mark.slow
