@@ -266,6 +266,34 @@ class Settler:
                 self.mark()
 
 
+def add_tool_args(parser: argparse.ArgumentParser) -> None:
+    """--ours and --dvc, as every comparison takes them."""
+    parser.add_argument(
+        "--ours",
+        type=Path,
+        default=Path(sys.executable).parent / "git-artifacts",
+        help="git-artifacts executable (default: next to the running python)",
+    )
+    parser.add_argument(
+        "--dvc",
+        type=Path,
+        help=f"dvc executable (default: {DVC_VENV.name}/bin/dvc, created if missing)",
+    )
+
+
+def print_report(table: str, failures: Sequence[str], scale: float, out: Path) -> None:
+    """The results table on stdout, with a note on a scaled run, the failures and the JSON."""
+    print()
+    if scale != 1.0:
+        print(f"Scaled run (--scale {scale}): the targets are meant for scale 1.\n")
+    print(table)
+    if failures:
+        print("\nFailures:")
+        for failure in failures:
+            print(f"- {failure}")
+    print(f"\nJSON: {out}")
+
+
 def add_settle_args(parser: argparse.ArgumentParser, many: str) -> None:
     """The settling options both benchmarks share; `many` names what counts as many files."""
     parser.add_argument(

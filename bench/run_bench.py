@@ -34,14 +34,15 @@ from pathlib import Path
 import gen_datasets
 from common import (
     DEFAULT_WORK_DIR,
-    DVC_VENV,
     DVC_VERSION,
     CommandFailed,
     Settler,
     Trash,
     add_settle_args,
+    add_tool_args,
     command_output,
     ensure_dvc,
+    print_report,
     resolve_ours,
     say,
     tool_env,
@@ -62,7 +63,7 @@ from trees import compare_trees, count_symlinks, tree_digest, tree_listing
 TOOLS = ("ours", "dvc")
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, step by step
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     work = args.work_dir.resolve()
     data_dir = (args.data_dir or work / "data").resolve()
@@ -133,15 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, ste
     }
     (work / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
 
-    print()
-    if args.scale != 1.0:
-        print(f"Scaled run (--scale {args.scale}): the targets are meant for scale 1.\n")
-    print(table)
-    if ctx.failures:
-        print("\nFailures:")
-        for failure in ctx.failures:
-            print(f"- {failure}")
-    print(f"\nJSON: {work / 'results.json'}")
+    print_report(table, ctx.failures, args.scale, work / "results.json")
     return 1 if ctx.failures else 0
 
 
@@ -154,21 +147,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--status-runs", type=int, default=3, help="no-op status runs per repo")
     parser.add_argument("--skip-dvc", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep repositories and trash")
-    parser.add_argument(
-        "--ours",
-        type=Path,
-        default=Path(sys.executable).parent / "git-artifacts",
-        help="git-artifacts executable (default: next to the running python)",
-    )
+    add_tool_args(parser)
     parser.add_argument(
         "--ours-config",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="git config for our repositories, e.g. artifacts.directWrites=true; repeatable",
-    )
-    parser.add_argument(
-        "--dvc", type=Path, help=f"dvc executable (default: {DVC_VENV.name}/bin/dvc, created)"
     )
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="scratch folder")
     parser.add_argument("--data-dir", type=Path, help="generated datasets (default: WORK/data)")

@@ -52,13 +52,14 @@ import gen_datasets
 import loopback_s3
 from common import (
     DEFAULT_WORK_DIR,
-    DVC_VENV,
     DVC_VERSION,
     Settler,
     Trash,
     add_settle_args,
+    add_tool_args,
     command_output,
     ensure_dvc,
+    print_report,
     resolve_ours,
     say,
 )
@@ -172,15 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - the run, ste
     out = work / "remote_results.json"
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
-    print()
-    if args.scale != 1.0:
-        print(f"Scaled run (--scale {args.scale}): the targets are meant for scale 1.\n")
-    print(table)
-    if ctx.failures:
-        print("\nFailures:")
-        for failure in ctx.failures:
-            print(f"- {failure}")
-    print(f"\nJSON: {out}")
+    print_report(table, ctx.failures, args.scale, out)
     return 1 if ctx.failures else 0
 
 
@@ -199,17 +192,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-dvc", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep repositories, remotes and logs")
-    parser.add_argument(
-        "--ours",
-        type=Path,
-        default=Path(sys.executable).parent / "git-artifacts",
-        help="git-artifacts executable (default: next to the running python)",
-    )
-    parser.add_argument(
-        "--dvc",
-        type=Path,
-        help=f"dvc executable (default: {DVC_VENV.name}/bin/dvc, created with dvc-s3 if missing)",
-    )
+    add_tool_args(parser)
     parser.add_argument(
         "--ours-local",
         choices=("origin", "folder"),

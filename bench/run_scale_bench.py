@@ -43,12 +43,13 @@ import loopback_s3
 import scale_table
 from common import (
     DEFAULT_WORK_DIR,
-    DVC_VENV,
     Settler,
     Trash,
     add_settle_args,
+    add_tool_args,
     command_output,
     ensure_dvc,
+    print_report,
     resolve_ours,
     say,
 )
@@ -123,17 +124,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=gen_datasets.DEFAULT_SEED)
     parser.add_argument("--rounds", type=int, help="rounds (default: 3, with --million 1)")
     parser.add_argument("--keep", action="store_true", help="keep repositories, remotes and logs")
-    parser.add_argument(
-        "--ours",
-        type=Path,
-        default=Path(sys.executable).parent / "git-artifacts",
-        help="git-artifacts executable (default: next to the running python)",
-    )
-    parser.add_argument(
-        "--dvc",
-        type=Path,
-        help=f"dvc executable (default: {DVC_VENV.name}/bin/dvc, created with dvc-s3 if missing)",
-    )
+    add_tool_args(parser)
     parser.add_argument(
         "--s3-server", choices=loopback_s3.SERVERS, default="seaweedfs", help="loopback S3 server"
     )
@@ -295,15 +286,8 @@ def report(
         "failures": ctx.failures,
     }
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print()
-    if args.scale != 1.0:
-        print(f"Scaled run (--scale {args.scale}): the targets are meant for scale 1.\n")
-    print(scale_table.markdown(rows, ctx.rounds > 1 and with_dvc, ctx.timeout_of("dvc")))
-    if ctx.failures:
-        print("\nFailures:")
-        for failure in ctx.failures:
-            print(f"- {failure}")
-    print(f"\nJSON: {out}")
+    table = scale_table.markdown(rows, ctx.rounds > 1 and with_dvc, ctx.timeout_of("dvc"))
+    print_report(table, ctx.failures, args.scale, out)
     # DVC past its cap on the million is a result ("> 30 min"), not a failure of the run.
     capped = [f for f in ctx.failures if " / dvc: " in f and "timed out after" in f]
     return 1 if len(ctx.failures) > len(capped) else 0

@@ -54,6 +54,14 @@ def _alice(origin: Path, tmp_path: Path, url: str, *opts: str) -> GitRepo:
     return repo
 
 
+def _pushed(origin: Path, tmp_path: Path) -> tuple[str, GitRepo]:
+    """A folder remote's URL, and alice, who pushed `_files()` there."""
+    url = str(tmp_path / "store")
+    alice = _alice(origin, tmp_path, url)
+    alice.ga("push")
+    return url, alice
+
+
 def _keys(store: RemoteStore) -> list[str]:
     """Every key on the remote."""
     if store.protocol == "file":
@@ -103,13 +111,11 @@ def test_a_push_of_many_small_files_is_a_handful_of_keys_on_s3(
 def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
     origin: Path, tmp_path: Path
 ) -> None:
-    url = str(tmp_path / "store")
-    alice = _alice(origin, tmp_path, url)
-    alice.ga("push")
+    url, alice = _pushed(origin, tmp_path)
     bob = clone(origin, tmp_path / "bob")
     bob.ga("pull")
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
-    cache = bob.root / ".git" / "artifacts" / "objects"
+    cache = bob.cache
     remote_packs = {p.stem for p in (Path(url) / "packs").glob("*.pack")}
     local_packs = {p.stem for p in (cache / "packs").glob("*.pack")}
     # The same bytes under the same name: renamed into the cache, not written again.
@@ -122,9 +128,7 @@ def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
 def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of_that_pack(
     origin: Path, tmp_path: Path
 ) -> None:
-    url = str(tmp_path / "store")
-    alice = _alice(origin, tmp_path, url)
-    alice.ga("push")
+    url, alice = _pushed(origin, tmp_path)
     victim = file_digests(alice.root / "data")["ds/small/0017.txt"]
     (pack,) = [p for p in (Path(url) / "packs").glob("*.idx")]
     where = packindex.decode(pack.stem, pack.read_bytes(), str(pack)).find(victim)
@@ -137,7 +141,7 @@ def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of
     line = stderr_error_line(bob.ga("pull", rc=None))
     assert "1 object(s)" in line and "ds/small/0017.txt" in line and pack.stem[:16] in line
     assert victim not in line  # the file is named, not its digest
-    cache = bob.root / ".git" / "artifacts" / "objects"
+    cache = bob.cache
     assert not list((cache / "packs").glob(f"{pack.stem}.*"))  # not kept as a pack
     # Every other object landed, verified; only the victim is missing.
     assert assert_cache_sound(cache) == len(stored_objects(alice.cache)) - 1
