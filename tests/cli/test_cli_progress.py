@@ -31,6 +31,7 @@ from helpers import (
     Template,
     age_files,
     copy_repo,
+    file_digests,
     make_repo,
     packed_objects,
     stored_objects,
@@ -175,7 +176,8 @@ def test_pull_over_changed_files_downloads_first_with_a_bar(alice: GitRepo) -> N
         path.with_suffix(".idx").unlink(missing_ok=True)
     r = run_tty(alice, "pull", "ds:v1")
     assert r.rc == 0, r
-    _done("Downloading", len(changed), r.err)
+    # The version's files, the objects already in the cache counting as done (as by fetch).
+    _done("Downloading", len(file_digests(alice.root / "data" / "ds")), r.err)
     assert changed[0].read_bytes() == b"v1 0\n"
 
 
