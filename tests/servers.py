@@ -93,6 +93,8 @@ class FileServer:
     url: str
     etags: bool = True  # send ETag headers
     rate: int | None = None  # bytes per second per response, None for full speed
+    listings: bool = False  # a folder's GET answers with a page of links to what it holds
+    ranges: bool = True  # honour Range (else every GET gets the whole file, status 200)
 
 
 def free_port() -> int:
@@ -375,6 +377,8 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
 
     def _respond(self, body: bool) -> None:
         state = self.server.state
+        if state.listings and self._listing(state.root, body):
+            return
         path = self._file(state.root)
         if path is None:
             self._empty(404)
@@ -384,7 +388,7 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
         if state.etags and self.headers.get("If-None-Match") == etag:
             self._empty(304, {"ETag": etag})
             return
-        span = _parse_range(self.headers.get("Range", ""), size)
+        span = _parse_range(self.headers.get("Range", "") if state.ranges else "", size)
         if span is None:
             self._empty(416, {"Content-Range": f"bytes */{size}"})
             return
@@ -401,6 +405,25 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self._copy(path, start, end, state.rate)
+
+    def _listing(self, root: Path, body: bool) -> bool:
+        """A folder's page of links, as a web server's index (True when it was one)."""
+        rel = urllib.parse.unquote(self.path.split("?", 1)[0]).strip("/")
+        folder = (root / rel).resolve()
+        if not folder.is_relative_to(root.resolve()) or not folder.is_dir():
+            return False
+        base = "/" + rel + "/" if rel else "/"
+        links = "".join(
+            f'<a href="{base}{p.name}">{p.name}</a>\n' for p in sorted(folder.iterdir())
+        )
+        page = f"<html><body>\n{links}</body></html>\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if body:
+            self.wfile.write(page)
+        return True
 
     def _file(self, root: Path) -> Path | None:
         rel = urllib.parse.unquote(self.path.split("?", 1)[0]).lstrip("/")

@@ -95,7 +95,9 @@ class KeyIO(Connection):
                     os.close(fd)
             if self._client is not None:
                 return self._client.get_range(key, start, end)
-            return bytes(self.fs.cat_file(path, start=start, end=end))
+            data = bytes(self.fs.cat_file(path, start=start, end=end))
+            # A web server that ignores Range answers with the whole object.
+            return data[start:end] if len(data) > end - start else data
         finally:
             self._beat()
 
@@ -131,6 +133,10 @@ class KeyIO(Connection):
             if self.protocol in ("s3", "gs"):
                 # As a key prefix an empty folder costs one request; as a path, a list and a HEAD.
                 found = self.fs.find(self.root, prefix=prefix, detail=True)
+            elif self.protocol in ("http", "https"):
+                # One directory page, its links not followed further: a page's links are the
+                # server's to choose, and could lead on without end.
+                found = {e["name"]: e for e in self.fs.ls(top, detail=True)}
             else:
                 found = self.fs.find(top, detail=True)
         except FileNotFoundError:
@@ -144,6 +150,15 @@ class KeyIO(Connection):
             if key.startswith(prefix) and info.get("type", "file") != "directory":
                 out.append(KeyInfo(key, int(info.get("size") or 0), mtime_of(info)))
         return out
+
+    def _size_of(self, key: str) -> int:
+        """The size of the object at `key` (a HEAD request): what a web server's directory
+        page does not say."""
+        self.watch.check()
+        try:
+            return int(self.fs.info(f"{self.root}/{key}").get("size") or 0)
+        finally:
+            self._beat()
 
     def _delete_keys(self, keys: list[str]) -> None:
         """Remove these objects; absent ones are fine."""

@@ -90,8 +90,6 @@ class Packs:
             return self._view
 
     def _read_view(self, skip_sent: bool) -> PackView:
-        if self.store.protocol in ("http", "https"):
-            return PackView([], PackListing({}, {}))  # no listing over HTTP: loose only
         listing = list_packs(self.store)
         self._trim(listing)
         names = [n for n, info in listing.indexes.items() if n in listing.packs and info.size > 0]
@@ -168,10 +166,12 @@ def _kept(name: str, path: Path) -> PackIndex | None:
 def list_packs(store: KeyIO) -> PackListing:
     """The packs and indexes under `packs/` (other names there are left out)."""
     out = PackListing({}, {})
-    for info in store._list_keys(PREFIX):
-        m = _KEY_RE.match(info.key)
-        if m:
-            (out.packs if m.group(2) == "pack" else out.indexes)[m.group(1)] = info
+    found = [(m, info) for info in store._list_keys(PREFIX) if (m := _KEY_RE.match(info.key))]
+    if store.protocol in ("http", "https"):  # a directory page says no size: a HEAD each
+        sizes = parallel_map(lambda f: store._size_of(f[1].key), found, 8)
+        found = [(m, info._replace(size=n)) for (m, info), n in zip(found, sizes, strict=True)]
+    for m, info in found:
+        (out.packs if m.group(2) == "pack" else out.indexes)[m.group(1)] = info
     return out
 
 

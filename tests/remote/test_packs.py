@@ -18,7 +18,7 @@ from helpers import (
     stderr_error_line,
     stored_objects,
 )
-from servers import Bucket
+from servers import Bucket, FileServer
 
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError
@@ -145,6 +145,30 @@ def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of
     assert not list((cache / "packs").glob(f"{pack.stem}.*"))  # not kept as a pack
     # Every other object landed, verified; only the victim is missing.
     assert assert_cache_sound(cache) == len(stored_objects(alice.cache)) - 1
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "no-ranges"])
+def test_a_packed_folder_served_over_http_is_read_through_its_packs(
+    origin: Path, tmp_path: Path, http_server: FileServer, ranges: bool
+) -> None:
+    http_server.listings, http_server.ranges = True, ranges
+    folder = http_server.root / "store"
+    alice = _alice(origin, tmp_path, str(folder))
+    alice.ga("push")
+    assert list((folder / "packs").glob("*.pack"))  # the small files went in packs
+    url = f"{http_server.url}/store"
+    store = RemoteStore(url)
+    wanted = sorted(set(file_digests(alice.root / "data").values()))
+    assert store.missing(wanted) == []  # found through the packs' indexes
+    # A few objects: byte ranges (the whole pack, should the server ignore Range).
+    few = ObjectStore(tmp_path / "few", pack_small=True)
+    store.download(few, wanted[:3])
+    assert few.missing(wanted) == wanted[3:]
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("remote", "add", "web", url, "--default", "--local")
+    bob.ga("pull")
+    assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
+    assert assert_cache_sound(bob.cache) == len(stored_objects(alice.cache))
 
 
 @pytest.mark.slow
