@@ -152,11 +152,13 @@ def _run(
         if read.whole:
             with claimed(tmpdir) as tmp:
                 store._get_file(key, tmp)
-                if not _adopt(cache, tmp, read, progress):
-                    with open(tmp, "rb") as f, _mapped(f) as view:
-                        for digest, where in read.objects:
-                            at = where.offset
-                            land(digest, where, bytes(view[at : at + where.length]))
+                if not _adopt(cache, tmp, read, progress):  # stored one by one, as from a range
+                    fd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        for digest, where in read.objects:  # one object in memory at a time
+                            land(digest, where, os.pread(fd, where.length, where.offset))
+                    finally:
+                        os.close(fd)
         else:
             span = store._get_range(key, read.start, read.end)
             for digest, where in read.objects:
