@@ -74,7 +74,7 @@ class PackIndex:
 
     def __iter__(self) -> Iterator[tuple[str, int, int]]:
         """(digest, offset, length) of every record, in digest order."""
-        for raw, offset, length in self._rows():
+        for raw, offset, length in self.rows():
             yield "sha256:" + raw.hex(), offset, length
 
     def find(self, digest: str) -> Located | None:
@@ -122,7 +122,7 @@ class PackIndex:
                 if where is not None:
                     yield raw, where
             return
-        for raw, offset, length in self._rows():
+        for raw, offset, length in self.rows():
             if raw in wanted:
                 yield raw, Located(self.pack, offset, length)
 
@@ -133,9 +133,10 @@ class PackIndex:
             self.records.madvise(mmap.MADV_DONTNEED)
 
     def _keys(self) -> Iterator[bytes]:
-        return (raw for raw, _, _ in self._rows())
+        return (raw for raw, _, _ in self.rows())
 
-    def _rows(self) -> Iterator[tuple[bytes, int, int]]:
+    def rows(self) -> Iterator[tuple[bytes, int, int]]:
+        """(raw digest, offset, length) of every record, in digest order."""
         end = self.base + self.count * RECORD.size
         return RECORD.iter_unpack(memoryview(self.records)[self.base : end])
 

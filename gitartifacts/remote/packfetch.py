@@ -5,10 +5,12 @@ of a pack's bytes are wanted, the pack is streamed to a temporary file. Every ob
 hashed before the local cache holds it; a corrupt or missing one is reported with its pack
 after the others have landed.
 
-A whole pack whose objects all verified becomes a pack of the local cache as it is, indexed
-by the objects wanted from it: one rename, where storing its objects one by one writes every
-byte again and costs Python work per object (a fresh clone's pull of 100,000 small files
-fetches a few dozen packs).
+A whole pack whose every object verifies becomes a pack of the local cache as it is, with
+the remote's records as its index: one rename, where storing its objects one by one writes
+every byte again and costs Python work per object (a fresh clone's pull of 100,000 small
+files fetches a few dozen packs). All its objects are indexed, not only those wanted: a pack
+kept twice (by two fetches, or two processes at once) gets the same index each time, so
+neither loses what the other indexed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gitartifacts.core.pendingfiles import claimed, remove_orphans
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError
 from gitartifacts.remote.keys import KeyIO
-from gitartifacts.remote.packindex import Located
+from gitartifacts.remote.packindex import Located, PackIndex
 from gitartifacts.remote.packs import pack_key
 
 # A pack is fetched whole when at least this share of its bytes is wanted.
@@ -54,18 +56,18 @@ def fetch_packed(
     store: KeyIO,
     cache: ObjectStore,
     located: dict[str, Located],
-    pack_sizes: dict[str, int],
+    indexes: dict[str, PackIndex],
     jobs: int,
     progress: Callable[[int, int], object] | None = None,
 ) -> None:
     """Bring these packed objects into the cache, verified. Raises, once every other object
     has landed, naming the objects that were corrupt or missing and their packs."""
-    reads = plan(located, pack_sizes)
+    reads = plan(located, {name: index.pack_size for name, index in indexes.items()})
     tmpdir = cache.tmp_dir()
     remove_orphans(tmpdir)  # the downloads of a fetch that was killed
 
     def run(read: Read) -> list[tuple[str, str]]:
-        return _run(store, cache, tmpdir, read, progress)
+        return _run(store, cache, tmpdir, read, indexes.get(read.pack), progress)
 
     bad = [b for found in parallel_map(run, reads, max(1, jobs)) for b in found]
     if bad:
@@ -134,6 +136,7 @@ def _run(
     cache: ObjectStore,
     tmpdir: Path,
     read: Read,
+    index: PackIndex | None,
     progress: Callable[[int, int], object] | None,
 ) -> list[tuple[str, str]]:
     """Do one read; (digest, pack) of each object that did not verify or was not there."""
@@ -152,7 +155,7 @@ def _run(
         if read.whole:
             with claimed(tmpdir) as tmp:
                 store._get_file(key, tmp)
-                if not _adopt(cache, tmp, read, progress):  # stored one by one, as from a range
+                if not _adopt(cache, tmp, read, index, progress):  # else one by one
                     fd = os.open(tmp, os.O_RDONLY)
                     try:
                         for digest, where in read.objects:  # one object in memory at a time
@@ -170,20 +173,29 @@ def _run(
 
 
 def _adopt(
-    cache: ObjectStore, tmp: str, read: Read, progress: Callable[[int, int], object] | None
+    cache: ObjectStore,
+    tmp: str,
+    read: Read,
+    index: PackIndex | None,
+    progress: Callable[[int, int], object] | None,
 ) -> bool:
-    """Make the whole pack at `tmp` a pack of the local cache, indexed by the objects wanted
-    from it, when every one of them verifies (else False, and nothing is kept)."""
-    if not cache.pack_small:  # checkouts link to loose files: no packs in this cache
+    """Make the whole pack at `tmp` a pack of the local cache, indexed by every record of
+    its remote `index`, when every one of them verifies (else False, and nothing is kept)."""
+    if not cache.pack_small or index is None:  # a cache of loose files only (links)
         return False
     whole = hashlib.sha256()
     rows = bytearray()
     with open(tmp, "rb") as f, _mapped(f) as view:
         size = len(view)
-        for digest, where in read.objects:
-            if not _verified(digest, where, view[where.offset : where.offset + where.length]):
-                return False
-            rows += RECORD.pack(bytes.fromhex(digest[7:]), where.offset, where.length)
+        if size != index.pack_size:
+            return False
+        try:
+            for raw, offset, length in index.rows():
+                if not _holds(view, raw, offset, length):
+                    return False
+                rows += RECORD.pack(raw, offset, length)
+        finally:
+            index.release()
         whole.update(view)
     cache.packs.seal_file(tmp, rows, size, whole.hexdigest())
     if progress is not None:
@@ -205,5 +217,12 @@ def _mapped(f: BinaryIO) -> Iterator[memoryview]:
             view.release()
 
 
-def _verified(digest: str, where: Located, data: bytes | memoryview) -> bool:
+def _holds(view: memoryview, raw: bytes, offset: int, length: int) -> bool:
+    """Whether the bytes at `offset` hash to `raw` (the slice dies here: a mapping with a
+    live slice cannot be closed)."""
+    data = view[offset : offset + length]
+    return len(data) == length and hashlib.sha256(data).digest() == raw
+
+
+def _verified(digest: str, where: Located, data: bytes) -> bool:
     return len(data) == where.length and "sha256:" + hashlib.sha256(data).hexdigest() == digest

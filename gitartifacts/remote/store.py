@@ -243,9 +243,10 @@ class RemoteStore(Uploads):
             view = self.packs.view()
             located = view.locate(wanted)
             if located:
-                sizes = {n: view.listing.packs[n].size for n in {w.pack for w in located.values()}}
+                used = {w.pack for w in located.values()}
+                indexes = {i.pack: i for i in view.indexes if i.pack in used}
                 try:
-                    fetch_packed(self, cache, located, sizes, self._jobs(jobs), progress)
+                    fetch_packed(self, cache, located, indexes, self._jobs(jobs), progress)
                 except CacheError as exc:
                     failed = exc  # raised once the loose objects are in too
                 wanted = [d for d in wanted if d not in located]

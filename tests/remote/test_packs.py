@@ -125,6 +125,23 @@ def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
     assert "up to date" in bob.ga("status").stdout
 
 
+def test_a_pack_kept_by_two_fetches_of_different_halves_indexes_both(tmp_path: Path) -> None:
+    source = ObjectStore(tmp_path / "source")
+    digests = [source.add_bytes(f"{i:03}".encode().ljust(500, b"x")) for i in range(40)]
+    store = RemoteStore(str(tmp_path / "store"))
+    store.upload(source, digests)
+    (name,) = [p.stem for p in (tmp_path / "store" / "packs").glob("*.pack")]
+    cache = ObjectStore(tmp_path / "cache", pack_small=True)
+    # Each half is half the pack's bytes: each fetch takes the pack whole and keeps it.
+    RemoteStore(store.url).download(cache, digests[:20])
+    RemoteStore(store.url).download(cache, digests[20:])
+    idx = cache.root / "packs" / f"{name}.idx"
+    kept = packindex.decode(name, idx.read_bytes(), str(idx))
+    # The second keeping did not drop what the first indexed: every object is there.
+    assert sorted(d for d, _, _ in kept) == sorted(digests)
+    assert assert_cache_sound(cache.root) == len(digests)
+
+
 def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of_that_pack(
     origin: Path, tmp_path: Path
 ) -> None:
