@@ -41,13 +41,12 @@ def checkout(
     force: bool = False,
     allow_changed_references: bool = False,
     progress: Progress | None = None,
-    fetcher: wplan.Fetcher | None = None,
     previous: mf.Manifest | None = None,
 ) -> list[CheckoutResult]:
-    """Make the work tree hold these versions (default: what its manifests name); with a
-    `fetcher`, objects the cache lacks are fetched (see `workspace.materialize`).
-    `previous`: what the work tree held before its manifest was rewritten (an import's
-    update), so that its files the new version lacks are removed."""
+    """Make the work tree hold these versions (default: what its manifests name); objects
+    the cache lacks are fetched from the default remote. `previous`: what the work tree held
+    before its manifest was rewritten (an import's update), so that its files the new
+    version lacks are removed."""
     link = link or project.settings.link or "copy"
     _check_link(link)
     targets: list[tuple[Resolved, mf.Manifest | None]] = []
@@ -66,36 +65,16 @@ def checkout(
                 f"download it with git artifacts get {spec} -o DIR",
             )
         targets.append((r, current))
-    if fetcher is None:  # a listing the cache lacks (evicted by the cap): from the remote
-        unlisted = [m for m in (r.manifest for r, _ in targets) if _lacks_listing(project, m)]
-        transfer.fetch_for(project, unlisted, progress=progress)
+    # A listing the cache lacks (evicted by the cap): from the remote.
+    unlisted = [m for m in (r.manifest for r, _ in targets) if _lacks_listing(project, m)]
+    transfer.fetch_for(project, unlisted, progress=progress)
     out = []
     for r, current in targets:
         m = r.manifest
         assert m.path is not None
         manage = tree_tops(project, current) if current and current.path == m.path else []
         job = _tree_job(project, m, manage, link, force)
-        refs = ref_fetcher(project, allow_changed_references)
-        try:
-            plan, fingerprint = wcheckout.materialize(
-                project.state,
-                project.cache,
-                job,
-                progress=progress,
-                fetch_ref=refs,
-                fetcher=fetcher,
-            )
-        except NotCachedError:
-            if fetcher is not None:
-                raise
-            # Objects the cache lacks (evicted by the cap, or never fetched): from the
-            # remote, then once more. Asked only now, so that a checkout from a full cache
-            # does not walk every object twice. With no remote, the second try says what
-            # is missing.
-            transfer.fetch_for(project, [m], progress=progress)
-            plan, fingerprint = wcheckout.materialize(
-                project.state, project.cache, job, progress=progress, fetch_ref=refs
-            )
+        plan, fingerprint = _materialize(project, m, job, allow_changed_references, progress)
         if current is None or current.digest != m.digest:
             rel = project.write_manifest(m)
             project.repo.stage([rel])
@@ -106,6 +85,32 @@ def checkout(
         where = join_path(m.path, owned[0]) if len(owned) == 1 else m.path
         out.append(CheckoutResult(m.name, r.version, plan.written, plan.deleted, where))
     return out
+
+
+def _materialize(
+    project: Project,
+    m: mf.Manifest,
+    job: wplan.Checkout,
+    allow_changed: bool,
+    progress: Progress | None,
+) -> tuple[wplan.Plan, str]:
+    """`job` done; objects the cache lacks (evicted by the cap, or never fetched) are
+    fetched from the remote, then it is tried once more. Asked only then, so that a
+    checkout from a whole cache does not walk every object twice; with no remote, the
+    second try says what is missing. A fetch comes whole before any file is written: one
+    that fails changes nothing."""
+    refs = ref_fetcher(project, allow_changed)
+
+    def run() -> tuple[wplan.Plan, str]:
+        return wcheckout.materialize(
+            project.state, project.cache, job, progress=progress, fetch_ref=refs
+        )
+
+    try:
+        return run()
+    except NotCachedError:
+        transfer.fetch_for(project, [m], progress=progress)
+    return run()
 
 
 def _tree_job(
@@ -214,7 +219,7 @@ def get(
     replaces a changed file only when its bytes are in the cache (else only with `force`).
     `paths`: only these entries (W&B's `entry.download()`)."""
     _check_link(link)
-    r, fetcher = _resolve_fetched(project, spec, progress)
+    r = _resolve_fetched(project, spec, progress)
     if paths is not None:
         kept = {p: e for p, e in project.load_entries(r.manifest).items() if p in paths}
         r = r._replace(manifest=dataclasses.replace(r.manifest, entries=kept))
@@ -228,7 +233,6 @@ def get(
         force=force,
         allow_changed=allow_changed_references,
         progress=progress,
-        fetcher=fetcher,
     )
     return target, written
 
@@ -241,7 +245,7 @@ def checkout_root(
     progress: Progress | None = None,
 ) -> str:
     """Make `root` hold exactly the version: files not in it are removed (W&B's checkout)."""
-    r, fetcher = _resolve_fetched(project, spec, progress)
+    r = _resolve_fetched(project, spec, progress)
     target = os.path.abspath(root)
     _into_folder(
         project,
@@ -251,29 +255,27 @@ def checkout_root(
         force=True,  # W&B's checkout: `root` becomes the version, whatever was there
         allow_changed=allow_changed_references,
         progress=progress,
-        fetcher=fetcher,
     )
     return target
 
 
-def _resolve_fetched(
-    project: Project, spec: str, progress: Progress | None
-) -> tuple[Resolved, transfer.ObjectFetcher | None]:
-    """A version with its entries, fetching what the local cache lacks (as W&B's download).
-    From a folder remote the objects are left to the fetcher returned
-    (see `wcheckout.materialize`)."""
+def _resolve_fetched(project: Project, spec: str, progress: Progress | None) -> Resolved:
+    """A version whose listing (or, for code, whose content) the local cache holds,
+    fetched if need be (as W&B's download); its other objects are fetched by the checkout
+    that follows when the cache lacks them."""
     from gitartifacts.tracking import code
 
     r = resolve(project, spec, entries=False)
     if r.origin is not None:  # another repository's version: from the remote it names
         projects.fetch_content(project, r)
-        return r, None
+        return r
     projects.fetch_imported(project, [r.manifest])
-    defer = not code.is_code(r.manifest)
-    fetcher = transfer.fetch_for(project, [r.manifest], defer=defer, progress=progress)
-    if not defer:
+    if code.is_code(r.manifest):
+        transfer.fetch_for(project, [r.manifest], progress=progress)
         project.load_entries(r.manifest)
-    return r, fetcher
+    elif _lacks_listing(project, r.manifest):
+        transfer.fetch_for(project, [r.manifest], progress=progress)
+    return r
 
 
 def _into_folder(
@@ -286,7 +288,6 @@ def _into_folder(
     force: bool = False,
     allow_changed: bool = False,
     progress: Progress | None = None,
-    fetcher: transfer.ObjectFetcher | None = None,
 ) -> int:
     """Files of a version into any folder; `exact` also removes what is not in it."""
     from gitartifacts.tracking import code
@@ -294,27 +295,19 @@ def _into_folder(
     if code.is_code(r.manifest):
         os.makedirs(target, exist_ok=True)
         return code.materialize(project, r.manifest, target)
-    plan, _ = wcheckout.materialize(
-        project.state,
-        project.cache,
-        wplan.Checkout(
-            tree(project, r.manifest),
-            base=target,
-            path=target,
-            manage=_names_in(target) if exact else (),
-            delete_extra=exact,
-            link=link,
-            force=force,
-            what=target,
-            conflict_fix="choose another folder with -o, or pass --force to replace them",
-        ),
-        progress=progress,
-        fetch_ref=ref_fetcher(project, allow_changed),
-        fetcher=fetcher,
+    job = wplan.Checkout(
+        tree(project, r.manifest),
+        base=target,
+        path=target,
+        manage=_names_in(target) if exact else (),
+        delete_extra=exact,
+        link=link,
+        force=force,
+        what=target,
+        conflict_fix="choose another folder with -o, or pass --force to replace them",
     )
+    plan, _ = _materialize(project, r.manifest, job, allow_changed, progress)
     os.makedirs(target, exist_ok=True)  # even for a version with no files
-    if fetcher is not None:
-        fetcher.record()
     return plan.written
 
 

@@ -294,27 +294,8 @@ class RemoteStore(Uploads):
         """A folder remote: reading one object is as quick as reading it from the cache."""
         return self.protocol == "file"
 
-    def read_whole(self, digest: str) -> bytes | None:
-        """A small object of a folder remote, read whole and not yet verified; None when
-        it is larger, or the remote is not a folder."""
-        if not self.is_folder:
-            return None
-        with self._errors(missing=digest):
-            where = self.packs.view(refresh=False).find(digest)
-            if where is not None:
-                return self._read_packed(where)
-            # The cache's own limit: a checkout's read-ahead budget counts on it.
-            return read_small(self.path(digest), SMALL)
-
     def _read_packed(self, where: Located) -> bytes:
         return self._get_range(pack_key(where.pack), where.offset, where.offset + where.length)
-
-    def fetch_one(self, cache: ObjectStore, digest: str, data: bytes | None = None) -> bytes | None:
-        """Bring one object into the cache, verified, from `data` when given (see
-        `read_whole`); its bytes when they were read whole (a small object of a folder
-        remote), so that a checkout need not read them again."""
-        self._connect()
-        return self._download_one(cache, cache.tmp_dir(), digest, None, data)
 
     def _download_one(
         self,
@@ -323,17 +304,18 @@ class RemoteStore(Uploads):
         digest: str,
         progress: ProgressFn | None,
         data: bytes | None = None,
-    ) -> bytes | None:
-        if self.protocol == "file" or data is not None:
-            # A small object is read whole, checked in memory and written once.
-            if data is None:
-                data = self.read_whole(digest)
-            if data is not None:
-                self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
-                cache.add_bytes(data, digest)
-                if progress is not None:
-                    progress(1, len(data))
-                return data
+    ) -> None:
+        if data is None and self.protocol == "file":
+            # A small loose object of a folder is read whole, checked in memory and written
+            # once. The cache's own limit: a larger one is copied below.
+            with self._errors(missing=digest):
+                data = read_small(self.path(digest), SMALL)
+        if data is not None:
+            self._check_digest(digest, "sha256:" + hashlib.sha256(data).hexdigest())
+            cache.add_bytes(data, digest)
+            if progress is not None:
+                progress(1, len(data))
+            return
         self.watch.check()
         tmp = tmpdir / f"{hex_of(digest)[:16]}-{temp_name()}"
         try:
@@ -346,7 +328,6 @@ class RemoteStore(Uploads):
             unlink_quiet(tmp)
         if progress is not None:
             progress(1, size)
-        return None
 
     def _fetch_hashing(self, src: str, tmp: Path) -> tuple[str, int]:
         if self.protocol == "file":

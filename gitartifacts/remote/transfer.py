@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -34,7 +32,6 @@ from gitartifacts.settings import Remote
 
 if TYPE_CHECKING:
     from gitartifacts.remote.store import RemoteStore
-    from gitartifacts.remote.uploads import ProgressFn
 
 JOBS = 16
 # Listing objects of one level of folders fetched in one call (each ~100 bytes a file).
@@ -278,76 +275,6 @@ def _entry_names(
     return names
 
 
-class ObjectFetcher:
-    """Objects of a folder remote brought into the cache one at a time, by the threads of
-    a checkout as it comes to them (see `api.pull`); verified as by `fetch`."""
-
-    def __init__(self, project: Project, remote: Remote, store: RemoteStore, jobs: int) -> None:
-        self.project = project
-        self.remote = remote
-        self.store = store
-        self.jobs = jobs
-        # The raw digests fetched, 32 bytes each, in a temporary file: a pull of a million
-        # files holds none of them in memory. Recorded in the state by `record`.
-        self._fetched = tempfile.TemporaryFile()  # noqa: SIM115 (closed by record())
-        self._count = 0
-        self._lock = threading.Lock()
-        self.listings = 0
-
-    @classmethod
-    def for_remote(
-        cls,
-        project: Project,
-        remote: Remote,
-        manifests: Sequence[mf.Manifest],
-        jobs: int = JOBS,
-    ) -> ObjectFetcher | None:
-        """One for a folder remote, with the listings of these manifests fetched (a checkout
-        reads them first); None for a remote reached over the network, where batched
-        transfers (`fetch_manifests`) are quicker than one object at a time."""
-        store = open_store(remote, project)
-        if not store.is_folder:
-            return None
-        out = cls(project, remote, store, jobs)
-        for m in manifests:
-            if m.listing is not None and m.entries is None:
-                out.listings += fetch_listing(project, store, m.listing, jobs)
-        return out
-
-    def read(self, digest: str) -> bytes | None:
-        return self.store.read_whole(digest)
-
-    def one(self, digest: str, data: bytes | None = None) -> bytes | None:
-        out = self.store.fetch_one(self.project.cache, digest, data)
-        self._note([digest])
-        return out
-
-    def many(self, digests: list[str], progress: ProgressFn) -> None:
-        self.store.download(self.project.cache, digests, jobs=self.jobs, progress=progress)
-        self._note(digests)
-
-    def _note(self, digests: list[str]) -> None:
-        raw = b"".join(bytes.fromhex(hex_of(d)) for d in digests)
-        with self._lock:
-            self._fetched.write(raw)
-            self._count += len(digests)
-
-    def record(self) -> int:
-        """Note what was fetched as present on the remote (in batches, from the caller's
-        thread: the one that holds the state); how many objects were fetched (two files
-        with the same bytes may both have fetched them)."""
-        rid = remote_id(self.remote)
-        with self._lock:
-            self._fetched.seek(0)
-            while chunk := self._fetched.read(32 * walk.BATCH):
-                digests = ["sha256:" + chunk[i : i + 32].hex() for i in range(0, len(chunk), 32)]
-                self.project.state.mark_on_remote(rid, digests)
-            self._fetched.close()
-            self._fetched = tempfile.TemporaryFile()  # noqa: SIM115 (closed by record())
-            count, self._count = self._count, 0
-        return count + self.listings
-
-
 def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) -> int:
     """Fetch a listing's objects level by level (each level in one parallel batch), each
     object once: a listing is a graph whose shared nodes are fetched and read once."""
@@ -374,20 +301,15 @@ def fetch_for(
     project: Project,
     manifests: Sequence[mf.Manifest],
     *,
-    defer: bool = False,
     progress: Progress | None = None,
-) -> ObjectFetcher | None:
+) -> None:
     """Fetch what these manifests lack, from the default remote (nothing when nothing is
-    missing). With `defer`, from a folder remote only their listings are fetched now: the
-    objects are left to the checkout that follows, through the ObjectFetcher returned."""
+    missing, or no remote is set: the caller names what the cache lacks)."""
     todo = plan.lacking(project, manifests)
     if not todo:
-        return None
+        return
     try:
         remote = resolve_remote(project)
     except NoRemoteError:
-        return None  # nowhere to fetch from: the caller names what the cache lacks
-    fetcher = ObjectFetcher.for_remote(project, remote, todo) if defer else None
-    if fetcher is None:
-        fetch_manifests(project, remote, todo, progress=progress)
-    return fetcher
+        return
+    fetch_manifests(project, remote, todo, progress=progress)

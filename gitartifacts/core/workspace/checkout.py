@@ -1,6 +1,5 @@
 """Checking out: make an artifact's folder hold a version's files, in two passes over its
-folders (decide, then apply), one folder's entries in memory at a time; taken back should a
-fetch fail."""
+folders (decide, then apply), one folder's entries in memory at a time."""
 
 from __future__ import annotations
 
@@ -8,20 +7,13 @@ import json
 import os
 from collections.abc import Iterator
 
-from gitartifacts.core.fsio import unlink_quiet
 from gitartifacts.core.manifest_parse import entry_from_dict
 from gitartifacts.core.objecterrors import NotCachedError
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.progress import Bar, Progress, phase
 from gitartifacts.core.state import State, stat_key
-from gitartifacts.core.workspace.folders import (
-    Folders,
-    first_missing_dir,
-    prune_empty_dirs,
-    remove,
-    sweep_temps,
-)
-from gitartifacts.core.workspace.plan import Checkout, Fetcher, Plan, RefFetcher
+from gitartifacts.core.workspace.folders import Folders, prune_empty_dirs, remove, sweep_temps
+from gitartifacts.core.workspace.plan import Checkout, Plan, RefFetcher
 from gitartifacts.core.workspace.scan import FolderWalk, shown
 from gitartifacts.core.workspace.status import state_key
 from gitartifacts.core.workspace.survey import Change, Survey
@@ -39,7 +31,6 @@ def materialize(
     *,
     progress: Progress | None = None,
     fetch_ref: RefFetcher | None = None,
-    fetcher: Fetcher | None = None,
 ) -> tuple[Plan, str]:
     """Make `base/<entry>` hold each entry's bytes; references come from `fetch_ref`.
     Returns what was done and the fingerprint of the work tree afterwards (see `Scan`).
@@ -49,18 +40,16 @@ def materialize(
     checkout before anything is done, `force` or not. Every file appears whole: it is written
     under a temporary name beside it and renamed.
 
-    With a `fetcher`, objects the cache lacks are fetched. When the checkout only creates
-    files (a fresh clone), each is fetched as its file is written, and the file is written
-    from the bytes fetched: one read of each object, not two. Should a fetch fail, the
-    files this checkout created are removed again. When the checkout replaces or deletes
-    files, the objects are all fetched first, so that a failed fetch changes nothing.
+    Objects the cache lacks refuse the checkout (`NotCachedError`) before anything is done:
+    the caller fetches them and asks again, so that a checkout from a whole cache walks its
+    objects once.
     """
     folders = Folders(job.root or job.base, job.base, job.what)
     base_exists = folders.real("")  # refuses a symlink on the way to `base` before reading
     survey = Survey(state, store, job, folders, with_refs=fetch_ref is not None)
     try:
         survey.run(base_exists)
-        if survey.missing and fetcher is None:
+        if survey.missing:
             raise NotCachedError(
                 f"{survey.missing} object(s) of {job.what or 'this artifact'} are not in the"
                 f" local cache (first: {survey.first_missing})",
@@ -70,15 +59,7 @@ def materialize(
             raise _conflict_error(job, survey)
         if base_exists:
             sweep_temps(job.base, survey.temps)
-        fused = bool(survey.missing) and survey.creates_only
-        if survey.missing and not fused:
-            assert fetcher is not None
-            with phase(
-                progress, "Downloading", files=survey.missing, bytes=survey.missing_bytes
-            ) as bar:
-                for digests in survey.missing_digests():
-                    fetcher.many(digests, bar.advance)
-        writer = FileWriter(state, store, job, fetcher, fused)
+        writer = FileWriter(state, store, job)
         _apply(state, job, survey, writer, progress, fetch_ref)
         plan = Plan(survey.files + survey.refs, survey.deletes, survey.conflicts)
         if plan.written or plan.deleted or not base_exists:
@@ -98,18 +79,9 @@ def _apply(
 ) -> None:
     """Make the changes the survey spooled, a group of folders at a time: what is in the way
     and what goes away first, then the files written."""
-    first_new = first_missing_dir(job.base)
     with phase(progress, "Checking out", files=survey.files, bytes=survey.bytes) as bar:
-        try:
-            for group in _groups(survey.changes()):
-                _apply_group(state, job, group, writer, bar, fetch_ref)
-        except Exception:
-            if writer.fused:  # a fetch failed: take back what this checkout made
-                for change in survey.changes():
-                    for name, *_ in change.writes:
-                        unlink_quiet(os.path.join(job.base, _rel(change.folder, name)))
-                writer.undo_dirs(first_new)
-            raise
+        for group in _groups(survey.changes()):
+            _apply_group(state, job, group, writer, bar, fetch_ref)
 
 
 def _apply_group(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.foldertree import inline_tree
@@ -56,19 +56,3 @@ class Plan(NamedTuple):
     written: int
     deleted: int
     conflicts: list[str]
-
-
-class Fetcher(Protocol):
-    """Where a checkout gets the objects the cache lacks (a pull's remote)."""
-
-    def read(self, digest: str) -> bytes | None:
-        """This object's bytes as the remote has them, not yet verified; None when it is
-        too large to read whole."""
-
-    def one(self, digest: str, data: bytes | None = None) -> bytes | None:
-        """Bring this object into the cache, from `data` when given (verified first);
-        its verified bytes when they were read whole."""
-
-    def many(self, digests: list[str], progress: Callable[[int, int], object]) -> None:
-        """Bring these objects into the cache, in parallel; `progress(files, bytes)` as
-        objects arrive."""

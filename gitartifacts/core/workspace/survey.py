@@ -53,15 +53,14 @@ class Survey:
         self.with_refs = with_refs
         self.owned: list[str] = []
         self.files = self.bytes = self.refs = self.deletes = 0
-        self.missing = self.missing_bytes = 0
+        self.missing = 0
         self.first_missing = ""
         self.conflicts: list[str] = []  # the first SHOWN
         self.conflict_count = 0
-        self.creates_only = True  # nothing deleted, replaced or in the way
         self.temps: list[str] = []
         self.fingerprint = ""
         self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self._wanted: list[tuple[str, int]] = []  # digests to write, not yet asked of the cache
+        self._wanted: list[str] = []  # digests to write, not yet asked of the cache
         self._used: list[str] = []
 
     def close(self) -> None:
@@ -93,17 +92,6 @@ class Survey:
             except EOFError:
                 return
 
-    def missing_digests(self) -> Iterator[list[str]]:
-        """The objects to write that the cache lacks, a batch at a time."""
-        batch: list[str] = []
-        for change in self.changes():
-            batch += [digest for _, digest, _, _ in change.writes]
-            if len(batch) >= _BATCH:
-                yield self.store.missing(list(dict.fromkeys(batch)))
-                batch = []
-        if batch:
-            yield self.store.missing(list(dict.fromkeys(batch)))
-
     def _folder(self, folder: str, tf: TreeFolder | None, rows: Rows) -> None:
         prefix = f"{folder}/" if folder else ""
         have = {row[0]: row[1:] for row in rows}
@@ -126,7 +114,6 @@ class Survey:
         for rel in change.clashes:
             self._conflict(rel)
         self.deletes += len(change.deletes)
-        self.creates_only = self.creates_only and not (change.deletes or change.clashes)
         marshal.dump(tuple(change), self._spool)
 
     def _targets(
@@ -159,16 +146,14 @@ class Survey:
             replaces = name in have
             if kind == "f":
                 change.writes.append((name, digest, size, replaces))
-                self._wanted.append((digest, size))
+                self._wanted.append(digest)
                 self.files += 1
                 self.bytes += size
             else:
                 change.refs.append((name, rest[0]))
                 self.refs += 1
-            if replaces:
-                self.creates_only = False
-                if not self.store.has(found[name]):
-                    self._conflict(prefix + name)
+            if replaces and not self.store.has(found[name]):
+                self._conflict(prefix + name)
         if len(self._wanted) >= _BATCH or len(self._used) >= _BATCH:
             self._ask_cache()
         return names
@@ -204,7 +189,6 @@ class Survey:
             mode = os.lstat(full).st_mode
         except FileNotFoundError:
             return
-        self.creates_only = False
         if stat.S_ISDIR(mode):
             change.clashes.append(rel)
         elif not _saved(self.store, full):
@@ -220,11 +204,9 @@ class Survey:
     def _ask_cache(self) -> None:
         """Count the objects to write that the cache lacks; note the objects used."""
         if self._wanted:
-            sizes = dict(self._wanted)
-            missing = self.store.missing(list(sizes))
+            missing = self.store.missing(list(dict.fromkeys(self._wanted)))
             self.first_missing = self.first_missing or (missing[0] if missing else "")
             self.missing += len(missing)
-            self.missing_bytes += sum(sizes[d] for d in missing)
             self._wanted = []
         if self._used:
             self.state.record_use(self._used)
