@@ -22,21 +22,40 @@ _NAME_RE = re.compile(r"^pack-[0-9a-z]+-[0-9]+-[0-9]+\Z")
 PART = ".part"
 
 
+# A file is made under this suffix, locked, then renamed (see `create_locked`).
+NEW = ".new"
+# Attempts at making a locked file whose `.new` a sweeper took meanwhile, at most.
+_TRIES = 5
+
+
 def create_locked(path: Path) -> int:
     """A new file at `path`, open read-write and locked before it takes its name, so that
-    `remove_orphans` never finds it unlocked while this process lives."""
-    fresh = path.with_name(path.name + ".new")
-    fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        # No locks on this file system: then no sweeper can take one either.
-        with contextlib.suppress(OSError):
+    `remove_orphans` never finds it unlocked while this process lives.
+
+    The file is made as `pack-<temp name>.new`, which a sweeper also removes when it can
+    lock it (a writer killed before the rename). Should a sweeper lock it first, in the
+    instant between its creation and our lock, it is given up and made again."""
+    for _ in range(_TRIES):
+        fresh = path.with_name(f"pack-{temp_name()}{NEW}")
+        fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.rename(fresh, path)
-    except BaseException:
-        os.close(fd)
-        unlink_quiet(fresh)
-        raise
-    return fd
+        except BlockingIOError:  # a sweeper holds it, and removes it
+            os.close(fd)
+            continue
+        except OSError:  # no locks on this file system: then no sweeper can take one either
+            pass
+        try:
+            os.rename(fresh, path)
+        except FileNotFoundError:  # a sweeper locked it, removed it and let go before us
+            os.close(fd)
+            continue
+        except BaseException:
+            os.close(fd)
+            unlink_quiet(fresh)
+            raise
+        return fd
+    raise OSError(f"could not make {path}: other processes kept removing it")
 
 
 @contextlib.contextmanager
@@ -66,7 +85,8 @@ def remove_orphans(folder: Path) -> None:
     except (FileNotFoundError, NotADirectoryError):
         return
     for name in names:
-        if not _NAME_RE.match(name):
+        # A `.new` is a locked file not yet named: its writer died before the rename.
+        if not _NAME_RE.match(name.removesuffix(NEW)):
             claim = name[: -len(PART)]
             # A download whose claim is gone is an orphan: a claim outlives its download.
             if (
@@ -86,7 +106,8 @@ def remove_orphans(folder: Path) -> None:
         except OSError:  # its writer is alive (or this file system has no locks)
             continue
         else:
-            unlink_quiet(path + PART)
+            if not name.endswith(NEW):
+                unlink_quiet(path + PART)
             unlink_quiet(path)
         finally:
             os.close(fd)

@@ -24,7 +24,7 @@ from helpers import (
     stored_objects,
 )
 
-from gitartifacts.core import cachelock
+from gitartifacts.core import cachelock, pendingfiles
 from gitartifacts.core.localpacks import PENDING, LocalPacks
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.pendingfiles import claimed, remove_orphans
@@ -276,6 +276,48 @@ def test_a_download_is_swept_once_its_fetch_died_and_never_while_it_lives(
         left = sorted(p.name for p in tmp.iterdir())
         assert left == sorted([Path(part).name, Path(part).name[:-5], "pack-notours.part"])
     assert sorted(p.name for p in tmp.iterdir()) == ["pack-notours.part"]
+
+
+def test_a_writer_killed_before_naming_its_file_leaves_nothing_a_sweep_keeps(
+    tmp_path: Path,
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp / "pack-0123456789ab-1-2.new").write_bytes(b"")  # made, not yet locked nor named
+    (tmp / "other.new").write_bytes(b"kept")  # not ours
+    with claimed(tmp) as part:  # a live one is locked under its name: left alone
+        remove_orphans(tmp)
+        assert os.path.exists(part[: -len(".part")])
+    assert sorted(p.name for p in tmp.iterdir()) == ["other.new"]
+
+
+def test_a_file_a_sweeper_takes_before_its_lock_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instant between creating `.new` and locking it: a sweeper that locks it first
+    removes it, and the writer makes another."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    opened = os.open
+    swept: list[str] = []
+
+    def open_then_sweep(path: str, flags: int, mode: int = 0o777) -> int:
+        fd = opened(path, flags, mode)
+        if str(path).endswith(".new") and not swept:
+            swept.append(str(path))
+            out = subprocess.run(
+                [sys.executable, "-c", _SWEEP, str(tmp)], capture_output=True, text=True
+            )
+            assert out.returncode == 0, out.stderr
+        return fd
+
+    monkeypatch.setattr(pendingfiles.os, "open", open_then_sweep)
+    fd = pendingfiles.create_locked(tmp / "pack-0123456789ab-9-9")
+    try:
+        assert swept and not os.path.exists(swept[0])  # the first was taken
+        assert sorted(p.name for p in tmp.iterdir()) == ["pack-0123456789ab-9-9"]
+    finally:
+        os.close(fd)
 
 
 _SWEEP = "import sys, pathlib; from gitartifacts.core.pendingfiles import remove_orphans; "
