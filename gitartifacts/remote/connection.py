@@ -17,6 +17,7 @@ from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import object_key
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
 from gitartifacts.remote.filesystems import filesystem
+from gitartifacts.remote.objstore import TooLargeError
 from gitartifacts.remote.urls import (
     check_options,
     is_connection_error,
@@ -139,10 +140,18 @@ class Connection:
         return path[len(self.root) + 1 :]
 
     def _read(self, path: str, limit: int | None = None) -> bytes:
-        """A whole (small) object of an S3, GCS or HTTP remote."""
+        """A whole (small) object of an S3, GCS or HTTP remote; with a `limit`,
+        TooLargeError once more than `limit` bytes arrive, whatever size the store stated
+        (a hostile one may state a small size and send an endless body)."""
         if self._client is not None:
             return self._client.get(self._key(path), limit)
-        return bytes(self.fs.cat_file(path))
+        if limit is None:
+            return bytes(self.fs.cat_file(path))
+        with self.fs.open(path, "rb") as f:
+            data = bytes(f.read(limit + 1))
+        if len(data) > limit:
+            raise TooLargeError(f"{path} is larger than {limit} bytes")
+        return data
 
     def _write_new(self, path: str, data: bytes) -> None:
         """Create a small object; one already there is kept (a lost race is success)."""

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from gitartifacts.core.fsio import copy_fd, create_only, unlink_quiet, write_all, write_atomic
 from gitartifacts.remote.connection import Connection, mtime_of
+from gitartifacts.remote.objstore import TooLargeError
 
 # Resumable GCS uploads need a multiple of 256 KiB; this bounds the memory of one upload.
 GCS_CHUNK = 8 << 20
@@ -68,17 +69,19 @@ class KeyIO(Connection):
             self.fs.put_file(data, dest, **kwargs)
         self._beat()
 
-    def _get_key(self, key: str) -> bytes:
-        """The whole object at `key` (FileNotFoundError when absent)."""
+    def _get_key(self, key: str, limit: int | None = None) -> bytes:
+        """The whole object at `key` (FileNotFoundError when absent; TooLargeError past a
+        `limit`, see `_read`)."""
         self.watch.check()
         path = f"{self.root}/{key}"
         try:
-            if self.protocol == "file":
-                with open(path, "rb") as f:
-                    return f.read()
-            if self._client is not None:
-                return self._client.get(key)
-            return bytes(self.fs.cat_file(path))
+            if self.protocol != "file":
+                return self._read(path, limit)
+            with open(path, "rb") as f:
+                data = f.read() if limit is None else f.read(limit + 1)
+            if limit is not None and len(data) > limit:
+                raise TooLargeError(f"{path} is larger than {limit} bytes")
+            return data
         finally:
             self._beat()
 

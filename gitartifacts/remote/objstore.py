@@ -51,6 +51,10 @@ _CONNECTION_WORDS = ("error sending request", "connect", "timed out", "timeout",
 _REFUSED_WORDS = ("403 forbidden", "401 unauthorized", "signaturedoesnotmatch", "accessdenied")
 
 
+class TooLargeError(OSError):
+    """An object that came larger than its reader's limit."""
+
+
 class Listed(NamedTuple):
     """One object of a listing: its key below the root, size and modification time."""
 
@@ -135,14 +139,24 @@ class ObjectClient:
         return True
 
     def get(self, key: str, limit: int | None = None) -> bytes:
-        """The object at `key`, whole; an OSError when it is larger than `limit`."""
+        """The object at `key`, whole; TooLargeError when it is larger than `limit`, counted
+        as its bytes arrive (not trusting the size the server states)."""
         import obstore
 
         with _translated():
             result = obstore.get(self.store, key)
-            if limit is not None and result.meta["size"] > limit:
-                raise OSError(f"{key} is larger than {limit} bytes")
-            data = bytes(result.bytes())
+            if limit is None:
+                data = bytes(result.bytes())
+            else:
+                if result.meta["size"] > limit:
+                    raise TooLargeError(f"{key} is larger than {limit} bytes")
+                parts, got = [], 0
+                for chunk in result.stream():
+                    got += len(chunk)
+                    if got > limit:
+                        raise TooLargeError(f"{key} is larger than {limit} bytes")
+                    parts.append(bytes(chunk))
+                data = b"".join(parts)
         self.beat()
         return data
 

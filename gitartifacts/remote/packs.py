@@ -24,6 +24,7 @@ from gitartifacts.core.parallel import parallel_map
 from gitartifacts.core.redaction import redact
 from gitartifacts.remote import packindex
 from gitartifacts.remote.keys import KeyInfo, KeyIO
+from gitartifacts.remote.objstore import TooLargeError
 from gitartifacts.remote.packindex import Located, PackIndex, RecentFirst, map_index
 
 PREFIX = "packs/"
@@ -139,7 +140,10 @@ class Packs:
         kept = self.index_dir / f"{name}.idx" if self.index_dir is not None else None
         if kept is not None and (index := _kept(name, kept)) is not None:
             return index
-        data = self.store._get_key(index_key(name))
+        try:  # the listing's size was checked, but the bytes that come are what counts
+            data = self.store._get_key(index_key(name), packindex.INDEX_LIMIT)
+        except TooLargeError:
+            raise packindex.unreadable(name, f"remote {where}", "too large") from None
         index = packindex.decode(name, data, f"remote {where}")
         if kept is None:
             return index

@@ -243,6 +243,52 @@ def test_a_huge_index_is_refused_before_it_is_read(tmp_path: Path) -> None:
     assert read == []
 
 
+def test_an_index_larger_than_its_listing_says_is_cut_off_as_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile store may state a small size in its listing and send an endless body: the
+    read stops one byte past the limit, whatever was stated."""
+    monkeypatch.setattr(packindex, "INDEX_LIMIT", 4096)
+    packs_dir = tmp_path / "store" / "packs"
+    packs_dir.mkdir(parents=True)
+    name = "a" * 64
+    (packs_dir / f"{name}.pack").write_bytes(b"x")
+    (packs_dir / f"{name}.idx").write_bytes(b"\0" * 50_000)
+    listed = packs.list_packs
+
+    def lying(store: RemoteStore) -> packs.PackListing:
+        out = listed(store)
+        out.indexes[name] = out.indexes[name]._replace(size=100)
+        return out
+
+    monkeypatch.setattr(packs, "list_packs", lying)
+    store = RemoteStore(str(tmp_path / "store"))
+    got: list[int] = []
+    get_key = store._get_key
+
+    def sized(key: str, limit: int | None = None) -> bytes:
+        got.append(-1 if limit is None else limit)
+        return get_key(key, limit)
+
+    store._get_key = sized  # type: ignore[method-assign]
+    with pytest.raises(CacheError, match=f"{name}.idx .* too large"):
+        store.missing(["sha256:" + "b" * 64])
+    assert got == [4096]
+
+
+def test_a_limited_read_over_http_stops_past_the_limit(
+    http_server: FileServer, tmp_path: Path
+) -> None:
+    from gitartifacts.remote.objstore import TooLargeError
+
+    (http_server.root / "store").mkdir()
+    (http_server.root / "store" / "big").write_bytes(b"y" * 10_000)
+    store = RemoteStore(f"{http_server.url}/store")
+    assert store._get_key("big", 10_000) == b"y" * 10_000
+    with pytest.raises(TooLargeError):
+        store._get_key("big", 9_999)
+
+
 def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
     def at(i: int, size: int = 100) -> Located:
         return Located("p" * 64, i * size, size)
@@ -349,11 +395,13 @@ def test_indexes_are_read_once_and_kept_by_the_clone(tmp_path: Path) -> None:
     assert kept.read_bytes() != b"damaged"
 
 
-def _noting(get_key: Callable[[str], bytes], read: list[str]) -> Callable[[str], bytes]:
+def _noting(
+    get_key: Callable[[str, int | None], bytes], read: list[str]
+) -> Callable[[str, int | None], bytes]:
     """`get_key` that notes each key it reads."""
 
-    def note(key: str) -> bytes:
+    def note(key: str, limit: int | None = None) -> bytes:
         read.append(key)
-        return get_key(key)
+        return get_key(key, limit)
 
     return note
