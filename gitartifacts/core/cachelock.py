@@ -20,6 +20,7 @@ from pathlib import Path
 
 from gitartifacts.core.localpacks import PENDING
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.shards import objects_present
 from gitartifacts.errors import CacheError
 
 WAIT = 120.0  # seconds: a gc holds the lock for one batch of removals, a writer for one renewal
@@ -43,13 +44,21 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
     go: a gc then running can no longer remove what the caller is about to name."""
     missing: list[str] = []
     packs: dict[str, list[str]] = {}
+    unpacked: list[str] = []
     for d in digests:
         # Packed first: most small objects are, and a lookup in a mapped index costs no
         # system call where a loose object's lstat would fail.
         where = store.packs.find(d)
-        if where is not None:
-            if where.pack != PENDING:  # a pending pack is new whenever it is sealed
-                packs.setdefault(where.pack, []).append(d)
+        if where is None:
+            unpacked.append(d)
+        elif where.pack != PENDING:  # a pending pack is new whenever it is sealed
+            packs.setdefault(where.pack, []).append(d)
+    # Loose objects: a fetch asks about 10,000 it lacks at once, and a shard folder listed
+    # once answers for all of them where an lstat each would fail one by one.
+    loose = objects_present(f"{store.objects}/", unpacked)
+    for d in unpacked:
+        if d not in loose:
+            missing.append(d)
             continue
         path = store.spath(d)
         try:

@@ -234,7 +234,7 @@ class RemoteStore(Uploads):
         An object enters the cache only under its own name and only if its bytes hash to
         that name; an interrupted download leaves at most a temporary file.
         """
-        wanted = [d for d in dict.fromkeys(digests) if not cache.has(d)]
+        wanted = cache.missing(list(dict.fromkeys(digests)))  # a shard listed, not a stat each
         if not wanted:
             return
         failed: CacheError | None = None
