@@ -91,12 +91,11 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 
 
-def new_file(dst: str, data: bytes) -> os.stat_result:
-    """A file at `dst` that must not exist yet, holding `data`; its stat."""
+def new_file(dst: str, data: bytes) -> None:
+    """A file at `dst` that must not exist yet, holding `data`."""
     fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         write_all(fd, data)
-        return os.fstat(fd)
     finally:
         os.close(fd)
 

@@ -340,14 +340,16 @@ class ObjectStore:
         # Stat after the rename: it changes the file's ctime, which the stat cache keys on.
         return os.lstat(dst) if link == "symlink" else os.stat(dst)
 
-    def bytes_to_copy(self, digest: str, size: int, have: bytes | None = None) -> bytes | None:
+    def bytes_to_copy(self, digest: str, size: int) -> bytes | None:
         """The bytes a copy of this object of `size` would be written from, read and
-        verified now (so that reads waiting on the disk can overlap) unless the caller
-        `have`s them; None when the copy would be a clone, or the object is not small."""
-        if size > SMALL or (self._streams.reflink_ok is not False and not self.packs.find(digest)):
+        verified now (so that reads waiting on the disk can overlap); None when the copy
+        would be a clone, or the object is not small."""
+        if size > SMALL:
             return None
-        if have is not None:
-            return have
+        if (where := self.packs.find(digest)) is not None:  # one lookup, not two
+            return self._read_at(digest, where, SMALL)
+        if self._streams.reflink_ok is not False:
+            return None
         return self.read_checked(digest, SMALL)  # None when absent: `materialize` says so
 
     def _copy(self, digest: str, dst: str, link: str) -> os.stat_result:
