@@ -24,6 +24,7 @@ from helpers import (
 from servers import Bucket
 
 from gitartifacts.gitmodel.project import Project
+from gitartifacts.ops import checkout as ops_checkout
 from gitartifacts.remote import packs, transfer
 from gitartifacts.remote.store import RemoteStore
 
@@ -270,6 +271,31 @@ def test_get_stopped_by_a_corrupt_object_leaves_no_folder_and_then_completes(
     restore(origin, content)
     bob.ga("get", "ds:v0", "-o", str(target))
     assert file_digests(target) == file_digests(alice.root / "data/ds")
+
+
+def test_one_entry_downloaded_from_a_fresh_clone_fetches_its_object_only(
+    alice: GitRepo, origin: Path, tmp_path: Path, s3_bucket: Bucket
+) -> None:
+    """W&B's `entry.download()`: the version's listing and that file's object, not the
+    other files of the version (a byte range of their pack)."""
+    url = f"{s3_bucket.url}/cache"
+    alice.ga("remote", "add", "s3", url, "--default", "--endpoint-url", s3_bucket.endpoint)
+    alice.commit("remote", ".gitartifacts.yaml")
+    alice.git("push", "-q", "origin", "main")
+    alice.ga("push")
+    bob = clone(origin, tmp_path / "bob")
+    wanted = (alice.root / "data/ds/f7.bin").read_bytes()
+    project = Project.open(bob.root)
+    try:
+        target, written = ops_checkout.get(
+            project, "ds:v0", str(tmp_path / "out"), paths={"f7.bin"}
+        )
+    finally:
+        project.close()
+    assert written == 1 and (Path(target) / "f7.bin").read_bytes() == wanted
+    assert sorted(p.name for p in Path(target).iterdir()) == ["f7.bin"]
+    contents = {sha256_hex((alice.root / "data/ds" / f"f{i}.bin").read_bytes()) for i in range(20)}
+    assert set(stored_objects(bob.cache)) & contents == {sha256_hex(wanted)}
 
 
 @pytest.mark.slow
