@@ -228,13 +228,18 @@ class RemoteStore(Uploads):
         digests: Sequence[str],
         jobs: int = JOBS,
         progress: ProgressFn | None = None,
+        lacking: bool = False,
     ) -> None:
         """Copy these objects into the local cache, in parallel, verifying every byte.
 
         An object enters the cache only under its own name and only if its bytes hash to
-        that name; an interrupted download leaves at most a temporary file.
+        that name; an interrupted download leaves at most a temporary file. `lacking`: the
+        caller has just found the cache without them, so they are not looked up again (one
+        that arrived meanwhile is still stored once).
         """
-        wanted = cache.missing(list(dict.fromkeys(digests)))  # a shard listed, not a stat each
+        wanted = list(dict.fromkeys(digests))
+        if not lacking:
+            wanted = cache.missing(wanted)  # a shard listed, not a stat each
         if not wanted:
             return
         failed: CacheError | None = None

@@ -238,7 +238,9 @@ def fetch_manifests(
             if missing:
                 store = store or open_store(remote, project)
                 try:
-                    store.download(project.cache, missing, jobs=jobs, progress=bar.advance)
+                    store.download(
+                        project.cache, missing, jobs=jobs, progress=bar.advance, lacking=True
+                    )
                 except CorruptPackError as exc:  # the other batches are still fetched
                     corrupt = (
                         exc if corrupt is None else CorruptPackError(exc.url, corrupt.bad + exc.bad)
@@ -285,7 +287,8 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
         missing = project.cache.missing(level)
         # In parts: a level of 10,000 folders is 100 MB of listings, read in parallel.
         for i in range(0, len(missing), LISTING_PART):
-            store.download(project.cache, missing[i : i + LISTING_PART], jobs=jobs)
+            part = missing[i : i + LISTING_PART]
+            store.download(project.cache, part, jobs=jobs, lacking=True)
         count += len(missing)
         nxt: list[str] = []
         for d in level:
