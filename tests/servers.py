@@ -95,6 +95,8 @@ class FileServer:
     rate: int | None = None  # bytes per second per response, None for full speed
     listings: bool = False  # a folder's GET answers with a page of links to what it holds
     ranges: bool = True  # honour Range (else every GET gets the whole file, status 200)
+    padding: int = 0  # zero bytes sent after a GET's body, counted in its length (a liar)
+    sent: int = 0  # body bytes written to clients so far
 
 
 def free_port() -> int:
@@ -395,7 +397,7 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
         start, end = span
         self.send_response(206 if (start, end) != (0, size) else 200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(end - start))
+        self.send_header("Content-Length", str(end - start + (state.padding if body else 0)))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Last-Modified", email.utils.formatdate(path.stat().st_mtime, usegmt=True))
         if state.etags:
@@ -403,8 +405,18 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
         if (start, end) != (0, size):
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         self.end_headers()
-        if body:
-            self._copy(path, start, end, state.rate)
+        if body and self._copy(path, start, end, state.rate):
+            self._pad(state.padding)
+
+    def _pad(self, count: int) -> None:
+        zeros = bytes(64 << 10)
+        while count > 0:
+            try:
+                self.wfile.write(zeros[:count])
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            self.server.state.sent += min(count, len(zeros))
+            count -= len(zeros)
 
     def _listing(self, root: Path, body: bool) -> bool:
         """A folder's page of links, as a web server's index (True when it was one)."""
@@ -439,7 +451,8 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _copy(self, path: Path, start: int, end: int, rate: int | None) -> None:
+    def _copy(self, path: Path, start: int, end: int, rate: int | None) -> bool:
+        """Send bytes `start` to `end` of the file; False when the client went away."""
         chunk = 64 << 10
         with open(path, "rb") as f:
             f.seek(start)
@@ -451,10 +464,12 @@ class _ETagRangeHandler(http.server.BaseHTTPRequestHandler):
                 try:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
-                    return
+                    return False
+                self.server.state.sent += len(data)
                 left -= len(data)
                 if rate:
                     time.sleep(len(data) / rate)
+        return True
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from gitartifacts.core.hashing import CHUNK
 from gitartifacts.core.redaction import redact
 from gitartifacts.core.shards import object_key
 from gitartifacts.errors import CacheError, GitArtifactsError, UsageError
@@ -147,11 +148,32 @@ class Connection:
             return self._client.get(self._key(path), limit)
         if limit is None:
             return bytes(self.fs.cat_file(path))
-        with self.fs.open(path, "rb") as f:
-            data = bytes(f.read(limit + 1))
+        if self.protocol in ("http", "https"):
+            data = self._http_range(path, 0, limit + 1)
+        else:
+            with self.fs.open(path, "rb") as f:
+                data = bytes(f.read(limit + 1))
         if len(data) > limit:
             raise TooLargeError(f"{path} is larger than {limit} bytes")
         return data
+
+    def _http_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes `start` to `end` (exclusive) of an object of a web server, of which at most
+        `end + 1` bytes are read whatever the server sends. fsspec reads a ranged answer
+        whole: a server that ignores Range would send the whole object, a hostile one a
+        body without end. Here the answer is streamed and cut; a server that ignored Range
+        shows itself by sending more than was asked."""
+        parts: list[bytes] = []
+        got = 0
+        # `size` given: no HEAD first; `block_size=0`: a stream, read as it comes.
+        rng = {"Range": f"bytes={start}-{end - 1}"}
+        with self.fs.open(path, "rb", block_size=0, size=end, headers=rng) as f:
+            while got <= end and (chunk := f.read(min(CHUNK, end + 1 - got))):
+                parts.append(chunk)
+                got += len(chunk)
+                self._beat()
+        data = b"".join(parts)
+        return data[start:end] if len(data) > end - start else data
 
     def _write_new(self, path: str, data: bytes) -> None:
         """Create a small object; one already there is kept (a lost race is success)."""

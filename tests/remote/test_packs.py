@@ -23,6 +23,7 @@ from servers import Bucket, FileServer
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError
 from gitartifacts.remote import packfetch, packindex, packs
+from gitartifacts.remote.objstore import TooLargeError
 from gitartifacts.remote.packindex import Located
 from gitartifacts.remote.store import RemoteStore
 
@@ -279,14 +280,29 @@ def test_an_index_larger_than_its_listing_says_is_cut_off_as_it_arrives(
 def test_a_limited_read_over_http_stops_past_the_limit(
     http_server: FileServer, tmp_path: Path
 ) -> None:
-    from gitartifacts.remote.objstore import TooLargeError
-
     (http_server.root / "store").mkdir()
     (http_server.root / "store" / "big").write_bytes(b"y" * 10_000)
     store = RemoteStore(f"{http_server.url}/store")
     assert store._get_key("big", 10_000) == b"y" * 10_000
     with pytest.raises(TooLargeError):
         store._get_key("big", 9_999)
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "no-ranges"])
+def test_a_web_server_sending_more_than_asked_is_cut_off(
+    http_server: FileServer, ranges: bool
+) -> None:
+    """A range, or a limited read, takes at most one byte more than it needs of the answer,
+    whatever the server sends: here 200 MB past each body. (What a liar sends is junk, which
+    the hash of each object then refuses; what counts here is what is read.)"""
+    http_server.ranges, http_server.padding = ranges, 200 << 20
+    (http_server.root / "store").mkdir()
+    (http_server.root / "store" / "obj").write_bytes(bytes(range(256)) * 40)
+    store = RemoteStore(f"{http_server.url}/store")
+    assert len(store._get_range("obj", 300, 310)) == 10
+    with pytest.raises(TooLargeError):
+        store._get_key("obj", 1000)
+    assert http_server.sent < 40 << 20  # what the sockets held, not the 400 MB offered
 
 
 def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
