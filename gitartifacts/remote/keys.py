@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitartifacts.core.fsio import copy_fd, create_only, unlink_quiet, write_all, write_atomic
+from gitartifacts.core.hashing import CHUNK
 from gitartifacts.remote.connection import Connection, mtime_of
 from gitartifacts.remote.objstore import TooLargeError
 
@@ -104,19 +105,39 @@ class KeyIO(Connection):
         finally:
             self._beat()
 
-    def _get_file(self, key: str, dest: str) -> None:
-        """Stream the object at `key` into the local file `dest` (created or truncated)."""
+    def _get_file(self, key: str, dest: str, limit: int | None = None) -> None:
+        """Stream the object at `key` into the local file `dest` (created or truncated);
+        with a `limit`, TooLargeError once more than `limit` bytes arrive (a pack's size is
+        known: a hostile store's endless body must not fill the disk)."""
         self.watch.check()
         path = f"{self.root}/{key}"
-        if self.protocol == "file":
+        if self._client is not None:
+            unlink_quiet(dest)  # the client creates the file anew
+            self._client.download_to(key, Path(dest), limit)
+        elif self.protocol == "file" and limit is None:
             with open(path, "rb", buffering=0) as f, open(dest, "wb", buffering=0) as out:
                 copy_fd(f.fileno(), out.fileno())
-        elif self._client is not None:
-            unlink_quiet(dest)  # the client creates the file anew
-            self._client.download_to(key, Path(dest))
-        else:
+        elif limit is None:
             self.fs.get_file(path, dest, callback=self._callback())
+        else:
+            self._copy_capped(path, dest, limit)
         self._beat()
+
+    def _copy_capped(self, path: str, dest: str, limit: int) -> None:
+        """`_get_file` with a limit: the bytes copied as they come, at most `limit + 1`."""
+        if self.protocol == "file":
+            src = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+        else:  # a web server's answer as a stream (no HEAD first); other stores by blocks
+            http = self.protocol in ("http", "https")
+            src = self.fs.open(path, "rb", **({"block_size": 0, "size": 1} if http else {}))
+        with src, open(dest, "wb", buffering=0) as out:
+            left = limit + 1
+            while left > 0 and (chunk := src.read(min(CHUNK, left))):
+                write_all(out.fileno(), chunk)
+                left -= len(chunk)
+                self._beat()
+        if left == 0:
+            raise TooLargeError(f"{path} is larger than {limit} bytes")
 
     def _list_keys(self, prefix: str) -> list[KeyInfo]:
         """Every object whose key starts with `prefix` (a folder, ending in `/`), with its

@@ -190,8 +190,9 @@ class ObjectClient:
                 self.beat()
         return True
 
-    def download_to(self, key: str, path: Path) -> tuple[str, int]:
-        """Stream the object at `key` into the new file `path`; ("sha256:<hex>", size)."""
+    def download_to(self, key: str, path: Path, limit: int | None = None) -> tuple[str, int]:
+        """Stream the object at `key` into the new file `path`; ("sha256:<hex>", size).
+        TooLargeError once more than `limit` bytes arrive."""
         import obstore
 
         h = hashlib.sha256()
@@ -201,9 +202,11 @@ class ObjectClient:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with open(fd, "wb", buffering=0) as out:
                 for chunk in result.stream(min_chunk_size=CHUNK):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise TooLargeError(f"{key} is larger than {limit} bytes")
                     h.update(chunk)
                     out.write(chunk)
-                    size += len(chunk)
                     self.beat()
         return "sha256:" + h.hexdigest(), size
 

@@ -31,6 +31,7 @@ from gitartifacts.core.pendingfiles import claimed, remove_orphans
 from gitartifacts.core.redaction import redact
 from gitartifacts.errors import CacheError
 from gitartifacts.remote.keys import KeyIO
+from gitartifacts.remote.objstore import TooLargeError
 from gitartifacts.remote.packindex import Located, PackIndex
 from gitartifacts.remote.packs import pack_key
 
@@ -154,7 +155,7 @@ def _run(
     try:
         if read.whole:
             with claimed(tmpdir) as tmp:
-                store._get_file(key, tmp)
+                store._get_file(key, tmp, read.end)  # a pack's size: no more is taken
                 if not _adopt(cache, tmp, read, index, progress):  # else one by one
                     fd = os.open(tmp, os.O_RDONLY)
                     try:
@@ -167,8 +168,8 @@ def _run(
             for digest, where in read.objects:
                 at = where.offset - read.start
                 land(digest, where, span[at : at + where.length])
-    except FileNotFoundError:
-        return [(d, read.pack) for d, _ in read.objects]  # removed meanwhile (a gc)
+    except (FileNotFoundError, TooLargeError):  # removed meanwhile (a gc), or not the pack
+        return [(d, read.pack) for d, _ in read.objects]
     return bad
 
 

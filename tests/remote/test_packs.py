@@ -290,7 +290,7 @@ def test_a_limited_read_over_http_stops_past_the_limit(
 
 @pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "no-ranges"])
 def test_a_web_server_sending_more_than_asked_is_cut_off(
-    http_server: FileServer, ranges: bool
+    http_server: FileServer, tmp_path: Path, ranges: bool
 ) -> None:
     """A range, or a limited read, takes at most one byte more than it needs of the answer,
     whatever the server sends: here 200 MB past each body. (What a liar sends is junk, which
@@ -302,7 +302,10 @@ def test_a_web_server_sending_more_than_asked_is_cut_off(
     assert len(store._get_range("obj", 300, 310)) == 10
     with pytest.raises(TooLargeError):
         store._get_key("obj", 1000)
-    assert http_server.sent < 40 << 20  # what the sockets held, not the 400 MB offered
+    with pytest.raises(TooLargeError):  # a whole pack is taken up to its size, not the disk
+        store._get_file("obj", str(tmp_path / "whole"), 10240)
+    assert (tmp_path / "whole").stat().st_size <= 10241
+    assert http_server.sent < 60 << 20  # what the sockets held, not the 600 MB offered
 
 
 def test_ranges_merge_neighbours_and_most_of_a_pack_comes_whole() -> None:
