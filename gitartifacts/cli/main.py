@@ -135,6 +135,7 @@ def main(
             )
             sys.exit(2)
     from gitartifacts.cli.context import Ctx, print_traceback  # here: --version needs neither
+    from gitartifacts.core import forked
     from gitartifacts.remote import watchdog
 
     ctx.obj = Ctx(quiet, debug, verbose, no_color, no_pager)
@@ -143,6 +144,7 @@ def main(
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     watchdog.EXIT_ON_STALL = True  # a thread stuck in a socket must not hold the exit
+    forked.ALLOWED = True  # the command line owns its process: a checkout's writes may fork
     # An unexpected failure's traceback is masked like every other message.
     sys.excepthook = lambda _t, exc, _tb: print_traceback(exc)
 

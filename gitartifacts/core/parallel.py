@@ -1,13 +1,11 @@
 """The one worker-pool policy: how many threads for local file work and for requests to a
-remote, how work is batched, and reads that run ahead of writes within a memory budget."""
+remote, and how work is batched (processes of their own: `forked`)."""
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,7 +19,6 @@ _BATCH_BYTES = 4 << 20
 _BATCH_FILES = 256
 T = TypeVar("T")
 R = TypeVar("R")
-P = TypeVar("P")
 
 
 def batches(paths: list[str], size_of: Callable[[str], int]) -> list[list[str]]:
@@ -78,77 +75,6 @@ def ordered_map(
                 yield todo.popleft().result()
         while todo:
             yield todo.popleft().result()
-
-
-def read_ahead_chunks(
-    read: Callable[[T], P],
-    write: Callable[[T, P], list[R]],
-    batches: Sequence[T],
-    *,
-    readers: int,
-    writers: int,
-    weight: Callable[[T], int],
-    budget: int,
-    per_chunk: int = 20_000,
-) -> Iterator[list[R]]:
-    """`write(b, read(b))` for each batch `b`; the results come in chunks of about
-    `per_chunk` as they complete, so that 100,000 of them need not be held at once.
-    Reads beyond the next batch start only while the batches read and not yet written weigh
-    at most `budget` (bytes in memory, say), so at most that plus `writers + 2` batches are
-    held at once.
-
-    The reads run ahead of the writes on threads of their own, as many at once as it takes
-    to keep `writers` threads busy (at most `readers`): one when the data is in memory and
-    reading is quick, many when each read waits on the disk. Idle readers would only
-    contend with the writers for the interpreter.
-    """
-    from collections import deque
-
-    took = [0.0, 0.0]  # seconds the last read, and the last write, took
-
-    def timed_read(batch: T) -> P:
-        start = time.perf_counter()
-        out = read(batch)
-        took[0] = time.perf_counter() - start
-        return out
-
-    def timed_write(batch: T, data: P) -> list[R]:
-        start = time.perf_counter()
-        out = write(batch, data)
-        took[1] = time.perf_counter() - start
-        return out
-
-    def depth() -> int:
-        read_s, write_s = took
-        if write_s <= 0:
-            return 2
-        return max(1, min(readers, math.ceil(writers * read_s / write_s)))
-
-    weights = [weight(b) for b in batches]
-    reads: deque[Future[P]] = deque()
-    writes: deque[tuple[Future[list[R]], int]] = deque()  # with the weight each holds
-    pending: list[R] = []
-    ahead = 0
-    with _pool(readers) as read_pool, _pool(writers) as write_pool:
-        held = 0
-        for i, batch in enumerate(batches):
-            while ahead < len(batches) and (
-                ahead == i or (ahead - i < depth() + writers and held + weights[ahead] <= budget)
-            ):
-                reads.append(read_pool.submit(timed_read, batches[ahead]))
-                held += weights[ahead]
-                ahead += 1
-            data = reads.popleft().result()
-            writes.append((write_pool.submit(timed_write, batch, data), weights[i]))
-            while writes and (len(writes) > writers or i == len(batches) - 1):
-                done, w = writes.popleft()
-                pending += done.result()
-                held -= w
-                if len(pending) >= per_chunk:
-                    yield pending
-                    pending = []
-    if pending:
-        yield pending
 
 
 # Requests in flight to a remote: each waits on the network, not on this machine's disks.

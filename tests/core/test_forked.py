@@ -1,0 +1,172 @@
+"""Work shared with a forked process (`forked.shared_map`), and a command line checkout whose
+writes are shared so: every file and stat-cache row arrives, and a failure in the fork's
+share reaches the user whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from helpers import GitRepo, sha, stderr_error_line
+
+from gitartifacts.core import forked
+from gitartifacts.core.objecterrors import CorruptObjectError
+from gitartifacts.errors import GitArtifactsError
+
+BATCHES = [list(range(i, i + 3)) for i in range(0, 60, 3)]
+
+
+def _run(fn, batches=BATCHES, procs=2):  # type: ignore[no-untyped-def]
+    seen: list[list[int]] = []
+    out = list(forked.shared_map(fn, batches, done=seen.append, procs=procs))
+    return out, seen
+
+
+def test_every_batch_runs_once_shared_between_this_process_and_a_fork() -> None:
+    out, seen = _run(lambda batch: [(x, os.getpid()) for x in batch])
+    assert sorted(x for rows in out for x, _ in rows) == list(range(60))
+    pids = {pid for rows in out for _, pid in rows}
+    assert os.getpid() in pids and len(pids) == 2  # half of it ran in another process
+    assert sorted(map(tuple, seen)) == sorted(map(tuple, BATCHES))  # the bar saw each once
+
+
+def test_few_batches_or_one_process_stay_in_this_process() -> None:
+    for batches, procs in ((BATCHES[: forked.MIN_BATCHES - 1], 2), (BATCHES, 1)):
+        out, seen = _run(lambda batch: [os.getpid()] * len(batch), batches, procs)
+        assert {pid for rows in out for pid in rows} == {os.getpid()}
+        assert len(seen) == len(batches)
+
+
+def test_the_fork_is_only_made_where_the_command_line_allowed_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(forked, "ALLOWED", False)
+    out = forked.shared_map(lambda b: [os.getpid()], BATCHES, done=lambda b: None)
+    assert {pid for rows in out for pid in rows} == {os.getpid()}
+    monkeypatch.setattr(forked, "ALLOWED", True)
+    monkeypatch.setattr(forked, "PROCS", 2)
+    out = forked.shared_map(lambda b: [os.getpid()], BATCHES, done=lambda b: None)
+    assert len({pid for rows in out for pid in rows}) == 2
+
+
+def test_a_failure_in_the_fork_arrives_whole_before_this_process_ends_its_share() -> None:
+    parent = os.getpid()
+    ran_here: list[int] = []
+
+    def fn(batch: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            raise CorruptObjectError("object sha256:ab is corrupt", "run git artifacts pull")
+        ran_here.append(batch[0])
+        time.sleep(0.05)
+        return batch
+
+    with pytest.raises(CorruptObjectError) as info:
+        _run(fn)
+    assert str(info.value) == "object sha256:ab is corrupt (run git artifacts pull)"
+    assert info.value.exit_code == 5
+    assert len(ran_here) < len(BATCHES[0::2])  # seen as soon as the fork ended
+
+
+def test_an_exception_that_does_not_pickle_arrives_as_its_text() -> None:
+    parent = os.getpid()
+
+    class Odd(Exception):
+        def __init__(self, a: int, b: int) -> None:
+            super().__init__(f"odd {a} {b}")
+
+    def fn(batch: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            raise Odd(1, 2)
+        return batch
+
+    with pytest.raises(OSError, match="Odd: odd 1 2"):
+        _run(fn)
+
+
+def test_a_killed_fork_is_an_error_not_a_silent_half() -> None:
+    parent = os.getpid()
+
+    def fn(batch: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return batch
+
+    with pytest.raises(GitArtifactsError, match="ended unfinished"):
+        _run(fn)
+
+
+def test_a_failure_here_stops_the_fork_at_once(tmp_path: Path) -> None:
+    parent = os.getpid()
+    pid_file = tmp_path / "child"
+
+    def fn(batch: list[int]) -> list[int]:
+        if os.getpid() == parent:
+            time.sleep(0.2)  # the fork has started its share
+            raise KeyboardInterrupt
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(5)
+        return batch
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run(fn)
+    assert time.monotonic() - started < 4
+    with pytest.raises(ProcessLookupError):  # ended and reaped: no zombie either
+        os.kill(int(pid_file.read_text()), 0)
+
+
+# ---------------------------------------------------------------- a command line checkout
+
+MANY = {f"data/many/f{i:04}.txt": f"small file {i}\n" for i in range(3000)}
+
+
+def _pack(repo: GitRepo) -> Path:
+    (pack,) = (repo.cache / "packs").glob("*.pack")
+    return pack
+
+
+@pytest.fixture
+def many(repo: GitRepo) -> GitRepo:
+    repo.write(MANY)
+    repo.ga("add", "data/many", "--name", "many", "--type", "dataset")
+    repo.commit("many v0")
+    return repo
+
+
+def test_a_checkout_of_thousands_of_files_writes_each_and_records_its_stat(
+    many: GitRepo,
+) -> None:
+    for rel in MANY:
+        (many.root / rel).unlink()
+    many.ga("checkout", "many:v0")
+    assert {
+        f"data/many/{p.name}": p.read_text() for p in (many.root / "data/many").iterdir()
+    } == MANY
+    with sqlite3.connect(many.root / ".git/artifacts/state.db") as db:
+        rows = db.execute("SELECT path, digest FROM hashes WHERE path LIKE 'data/many/%'")
+        recorded = dict(rows.fetchall())
+    assert recorded == {rel: sha(text.encode()) for rel, text in MANY.items()}
+
+
+def test_a_corrupt_object_in_the_forks_share_fails_the_checkout_naming_it(
+    many: GitRepo,
+) -> None:
+    # Batches of 256 files in name order, dealt in turn: the second batch is the fork's.
+    bad = "data/many/f0300.txt"
+    pack = _pack(many)
+    data = bytearray(pack.read_bytes())
+    at = data.find(MANY[bad].encode())
+    data[at] ^= 0x20
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+    for rel in MANY:
+        (many.root / rel).unlink()
+    proc = many.ga("checkout", "many:v0", rc=5)
+    line = stderr_error_line(proc)
+    assert line.startswith("error: ") and sha(MANY[bad].encode()) in line, line
+    assert not (many.root / bad).exists()
+    assert not [p for p in (many.root / "data/many").iterdir() if p.name.startswith(".")]
