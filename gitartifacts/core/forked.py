@@ -105,7 +105,7 @@ class _Child:
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _serve(fn, batches, k, procs, write_end, out)
+            _serve(fn, batches, range(k, len(batches), procs), write_end, out)
         os.close(write_end)
         return cls(pid, read_end, out, batches)
 
@@ -160,15 +160,17 @@ class _Child:
 def _serve(
     fn: Callable[[T], list[R]],
     batches: Sequence[T],
-    k: int,
-    procs: int,
+    share: range,
     pipe: int,
     out: IO[bytes],
 ) -> None:
-    """The child's whole life: its share of the batches, then `os._exit`."""
+    """The child's whole life: its `share` of the batches, then `os._exit`. A parent killed
+    outright (SIGKILL stops no one else) leaves the child an orphan: its report of the batch
+    in hand then fails (the pipe has no reader; Python ignores SIGPIPE, so the write raises)
+    and it ends, rather than write on into a folder a new command may be checking out."""
     code = 0
     try:
-        for i in range(k, len(batches), procs):
+        for i in share:
             marshal.dump(("rows", fn(batches[i])), out)
             os.write(pipe, _DONE.pack(i))
     except BaseException as exc:  # carried to the parent, which raises it

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,6 +119,39 @@ def test_a_failure_here_stops_the_fork_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 4
     with pytest.raises(ProcessLookupError):  # ended and reaped: no zombie either
         os.kill(int(pid_file.read_text()), 0)
+
+
+def test_a_fork_whose_parent_is_killed_outright_stops_after_its_batch(tmp_path: Path) -> None:
+    script = f"""
+import os, signal, time
+from pathlib import Path
+from gitartifacts.core import forked
+parent = os.getpid()
+def fn(batch):
+    if os.getpid() == parent:
+        time.sleep(0.3)
+        os.kill(parent, signal.SIGKILL)
+    Path({str(tmp_path)!r}, f"{{os.getpid()}}-{{batch[0]}}").touch()
+    time.sleep(0.1)
+    return batch
+list(forked.shared_map(fn, [[i] for i in range(40)], done=lambda b: None, procs=2))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    time.sleep(1.5)
+    done = list(tmp_path.iterdir())
+    child = {p.name.split("-")[0] for p in done}
+    assert len(child) == 1 and 2 <= len(done) <= 5, done  # started, then stopped within a batch
+    assert not _running(int(child.pop()))
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (an orphan that ended may wait as a zombie for a reaper)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 # ---------------------------------------------------------------- a command line checkout
