@@ -35,7 +35,7 @@ from gitartifacts.core.hashing import CHUNK, hex_of, sha256_fd
 from gitartifacts.core.localpacks import PENDING, for_root
 from gitartifacts.core.objecterrors import CorruptObjectError, not_cached
 from gitartifacts.core.packformat import SMALL, Located
-from gitartifacts.core.shards import object_key, objects_present
+from gitartifacts.core.shards import ShardFolders, object_key, objects_present
 from gitartifacts.core.streamcopy import StreamCopier
 from gitartifacts.errors import CacheError
 
@@ -53,6 +53,7 @@ class ObjectStore:
         self._root = f"{root}/"
         self._prefix = f"{self.objects}/"
         self._shards: set[str] = set()
+        self._loose = ShardFolders(str(self.objects))  # asked only before packing (see there)
         self.pack_small = pack_small  # off when checkouts link to cache files
         self.packs = for_root(root, self.tmp_dir, self._add_loose)
 
@@ -206,7 +207,8 @@ class ObjectStore:
         if digest is None:
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if pack and self.pack_small and len(data) <= SMALL:
-            if not self.has(digest):
+            loose = self._loose.may_hold(digest) and os.path.exists(self.spath(digest))
+            if not loose and self.packs.find(digest) is None:
                 self.packs.add(digest, data)
         else:
             self._add_loose(digest, data)
@@ -288,9 +290,7 @@ class ObjectStore:
     def tmp_dir(self) -> Path:
         """The cache's own temporary folder: same file system, so the final rename is atomic."""
         tmpdir = self.root / "tmp"
-        if "tmp" not in self._shards:
-            tmpdir.mkdir(parents=True, exist_ok=True)
-            self._shards.add("tmp")
+        self._ensure_shard(tmpdir)  # made once, as a shard folder is
         return tmpdir
 
     def _tmp_path(self) -> Path:

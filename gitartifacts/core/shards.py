@@ -4,6 +4,7 @@ an object's key, and which objects a sharded folder holds, asked cheaply."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 
 from gitartifacts.core.hashing import hex_of
@@ -56,3 +57,30 @@ def _shard_names(folder: str, asked: int) -> set[str] | None:
     except FileNotFoundError:
         return set()
     return set(os.listdir(folder)) if size <= _LIST_BYTES_PER_ASKED * asked else None
+
+
+class ShardFolders:
+    """Which shard folders exist under `folder`, listed again at most every `TTL` seconds.
+
+    In a shard folder that does not exist no object lies, and no stat is needed to say so:
+    an add of 100,000 small files into a packed cache asked of each whether it was loose
+    already (100,000 failing stats, 0.4 s of 5). A folder made since the last listing is
+    missed for up to `TTL` seconds, so `may_hold` serves only where a wrong "no" is safe (a
+    small object packed although a loose copy exists: a duplicate, never a loss)."""
+
+    TTL = 5.0
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._names: frozenset[str] = frozenset()
+        self._listed = -self.TTL
+
+    def may_hold(self, digest: str) -> bool:
+        now = time.monotonic()
+        if now - self._listed >= self.TTL:
+            try:
+                self._names = frozenset(os.listdir(self.folder))
+            except FileNotFoundError:
+                self._names = frozenset()
+            self._listed = now
+        return hex_of(digest)[:2] in self._names

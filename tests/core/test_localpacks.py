@@ -28,6 +28,8 @@ from gitartifacts.core import cachelock, pendingfiles
 from gitartifacts.core.localpacks import PENDING, LocalPacks
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.pendingfiles import claimed, remove_orphans
+from gitartifacts.core.shards import ShardFolders
+from gitartifacts.errors import ManifestError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import cachecap, gc, gc_localpacks
 
@@ -394,3 +396,26 @@ def test_the_cache_cap_evicts_a_whole_pack_the_remote_holds(repo: GitRepo, tmp_p
     repo.git("checkout", "-q", "HEAD", "--", ".artifacts/ds.yaml")
     repo.ga("checkout", "ds", "--force")  # comes back from the remote
     assert (repo.root / "data/ds/f01.txt").read_text() == FILES["data/ds/f01.txt"]
+
+
+def test_a_small_object_already_loose_is_not_packed_again(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache", pack_small=True)
+    loose = store.add_bytes(b"kept loose", pack=False)
+    assert store.add_bytes(b"kept loose") == loose
+    assert store.packs.find(loose) is None  # its shard folder exists: asked, found loose
+    packed = store.add_bytes(b"a new one")
+    assert store.packs.find(packed) is not None  # in the pending pack
+
+
+def test_shard_folders_are_listed_again_after_their_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = sha(b"x")
+    folders = ShardFolders(str(tmp_path))
+    assert not folders.may_hold(digest)  # no folder at all yet
+    (tmp_path / digest[7:9]).mkdir()
+    assert not folders.may_hold(digest)  # listed a moment ago: not seen yet
+    monkeypatch.setattr(ShardFolders, "TTL", 0.0)
+    assert folders.may_hold(digest)
+    with pytest.raises(ManifestError):
+        folders.may_hold("sha256:../../x")
