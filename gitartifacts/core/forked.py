@@ -38,9 +38,9 @@ R = TypeVar("R")
 
 # Whether this process may be forked: set by the command line, which owns its process.
 ALLOWED = False
-# Processes sharing the work: one per core, and two at most (past two, creating files in the
-# same folders contends in the kernel rather than running in parallel).
-PROCS = 2 if hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 else 1
+# Whether a fork pays here: it needs a second core (past two processes, creating files in
+# the same folders contends in the kernel rather than running in parallel).
+CAN_FORK = hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
 # Below this many batches, a fork (a few milliseconds) costs more than it saves.
 MIN_BATCHES = 8
 
@@ -52,46 +52,47 @@ def shared_map(
     batches: Sequence[T],
     *,
     done: Callable[[T], None],
-    procs: int | None = None,
+    fork: bool | None = None,
 ) -> Iterator[list[R]]:
-    """`fn` of each batch, the batches dealt in turn to this process and `procs - 1` forked
-    ones; each batch's results (marshal-able values: a child sends them back) come as a list,
-    in no set order. `done` is called here for each batch as any process finishes it, so a
-    progress bar moves with all of them.
+    """`fn` of each batch, the even batches in this process and the odd ones in a fork of it;
+    each batch's results (marshal-able values: the fork sends them back) come as a list, in
+    no set order. `done` is called here for each batch as either process finishes it, so a
+    progress bar moves with both.
 
-    A child's failure is raised here as soon as it has ended (its exception carried back
-    whole when it pickles); a failure or Ctrl-C here first stops the children.
-    Without `procs`, this process and one fork where that is `ALLOWED`, else this process.
+    The fork's failure is raised here as soon as it has ended (its exception carried back
+    whole when it pickles); a failure or Ctrl-C here first stops the fork. Without `fork`,
+    a fork is made where that is `ALLOWED` and pays (`CAN_FORK`); where none can be made (a
+    process limit, no memory), every batch runs here.
     """
-    if procs is None:
-        procs = PROCS if ALLOWED else 1
-    if procs <= 1 or len(batches) < MIN_BATCHES:
+    if fork is None:
+        fork = ALLOWED and CAN_FORK
+    child = None
+    if fork and len(batches) >= MIN_BATCHES:
+        with contextlib.suppress(OSError):
+            child = _Child.start(fn, batches)
+    if child is None:
         for batch in batches:
             out = fn(batch)
             done(batch)
             yield out
         return
-    children = [_Child.start(fn, batches, k, procs) for k in range(1, procs)]
     try:
-        for batch in batches[0::procs]:
+        for batch in batches[0::2]:
             out = fn(batch)
             done(batch)
             yield out
-            for child in children:
-                if child.pid and child.poll(done, wait=False):  # ended: a failure shows now
-                    yield from child.results()
-        for child in children:
-            if child.pid:
-                child.poll(done, wait=True)
+            if child.pid and child.poll(done, wait=False):  # ended: a failure shows now
                 yield from child.results()
+        if child.pid:
+            child.poll(done, wait=True)
+            yield from child.results()
     finally:
-        for child in children:
-            child.stop()
+        child.stop()
 
 
 class _Child:
-    """A forked process doing every `procs`-th batch from the `k`-th: it writes a batch's
-    index to a pipe as it finishes it, and its results (then, on failure, the exception) to
+    """A forked process doing the odd batches: it writes a batch's index to a pipe as it
+    finishes it, and its results (then, on failure, the exception) to
     a temporary file the parent reads once it has ended."""
 
     def __init__(self, pid: int, pipe: int, out: IO[bytes], batches: Sequence[Any]) -> None:
@@ -99,13 +100,20 @@ class _Child:
         self.pending = b""
 
     @classmethod
-    def start(cls, fn: Callable[[T], list[R]], batches: Sequence[T], k: int, procs: int) -> _Child:
+    def start(cls, fn: Callable[[T], list[R]], batches: Sequence[T]) -> _Child:
+        """Fork a child doing the odd batches; OSError when no fork can be made."""
         out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (read_end, write_end):
+                os.close(fd)
+            out.close()
+            raise
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _serve(fn, batches, range(k, len(batches), procs), write_end, out)
+            _serve(fn, batches, range(1, len(batches), 2), write_end, out)
         os.close(write_end)
         return cls(pid, read_end, out, batches)
 

@@ -22,9 +22,9 @@ from gitartifacts.errors import GitArtifactsError
 BATCHES = [list(range(i, i + 3)) for i in range(0, 60, 3)]
 
 
-def _run(fn, batches=BATCHES, procs=2):  # type: ignore[no-untyped-def]
+def _run(fn, batches=BATCHES, fork=True):  # type: ignore[no-untyped-def]
     seen: list[list[int]] = []
-    out = list(forked.shared_map(fn, batches, done=seen.append, procs=procs))
+    out = list(forked.shared_map(fn, batches, done=seen.append, fork=fork))
     return out, seen
 
 
@@ -36,11 +36,23 @@ def test_every_batch_runs_once_shared_between_this_process_and_a_fork() -> None:
     assert sorted(map(tuple, seen)) == sorted(map(tuple, BATCHES))  # the bar saw each once
 
 
-def test_few_batches_or_one_process_stay_in_this_process() -> None:
-    for batches, procs in ((BATCHES[: forked.MIN_BATCHES - 1], 2), (BATCHES, 1)):
-        out, seen = _run(lambda batch: [os.getpid()] * len(batch), batches, procs)
+def test_few_batches_or_no_fork_stay_in_this_process() -> None:
+    for batches, fork in ((BATCHES[: forked.MIN_BATCHES - 1], True), (BATCHES, False)):
+        out, seen = _run(lambda batch: [os.getpid()] * len(batch), batches, fork)
         assert {pid for rows in out for pid in rows} == {os.getpid()}
         assert len(seen) == len(batches)
+
+
+def test_where_no_fork_can_be_made_every_batch_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN: ulimit -u
+
+    monkeypatch.setattr(os, "fork", refused)
+    fds = len(os.listdir("/proc/self/fd"))
+    out, seen = _run(lambda batch: [(x, os.getpid()) for x in batch])
+    assert sorted(x for rows in out for x, _ in rows) == list(range(60))
+    assert {pid for rows in out for _, pid in rows} == {os.getpid()} and len(seen) == 20
+    assert len(os.listdir("/proc/self/fd")) == fds  # the pipe and file made for it closed
 
 
 def test_the_fork_is_only_made_where_the_command_line_allowed_it(
@@ -50,7 +62,7 @@ def test_the_fork_is_only_made_where_the_command_line_allowed_it(
     out = forked.shared_map(lambda b: [os.getpid()], BATCHES, done=lambda b: None)
     assert {pid for rows in out for pid in rows} == {os.getpid()}
     monkeypatch.setattr(forked, "ALLOWED", True)
-    monkeypatch.setattr(forked, "PROCS", 2)
+    monkeypatch.setattr(forked, "CAN_FORK", True)
     out = forked.shared_map(lambda b: [os.getpid()], BATCHES, done=lambda b: None)
     assert len({pid for rows in out for pid in rows}) == 2
 
@@ -134,7 +146,7 @@ def fn(batch):
     Path({str(tmp_path)!r}, f"{{os.getpid()}}-{{batch[0]}}").touch()
     time.sleep(0.1)
     return batch
-list(forked.shared_map(fn, [[i] for i in range(40)], done=lambda b: None, procs=2))
+list(forked.shared_map(fn, [[i] for i in range(40)], done=lambda b: None, fork=True))
 """
     proc = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
     assert proc.returncode == -signal.SIGKILL
