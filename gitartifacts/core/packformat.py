@@ -306,6 +306,7 @@ class RecentFirst:
         self.indexes = tuple(indexes)
         self._recent: tuple[PackIndex, ...] = ()
         self._misses = 0
+        self.scans = 0  # lookups that went past the recent indexes to all of them
         self._union: _Union | None = None
         self._building = threading.Lock()
         if previous is not None and previous._union is not None:
@@ -320,6 +321,7 @@ class RecentFirst:
         union = self._union
         if union is not None and not union.may_hold(raw):
             return None
+        self.scans += 1
         for index in self.indexes:
             if index in recent:
                 continue

@@ -229,7 +229,8 @@ def fetch_manifests(
             sizes = dict(batch.data)
             # Renewed, not only looked for: a gc running now keeps what this fetch relies on.
             with cachelock.held(project.cache.root, exclusive=False):
-                missing = cachelock.renew(project.cache, sorted(sizes))
+                # In the walk's order: the remote's packs hold objects in that order too.
+                missing = cachelock.renew(project.cache, list(sizes))
             lacking = set(missing)
             bar.advance(batch.skipped[0], batch.skipped[1])
             bar.advance(

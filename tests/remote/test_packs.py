@@ -424,3 +424,45 @@ def _noting(
         return get_key(key, limit)
 
     return note
+
+
+def _view_of(indexes: int, per: int) -> tuple[packs.PackView, list[list[str]]]:
+    """A view of `indexes` packs of `per` objects each; the digests of each, in order."""
+    import hashlib
+
+    from gitartifacts.core.packformat import RECORD, PackIndex
+
+    found: list[PackIndex] = []
+    digests: list[list[str]] = []
+    for p in range(indexes):
+        raws = sorted(hashlib.sha256(f"{p}-{i}".encode()).digest() for i in range(per))
+        rows = b"".join(RECORD.pack(raw, n * 10, 10) for n, raw in enumerate(raws))
+        found.append(PackIndex(f"{p:064x}", per * 10, rows))
+        digests.append(["sha256:" + raw.hex() for raw in raws])
+    return packs.PackView(found, packs.PackListing({}, {})), digests
+
+
+def test_a_batch_in_pack_order_is_located_one_by_one_through_the_packs_it_lies_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitartifacts.core.packformat import PackIndex
+
+    view, digests = _view_of(20, 100)
+    monkeypatch.setattr(PackIndex, "locate", lambda *_: pytest.fail("a pass over every index"))
+    wanted = [d for pack in digests[5:7] for d in pack[:40]] + ["sha256:" + "0" * 64]
+    got = view.locate(wanted)
+    assert set(got) == set(wanted[:-1])
+    assert {got[d].pack for d in digests[5][:40]} == {f"{5:064x}"}
+    assert got[digests[6][32]].offset == 320
+    assert view._finder.scans <= 3  # two packs found, one digest in none: no pass over all
+
+
+def test_a_batch_strewn_over_many_packs_is_located_whole_at_a_bounded_cost() -> None:
+    view, digests = _view_of(20, 100)
+    strewn = [digests[p][i] for i in range(6) for p in range(20)]  # every lookup leaves the recent
+    got = view.locate(strewn)
+    assert set(got) == set(strewn)
+    assert all(got[digests[p][i]].pack == f"{p:064x}" for i in range(6) for p in range(20))
+    # One pass over the records costs what 100 lookups through every index do: then the pass.
+    assert 100 <= view._finder.scans <= 102
+    assert len(strewn) * 16 < 20 * 100  # few enough to be looked up one by one at first
