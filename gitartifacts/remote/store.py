@@ -229,8 +229,9 @@ class RemoteStore(Uploads):
         jobs: int = JOBS,
         progress: ProgressFn | None = None,
         lacking: bool = False,
-    ) -> None:
-        """Copy these objects into the local cache, in parallel, verifying every byte.
+    ) -> list[str]:
+        """Copy these objects into the local cache, in parallel, verifying every byte; the
+        ones that came loose, not from a pack.
 
         An object enters the cache only under its own name and only if its bytes hash to
         that name; an interrupted download leaves at most a temporary file. `lacking`: the
@@ -241,7 +242,7 @@ class RemoteStore(Uploads):
         if not lacking:
             wanted = cache.missing(wanted)  # a shard listed, not a stat each
         if not wanted:
-            return
+            return []
         failed: CacheError | None = None
         with self._errors(), self._step(f"downloading {len(wanted)} objects"):
             self._connect()
@@ -260,6 +261,7 @@ class RemoteStore(Uploads):
         cache.flush()
         if failed is not None:
             raise failed
+        return wanted
 
     def _download_loose(
         self, cache: ObjectStore, wanted: list[str], jobs: int, progress: ProgressFn | None

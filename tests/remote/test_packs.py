@@ -15,6 +15,7 @@ from helpers import (
     assert_cache_sound,
     clone,
     file_digests,
+    sha,
     stderr_error_line,
     stored_objects,
 )
@@ -466,3 +467,42 @@ def test_a_batch_strewn_over_many_packs_is_located_whole_at_a_bounded_cost() -> 
     # One pass over the records costs what 100 lookups through every index do: then the pass.
     assert 100 <= view._finder.scans <= 102
     assert len(strewn) * 16 < 20 * 100  # few enough to be looked up one by one at first
+
+
+def test_the_digest_filters_hold_every_member_and_few_others() -> None:
+    import hashlib
+
+    from gitartifacts.core.packformat import _Filter, _Union
+
+    view, digests = _view_of(10, 1000)
+    one = _Filter(1000)
+    one.add(view.indexes[3])
+    union = _Union(view.indexes)
+    members = [bytes.fromhex(d[7:]) for d in digests[3]]
+    assert all(one.may_hold(raw) and union.may_hold(raw) for raw in members)
+    others = [hashlib.sha256(f"other {i}".encode()).digest() for i in range(20_000)]
+    assert sum(map(one.may_hold, others)) < 0.03 * len(others)  # 10 bits a digest: ~1.2%
+    assert sum(map(union.may_hold, others)) < 0.01 * len(others)
+    assert union.count == 10_000
+
+
+def test_a_pull_records_only_loose_objects_as_on_the_remote_and_a_push_then_sends_only_new(
+    origin: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    url, _ = _pushed(origin, tmp_path)
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    with sqlite3.connect(bob.root / ".git/artifacts/state.db") as db:
+        recorded = {d for (d,) in db.execute("SELECT digest FROM on_remote")}
+    files = _files()
+    assert recorded == {sha(files["data/ds/big1.bin"]), sha(files["data/ds/big2.bin"])}
+    before = set(_keys(RemoteStore(url)))
+    bob.write({"data/ds/small/new.txt": "one more\n"})
+    bob.ga("add", "data/ds", "--name", "ds", "--type", "dataset")
+    bob.commit("ds v1", ".")
+    # The 60 pulled small objects are found in the remote's pack index, not sent again.
+    assert "1 object uploaded, 62 already there" in bob.ga("push").stdout
+    new = set(_keys(RemoteStore(url))) - before
+    assert {k.split("/")[0] for k in new} == {"sha256"}  # the new object, and a listing
