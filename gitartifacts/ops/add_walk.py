@@ -11,6 +11,7 @@ from gitartifacts.core import manifest as mf
 from gitartifacts.core.foldertree import folder_key, merge_folders
 from gitartifacts.core.listing_build import Built, ListingBuilder
 from gitartifacts.core.progress import Progress
+from gitartifacts.core.shards import objects_present
 from gitartifacts.core.workspace.digest_walk import Digested, DigestWalk
 from gitartifacts.core.workspace.scan import FolderWalk
 from gitartifacts.errors import UsageError
@@ -54,8 +55,8 @@ def snapshot(
     renew = _Renewer(project, base)
     local = _entries(digests, where.prefix, renew)
     _feed(builder, merge_folders(local, _grouped(refs)))
-    renew.flush()
     project.cache.flush()  # the objects on disk before anything names them
+    renew.flush()  # then: a last pack too small to keep has just been written loose
     same_view = where.path == where.source and not where.prefix and not refs
     fingerprint = walk.fingerprint if same_view and digests.trusted else None
     return Snapshot(builder.finish(), fingerprint, digests.trusted)
@@ -150,5 +151,6 @@ class _Renewer:
             reuse.renew_objects(
                 self.project, self.digests, reuse.files_under([self.base]), seal=False
             )
-            self.project.state.record_use(self.digests)
+            loose = objects_present(f"{self.project.cache.objects}/", self.digests)
+            self.project.state.record_use(loose)  # the cache cap reads no other (see survey)
         self.digests = []

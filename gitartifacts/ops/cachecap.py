@@ -1,7 +1,8 @@
 """The local cache's size cap: evict the least recently used objects a remote holds.
 
-Use is recorded in state.db (`State.record_use`), once per command, by the commands that
-read or write a version's objects (add, checkout, get, pull). Not by file times: touching an
+Use of loose objects is recorded in state.db (`State.record_use`), once per command, by the
+commands that read or write a version's objects (add, checkout, get, pull); packs go whole,
+the least recently written first. Not by file times: touching an
 object's mtime would change the work-tree files hard-linked to it and renew gc's grace for
 objects nothing names, and `relatime` atime moves at most once a day. An object with no
 record counts as used when it was written into the cache (its mtime).
