@@ -64,6 +64,14 @@ def _pushed(origin: Path, tmp_path: Path) -> tuple[str, GitRepo]:
     return url, alice
 
 
+def _pulled(origin: Path, tmp_path: Path) -> tuple[str, GitRepo, GitRepo]:
+    """The remote of `_pushed`, alice, and bob, who cloned and pulled from it."""
+    url, alice = _pushed(origin, tmp_path)
+    bob = clone(origin, tmp_path / "bob")
+    bob.ga("pull")
+    return url, alice, bob
+
+
 def _keys(store: RemoteStore) -> list[str]:
     """Every key on the remote."""
     if store.protocol == "file":
@@ -113,9 +121,7 @@ def test_a_push_of_many_small_files_is_a_handful_of_keys_on_s3(
 def test_a_fresh_clone_keeps_the_packs_it_fetches_whole_as_packs_of_its_cache(
     origin: Path, tmp_path: Path
 ) -> None:
-    url, alice = _pushed(origin, tmp_path)
-    bob = clone(origin, tmp_path / "bob")
-    bob.ga("pull")
+    url, alice, bob = _pulled(origin, tmp_path)
     assert file_digests(bob.root / "data") == file_digests(alice.root / "data")
     cache = bob.cache
     remote_packs = {p.stem for p in (Path(url) / "packs").glob("*.pack")}
@@ -491,9 +497,7 @@ def test_a_pull_records_only_loose_objects_as_on_the_remote_and_a_push_then_send
 ) -> None:
     import sqlite3
 
-    url, _ = _pushed(origin, tmp_path)
-    bob = clone(origin, tmp_path / "bob")
-    bob.ga("pull")
+    url, _, bob = _pulled(origin, tmp_path)
     with sqlite3.connect(bob.root / ".git/artifacts/state.db") as db:
         recorded = {d for (d,) in db.execute("SELECT digest FROM on_remote")}
     files = _files()
