@@ -58,7 +58,7 @@ _IDX_RE = re.compile(r"^([0-9a-f]{64})\.idx\Z")
 
 
 def for_root(
-    root: Path, tmp_dir: Callable[[], Path], loose: Callable[[str, bytes], None]
+    root: Path, tmp_dir: Callable[[], Path], loose: Callable[[str, bytes], object]
 ) -> LocalPacks:
     """The `LocalPacks` of the cache at `root`, one per process: every store opened on it
     sees (and flushes) the same pending pack."""
@@ -74,7 +74,7 @@ class LocalPacks:
     """The packs of one local cache, the indexes read so far, and the pending pack."""
 
     def __init__(
-        self, root: Path, tmp_dir: Callable[[], Path], loose: Callable[[str, bytes], None]
+        self, root: Path, tmp_dir: Callable[[], Path], loose: Callable[[str, bytes], object]
     ) -> None:
         self.folder = root / PACK_DIR
         self._folder = str(self.folder)
@@ -236,6 +236,14 @@ class LocalPacks:
             self._pending.append(raw, data)
             if self._pending.size >= SEAL_AT:
                 self._seal(False)
+
+    def leave_pending(self) -> None:
+        """In a fork: leave the pending pack to the process that made it (its file and
+        buffers are that process's); this one's small objects go into a pack of its own.
+        No lock: in a fork, no other thread runs."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            os.close(pending.fd)
 
     def flush(self) -> None:
         """Seal the pending pack; one of fewer than `PACK_MIN` objects is written loose."""

@@ -25,8 +25,6 @@ from gitartifacts.core.fsio import (
     WORK_TMP,
     create_only,
     new_file,
-    open_new,
-    read_small,
     temp_name,
     unlink_quiet,
     write_all,
@@ -206,21 +204,33 @@ class ObjectStore:
         """Store `data` (loose when `pack` is off); its digest."""
         if digest is None:
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if pack and self.pack_small and len(data) <= SMALL:
-            loose = self._loose.may_hold(digest) and os.path.exists(self.spath(digest))
-            if not loose and self.packs.find(digest) is None:
-                self.packs.add(digest, data)
-        else:
-            self._add_loose(digest, data)
+        self.put(digest, data, pack)
         return digest
 
-    def _add_loose(self, digest: str, data: bytes) -> None:
+    def put(self, digest: str, data: bytes, pack: bool = True) -> bool:
+        """Store `data`; whether the cache held it already, other than in a pending pack
+        (what a writer must renew: see ops/reuse.py)."""
+        if pack and self.pack_small and len(data) <= SMALL:
+            if self._loose.may_hold(digest) and os.path.exists(self.spath(digest)):
+                return True
+            if (where := self.packs.find(digest)) is None:
+                self.packs.add(digest, data)
+            return where is not None and where.pack != PENDING
+        return self._add_loose(digest, data)
+
+    def _add_loose(self, digest: str, data: bytes) -> bool:
         final = self.spath(digest)
-        if not os.path.exists(final):
-            self._publish(final, data)
+        if os.path.exists(final):
+            return True
+        self._publish(final, data)
+        return False
 
     def add_file(self, src: str, size_hint: int = -1) -> tuple[str, int]:
         """Hash `src` and store its bytes; one read pass. Returns (digest, size)."""
+        return self.store_file(src, size_hint)[:2]
+
+    def store_file(self, src: str, size_hint: int = -1) -> tuple[str, int, bool]:
+        """`add_file`, and whether the cache held the object already (see `put`)."""
         if 0 <= size_hint <= SMALL:
             # Raw descriptor, one read of the size the scan saw (plus one byte, to notice a
             # file that grew): with many small files every system call counts.
@@ -233,44 +243,20 @@ class ObjectStore:
             finally:
                 os.close(fd)
             if len(data) <= SMALL:
-                return self.add_bytes(data), len(data)
-            return self._add_stream_from(src)  # it grew while we looked
-        return self._add_stream_from(src)
+                digest = "sha256:" + hashlib.sha256(data).hexdigest()
+                return digest, len(data), self.put(digest, data)
+        return self._add_stream_from(src)  # large, or it grew while we looked
 
-    def add_verified(self, digest: str, src: str) -> None:
-        """Store bytes that must hash to `digest` (a download, a copy from elsewhere)."""
-        if self.has(digest):
-            return
-        data = read_small(src, SMALL) if self.pack_small else None
-        if data is not None and "sha256:" + hashlib.sha256(data).hexdigest() == digest:
-            self.add_bytes(data, digest)
-            return
-        tmp = self._tmp_path()
-        h = hashlib.sha256()
-        try:
-            with open(src, "rb", buffering=0) as fin, open_new(tmp) as fout:
-                while chunk := fin.read(CHUNK):
-                    h.update(chunk)
-                    fout.write(chunk)
-            if "sha256:" + h.hexdigest() != digest:
-                raise CacheError(
-                    f"content of {src} does not match its expected digest {digest}",
-                    "the source is corrupt or changed; fetch it again",
-                )
-            self._rename_in(tmp, self.path(digest))
-        finally:
-            unlink_quiet(tmp)
-
-    def _add_stream_from(self, src: str) -> tuple[str, int]:
+    def _add_stream_from(self, src: str) -> tuple[str, int, bool]:
         """Large files: copied (see `streamcopy`), then renamed in under the digest of
         what was stored."""
         tmp = self._tmp_path()
         try:
-            done = self._streams.copy(src, tmp)
-            final = self.path(done[0])
-            if not os.path.exists(final):
+            digest, size = self._streams.copy(src, tmp)
+            final = self.path(digest)
+            if not (known := os.path.exists(final)):
                 self._rename_in(tmp, final)
-            return done
+            return digest, size, known
         finally:
             unlink_quiet(tmp)
 
