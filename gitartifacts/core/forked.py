@@ -146,10 +146,7 @@ class _Child:
                 raise pickle.loads(value)
             yield value
         if status != 0:
-            raise GitArtifactsError(
-                f"a forked process of this command ended unfinished (wait status {status})",
-                "run the command again: it carries on from what is done",
-            )
+            raise unfinished(status)
 
     def stop(self) -> None:
         """End the child if it is still running (a failure or Ctrl-C here) and let go of its
@@ -184,7 +181,7 @@ def _serve(
     except BaseException as exc:  # carried to the parent, which raises it
         code = 1
         with contextlib.suppress(BaseException):  # a failing disk: the exit status says it
-            marshal.dump(("error", _pickled(exc)), out)
+            marshal.dump(("error", pickled(exc)), out)
     finally:
         try:
             out.flush()
@@ -192,7 +189,16 @@ def _serve(
             os._exit(code)
 
 
-def _pickled(exc: BaseException) -> bytes:
+def unfinished(status: int) -> GitArtifactsError:
+    """The error of a forked process that ended without saying why (wait status `status`)."""
+    return GitArtifactsError(
+        f"a forked process of this command ended unfinished (wait status {status})",
+        "run the command again: it carries on from what is done",
+    )
+
+
+def pickled(exc: BaseException) -> bytes:
+    """`exc` pickled, or when it will not round-trip, an OSError with its text."""
     try:
         data = pickle.dumps(exc)
         pickle.loads(data)

@@ -100,6 +100,14 @@ class State:
                 out[path] = ((ino, mtime_ns, size, ctime_ns), digest)
         return out
 
+    def holds_under(self, prefix: str) -> bool:
+        """Whether some row's path starts with `prefix` ("": whether there is any row)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+        rows = self.db.rows(
+            "SELECT 1 FROM hashes WHERE path >= ? AND path < ? LIMIT 1", (prefix, end)
+        )
+        return bool(rows)
+
     def lookup_paths(self, paths: Sequence[str]) -> dict[str, tuple[StatKey, str]]:
         """The rows of exactly these workspace paths (one folder's files, say)."""
         out: dict[str, tuple[StatKey, str]] = {}

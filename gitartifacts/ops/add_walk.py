@@ -12,7 +12,7 @@ from gitartifacts.core.foldertree import folder_key, merge_folders
 from gitartifacts.core.listing_build import Built, ListingBuilder
 from gitartifacts.core.progress import Progress
 from gitartifacts.core.shards import objects_present
-from gitartifacts.core.workspace.digest_walk import Digested, DigestWalk
+from gitartifacts.core.workspace.digest_walk import DigestWalk
 from gitartifacts.core.workspace.scan import FolderWalk
 from gitartifacts.errors import UsageError
 from gitartifacts.gitmodel.project import Project
@@ -50,24 +50,32 @@ def snapshot(
         return Snapshot(builder.finish(), None, True)
     source = where.source
     base = str(project.root / source)
-    walk = FolderWalk(base, where.tops, what=source, ignore=project.ignore_for(source))
-    digests = DigestWalk(walk, project.state, source, base, store=project.cache, progress=progress)
+    # Files the stat cache knows nothing of are stat'ed as they are read (see DigestWalk).
+    known = project.state.holds_under("" if source in ("", ".") else f"{source}/")
+    walk = FolderWalk(base, where.tops, what=source, ignore=project.ignore_for(source), stat=known)
     renew = _Renewer(project, base)
-    local = _entries(digests, where.prefix, renew)
+    digests = DigestWalk(
+        walk, project.state, source, base, store=project.cache, progress=progress, held=renew.add
+    )
+    local = _entries(digests, where.prefix)
     _feed(builder, merge_folders(local, _grouped(refs)))
     project.cache.flush()  # the objects on disk before anything names them
-    renew.flush()  # then: a last pack too small to keep has just been written loose
+    renew.flush()
     same_view = where.path == where.source and not where.prefix and not refs
-    fingerprint = walk.fingerprint if same_view and digests.trusted else None
+    fingerprint = digests.fingerprint if same_view and digests.trusted else None
     return Snapshot(builder.finish(), fingerprint, digests.trusted)
 
 
 def check_files(project: Project, where: Placement) -> None:
     """Refuse, before anything is stored, a file whose path cannot be an entry and a named
-    path holding no files: one walk of the stat data, a folder at a time."""
+    path holding no files: one walk of the names, a folder at a time."""
     source = where.source
     walk = FolderWalk(
-        str(project.root / source), where.tops, what=source, ignore=project.ignore_for(source)
+        str(project.root / source),
+        where.tops,
+        what=source,
+        ignore=project.ignore_for(source),
+        stat=False,
     )
     seen: set[str] = set()
     what = f"file name under {source}"
@@ -95,10 +103,9 @@ def _feed(
             builder.add(folder, name, e)
 
 
-def _entries(digests: DigestWalk, prefix: str, renew: _Renewer) -> Iterator[tuple[str, Files]]:
+def _entries(digests: DigestWalk, prefix: str) -> Iterator[tuple[str, Files]]:
     """The walk's folders as entry folders (under `prefix`)."""
     for folder, got in digests:
-        renew.add(got)
         entry_folder = prefix + folder if folder else prefix.rstrip("/")
         yield entry_folder, [(name, mf.Entry(d, s)) for name, d, s in got]
 
@@ -133,16 +140,18 @@ def _check_not_empty(where: Placement, seen: set[str]) -> None:
 
 
 class _Renewer:
-    """Renews the objects an add names, a batch at a time, before the manifest names them:
-    a gc running now may have listed a reused object as garbage (see ops/reuse.py)."""
+    """Renews the objects an add names that the cache held already, a batch at a time,
+    before the manifest names them: a gc running now may have listed one as garbage (see
+    ops/reuse.py). The objects the add stored are new: a gc keeps them, and their use is
+    their mtime (see ops/cachecap.py)."""
 
     def __init__(self, project: Project, base: str) -> None:
         self.project = project
         self.base = base
         self.digests: list[str] = []
 
-    def add(self, got: Digested) -> None:
-        self.digests += [d for _, d, _ in got]
+    def add(self, digests: list[str]) -> None:
+        self.digests += digests
         if len(self.digests) >= _RENEW_EVERY:
             self.flush()
 

@@ -171,8 +171,9 @@ def _running(pid: int) -> bool:
 MANY = {f"data/many/f{i:04}.txt": f"small file {i}\n" for i in range(3000)}
 
 
-def _pack(repo: GitRepo) -> Path:
-    (pack,) = (repo.cache / "packs").glob("*.pack")
+def _pack_holding(repo: GitRepo, data: bytes) -> Path:
+    """The pack holding `data` (an add on two processes writes a pack in each)."""
+    (pack,) = [p for p in (repo.cache / "packs").glob("*.pack") if data in p.read_bytes()]
     return pack
 
 
@@ -204,7 +205,7 @@ def test_a_corrupt_object_in_the_forks_share_fails_the_checkout_naming_it(
 ) -> None:
     # Batches of 256 files in name order, dealt in turn: the second batch is the fork's.
     bad = "data/many/f0300.txt"
-    pack = _pack(many)
+    pack = _pack_holding(many, MANY[bad].encode())
     data = bytearray(pack.read_bytes())
     at = data.find(MANY[bad].encode())
     data[at] ^= 0x20

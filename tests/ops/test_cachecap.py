@@ -40,8 +40,10 @@ def _in_cache(repo: GitRepo) -> set[str]:
 
 
 def _age_cache(repo: GitRepo, seconds: float) -> None:
-    when = time.time() - seconds
+    """Move every loose object's time `seconds` back, keeping their order (an object's
+    mtime is its use when it was stored)."""
     for p in (repo.cache / "sha256").glob("*/*"):
+        when = p.stat().st_mtime - seconds
         os.utime(p, (when, when))
 
 
