@@ -21,7 +21,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitartifacts.core import cachelock, sweep
 from gitartifacts.core.fsio import unlink_quiet
@@ -31,10 +31,12 @@ from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.gitmodel.refs import PIN_PREFIX
 from gitartifacts.ops import gc, gc_live
-from gitartifacts.remote import plan, transfer
+from gitartifacts.remote import plan
 from gitartifacts.remote.remotes import resolve as resolve_remote
-from gitartifacts.remote.store import RemoteStore
 from gitartifacts.settings import CACHE_SIZE_KEY
+
+if TYPE_CHECKING:
+    from gitartifacts.remote.store import RemoteStore
 
 
 class CapResult(NamedTuple):
@@ -83,6 +85,10 @@ def evict_to(
         key=lambda pair: (pair[0], pair[1].digest),
     )
     candidates = [o for last, o in ordered if last < end]
+    # Only an eviction needs the remote's client: every command that may grow the cache
+    # imports this module, and the client's import is a fifth of their start-up.
+    from gitartifacts.remote import transfer
+
     store = transfer.open_store(remote, project)
     absent = set(store.missing([o.digest for o in candidates]))
     size, evicted, skipped = total, 0, 0
