@@ -226,16 +226,35 @@ class LocalPacks:
         """Put a small object into the pending pack (sealed when full)."""
         raw = bytes.fromhex(digest[7:])
         with self._lock:
-            if self._pending is None:
-                if not self._exit_hook:  # this process's first: a dead writer's go first
-                    remove_orphans(self._tmp_dir())
-                self._pending = _Pending(self._tmp_dir() / f"pack-{temp_name()}")
-                if not self._exit_hook:  # a safety net: the writers flush before naming
-                    atexit.register(self.flush)
-                    self._exit_hook = True
-            self._pending.append(raw, data)
-            if self._pending.size >= SEAL_AT:
-                self._seal(False)
+            self._append(raw, data)
+
+    def add_absent(self, digest: str, data: bytes) -> bool:
+        """`find`, then `add` when absent, in one lookup of each kind (an add of 100,000
+        small files spends a fifth of its time here); whether a sealed pack held it (what a
+        writer renews: an object in the pending pack needs no renewal)."""
+        raw = bytes.fromhex(digest[7:])
+        if self._finder.find(raw) is not None:
+            return True
+        with self._lock:
+            if self._changed(False):
+                self._relist()
+                if self._finder.find(raw) is not None:
+                    return True
+            if self._pending is None or self._pending.find(raw) is None:
+                self._append(raw, data)
+            return False
+
+    def _append(self, raw: bytes, data: bytes) -> None:
+        if self._pending is None:
+            if not self._exit_hook:  # this process's first: a dead writer's go first
+                remove_orphans(self._tmp_dir())
+            self._pending = _Pending(self._tmp_dir() / f"pack-{temp_name()}")
+            if not self._exit_hook:  # a safety net: the writers flush before naming
+                atexit.register(self.flush)
+                self._exit_hook = True
+        self._pending.append(raw, data)
+        if self._pending.size >= SEAL_AT:
+            self._seal(False)
 
     def leave_pending(self) -> None:
         """In a fork: leave the pending pack to the process that made it (its file and

@@ -213,9 +213,7 @@ class ObjectStore:
         if pack and self.pack_small and len(data) <= SMALL:
             if self._loose.may_hold(digest) and os.path.exists(self.spath(digest)):
                 return True
-            if (where := self.packs.find(digest)) is None:
-                self.packs.add(digest, data)
-            return where is not None and where.pack != PENDING
+            return self.packs.add_absent(digest, data)
         return self._add_loose(digest, data)
 
     def _add_loose(self, digest: str, data: bytes) -> bool:

@@ -85,8 +85,7 @@ def check_files(project: Project, where: Placement) -> None:
             seen.add(folder.split("/", 1)[0])
         else:
             seen.update(row[0] for row in rows)
-        for row in rows:
-            mf.validate_entry_path(f"{entry_folder}/{row[0]}" if entry_folder else row[0], what)
+        mf.validate_entry_names(entry_folder, [row[0] for row in rows], what)
     _check_not_empty(where, seen)
 
 

@@ -247,3 +247,14 @@ def test_a_first_add_records_the_stat_data_a_walk_finds(repo: GitRepo) -> None:
         (fingerprint,) = db.execute("SELECT fingerprint FROM snapshots").fetchone()
     assert {path: tuple(key) for path, *key in rows} == expected
     assert fingerprint == walk.fingerprint
+
+
+def test_a_bad_name_among_thousands_refuses_the_add_before_anything_is_stored(
+    repo: GitRepo,
+) -> None:
+    repo.write(MANY | {"data/many/d3/bad\\name.txt": "x"})
+    before = sorted(p for p in repo.cache.rglob("*") if p.is_file())
+    proc = repo.ga("add", "data/many", "--name", "many", "--type", "dataset", rc=2)
+    assert "invalid file name under data/many 'd3/bad\\\\name.txt'" in proc.stderr
+    assert sorted(p for p in repo.cache.rglob("*") if p.is_file()) == before
+    assert not (repo.root / ".artifacts/many.yaml").exists()

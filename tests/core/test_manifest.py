@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gitartifacts.core import manifest as mf
 from gitartifacts.core import manifest_parse as mparse
-from gitartifacts.errors import GitArtifactsError, ManifestError
+from gitartifacts.errors import GitArtifactsError, ManifestError, UsageError
 
 SOURCE = ".artifacts/bikes.yaml"
 SCHEMA_KEYS = [
@@ -479,3 +479,53 @@ def test_metadata_with_more_than_100_top_level_keys_is_rejected() -> None:
 def test_metadata_that_is_not_json_serialisable_is_rejected(value: object) -> None:
     with pytest.raises(GitArtifactsError):
         mf.build("a", "t", {}, metadata={"k": value})
+
+
+@pytest.mark.parametrize(
+    ("folder", "names", "bad"),
+    [
+        ("a/b", ["x", "y\\z", "w"], "a/b/y\\z"),
+        ("a/b", ["x", ".git", "w"], "a/b/.git"),
+        ("a/b", ["x", "..", "w"], "a/b/.."),
+        ("a/b", ["x", "", "w"], "a/b/"),
+        ("a/b", ["x", "tab\there"], "a/b/tab\there"),
+        ("a/.GIT", ["x", "y"], "a/.GIT/x"),
+        ("", ["x", "."], "."),
+    ],
+)
+def test_a_folders_names_are_checked_as_each_of_its_paths(
+    folder: str, names: list[str], bad: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        mf.validate_entry_names(folder, names, "file name under data")
+    assert str(info.value).startswith(f"invalid file name under data {bad!r}")
+    mf.validate_entry_names(folder if ".GIT" not in folder else "a/b", ["x", "y.git", "..z"])
+
+
+_SEGMENT = st.sampled_from(["a", ".", "..", ".git", ".Git", "", "b\\c", "d\x01", "e.git", "..f"])
+
+
+@given(
+    st.lists(_SEGMENT.filter(bool), max_size=3),
+    st.lists(_SEGMENT, min_size=1, max_size=6),
+)
+def test_a_folders_check_refuses_exactly_what_the_check_of_each_path_refuses(
+    folder: list[str], names: list[str]
+) -> None:
+    prefix = "/".join(folder)
+
+    def refused(path: str) -> bool:
+        try:
+            mf.validate_entry_path(path)
+        except UsageError:
+            return True
+        return False
+
+    paths = [f"{prefix}/{n}" if prefix else n for n in names]
+    try:
+        mf.validate_entry_names(prefix, names)
+    except UsageError as exc:
+        first = next(p for p in paths if refused(p))
+        assert str(exc).startswith(f"invalid entry path {first!r}")
+    else:
+        assert not any(refused(p) for p in paths)

@@ -165,27 +165,30 @@ class DigestWalk:
         batch: list[_Part] = []
         todo: _Todo = []
         n = miss_bytes = 0
+        stat = self.walk.stat
         for folder, rows in self.walk:
             known = self._looked_up(folder, rows)
+            prefix = f"{folder}/" if folder else ""
             start = 0
             for i, row in enumerate(rows):
                 n += 1
                 if known[i] is None:
-                    size = row[3] if self.walk.stat else -1
-                    todo.append((f"{folder}/{row[0]}" if folder else row[0], size))
+                    size = row[3] if stat else -1
+                    todo.append((prefix + row[0], size))
                     miss_bytes += max(size, 0)
-                    self._grow(bars, 1, max(size, 0))
                 if (
                     n >= _BATCH_FILES
                     or len(todo) >= _BATCH_MISS_FILES
                     or miss_bytes >= _BATCH_MISS_BYTES
                 ):
                     batch.append((folder, rows[start : i + 1], known[start : i + 1]))
+                    self._grow(bars, todo)
                     yield batch, todo
                     batch, todo, n, miss_bytes, start = [], [], 0, 0, i + 1
             if start < len(rows):
                 batch.append((folder, rows[start:], known[start:]))
         if batch:
+            self._grow(bars, todo)
             yield batch, todo
 
     def _looked_up(self, folder: str, rows: Rows) -> list[str | None]:
@@ -205,12 +208,17 @@ class DigestWalk:
                 known.append(hit[1] if store is None or store.has(hit[1]) else None)
         return known
 
-    def _grow(self, bars: contextlib.ExitStack, files: int, size: int) -> None:
-        """Count more files to hash: the bar opens at the first and grows with the walk."""
-        if self._bar is None:
-            self._bar = bars.enter_context(phase(self.progress, "Hashing", files=files, bytes=size))
-            return
-        self._bar.grow(files, size)
+    def _grow(self, bars: contextlib.ExitStack, todo: _Todo) -> None:
+        """Count a batch's files to hash in the bar: it opens at the first and grows with
+        the walk (a batch at a time: a lock and a call per file cost 0.1 s in 100,000)."""
+        if todo:
+            size = sum(max(s, 0) for _, s in todo)
+            if self._bar is None:
+                self._bar = bars.enter_context(
+                    phase(self.progress, "Hashing", files=len(todo), bytes=size)
+                )
+            else:
+                self._bar.grow(len(todo), size)
 
     def _advance(self, hashed: _Hashed) -> None:
         if self._bar is not None and hashed:

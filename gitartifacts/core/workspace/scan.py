@@ -84,8 +84,8 @@ class FolderWalk:
 
     After the walk, `temps` lists our temporary files seen (left out of the rows) and
     `fingerprint` is the digest of all rows (see `Fingerprint`). Without `stat`, files are
-    not stat'ed (a third of a walk's time): rows hold names and zeros (for checks of the
-    names alone)."""
+    not stat'ed (a third of a walk's time): rows hold names and zeros, and `fingerprint`
+    means nothing."""
 
     def __init__(
         self,
@@ -130,7 +130,8 @@ class FolderWalk:
         if rows:
             rows.sort(key=lambda row: row[0].encode())
             group = (folder, rows)
-            self._fp.update(group)
+            if self.stat:  # without stat data, the rows are names and zeros
+                self._fp.update(group)
             yield group
 
 
