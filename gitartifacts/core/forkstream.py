@@ -40,8 +40,8 @@ R = TypeVar("R")
 AHEAD = 8
 # Batches with work done here before a fork is made: below that, it costs more than it saves.
 START_AFTER = 4
-# Results held here for the caller, at most, while the one to pass on next is the fork's.
-HELD = 16
+# Batches read and not yet passed on, at most (the memory of the stream).
+HELD = 24
 
 _LEN = struct.Struct("!I")
 _NOTE = struct.Struct("!BQQ")  # kind, offset and length of a result in the file
@@ -59,53 +59,111 @@ def streamed(
     """(kept, `fn(work)`) for each (kept, work) of `batches`, read lazily, in their order.
     Work (marshal-able) is shared with a fork of this process where that is allowed and
     pays (`forked.ALLOWED`, `forked.CAN_FORK`); none (empty) runs here, and `kept` never
-    leaves this process. In the fork, `setup` runs first
-    (to let go of what only the parent may use) and `finish` after its last batch (to seal
-    what it wrote): the stream ends only after that, and raises its failure, or a fork's
-    death, here. A failure or an early stop here kills the fork first."""
+    leaves this process. In the fork, `setup` runs first (to let go of what only the
+    parent may use) and `finish` after its last batch (to seal what it wrote): the stream
+    ends only after that, and raises its failure, or a fork's death, here. A failure or an
+    early stop here kills the fork first."""
     if fork is None:
         fork = forked.ALLOWED and forked.CAN_FORK
-    queue: deque[list[Any]] = deque()  # [kept, result, the fork's?]
-    child: _Feed | None = None
-    costly = 0
+    stream = _Stream(fn, iter(batches), setup, finish, fork)
     try:
-        for kept, work in batches:
-            here = True
-            if fork and work:
-                costly += 1
-                if child is None and costly > START_AFTER:
-                    try:
-                        child = _Feed.start(fn, setup, finish)
-                    except OSError:  # no process to be had (a limit): all of it here
-                        fork = False
-                here = child is None or child.in_hand >= AHEAD
-            if here:
-                queue.append([kept, fn(work), False])
-            else:
-                assert child is not None
-                child.send(work)
-                queue.append([kept, None, True])
-            yield from _ready(queue, child, wait=len(queue) > HELD)
-        yield from _ready(queue, child, wait=True)
-        if child is not None:
-            child.end()
-            child = None
+        yield from stream.run()
     finally:
-        if child is not None:
-            child.stop()
+        stream.stop()
 
 
-def _ready(queue: deque[list[Any]], child: _Feed | None, wait: bool) -> Iterator[tuple[Any, Any]]:
-    """Pass on the results at the front of `queue` that are in; with `wait`, all of them."""
-    while queue:
-        front = queue[0]
-        if front[2]:
-            assert child is not None
-            if not child.has_result(wait):
+class _Stream:
+    """The batches in order, [kept, result, the fork's?] each, from read to passed on.
+
+    Before each result is passed on, the fork's hands are filled: the caller's work on a
+    result (a listing, the state) takes long enough that a fork fed only between results
+    ran dry (it was idle a sixth of an add). This process does a batch itself only when it
+    has nothing to pass on and the fork's hands are full."""
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        batches: Iterator[tuple[Any, Any]],
+        setup: Callable[[], None],
+        finish: Callable[[], None],
+        fork: bool,
+    ) -> None:
+        self.fn, self.batches, self.setup, self.finish = fn, batches, setup, finish
+        self.fork = fork
+        self.queue: deque[list[Any]] = deque()
+        self.child: _Feed | None = None
+        self.costly = 0
+        self.more = True  # batches left to read
+
+    def run(self) -> Iterator[tuple[Any, Any]]:
+        queue = self.queue
+        while True:
+            self._feed()
+            if queue and self._ready(queue[0]):
+                kept, result, _ = queue.popleft()
+                yield kept, result
+            elif self.more and len(queue) < HELD:
+                self._next()
+            elif queue:
+                assert self.child is not None
+                self.child.has_result(wait=True)
+            else:
+                break
+        if self.child is not None:
+            self.child.end()
+            self.child = None
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+    def _feed(self) -> None:
+        """Send the fork batches while it holds fewer than `AHEAD`."""
+        child = self.child
+        while child is not None and child.in_hand < AHEAD and len(self.queue) < HELD:
+            if (batch := self._read()) is None:
                 return
-            front[1] = child.take()
-        queue.popleft()
-        yield front[0], front[1]
+            self._place(*batch)
+
+    def _next(self) -> None:
+        """The next batch: to the fork if it has room (made now, if it is time), else here."""
+        if (batch := self._read()) is None:
+            return
+        kept, work = batch
+        if self.fork and work:
+            self.costly += 1
+            if self.child is None and self.costly > START_AFTER:
+                try:
+                    self.child = _Feed.start(self.fn, self.setup, self.finish)
+                except OSError:  # no process to be had (a limit): all of it here
+                    self.fork = False
+        self._place(kept, work)
+
+    def _place(self, kept: Any, work: Any) -> None:
+        child = self.child
+        if work and child is not None and child.in_hand < AHEAD:
+            child.send(work)
+            self.queue.append([kept, None, True])
+        else:
+            self.queue.append([kept, self.fn(work), False])
+
+    def _read(self) -> tuple[Any, Any] | None:
+        if self.more:
+            batch = next(self.batches, None)
+            if batch is not None:
+                return batch
+            self.more = False
+        return None
+
+    def _ready(self, front: list[Any]) -> bool:
+        """Whether the front's result is in (taken from the fork when it is its)."""
+        if not front[2]:
+            return True
+        assert self.child is not None
+        if not self.child.has_result(wait=False):
+            return False
+        front[1], front[2] = self.child.take(), False
+        return True
 
 
 class _Feed:

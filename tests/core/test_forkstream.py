@@ -54,6 +54,19 @@ def test_results_come_in_order_each_batch_once_shared_with_a_fork() -> None:
     assert os.getpid() in pids and len(pids) == 2
 
 
+def test_a_slow_caller_keeps_the_fork_fed_and_hashes_nothing_itself() -> None:
+    """The caller's work on each result (a listing, stat rows) is where the fork ran dry
+    when it was fed only between results; now it is topped up before each one, and this
+    process does a batch itself only when it has nothing to pass on."""
+    ran: list[int] = []
+    for _, result in _stream(_pids, [(i, [i]) for i in range(200)]):
+        ran.append(result[0][1])  # type: ignore[index]
+        time.sleep(0.003)  # the caller's work on a result: the fork's are in by then
+    first = next(i for i, pid in enumerate(ran) if pid != os.getpid())
+    steady = ran[first + 2 * forkstream.HELD :]  # after the fork got going
+    assert len(steady) > 100 and steady.count(os.getpid()) <= 1, ran
+
+
 def test_empty_work_few_batches_or_no_fork_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
     few = WORK[: forkstream.START_AFTER]
     empty = [(i, []) for i in range(50)]
