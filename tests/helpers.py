@@ -25,6 +25,15 @@ VENV_BIN = Path(sys.executable).parent
 MANIFEST_HEADER = b"gitartifacts-manifest-v1\n"
 
 
+def process_running(pid: int) -> bool:
+    """Whether `pid` runs (an orphan that ended may wait as a zombie for a reaper)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -4,9 +4,9 @@ An add of 100,000 small files spends half its time reading, hashing and packing 
 file at a time in Python; the other half walks the folders, builds the listing and writes
 the stat cache, which must stay in one process (the SQLite connection, the listing's
 order). So the command's process keeps all of that and hands batches of files to one fork
-(see `forked` for why processes, not threads). It hands a batch over while the fork holds
-fewer than `AHEAD`, and does the batch itself otherwise: whichever process is faster does
-more, and neither waits for the other unless a result it must pass on next is not back.
+(see `forked` for why processes, not threads). It keeps the fork holding `AHEAD` batches,
+and does a batch itself only when it has nothing to pass on (see `_Stream`): whichever
+process is faster does more, and neither waits for the other for long.
 
 The fork gets each batch through a pipe (marshal: batches and results are plain lists,
 tuples, strings and numbers) and appends its results to an unlinked temporary file, saying

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, sha, stderr_error_line
+from helpers import GitRepo, process_running, sha, stderr_error_line
 
 from gitartifacts.core import forked
 from gitartifacts.core.objecterrors import CorruptObjectError
@@ -154,16 +154,7 @@ list(forked.shared_map(fn, [[i] for i in range(40)], done=lambda b: None, fork=T
     done = list(tmp_path.iterdir())
     child = {p.name.split("-")[0] for p in done}
     assert len(child) == 1 and 2 <= len(done) <= 5, done  # started, then stopped within a batch
-    assert not _running(int(child.pop()))
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` runs (an orphan that ended may wait as a zombie for a reaper)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    assert not process_running(int(child.pop()))
 
 
 # ---------------------------------------------------------------- a command line checkout

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import GitRepo, make_repo
+from helpers import GitRepo, make_repo, process_running
 
 from gitartifacts.core import forked, forkstream
 from gitartifacts.core.objecterrors import CorruptObjectError
@@ -209,18 +209,10 @@ for _ in forkstream.streamed(fn, work, setup=setup, finish=finish, fork=True):
     assert proc.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 10
     (child,) = [p for p in tmp_path.iterdir() if p.name.isdigit()]
-    while _running(int(child.name)) and time.monotonic() < deadline:
+    while process_running(int(child.name)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _running(int(child.name))
+    assert not process_running(int(child.name))
     assert not (tmp_path / "finished").exists()
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 # ---------------------------------------------------------------- a command line add
