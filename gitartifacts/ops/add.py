@@ -91,11 +91,14 @@ def add(
         refs = refs or old_refs
     ref_entries = resolve_refs(project, refs, checksum, max_objects)
     where: Placement | None = None
+    seen: add_walk.Seen | None = None
     if paths or not refs:
-        where = _placed(project, name, paths, existing, stored, force, prefix, ref_entries)
+        where, seen = _placed(project, name, paths, existing, stored, force, prefix, ref_entries)
     # Nothing has been written before this point: bad input leaves repo and cache untouched.
     ensure_init(project)
-    snap = add_walk.snapshot(project, where, ref_entries, limit=inline_limit, progress=progress)
+    snap = add_walk.snapshot(
+        project, where, ref_entries, limit=inline_limit, progress=progress, seen=seen
+    )
     m = _manifest(name, type, snap.built, where, existing, description, metadata, ttl)
     rel = _write_and_stage(project, m, where, snap.built.tops)
     remember_workspace(project, m, snap.fingerprint, snap.built.tops)
@@ -251,8 +254,9 @@ def _placed(
     force: bool,
     prefix: str,
     ref_entries: dict[str, mf.Entry],
-) -> Placement:
-    """Where the files go, after checking they may become this artifact."""
+) -> tuple[Placement, add_walk.Seen]:
+    """Where the files go, after checking they may become this artifact; what the check
+    saw of them."""
     where = plan_paths(project, paths, existing, prefix, stored_tops=stored)
     if paths and existing is not None and not force:
         check_same_place(project, existing, where)
@@ -265,8 +269,7 @@ def _placed(
             f"reference entry {clash[0]!r} has the name of a local path",
             "name it: --ref NAME=URI",
         )
-    add_walk.check_files(project, where)
-    return where
+    return where, add_walk.check_files(project, where)
 
 
 def _manifest(

@@ -4,6 +4,8 @@ a time, so memory stays flat however many files there are."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
@@ -20,6 +22,13 @@ from gitartifacts.ops import reuse
 from gitartifacts.ops.paths import Placement, join_path
 
 _RENEW_EVERY = 5000  # objects renewed, and their use recorded, at once
+# An add of at least this many files, of at most this mean size, hashes on two processes
+# (see DigestWalk): fewer or larger files stay on threads, which large files keep busy (the
+# hashing and copying let go of the interpreter lock), where a names-only walk could not
+# cut batches by bytes.
+SHARED_FILES = 2048
+SHARED_MEAN = 64 * 1024
+_SAMPLE_EVERY = 64  # files stat'ed by the name check, to guess the mean size
 
 Files = list[tuple[str, mf.Entry]]  # one folder's entries: (name, entry) sorted by name bytes
 
@@ -37,9 +46,11 @@ def snapshot(
     *,
     limit: int = mf.INLINE_LIMIT,
     progress: Progress | None = None,
+    seen: Seen | None = None,
 ) -> Snapshot:
     """Store the files `where` names, merged with the reference entries `refs`, and build
-    the artifact's listing (inline up to `limit` entries)."""
+    the artifact's listing (inline up to `limit` entries). `seen`: what `check_files`
+    found (many small files are hashed on two processes)."""
 
     def put(hex_: str, data: bytes) -> None:
         project.cache.add_bytes(data, "sha256:" + hex_)
@@ -50,12 +61,20 @@ def snapshot(
         return Snapshot(builder.finish(), None, True)
     source = where.source
     base = str(project.root / source)
-    # Files the stat cache knows nothing of are stat'ed as they are read (see DigestWalk).
-    known = project.state.holds_under("" if source in ("", ".") else f"{source}/")
-    walk = FolderWalk(base, where.tops, what=source, ignore=project.ignore_for(source), stat=known)
+    share = seen is not None and seen.files >= SHARED_FILES and seen.mean <= SHARED_MEAN
+    # Many small files the stat cache knows nothing of are stat'ed as they are read.
+    stat = not share or project.state.holds_under("" if source in ("", ".") else f"{source}/")
+    walk = FolderWalk(base, where.tops, what=source, ignore=project.ignore_for(source), stat=stat)
     renew = _Renewer(project, base)
     digests = DigestWalk(
-        walk, project.state, source, base, store=project.cache, progress=progress, held=renew.add
+        walk,
+        project.state,
+        source,
+        base,
+        store=project.cache,
+        progress=progress,
+        held=renew.add,
+        share=share,
     )
     local = _entries(digests, where.prefix)
     _feed(builder, merge_folders(local, _grouped(refs)))
@@ -66,12 +85,21 @@ def snapshot(
     return Snapshot(builder.finish(), fingerprint, digests.trusted)
 
 
-def check_files(project: Project, where: Placement) -> None:
+class Seen(NamedTuple):
+    """What `check_files` saw: how many files, and their mean size guessed from a sample."""
+
+    files: int
+    mean: float
+
+
+def check_files(project: Project, where: Placement) -> Seen:
     """Refuse, before anything is stored, a file whose path cannot be an entry and a named
-    path holding no files: one walk of the names, a folder at a time."""
+    path holding no files: one walk of the names, a folder at a time, which also counts the
+    files and stats one in `_SAMPLE_EVERY`."""
     source = where.source
+    base = str(project.root / source)
     walk = FolderWalk(
-        str(project.root / source),
+        base,
         where.tops,
         what=source,
         ignore=project.ignore_for(source),
@@ -79,6 +107,7 @@ def check_files(project: Project, where: Placement) -> None:
     )
     seen: set[str] = set()
     what = f"file name under {source}"
+    count = sampled = sampled_bytes = 0
     for folder, rows in walk:
         entry_folder = where.prefix + folder if folder else where.prefix.rstrip("/")
         if folder:
@@ -86,7 +115,13 @@ def check_files(project: Project, where: Placement) -> None:
         else:
             seen.update(row[0] for row in rows)
         mf.validate_entry_names(entry_folder, [row[0] for row in rows], what)
+        for row in rows[-count % _SAMPLE_EVERY :: _SAMPLE_EVERY]:
+            with contextlib.suppress(OSError):  # gone since: the add will say so
+                sampled_bytes += os.stat(os.path.join(base, folder, row[0])).st_size
+                sampled += 1
+        count += len(rows)
     _check_not_empty(where, seen)
+    return Seen(count, sampled_bytes / sampled if sampled else 0.0)
 
 
 def _feed(

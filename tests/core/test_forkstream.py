@@ -22,6 +22,7 @@ from gitartifacts.core.workspace.scan import FolderWalk
 from gitartifacts.errors import GitArtifactsError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import add as ops_add
+from gitartifacts.ops import add_walk
 
 WORK = [(i, [i, i + 1]) for i in range(0, 120, 2)]  # (kept, work)
 
@@ -263,3 +264,19 @@ def test_a_bad_name_among_thousands_refuses_the_add_before_anything_is_stored(
     assert "invalid file name under data/many 'd3/bad\\\\name.txt'" in proc.stderr
     assert sorted(p for p in repo.cache.rglob("*") if p.is_file()) == before
     assert not (repo.root / ".artifacts/many.yaml").exists()
+
+
+@pytest.mark.parametrize(("mean", "packs"), [(64 * 1024, 2), (1024, 1)])
+def test_only_many_small_files_are_hashed_on_two_processes(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, mean: int, packs: int
+) -> None:
+    """Fewer or larger files keep the stat walk and the threads (a names-only walk cannot
+    cut batches by bytes, and large files keep threads busy)."""
+    monkeypatch.setattr(forked, "ALLOWED", True)
+    monkeypatch.setattr(forked, "CAN_FORK", True)
+    monkeypatch.setattr(add_walk, "SHARED_MEAN", mean)
+    files = {f"data/many/d{i % 3}/f{i:04}.bin": bytes([i % 251]) * 2000 for i in range(3000)}
+    repo.write(files)
+    ops_add.add(Project.open(repo.root), [str(repo.root / "data/many")], name="many", type="x")
+    assert len(list((repo.cache / "packs").glob("*.idx"))) == packs
+    repo.ga("verify", "many")

@@ -55,7 +55,8 @@ class DigestWalk:
     disk. After the walk, `trusted` is False when some file changed too recently for its
     stat to be trusted next time, and `fingerprint` is the walk's (see `Fingerprint`). On
     an add (a `store`), `held` is given the digests of the objects the cache held
-    already, a batch at a time: the ones a writer renews."""
+    already, a batch at a time: the ones a writer renews. With `share` (many small files)
+    the hashing is shared with a fork where the command line allows it."""
 
     def __init__(
         self,
@@ -66,8 +67,10 @@ class DigestWalk:
         store: ObjectStore | None = None,
         progress: Progress | None = None,
         held: Callable[[list[str]], None] | None = None,
+        share: bool = False,
     ) -> None:
         self.walk = walk
+        self.share = share
         self.state = state
         self.prefix = "" if path in (None, ".", "") else f"{path}/"
         self.base = base
@@ -110,10 +113,10 @@ class DigestWalk:
     def _hashed(
         self, batches: Iterator[tuple[list[_Part], _Todo]]
     ) -> Iterator[tuple[list[_Part], _Hashed]]:
-        """Each batch with its files hashed, in order: on the command line shared with a
-        fork (which packs what it stores into a pack of its own, sealed before the walk
-        ends), else on threads where the files are large enough to pay for them."""
-        if forked.ALLOWED and forked.CAN_FORK:
+        """Each batch with its files hashed, in order: with `share`, on the command line,
+        shared with a fork (which packs what it stores into a pack of its own, sealed
+        before the walk ends), else on threads where the files are large enough to pay."""
+        if self.share and forked.ALLOWED and forked.CAN_FORK:
             store = self.store
             yield from streamed(
                 self._hash,
