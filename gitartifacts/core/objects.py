@@ -208,8 +208,9 @@ class ObjectStore:
         return digest
 
     def put(self, digest: str, data: bytes, pack: bool = True) -> bool:
-        """Store `data`; whether the cache held it already, other than in a pending pack
-        (what a writer must renew: see ops/reuse.py)."""
+        """Store `data`, bytes that hash to `digest` (computed or checked by the caller);
+        whether the cache held it already, other than in a pending pack (what a writer must
+        renew: see ops/reuse.py)."""
         if pack and self.pack_small and len(data) <= SMALL:
             if self._loose.may_hold(digest) and os.path.exists(self.spath(digest)):
                 return True
