@@ -151,13 +151,8 @@ class _Child:
     def stop(self) -> None:
         """End the child if it is still running (a failure or Ctrl-C here) and let go of its
         files."""
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.pid = 0
+        kill(self.pid)
+        self.pid = 0
         os.close(self.pipe)
         self.out.close()
 
@@ -187,6 +182,14 @@ def _serve(
             out.flush()
         finally:
             os._exit(code)
+
+
+def kill(pid: int) -> None:
+    """End forked process `pid` (0: none) at once and reap it, so no zombie is left."""
+    if pid:
+        with contextlib.suppress(ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def unfinished(status: int) -> GitArtifactsError:

@@ -23,7 +23,6 @@ import marshal
 import os
 import pickle
 import select
-import signal
 import struct
 import tempfile
 from collections import deque
@@ -242,11 +241,8 @@ class _Feed:
 
     def stop(self) -> None:
         """Kill the fork if it runs, and let go of its files."""
-        if self.pid:
-            with contextlib.suppress(ChildProcessError):
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = 0
+        forked.kill(self.pid)
+        self.pid = 0
         self._close()
 
     def _died(self) -> None:

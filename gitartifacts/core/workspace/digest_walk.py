@@ -97,7 +97,8 @@ class DigestWalk:
                 for f, got, stats in self._digested(batch, hashed, new):
                     if f != folder and folder is not None:
                         yield folder, files
-                        self._fp.update((folder, seen))
+                        if not self.walk.stat:
+                            self._fp.update((folder, seen))
                         files, seen = [], []
                     folder = f
                     files += got
@@ -107,7 +108,8 @@ class DigestWalk:
                     new = []
             if folder is not None:
                 yield folder, files
-                self._fp.update((folder, seen))
+                if not self.walk.stat:
+                    self._fp.update((folder, seen))
             self.trusted &= self.state.record(new, started)
 
     def _hashed(
