@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from gitartifacts.core import cachelock, listing
 from gitartifacts.core import manifest as mf
 from gitartifacts.core.foldertree import inline_tree, iter_tree
-from gitartifacts.core.hashing import hex_of
 from gitartifacts.core.progress import Progress, phase
 from gitartifacts.errors import CacheError
 from gitartifacts.gitmodel import notes as run_notes
@@ -297,7 +296,7 @@ def fetch_listing(project: Project, store: RemoteStore, root: str, jobs: int) ->
         count += len(missing)
         nxt: list[str] = []
         for d in level:
-            for h in listing.listing_children(project.cache.read(d), hex_of(d)):
+            for h in listing.subfolder_listings(project.cache.read(d)):
                 if "sha256:" + h not in seen:
                     seen.add("sha256:" + h)
                     nxt.append("sha256:" + h)

@@ -86,6 +86,18 @@ def test_a_listing_round_trips_to_the_same_entries_and_digest() -> None:
     )
 
 
+def test_the_subfolders_a_fetch_follows_are_those_a_full_parse_names() -> None:
+    entries = entries_of(2500, 25)
+    entries["top/ref.csv"] = mf.Entry('etag:"abc"', 7, "s3://bucket/raw/a.csv", "3HL4kq")
+    entries["t\u2028x/f.txt"] = mf.Entry(sha(b"e"), 1)  # a line separator in a name
+    entries["t/t.txt"] = mf.Entry(sha(b"t"), 1)  # a folder and a file named like the kind
+    _, objects = listing.with_listing(mf.build("big", "dataset", entries))
+    assert sum(len(listing.listing_children(d)) for d in objects.values()) >= 27
+    for hex_, data in objects.items():
+        assert listing.subfolder_listings(data) == listing.listing_children(data, hex_)
+    assert listing.subfolder_listings(b"not a listing\nt\tx\t" + b"a" * 64 + b"\t1\t1\n") == []
+
+
 def test_one_file_change_rewrites_only_the_listing_objects_on_its_path() -> None:
     entries = entries_of(1500, 30)
     _, before = listing.with_listing(mf.build("big", "dataset", entries))
