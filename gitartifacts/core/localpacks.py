@@ -127,9 +127,14 @@ class LocalPacks:
         walk's) has read pages of most indexes: they are released after it."""
         out = [d for d in digests if d not in loose and self.find(d) is None]
         if len(digests) >= RELEASE_AFTER:
-            for index in self._finder.indexes:
-                index.release()
+            self.release()
         return out
+
+    def release(self) -> None:
+        """Let the kernel take back the pages of every index read so far: after a large
+        batch of lookups, which read pages of most of them."""
+        for index in self._finder.indexes:
+            index.release()
 
     def pack_path(self, name: str) -> str:
         return os.path.join(self.folder, f"{name}.pack")

@@ -64,8 +64,9 @@ def test_the_finder_tries_the_index_that_answered_last_first_and_releases_the_on
     where = finder.find(bytes.fromhex(_digest(750)[7:]))
     assert where is not None and where.pack == "p7"
     assert [i.lookups for i in indexes] == [1] * 8  # the first lookup goes through all
+    assert all(i.releases == 1 for i in indexes)  # once its table is made, read whole
     for i in indexes:
-        i.lookups = 0
+        i.lookups = i.releases = 0
     for n in range(700, 800):  # the same pack again: one lookup each
         assert finder.find(bytes.fromhex(_digest(n)[7:])) is not None
     assert indexes[7].lookups == 100 and sum(i.lookups for i in indexes) == 100
@@ -146,7 +147,7 @@ def test_after_many_misses_one_filter_of_all_indexes_answers_them_and_is_carried
     assert sum(i.lookups for i in indexes) - before < 8 * 10
 
 
-def test_a_carried_filter_that_would_overflow_is_dropped_and_built_again() -> None:
+def test_a_carried_filter_that_would_overflow_is_built_again_larger_at_once() -> None:
     small = [_index(f"p{k}", range(100 * k, 100 * k + 100)) for k in range(5)]
     finder = RecentFirst(small)
     for n in range(UNION_AFTER):
@@ -154,10 +155,27 @@ def test_a_carried_filter_that_would_overflow_is_dropped_and_built_again() -> No
     assert finder._union is not None
     big = _index("big", range(1000, 1000 + finder._union.capacity))
     after = RecentFirst([*small, big], previous=finder)
-    assert after._union is None  # over capacity: not carried
+    # Over capacity: a larger filter of every index, not the carried one.
+    assert after._union is not None and after._union.capacity > finder._union.capacity
+    assert after._union.members == {index.pack for index in [*small, big]}
     for n in (5, 1000, 1000 + finder._union.capacity - 1):
         assert after.find(bytes.fromhex(_digest(n)[7:])) is not None
-    for n in range(UNION_AFTER):
-        after.find(bytes.fromhex(_digest(-n - 1)[7:]))
-    assert after._union is not None and after._union.capacity > finder._union.capacity
-    assert after.find(bytes.fromhex(_digest(1000)[7:])) is not None
+    assert after.find(bytes.fromhex(_digest(-1)[7:])) is None
+
+
+def test_after_a_miss_the_filter_answers_before_the_recent_indexes() -> None:
+    indexes = [_index(f"p{k}", range(100 * k, 100 * k + 100)) for k in range(8)]
+    finder = RecentFirst(indexes)
+    for n in range(UNION_AFTER):  # misses: the filter of all the indexes is built
+        finder.find(bytes.fromhex(_digest(-n - 1)[7:]))
+    assert finder.find(bytes.fromhex(_digest(750)[7:])) is not None
+    asked: list[str] = []
+    for index in indexes:
+        find_raw = index.find_raw
+        index.find_raw = lambda raw, f=find_raw, p=index.pack: asked.append(p) or f(raw)  # type: ignore[method-assign,misc]
+    assert finder.find(bytes.fromhex(_digest(-5000)[7:])) is None
+    assert asked == ["p7"]  # after a hit: the recent index first, then the filter
+    asked.clear()
+    assert finder.find(bytes.fromhex(_digest(-5001)[7:])) is None
+    assert asked == []  # after a miss: the filter alone
+    assert finder.find(bytes.fromhex(_digest(751)[7:])) is not None  # and hits still found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from servers import Bucket, FileServer
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.errors import CacheError
 from gitartifacts.remote import packfetch, packindex, packs
+from gitartifacts.remote.keys import KeyInfo
 from gitartifacts.remote.objstore import TooLargeError
 from gitartifacts.remote.packindex import Located
 from gitartifacts.remote.store import RemoteStore
@@ -148,6 +149,42 @@ def test_a_pack_kept_by_two_fetches_of_different_halves_indexes_both(tmp_path: P
     # The second keeping did not drop what the first indexed: every object is there.
     assert sorted(d for d, _, _ in kept) == sorted(digests)
     assert assert_cache_sound(cache.root) == len(digests)
+
+
+def test_one_store_lists_the_packs_again_only_for_what_its_listing_lacks_or_lost(
+    tmp_path: Path,
+) -> None:
+    source = ObjectStore(tmp_path / "source")
+    first = [source.add_bytes(f"a{i:03}".encode().ljust(300, b"x")) for i in range(40)]
+    second = [source.add_bytes(f"b{i:03}".encode().ljust(300, b"x")) for i in range(20)]
+    remote = tmp_path / "store"
+    RemoteStore(str(remote)).upload(source, first)
+    store = RemoteStore(str(remote))
+    listed: list[str] = []
+    list_keys = store._list_keys
+
+    def noted(prefix: str) -> list[KeyInfo]:
+        listed.append(prefix)
+        return list_keys(prefix)
+
+    store._list_keys = noted  # type: ignore[method-assign]
+    cache = ObjectStore(tmp_path / "cache", pack_small=True)
+    store.download(cache, first[:10])
+    store.download(cache, first[10:20])
+    assert listed == ["packs/"]  # the second found all it wanted in the first listing
+    RemoteStore(str(remote)).upload(source, second)  # another clone pushes
+    store.download(cache, second)
+    assert listed == ["packs/", "packs/"]
+    # A gc repacks the rest of `first` into a new pack and removes the old one, which
+    # this store's listing still names: what it could not read is looked for again.
+    old = store.packs.view(refresh=False).find(first[0])
+    assert old is not None
+    RemoteStore(str(remote)).upload(source, first[20:])
+    for path in (remote / "packs").glob(f"{old.pack}.*"):
+        path.unlink()
+    store.download(cache, first[20:])
+    assert listed == ["packs/"] * 3
+    assert sorted(_cache_digests(cache.root)) == sorted(first + second)
 
 
 def test_a_corrupt_pack_byte_fails_the_pull_naming_the_file_and_keeps_nothing_of_that_pack(
@@ -449,30 +486,54 @@ def _view_of(indexes: int, per: int) -> tuple[packs.PackView, list[list[str]]]:
     return packs.PackView(found, packs.PackListing({}, {})), digests
 
 
-def test_a_batch_in_pack_order_is_located_one_by_one_through_the_packs_it_lies_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The packs whose records `PackIndex.locate` goes through, in order."""
     from gitartifacts.core.packformat import PackIndex
 
+    passed: list[str] = []
+    locate = PackIndex.locate
+
+    def noted(self: PackIndex, wanted: Collection[bytes]) -> Iterator[tuple[bytes, Located]]:
+        passed.append(self.pack)
+        return locate(self, wanted)
+
+    monkeypatch.setattr(PackIndex, "locate", noted)
+    return passed
+
+
+def test_a_batch_is_located_by_one_pass_over_each_pack_it_lies_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     view, digests = _view_of(20, 100)
-    monkeypatch.setattr(PackIndex, "locate", lambda *_: pytest.fail("a pass over every index"))
+    passed = _passes(monkeypatch)
     wanted = [d for pack in digests[5:7] for d in pack[:40]] + ["sha256:" + "0" * 64]
     got = view.locate(wanted)
     assert set(got) == set(wanted[:-1])
     assert {got[d].pack for d in digests[5][:40]} == {f"{5:064x}"}
     assert got[digests[6][32]].offset == 320
-    assert view._finder.scans <= 3  # two packs found, one digest in none: no pass over all
+    assert passed == [f"{5:064x}", f"{6:064x}"]  # the two packs it lies in, once each
+    assert view._finder.scans <= 3  # a digest of each found its pack; one is in none
 
 
-def test_a_batch_strewn_over_many_packs_is_located_whole_at_a_bounded_cost() -> None:
+def test_a_batch_strewn_over_many_packs_passes_over_each_pack_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gitartifacts.core.packformat import PackIndex
+
     view, digests = _view_of(20, 100)
+    passed = _passes(monkeypatch)
+    released: list[str] = []
+    monkeypatch.setattr(PackIndex, "release", lambda self: released.append(self.pack))
     strewn = [digests[p][i] for i in range(6) for p in range(20)]  # every lookup leaves the recent
     got = view.locate(strewn)
     assert set(got) == set(strewn)
     assert all(got[digests[p][i]].pack == f"{p:064x}" for i in range(6) for p in range(20))
-    # One pass over the records costs what 100 lookups through every index do: then the pass.
-    assert 100 <= view._finder.scans <= 102
-    assert len(strewn) * 16 < 20 * 100  # few enough to be looked up one by one at first
+    assert sorted(passed) == [f"{p:064x}" for p in range(20)]
+    assert view._finder.scans <= 20  # one lookup a pack: the first of each
+    assert set(released) == {f"{p:064x}" for p in range(20)}  # their pages let go
+    many = [d for pack in digests for d in pack[:10]]  # many next to all the records
+    passed.clear()
+    assert set(view.locate(many)) == set(many) and len(passed) == 20
 
 
 def test_the_digest_filters_hold_every_member_and_few_others() -> None:
