@@ -90,7 +90,24 @@ def test_missing_answers_the_same_by_listing_shards_or_asking_each_name(
     assert store.missing(asked) == absent  # in the order asked
     assert store.missing(stored) == []
     assert ObjectStore(tmp_path / "empty").missing(asked) == asked
-    assert bool(listed) == (per_asked > 0)
+    shards = [p for p in listed if not p.endswith("/")]  # not the folder of the shards
+    assert bool(shards) == (per_asked > 0)
+
+
+def test_digests_whose_shard_folder_is_absent_are_missing_without_a_look_at_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitartifacts.core import shards as cache_mod
+
+    store = ObjectStore(tmp_path / "cache")
+    kept = store.add_bytes(b"the one loose object")
+    others = [sha(f"other {i}".encode()) for i in range(2000)]
+    others = [d for d in others if d[7:9] != kept[7:9]]
+    checked: list[str] = []
+    hex_of = cache_mod.hex_of
+    monkeypatch.setattr(cache_mod, "hex_of", lambda d: checked.append(d) or hex_of(d))
+    assert store.missing([*others, kept]) == others
+    assert checked == [kept]  # only the digest whose shard folder is there
 
 
 @pytest.mark.parametrize(
