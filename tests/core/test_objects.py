@@ -33,7 +33,7 @@ from helpers import (
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.workspace import digest_walk as ws
-from gitartifacts.errors import CacheError
+from gitartifacts.errors import CacheError, ManifestError
 from gitartifacts.gitmodel.project import Project
 from gitartifacts.ops import add as ops_add
 from gitartifacts.ops import status as ops_status
@@ -103,11 +103,13 @@ def test_digests_whose_shard_folder_is_absent_are_missing_without_a_look_at_each
     kept = store.add_bytes(b"the one loose object")
     others = [sha(f"other {i}".encode()) for i in range(2000)]
     others = [d for d in others if d[7:9] != kept[7:9]]
-    checked: list[str] = []
-    hex_of = cache_mod.hex_of
-    monkeypatch.setattr(cache_mod, "hex_of", lambda d: checked.append(d) or hex_of(d))
+    looked: list[str] = []
+    exists = os.path.exists
+    monkeypatch.setattr(cache_mod.os.path, "exists", lambda p: looked.append(p) or exists(p))
     assert store.missing([*others, kept]) == others
-    assert checked == [kept]  # only the digest whose shard folder is there
+    assert looked == [store.spath(kept)]  # only in the shard folder that is there
+    with pytest.raises(ManifestError, match="malformed object digest"):
+        store.missing([*others, "sha256:../../etc/passwd"])  # checked, there or not
 
 
 @pytest.mark.parametrize(
