@@ -126,6 +126,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: str | bytes, head: bool, ctype: str = "text/html") -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
+        try:
+            self._write(status, data, head, ctype)
+        except (BrokenPipeError, ConnectionResetError):
+            # The browser went away mid-answer (a page left while it loaded): no one is
+            # there to tell, and the terminal that runs the view is no place for it.
+            self.close_connection = True
+
+    def _write(self, status: int, data: bytes, head: bool, ctype: str) -> None:
         self.send_response(status)
         charset = "; charset=utf-8" if ctype.startswith("text/") else ""
         self.send_header("Content-Type", ctype + charset)

@@ -107,6 +107,27 @@ def test_unknown_things_are_404_pages(ui: UI) -> None:
     assert ui.stderr.read_text() == ""  # a 404 is no failure
 
 
+def test_a_browser_that_leaves_mid_answer_is_let_go_quietly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gitartifacts.web.server import _Handler
+
+    class Gone:
+        def write(self, data: bytes) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            pass
+
+    handler = _Handler.__new__(_Handler)  # no socket: only the answer's writing
+    handler.wfile = Gone()  # type: ignore[assignment]
+    handler.request_version, handler.requestline, handler.command = "HTTP/1.1", "GET /", "GET"
+    handler.close_connection = False
+    handler._send(200, "<p>a page", head=False)
+    assert handler.close_connection  # the connection is given up, nothing raised
+    assert capsys.readouterr().err == ""
+
+
 @slow
 def test_a_bad_name_is_one_line_not_a_traceback(ui: UI) -> None:
     assert "must not contain" in text(ui, "/lineage/other%2Fproject/v0", 400)
