@@ -35,7 +35,8 @@ def objects_present(prefix: str, digests: Iterable[str]) -> set[str]:
     whose shard is not there (all of them, in a cache that packs what is small) is only
     checked, not grouped and looked for (a million-object pull spent 2 s finding nothing).
     Every digest is checked (`hex_of`), whether or not it could be there: a malformed one
-    from a manifest is refused here, with its own error, whatever the cache holds.
+    is refused here, with its own error, whatever the cache holds (callers check theirs
+    where they read them too; this is the last line before a path).
     """
     try:
         there = set(os.listdir(prefix))

@@ -58,6 +58,7 @@ def batches(
     for m in manifests:
         yield from walk.manifest(m)
     for item in extra:
+        hex_of(item[0])  # a run record's object, from git notes: checked as a patch is
         yield from walk.add(item)
     yield walk.take()
 
@@ -92,6 +93,7 @@ class _Walk:
     def manifest(self, m: mf.Manifest) -> Iterator[Batch]:
         patch = m.metadata.get("patch") if m.type == "code" else None
         if isinstance(patch, str):
+            hex_of(patch)  # from the manifest, unchecked by the listing walk: refused here
             yield from self.add((patch, 0))
         if m.listing is not None and m.entries is None:
             yield from self.tree(m.listing, m, self.project.listing_reader(m), True)
