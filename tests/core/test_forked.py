@@ -28,12 +28,30 @@ def _run(fn, batches=BATCHES, fork=True):  # type: ignore[no-untyped-def]
     return out, seen
 
 
+def _slow(batch: list[int]) -> list[tuple[int, int]]:
+    time.sleep(0.01)  # long enough for the fork to start and take batches too
+    return [(x, os.getpid()) for x in batch]
+
+
 def test_every_batch_runs_once_shared_between_this_process_and_a_fork() -> None:
-    out, seen = _run(lambda batch: [(x, os.getpid()) for x in batch])
+    out, seen = _run(_slow)
     assert sorted(x for rows in out for x, _ in rows) == list(range(60))
     pids = {pid for rows in out for _, pid in rows}
     assert os.getpid() in pids and len(pids) == 2  # half of it ran in another process
     assert sorted(map(tuple, seen)) == sorted(map(tuple, BATCHES))  # the bar saw each once
+
+
+def test_the_process_with_more_to_do_besides_takes_fewer_batches() -> None:
+    parent = os.getpid()
+
+    def fn(batch: list[int]) -> list[int]:
+        time.sleep(0.04 if os.getpid() == parent else 0.004)  # the parent also records
+        return [os.getpid()] * len(batch)
+
+    out, _ = _run(fn)
+    pids = [rows[0] for rows in out]
+    assert len(pids) == len(BATCHES)
+    assert pids.count(parent) <= len(BATCHES) // 4  # a fixed half would be 10 of 20
 
 
 def test_few_batches_or_no_fork_stay_in_this_process() -> None:
@@ -63,8 +81,8 @@ def test_the_fork_is_only_made_where_the_command_line_allowed_it(
     assert {pid for rows in out for pid in rows} == {os.getpid()}
     monkeypatch.setattr(forked, "ALLOWED", True)
     monkeypatch.setattr(forked, "CAN_FORK", True)
-    out = forked.shared_map(lambda b: [os.getpid()], BATCHES, done=lambda b: None)
-    assert len({pid for rows in out for pid in rows}) == 2
+    out = forked.shared_map(_slow, BATCHES, done=lambda b: None)
+    assert len({pid for rows in out for _, pid in rows}) == 2
 
 
 def test_a_failure_in_the_fork_arrives_whole_before_this_process_ends_its_share() -> None:
@@ -95,6 +113,7 @@ def test_an_exception_that_does_not_pickle_arrives_as_its_text() -> None:
     def fn(batch: list[int]) -> list[int]:
         if os.getpid() != parent:
             raise Odd(1, 2)
+        time.sleep(0.01)
         return batch
 
     with pytest.raises(OSError, match="Odd: odd 1 2"):
@@ -107,6 +126,7 @@ def test_a_killed_fork_is_an_error_not_a_silent_half() -> None:
     def fn(batch: list[int]) -> list[int]:
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01)
         return batch
 
     with pytest.raises(GitArtifactsError, match="ended unfinished"):
@@ -194,7 +214,8 @@ def test_a_checkout_of_thousands_of_files_writes_each_and_records_its_stat(
 def test_a_corrupt_object_in_the_forks_share_fails_the_checkout_naming_it(
     many: GitRepo,
 ) -> None:
-    # Batches of 256 files in name order, dealt in turn: the second batch is the fork's.
+    # Batches of 256 files in name order, taken in turn: the second is the first the fork
+    # takes (this process would fail the same way on it).
     bad = "data/many/f0300.txt"
     pack = _pack_holding(many, MANY[bad].encode())
     data = bytearray(pack.read_bytes())

@@ -6,7 +6,6 @@ changed nothing."""
 from __future__ import annotations
 
 import itertools
-import marshal
 import os
 import stat
 import tempfile
@@ -14,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, NamedTuple
 
+from gitartifacts.core import spool
 from gitartifacts.core.foldertree import Line, TreeFolder, iter_tree, merge_folders
 from gitartifacts.core.hashing import sha256_file
 from gitartifacts.core.listing import ref_entry
@@ -86,12 +86,8 @@ class Survey:
 
     def changes(self) -> Iterator[Change]:
         """The changes spooled by `run`, in folder order."""
-        self._spool.seek(0)
-        while True:
-            try:
-                yield Change(*marshal.load(self._spool))
-            except EOFError:
-                return
+        for change in spool.load(self._spool):
+            yield Change(*change)
 
     def _folder(self, folder: str, tf: TreeFolder | None, rows: Rows) -> None:
         prefix = f"{folder}/" if folder else ""
@@ -115,7 +111,7 @@ class Survey:
         for rel in change.clashes:
             self._conflict(rel)
         self.deletes += len(change.deletes)
-        marshal.dump(tuple(change), self._spool)
+        spool.dump(self._spool, tuple(change))
 
     def _targets(
         self,
