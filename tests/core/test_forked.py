@@ -5,6 +5,7 @@ share reaches the user whole."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from helpers import GitRepo, process_running, sha, stderr_error_line
 
 from gitartifacts.core import forked
 from gitartifacts.core.objecterrors import CorruptObjectError
+from gitartifacts.core.workspace.scan import FolderWalk
 from gitartifacts.errors import GitArtifactsError
 
 BATCHES = [list(range(i, i + 3)) for i in range(0, 60, 3)]
@@ -158,6 +160,7 @@ def test_a_fork_whose_parent_is_killed_outright_stops_after_its_batch(tmp_path: 
 import os, signal, time
 from pathlib import Path
 from gitartifacts.core import forked
+from gitartifacts.core.workspace.scan import FolderWalk
 parent = os.getpid()
 def fn(batch):
     if os.getpid() == parent:
@@ -209,6 +212,30 @@ def test_a_checkout_of_thousands_of_files_writes_each_and_records_its_stat(
         rows = db.execute("SELECT path, digest FROM hashes WHERE path LIKE 'data/many/%'")
         recorded = dict(rows.fetchall())
     assert recorded == {rel: sha(text.encode()) for rel, text in MANY.items()}
+
+
+def test_a_checkout_into_a_new_folder_records_the_fingerprint_a_walk_finds(repo: GitRepo) -> None:
+    """Into a folder that was not there, the fingerprint comes from the stat data the two
+    processes took as they wrote: it must be exactly what a stat walk gives, folder order
+    and name order included ("b-c" sorts before "b/", "B" before "a"), ignored files out."""
+    files = {f"data/t/d{i % 13}/f{i:04}.txt": f"file {i}\n" for i in range(3000)}
+    files |= {"data/t/b-c": "1", "data/t/b/x": "2", "data/t/B": "3", "data/t/é/y": "4"}
+    files |= {"data/t/d1/skip.tmp": "5"}
+    repo.write(files)
+    repo.ga("add", "data/t", "--name", "t", "--type", "dataset")
+    repo.commit("t v0")
+    (repo.root / ".artifactignore").write_text("*.tmp\n")
+    shutil.rmtree(repo.root / "data/t")
+    repo.ga("checkout", "t")
+    base = repo.root / "data/t"
+    tops = sorted(os.listdir(base))
+    walk = FolderWalk(str(base), tops, "data/t", lambda rel: rel.endswith(".tmp"))
+    rows = [row for _, rs in walk for row in rs]
+    assert len(rows) == len(files) - 1
+    with sqlite3.connect(repo.root / ".git/artifacts/state.db") as db:
+        (fingerprint,) = db.execute("SELECT fingerprint FROM snapshots").fetchone()
+    assert fingerprint == walk.fingerprint
+    assert repo.ga_json("status", "t")[0]["clean"] is True
 
 
 def test_a_corrupt_object_in_the_forks_share_fails_the_checkout_naming_it(

@@ -29,23 +29,27 @@ class FileWriter:
         self.stored: dict[str, tuple[str, int, bool]] = {}  # the group: (digest, size, replaces)
         self.made: set[str] = set()
 
-    def run(self, group: dict[str, tuple[str, int, bool]], bar: Bar) -> None:
+    def run(self, group: dict[str, tuple[str, int, bool]], bar: Bar) -> dict[str, StatKey]:
         """Write the files of `group` (path under base -> digest, size, whether a file is
-        there now) and record their stat-cache rows."""
+        there now) and record their stat-cache rows; their stat data, by path."""
         self.stored, self.bar = group, bar
         os.makedirs(self.base, exist_ok=True)
+        stats: dict[str, StatKey] = {}
         rows: list[tuple[str, StatKey, str]] = []
         work = batches(list(group), lambda rel: group[rel][1])
         for written in shared_map(self.write, work, done=self.done):
-            rows += written
+            for rel, st, digest in written:
+                stats[rel] = st
+                rows.append((state_key(self.path, rel), st, digest))
             if len(rows) >= _RECORD_ROWS:
                 self._record(rows)
                 rows = []
         self._record(rows)
+        return stats
 
     def write(self, batch: list[str]) -> list[tuple[str, StatKey, str]]:
-        """Write the files of `batch` (in this process or a forked one); their stat-cache
-        rows."""
+        """Write the files of `batch` (in this process or a forked one); (path under base,
+        stat data, digest) of each."""
         res = []
         for rel in batch:
             self._make_parent(rel)
@@ -53,7 +57,7 @@ class FileWriter:
             # A small packed object is read and verified here, then written from memory.
             data = self.store.bytes_to_copy(digest, size) if self.copying and not replaces else None
             st = self.store.materialize(digest, os.path.join(self.base, rel), self.link, data)
-            res.append((state_key(self.path, rel), stat_key(st), digest))
+            res.append((rel, stat_key(st), digest))
         return res
 
     def done(self, batch: list[str]) -> None:
