@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gitartifacts.core.localpacks import PENDING, RELEASE_AFTER
+from gitartifacts.core.localpacks import PENDING
 from gitartifacts.core.objects import ObjectStore
 from gitartifacts.core.shards import objects_present
 from gitartifacts.errors import CacheError
@@ -45,18 +45,16 @@ def renew(store: ObjectStore, digests: Iterable[str]) -> list[str]:
     missing: list[str] = []
     packs: dict[str, list[str]] = {}
     unpacked: list[str] = []
-    asked = 0
-    for d in digests:
-        asked += 1
-        # Packed first: most small objects are, and a lookup in a mapped index costs no
-        # system call where a loose object's lstat would fail.
-        where = store.packs.find(d)
+    asked = list(digests)
+    # Packed first: most small objects are, and a lookup in a mapped index costs no system
+    # call where a loose object's lstat would fail; a batch is located pack by pack.
+    located = store.packs.locate(asked)
+    for d in asked:
+        where = located.get(d)
         if where is None:
             unpacked.append(d)
         elif where.pack != PENDING:  # a pending pack is new whenever it is sealed
             packs.setdefault(where.pack, []).append(d)
-    if asked >= RELEASE_AFTER:
-        store.packs.release()  # a fetch's batch asks about 20,000 objects
     # Loose objects: a fetch asks about 10,000 it lacks at once, and a shard folder listed
     # once answers for all of them where an lstat each would fail one by one.
     loose = objects_present(f"{store.objects}/", unpacked)

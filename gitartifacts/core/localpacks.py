@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 from gitartifacts.core.fsio import temp_name, unlink_quiet, write_all
@@ -39,8 +39,6 @@ from gitartifacts.core.packformat import (
 from gitartifacts.core.pendingfiles import create_locked, remove_orphans
 
 PACK_DIR = "packs"
-# A batch of this many lookups releases the index pages it read.
-RELEASE_AFTER = 1000
 # A pending pack is sealed once it holds this many bytes.
 SEAL_AT = 32 << 20
 # A flush with fewer objects than this writes them loose: a pack saves nothing there.
@@ -122,19 +120,33 @@ class LocalPacks:
                     self._fds[where.pack] = fd
         return os.pread(fd, where.length, where.offset)
 
-    def absent(self, digests: list[str], loose: Collection[str]) -> list[str]:
-        """Those of `digests` neither in `loose` nor packed, in order. A large batch (a long
-        walk's) has read pages of most indexes: they are released after it."""
-        out = [d for d in digests if d not in loose and self.find(d) is None]
-        if len(digests) >= RELEASE_AFTER:
-            self.release()
+    def locate(self, digests: Sequence[str]) -> dict[str, Located]:
+        """Where each of `digests` that is packed lies: pack by pack through the sealed
+        packs (`RecentFirst.locate`), then, as `find` does on a miss, among packs sealed
+        since and in the pending one."""
+        finder = self._finder
+        raws = [bytes.fromhex(d[7:]) for d in digests]
+        hits = finder.locate(raws)
+        out = {d: hits[raw] for d, raw in zip(digests, raws, strict=True) if raw in hits}
+        if len(out) == len(digests):
+            return out
+        with self._lock:
+            if self._changed(False):
+                self._relist()
+            for d, raw in zip(digests, raws, strict=True):
+                if d in out:
+                    continue
+                hit = self._finder.find(raw) if self._finder is not finder else None
+                if hit is None and self._pending is not None:
+                    hit = self._pending.find(raw)
+                if hit is not None:
+                    out[d] = hit
         return out
 
-    def release(self) -> None:
-        """Let the kernel take back the pages of every index read so far: after a large
-        batch of lookups, which read pages of most of them."""
-        for index in self._finder.indexes:
-            index.release()
+    def absent(self, digests: list[str], loose: Collection[str]) -> list[str]:
+        """Those of `digests` neither in `loose` nor packed, in order."""
+        found = self.locate([d for d in digests if d not in loose])
+        return [d for d in digests if d not in loose and d not in found]
 
     def pack_path(self, name: str) -> str:
         return os.path.join(self.folder, f"{name}.pack")

@@ -352,6 +352,42 @@ class RecentFirst:
             self._build()
         return None
 
+    def locate(self, order: Sequence[bytes]) -> dict[bytes, Located]:
+        """Where each of `order` (raw digests) held in some index lies (any index holding
+        it).
+
+        Digests many next to all the indexes' records are located by one pass over every
+        index. Fewer (a batch of 20,000 against a million) are located pack by pack: a
+        digest looked up through `find`, which tries first the packs that answered last,
+        names its pack, and one pass over that pack's records takes every digest of the
+        batch it holds. A walk's batch lies in the few packs its writer made, so a fetch of
+        a million objects looks up a few digests a pack where it looked up each one (7 s);
+        however strewn a batch is, no pack is passed over twice."""
+        out: dict[bytes, Located] = {}
+        if not self.indexes or not order:
+            return out
+        wanted = set(order)
+        if len(order) * 16 >= sum(index.count for index in self.indexes):
+            for index in self.indexes:
+                for raw, where in index.locate(wanted):
+                    out.setdefault(raw, where)
+                index.release()
+            return out
+        by_name = {index.pack: index for index in self.indexes}
+        for raw in order:
+            if raw not in wanted:
+                continue  # taken by the pass over its pack
+            hit = self.find(raw)
+            if hit is None or (holder := by_name.get(hit.pack)) is None:
+                continue
+            found = list(holder.locate(wanted))
+            holder.release()  # the pass read every page: `find` reads again what it uses
+            out.update(found)
+            wanted.difference_update(got for got, _ in found)
+        for index in self.indexes:  # the lookups read a page of each index they went past
+            index.release()
+        return out
+
     def _build(self) -> None:
         if self._building.acquire(blocking=False):  # one thread builds, the others go on
             try:

@@ -53,42 +53,9 @@ class PackView:
         self._finder = RecentFirst(self.indexes)
 
     def locate(self, digests: Iterable[str]) -> dict[str, Located]:
-        """Where each of `digests` held in some pack lies (any pack holding it).
-
-        Digests many next to all the packs' records are located by one pass over every
-        index. Fewer (a batch of 20,000 against a million) are located pack by pack: a
-        digest looked up through the finder, which tries first the packs that answered
-        last, names its pack, and one pass over that pack's records takes every digest
-        of the batch it holds. A walk's batch lies in the few packs its push wrote, so a
-        fetch of a million objects looks up a few digests a pack where it looked up each
-        one (7 s); however strewn a batch is, no pack is passed over twice."""
-        if not self.indexes:
-            return {}
-        order = [bytes.fromhex(d[7:]) for d in digests]
-        wanted = set(order)
-        out: dict[str, Located] = {}
-        if len(order) * 16 >= sum(index.count for index in self.indexes):
-            for index in self.indexes:
-                for raw, where in index.locate(wanted):
-                    out.setdefault("sha256:" + raw.hex(), where)
-                index.release()
-            return out
-        by_name = {index.pack: index for index in self.indexes}
-        for raw in order:
-            if raw not in wanted:
-                continue  # taken by the pass over its pack
-            hit = self._finder.find(raw)
-            if hit is None:
-                continue
-            index = by_name[hit.pack]
-            found = list(index.locate(wanted))
-            index.release()  # the pass read every page: the finder reads again what it uses
-            for got, at in found:
-                out["sha256:" + got.hex()] = at
-            wanted.difference_update(got for got, _ in found)
-        for index in self.indexes:  # the lookups read a page of each index they went past
-            index.release()
-        return out
+        """Where each of `digests` held in some pack lies (`RecentFirst.locate`)."""
+        located = self._finder.locate([bytes.fromhex(d[7:]) for d in digests])
+        return {"sha256:" + raw.hex(): where for raw, where in located.items()}
 
     def find(self, digest: str) -> Located | None:
         return self._finder.find(bytes.fromhex(digest[7:]))

@@ -25,8 +25,10 @@ from helpers import (
 )
 
 from gitartifacts.core import cachelock, pendingfiles
+from gitartifacts.core import localpacks as packs_module
 from gitartifacts.core.localpacks import PENDING, LocalPacks
 from gitartifacts.core.objects import ObjectStore
+from gitartifacts.core.packformat import PackIndex
 from gitartifacts.core.pendingfiles import claimed, remove_orphans
 from gitartifacts.core.shards import ShardFolders
 from gitartifacts.gitmodel.project import Project
@@ -174,6 +176,39 @@ def test_a_pending_object_is_readable_before_the_flush(tmp_path: Path) -> None:
     store.flush()
     assert store.read(digests[19]) == b"x19" and store.missing(digests) == []
     assert len(list((tmp_path / "cache/packs").glob("*.idx"))) == 1
+
+
+def test_a_batch_is_located_pack_by_pack_and_in_packs_sealed_since_and_the_pending_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObjectStore(tmp_path / "cache", pack_small=True)
+    sealed = []
+    for p in range(3):  # three sealed packs of 500 objects
+        sealed += [store.add_bytes(f"p{p} x{i}".encode()) for i in range(500)]
+        store.flush()
+    assert len(list((tmp_path / "cache/packs").glob("*.idx"))) == 3
+    assert store.packs.find(sealed[0]) is not None  # packs listed by this store
+    other = ObjectStore(tmp_path / "cache", pack_small=True)  # another writer's pack
+    later = [other.add_bytes(f"later {i}".encode()) for i in range(50)]
+    other.flush()
+    for pack in list(packs_module._OPEN.values()):  # it is one store per cache in a process
+        pack._checked = 0.0  # past its interval between listings
+    pending = [store.add_bytes(f"pending {i}".encode()) for i in range(5)]
+    absent = [sha(f"absent {i}".encode()) for i in range(5)]
+    batch = sealed[200:260] + later[:5] + pending + absent  # few next to 1,550 records
+    lookups: list[bytes] = []
+    find_raw = PackIndex.find_raw
+    monkeypatch.setattr(
+        PackIndex, "find_raw", lambda self, raw: lookups.append(raw) or find_raw(self, raw)
+    )
+    got = store.packs.locate(batch)
+    raw_sealed = {bytes.fromhex(d[7:]) for d in sealed}
+    assert len([r for r in lookups if r in raw_sealed]) == 1  # not one for each of 60
+    assert set(got) == set(batch) - set(absent)
+    assert {got[d].pack for d in pending} == {PENDING}
+    for d in got:
+        assert store.read(d) == store.packs.read(got[d])  # where it says, the object is
+    assert store.missing(batch) == absent
 
 
 def test_threads_that_miss_at_once_all_find_a_pack_another_writer_sealed(
