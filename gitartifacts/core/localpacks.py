@@ -27,11 +27,11 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 from gitartifacts.core.fsio import temp_name, unlink_quiet, write_all
+from gitartifacts.core.packfinder import RecentFirst
 from gitartifacts.core.packformat import (
     RECORD,
     Located,
     PackIndex,
-    RecentFirst,
     encode_raw,
     map_index,
     quick_problem,

@@ -22,9 +22,8 @@ import hashlib
 import mmap
 import os
 import struct
-import threading
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import NamedTuple
 
 # Objects up to this size are small: read whole, and the ones packs hold.
@@ -42,8 +41,6 @@ _SCAN = 8
 # Lookups that miss an index before it builds a filter of its digests: a few lookups
 # never pay for one, a walk over a million absent objects does not read every index page.
 FILTER_AFTER = 1024
-# Lookups that no index answered before a finder builds one filter of all their digests.
-UNION_AFTER = 1024
 # An index larger than this is refused unread (2 million records of 48 bytes).
 INDEX_LIMIT = HEADER.size + 2_000_000 * RECORD.size + TRAILER
 
@@ -73,7 +70,7 @@ class PackIndex:
         self._bits = min(16, max(8, self.count.bit_length()))
         self._fanout: array[int] | None = None
         self._misses = 0
-        self._filter: _Filter | None = None
+        self._filter: Filter | None = None
 
     def __iter__(self) -> Iterator[tuple[str, int, int]]:
         """(digest, offset, length) of every record, in digest order."""
@@ -92,7 +89,7 @@ class PackIndex:
         if hit is None:
             self._misses += 1
             if self._misses >= FILTER_AFTER and self._filter is None:
-                built = _Filter(self.count)
+                built = Filter(self.count)
                 built.add(self)
                 self._filter = built  # only once whole: other threads look without a lock
                 self.release()
@@ -231,7 +228,7 @@ def _fanout(records: bytes, base: int, count: int, bits: int) -> array[int]:
     return out
 
 
-class _Filter:
+class Filter:
     """A Bloom filter of digests, `per_key` bits a digest for `capacity` of them (an index's:
     10 bits, under 2% false positives): a lookup of an object the pack lacks, the usual case
     among many packs, costs a few bit tests and reads no page of the index. Digests are
@@ -267,134 +264,6 @@ class _Filter:
             if not bits[p >> 3] & (1 << (p & 7)):
                 return False
         return True
-
-
-class _Union(_Filter):
-    """One filter of the digests of many indexes (16 bits and four probes: 0.25% false
-    positives), so that a digest none of them holds costs four bit tests, not a filter
-    per index. It may still hold the digests of an index since removed: a needless look."""
-
-    def __init__(self, indexes: Sequence[PackIndex]) -> None:
-        super().__init__(max(1 << 16, 2 * sum(i.count for i in indexes)), 16)
-        self.members: set[str] = set()
-        self.extend(indexes)
-
-    def extend(self, indexes: Sequence[PackIndex]) -> _Union | None:
-        """This filter, holding the digests of `indexes` too; None once it would pass its
-        capacity (a new one is built when needed)."""
-        new = [i for i in indexes if i.pack not in self.members]
-        if self.count + sum(i.count for i in new) > self.capacity:
-            return None
-        for index in new:
-            self.add(index)
-            index.release()  # read whole: pages the kernel may drop (a pull adds hundreds)
-            self.members.add(index.pack)
-        return self
-
-
-class RecentFirst:
-    """Finds a digest among many indexes, trying first the few that answered last: objects
-    are packed in the order a walk gives them and looked up in much the same order, so
-    most lookups touch one index instead of all. An index that drops out of the few is
-    released (`PackIndex.release`): a walk over a million objects keeps a few indexes'
-    pages in memory, not every one.
-
-    After `UNION_AFTER` digests that no index held (a fetch into a cache of hundreds of
-    packs asks about every object it is about to bring), one filter of all the indexes'
-    digests answers such lookups, and after a miss it is asked first: misses come in runs
-    (in a fetch of a million objects, 3 s of recent indexes asked in vain). A finder made
-    as packs come (`previous`) takes over that filter, adding the new indexes to it, or
-    builds a larger one at once when they would overfill it."""
-
-    KEEP = 4
-
-    def __init__(
-        self, indexes: Sequence[PackIndex] = (), previous: RecentFirst | None = None
-    ) -> None:
-        self.indexes = tuple(indexes)
-        self._recent: tuple[PackIndex, ...] = ()
-        self._misses = 0
-        self.scans = 0  # lookups that went past the recent indexes to all of them
-        self._union: _Union | None = None
-        self._building = threading.Lock()
-        self._missed = False  # the last lookup found nothing (a hint: threads may race)
-        if previous is not None and previous._union is not None:
-            self._union = previous._union.extend(self.indexes) or _Union(self.indexes)
-            self._missed = previous._missed
-
-    def find(self, raw: bytes) -> Located | None:
-        union = self._union
-        if self._missed and union is not None and not union.may_hold(raw):
-            return None
-        recent = self._recent  # one read: other threads may replace it meanwhile
-        for index in recent:
-            hit = index.find_raw(raw)
-            if hit is not None:
-                self._missed = False
-                return hit
-        if union is not None and not self._missed and not union.may_hold(raw):
-            self._missed = True
-            return None
-        self.scans += 1
-        for index in self.indexes:
-            if index in recent:
-                continue
-            hit = index.find_raw(raw)
-            if hit is not None:
-                self._recent = (index, *recent[: self.KEEP - 1])
-                for dropped in recent[self.KEEP - 1 :]:
-                    dropped.release()
-                self._missed = False
-                return hit
-        self._missed = True
-        self._misses += 1
-        if self._misses >= UNION_AFTER and union is None and len(self.indexes) > self.KEEP:
-            self._build()
-        return None
-
-    def locate(self, order: Sequence[bytes]) -> dict[bytes, Located]:
-        """Where each of `order` (raw digests) held in some index lies (any index holding
-        it).
-
-        Digests many next to all the indexes' records are located by one pass over every
-        index. Fewer (a batch of 20,000 against a million) are located pack by pack: a
-        digest looked up through `find`, which tries first the packs that answered last,
-        names its pack, and one pass over that pack's records takes every digest of the
-        batch it holds. A walk's batch lies in the few packs its writer made, so a fetch of
-        a million objects looks up a few digests a pack where it looked up each one (7 s);
-        however strewn a batch is, no pack is passed over twice."""
-        out: dict[bytes, Located] = {}
-        if not self.indexes or not order:
-            return out
-        wanted = set(order)
-        if len(order) * 16 >= sum(index.count for index in self.indexes):
-            for index in self.indexes:
-                for raw, where in index.locate(wanted):
-                    out.setdefault(raw, where)
-                index.release()
-            return out
-        by_name = {index.pack: index for index in self.indexes}
-        for raw in order:
-            if raw not in wanted:
-                continue  # taken by the pass over its pack
-            hit = self.find(raw)
-            if hit is None or (holder := by_name.get(hit.pack)) is None:
-                continue
-            found = list(holder.locate(wanted))
-            holder.release()  # the pass read every page: `find` reads again what it uses
-            out.update(found)
-            wanted.difference_update(got for got, _ in found)
-        for index in self.indexes:  # the lookups read a page of each index they went past
-            index.release()
-        return out
-
-    def _build(self) -> None:
-        if self._building.acquire(blocking=False):  # one thread builds, the others go on
-            try:
-                if self._union is None:
-                    self._union = _Union(self.indexes)
-            finally:
-                self._building.release()
 
 
 class _Keys:

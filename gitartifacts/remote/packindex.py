@@ -3,12 +3,12 @@ use, as everything from a remote is."""
 
 from __future__ import annotations
 
+from gitartifacts.core.packfinder import RecentFirst
 from gitartifacts.core.packformat import (
     HEADER,
     INDEX_LIMIT,
     Located,
     PackIndex,
-    RecentFirst,
     encode,
     header,
     map_index,

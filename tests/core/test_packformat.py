@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from gitartifacts.core.packfinder import UNION_AFTER, RecentFirst
 from gitartifacts.core.packformat import (
     FILTER_AFTER,
-    UNION_AFTER,
     Located,
     PackIndex,
-    RecentFirst,
     encode,
     map_index,
     problem,

@@ -539,10 +539,11 @@ def test_a_batch_strewn_over_many_packs_passes_over_each_pack_once(
 def test_the_digest_filters_hold_every_member_and_few_others() -> None:
     import hashlib
 
-    from gitartifacts.core.packformat import _Filter, _Union
+    from gitartifacts.core.packfinder import _Union
+    from gitartifacts.core.packformat import Filter
 
     view, digests = _view_of(10, 1000)
-    one = _Filter(1000)
+    one = Filter(1000)
     one.add(view.indexes[3])
     union = _Union(view.indexes)
     members = [bytes.fromhex(d[7:]) for d in digests[3]]
